@@ -1,0 +1,339 @@
+//! JSONPath as the Amazon States Language uses it.
+//!
+//! A [`Path`] is parsed once and evaluated many times. Simple definite paths
+//! (`$.a.b[0]['c d']`) are walked directly; anything else (wildcards, slices,
+//! filters, `..`) goes through `serde_json_path` and yields an array of all
+//! matches, as AWS does for indefinite paths. `$$…` paths select from the
+//! context object instead of the state input.
+//!
+//! ```
+//! use sfn_harness::asl::Path;
+//! use serde_json::json;
+//! let p = Path::parse("$.input.number").unwrap();
+//! assert_eq!(p.select(&json!({"input": {"number": 3}})).unwrap().into_owned(), json!(3));
+//! assert!(p.select(&json!({})).is_none());
+//! let all = Path::parse("$.items[*].n").unwrap();
+//! assert_eq!(all.select(&json!({"items": [{"n": 1}, {"n": 2}]})).unwrap().into_owned(), json!([1, 2]));
+//! ```
+
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// One step of a simple path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seg {
+    Field(String),
+    Index(i64),
+}
+
+/// Which document a path selects from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Root {
+    /// `$`: the state's effective input.
+    Input,
+    /// `$$`: the context object.
+    Context,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Simple(Vec<Seg>),
+    Query(serde_json_path::JsonPath),
+}
+
+/// A parsed JSONPath (`$…`) or context path (`$$…`).
+#[derive(Debug, Clone)]
+pub struct Path {
+    text: String,
+    root: Root,
+    kind: Kind,
+}
+
+impl Path {
+    /// Parses a path; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Path, String> {
+        let (root, rest) = if let Some(r) = text.strip_prefix("$$") {
+            (Root::Context, r)
+        } else if let Some(r) = text.strip_prefix('$') {
+            (Root::Input, r)
+        } else {
+            return Err(format!("'{text}' is not a JSONPath: it must start with '$'"));
+        };
+        let kind = match parse_simple(rest) {
+            Some(segs) => Kind::Simple(segs),
+            None => {
+                let rfc = to_rfc9535(rest);
+                let q = serde_json_path::JsonPath::parse(&rfc)
+                    .map_err(|e| format!("'{text}' is not a valid JSONPath: {}", e.message()))?;
+                Kind::Query(q)
+            }
+        };
+        Ok(Path { text: text.to_string(), root, kind })
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn root(&self) -> Root {
+        self.root
+    }
+
+    /// The segments of a simple (definite) path, `None` for a query.
+    pub fn segments(&self) -> Option<&[Seg]> {
+        match &self.kind {
+            Kind::Simple(s) => Some(s),
+            Kind::Query(_) => None,
+        }
+    }
+
+    /// Selects from `doc`. A definite path that matches nothing gives `None`;
+    /// an indefinite one gives the array of its matches (possibly empty).
+    pub fn select<'a>(&self, doc: &'a Value) -> Option<Cow<'a, Value>> {
+        match &self.kind {
+            Kind::Simple(segs) => walk(doc, segs).map(Cow::Borrowed),
+            Kind::Query(q) => {
+                let nodes = q.query(doc).all();
+                Some(Cow::Owned(Value::Array(nodes.into_iter().cloned().collect())))
+            }
+        }
+    }
+
+    /// The path in the bracket form AWS uses in "No results for path" causes.
+    pub fn bracketed(&self) -> String {
+        let mut s = String::from("$");
+        match &self.kind {
+            Kind::Simple(segs) => {
+                for seg in segs {
+                    match seg {
+                        Seg::Field(f) => s.push_str(&format!("['{f}']")),
+                        Seg::Index(i) => s.push_str(&format!("[{i}]")),
+                    }
+                }
+            }
+            Kind::Query(_) => return self.text.clone(),
+        }
+        s
+    }
+}
+
+fn walk<'a>(mut v: &'a Value, segs: &[Seg]) -> Option<&'a Value> {
+    for seg in segs {
+        v = match (seg, v) {
+            (Seg::Field(f), Value::Object(m)) => m.get(f.as_str())?,
+            (Seg::Index(i), Value::Array(a)) => {
+                let idx = if *i < 0 { a.len() as i64 + *i } else { *i };
+                if idx < 0 {
+                    return None;
+                }
+                a.get(idx as usize)?
+            }
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// A reference path: a simple path used to place a value (ResultPath).
+#[derive(Debug, Clone)]
+pub struct ReferencePath {
+    text: String,
+    segs: Vec<Seg>,
+}
+
+impl ReferencePath {
+    pub fn parse(text: &str) -> Result<ReferencePath, String> {
+        let rest = text
+            .strip_prefix('$')
+            .filter(|r| !r.starts_with('$'))
+            .ok_or_else(|| format!("'{text}' is not a reference path: it must start with '$'"))?;
+        let segs = parse_simple(rest).ok_or_else(|| {
+            format!("'{text}' is not a reference path: only '.field', ['field'] and [index] steps are allowed")
+        })?;
+        Ok(ReferencePath { text: text.to_string(), segs })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Places `value` into `target` at this path, creating objects on the
+    /// way. Fails when a step meets a value that is not an object/array.
+    pub fn assign(&self, target: Value, value: Value) -> Result<Value, String> {
+        let mut target = target;
+        place(&mut target, &self.segs, value).map_err(|(step, found)| {
+            format!("Unable to apply ResultPath \"{}\": step \"{step}\" cannot be applied to {found}", self.text)
+        })?;
+        Ok(target)
+    }
+}
+
+fn place(slot: &mut Value, segs: &[Seg], value: Value) -> Result<(), (String, &'static str)> {
+    let Some((seg, rest)) = segs.split_first() else {
+        *slot = value;
+        return Ok(());
+    };
+    match (seg, slot) {
+        (Seg::Field(f), Value::Object(m)) => {
+            let child = m.entry(f.clone()).or_insert_with(|| Value::Object(Default::default()));
+            place(child, rest, value)
+        }
+        (Seg::Index(i), Value::Array(a)) if *i >= 0 && (*i as usize) < a.len() => place(&mut a[*i as usize], rest, value),
+        (Seg::Field(f), other) => Err((f.clone(), type_name(other))),
+        (Seg::Index(i), other) => Err((i.to_string(), type_name(other))),
+    }
+}
+
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parses `.a.b[0]['c']…` (after the `$`), or `None` when the path needs a query engine.
+fn parse_simple(mut s: &str) -> Option<Vec<Seg>> {
+    let mut segs = Vec::new();
+    while !s.is_empty() {
+        if let Some(r) = s.strip_prefix('.') {
+            if r.starts_with('.') || r.starts_with('*') || r.is_empty() {
+                return None;
+            }
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let name = &r[..end];
+            if name.is_empty() || name.contains(['*', '?', '(', ')', '@', ' ', ',', ']', '\'', '"']) {
+                return None;
+            }
+            segs.push(Seg::Field(name.to_string()));
+            s = &r[end..];
+        } else if let Some(r) = s.strip_prefix('[') {
+            let close = find_close(r)?;
+            let inner = r[..close].trim();
+            s = &r[close + 1..];
+            if let Some(q) = quoted(inner) {
+                segs.push(Seg::Field(q));
+            } else if let Ok(i) = inner.parse::<i64>() {
+                segs.push(Seg::Index(i));
+            } else {
+                return None;
+            }
+        } else {
+            return None;
+        }
+    }
+    Some(segs)
+}
+
+fn find_close(r: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut esc = false;
+    for (i, c) in r.char_indices() {
+        if let Some(q) = quote {
+            if esc {
+                esc = false;
+            } else if c == '\\' {
+                esc = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else if c == '\'' || c == '"' {
+            quote = Some(c);
+        } else if c == ']' {
+            return Some(i);
+        }
+    }
+    None
+}
+
+fn quoted(inner: &str) -> Option<String> {
+    let q = inner.chars().next()?;
+    if (q == '\'' || q == '"') && inner.len() >= 2 && inner.ends_with(q) {
+        let body = &inner[1..inner.len() - 1];
+        if body.contains(q) && !body.contains('\\') {
+            return None;
+        }
+        Some(body.replace(&format!("\\{q}"), &q.to_string()))
+    } else {
+        None
+    }
+}
+
+/// Rewrites Jayway-style dotted names (`.a-b`) into RFC 9535 brackets so
+/// serde_json_path accepts them; brackets are left as they are.
+fn to_rfc9535(rest: &str) -> String {
+    let mut out = String::from("$");
+    let b = rest.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'[' => {
+                let close = find_close(&rest[i + 1..]).map(|c| i + 1 + c).unwrap_or(b.len() - 1);
+                out.push_str(&rest[i..=close]);
+                i = close + 1;
+            }
+            b'.' => {
+                let dots = if rest[i..].starts_with("..") { 2 } else { 1 };
+                let start = i + dots;
+                let end = rest[start..].find(['.', '[']).map(|e| start + e).unwrap_or(b.len());
+                let name = &rest[start..end];
+                out.push_str(if dots == 2 { ".." } else { "" });
+                if name == "*" {
+                    out.push_str(if dots == 2 { "*" } else { ".*" });
+                } else if !name.is_empty() {
+                    out.push_str(&format!("['{}']", name.replace('\'', "\\'")));
+                }
+                i = end;
+            }
+            _ => {
+                out.push(b[i] as char);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn gives(path: &str, doc: Value, want: Option<Value>) {
+        let p = Path::parse(path).unwrap();
+        assert_eq!(p.select(&doc).map(Cow::into_owned), want, "{path}");
+    }
+
+    #[test]
+    fn paths_select_like_aws() {
+        gives("$", json!({"a": 1}), Some(json!({"a": 1})));
+        gives("$.a.b", json!({"a": {"b": 2}}), Some(json!(2)));
+        gives("$.a-b", json!({"a-b": 2}), Some(json!(2)));
+        gives("$['a b'][1]", json!({"a b": [1, 2]}), Some(json!(2)));
+        gives("$.a[-1]", json!({"a": [1, 2]}), Some(json!(2)));
+        gives("$.missing", json!({"a": 1}), None);
+        gives("$.a[*]", json!({"a": [1, 2]}), Some(json!([1, 2])));
+        gives("$.a[1:]", json!({"a": [1, 2, 3]}), Some(json!([2, 3])));
+        gives("$..n", json!({"a": {"n": 1}}), Some(json!([1])));
+        gives("$.a[?(@.x > 1)].x", json!({"a": [{"x": 1}, {"x": 3}]}), Some(json!([3])));
+    }
+
+    #[test]
+    fn bad_paths_are_rejected() {
+        assert!(Path::parse("a.b").is_err());
+        assert!(Path::parse("$.a[").is_err());
+        assert!(ReferencePath::parse("$.a[*]").is_err());
+    }
+
+    #[test]
+    fn reference_paths_assign() {
+        let r = ReferencePath::parse("$.a.b").unwrap();
+        assert_eq!(r.assign(json!({"x": 1}), json!(2)).unwrap(), json!({"x": 1, "a": {"b": 2}}));
+        assert!(r.assign(json!({"a": 1}), json!(2)).is_err());
+        assert_eq!(ReferencePath::parse("$").unwrap().assign(json!(1), json!(2)).unwrap(), json!(2));
+    }
+}

@@ -1,0 +1,119 @@
+//! User-visible failures: one type for `States.*` and custom errors.
+
+use std::fmt;
+
+/// The names of the errors AWS raises itself.
+pub mod names {
+    pub const ALL: &str = "States.ALL";
+    pub const RUNTIME: &str = "States.Runtime";
+    pub const TIMEOUT: &str = "States.Timeout";
+    pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+    pub const TASK_FAILED: &str = "States.TaskFailed";
+    pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+    pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+    pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+    pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+}
+
+/// A failure as the execution sees it: an error name and an optional cause.
+///
+/// `in_state` failures are raised by the interpreter itself (a path that does
+/// not resolve, a bad intrinsic argument); their cause is prefixed with the
+/// state and the event that entered it, as AWS does:
+/// `An error occurred while executing the state 'pass' (entered at the event id #2). …`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub(crate) in_state: bool,
+}
+
+impl Failure {
+    /// A failure reported by a task or a Fail state (no prefix).
+    pub fn new(error: impl Into<String>, cause: Option<String>) -> Failure {
+        Failure { error: Some(error.into()), cause, in_state: false }
+    }
+
+    /// `States.Runtime`: e.g. `$.missing` in InputPath.
+    pub fn runtime(msg: impl Into<String>) -> Failure {
+        Failure { error: Some(names::RUNTIME.into()), cause: Some(msg.into()), in_state: true }
+    }
+
+    /// `States.IntrinsicFailure`: e.g. `States.ArrayGetItem($.a, 99)`.
+    pub fn intrinsic(msg: impl Into<String>) -> Failure {
+        Failure { error: Some(names::INTRINSIC_FAILURE.into()), cause: Some(msg.into()), in_state: true }
+    }
+
+    /// `States.ResultPathMatchFailure`: ResultPath `$.a.b` on `{"a": 1}`.
+    pub fn result_path(msg: impl Into<String>) -> Failure {
+        Failure { error: Some(names::RESULT_PATH_MATCH_FAILURE.into()), cause: Some(msg.into()), in_state: true }
+    }
+
+    /// `States.Timeout` (no cause).
+    pub fn timeout() -> Failure {
+        Failure { error: Some(names::TIMEOUT.into()), cause: None, in_state: false }
+    }
+
+    pub fn error_name(&self) -> &str {
+        self.error.as_deref().unwrap_or("")
+    }
+
+    /// Whether a Retry or Catch with `error_equals` handles this failure.
+    /// `States.ALL` matches everything but the terminal `States.Runtime` and
+    /// `States.DataLimitExceeded`, which nothing catches.
+    pub fn matches(&self, error_equals: &[String]) -> bool {
+        let name = self.error_name();
+        if name == names::RUNTIME || name == names::DATA_LIMIT_EXCEEDED {
+            return false;
+        }
+        // States.TaskFailed is a wildcard for every error but States.Timeout
+        error_equals
+            .iter()
+            .any(|e| e == name || e == names::ALL || (e == names::TASK_FAILED && name != names::TIMEOUT))
+    }
+
+    /// Adds AWS's state prefix to an interpreter failure's cause.
+    pub(crate) fn locate(mut self, state: &str, entered_id: u64) -> Failure {
+        if self.in_state {
+            let msg = self.cause.take().unwrap_or_default();
+            self.cause = Some(format!(
+                "An error occurred while executing the state '{state}' (entered at the event id #{entered_id}). {msg}"
+            ));
+            self.in_state = false;
+        }
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.error.as_deref().unwrap_or("(no error)"))?;
+        if let Some(c) = &self.cause {
+            write!(f, ": {c}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_all_does_not_catch_runtime() {
+        let all = vec!["States.ALL".to_string()];
+        assert!(!Failure::runtime("x").matches(&all));
+        assert!(Failure::new("Custom", None).matches(&all));
+        assert!(Failure::new("Custom", None).matches(&["States.TaskFailed".to_string()]));
+        assert!(!Failure::timeout().matches(&["States.TaskFailed".to_string()]));
+    }
+
+    #[test]
+    fn locate_prefixes_interpreter_failures_only() {
+        let f = Failure::runtime("Boom.").locate("S", 2);
+        assert_eq!(f.cause.unwrap(), "An error occurred while executing the state 'S' (entered at the event id #2). Boom.");
+        let t = Failure::new("E", Some("c".into())).locate("S", 2);
+        assert_eq!(t.cause.unwrap(), "c");
+    }
+}

@@ -1,0 +1,319 @@
+//! The 18 `States.*` intrinsic functions, registered in one table.
+//!
+//! ```
+//! use sfn_harness::asl::Call;
+//! use sfn_harness::eval::eval_call_for_doc;
+//! use serde_json::json;
+//! let call = Call::parse("States.Format('{} is {}', $.name, $.n)").unwrap();
+//! assert_eq!(eval_call_for_doc(&call, &json!({"name": "n", "n": 4})).unwrap(), json!("n is 4"));
+//! ```
+
+use super::error::Failure;
+use crate::clock::Rng;
+use base64::Engine;
+use serde_json::{Map, Value};
+
+type Fun = fn(&mut Vec<Value>, &mut Rng) -> Result<Value, Failure>;
+
+/// Name → implementation. Arity is checked when the call is parsed.
+const TABLE: &[(&str, Fun)] = &[
+    ("States.Format", format),
+    ("States.StringToJson", string_to_json),
+    ("States.JsonToString", json_to_string),
+    ("States.Array", array),
+    ("States.ArrayPartition", array_partition),
+    ("States.ArrayContains", array_contains),
+    ("States.ArrayRange", array_range),
+    ("States.ArrayGetItem", array_get_item),
+    ("States.ArrayLength", array_length),
+    ("States.ArrayUnique", array_unique),
+    ("States.Base64Encode", base64_encode),
+    ("States.Base64Decode", base64_decode),
+    ("States.Hash", hash),
+    ("States.JsonMerge", json_merge),
+    ("States.MathRandom", math_random),
+    ("States.MathAdd", math_add),
+    ("States.StringSplit", string_split),
+    ("States.UUID", uuid),
+];
+
+/// Applies the named function to evaluated arguments.
+pub(crate) fn apply(name: &str, mut args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
+    match TABLE.iter().find(|(n, _)| *n == name) {
+        Some((_, f)) => f(&mut args, rng),
+        None => Err(Failure::intrinsic(format!("Unknown intrinsic function {name}"))),
+    }
+}
+
+fn fail(msg: impl Into<String>) -> Failure {
+    Failure::intrinsic(msg)
+}
+
+fn take_str(args: &mut [Value], i: usize, f: &str) -> Result<String, Failure> {
+    match std::mem::take(&mut args[i]) {
+        Value::String(s) => Ok(s),
+        other => Err(fail(format!("{f}: argument {} must be a string, found {other}", i + 1))),
+    }
+}
+
+fn take_array(args: &mut [Value], i: usize, f: &str) -> Result<Vec<Value>, Failure> {
+    match std::mem::take(&mut args[i]) {
+        Value::Array(a) => Ok(a),
+        other => Err(fail(format!("{f}: argument {} must be an array, found {other}", i + 1))),
+    }
+}
+
+fn int(v: &Value, i: usize, f: &str) -> Result<i64, Failure> {
+    match v.as_i64() {
+        Some(n) => Ok(n),
+        None => match v.as_f64() {
+            Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Ok(x as i64),
+            _ => Err(fail(format!("{f}: argument {} must be an integer, found {v}", i + 1))),
+        },
+    }
+}
+
+/// Writes a value as States.Format inserts it: strings raw, the rest as JSON.
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn format(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let template = take_str(args, 0, "States.Format")?;
+    let mut rest = args.iter().skip(1);
+    let mut out = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '{' if chars.peek() == Some(&'}') => {
+                chars.next();
+                match rest.next() {
+                    Some(v) => out.push_str(&display(v)),
+                    None => return Err(fail("States.Format: the template has more {} placeholders than arguments")),
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    if rest.next().is_some() {
+        return Err(fail("States.Format: more arguments than {} placeholders in the template"));
+    }
+    Ok(Value::String(out))
+}
+
+fn string_to_json(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let s = take_str(args, 0, "States.StringToJson")?;
+    serde_json::from_str(&s).map_err(|e| fail(format!("States.StringToJson: '{s}' is not JSON: {e}")))
+}
+
+fn json_to_string(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    Ok(Value::String(crate::history::to_json_string(&args[0])))
+}
+
+fn array(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    Ok(Value::Array(std::mem::take(args)))
+}
+
+fn array_partition(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let a = take_array(args, 0, "States.ArrayPartition")?;
+    let size = int(&args[1], 1, "States.ArrayPartition")?;
+    if size <= 0 {
+        return Err(fail(format!("States.ArrayPartition: the chunk size must be positive, found {size}")));
+    }
+    Ok(Value::Array(a.chunks(size as usize).map(|c| Value::Array(c.to_vec())).collect()))
+}
+
+fn array_contains(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let a = take_array(args, 0, "States.ArrayContains")?;
+    Ok(Value::Bool(a.contains(&args[1])))
+}
+
+fn array_range(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let f = "States.ArrayRange";
+    let (start, end, step) = (int(&args[0], 0, f)?, int(&args[1], 1, f)?, int(&args[2], 2, f)?);
+    if step == 0 {
+        return Err(fail("States.ArrayRange: the step must not be 0"));
+    }
+    let mut out = Vec::new();
+    let mut x = start;
+    while (step > 0 && x <= end) || (step < 0 && x >= end) {
+        out.push(Value::from(x));
+        if out.len() > 1000 {
+            return Err(fail("States.ArrayRange: the range has more than 1000 items"));
+        }
+        x += step;
+    }
+    Ok(Value::Array(out))
+}
+
+fn array_get_item(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let mut a = take_array(args, 0, "States.ArrayGetItem")?;
+    let i = int(&args[1], 1, "States.ArrayGetItem")?;
+    if i < 0 || i as usize >= a.len() {
+        return Err(fail(format!("States.ArrayGetItem: index {i} is out of bounds for an array of {}", a.len())));
+    }
+    Ok(a.swap_remove(i as usize))
+}
+
+fn array_length(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    Ok(Value::from(take_array(args, 0, "States.ArrayLength")?.len()))
+}
+
+fn array_unique(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let a = take_array(args, 0, "States.ArrayUnique")?;
+    let mut out: Vec<Value> = Vec::with_capacity(a.len());
+    for v in a {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+const MAX_ENCODE: usize = 10_000;
+
+fn base64_encode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let s = take_str(args, 0, "States.Base64Encode")?;
+    if s.len() > MAX_ENCODE {
+        return Err(fail("States.Base64Encode: the input is longer than 10,000 characters"));
+    }
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(s)))
+}
+
+fn base64_decode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let s = take_str(args, 0, "States.Base64Decode")?;
+    if s.len() > MAX_ENCODE {
+        return Err(fail("States.Base64Decode: the input is longer than 10,000 characters"));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&s)
+        .map_err(|e| fail(format!("States.Base64Decode: '{s}' is not base64: {e}")))?;
+    String::from_utf8(bytes).map(Value::String).map_err(|_| fail("States.Base64Decode: the decoded bytes are not UTF-8"))
+}
+
+fn hash(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    use sha2::Digest;
+    let data = display(&args[0]);
+    let alg = take_str(args, 1, "States.Hash")?;
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let out = match alg.as_str() {
+        "MD5" => hex(&md5::Md5::digest(data.as_bytes())),
+        "SHA-1" => hex(&sha1::Sha1::digest(data.as_bytes())),
+        "SHA-256" => hex(&sha2::Sha256::digest(data.as_bytes())),
+        "SHA-384" => hex(&sha2::Sha384::digest(data.as_bytes())),
+        "SHA-512" => hex(&sha2::Sha512::digest(data.as_bytes())),
+        other => {
+            return Err(fail(format!(
+                "States.Hash: '{other}' is not an algorithm (MD5, SHA-1, SHA-256, SHA-384, SHA-512)"
+            )))
+        }
+    };
+    Ok(Value::String(out))
+}
+
+fn json_merge(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    if args[2] != Value::Bool(false) {
+        return Err(fail("States.JsonMerge: only shallow merges (false) are supported"));
+    }
+    let (Value::Object(a), Value::Object(b)) = (std::mem::take(&mut args[0]), std::mem::take(&mut args[1])) else {
+        return Err(fail("States.JsonMerge: both arguments must be JSON objects"));
+    };
+    let mut out: Map<String, Value> = a;
+    for (k, v) in b {
+        out.insert(k, v);
+    }
+    Ok(Value::Object(out))
+}
+
+fn math_random(args: &mut Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
+    let f = "States.MathRandom";
+    let lo = args[0].as_f64().ok_or_else(|| fail(format!("{f}: the start must be a number")))?.trunc() as i64;
+    let hi = args[1].as_f64().ok_or_else(|| fail(format!("{f}: the end must be a number")))?.trunc() as i64;
+    if hi < lo {
+        return Err(fail(format!("{f}: the end ({hi}) is smaller than the start ({lo})")));
+    }
+    let span = (hi - lo) as u64 + 1;
+    let draw = match args.get(2) {
+        Some(seed) => Rng::new(int(seed, 2, f)? as u64).next_u64(),
+        None => rng.next_u64(),
+    };
+    Ok(Value::from(lo + (draw % span) as i64))
+}
+
+fn math_add(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let (a, b) = (int(&args[0], 0, "States.MathAdd")?, int(&args[1], 1, "States.MathAdd")?);
+    a.checked_add(b).map(Value::from).ok_or_else(|| fail("States.MathAdd: the sum overflows"))
+}
+
+fn string_split(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+    let s = take_str(args, 0, "States.StringSplit")?;
+    let d = take_str(args, 1, "States.StringSplit")?;
+    Ok(Value::Array(
+        s.split(|c| d.contains(c)).filter(|p| !p.is_empty()).map(|p| Value::String(p.to_string())).collect(),
+    ))
+}
+
+fn uuid(_: &mut Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
+    Ok(Value::String(rng.uuid()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn gives(name: &str, args: Value, want: Value) {
+        let args = args.as_array().unwrap().clone();
+        assert_eq!(apply(name, args, &mut Rng::new(1)).unwrap(), want, "{name}");
+    }
+
+    fn fails(name: &str, args: Value) {
+        let args = args.as_array().unwrap().clone();
+        let e = apply(name, args, &mut Rng::new(1)).unwrap_err();
+        assert_eq!(e.error.as_deref(), Some("States.IntrinsicFailure"), "{name}");
+    }
+
+    #[test]
+    fn table() {
+        gives("States.Format", json!(["a {} b {}", "x", [1]]), json!("a x b [1]"));
+        gives("States.Format", json!(["\\{}{}", 1]), json!("{}1"));
+        gives("States.StringToJson", json!(["{\"a\":1}"]), json!({"a": 1}));
+        gives("States.JsonToString", json!([{"number": 0}]), json!("{\"number\":0}"));
+        gives("States.Array", json!([1, "a"]), json!([1, "a"]));
+        gives("States.ArrayPartition", json!([[1, 2, 3], 2]), json!([[1, 2], [3]]));
+        gives("States.ArrayContains", json!([[1, [2]], [2]]), json!(true));
+        gives("States.ArrayRange", json!([1, 9, 2]), json!([1, 3, 5, 7, 9]));
+        gives("States.ArrayGetItem", json!([[1, 2, 3], 1]), json!(2));
+        gives("States.ArrayLength", json!([[1, 2, 3]]), json!(3));
+        gives("States.ArrayUnique", json!([[1, 2, 1, 3, 2]]), json!([1, 2, 3]));
+        gives("States.Base64Encode", json!(["Data to encode"]), json!("RGF0YSB0byBlbmNvZGU="));
+        gives("States.Base64Decode", json!(["RGF0YSB0byBlbmNvZGU="]), json!("Data to encode"));
+        gives("States.Hash", json!(["input data", "SHA-1"]), json!("aaff4a450a104cd177d28d18d74485e8cae074b7"));
+        gives("States.JsonMerge", json!([{"a": 1, "b": 2}, {"b": 3}, false]), json!({"a": 1, "b": 3}));
+        gives("States.MathAdd", json!([111, -1]), json!(110));
+        gives("States.StringSplit", json!([", , ,", ","]), json!([" ", " "]));
+        let r = apply("States.MathRandom", vec![json!(1), json!(3)], &mut Rng::new(1)).unwrap();
+        assert!((1..=3).contains(&r.as_i64().unwrap()));
+        let u = apply("States.UUID", vec![], &mut Rng::new(1)).unwrap();
+        assert_eq!(u.as_str().unwrap().len(), 36);
+    }
+
+    #[test]
+    fn failures() {
+        fails("States.Format", json!(["{} {}", 1]));
+        fails("States.ArrayGetItem", json!([[1], 5]));
+        fails("States.ArrayPartition", json!([[1], 0]));
+        fails("States.StringToJson", json!(["{"]));
+        fails("States.Hash", json!(["x", "CRC"]));
+        fails("States.MathAdd", json!([1.5, 1]));
+        fails("States.JsonMerge", json!([{}, {}, true]));
+    }
+}

@@ -1,0 +1,220 @@
+//! Input and output processing: InputPath, Parameters, ResultSelector,
+//! ResultPath, OutputPath, and the context object (`$$`).
+//!
+//! ```
+//! use sfn_harness::asl::{parse_value, IoPath};
+//! use serde_json::json;
+//! // InputPath "$.a" then ResultPath "$.r": the result lands beside the raw input.
+//! let sm = parse_value(&json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
+//!     "InputPath": "$.a", "ResultPath": "$.r", "End": true}}})).unwrap();
+//! assert!(matches!(sm.states[0].input_path, IoPath::Path(_)));
+//! ```
+
+use super::error::Failure;
+use super::intrinsics;
+use crate::asl::{Arg, Call, IoPath, Path, ResultPath, Root, Seg, Template};
+use crate::clock::{format_timestamp, Rng};
+use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+
+/// What `$$` sees: the execution, the state, the task token.
+#[derive(Debug, Clone)]
+pub struct ExecInfo {
+    pub id: String,
+    pub name: String,
+    pub input: std::sync::Arc<Value>,
+    pub role_arn: String,
+    pub start_time: String,
+    pub state_machine_id: String,
+    pub state_machine_name: String,
+}
+
+/// The context of one state's evaluation.
+pub struct Ctx<'a> {
+    pub exec: &'a ExecInfo,
+    pub state_name: &'a str,
+    pub entered_ms: i64,
+    pub retry_count: u32,
+    pub token: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    /// The context object as a JSON value.
+    pub fn object(&self) -> Value {
+        let mut v = json!({
+            "Execution": {
+                "Id": self.exec.id,
+                "Input": *self.exec.input,
+                "Name": self.exec.name,
+                "RoleArn": self.exec.role_arn,
+                "StartTime": self.exec.start_time,
+                "RedriveCount": 0,
+            },
+            "State": {
+                "EnteredTime": format_timestamp(self.entered_ms),
+                "Name": self.state_name,
+                "RetryCount": self.retry_count,
+            },
+            "StateMachine": {"Id": self.exec.state_machine_id, "Name": self.exec.state_machine_name},
+        });
+        if let Some(t) = self.token {
+            v["Task"] = json!({"Token": t});
+        }
+        v
+    }
+
+    /// Selects a `$$` path, without building the whole object for the common leaves.
+    fn select(&self, path: &Path) -> Option<Value> {
+        if let Some(segs) = path.segments() {
+            let field = |i: usize| match segs.get(i) {
+                Some(Seg::Field(f)) => Some(f.as_str()),
+                _ => None,
+            };
+            if segs.len() == 2 {
+                let leaf = match (field(0), field(1)) {
+                    (Some("Task"), Some("Token")) => self.token.map(|t| Value::String(t.to_string())),
+                    (Some("State"), Some("Name")) => Some(Value::String(self.state_name.to_string())),
+                    (Some("State"), Some("RetryCount")) => Some(Value::from(self.retry_count)),
+                    (Some("Execution"), Some("Id")) => Some(Value::String(self.exec.id.clone())),
+                    (Some("Execution"), Some("Name")) => Some(Value::String(self.exec.name.clone())),
+                    _ => None,
+                };
+                if leaf.is_some() {
+                    return leaf;
+                }
+            }
+        }
+        let obj = self.object();
+        path.select(&obj).map(Cow::into_owned)
+    }
+}
+
+/// Evaluates a path against the input or the context; `None` when it matches nothing.
+pub(crate) fn select<'v>(path: &Path, input: &'v Value, ctx: &Ctx) -> Option<Cow<'v, Value>> {
+    match path.root() {
+        Root::Input => path.select(input),
+        Root::Context => ctx.select(path).map(Cow::Owned),
+    }
+}
+
+/// The AWS cause for a path that matches nothing in InputPath/OutputPath/…Path fields.
+pub(crate) fn no_results(path: &Path) -> Failure {
+    Failure::runtime(format!("Invalid path '{}' : No results for path: {}", path.as_str(), path.bracketed()))
+}
+
+/// Applies InputPath or OutputPath.
+pub(crate) fn apply_io_path(p: &IoPath, v: Value, ctx: &Ctx) -> Result<Value, Failure> {
+    match p {
+        IoPath::Whole => Ok(v),
+        IoPath::Null => Ok(Value::Object(Map::new())),
+        IoPath::Path(path) => match select(path, &v, ctx) {
+            Some(Cow::Borrowed(b)) => Ok(b.clone()),
+            Some(Cow::Owned(o)) => Ok(o),
+            None => Err(no_results(path)),
+        },
+    }
+}
+
+/// Evaluates a payload template (Parameters, ResultSelector).
+pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
+    match t {
+        Template::Literal(v) => Ok(v.clone()),
+        Template::Object(fields) => {
+            let mut m = Map::with_capacity(fields.len());
+            for (k, sub) in fields {
+                let v = match sub {
+                    Template::Path(p) => select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| {
+                        Failure::runtime(format!(
+                            "The JSONPath '{}' specified for the field '{k}.$' could not be found in the input '{}'",
+                            p.as_str(),
+                            crate::history::to_json_string(input)
+                        ))
+                    })?,
+                    other => eval_template(other, input, ctx, rng)?,
+                };
+                m.insert(k.clone(), v);
+            }
+            Ok(Value::Object(m))
+        }
+        Template::Array(items) => items.iter().map(|i| eval_template(i, input, ctx, rng)).collect::<Result<_, _>>().map(Value::Array),
+        Template::Path(p) => select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| no_results(p)),
+        Template::Call(c) => eval_call(c, input, ctx, rng),
+    }
+}
+
+/// Evaluates an intrinsic function call.
+pub(crate) fn eval_call(c: &Call, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
+    let mut args = Vec::with_capacity(c.args.len());
+    for a in &c.args {
+        args.push(match a {
+            Arg::Literal(v) => v.clone(),
+            Arg::Path(p) => select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| {
+                Failure::runtime(format!(
+                    "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
+                    p.as_str(),
+                    c.name,
+                    crate::history::to_json_string(input)
+                ))
+            })?,
+            Arg::Call(inner) => eval_call(inner, input, ctx, rng)?,
+        });
+    }
+    intrinsics::apply(&c.name, args, rng)
+}
+
+/// Applies ResultPath: combines the state's raw input with its result.
+pub(crate) fn apply_result_path(rp: &ResultPath, raw_input: Value, result: Value) -> Result<Value, Failure> {
+    match rp {
+        ResultPath::Replace => Ok(result),
+        ResultPath::Discard => Ok(raw_input),
+        ResultPath::Path(p) => {
+            let text = crate::history::to_json_string(&raw_input);
+            p.assign(raw_input, result).map_err(|e| {
+                Failure::result_path(format!("{e}; the input is '{text}'"))
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asl::ReferencePath;
+    use std::sync::Arc;
+
+    fn exec() -> ExecInfo {
+        ExecInfo {
+            id: "arn:aws:states:us-east-1:123456789012:execution:sm:e".into(),
+            name: "e".into(),
+            input: Arc::new(json!({"in": 1})),
+            role_arn: "role".into(),
+            start_time: "2024-01-01T00:00:00.000Z".into(),
+            state_machine_id: "arn:sm".into(),
+            state_machine_name: "sm".into(),
+        }
+    }
+
+    #[test]
+    fn templates_evaluate_paths_context_and_intrinsics() {
+        let e = exec();
+        let ctx = Ctx { exec: &e, state_name: "S", entered_ms: 0, retry_count: 2, token: Some("tok") };
+        let sm = crate::asl::parse_value(&json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "End": true,
+            "Parameters": {"a.$": "$.x", "t.$": "$$.Task.Token", "n.$": "$$.State.RetryCount",
+                "i.$": "$$.Execution.Input.in", "s.$": "States.JsonToString($.x)", "lit": [{"v.$": "$.x"}]}}}}))
+        .unwrap();
+        let t = sm.states[0].parameters.as_ref().unwrap();
+        let got = eval_template(t, &json!({"x": {"k": 1}}), &ctx, &mut Rng::new(0)).unwrap();
+        assert_eq!(got, json!({"a": {"k": 1}, "t": "tok", "n": 2, "i": 1, "s": "{\"k\":1}", "lit": [{"v": {"k": 1}}]}));
+        let err = eval_template(t, &json!({}), &ctx, &mut Rng::new(0)).unwrap_err();
+        assert_eq!(err.cause.unwrap(), "The JSONPath '$.x' specified for the field 'a.$' could not be found in the input '{}'");
+    }
+
+    #[test]
+    fn result_path_places_or_fails() {
+        let rp = ResultPath::Path(ReferencePath::parse("$.r").unwrap());
+        assert_eq!(apply_result_path(&rp, json!({"a": 1}), json!(2)).unwrap(), json!({"a": 1, "r": 2}));
+        let err = apply_result_path(&rp, json!("str"), json!(2)).unwrap_err();
+        assert_eq!(err.error.as_deref(), Some("States.ResultPathMatchFailure"));
+        assert_eq!(apply_result_path(&ResultPath::Discard, json!(1), json!(2)).unwrap(), json!(1));
+    }
+}

@@ -1,0 +1,361 @@
+//! HOW a state machine runs: the state loop, one function per state type,
+//! input/output processing, choice rules, intrinsics, retry/catch.
+//! No sleeping, spawning, network or wall clock here: time is the virtual
+//! [`Clock`], randomness the seeded [`Rng`], and tasks go through
+//! [`Integrations`].
+
+mod choice;
+mod error;
+mod intrinsics;
+mod io;
+mod states;
+mod task;
+
+pub use error::{names, Failure};
+pub use io::ExecInfo;
+
+use crate::asl::{StateMachine, StateKind};
+use crate::clock::{format_timestamp, Clock, Rng, DEFAULT_START_MS};
+use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
+use crate::integrations::{Integration, Integrations};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// AWS's payload quota: 256 KiB for inputs, outputs and task results.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// Where an execution stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// Settings of one execution; every field has a stated default.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Seeds ids, tokens and random draws. Default 0.
+    pub seed: u64,
+    /// Virtual start time, epoch ms. Default 2024-01-01T00:00:00Z.
+    pub start_ms: i64,
+    /// Default `us-east-1`, or the region of the first ARN in the definition.
+    pub region: String,
+    /// Default `123456789012`, or the account of the first ARN in the definition.
+    pub account: String,
+    /// Default `StateMachine`.
+    pub state_machine_name: String,
+    /// Default: a seeded UUID.
+    pub execution_name: Option<String>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            seed: 0,
+            start_ms: DEFAULT_START_MS,
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            state_machine_name: "StateMachine".into(),
+            execution_name: None,
+        }
+    }
+}
+
+impl RunConfig {
+    /// Takes region and account from the first full ARN in the definition.
+    pub fn infer_from(mut self, definition: &Value) -> RunConfig {
+        fn find(v: &Value) -> Option<(String, String)> {
+            match v {
+                Value::String(s) if s.starts_with("arn:") => {
+                    let p: Vec<&str> = s.splitn(6, ':').collect();
+                    (p.len() == 6 && !p[3].is_empty() && p[4].chars().all(|c| c.is_ascii_digit()) && !p[4].is_empty())
+                        .then(|| (p[3].to_string(), p[4].to_string()))
+                }
+                Value::Object(m) => m.values().find_map(find),
+                Value::Array(a) => a.iter().find_map(find),
+                _ => None,
+            }
+        }
+        if let Some((r, a)) = find(definition) {
+            self.region = r;
+            self.account = a;
+        }
+        self
+    }
+
+    pub fn state_machine_arn(&self) -> String {
+        format!("arn:aws:states:{}:{}:stateMachine:{}", self.region, self.account, self.state_machine_name)
+    }
+}
+
+/// A finished (or stalled) execution: status, result and full history.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub history: History,
+    pub execution_arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub input: Payload,
+    pub start_ms: i64,
+    pub stop_ms: i64,
+    /// Why the execution cannot go on offline (a callback that never came),
+    /// when `status` is RUNNING.
+    pub stalled: Option<String>,
+    /// Why the harness could not run it (an unsupported feature).
+    pub unsupported: Option<String>,
+    pub(crate) invocations: HashMap<Arc<str>, usize>,
+}
+
+impl Execution {
+    /// How many times the Task state `state` was invoked (retries included).
+    pub fn invocations(&self, state: &str) -> usize {
+        self.invocations.get(state).copied().unwrap_or(0)
+    }
+}
+
+pub(crate) struct Env<'a> {
+    pub clock: Clock,
+    pub rng: Rng,
+    pub history: History,
+    pub exec: Arc<ExecInfo>,
+    pub cfg: &'a RunConfig,
+    pub tasks: &'a Integrations,
+    pub invocations: HashMap<Arc<str>, usize>,
+    pub deadline_ms: Option<i64>,
+}
+
+impl Env<'_> {
+    pub fn push(&mut self, d: Details) -> u64 {
+        self.history.push(self.clock.now_ms(), d)
+    }
+
+    pub fn integration(&self, state: &str) -> Option<&dyn Integration> {
+        self.tasks.get(state)
+    }
+
+    /// Whether the history has room for `n` more events plus the final one.
+    pub fn room_for(&self, n: usize) -> bool {
+        self.history.len() + n < MAX_HISTORY_EVENTS
+    }
+
+    /// Advances virtual time; `false` when that passes the execution's deadline.
+    pub fn advance_ms(&mut self, ms: i64) -> bool {
+        self.clock.advance_ms(ms);
+        match self.deadline_ms {
+            Some(d) if self.clock.now_ms() > d => {
+                self.clock = Clock::new(d);
+                false
+            }
+            _ => true,
+        }
+    }
+}
+
+/// What running one state leads to.
+pub(crate) enum Step {
+    Next(usize, Value),
+    End(Value),
+    /// A Fail state, or an uncaught failure already recorded in the history.
+    Fail(Failure),
+    /// A callback that nothing will answer, with no timeout to end it.
+    Stalled(String),
+    /// The execution's TimeoutSeconds passed.
+    ExecutionTimedOut,
+}
+
+/// Runs `sm` on `input` to the end.
+pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg: &RunConfig) -> Execution {
+    let mut rng = Rng::new(cfg.seed);
+    let name = cfg.execution_name.clone().unwrap_or_else(|| rng.uuid());
+    let sm_arn = cfg.state_machine_arn();
+    let exec_arn = format!("arn:aws:states:{}:{}:execution:{}:{}", cfg.region, cfg.account, cfg.state_machine_name, name);
+    let role_arn = format!("arn:aws:iam::{}:role/StepFunctionsRole", cfg.account);
+    let input = Arc::new(input);
+    let exec = ExecInfo {
+        id: exec_arn.clone(),
+        name: name.clone(),
+        input: input.clone(),
+        role_arn: role_arn.clone(),
+        start_time: format_timestamp(cfg.start_ms),
+        state_machine_id: sm_arn.clone(),
+        state_machine_name: cfg.state_machine_name.clone(),
+    };
+    let mut env = Env {
+        clock: Clock::new(cfg.start_ms),
+        rng,
+        history: History::new(),
+        exec: Arc::new(exec),
+        cfg,
+        tasks,
+        invocations: HashMap::new(),
+        deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
+    };
+    env.push(Details::ExecutionStarted { input: input.clone(), role_arn: Arc::from(role_arn.as_str()) });
+    let mut result = Execution {
+        status: Status::Running,
+        output: None,
+        error: None,
+        cause: None,
+        history: History::new(),
+        execution_arn: exec_arn,
+        name,
+        state_machine_arn: sm_arn,
+        input: input.clone(),
+        start_ms: cfg.start_ms,
+        stop_ms: cfg.start_ms,
+        stalled: None,
+        unsupported: None,
+        invocations: HashMap::new(),
+    };
+
+    let end = if payload_too_large(&input) {
+        Step::Fail(data_limit("the execution input"))
+    } else {
+        run_states(sm, (*input).clone(), &mut env, &mut result).await
+    };
+    match end {
+        Step::End(output) => {
+            env.push(Details::ExecutionSucceeded { output: Arc::new(output.clone()) });
+            result.status = Status::Succeeded;
+            result.output = Some(output);
+        }
+        Step::Fail(f) => {
+            env.push(Details::ExecutionFailed { error: f.error.clone(), cause: f.cause.clone() });
+            result.status = Status::Failed;
+            result.error = f.error;
+            result.cause = f.cause;
+        }
+        Step::ExecutionTimedOut => {
+            env.push(Details::ExecutionTimedOut { error: Some(names::TIMEOUT.into()), cause: None });
+            result.status = Status::TimedOut;
+            result.error = Some(names::TIMEOUT.into());
+        }
+        Step::Stalled(why) => {
+            result.status = Status::Running;
+            result.stalled = Some(why);
+        }
+        Step::Next(..) => unreachable!("run_states only returns terminal steps"),
+    }
+    result.stop_ms = env.clock.now_ms();
+    result.history = env.history;
+    result.invocations = env.invocations;
+    result
+}
+
+fn payload_too_large(v: &Value) -> bool {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            if self.0 > MAX_PAYLOAD_BYTES {
+                return Err(std::io::Error::other("limit"));
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(&mut Count(0), v).is_err()
+}
+
+fn data_limit(what: &str) -> Failure {
+    Failure::new(
+        names::DATA_LIMIT_EXCEEDED,
+        Some(format!("The state/task '{what}' returned a result with a size exceeding the maximum number of bytes service limit.")),
+    )
+}
+
+async fn run_states(sm: &StateMachine, mut input: Value, env: &mut Env<'_>, result: &mut Execution) -> Step {
+    let mut cur = sm.start_at;
+    loop {
+        let state = &sm.states[cur];
+        if !env.room_for(2) {
+            return Step::Fail(history_limit());
+        }
+        if let Some(d) = env.deadline_ms {
+            if env.clock.now_ms() > d {
+                return Step::ExecutionTimedOut;
+            }
+        }
+        let payload = Arc::new(input);
+        let entered = env.push(Details::StateEntered { state_type: state.type_name(), name: state.name.clone(), input: payload.clone() });
+        if let Some(what) = state.unsupported.first() {
+            let msg = format!("state '{}' uses {what}, which sfn-harness does not evaluate yet", state.name);
+            result.unsupported = Some(msg.clone());
+            return Step::Fail(Failure::new("Harness.Unsupported", Some(msg)));
+        }
+        let raw = Arc::try_unwrap(payload).unwrap_or_else(|p| (*p).clone());
+        let step = match &state.kind {
+            StateKind::Task(t) => task::run(state, t, raw, env, entered).await,
+            _ => states::run(state, raw, env, entered),
+        };
+        let (next, output) = match step {
+            Ok(Step::Next(n, out)) => (Some(n), out),
+            Ok(Step::End(out)) => (None, out),
+            Ok(other) => return other,
+            Err(f) => return Step::Fail(f.locate(&state.name, entered)),
+        };
+        if payload_too_large(&output) {
+            return Step::Fail(data_limit(&state.name));
+        }
+        if !matches!(state.kind, StateKind::Fail { .. }) {
+            if !env.room_for(1) {
+                return Step::Fail(history_limit());
+            }
+            env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: Arc::new(output.clone()) });
+        }
+        match next {
+            Some(n) => {
+                cur = n;
+                input = output;
+            }
+            None => return Step::End(output),
+        }
+    }
+}
+
+fn history_limit() -> Failure {
+    Failure::new(
+        names::RUNTIME,
+        Some(format!(
+            "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS}) and was failed."
+        )),
+    )
+}
+
+/// Evaluates an intrinsic call against `input` (for doc examples and tools).
+pub fn eval_call_for_doc(call: &crate::asl::Call, input: &Value) -> Result<Value, Failure> {
+    let exec = ExecInfo {
+        id: String::new(),
+        name: String::new(),
+        input: Arc::new(Value::Null),
+        role_arn: String::new(),
+        start_time: String::new(),
+        state_machine_id: String::new(),
+        state_machine_name: String::new(),
+    };
+    let ctx = io::Ctx { exec: &exec, state_name: "", entered_ms: 0, retry_count: 0, token: None };
+    io::eval_call(call, input, &ctx, &mut Rng::new(0))
+}

@@ -1,0 +1,147 @@
+//! Pass, Choice, Wait, Succeed and Fail: the states that need no integration.
+
+use super::choice::eval_rule;
+use super::error::{names, Failure};
+use super::io::{apply_io_path, apply_result_path, eval_call, eval_template, select, Ctx};
+use super::{Env, Step};
+use crate::asl::{State, StateKind, Text, WaitFor};
+use crate::clock::parse_timestamp;
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// Longest wait AWS accepts (a signed 32-bit number of seconds).
+const MAX_WAIT_SECS: i64 = i32::MAX as i64;
+
+pub(crate) fn run(state: &State, raw: Value, env: &mut Env<'_>, entered: u64) -> Result<Step, Failure> {
+    let entered_ms = env.clock.now_ms();
+    let exec = env.exec.clone();
+    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None };
+    let _ = entered;
+    match &state.kind {
+        StateKind::Pass { result } => {
+            let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
+            let value = match result {
+                Some(r) => r.clone(),
+                None => match &state.parameters {
+                    Some(t) => eval_template(t, &effective, &ctx, &mut env.rng)?,
+                    None => effective,
+                },
+            };
+            let combined = apply_result_path(&state.result_path, raw, value)?;
+            finish(state, combined, &ctx)
+        }
+        StateKind::Succeed => {
+            let effective = apply_io_path(&state.input_path, raw, &ctx)?;
+            Ok(Step::End(apply_io_path(&state.output_path, effective, &ctx)?))
+        }
+        StateKind::Fail { error, cause } => {
+            let text = |t: &Option<Text>, field: &str, env: &mut Env<'_>| -> Result<Option<String>, Failure> {
+                match t {
+                    None => Ok(None),
+                    Some(Text::Literal(s)) => Ok(Some(s.clone())),
+                    Some(Text::Path(p)) => match select(p, &raw, &ctx) {
+                        Some(v) => Ok(Some(match v.as_ref() {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })),
+                        None => Err(Failure::runtime(format!(
+                            "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
+                            p.as_str(),
+                            crate::history::to_json_string(&raw)
+                        ))),
+                    },
+                    Some(Text::Call(c)) => eval_call(c, &raw, &ctx, &mut env.rng).map(|v| match v {
+                        Value::String(s) => Some(s),
+                        other => Some(other.to_string()),
+                    }),
+                }
+            };
+            let error = text(error, "ErrorPath", env)?;
+            let cause = text(cause, "CausePath", env)?;
+            Ok(Step::Fail(Failure { error, cause, in_state: false }))
+        }
+        StateKind::Choice { choices, default } => {
+            let effective = apply_io_path(&state.input_path, raw, &ctx)?;
+            let mut target = None;
+            for c in choices {
+                if eval_rule(&c.rule, &effective, &ctx)? {
+                    target = Some(c.next);
+                    break;
+                }
+            }
+            let Some(next) = target.or(*default) else {
+                return Err(Failure {
+                    error: Some(names::NO_CHOICE_MATCHED.into()),
+                    cause: Some("No Matches!".into()),
+                    in_state: false,
+                });
+            };
+            Ok(Step::Next(next, apply_io_path(&state.output_path, effective, &ctx)?))
+        }
+        StateKind::Wait(w) => {
+            let effective = apply_io_path(&state.input_path, raw, &ctx)?;
+            let now = env.clock.now_ms();
+            let delay_ms: i64 = match w {
+                WaitFor::Seconds(s) => *s as i64 * 1000,
+                WaitFor::Timestamp(t) => (t - now).max(0),
+                WaitFor::SecondsPath(p) => {
+                    let v = select(p, &effective, &ctx).ok_or_else(|| super::io::no_results(p))?;
+                    let shown = || format!("{} == {}", p.as_str(), v);
+                    match v.as_ref() {
+                        Value::Number(n) if n.is_i64() || n.is_u64() => {
+                            let s = n.as_i64().unwrap_or(i64::MAX);
+                            if s < 0 {
+                                return Err(Failure::runtime(format!(
+                                    "The SecondsPath parameter references a negative value: {}",
+                                    shown()
+                                )));
+                            }
+                            s.saturating_mul(1000)
+                        }
+                        _ => {
+                            return Err(Failure::runtime(format!(
+                                "The SecondsPath parameter cannot be parsed as a long value: {}",
+                                shown()
+                            )))
+                        }
+                    }
+                }
+                WaitFor::TimestampPath(p) => {
+                    let v = select(p, &effective, &ctx).ok_or_else(|| super::io::no_results(p))?;
+                    match v.as_ref().as_str().and_then(parse_timestamp) {
+                        Some(t) => (t - now).max(0),
+                        None => {
+                            let shown = match v {
+                                Cow::Borrowed(Value::String(s)) => s.clone(),
+                                other => other.to_string(),
+                            };
+                            return Err(Failure::runtime(format!(
+                                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {shown}",
+                                p.as_str()
+                            )));
+                        }
+                    }
+                }
+            };
+            if delay_ms / 1000 > MAX_WAIT_SECS {
+                return Err(Failure::runtime("Wait state delay is too long."));
+            }
+            if !env.advance_ms(delay_ms) {
+                return Ok(Step::ExecutionTimedOut);
+            }
+            finish(state, effective, &ctx)
+        }
+        StateKind::Task(_) | StateKind::Map | StateKind::Parallel => {
+            unreachable!("tasks run in task.rs; Map and Parallel are rejected as unsupported before this")
+        }
+    }
+}
+
+/// OutputPath, then the transition.
+pub(crate) fn finish(state: &State, combined: Value, ctx: &Ctx) -> Result<Step, Failure> {
+    let out = apply_io_path(&state.output_path, combined, ctx)?;
+    Ok(match state.next {
+        Some(n) => Step::Next(n, out),
+        None => Step::End(out),
+    })
+}

@@ -1,0 +1,287 @@
+//! Execution history in exactly the shape of GetExecutionHistory: event
+//! types, `*EventDetails` objects, ids and `previousEventId` chains.
+//!
+//! Payloads are kept as shared JSON values and rendered to the JSON strings
+//! AWS returns only when the history is read, so recording is cheap.
+
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// AWS's quota: at most this many events in one execution's history.
+pub const MAX_HISTORY_EVENTS: usize = 25_000;
+
+/// A payload shared between the execution and its history.
+pub type Payload = Arc<Value>;
+
+/// The service and API a Task event names (`ecs` / `runTask.sync`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskResource {
+    pub resource_type: Arc<str>,
+    pub resource: Arc<str>,
+}
+
+/// One history event's type and details.
+#[derive(Debug, Clone)]
+pub enum Details {
+    ExecutionStarted { input: Payload, role_arn: Arc<str> },
+    ExecutionSucceeded { output: Payload },
+    ExecutionFailed { error: Option<String>, cause: Option<String> },
+    ExecutionTimedOut { error: Option<String>, cause: Option<String> },
+    ExecutionAborted { error: Option<String>, cause: Option<String> },
+    StateEntered { state_type: &'static str, name: Arc<str>, input: Payload },
+    StateExited { state_type: &'static str, name: Arc<str>, output: Payload },
+    TaskScheduled { res: TaskResource, region: Arc<str>, parameters: Payload, timeout: Option<u64>, heartbeat: Option<u64> },
+    TaskStarted { res: TaskResource },
+    TaskSubmitted { res: TaskResource, output: Payload },
+    TaskSucceeded { res: TaskResource, output: Payload },
+    TaskFailed { res: TaskResource, error: Option<String>, cause: Option<String> },
+    TaskTimedOut { res: TaskResource, error: Option<String>, cause: Option<String> },
+    LambdaFunctionScheduled { resource: Arc<str>, input: Payload, timeout: Option<u64> },
+    LambdaFunctionStarted,
+    LambdaFunctionSucceeded { output: Payload },
+    LambdaFunctionFailed { error: Option<String>, cause: Option<String> },
+    LambdaFunctionTimedOut { error: Option<String>, cause: Option<String> },
+    ActivityScheduled { resource: Arc<str>, input: Payload, timeout: Option<u64>, heartbeat: Option<u64> },
+    ActivityStarted { worker_name: String },
+    ActivitySucceeded { output: Payload },
+    ActivityFailed { error: Option<String>, cause: Option<String> },
+    ActivityTimedOut { error: Option<String>, cause: Option<String> },
+}
+
+impl Details {
+    /// The event type as GetExecutionHistory names it.
+    pub fn type_name(&self) -> String {
+        match self {
+            Details::StateEntered { state_type, .. } => format!("{state_type}StateEntered"),
+            Details::StateExited { state_type, .. } => format!("{state_type}StateExited"),
+            other => other.fixed_name().to_string(),
+        }
+    }
+
+    fn fixed_name(&self) -> &'static str {
+        match self {
+            Details::ExecutionStarted { .. } => "ExecutionStarted",
+            Details::ExecutionSucceeded { .. } => "ExecutionSucceeded",
+            Details::ExecutionFailed { .. } => "ExecutionFailed",
+            Details::ExecutionTimedOut { .. } => "ExecutionTimedOut",
+            Details::ExecutionAborted { .. } => "ExecutionAborted",
+            Details::StateEntered { .. } => "StateEntered",
+            Details::StateExited { .. } => "StateExited",
+            Details::TaskScheduled { .. } => "TaskScheduled",
+            Details::TaskStarted { .. } => "TaskStarted",
+            Details::TaskSubmitted { .. } => "TaskSubmitted",
+            Details::TaskSucceeded { .. } => "TaskSucceeded",
+            Details::TaskFailed { .. } => "TaskFailed",
+            Details::TaskTimedOut { .. } => "TaskTimedOut",
+            Details::LambdaFunctionScheduled { .. } => "LambdaFunctionScheduled",
+            Details::LambdaFunctionStarted => "LambdaFunctionStarted",
+            Details::LambdaFunctionSucceeded { .. } => "LambdaFunctionSucceeded",
+            Details::LambdaFunctionFailed { .. } => "LambdaFunctionFailed",
+            Details::LambdaFunctionTimedOut { .. } => "LambdaFunctionTimedOut",
+            Details::ActivityScheduled { .. } => "ActivityScheduled",
+            Details::ActivityStarted { .. } => "ActivityStarted",
+            Details::ActivitySucceeded { .. } => "ActivitySucceeded",
+            Details::ActivityFailed { .. } => "ActivityFailed",
+            Details::ActivityTimedOut { .. } => "ActivityTimedOut",
+        }
+    }
+
+    /// The key of the details object (`taskScheduledEventDetails`).
+    fn details_key(&self) -> Option<&'static str> {
+        Some(match self {
+            Details::ExecutionStarted { .. } => "executionStartedEventDetails",
+            Details::ExecutionSucceeded { .. } => "executionSucceededEventDetails",
+            Details::ExecutionFailed { .. } => "executionFailedEventDetails",
+            Details::ExecutionTimedOut { .. } => "executionTimedOutEventDetails",
+            Details::ExecutionAborted { .. } => "executionAbortedEventDetails",
+            Details::StateEntered { .. } => "stateEnteredEventDetails",
+            Details::StateExited { .. } => "stateExitedEventDetails",
+            Details::TaskScheduled { .. } => "taskScheduledEventDetails",
+            Details::TaskStarted { .. } => "taskStartedEventDetails",
+            Details::TaskSubmitted { .. } => "taskSubmittedEventDetails",
+            Details::TaskSucceeded { .. } => "taskSucceededEventDetails",
+            Details::TaskFailed { .. } => "taskFailedEventDetails",
+            Details::TaskTimedOut { .. } => "taskTimedOutEventDetails",
+            Details::LambdaFunctionScheduled { .. } => "lambdaFunctionScheduledEventDetails",
+            Details::LambdaFunctionStarted => return None,
+            Details::LambdaFunctionSucceeded { .. } => "lambdaFunctionSucceededEventDetails",
+            Details::LambdaFunctionFailed { .. } => "lambdaFunctionFailedEventDetails",
+            Details::LambdaFunctionTimedOut { .. } => "lambdaFunctionTimedOutEventDetails",
+            Details::ActivityScheduled { .. } => "activityScheduledEventDetails",
+            Details::ActivityStarted { .. } => "activityStartedEventDetails",
+            Details::ActivitySucceeded { .. } => "activitySucceededEventDetails",
+            Details::ActivityFailed { .. } => "activityFailedEventDetails",
+            Details::ActivityTimedOut { .. } => "activityTimedOutEventDetails",
+        })
+    }
+
+    fn details_json(&self, data: bool) -> Value {
+        let mut m = Map::new();
+        let payload = |m: &mut Map<String, Value>, key: &str, v: &Payload| {
+            if data {
+                m.insert(key.to_string(), Value::String(to_json_string(v)));
+            }
+            m.insert(format!("{key}Details"), json!({"truncated": false}));
+        };
+        let err = |m: &mut Map<String, Value>, e: &Option<String>, c: &Option<String>| {
+            if let Some(c) = c {
+                m.insert("cause".into(), Value::String(c.clone()));
+            }
+            if let Some(e) = e {
+                m.insert("error".into(), Value::String(e.clone()));
+            }
+        };
+        let res = |m: &mut Map<String, Value>, r: &TaskResource| {
+            m.insert("resource".into(), Value::String(r.resource.to_string()));
+            m.insert("resourceType".into(), Value::String(r.resource_type.to_string()));
+        };
+        match self {
+            Details::ExecutionStarted { input, role_arn } => {
+                payload(&mut m, "input", input);
+                m.insert("roleArn".into(), Value::String(role_arn.to_string()));
+            }
+            Details::ExecutionSucceeded { output } | Details::LambdaFunctionSucceeded { output } | Details::ActivitySucceeded { output } => {
+                payload(&mut m, "output", output)
+            }
+            Details::ExecutionFailed { error, cause }
+            | Details::ExecutionTimedOut { error, cause }
+            | Details::ExecutionAborted { error, cause }
+            | Details::LambdaFunctionFailed { error, cause }
+            | Details::LambdaFunctionTimedOut { error, cause }
+            | Details::ActivityFailed { error, cause }
+            | Details::ActivityTimedOut { error, cause } => err(&mut m, error, cause),
+            Details::StateEntered { name, input, .. } => {
+                m.insert("name".into(), Value::String(name.to_string()));
+                payload(&mut m, "input", input);
+            }
+            Details::StateExited { name, output, .. } => {
+                m.insert("name".into(), Value::String(name.to_string()));
+                payload(&mut m, "output", output);
+            }
+            Details::TaskScheduled { res: r, region, parameters, timeout, heartbeat } => {
+                res(&mut m, r);
+                m.insert("region".into(), Value::String(region.to_string()));
+                if data {
+                    m.insert("parameters".into(), Value::String(to_json_string(parameters)));
+                }
+                if let Some(t) = timeout {
+                    m.insert("timeoutInSeconds".into(), json!(t));
+                }
+                if let Some(h) = heartbeat {
+                    m.insert("heartbeatInSeconds".into(), json!(h));
+                }
+            }
+            Details::TaskStarted { res: r } => res(&mut m, r),
+            Details::TaskSubmitted { res: r, output } | Details::TaskSucceeded { res: r, output } => {
+                res(&mut m, r);
+                payload(&mut m, "output", output);
+            }
+            Details::TaskFailed { res: r, error, cause } | Details::TaskTimedOut { res: r, error, cause } => {
+                res(&mut m, r);
+                err(&mut m, error, cause);
+            }
+            Details::LambdaFunctionScheduled { resource, input, timeout } => {
+                m.insert("resource".into(), Value::String(resource.to_string()));
+                payload(&mut m, "input", input);
+                if let Some(t) = timeout {
+                    m.insert("timeoutInSeconds".into(), json!(t));
+                }
+            }
+            Details::LambdaFunctionStarted => {}
+            Details::ActivityScheduled { resource, input, timeout, heartbeat } => {
+                m.insert("resource".into(), Value::String(resource.to_string()));
+                payload(&mut m, "input", input);
+                if let Some(t) = timeout {
+                    m.insert("timeoutInSeconds".into(), json!(t));
+                }
+                if let Some(h) = heartbeat {
+                    m.insert("heartbeatInSeconds".into(), json!(h));
+                }
+            }
+            Details::ActivityStarted { worker_name } => {
+                m.insert("workerName".into(), Value::String(worker_name.clone()));
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// Serializes a payload the way AWS writes JSON strings (compact).
+pub fn to_json_string(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// One history event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: u64,
+    pub previous_event_id: u64,
+    pub timestamp_ms: i64,
+    pub details: Details,
+}
+
+impl Event {
+    /// The event as GetExecutionHistory returns it; `data` false drops
+    /// inputs, outputs and parameters (`includeExecutionData: false`).
+    pub fn to_json(&self, data: bool) -> Value {
+        let mut m = Map::new();
+        m.insert("timestamp".into(), json!(self.timestamp_ms as f64 / 1000.0));
+        m.insert("type".into(), Value::String(self.details.type_name()));
+        m.insert("id".into(), json!(self.id));
+        m.insert("previousEventId".into(), json!(self.previous_event_id));
+        if let Some(k) = self.details.details_key() {
+            m.insert(k.into(), self.details.details_json(data));
+        }
+        Value::Object(m)
+    }
+
+    pub fn type_name(&self) -> String {
+        self.details.type_name()
+    }
+}
+
+/// The events of one execution, in order.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    events: Vec<Event>,
+    /// Whether a state has been entered yet (the first one points at event 0).
+    entered_any: bool,
+}
+
+impl History {
+    pub fn new() -> History {
+        History::default()
+    }
+
+    /// Appends an event at `now_ms`; returns its id.
+    pub fn push(&mut self, now_ms: i64, details: Details) -> u64 {
+        let id = self.events.len() as u64 + 1;
+        let previous_event_id = match &details {
+            Details::ExecutionStarted { .. } => 0,
+            Details::StateEntered { .. } if !self.entered_any => {
+                self.entered_any = true;
+                0
+            }
+            _ => id - 1,
+        };
+        self.events.push(Event { id, previous_event_id, timestamp_ms: now_ms, details });
+        id
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// The whole history as GetExecutionHistory's `events` array.
+    pub fn to_json(&self) -> Value {
+        Value::Array(self.events.iter().map(|e| e.to_json(true)).collect())
+    }
+}

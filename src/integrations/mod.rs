@@ -1,0 +1,146 @@
+//! What a Task state calls: a resource ARN is classified once
+//! ([`Resource`]), and each invocation goes to an [`Integration`] that
+//! answers with a [`TaskReply`]: a Rust handler, a mocked response, later
+//! SDK clients and containers.
+
+mod resource;
+
+pub use resource::{Pattern, Resource};
+
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// One invocation of a Task state, as an integration sees it.
+#[derive(Debug, Clone)]
+pub struct TaskCall {
+    /// The Task state's name.
+    pub state_name: Arc<str>,
+    /// The `Resource` ARN.
+    pub resource: String,
+    /// The effective parameters (after InputPath and Parameters).
+    pub parameters: Value,
+    /// The task token, when the state's parameters or pattern use one.
+    pub token: Option<String>,
+    /// Which invocation of this state this is (0-based, retries included).
+    pub invocation: usize,
+    /// `$$.State.RetryCount`.
+    pub retry_count: u32,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskReply {
+    /// The result (for a callback task: SendTaskSuccess's output).
+    Succeed(Value),
+    /// The task failed (SendTaskFailure's error and cause, or the service's).
+    Fail { error: String, cause: Option<String> },
+    /// The task did not finish within its timeout (`States.Timeout`).
+    TimedOut,
+    /// The work ended without answering the task token: a worker process
+    /// that exited before calling back. Under `.waitForTaskToken` AWS keeps
+    /// waiting until the task's timeout; under `.sync` the stopped ECS task
+    /// decides (exit code 0: success, else `States.TaskFailed`).
+    NoCallback { exit_code: Option<i64>, detail: String },
+}
+
+impl TaskReply {
+    pub fn ok(v: Value) -> TaskReply {
+        TaskReply::Succeed(v)
+    }
+    pub fn fail(error: impl Into<String>, cause: Option<&str>) -> TaskReply {
+        TaskReply::Fail { error: error.into(), cause: cause.map(str::to_string) }
+    }
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Anything that can answer a Task invocation.
+pub trait Integration: Send + Sync {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, TaskReply>;
+}
+
+/// A synchronous Rust handler (`Fn(&TaskCall) -> TaskReply`).
+pub struct Handler<F>(pub F);
+
+impl<F> Integration for Handler<F>
+where
+    F: Fn(&TaskCall) -> TaskReply + Send + Sync,
+{
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, TaskReply> {
+        let reply = (self.0)(call);
+        Box::pin(std::future::ready(reply))
+    }
+}
+
+/// An asynchronous Rust handler (`Fn(TaskCall) -> impl Future<Output = TaskReply>`).
+pub struct AsyncHandler<F>(pub F);
+
+impl<F, Fut> Integration for AsyncHandler<F>
+where
+    F: Fn(TaskCall) -> Fut + Send + Sync,
+    Fut: Future<Output = TaskReply> + Send + 'static,
+{
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, TaskReply> {
+        Box::pin((self.0)(call.clone()))
+    }
+}
+
+/// The container environment RunTask would give the named container: the
+/// `Environment` of its `ContainerOverrides` entry in the RunTask parameters.
+///
+/// ```
+/// use serde_json::json;
+/// let params = json!({"Overrides": {"ContainerOverrides": [{"Name": "c",
+///     "Environment": [{"Name": "INPUT", "Value": "{}"}]}]}});
+/// let env = sfn_harness::integrations::container_environment(&params, Some("c"));
+/// assert_eq!(env["INPUT"], "{}");
+/// ```
+pub fn container_environment(parameters: &Value, container: Option<&str>) -> std::collections::BTreeMap<String, String> {
+    let mut env = std::collections::BTreeMap::new();
+    let overrides = parameters.pointer("/Overrides/ContainerOverrides").and_then(Value::as_array);
+    for o in overrides.into_iter().flatten() {
+        let name = o.get("Name").and_then(Value::as_str);
+        if container.is_some() && name != container {
+            continue;
+        }
+        for e in o.get("Environment").and_then(Value::as_array).into_iter().flatten() {
+            if let (Some(k), Some(v)) = (e.get("Name").and_then(Value::as_str), e.get("Value")) {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                env.insert(k.to_string(), v);
+            }
+        }
+    }
+    env
+}
+
+pub mod ecs;
+
+/// Which integration answers each Task state.
+#[derive(Clone, Default)]
+pub struct Integrations {
+    by_state: std::collections::HashMap<String, Arc<dyn Integration>>,
+}
+
+impl Integrations {
+    pub fn new() -> Integrations {
+        Integrations::default()
+    }
+
+    /// Routes the Task state `state` to `integration` (replacing any before).
+    pub fn insert(&mut self, state: impl Into<String>, integration: Arc<dyn Integration>) {
+        self.by_state.insert(state.into(), integration);
+    }
+
+    pub fn get(&self, state: &str) -> Option<&dyn Integration> {
+        self.by_state.get(state).map(|i| i.as_ref())
+    }
+
+    pub fn contains(&self, state: &str) -> bool {
+        self.by_state.contains_key(state)
+    }
+}

@@ -1,0 +1,66 @@
+//! Classifying a Task's `Resource` ARN once.
+
+use crate::history::TaskResource;
+use std::sync::Arc;
+
+/// The service integration pattern of an optimized integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// Request-response: the API call's response is the result.
+    RequestResponse,
+    /// `.sync` / `.sync:2`: run a job and wait for it.
+    Sync,
+    /// `.waitForTaskToken`: wait for a callback with the task token.
+    WaitForTaskToken,
+}
+
+/// What a Task state's `Resource` names.
+///
+/// ```
+/// use sfn_harness::integrations::{Pattern, Resource};
+/// let r = Resource::parse("arn:aws:states:::ecs:runTask.sync");
+/// assert!(matches!(&r, Resource::Service { res, pattern: Pattern::Sync } if &*res.resource_type == "ecs" && &*res.resource == "runTask.sync"));
+/// assert!(matches!(Resource::parse("arn:aws:lambda:us-east-1:1:function:f"), Resource::LambdaFunction(_)));
+/// ```
+#[derive(Debug, Clone)]
+pub enum Resource {
+    /// `arn:aws:states:::service:api[.pattern]`: Task* events.
+    Service { res: TaskResource, pattern: Pattern },
+    /// A Lambda function ARN used directly: LambdaFunction* events.
+    LambdaFunction(Arc<str>),
+    /// An activity ARN: Activity* events.
+    Activity(Arc<str>),
+}
+
+impl Resource {
+    pub fn parse(arn: &str) -> Resource {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() == 6 && parts[0] == "arn" && parts[2] == "states" && parts[3].is_empty() && parts[4].is_empty() {
+            let spec = parts[5];
+            let (service, api) = spec.rsplit_once(':').unwrap_or(("", spec));
+            let pattern = if api.ends_with(".waitForTaskToken") {
+                Pattern::WaitForTaskToken
+            } else if api.contains(".sync") {
+                Pattern::Sync
+            } else {
+                Pattern::RequestResponse
+            };
+            return Resource::Service {
+                res: TaskResource { resource_type: Arc::from(service), resource: Arc::from(api) },
+                pattern,
+            };
+        }
+        if parts.len() == 6 && parts[2] == "states" && parts[5].starts_with("activity:") {
+            return Resource::Activity(Arc::from(arn));
+        }
+        // Lambda function ARNs, and placeholders, are invoked as functions.
+        Resource::LambdaFunction(Arc::from(arn))
+    }
+
+    pub fn pattern(&self) -> Pattern {
+        match self {
+            Resource::Service { pattern, .. } => *pattern,
+            _ => Pattern::RequestResponse,
+        }
+    }
+}

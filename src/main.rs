@@ -1,0 +1,182 @@
+//! The `sfn-harness` CLI: parse arguments, call the library, print.
+
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+use sfn_harness::asl::{self, Severity};
+use sfn_harness::{Harness, MockConfig};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "sfn-harness", version, about = "Run and test AWS Step Functions state machines offline")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one execution and print its trace (or JSON).
+    Run {
+        /// ASL JSON, or a CloudFormation template (FILE#LogicalId picks one state machine)
+        definition: String,
+        /// The execution input as JSON
+        #[arg(long, conflicts_with = "input_file")]
+        input: Option<String>,
+        /// A file holding the execution input
+        #[arg(long)]
+        input_file: Option<String>,
+        /// A Step Functions Local mock-config file
+        #[arg(long, requires = "test_case")]
+        mock_config: Option<String>,
+        /// The test case of the mock config to use
+        #[arg(long, requires = "mock_config")]
+        test_case: Option<String>,
+        /// The state machine of the mock config (when the test case name is not unique)
+        #[arg(long)]
+        state_machine: Option<String>,
+        /// Answer the seed pipeline's ECS task with the Rust model of its worker (app.py)
+        #[arg(long)]
+        seed_worker: Option<String>,
+        /// Seed for ids, tokens and random draws
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print one JSON object {status, output, error, cause, history}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a definition and print its diagnostics.
+    Validate {
+        definition: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run conformance cases (one JSON file each) and write a report for score.py.
+    Conformance {
+        dir: String,
+        #[arg(long)]
+        report: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { definition, input, input_file, mock_config, test_case, state_machine, seed_worker, seed, json } => {
+            run(&definition, input, input_file, mock_config, test_case, state_machine, seed_worker, seed, json)
+        }
+        Command::Validate { definition, json } => validate(&definition, json),
+        Command::Conformance { dir, report } => conformance(&dir, &report),
+    }
+}
+
+fn usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("sfn-harness: {msg}");
+    ExitCode::from(2)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    definition: &str,
+    input: Option<String>,
+    input_file: Option<String>,
+    mock_config: Option<String>,
+    test_case: Option<String>,
+    state_machine: Option<String>,
+    seed_worker: Option<String>,
+    seed: u64,
+    as_json: bool,
+) -> ExitCode {
+    let input_text = match (input, input_file) {
+        (Some(t), _) => t,
+        (None, Some(f)) => match std::fs::read_to_string(&f) {
+            Ok(t) => t,
+            Err(e) => return usage(format!("cannot read --input-file {f}: {e}")),
+        },
+        (None, None) => "{}".to_string(),
+    };
+    let input: Value = match serde_json::from_str(&input_text) {
+        Ok(v) => v,
+        Err(e) => return usage(format!("the input is not JSON: {e}")),
+    };
+    let mut harness = match Harness::from_file(definition) {
+        Ok(h) => h.seed(seed),
+        Err(e) => return usage(e),
+    };
+    if let Some(state) = seed_worker {
+        if harness.state_machine().state_index(&state).is_none() {
+            return usage(format!("--seed-worker: '{state}' is not a state of {definition}"));
+        }
+        harness = harness.on_task(&state, sfn_harness::workers::seed_worker);
+    }
+    if let (Some(file), Some(tc)) = (mock_config, test_case) {
+        let cfg = match MockConfig::from_file(&file) {
+            Ok(c) => c,
+            Err(e) => return usage(format!("{file}: {e}")),
+        };
+        harness = match harness.mock_config(&cfg, state_machine.as_deref(), &tc) {
+            Ok(h) => h,
+            Err(e) => return usage(format!("{file}: {e}")),
+        };
+    }
+    let exec = harness.run_blocking(input);
+    if as_json {
+        let mut v = exec.to_json();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("executionArn");
+            if exec.stalled.is_none() {
+                m.remove("stalled");
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        println!("{}", exec.trace());
+    }
+    if exec.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn validate(definition: &str, as_json: bool) -> ExitCode {
+    let text = match asl::load_definition(definition) {
+        Ok((t, _)) => t,
+        Err(e) => return usage(e),
+    };
+    let diags = asl::validate_str(&text);
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+    if as_json {
+        let v = json!({
+            "result": if errors == 0 { "OK" } else { "FAIL" },
+            "diagnostics": diags,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        for d in &diags {
+            println!("{d}");
+        }
+        println!("{}: {} error(s), {} warning(s)", if errors == 0 { "OK" } else { "FAIL" }, errors, diags.len() - errors);
+    }
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn conformance(dir: &str, report: &str) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return usage(format!("cannot start a runtime: {e}")),
+    };
+    match rt.block_on(sfn_harness::conformance::run_dir(std::path::Path::new(dir), std::path::Path::new(report))) {
+        Ok((s, _)) => {
+            println!(
+                "{} cases: {} SUCCEEDED, {} did not succeed, {} harness errors; report in {report}",
+                s.cases, s.succeeded, s.failed, s.harness_errors
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage(format!("{dir}: {e}")),
+    }
+}

@@ -1,0 +1,289 @@
+//! What test authors use: [`Harness`], assertions on [`Execution`], the
+//! readable trace, and the history snapshot macro.
+
+use crate::asl::{self, InvalidDefinition, StateMachine};
+use crate::eval::{self, Execution, RunConfig, Status};
+use crate::integrations::{AsyncHandler, Handler, Integration, Integrations, TaskCall, TaskReply};
+use crate::mock::{MockConfig, MockConfigError};
+use serde_json::Value;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+#[doc(hidden)]
+pub use insta;
+
+/// Why a harness could not be built.
+#[derive(Debug)]
+pub enum HarnessError {
+    Load(asl::LoadError),
+    Invalid(InvalidDefinition),
+    Mock(MockConfigError),
+}
+
+impl fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HarnessError::Load(e) => write!(f, "{e}"),
+            HarnessError::Invalid(e) => write!(f, "{e}"),
+            HarnessError::Mock(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for HarnessError {}
+
+/// A state machine plus what its tasks call; runs executions.
+///
+/// Settings are values with stated defaults: seed 0, virtual start
+/// 2024-01-01T00:00:00Z, region/account from the definition's first ARN
+/// (else us-east-1 / 123456789012), state machine name from the file stem.
+#[derive(Clone)]
+pub struct Harness {
+    sm: Arc<StateMachine>,
+    integrations: Integrations,
+    config: RunConfig,
+    runtime: Arc<OnceLock<tokio::runtime::Runtime>>,
+}
+
+impl Harness {
+    /// Loads ASL JSON or a CloudFormation template (`file#LogicalId`).
+    pub fn from_file(path: &str) -> Result<Harness, HarnessError> {
+        let (text, _) = asl::load_definition(path).map_err(HarnessError::Load)?;
+        let stem = std::path::Path::new(path.split('#').next().unwrap_or(path))
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(|s| s.split('.').next().unwrap_or(s).to_string())
+            .unwrap_or_else(|| "StateMachine".into());
+        let mut h = Harness::from_definition(&text)?;
+        h.config.state_machine_name = stem;
+        Ok(h)
+    }
+
+    /// Parses and validates ASL text.
+    pub fn from_definition(text: &str) -> Result<Harness, HarnessError> {
+        let sm = asl::parse_str(text).map_err(HarnessError::Invalid)?;
+        Ok(Harness::from_state_machine(sm))
+    }
+
+    pub fn from_state_machine(sm: StateMachine) -> Harness {
+        let config = RunConfig::default().infer_from(&sm.definition);
+        Harness { sm: Arc::new(sm), integrations: Integrations::new(), config, runtime: Arc::new(OnceLock::new()) }
+    }
+
+    pub fn state_machine(&self) -> &StateMachine {
+        &self.sm
+    }
+
+    /// Answers the Task state `state` with a Rust function.
+    pub fn on_task<F>(mut self, state: &str, f: F) -> Harness
+    where
+        F: Fn(&TaskCall) -> TaskReply + Send + Sync + 'static,
+    {
+        self.integrations.insert(state, Arc::new(Handler(f)));
+        self
+    }
+
+    /// Answers the Task state `state` with an async Rust function.
+    pub fn on_task_async<F, Fut>(mut self, state: &str, f: F) -> Harness
+    where
+        F: Fn(TaskCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = TaskReply> + Send + 'static,
+    {
+        self.integrations.insert(state, Arc::new(AsyncHandler(f)));
+        self
+    }
+
+    /// Answers the Task state `state` with any [`Integration`].
+    pub fn with_integration(mut self, state: &str, i: Arc<dyn Integration>) -> Harness {
+        self.integrations.insert(state, i);
+        self
+    }
+
+    /// Answers tasks from a mock-config test case (Step Functions Local's
+    /// format). States with a Rust handler keep it.
+    pub fn mock_config(mut self, cfg: &MockConfig, state_machine: Option<&str>, test_case: &str) -> Result<Harness, HarnessError> {
+        for (state, resp) in cfg.test_case(state_machine, test_case).map_err(HarnessError::Mock)? {
+            if self.sm.state_index(&state).is_none() {
+                return Err(HarnessError::Mock(MockConfigError {
+                    location: format!("/StateMachines/*/TestCases/{test_case}/{state}"),
+                    message: format!("'{state}' is not a state of this state machine"),
+                }));
+            }
+            if !self.integrations.contains(&state) {
+                self.integrations.insert(state, resp);
+            }
+        }
+        Ok(self)
+    }
+
+    /// The seed of ids, tokens and random draws (default 0).
+    pub fn seed(mut self, seed: u64) -> Harness {
+        self.config.seed = seed;
+        self
+    }
+
+    /// The virtual start time, epoch ms (default 2024-01-01T00:00:00Z).
+    pub fn start_ms(mut self, ms: i64) -> Harness {
+        self.config.start_ms = ms;
+        self
+    }
+
+    /// The state machine's name in ARNs (default: the file stem).
+    pub fn state_machine_name(mut self, name: &str) -> Harness {
+        self.config.state_machine_name = name.to_string();
+        self
+    }
+
+    /// The execution's name (default: a seeded UUID).
+    pub fn execution_name(mut self, name: &str) -> Harness {
+        self.config.execution_name = Some(name.to_string());
+        self
+    }
+
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    /// Runs one execution to its end.
+    pub async fn run(&self, input: Value) -> Execution {
+        eval::execute(&self.sm, input, &self.integrations, &self.config).await
+    }
+
+    /// [`Harness::run`] for synchronous tests (and proptest).
+    pub fn run_blocking(&self, input: Value) -> Execution {
+        let rt = self.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread tokio runtime")
+        });
+        rt.block_on(self.run(input))
+    }
+}
+
+impl Execution {
+    pub fn succeeded(&self) -> bool {
+        self.status == Status::Succeeded
+    }
+
+    /// The output, or `null` when the execution did not succeed.
+    pub fn output(&self) -> &Value {
+        static NULL: Value = Value::Null;
+        self.output.as_ref().unwrap_or(&NULL)
+    }
+
+    /// The history as GetExecutionHistory's `events`.
+    pub fn history_json(&self) -> Value {
+        self.history.to_json()
+    }
+
+    /// The event types in order.
+    pub fn event_types(&self) -> Vec<String> {
+        self.history.events().iter().map(|e| e.type_name()).collect()
+    }
+
+    /// `{"status", "output", "error", "cause", "history"}`, as the CLI prints it.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "executionArn": self.execution_arn,
+            "status": self.status.as_str(),
+            "output": self.output,
+            "error": self.error,
+            "cause": self.cause,
+            "stalled": self.stalled,
+            "history": self.history_json(),
+        })
+    }
+
+    /// A readable trace: one line per event, then the result.
+    pub fn trace(&self) -> String {
+        use crate::history::Details as D;
+        let mut out = String::new();
+        let short = |v: &Value| {
+            let s = crate::history::to_json_string(v);
+            if s.len() > 100 {
+                format!("{}…", &s[..s.char_indices().take_while(|(i, _)| *i < 100).last().map(|(i, c)| i + c.len_utf8()).unwrap_or(0)])
+            } else {
+                s
+            }
+        };
+        let failing = self.history.events().iter().rev().find(|e| matches!(e.details, D::StateEntered { .. })).map(|e| e.id);
+        for e in self.history.events() {
+            let t = (e.timestamp_ms - self.start_ms) as f64 / 1000.0;
+            let what = match &e.details {
+                D::ExecutionStarted { input, .. } => format!("input {}", short(input)),
+                D::ExecutionSucceeded { output } => format!("output {}", short(output)),
+                D::StateEntered { name, input, .. } => format!("{name} ← {}", short(input)),
+                D::StateExited { name, output, .. } => format!("{name} → {}", short(output)),
+                D::TaskScheduled { res, parameters, .. } => format!("{}:{} {}", res.resource_type, res.resource, short(parameters)),
+                D::TaskSubmitted { output, .. } | D::TaskSucceeded { output, .. } | D::LambdaFunctionSucceeded { output } | D::ActivitySucceeded { output } => short(output),
+                D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => short(input),
+                D::ExecutionFailed { error, cause }
+                | D::ExecutionTimedOut { error, cause }
+                | D::ExecutionAborted { error, cause }
+                | D::TaskFailed { error, cause, .. }
+                | D::TaskTimedOut { error, cause, .. }
+                | D::LambdaFunctionFailed { error, cause }
+                | D::LambdaFunctionTimedOut { error, cause }
+                | D::ActivityFailed { error, cause }
+                | D::ActivityTimedOut { error, cause } => {
+                    format!("{} {}", error.as_deref().unwrap_or("-"), cause.as_deref().unwrap_or(""))
+                }
+                _ => String::new(),
+            };
+            let mark = if self.status != Status::Succeeded && Some(e.id) == failing { " ◀" } else { "" };
+            out.push_str(&format!("#{:<4} +{:>9.3}s  {:<24} {}{}\n", e.id, t, e.type_name(), what, mark));
+        }
+        out.push_str(&format!("=> {}", self.status.as_str()));
+        if let Some(o) = &self.output {
+            out.push_str(&format!(" output {}", short(o)));
+        }
+        if let Some(e) = &self.error {
+            out.push_str(&format!(" error {e}"));
+        }
+        if let Some(c) = &self.cause {
+            out.push_str(&format!(" cause {c}"));
+        }
+        if let Some(s) = &self.stalled {
+            out.push_str(&format!("\n   stalled: {s}"));
+        }
+        out
+    }
+
+    /// Panics with the trace unless the execution succeeded.
+    pub fn assert_succeeded(&self) -> &Self {
+        assert!(self.succeeded(), "expected SUCCEEDED, got {}\n{}", self.status.as_str(), self.trace());
+        self
+    }
+
+    /// Panics with the trace unless the execution failed with `error`.
+    pub fn assert_failed_with(&self, error: &str) -> &Self {
+        assert!(
+            self.status == Status::Failed && self.error.as_deref() == Some(error),
+            "expected FAILED with {error}, got {} {:?}\n{}",
+            self.status.as_str(),
+            self.error,
+            self.trace()
+        );
+        self
+    }
+}
+
+/// insta settings for history snapshots: files in the top-level `snapshots/`.
+#[doc(hidden)]
+pub fn snapshot_settings(manifest_dir: &str) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(std::path::Path::new(manifest_dir).join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+/// Snapshots an execution's history (GetExecutionHistory's shape) with
+/// insta, in the top-level `snapshots/` directory. Deterministic: no
+/// redactions are needed.
+#[macro_export]
+macro_rules! assert_history_snapshot {
+    ($name:expr, $exec:expr) => {
+        $crate::testing::snapshot_settings(env!("CARGO_MANIFEST_DIR")).bind(|| {
+            $crate::testing::insta::assert_json_snapshot!($name, $exec.history_json());
+        })
+    };
+}

@@ -1,0 +1,146 @@
+//! Rust models of workers, for tests that need no container.
+//!
+//! [`seed_worker`] is faithful to the seed pipeline's `app.py`: it reads
+//! `TOKEN` and `INPUT` from the container environment, makes `n` random
+//! floats for `n = input.number`, increments the number and calls
+//! SendTaskSuccess with `{"input": …, "result": [n floats]}`. Anything numpy
+//! rejects inside the `try` (a negative, fractional, non-numeric or null
+//! number) sends SendTaskFailure with error `Container task failed.`; a
+//! missing `TOKEN`/`INPUT`/`number` or bad JSON kills the process before the
+//! `try` (exit 1, no callback).
+//!
+//! ```
+//! use sfn_harness::workers::{run_seed_worker, WorkerRun};
+//! use std::collections::BTreeMap;
+//! let env = BTreeMap::from([("TOKEN".to_string(), "t".to_string()), ("INPUT".to_string(), r#"{"number":2}"#.to_string())]);
+//! match run_seed_worker(&env) {
+//!     WorkerRun::Success { output, .. } => assert_eq!(output["input"]["number"], 3),
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+
+use crate::clock::Rng;
+use crate::integrations::{container_environment, TaskCall, TaskReply};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The container the seed's task definition runs.
+pub const SEED_CONTAINER: &str = "python-container";
+
+/// numpy would fail to allocate beyond this many floats; the model treats
+/// larger counts as the MemoryError numpy raises inside the `try`.
+const MAX_FLOATS: i64 = 100_000_000;
+
+/// What a worker process did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkerRun {
+    /// SendTaskSuccess(token, output), exit 0.
+    Success { token: String, output: Value, stdout: String },
+    /// SendTaskFailure(token, error), exit 0.
+    Failure { token: String, error: String, stdout: String },
+    /// The process died before calling back.
+    Crash { exit_code: i64, stderr: String },
+}
+
+/// Runs the model of `app.py` on a container environment.
+pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
+    let crash = |msg: &str| WorkerRun::Crash { exit_code: 1, stderr: format!("Traceback (most recent call last):\n{msg}") };
+    let Some(token) = env.get("TOKEN") else { return crash("KeyError: 'TOKEN'") };
+    let Some(raw) = env.get("INPUT") else { return crash("KeyError: 'INPUT'") };
+    let mut input: Value = match serde_json::from_str(raw) {
+        Ok(v) => v,
+        Err(e) => return crash(&format!("json.decoder.JSONDecodeError: {e}")),
+    };
+    let Some(n) = input.get("number").cloned() else {
+        let msg = if input.is_object() { "KeyError: 'number'" } else { "TypeError: list indices must be integers or slices, not str" };
+        return crash(msg);
+    };
+    let failure = || WorkerRun::Failure { token: token.clone(), error: "Container task failed.".into(), stdout: "Container task failed.\n".into() };
+    // np.random.random(n): ints (and bools, which are ints in Python) only, not negative
+    let count = match &n {
+        Value::Bool(b) => *b as i64,
+        Value::Number(x) if x.is_i64() || x.is_u64() => x.as_i64().unwrap_or(i64::MAX),
+        _ => return failure(),
+    };
+    if !(0..=MAX_FLOATS).contains(&count) {
+        return failure();
+    }
+    let mut rng = Rng::new(token.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)));
+    let result: Vec<Value> = (0..count).map(|_| json!(rng.next_f64())).collect();
+    input["number"] = json!(count_plus_one(&n));
+    WorkerRun::Success {
+        token: token.clone(),
+        output: json!({"input": input, "result": result}),
+        stdout: "Container task success.\n".into(),
+    }
+}
+
+fn count_plus_one(n: &Value) -> i64 {
+    match n {
+        Value::Bool(b) => *b as i64 + 1,
+        other => other.as_i64().unwrap_or(0) + 1,
+    }
+}
+
+/// The seed worker as a task handler: the container environment comes from
+/// the RunTask parameters' overrides, the callback becomes the reply.
+pub fn seed_worker(call: &TaskCall) -> TaskReply {
+    let env = container_environment(&call.parameters, Some(SEED_CONTAINER));
+    match run_seed_worker(&env) {
+        WorkerRun::Success { output, .. } => TaskReply::Succeed(output),
+        WorkerRun::Failure { error, .. } => TaskReply::Fail { error, cause: None },
+        WorkerRun::Crash { exit_code, stderr } => TaskReply::NoCallback {
+            exit_code: Some(exit_code),
+            detail: format!("the worker exited with code {exit_code} without calling back ({})", stderr.lines().last().unwrap_or("")),
+        },
+    }
+}
+
+/// A handler that only increments `input.number` (no numpy rules): the
+/// loop's arithmetic without the worker's failure modes.
+pub fn increment_number(call: &TaskCall) -> TaskReply {
+    let env = container_environment(&call.parameters, Some(SEED_CONTAINER));
+    let mut input: Value = env.get("INPUT").and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
+    let n = input.get("number").and_then(Value::as_i64).unwrap_or(0);
+    input["number"] = json!(n + 1);
+    TaskReply::Succeed(json!({"input": input}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(input: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([("TOKEN".into(), "tok".into()), ("INPUT".into(), input.into())])
+    }
+
+    #[test]
+    fn faithful_to_app_py() {
+        for (input, want) in [
+            (r#"{"number": 0}"#, "success"),
+            (r#"{"number": 3}"#, "success"),
+            (r#"{"number": true}"#, "success"),
+            (r#"{"number": -1}"#, "failure"),
+            (r#"{"number": 2.5}"#, "failure"),
+            (r#"{"number": "x"}"#, "failure"),
+            (r#"{"number": null}"#, "failure"),
+            (r#"{}"#, "crash"),
+            (r#"not json"#, "crash"),
+        ] {
+            let got = match run_seed_worker(&env(input)) {
+                WorkerRun::Success { .. } => "success",
+                WorkerRun::Failure { .. } => "failure",
+                WorkerRun::Crash { .. } => "crash",
+            };
+            assert_eq!(got, want, "{input}");
+        }
+        match run_seed_worker(&env(r#"{"number": 3, "k": 1}"#)) {
+            WorkerRun::Success { output, .. } => {
+                assert_eq!(output["input"], json!({"number": 4, "k": 1}));
+                assert_eq!(output["result"].as_array().unwrap().len(), 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(run_seed_worker(&BTreeMap::new()), WorkerRun::Crash { exit_code: 1, .. }));
+    }
+}
