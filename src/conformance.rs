@@ -119,3 +119,133 @@ async fn futures_catch<F: std::future::Future<Output = Value>>(fut: std::panic::
     })
     .await
 }
+
+/// Whether a report line matches a case at the result level, as
+/// `score.py` decides: same status, and the same output (SUCCEEDED) or error
+/// and cause (FAILED); placeholders such as `<uuid:1>` match any text.
+pub fn result_ok(case: &Value, report: &Value) -> bool {
+    let exp = &case["expected"];
+    let status = exp["status"].as_str().unwrap_or("");
+    if report["status"].as_str() != Some(status) {
+        return false;
+    }
+    match status {
+        "SUCCEEDED" => matches(&exp["output"], &maybe_json(&report["output"]), Some("output")),
+        "FAILED" => {
+            matches(&exp["error"], &report["error"], None) && matches(&exp["cause"], &report["cause"], Some("cause"))
+        }
+        _ => true,
+    }
+}
+
+fn maybe_json(v: &Value) -> Value {
+    if let Value::String(s) = v {
+        let t = s.trim();
+        let looks = t.starts_with(['{', '[', '"']) || matches!(t, "true" | "false" | "null") || t.parse::<f64>().is_ok();
+        if looks {
+            if let Ok(p) = serde_json::from_str(t) {
+                return p;
+            }
+        }
+    }
+    v.clone()
+}
+
+fn matches(exp: &Value, act: &Value, key: Option<&str>) -> bool {
+    const JSON_TEXT_KEYS: [&str; 5] = ["input", "output", "parameters", "cause", "result"];
+    const IGNORED: [&str; 6] = ["roleArn", "mapRunArn", "taskCredentials", "timestamp", "stateMachineAliasArn", "stateMachineVersionArn"];
+    let (exp, act) = if key.is_some_and(|k| JSON_TEXT_KEYS.contains(&k)) {
+        (maybe_json(exp), maybe_json(act))
+    } else {
+        (exp.clone(), act.clone())
+    };
+    match (&exp, &act) {
+        (Value::Bool(a), Value::Bool(b)) => a == b,
+        (Value::Bool(_), _) | (_, Value::Bool(_)) => false,
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(e), Value::String(a)) => str_match(e, a),
+        (Value::String(_), _) => {
+            let parsed = maybe_json(&exp);
+            parsed != exp && matches(&parsed, &act, None)
+        }
+        (Value::Object(e), Value::Object(a)) => {
+            let ek: Vec<&String> = e.keys().filter(|k| !IGNORED.contains(&k.as_str())).collect();
+            let ak: Vec<&String> = a.keys().filter(|k| !IGNORED.contains(&k.as_str())).collect();
+            ek.len() == ak.len() && ek.iter().all(|k| a.get(*k).is_some_and(|av| matches(&e[*k], av, Some(k))))
+        }
+        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(x, y)| matches(x, y, None)),
+        _ => exp == act,
+    }
+}
+
+/// `expected` may hold placeholders (`<uuid:1>`, `<region>`, `111111111111`)
+/// that match any text.
+fn str_match(exp: &str, act: &str) -> bool {
+    if exp == act {
+        return true;
+    }
+    let mut parts = Vec::new();
+    let mut rest = exp;
+    loop {
+        let ph = rest.find("111111111111").map(|i| (i, 12));
+        let angle = rest.char_indices().find_map(|(i, c)| {
+            if c != '<' {
+                return None;
+            }
+            let tail = &rest[i + 1..];
+            let end = tail.find(|c: char| c == '>' || c == '<' || c.is_whitespace())?;
+            (tail.as_bytes()[end] == b'>' && end > 0).then_some((i, end + 2))
+        });
+        let next = match (ph, angle) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        match next {
+            Some((i, len)) => {
+                parts.push(&rest[..i]);
+                rest = &rest[i + len..];
+            }
+            None => {
+                parts.push(rest);
+                break;
+            }
+        }
+    }
+    if parts.len() == 1 {
+        return false;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !act.starts_with(first) || !act[first.len()..].ends_with(last) || act.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut pos = first.len();
+    let end = act.len() - last.len();
+    for p in &parts[1..parts.len() - 1] {
+        match act[pos..end].find(p) {
+            Some(i) => pos += i + p.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_match_any_text() {
+        assert!(str_match("arn:<partition>:states:<region>:111111111111:x", "arn:aws:states:us-east-1:123456789012:x"));
+        assert!(!str_match("arn:<partition>:y", "arn:aws:x"));
+        assert!(!str_match("abc", "abd"));
+    }
+
+    #[test]
+    fn result_level() {
+        let case = json!({"expected": {"status": "FAILED", "error": "E", "cause": {"a": 1}}});
+        assert!(result_ok(&case, &json!({"status": "FAILED", "error": "E", "cause": "{\"a\":1}"})));
+        assert!(!result_ok(&case, &json!({"status": "FAILED", "error": "E", "cause": "{\"a\":2}"})));
+        let case = json!({"expected": {"status": "SUCCEEDED", "output": {"n": 1}}});
+        assert!(result_ok(&case, &json!({"status": "SUCCEEDED", "output": {"n": 1.0}})));
+    }
+}

@@ -135,6 +135,22 @@ impl Harness {
         self
     }
 
+    /// Starts executions at `state` instead of `StartAt` (default: `StartAt`).
+    pub fn start_at(mut self, state: &str) -> Result<Harness, HarnessError> {
+        let i = self.sm.state_index(state).ok_or_else(|| {
+            HarnessError::Invalid(InvalidDefinition {
+                diagnostics: vec![asl::Diagnostic {
+                    severity: asl::Severity::Error,
+                    code: asl::code::MISSING_TRANSITION_TARGET,
+                    location: "/StartAt".into(),
+                    message: format!("'{state}' is not a state of this state machine"),
+                }],
+            })
+        })?;
+        self.config.start_state = Some(i);
+        Ok(self)
+    }
+
     /// The execution's name (default: a seeded UUID).
     pub fn execution_name(mut self, name: &str) -> Harness {
         self.config.execution_name = Some(name.to_string());

@@ -63,6 +63,9 @@ pub struct RunConfig {
     pub state_machine_name: String,
     /// Default: a seeded UUID.
     pub execution_name: Option<String>,
+    /// Start at this state instead of `StartAt` (to test one state, as
+    /// TestState does). Default `None`.
+    pub start_state: Option<usize>,
 }
 
 impl Default for RunConfig {
@@ -74,6 +77,7 @@ impl Default for RunConfig {
             account: "123456789012".into(),
             state_machine_name: "StateMachine".into(),
             execution_name: None,
+            start_state: None,
         }
     }
 }
@@ -288,7 +292,7 @@ fn data_limit(what: &str) -> Failure {
 }
 
 async fn run_states(sm: &StateMachine, mut input: Value, env: &mut Env<'_>, result: &mut Execution) -> Step {
-    let mut cur = sm.start_at;
+    let mut cur = env.cfg.start_state.filter(|i| *i < sm.states.len()).unwrap_or(sm.start_at);
     loop {
         let state = &sm.states[cur];
         if !env.room_for(2) {

@@ -1,0 +1,195 @@
+//! The seed pipeline (`fixtures/seed/`), tested offline: the loop, the
+//! worker's failure modes, history snapshots and properties over inputs.
+
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use sfn_harness::history::MAX_HISTORY_EVENTS;
+use sfn_harness::workers::{increment_number, seed_worker};
+use sfn_harness::{assert_history_snapshot, Harness, Status};
+
+const SYNC: &str = "fixtures/seed/state-machine.asl.json";
+const WFT: &str = "fixtures/seed/state-machine.wait-for-token.asl.json";
+
+fn seed(def: &str) -> Harness {
+    Harness::from_file(def).unwrap().on_task("FargateTask", seed_worker)
+}
+
+fn number(n: Value) -> Value {
+    json!({"input": {"number": n}})
+}
+
+#[test]
+fn number_zero_runs_the_task_four_times_on_both_definitions() {
+    for (def, snap) in [(SYNC, "seed_sync_number_0"), (WFT, "seed_wft_number_0")] {
+        let exec = seed(def).run_blocking(number(json!(0)));
+        exec.assert_succeeded();
+        assert_eq!(exec.invocations("FargateTask"), 4, "{def}");
+        assert_eq!(exec.output()["input"]["number"], 4);
+        assert_eq!(exec.output()["result"].as_array().unwrap().len(), 3);
+        // four Waits of 10 s: 40 virtual seconds, no wall time
+        assert_eq!(exec.stop_ms - exec.start_ms, 40_000);
+        let waits: Vec<f64> = exec
+            .history_json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "WaitStateExited")
+            .map(|e| e["timestamp"].as_f64().unwrap())
+            .collect();
+        assert_eq!(waits.len(), 4);
+        assert_history_snapshot!(snap, exec);
+    }
+}
+
+#[test]
+fn the_same_scenario_gives_a_byte_identical_history() {
+    let a = seed(SYNC).run_blocking(number(json!(0))).history_json().to_string();
+    let b = seed(SYNC).run_blocking(number(json!(0))).history_json().to_string();
+    assert_eq!(a, b);
+    let other_seed = seed(SYNC).seed(7).run_blocking(number(json!(0))).history_json().to_string();
+    assert_ne!(a, other_seed, "the seed must change ids and tokens");
+}
+
+#[test]
+fn the_task_receives_input_and_token_overrides() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let exec = Harness::from_file(WFT)
+        .unwrap()
+        .on_task("FargateTask", move |call| {
+            let env = sfn_harness::integrations::container_environment(&call.parameters, Some("python-container"));
+            assert_eq!(Some(&env["TOKEN"]), call.token.as_ref());
+            log.lock().unwrap().push(env["INPUT"].clone());
+            seed_worker(call)
+        })
+        .run_blocking(number(json!(0)));
+    exec.assert_succeeded();
+    assert_eq!(*seen.lock().unwrap(), vec![r#"{"number":0}"#, r#"{"number":1}"#, r#"{"number":2}"#, r#"{"number":3}"#]);
+}
+
+#[test]
+fn a_failing_worker_fails_the_execution_with_its_error() {
+    for def in [SYNC, WFT] {
+        for bad in [json!(-1), json!("x"), json!(2.5)] {
+            let exec = seed(def).run_blocking(number(bad.clone()));
+            exec.assert_failed_with("Container task failed.");
+            assert_eq!(exec.cause, None);
+            let types = exec.event_types();
+            assert_eq!(&types[types.len() - 2..], ["TaskFailed", "ExecutionFailed"], "{def} {bad}");
+            assert_eq!(exec.invocations("FargateTask"), 1);
+        }
+    }
+    let exec = seed(SYNC).run_blocking(number(json!(-1)));
+    assert_history_snapshot!("seed_sync_number_minus_1", exec);
+}
+
+#[test]
+fn an_input_without_number_fails_at_the_choice_as_on_aws() {
+    let exec = seed(SYNC).run_blocking(json!({"input": {}}));
+    exec.assert_failed_with("States.Runtime");
+    assert_eq!(
+        exec.cause.as_deref(),
+        Some("An error occurred while executing the state 'Choice' (entered at the event id #2). Invalid path '$.input.number': The choice state's condition path references an invalid value.")
+    );
+    assert_eq!(exec.invocations("FargateTask"), 0);
+}
+
+#[test]
+fn a_worker_that_never_calls_back() {
+    // the worker itself gets INPUT {} only when the task runs on its own
+    let task_alone = |def| seed(def).start_at("FargateTask").unwrap();
+    // .waitForTaskToken: AWS would wait a year; the harness says so at once
+    let exec = task_alone(WFT).run_blocking(json!({"input": {}}));
+    assert_eq!(exec.status, Status::Running);
+    let why = exec.stalled.as_deref().unwrap();
+    assert!(why.contains("FargateTask") && why.contains("exited with code 1") && why.contains("KeyError: 'number'"), "{why}");
+    // .sync: the stopped ECS task decides: exit 1 is States.TaskFailed with the task as cause
+    let exec = task_alone(SYNC).run_blocking(json!({"input": {}}));
+    exec.assert_failed_with("States.TaskFailed");
+    let task: Value = serde_json::from_str(exec.cause.as_deref().unwrap()).unwrap();
+    assert_eq!(task["Containers"][0]["ExitCode"], 1);
+    assert_eq!(task["Containers"][0]["Name"], "python-container");
+    assert_eq!(task["LastStatus"], "STOPPED");
+}
+
+#[test]
+fn a_callback_timeout_ends_the_execution_as_aws_would() {
+    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
+    def["States"]["FargateTask"]["TimeoutSeconds"] = json!(300);
+    let exec = Harness::from_definition(&def.to_string())
+        .unwrap()
+        .on_task("FargateTask", seed_worker)
+        .start_at("FargateTask")
+        .unwrap()
+        .run_blocking(json!({"input": {}}));
+    exec.assert_failed_with("States.Timeout");
+    assert_eq!(exec.stop_ms - exec.start_ms, 300_000);
+    let types = exec.event_types();
+    assert_eq!(&types[types.len() - 2..], ["TaskTimedOut", "ExecutionFailed"]);
+}
+
+#[test]
+fn the_cloudformation_template_runs_like_the_asl() {
+    let exec = Harness::from_file("fixtures/seed/StepFunctionsStack.template.json")
+        .unwrap()
+        .on_task("FargateTask", seed_worker)
+        .run_blocking(number(json!(0)));
+    exec.assert_succeeded();
+    assert_eq!(exec.invocations("FargateTask"), 4);
+}
+
+#[test]
+fn mock_config_drives_the_loop() {
+    let cfg = sfn_harness::MockConfig::from_file("fixtures/seed/mock-config.json").unwrap();
+    let exec = Harness::from_file(SYNC).unwrap().mock_config(&cfg, None, "HappyPath").unwrap().run_blocking(number(json!(0)));
+    exec.assert_succeeded();
+    assert_eq!(exec.invocations("FargateTask"), 4);
+    assert_eq!(exec.output()["input"]["number"], 4);
+    let exec = Harness::from_file(WFT).unwrap().mock_config(&cfg, None, "WorkerFails").unwrap().run_blocking(number(json!(0)));
+    exec.assert_failed_with("Container task failed.");
+    // invocation counters include retries: the RetryThenSucceed case retries once
+    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(SYNC).unwrap()).unwrap();
+    def["States"]["FargateTask"]["Retry"] = json!([{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 5, "MaxAttempts": 2}]);
+    let exec = Harness::from_definition(&def.to_string())
+        .unwrap()
+        .mock_config(&cfg, None, "RetryThenSucceed")
+        .unwrap()
+        .run_blocking(number(json!(3)));
+    exec.assert_succeeded();
+    assert_eq!(exec.invocations("FargateTask"), 2);
+    assert_eq!(exec.stop_ms - exec.start_ms, 15_000, "5 s backoff + 10 s wait");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn loop_runs_max_0_4_minus_n(n in -1000i64..1000) {
+        let exec = Harness::from_file(SYNC).unwrap().on_task("FargateTask", increment_number)
+            .run_blocking(number(json!(n)));
+        prop_assert!(exec.succeeded(), "{}", exec.trace());
+        prop_assert_eq!(exec.invocations("FargateTask"), (4 - n).max(0) as usize);
+        prop_assert_eq!(exec.output()["input"]["number"].as_i64(), Some(n.max(4)));
+    }
+
+    #[test]
+    fn the_faithful_worker_fails_below_zero(n in -1000i64..0) {
+        let exec = seed(WFT).run_blocking(number(json!(n)));
+        prop_assert_eq!(exec.error.as_deref(), Some("Container task failed."));
+        prop_assert_eq!(exec.invocations("FargateTask"), 1);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    #[test]
+    fn histories_past_25000_events_fail_like_aws(n in -20_000i64..-2_600) {
+        let exec = Harness::from_file(SYNC).unwrap().on_task("FargateTask", increment_number)
+            .run_blocking(number(json!(n)));
+        prop_assert_eq!(exec.status, Status::Failed);
+        prop_assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
+        prop_assert_eq!(exec.history.len(), MAX_HISTORY_EVENTS);
+        prop_assert_eq!(exec.event_types().last().cloned(), Some("ExecutionFailed".to_string()));
+    }
+}
