@@ -1,1 +1,76 @@
-fn main(){}
+//! Benchmarks of the seed loop (run with `cargo bench`):
+//! - executions per second of the seed pipeline, number 0, warm, full history;
+//! - the property workload: numbers -1000..1000, 504,510 task invocations.
+//!
+//! Plain timing over repeated runs (no extra dependency); prints the
+//! median of several rounds and the peak resident memory.
+
+use serde_json::json;
+use sfn_harness::workers::{increment_number, seed_worker};
+use sfn_harness::Harness;
+use std::time::Instant;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+
+    for (name, def, handler) in [
+        ("seed_loop/sync/increment", "fixtures/seed/state-machine.asl.json", increment_number as fn(&_) -> _),
+        ("seed_loop/sync/worker_model", "fixtures/seed/state-machine.asl.json", seed_worker as fn(&_) -> _),
+        ("seed_loop/wait_for_token/worker_model", "fixtures/seed/state-machine.wait-for-token.asl.json", seed_worker as fn(&_) -> _),
+    ] {
+        if !wanted(name) {
+            continue;
+        }
+        let h = Harness::from_file(def).unwrap().on_task("FargateTask", handler);
+        let input = json!({"input": {"number": 0}});
+        for _ in 0..1000 {
+            std::hint::black_box(h.run_blocking(input.clone()));
+        }
+        let n = 20_000;
+        let rounds: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..n {
+                    let e = h.run_blocking(input.clone());
+                    assert_eq!(e.history.len(), 46);
+                    std::hint::black_box(e);
+                }
+                n as f64 / t.elapsed().as_secs_f64()
+            })
+            .collect();
+        println!("{name}: {:.0} executions/s (median of 5 rounds of {n})", median(rounds));
+    }
+
+    if wanted("property_workload") {
+        let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().on_task("FargateTask", increment_number);
+        let rounds: Vec<f64> = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let mut invocations = 0usize;
+                for n in -1000i64..1000 {
+                    let e = h.run_blocking(json!({"input": {"number": n}}));
+                    assert!(e.succeeded());
+                    invocations += e.invocations("FargateTask");
+                }
+                assert_eq!(invocations, 504_510);
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        println!("property_workload: numbers -1000..1000, 504510 invocations: {:.3} s (median of 3)", median(rounds));
+    }
+    println!("peak RSS: {:.1} MiB", peak_rss_mib());
+}

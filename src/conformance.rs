@@ -47,7 +47,7 @@ pub async fn run_case(case: &Value) -> Value {
     json!({
         "name": name,
         "status": exec.status.as_str(),
-        "output": if exec.status == Status::Succeeded { exec.output.clone().unwrap_or(Value::Null) } else { Value::Null },
+        "output": if exec.status == Status::Succeeded { exec.output().clone() } else { Value::Null },
         "error": exec.error,
         "cause": exec.cause,
         "history": exec.history_json(),

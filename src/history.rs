@@ -33,6 +33,9 @@ pub enum Details {
     TaskScheduled { res: TaskResource, region: Arc<str>, parameters: Payload, timeout: Option<u64>, heartbeat: Option<u64> },
     TaskStarted { res: TaskResource },
     TaskSubmitted { res: TaskResource, output: Payload },
+    /// TaskSubmitted of a simulated ECS RunTask; its output (the RunTask
+    /// response) is rendered when the history is read.
+    EcsTaskSubmitted { res: TaskResource, parameters: Payload, region: Arc<str>, account: Arc<str>, task_id: u128 },
     TaskSucceeded { res: TaskResource, output: Payload },
     TaskFailed { res: TaskResource, error: Option<String>, cause: Option<String> },
     TaskTimedOut { res: TaskResource, error: Option<String>, cause: Option<String> },
@@ -69,7 +72,7 @@ impl Details {
             Details::StateExited { .. } => "StateExited",
             Details::TaskScheduled { .. } => "TaskScheduled",
             Details::TaskStarted { .. } => "TaskStarted",
-            Details::TaskSubmitted { .. } => "TaskSubmitted",
+            Details::TaskSubmitted { .. } | Details::EcsTaskSubmitted { .. } => "TaskSubmitted",
             Details::TaskSucceeded { .. } => "TaskSucceeded",
             Details::TaskFailed { .. } => "TaskFailed",
             Details::TaskTimedOut { .. } => "TaskTimedOut",
@@ -98,7 +101,7 @@ impl Details {
             Details::StateExited { .. } => "stateExitedEventDetails",
             Details::TaskScheduled { .. } => "taskScheduledEventDetails",
             Details::TaskStarted { .. } => "taskStartedEventDetails",
-            Details::TaskSubmitted { .. } => "taskSubmittedEventDetails",
+            Details::TaskSubmitted { .. } | Details::EcsTaskSubmitted { .. } => "taskSubmittedEventDetails",
             Details::TaskSucceeded { .. } => "taskSucceededEventDetails",
             Details::TaskFailed { .. } => "taskFailedEventDetails",
             Details::TaskTimedOut { .. } => "taskTimedOutEventDetails",
@@ -172,6 +175,11 @@ impl Details {
                 }
             }
             Details::TaskStarted { res: r } => res(&mut m, r),
+            Details::EcsTaskSubmitted { res: r, parameters, region, account, task_id } => {
+                res(&mut m, r);
+                let out = crate::integrations::ecs::run_task_response(parameters, region, account, &format!("{task_id:032x}"));
+                payload(&mut m, "output", &Arc::new(out));
+            }
             Details::TaskSubmitted { res: r, output } | Details::TaskSucceeded { res: r, output } => {
                 res(&mut m, r);
                 payload(&mut m, "output", output);
@@ -251,6 +259,10 @@ pub struct History {
 impl History {
     pub fn new() -> History {
         History::default()
+    }
+
+    pub fn with_capacity(n: usize) -> History {
+        History { events: Vec::with_capacity(n), entered_any: false }
     }
 
     /// Appends an event at `now_ms`; returns its id.

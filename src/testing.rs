@@ -166,12 +166,20 @@ impl Harness {
         eval::execute(&self.sm, input, &self.integrations, &self.config).await
     }
 
-    /// [`Harness::run`] for synchronous tests (and proptest).
+    /// [`Harness::run`] for synchronous tests (and proptest). Executions
+    /// whose tasks answer at once finish in one poll; anything that waits
+    /// (an async handler, a container) continues on a tokio runtime.
     pub fn run_blocking(&self, input: Value) -> Execution {
         let rt = self.runtime.get_or_init(|| {
             tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread tokio runtime")
         });
-        rt.block_on(self.run(input))
+        let _guard = rt.enter();
+        let mut fut = Box::pin(self.run(input));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(exec) => exec,
+            std::task::Poll::Pending => rt.block_on(fut),
+        }
     }
 }
 
@@ -183,7 +191,7 @@ impl Execution {
     /// The output, or `null` when the execution did not succeed.
     pub fn output(&self) -> &Value {
         static NULL: Value = Value::Null;
-        self.output.as_ref().unwrap_or(&NULL)
+        self.output.as_deref().unwrap_or(&NULL)
     }
 
     /// The history as GetExecutionHistory's `events`.
@@ -201,7 +209,7 @@ impl Execution {
         serde_json::json!({
             "executionArn": self.execution_arn,
             "status": self.status.as_str(),
-            "output": self.output,
+            "output": self.output.as_deref(),
             "error": self.error,
             "cause": self.cause,
             "stalled": self.stalled,
@@ -249,7 +257,7 @@ impl Execution {
             out.push_str(&format!("#{:<4} +{:>9.3}s  {:<24} {}{}\n", e.id, t, e.type_name(), what, mark));
         }
         out.push_str(&format!("=> {}", self.status.as_str()));
-        if let Some(o) = &self.output {
+        if let Some(o) = self.output.as_deref() {
             out.push_str(&format!(" output {}", short(o)));
         }
         if let Some(e) = &self.error {

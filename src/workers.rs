@@ -20,7 +20,7 @@
 //! ```
 
 use crate::clock::Rng;
-use crate::integrations::{container_environment, TaskCall, TaskReply};
+use crate::integrations::{container_env_var, container_environment, TaskCall, TaskReply};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -99,8 +99,8 @@ pub fn seed_worker(call: &TaskCall) -> TaskReply {
 /// A handler that only increments `input.number` (no numpy rules): the
 /// loop's arithmetic without the worker's failure modes.
 pub fn increment_number(call: &TaskCall) -> TaskReply {
-    let env = container_environment(&call.parameters, Some(SEED_CONTAINER));
-    let mut input: Value = env.get("INPUT").and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
+    let raw = container_env_var(&call.parameters, Some(SEED_CONTAINER), "INPUT");
+    let mut input: Value = raw.and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
     let n = input.get("number").and_then(Value::as_i64).unwrap_or(0);
     input["number"] = json!(n + 1);
     TaskReply::Succeed(json!({"input": input}))

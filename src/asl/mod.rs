@@ -7,6 +7,7 @@ mod load;
 mod model;
 mod parse;
 mod path;
+mod resource;
 
 pub use diagnostic::{code, Diagnostic, InvalidDefinition, Severity};
 pub use intrinsic::{Arg, Call, INTRINSICS};
@@ -14,6 +15,7 @@ pub use load::{load_definition, LoadError, Source};
 pub use model::*;
 pub use parse::{diagnostics, duplicate_state_names, parse_str, parse_value};
 pub use path::{Path, ReferencePath, Root, Seg};
+pub use resource::{Pattern, Resource};
 
 /// Every diagnostic for a definition given as text (JSON errors included).
 pub fn validate_str(text: &str) -> Vec<Diagnostic> {

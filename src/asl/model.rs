@@ -54,7 +54,10 @@ pub enum ResultPath {
 #[derive(Debug, Clone)]
 pub enum Template {
     Literal(Value),
-    Object(Vec<(String, Template)>),
+    /// An object with some dynamic fields: `skeleton` holds the static
+    /// fields and a placeholder for each dynamic one, in order, so an
+    /// evaluation clones it and fills the `dynamic` slots.
+    Object { skeleton: serde_json::Map<String, Value>, dynamic: Vec<(String, Template)> },
     Array(Vec<Template>),
     Path(Path),
     Call(Call),
@@ -63,6 +66,8 @@ pub enum Template {
 #[derive(Debug, Clone)]
 pub struct State {
     pub name: Arc<str>,
+    /// Position in [`StateMachine::states`].
+    pub index: usize,
     pub kind: StateKind,
     pub query_language: QueryLanguage,
     pub input_path: IoPath,
@@ -129,6 +134,8 @@ pub enum Seconds {
 #[derive(Debug, Clone)]
 pub struct Task {
     pub resource: String,
+    /// The resource ARN classified once.
+    pub kind: super::resource::Resource,
     pub timeout: Option<Seconds>,
     pub heartbeat: Option<Seconds>,
     pub credentials: Option<Value>,

@@ -334,19 +334,24 @@ fn template_in(cx: &mut Cx, v: &Value, loc: &str) -> Template {
         return Template::Literal(v.clone());
     }
     match v {
-        Value::Object(m) => Template::Object(
-            m.iter()
-                .map(|(k, val)| {
-                    let kloc = format!("{loc}/{}", token(k));
-                    if let Some(base) = k.strip_suffix(".$") {
-                        (base.to_string(), dynamic(cx, val, &kloc, k))
-                    } else {
-                        no_dollar_warning(cx, k, val, &kloc);
-                        (k.clone(), template_in(cx, val, &kloc))
-                    }
-                })
-                .collect(),
-        ),
+        Value::Object(m) => {
+            let mut skeleton = Map::new();
+            let mut dynamic = Vec::new();
+            for (k, val) in m {
+                let kloc = format!("{loc}/{}", token(k));
+                if let Some(base) = k.strip_suffix(".$") {
+                    skeleton.insert(base.to_string(), Value::Null);
+                    dynamic.push((base.to_string(), dynamic_field(cx, val, &kloc, k)));
+                } else if is_static(val) {
+                    no_dollar_warning(cx, k, val, &kloc);
+                    skeleton.insert(k.clone(), val.clone());
+                } else {
+                    skeleton.insert(k.clone(), Value::Null);
+                    dynamic.push((k.clone(), template_in(cx, val, &kloc)));
+                }
+            }
+            Template::Object { skeleton, dynamic }
+        }
         Value::Array(a) => Template::Array(
             a.iter().enumerate().map(|(i, val)| template_in(cx, val, &format!("{loc}/{i}"))).collect(),
         ),
@@ -362,7 +367,7 @@ fn no_dollar_warning(cx: &mut Cx, k: &str, val: &Value, loc: &str) {
     }
 }
 
-fn dynamic(cx: &mut Cx, v: &Value, loc: &str, key: &str) -> Template {
+fn dynamic_field(cx: &mut Cx, v: &Value, loc: &str, key: &str) -> Template {
     let Some(s) = v.as_str() else {
         cx.schema(loc, format!("the value of '{key}' must be a path or an intrinsic function call string"));
         return Template::Literal(Value::Null);
@@ -532,6 +537,7 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
         _ => unreachable!("type checked by allowed()"),
     };
     Some(State {
+        index: index[name],
         name: Arc::from(name),
         kind,
         query_language: ql,
@@ -618,7 +624,7 @@ fn task(cx: &mut Cx, obj: &Map<String, Value>, loc: &str) -> Option<StateKind> {
             cx.schema(&format!("{loc}/HeartbeatSeconds"), format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"));
         }
     }
-    Some(StateKind::Task(Task { resource, timeout, heartbeat, credentials: obj.get("Credentials").cloned() }))
+    Some(StateKind::Task(Task { kind: super::resource::Resource::parse(&resource), resource, timeout, heartbeat, credentials: obj.get("Credentials").cloned() }))
 }
 
 fn wait(cx: &mut Cx, obj: &Map<String, Value>, loc: &str) -> Option<StateKind> {

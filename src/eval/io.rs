@@ -15,7 +15,9 @@ use super::intrinsics;
 use crate::asl::{Arg, Call, IoPath, Path, ResultPath, Root, Seg, Template};
 use crate::clock::{format_timestamp, Rng};
 use serde_json::{json, Map, Value};
+use crate::history::Payload;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// What `$$` sees: the execution, the state, the task token.
 #[derive(Debug, Clone)]
@@ -24,7 +26,8 @@ pub struct ExecInfo {
     pub name: String,
     pub input: std::sync::Arc<Value>,
     pub role_arn: String,
-    pub start_time: String,
+    /// Epoch ms; formatted only when `$$.Execution.StartTime` is read.
+    pub start_ms: i64,
     pub state_machine_id: String,
     pub state_machine_name: String,
 }
@@ -47,7 +50,7 @@ impl Ctx<'_> {
                 "Input": *self.exec.input,
                 "Name": self.exec.name,
                 "RoleArn": self.exec.role_arn,
-                "StartTime": self.exec.start_time,
+                "StartTime": format_timestamp(self.exec.start_ms),
                 "RedriveCount": 0,
             },
             "State": {
@@ -102,14 +105,13 @@ pub(crate) fn no_results(path: &Path) -> Failure {
     Failure::runtime(format!("Invalid path '{}' : No results for path: {}", path.as_str(), path.bracketed()))
 }
 
-/// Applies InputPath or OutputPath.
-pub(crate) fn apply_io_path(p: &IoPath, v: Value, ctx: &Ctx) -> Result<Value, Failure> {
+/// Applies InputPath or OutputPath; `$` shares the value, no copy.
+pub(crate) fn apply_io_path(p: &IoPath, v: Payload, ctx: &Ctx) -> Result<Payload, Failure> {
     match p {
         IoPath::Whole => Ok(v),
-        IoPath::Null => Ok(Value::Object(Map::new())),
+        IoPath::Null => Ok(Arc::new(Value::Object(Map::new()))),
         IoPath::Path(path) => match select(path, &v, ctx) {
-            Some(Cow::Borrowed(b)) => Ok(b.clone()),
-            Some(Cow::Owned(o)) => Ok(o),
+            Some(c) => Ok(Arc::new(c.into_owned())),
             None => Err(no_results(path)),
         },
     }
@@ -119,9 +121,9 @@ pub(crate) fn apply_io_path(p: &IoPath, v: Value, ctx: &Ctx) -> Result<Value, Fa
 pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
     match t {
         Template::Literal(v) => Ok(v.clone()),
-        Template::Object(fields) => {
-            let mut m = Map::with_capacity(fields.len());
-            for (k, sub) in fields {
+        Template::Object { skeleton, dynamic } => {
+            let mut m = skeleton.clone();
+            for (k, sub) in dynamic {
                 let v = match sub {
                     Template::Path(p) => select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| {
                         Failure::runtime(format!(
@@ -132,7 +134,9 @@ pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rn
                     })?,
                     other => eval_template(other, input, ctx, rng)?,
                 };
-                m.insert(k.clone(), v);
+                if let Some(slot) = m.get_mut(k.as_str()) {
+                    *slot = v;
+                }
             }
             Ok(Value::Object(m))
         }
@@ -163,15 +167,16 @@ pub(crate) fn eval_call(c: &Call, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Re
 }
 
 /// Applies ResultPath: combines the state's raw input with its result.
-pub(crate) fn apply_result_path(rp: &ResultPath, raw_input: Value, result: Value) -> Result<Value, Failure> {
+pub(crate) fn apply_result_path(rp: &ResultPath, raw_input: Payload, result: Payload) -> Result<Payload, Failure> {
     match rp {
         ResultPath::Replace => Ok(result),
         ResultPath::Discard => Ok(raw_input),
         ResultPath::Path(p) => {
-            let text = crate::history::to_json_string(&raw_input);
-            p.assign(raw_input, result).map_err(|e| {
-                Failure::result_path(format!("{e}; the input is '{text}'"))
-            })
+            let target = Arc::unwrap_or_clone(raw_input);
+            let text = crate::history::to_json_string(&target);
+            p.assign(target, Arc::unwrap_or_clone(result))
+                .map(Arc::new)
+                .map_err(|e| Failure::result_path(format!("{e}; the input is '{text}'")))
         }
     }
 }
@@ -180,7 +185,6 @@ pub(crate) fn apply_result_path(rp: &ResultPath, raw_input: Value, result: Value
 mod tests {
     use super::*;
     use crate::asl::ReferencePath;
-    use std::sync::Arc;
 
     fn exec() -> ExecInfo {
         ExecInfo {
@@ -188,7 +192,7 @@ mod tests {
             name: "e".into(),
             input: Arc::new(json!({"in": 1})),
             role_arn: "role".into(),
-            start_time: "2024-01-01T00:00:00.000Z".into(),
+            start_ms: 0,
             state_machine_id: "arn:sm".into(),
             state_machine_name: "sm".into(),
         }
@@ -212,9 +216,10 @@ mod tests {
     #[test]
     fn result_path_places_or_fails() {
         let rp = ResultPath::Path(ReferencePath::parse("$.r").unwrap());
-        assert_eq!(apply_result_path(&rp, json!({"a": 1}), json!(2)).unwrap(), json!({"a": 1, "r": 2}));
-        let err = apply_result_path(&rp, json!("str"), json!(2)).unwrap_err();
+        let a = |v: Value| Arc::new(v);
+        assert_eq!(*apply_result_path(&rp, a(json!({"a": 1})), a(json!(2))).unwrap(), json!({"a": 1, "r": 2}));
+        let err = apply_result_path(&rp, a(json!("str")), a(json!(2))).unwrap_err();
         assert_eq!(err.error.as_deref(), Some("States.ResultPathMatchFailure"));
-        assert_eq!(apply_result_path(&ResultPath::Discard, json!(1), json!(2)).unwrap(), json!(1));
+        assert_eq!(*apply_result_path(&ResultPath::Discard, a(json!(1)), a(json!(2))).unwrap(), json!(1));
     }
 }

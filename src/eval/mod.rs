@@ -15,7 +15,7 @@ pub use error::{names, Failure};
 pub use io::ExecInfo;
 
 use crate::asl::{StateMachine, StateKind};
-use crate::clock::{format_timestamp, Clock, Rng, DEFAULT_START_MS};
+use crate::clock::{Clock, Rng, DEFAULT_START_MS};
 use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
 use crate::integrations::{Integration, Integrations};
 use serde_json::Value;
@@ -113,7 +113,8 @@ impl RunConfig {
 #[derive(Debug, Clone)]
 pub struct Execution {
     pub status: Status,
-    pub output: Option<Value>,
+    /// The output (shared with the history), when SUCCEEDED.
+    pub output: Option<Payload>,
     pub error: Option<String>,
     pub cause: Option<String>,
     pub history: History,
@@ -145,8 +146,11 @@ pub(crate) struct Env<'a> {
     pub exec: Arc<ExecInfo>,
     pub cfg: &'a RunConfig,
     pub tasks: &'a Integrations,
-    pub invocations: HashMap<Arc<str>, usize>,
+    /// Invocations per state index.
+    pub invocations: Vec<usize>,
     pub deadline_ms: Option<i64>,
+    pub region: Arc<str>,
+    pub account: Arc<str>,
 }
 
 impl Env<'_> {
@@ -178,8 +182,8 @@ impl Env<'_> {
 
 /// What running one state leads to.
 pub(crate) enum Step {
-    Next(usize, Value),
-    End(Value),
+    Next(usize, Payload),
+    End(Payload),
     /// A Fail state, or an uncaught failure already recorded in the history.
     Fail(Failure),
     /// A callback that nothing will answer, with no timeout to end it.
@@ -201,19 +205,21 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
         name: name.clone(),
         input: input.clone(),
         role_arn: role_arn.clone(),
-        start_time: format_timestamp(cfg.start_ms),
+        start_ms: cfg.start_ms,
         state_machine_id: sm_arn.clone(),
         state_machine_name: cfg.state_machine_name.clone(),
     };
     let mut env = Env {
         clock: Clock::new(cfg.start_ms),
         rng,
-        history: History::new(),
+        history: History::with_capacity(64),
         exec: Arc::new(exec),
         cfg,
         tasks,
-        invocations: HashMap::new(),
+        invocations: vec![0; sm.states.len()],
         deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
+        region: Arc::from(cfg.region.as_str()),
+        account: Arc::from(cfg.account.as_str()),
     };
     env.push(Details::ExecutionStarted { input: input.clone(), role_arn: Arc::from(role_arn.as_str()) });
     let mut result = Execution {
@@ -236,11 +242,11 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
     let end = if payload_too_large(&input) {
         Step::Fail(data_limit("the execution input"))
     } else {
-        run_states(sm, (*input).clone(), &mut env, &mut result).await
+        run_states(sm, input.clone(), &mut env, &mut result).await
     };
     match end {
         Step::End(output) => {
-            env.push(Details::ExecutionSucceeded { output: Arc::new(output.clone()) });
+            env.push(Details::ExecutionSucceeded { output: output.clone() });
             result.status = Status::Succeeded;
             result.output = Some(output);
         }
@@ -263,7 +269,13 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
     }
     result.stop_ms = env.clock.now_ms();
     result.history = env.history;
-    result.invocations = env.invocations;
+    result.invocations = sm
+        .states
+        .iter()
+        .zip(env.invocations)
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| (s.name.clone(), n))
+        .collect();
     result
 }
 
@@ -291,7 +303,7 @@ fn data_limit(what: &str) -> Failure {
     )
 }
 
-async fn run_states(sm: &StateMachine, mut input: Value, env: &mut Env<'_>, result: &mut Execution) -> Step {
+async fn run_states(sm: &StateMachine, mut input: Payload, env: &mut Env<'_>, result: &mut Execution) -> Step {
     let mut cur = env.cfg.start_state.filter(|i| *i < sm.states.len()).unwrap_or(sm.start_at);
     loop {
         let state = &sm.states[cur];
@@ -303,17 +315,15 @@ async fn run_states(sm: &StateMachine, mut input: Value, env: &mut Env<'_>, resu
                 return Step::ExecutionTimedOut;
             }
         }
-        let payload = Arc::new(input);
-        let entered = env.push(Details::StateEntered { state_type: state.type_name(), name: state.name.clone(), input: payload.clone() });
+        let entered = env.push(Details::StateEntered { state_type: state.type_name(), name: state.name.clone(), input: input.clone() });
         if let Some(what) = state.unsupported.first() {
             let msg = format!("state '{}' uses {what}, which sfn-harness does not evaluate yet", state.name);
             result.unsupported = Some(msg.clone());
             return Step::Fail(Failure::new("Harness.Unsupported", Some(msg)));
         }
-        let raw = Arc::try_unwrap(payload).unwrap_or_else(|p| (*p).clone());
         let step = match &state.kind {
-            StateKind::Task(t) => task::run(state, t, raw, env, entered).await,
-            _ => states::run(state, raw, env, entered),
+            StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
+            _ => states::run(state, input.clone(), env),
         };
         let (next, output) = match step {
             Ok(Step::Next(n, out)) => (Some(n), out),
@@ -321,14 +331,15 @@ async fn run_states(sm: &StateMachine, mut input: Value, env: &mut Env<'_>, resu
             Ok(other) => return other,
             Err(f) => return Step::Fail(f.locate(&state.name, entered)),
         };
-        if payload_too_large(&output) {
+        // a state that passes its input through needs no new size check
+        if !Arc::ptr_eq(&output, &input) && payload_too_large(&output) {
             return Step::Fail(data_limit(&state.name));
         }
         if !matches!(state.kind, StateKind::Fail { .. }) {
             if !env.room_for(1) {
                 return Step::Fail(history_limit());
             }
-            env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: Arc::new(output.clone()) });
+            env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: output.clone() });
         }
         match next {
             Some(n) => {
@@ -356,7 +367,7 @@ pub fn eval_call_for_doc(call: &crate::asl::Call, input: &Value) -> Result<Value
         name: String::new(),
         input: Arc::new(Value::Null),
         role_arn: String::new(),
-        start_time: String::new(),
+        start_ms: 0,
         state_machine_id: String::new(),
         state_machine_name: String::new(),
     };

@@ -6,24 +6,25 @@ use super::io::{apply_io_path, apply_result_path, eval_call, eval_template, sele
 use super::{Env, Step};
 use crate::asl::{State, StateKind, Text, WaitFor};
 use crate::clock::parse_timestamp;
+use crate::history::Payload;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Longest wait AWS accepts (a signed 32-bit number of seconds).
 const MAX_WAIT_SECS: i64 = i32::MAX as i64;
 
-pub(crate) fn run(state: &State, raw: Value, env: &mut Env<'_>, entered: u64) -> Result<Step, Failure> {
+pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
     let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None };
-    let _ = entered;
     match &state.kind {
         StateKind::Pass { result } => {
             let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
             let value = match result {
-                Some(r) => r.clone(),
+                Some(r) => Arc::new(r.clone()),
                 None => match &state.parameters {
-                    Some(t) => eval_template(t, &effective, &ctx, &mut env.rng)?,
+                    Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
                     None => effective,
                 },
             };
@@ -138,7 +139,7 @@ pub(crate) fn run(state: &State, raw: Value, env: &mut Env<'_>, entered: u64) ->
 }
 
 /// OutputPath, then the transition.
-pub(crate) fn finish(state: &State, combined: Value, ctx: &Ctx) -> Result<Step, Failure> {
+pub(crate) fn finish(state: &State, combined: Payload, ctx: &Ctx) -> Result<Step, Failure> {
     let out = apply_io_path(&state.output_path, combined, ctx)?;
     Ok(match state.next {
         Some(n) => Step::Next(n, out),

@@ -4,45 +4,45 @@
 use super::error::{names, Failure};
 use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
 use super::states::finish;
-use super::{Env, Step};
-use crate::asl::{Jitter, Retrier, Seconds, State, Task};
-use crate::history::{Details, TaskResource};
-use crate::integrations::{ecs, Pattern, Resource, TaskCall, TaskReply};
+use super::{Env, ExecInfo, Step};
+use crate::asl::{Jitter, Pattern, Resource, Retrier, Seconds, State, Task};
+use crate::clock::Rng;
+use crate::history::{Details, Payload, TaskResource};
+use crate::integrations::{ecs, TaskCall, TaskReply};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// AWS's default for a callback task with no TimeoutSeconds: one year.
 const DEFAULT_TASK_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
 
-pub(crate) async fn run(state: &State, task: &Task, raw: Value, env: &mut Env<'_>, entered: u64) -> Result<Step, Failure> {
+pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
-    let resource = Resource::parse(&task.resource);
     let effective = {
         let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None };
         apply_io_path(&state.input_path, raw.clone(), &ctx)?
     };
-    let timeout = seconds(&task.timeout, &effective, &exec, state, entered_ms)?;
-    let heartbeat = seconds(&task.heartbeat, &effective, &exec, state, entered_ms)?;
+    let limits = Limits {
+        timeout: seconds(&task.timeout, &effective, &exec, state, entered_ms)?,
+        heartbeat: seconds(&task.heartbeat, &effective, &exec, state, entered_ms)?,
+    };
     let mut retry_count: u32 = 0;
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
-    let _ = entered;
     loop {
         if !env.room_for(4) {
-            return Err(Failure::new(names::RUNTIME, Some(super::history_limit().cause.unwrap_or_default())));
+            return Err(super::history_limit());
         }
         let token = task_token(&mut env.rng);
         let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token) };
         let parameters = match &state.parameters {
-            Some(t) => eval_template(t, &effective, &ctx, &mut env.rng)?,
+            Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
             None => effective.clone(),
         };
-        let outcome = invoke(state, &task.resource, &resource, parameters, token.clone(), retry_count, timeout, heartbeat, env).await;
-        let failure = match outcome {
+        let failure = match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
             Outcome::Result(result) => {
                 let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token) };
                 let selected = match &state.result_selector {
-                    Some(t) => eval_template(t, &result, &ctx, &mut env.rng)?,
+                    Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
                     None => result,
                 };
                 let combined = apply_result_path(&state.result_path, raw, selected)?;
@@ -60,10 +60,8 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Value, env: &mut Env<'_
             continue;
         }
         if let Some(c) = state.catch.iter().find(|c| failure.matches(&c.error_equals)) {
-            let mut err = serde_json::Map::new();
-            err.insert("Error".into(), json!(failure.error_name()));
-            err.insert("Cause".into(), json!(failure.cause.clone().unwrap_or_default()));
-            let combined = apply_result_path(&c.result_path, raw, Value::Object(err))?;
+            let err = json!({"Error": failure.error_name(), "Cause": failure.cause.clone().unwrap_or_default()});
+            let combined = apply_result_path(&c.result_path, raw, Arc::new(err))?;
             return Ok(Step::Next(c.next, combined));
         }
         return Err(failure);
@@ -71,11 +69,25 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Value, env: &mut Env<'_
 }
 
 /// A task token: 64 hex digits from the seeded generator.
-fn task_token(rng: &mut crate::clock::Rng) -> String {
-    format!("{:016x}{:016x}{:016x}{:016x}", rng.next_u64(), rng.next_u64(), rng.next_u64(), rng.next_u64())
+fn task_token(rng: &mut Rng) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(64);
+    for _ in 0..4 {
+        let x = rng.next_u64();
+        for shift in (0..16).rev() {
+            s.push(HEX[((x >> (shift * 4)) & 0xf) as usize] as char);
+        }
+    }
+    s
 }
 
-fn seconds(s: &Option<Seconds>, input: &Value, exec: &super::ExecInfo, state: &State, entered_ms: i64) -> Result<Option<u64>, Failure> {
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    timeout: Option<u64>,
+    heartbeat: Option<u64>,
+}
+
+fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, state: &State, entered_ms: i64) -> Result<Option<u64>, Failure> {
     match s {
         None => Ok(None),
         Some(Seconds::Fixed(n)) => Ok(Some(*n)),
@@ -84,19 +96,15 @@ fn seconds(s: &Option<Seconds>, input: &Value, exec: &super::ExecInfo, state: &S
             let v = select(p, input, &ctx).ok_or_else(|| no_results(p))?;
             match v.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
-                _ => Err(Failure::runtime(format!(
-                    "The value of '{}' must be a positive integer, found {}",
-                    p.as_str(),
-                    v
-                ))),
+                _ => Err(Failure::runtime(format!("The value of '{}' must be a positive integer, found {}", p.as_str(), v))),
             }
         }
     }
 }
 
-/// Finds the retrier for `f`; returns the backoff delay if one applies and
-/// has attempts left (counting the attempt).
-fn retry_delay(retriers: &[Retrier], attempts: &mut [u64], f: &Failure, rng: &mut crate::clock::Rng) -> Option<i64> {
+/// Finds the retrier for `f`; returns the backoff delay (ms) if one applies
+/// and has attempts left, counting the attempt.
+fn retry_delay(retriers: &[Retrier], attempts: &mut [u64], f: &Failure, rng: &mut Rng) -> Option<i64> {
     let i = retriers.iter().position(|r| f.matches(&r.error_equals))?;
     let r = &retriers[i];
     if attempts[i] >= r.max_attempts {
@@ -114,7 +122,7 @@ fn retry_delay(retriers: &[Retrier], attempts: &mut [u64], f: &Failure, rng: &mu
 }
 
 enum Outcome {
-    Result(Value),
+    Result(Payload),
     Failed(Failure),
     Stalled(String),
     ExecutionTimedOut,
@@ -122,23 +130,11 @@ enum Outcome {
 
 /// One attempt: the scheduled/started/submitted events, the integration
 /// call, and the closing event.
-#[allow(clippy::too_many_arguments)]
-async fn invoke(
-    state: &State,
-    arn: &str,
-    resource: &Resource,
-    parameters: Value,
-    token: String,
-    retry_count: u32,
-    timeout: Option<u64>,
-    heartbeat: Option<u64>,
-    env: &mut Env<'_>,
-) -> Outcome {
-    let params = Arc::new(parameters);
-    let region: Arc<str> = Arc::from(env.cfg.region.as_str());
-    match resource {
+async fn invoke(state: &State, task: &Task, params: Payload, token: String, retry_count: u32, limits: Limits, env: &mut Env<'_>) -> Outcome {
+    let Limits { timeout, heartbeat } = limits;
+    match &task.kind {
         Resource::Service { res, .. } => {
-            env.push(Details::TaskScheduled { res: res.clone(), region, parameters: params.clone(), timeout, heartbeat });
+            env.push(Details::TaskScheduled { res: res.clone(), region: env.region.clone(), parameters: params.clone(), timeout, heartbeat });
             env.push(Details::TaskStarted { res: res.clone() });
         }
         Resource::LambdaFunction(arn) => {
@@ -150,28 +146,31 @@ async fn invoke(
             env.push(Details::ActivityStarted { worker_name: "sfn-harness".into() });
         }
     }
-    let pattern = resource.pattern();
-    let task_id = format!("{:032x}", env.rng.next_u64() as u128 | ((env.rng.next_u64() as u128) << 64));
-    let is_ecs = matches!(resource, Resource::Service { res, .. } if &*res.resource_type == "ecs");
-    if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } = resource {
-        let submitted = if is_ecs {
-            ecs::run_task_response(&params, &env.cfg.region, &env.cfg.account, &task_id)
+    let pattern = task.kind.pattern();
+    let is_ecs = matches!(&task.kind, Resource::Service { res, .. } if &*res.resource_type == "ecs");
+    let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
+    if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } = &task.kind {
+        let details = if is_ecs {
+            Details::EcsTaskSubmitted {
+                res: res.clone(),
+                parameters: params.clone(),
+                region: env.region.clone(),
+                account: env.account.clone(),
+                task_id,
+            }
         } else {
-            json!({})
+            Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) }
         };
-        env.push(Details::TaskSubmitted { res: res.clone(), output: Arc::new(submitted) });
+        env.push(details);
     }
-    let n = {
-        let counter = env.invocations.entry(state.name.clone()).or_insert(0);
-        *counter += 1;
-        *counter - 1
-    };
+    let invocation = env.invocations[state.index];
+    env.invocations[state.index] += 1;
     let call = TaskCall {
         state_name: state.name.clone(),
-        resource: arn.to_string(),
-        parameters: (*params).clone(),
+        resource: task.resource.clone(),
+        parameters: params.clone(),
         token: Some(token),
-        invocation: n,
+        invocation,
         retry_count,
     };
     let reply = match env.integration(&state.name) {
@@ -180,7 +179,7 @@ async fn invoke(
             error: "Harness.NoIntegration".into(),
             cause: Some(format!(
                 "Task state '{}' ({}) has no handler and no mocked response: add one with Harness::on_task or a mock config test case",
-                state.name, arn
+                state.name, task.resource
             )),
         },
     };
@@ -188,84 +187,93 @@ async fn invoke(
         TaskReply::NoCallback { exit_code, detail } => match pattern {
             Pattern::Sync if is_ecs => {
                 let code = exit_code.unwrap_or(1);
-                let task = ecs::stopped_task(&params, &env.cfg.region, &env.cfg.account, &task_id, code);
+                let stopped = ecs::stopped_task(&params, &env.region, &env.account, &format!("{task_id:032x}"), code);
                 if code == 0 {
-                    TaskReply::Succeed(task)
+                    TaskReply::Succeed(stopped)
                 } else {
-                    TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::history::to_json_string(&task)) }
+                    TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::history::to_json_string(&stopped)) }
                 }
             }
-            Pattern::WaitForTaskToken | Pattern::Sync => {
-                let limit = match (timeout, heartbeat) {
-                    (Some(t), Some(h)) => Some((h.min(t), h < t)),
-                    (Some(t), None) => Some((t, false)),
-                    (None, Some(h)) => Some((h, true)),
-                    (None, None) => None,
-                };
-                match limit {
-                    Some((secs, is_heartbeat)) => {
-                        if !env.advance_ms(secs as i64 * 1000) {
-                            return Outcome::ExecutionTimedOut;
-                        }
-                        if is_heartbeat {
-                            TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None }
-                        } else {
-                            TaskReply::TimedOut
-                        }
+            Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(limits) {
+                Some((secs, is_heartbeat)) => {
+                    if !env.advance_ms(secs as i64 * 1000) {
+                        return Outcome::ExecutionTimedOut;
                     }
-                    None => {
-                        return Outcome::Stalled(format!(
-                            "Task state '{}' is waiting for a callback that will never come: {detail}. \
-                             On AWS the execution would wait until the task's timeout ({} days by default; set TimeoutSeconds or HeartbeatSeconds).",
-                            state.name,
-                            DEFAULT_TASK_TIMEOUT_SECS / 86_400
-                        ))
+                    if is_heartbeat {
+                        TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None }
+                    } else {
+                        TaskReply::TimedOut
                     }
                 }
-            }
+                None => {
+                    return Outcome::Stalled(format!(
+                        "Task state '{}' is waiting for a callback that will never come: {detail}. \
+                         On AWS the execution would wait until the task's timeout ({} days by default; set TimeoutSeconds or HeartbeatSeconds).",
+                        state.name,
+                        DEFAULT_TASK_TIMEOUT_SECS / 86_400
+                    ))
+                }
+            },
             Pattern::RequestResponse => TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(detail) },
         },
         other => other,
-    };
-    let close = |env: &mut Env<'_>, ok: Result<&Value, (&Option<String>, &Option<String>, bool)>| match (resource, ok) {
-        (Resource::Service { res, .. }, Ok(v)) => env.push(Details::TaskSucceeded { res: res.clone(), output: Arc::new(v.clone()) }),
-        (Resource::Service { res, .. }, Err((e, c, timed_out))) => env.push(task_failed(res, e, c, timed_out)),
-        (Resource::LambdaFunction(_), Ok(v)) => env.push(Details::LambdaFunctionSucceeded { output: Arc::new(v.clone()) }),
-        (Resource::LambdaFunction(_), Err((e, c, true))) => env.push(Details::LambdaFunctionTimedOut { error: e.clone(), cause: c.clone() }),
-        (Resource::LambdaFunction(_), Err((e, c, false))) => env.push(Details::LambdaFunctionFailed { error: e.clone(), cause: c.clone() }),
-        (Resource::Activity(_), Ok(v)) => env.push(Details::ActivitySucceeded { output: Arc::new(v.clone()) }),
-        (Resource::Activity(_), Err((e, c, true))) => env.push(Details::ActivityTimedOut { error: e.clone(), cause: c.clone() }),
-        (Resource::Activity(_), Err((e, c, false))) => env.push(Details::ActivityFailed { error: e.clone(), cause: c.clone() }),
     };
     match reply {
         TaskReply::Succeed(v) => {
             if super::payload_too_large(&v) {
                 let f = super::data_limit(&state.name);
-                close(env, Err((&f.error, &f.cause, false)));
+                env.push(closing(&task.kind, Err((&f, false))));
                 return Outcome::Failed(f);
             }
-            close(env, Ok(&v));
+            let v = Arc::new(v);
+            env.push(closing(&task.kind, Ok(&v)));
             Outcome::Result(v)
         }
         TaskReply::Fail { error, cause } => {
-            let (e, c) = (Some(error), cause);
-            let timed_out = e.as_deref() == Some(names::HEARTBEAT_TIMEOUT);
-            close(env, Err((&e, &c, timed_out)));
-            Outcome::Failed(Failure { error: e, cause: c, in_state: false })
+            let timed_out = error == names::HEARTBEAT_TIMEOUT;
+            let f = Failure::new(error, cause);
+            env.push(closing(&task.kind, Err((&f, timed_out))));
+            Outcome::Failed(f)
         }
         TaskReply::TimedOut => {
-            let e = Some(names::TIMEOUT.to_string());
-            close(env, Err((&e, &None, true)));
-            Outcome::Failed(Failure::timeout())
+            let f = Failure::timeout();
+            env.push(closing(&task.kind, Err((&f, true))));
+            Outcome::Failed(f)
         }
         TaskReply::NoCallback { .. } => unreachable!("mapped above"),
     }
 }
 
-fn task_failed(res: &TaskResource, error: &Option<String>, cause: &Option<String>, timed_out: bool) -> Details {
+/// When a callback that never comes ends the task: the heartbeat or the
+/// timeout, whichever is first (`true` for a heartbeat).
+fn callback_deadline(l: Limits) -> Option<(u64, bool)> {
+    match (l.timeout, l.heartbeat) {
+        (Some(t), Some(h)) => Some((h.min(t), h < t)),
+        (Some(t), None) => Some((t, false)),
+        (None, Some(h)) => Some((h, true)),
+        (None, None) => None,
+    }
+}
+
+/// The event that ends an attempt, by resource kind and outcome.
+fn closing(kind: &Resource, outcome: Result<&Payload, (&Failure, bool)>) -> Details {
+    match (kind, outcome) {
+        (Resource::Service { res, .. }, Ok(v)) => Details::TaskSucceeded { res: res.clone(), output: v.clone() },
+        (Resource::Service { res, .. }, Err((f, timed_out))) => task_failed(res, f, timed_out),
+        (Resource::LambdaFunction(_), Ok(v)) => Details::LambdaFunctionSucceeded { output: v.clone() },
+        (Resource::LambdaFunction(_), Err((f, true))) => Details::LambdaFunctionTimedOut { error: f.error.clone(), cause: f.cause.clone() },
+        (Resource::LambdaFunction(_), Err((f, false))) => Details::LambdaFunctionFailed { error: f.error.clone(), cause: f.cause.clone() },
+        (Resource::Activity(_), Ok(v)) => Details::ActivitySucceeded { output: v.clone() },
+        (Resource::Activity(_), Err((f, true))) => Details::ActivityTimedOut { error: f.error.clone(), cause: f.cause.clone() },
+        (Resource::Activity(_), Err((f, false))) => Details::ActivityFailed { error: f.error.clone(), cause: f.cause.clone() },
+    }
+}
+
+fn task_failed(res: &TaskResource, f: &Failure, timed_out: bool) -> Details {
+    let (error, cause) = (f.error.clone(), f.cause.clone());
     if timed_out {
-        Details::TaskTimedOut { res: res.clone(), error: error.clone(), cause: cause.clone() }
+        Details::TaskTimedOut { res: res.clone(), error, cause }
     } else {
-        Details::TaskFailed { res: res.clone(), error: error.clone(), cause: cause.clone() }
+        Details::TaskFailed { res: res.clone(), error, cause }
     }
 }

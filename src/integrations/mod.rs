@@ -3,9 +3,7 @@
 //! answers with a [`TaskReply`]: a Rust handler, a mocked response, later
 //! SDK clients and containers.
 
-mod resource;
-
-pub use resource::{Pattern, Resource};
+pub use crate::asl::{Pattern, Resource};
 
 use serde_json::Value;
 use std::future::Future;
@@ -19,8 +17,9 @@ pub struct TaskCall {
     pub state_name: Arc<str>,
     /// The `Resource` ARN.
     pub resource: String,
-    /// The effective parameters (after InputPath and Parameters).
-    pub parameters: Value,
+    /// The effective parameters (after InputPath and Parameters), shared
+    /// with the history.
+    pub parameters: Arc<Value>,
     /// The task token, when the state's parameters or pattern use one.
     pub token: Option<String>,
     /// Which invocation of this state this is (0-based, retries included).
@@ -98,24 +97,44 @@ where
 /// assert_eq!(env["INPUT"], "{}");
 /// ```
 pub fn container_environment(parameters: &Value, container: Option<&str>) -> std::collections::BTreeMap<String, String> {
-    let mut env = std::collections::BTreeMap::new();
-    let overrides = parameters.pointer("/Overrides/ContainerOverrides").and_then(Value::as_array);
+    environment_overrides(parameters, container)
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+/// One variable of [`container_environment`], without building the map.
+pub fn container_env_var<'a>(parameters: &'a Value, container: Option<&str>, name: &str) -> Option<&'a str> {
+    let mut found = None;
+    for (k, v) in environment_overrides(parameters, container) {
+        if k == name {
+            found = v.as_str(); // a later override of the same name wins, as in ECS
+        }
+    }
+    found
+}
+
+/// The `(Name, Value)` pairs of the Environment overrides, in order.
+fn environment_overrides<'a>(parameters: &'a Value, container: Option<&str>) -> Vec<(&'a str, &'a Value)> {
+    let mut out = Vec::new();
+    let overrides = parameters.get("Overrides").and_then(|o| o.get("ContainerOverrides")).and_then(Value::as_array);
     for o in overrides.into_iter().flatten() {
-        let name = o.get("Name").and_then(Value::as_str);
-        if container.is_some() && name != container {
+        if container.is_some() && o.get("Name").and_then(Value::as_str) != container {
             continue;
         }
         for e in o.get("Environment").and_then(Value::as_array).into_iter().flatten() {
             if let (Some(k), Some(v)) = (e.get("Name").and_then(Value::as_str), e.get("Value")) {
-                let v = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                env.insert(k.to_string(), v);
+                out.push((k, v));
             }
         }
     }
-    env
+    out
 }
 
 pub mod ecs;

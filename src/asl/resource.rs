@@ -17,7 +17,7 @@ pub enum Pattern {
 /// What a Task state's `Resource` names.
 ///
 /// ```
-/// use sfn_harness::integrations::{Pattern, Resource};
+/// use sfn_harness::asl::{Pattern, Resource};
 /// let r = Resource::parse("arn:aws:states:::ecs:runTask.sync");
 /// assert!(matches!(&r, Resource::Service { res, pattern: Pattern::Sync } if &*res.resource_type == "ecs" && &*res.resource == "runTask.sync"));
 /// assert!(matches!(Resource::parse("arn:aws:lambda:us-east-1:1:function:f"), Resource::LambdaFunction(_)));
