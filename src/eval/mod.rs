@@ -17,7 +17,7 @@ pub use io::ExecInfo;
 use crate::asl::{StateMachine, StateKind};
 use crate::clock::{Clock, Rng, DEFAULT_START_MS};
 use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
-use crate::integrations::{Integration, Integrations};
+use crate::integrations::Integrations;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -156,10 +156,6 @@ pub(crate) struct Env<'a> {
 impl Env<'_> {
     pub fn push(&mut self, d: Details) -> u64 {
         self.history.push(self.clock.now_ms(), d)
-    }
-
-    pub fn integration(&self, state: &str) -> Option<&dyn Integration> {
-        self.tasks.get(state)
     }
 
     /// Whether the history has room for `n` more events plus the final one.

@@ -8,6 +8,7 @@ use super::{Env, ExecInfo, Step};
 use crate::asl::{Jitter, Pattern, Resource, Retrier, Seconds, State, Task};
 use crate::clock::Rng;
 use crate::history::{Details, Payload, TaskResource};
+use crate::integrations::tokens::{Callback, Closed};
 use crate::integrations::{ecs, TaskCall, TaskReply};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -149,31 +150,21 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     let pattern = task.kind.pattern();
     let is_ecs = matches!(&task.kind, Resource::Service { res, .. } if &*res.resource_type == "ecs");
     let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
-    if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } = &task.kind {
-        let details = if is_ecs {
-            Details::EcsTaskSubmitted {
-                res: res.clone(),
-                parameters: params.clone(),
-                region: env.region.clone(),
-                account: env.account.clone(),
-                task_id,
-            }
-        } else {
-            Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) }
-        };
-        env.push(details);
-    }
+    let integration = env.tasks.get(&state.name);
+    let callback = matches!(pattern, Pattern::Sync | Pattern::WaitForTaskToken) && integration.is_some_and(|i| i.uses_callbacks());
+    let tokens = env.tasks.tokens().clone();
+    let mut callbacks = callback.then(|| tokens.register(&token));
     let invocation = env.invocations[state.index];
     env.invocations[state.index] += 1;
     let call = TaskCall {
         state_name: state.name.clone(),
         resource: task.resource.clone(),
         parameters: params.clone(),
-        token: Some(token),
+        token: Some(token.clone()),
         invocation,
         retry_count,
     };
-    let reply = match env.integration(&state.name) {
+    let answer = match integration {
         Some(i) => i.call(&call).await,
         None => TaskReply::Fail {
             error: "Harness.NoIntegration".into(),
@@ -181,10 +172,71 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
                 "Task state '{}' ({}) has no handler and no mocked response: add one with Harness::on_task or a mock config test case",
                 state.name, task.resource
             )),
-        },
+        }
+        .into(),
     };
-    let reply = match reply {
-        TaskReply::NoCallback { exit_code, detail } => match pattern {
+    if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } = &task.kind {
+        let details = match answer.submitted {
+            Some(v) => Details::TaskSubmitted { res: res.clone(), output: Arc::new(v) },
+            None if is_ecs => Details::EcsTaskSubmitted {
+                res: res.clone(),
+                parameters: params.clone(),
+                region: env.region.clone(),
+                account: env.account.clone(),
+                task_id,
+            },
+            None => Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) },
+        };
+        env.push(details);
+    }
+    if answer.elapsed_ms > 0 && !env.advance_ms(answer.elapsed_ms) {
+        tokens.close(&token, Closed::Aborted);
+        return Outcome::ExecutionTimedOut;
+    }
+    // a callback that already arrived wins over what the work reported after it
+    let queued = callbacks.as_mut().and_then(|rx| loop {
+        match rx.try_recv() {
+            Ok(Callback::Heartbeat) => continue,
+            Ok(cb) => break Some(cb),
+            Err(_) => break None,
+        }
+    });
+    let reply = match (queued, answer.reply) {
+        (Some(cb), _) => from_callback(cb),
+        (None, TaskReply::AwaitCallback) => match callbacks.as_mut() {
+            None => TaskReply::Fail {
+                error: names::RUNTIME.into(),
+                cause: Some(format!("Task state '{}' is not a callback task but its integration awaits a callback", state.name)),
+            },
+            Some(rx) => {
+                let started = std::time::Instant::now();
+                let waited = wait_for_callback(rx, limits, env.tasks.callback_wait).await;
+                let real_ms = started.elapsed().as_millis() as i64;
+                match waited {
+                    Waited::Reply(r) => {
+                        env.advance_ms(real_ms);
+                        r
+                    }
+                    Waited::TimedOut { heartbeat } => {
+                        tokens.close(&token, Closed::TimedOut);
+                        if !env.advance_ms(real_ms) {
+                            return Outcome::ExecutionTimedOut;
+                        }
+                        timeout_reply(heartbeat)
+                    }
+                    Waited::Stalled => {
+                        tokens.close(&token, Closed::Aborted);
+                        return Outcome::Stalled(format!(
+                            "Task state '{}' waited {:.1} s (real time) for a callback that did not come; set TimeoutSeconds or HeartbeatSeconds, \
+                             or answer its token with SendTaskSuccess / SendTaskFailure",
+                            state.name,
+                            real_ms as f64 / 1000.0
+                        ));
+                    }
+                }
+            }
+        },
+        (None, TaskReply::NoCallback { exit_code, detail }) => match pattern {
             Pattern::Sync if is_ecs => {
                 let code = exit_code.unwrap_or(1);
                 let stopped = ecs::stopped_task(&params, &env.region, &env.account, &format!("{task_id:032x}"), code);
@@ -196,28 +248,29 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             }
             Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(limits) {
                 Some((secs, is_heartbeat)) => {
+                    tokens.close(&token, Closed::TimedOut);
                     if !env.advance_ms(secs as i64 * 1000) {
                         return Outcome::ExecutionTimedOut;
                     }
-                    if is_heartbeat {
-                        TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None }
-                    } else {
-                        TaskReply::TimedOut
-                    }
+                    timeout_reply(is_heartbeat)
                 }
                 None => {
+                    tokens.close(&token, Closed::Aborted);
                     return Outcome::Stalled(format!(
                         "Task state '{}' is waiting for a callback that will never come: {detail}. \
                          On AWS the execution would wait until the task's timeout ({} days by default; set TimeoutSeconds or HeartbeatSeconds).",
                         state.name,
                         DEFAULT_TASK_TIMEOUT_SECS / 86_400
-                    ))
+                    ));
                 }
             },
             Pattern::RequestResponse => TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(detail) },
         },
-        other => other,
+        (None, other) => other,
     };
+    if callback {
+        tokens.close(&token, Closed::Answered);
+    }
     match reply {
         TaskReply::Succeed(v) => {
             if super::payload_too_large(&v) {
@@ -240,7 +293,60 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             env.push(closing(&task.kind, Err((&f, true))));
             Outcome::Failed(f)
         }
-        TaskReply::NoCallback { .. } => unreachable!("mapped above"),
+        TaskReply::NoCallback { .. } | TaskReply::AwaitCallback => unreachable!("mapped above"),
+    }
+}
+
+fn from_callback(cb: Callback) -> TaskReply {
+    match cb {
+        Callback::Success(v) => TaskReply::Succeed(v),
+        Callback::Failure { error, cause } => TaskReply::Fail { error: error.unwrap_or_default(), cause },
+        Callback::Heartbeat => unreachable!("heartbeats are skipped"),
+    }
+}
+
+fn timeout_reply(heartbeat: bool) -> TaskReply {
+    if heartbeat {
+        TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None }
+    } else {
+        TaskReply::TimedOut
+    }
+}
+
+enum Waited {
+    Reply(TaskReply),
+    TimedOut { heartbeat: bool },
+    Stalled,
+}
+
+/// Waits in real time for a callback; heartbeats push the heartbeat
+/// deadline back. Without TimeoutSeconds/HeartbeatSeconds the wait is
+/// bounded by `fallback` and then reported as stalled.
+async fn wait_for_callback(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Callback>, limits: Limits, fallback: std::time::Duration) -> Waited {
+    use std::time::{Duration, Instant};
+    let start = Instant::now();
+    let timeout_at = limits.timeout.map(|t| start + Duration::from_secs(t));
+    let mut heartbeat_at = limits.heartbeat.map(|h| start + Duration::from_secs(h));
+    loop {
+        let (deadline, which) = match (timeout_at, heartbeat_at) {
+            (Some(t), Some(h)) if h < t => (h, Some(true)),
+            (Some(t), _) => (t, Some(false)),
+            (None, Some(h)) => (h, Some(true)),
+            (None, None) => (start + fallback, None),
+        };
+        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+            Ok(Some(Callback::Heartbeat)) => {
+                heartbeat_at = limits.heartbeat.map(|h| Instant::now() + Duration::from_secs(h));
+            }
+            Ok(Some(cb)) => return Waited::Reply(from_callback(cb)),
+            Ok(None) => return Waited::Stalled,
+            Err(_) => {
+                return match which {
+                    Some(heartbeat) => Waited::TimedOut { heartbeat },
+                    None => Waited::Stalled,
+                }
+            }
+        }
     }
 }
 

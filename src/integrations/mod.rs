@@ -42,6 +42,25 @@ pub enum TaskReply {
     /// waiting until the task's timeout; under `.sync` the stopped ECS task
     /// decides (exit code 0: success, else `States.TaskFailed`).
     NoCallback { exit_code: Option<i64>, detail: String },
+    /// The work was started; the answer comes through the task token
+    /// (SendTaskSuccess / SendTaskFailure, from Rust, an SDK client or HTTP).
+    AwaitCallback,
+}
+
+/// An integration's full answer: the reply, what TaskSubmitted carries
+/// (e.g. the RunTask response; simulated when `None`), and the virtual time
+/// the work took (e.g. `.sync` polling until the ECS task stopped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub reply: TaskReply,
+    pub submitted: Option<Value>,
+    pub elapsed_ms: i64,
+}
+
+impl From<TaskReply> for Answer {
+    fn from(reply: TaskReply) -> Answer {
+        Answer { reply, submitted: None, elapsed_ms: 0 }
+    }
 }
 
 impl TaskReply {
@@ -57,7 +76,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Anything that can answer a Task invocation.
 pub trait Integration: Send + Sync {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, TaskReply>;
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer>;
+
+    /// Whether callbacks for this task's token may come from elsewhere (a
+    /// worker, an SDK client, HTTP), so the token must be registered first.
+    /// Default `true`; handlers that answer directly say `false`.
+    fn uses_callbacks(&self) -> bool {
+        true
+    }
 }
 
 /// A synchronous Rust handler (`Fn(&TaskCall) -> TaskReply`).
@@ -67,9 +93,13 @@ impl<F> Integration for Handler<F>
 where
     F: Fn(&TaskCall) -> TaskReply + Send + Sync,
 {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, TaskReply> {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
         let reply = (self.0)(call);
-        Box::pin(std::future::ready(reply))
+        Box::pin(std::future::ready(reply.into()))
+    }
+
+    fn uses_callbacks(&self) -> bool {
+        false
     }
 }
 
@@ -81,8 +111,9 @@ where
     F: Fn(TaskCall) -> Fut + Send + Sync,
     Fut: Future<Output = TaskReply> + Send + 'static,
 {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, TaskReply> {
-        Box::pin((self.0)(call.clone()))
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
+        let fut = (self.0)(call.clone());
+        Box::pin(async move { fut.await.into() })
     }
 }
 
@@ -139,15 +170,38 @@ fn environment_overrides<'a>(parameters: &'a Value, container: Option<&str>) -> 
 
 pub mod ecs;
 
-/// Which integration answers each Task state.
+pub mod tokens;
+
+/// Which integration answers each Task state, and the token registry that
+/// callbacks go through.
 #[derive(Clone, Default)]
 pub struct Integrations {
     by_state: std::collections::HashMap<String, Arc<dyn Integration>>,
+    fallback: Option<Arc<dyn Integration>>,
+    tokens: Arc<tokens::TokenRegistry>,
+    /// How long a callback task may wait in real time for a callback with
+    /// no TimeoutSeconds/HeartbeatSeconds before the run reports it stalled.
+    pub callback_wait: std::time::Duration,
 }
 
 impl Integrations {
     pub fn new() -> Integrations {
-        Integrations::default()
+        Integrations { callback_wait: std::time::Duration::from_secs(30), ..Default::default() }
+    }
+
+    /// The registry SendTask* calls resolve tokens in.
+    pub fn tokens(&self) -> &Arc<tokens::TokenRegistry> {
+        &self.tokens
+    }
+
+    /// Shares a registry (e.g. with the local endpoint).
+    pub fn set_tokens(&mut self, tokens: Arc<tokens::TokenRegistry>) {
+        self.tokens = tokens;
+    }
+
+    /// Answers every Task state without its own integration.
+    pub fn set_fallback(&mut self, i: Arc<dyn Integration>) {
+        self.fallback = Some(i);
     }
 
     /// Routes the Task state `state` to `integration` (replacing any before).
@@ -156,7 +210,7 @@ impl Integrations {
     }
 
     pub fn get(&self, state: &str) -> Option<&dyn Integration> {
-        self.by_state.get(state).map(|i| i.as_ref())
+        self.by_state.get(state).or(self.fallback.as_ref()).map(|i| i.as_ref())
     }
 
     pub fn contains(&self, state: &str) -> bool {

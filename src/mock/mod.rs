@@ -9,7 +9,7 @@
 //! Keys of a mocked response are invocation numbers (`"0"`) or inclusive
 //! ranges (`"1-2"`), counted per state with retries included.
 
-use crate::integrations::{BoxFuture, Integration, TaskCall, TaskReply};
+use crate::integrations::{Answer, BoxFuture, Integration, TaskCall, TaskReply};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
@@ -125,7 +125,7 @@ impl MockedResponse {
 }
 
 impl Integration for MockedResponse {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, TaskReply> {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
         let reply = match self.entry(call.invocation) {
             Some(e) => e.reply(),
             None => TaskReply::Fail {
@@ -139,7 +139,11 @@ impl Integration for MockedResponse {
                 )),
             },
         };
-        Box::pin(std::future::ready(reply))
+        Box::pin(std::future::ready(reply.into()))
+    }
+
+    fn uses_callbacks(&self) -> bool {
+        false
     }
 }
 

@@ -1,0 +1,168 @@
+//! The task-token registry: one place where SendTaskSuccess,
+//! SendTaskFailure and SendTaskHeartbeat resolve tokens, whether they come
+//! from Rust code, from an `aws_sdk_sfn::Client` handed to a worker, or over
+//! HTTP from the local endpoint.
+//!
+//! ```
+//! use sfn_harness::integrations::tokens::{Callback, TokenError, TokenRegistry};
+//! let reg = TokenRegistry::new();
+//! let mut rx = reg.register("t1");
+//! reg.send_success("t1", r#"{"ok":true}"#).unwrap();
+//! assert!(matches!(rx.try_recv(), Ok(Callback::Success(_))));
+//! reg.close("t1", sfn_harness::integrations::tokens::Closed::Answered);
+//! assert!(matches!(reg.send_success("t1", "{}"), Err(TokenError::TaskDoesNotExist(_))));
+//! assert!(matches!(reg.send_success("nope", "{}"), Err(TokenError::InvalidToken(_))));
+//! ```
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use tokio::sync::mpsc;
+
+/// What a worker sent for a token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Callback {
+    Success(Value),
+    Failure { error: Option<String>, cause: Option<String> },
+    Heartbeat,
+}
+
+/// Why a token no longer accepts callbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    Answered,
+    TimedOut,
+    Aborted,
+}
+
+/// AWS's errors for SendTask* calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// The token was never issued (or is malformed).
+    InvalidToken(String),
+    /// The task already ended (answered, or its execution stopped).
+    TaskDoesNotExist(String),
+    /// The task timed out before the callback.
+    TaskTimedOut(String),
+    /// SendTaskSuccess's output is not JSON.
+    InvalidOutput(String),
+}
+
+impl TokenError {
+    /// The error's AWS name (`__type`).
+    pub fn aws_name(&self) -> &'static str {
+        match self {
+            TokenError::InvalidToken(_) => "InvalidToken",
+            TokenError::TaskDoesNotExist(_) => "TaskDoesNotExist",
+            TokenError::TaskTimedOut(_) => "TaskTimedOut",
+            TokenError::InvalidOutput(_) => "InvalidOutput",
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            TokenError::InvalidToken(m) | TokenError::TaskDoesNotExist(m) | TokenError::TaskTimedOut(m) | TokenError::InvalidOutput(m) => m,
+        }
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.aws_name(), self.message())
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+enum Slot {
+    Open(mpsc::UnboundedSender<Callback>),
+    Closed(Closed),
+}
+
+/// How many ended tokens are remembered (for TaskDoesNotExist / TaskTimedOut
+/// answers); older ones are forgotten and get InvalidToken.
+const REMEMBERED_CLOSED: usize = 100_000;
+
+/// Tokens of running callback tasks.
+#[derive(Default)]
+pub struct TokenRegistry {
+    slots: Mutex<HashMap<String, Slot>>,
+    closed: Mutex<std::collections::VecDeque<String>>,
+}
+
+impl fmt::Debug for TokenRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRegistry").finish_non_exhaustive()
+    }
+}
+
+impl TokenRegistry {
+    pub fn new() -> TokenRegistry {
+        TokenRegistry::default()
+    }
+
+    /// Opens `token`; callbacks arrive on the returned receiver.
+    pub fn register(&self, token: &str) -> mpsc::UnboundedReceiver<Callback> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).insert(token.to_string(), Slot::Open(tx));
+        rx
+    }
+
+    /// Ends `token` (the first reason given stays): later callbacks get
+    /// TaskDoesNotExist / TaskTimedOut.
+    pub fn close(&self, token: &str, why: Closed) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot @ Slot::Open(_)) = slots.get_mut(token) {
+            *slot = Slot::Closed(why);
+            let mut closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
+            closed.push_back(token.to_string());
+            if closed.len() > REMEMBERED_CLOSED {
+                if let Some(old) = closed.pop_front() {
+                    slots.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn send(&self, token: &str, cb: Callback) -> Result<(), TokenError> {
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        match slots.get(token) {
+            None => Err(TokenError::InvalidToken(format!("Invalid Token: '{}' was not issued by this harness", short(token)))),
+            Some(Slot::Closed(Closed::TimedOut)) => Err(TokenError::TaskTimedOut(format!("Task Timed Out: '{}'", short(token)))),
+            Some(Slot::Closed(_)) => Err(TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}'", short(token)))),
+            Some(Slot::Open(tx)) => tx
+                .send(cb)
+                .map_err(|_| TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}'", short(token)))),
+        }
+    }
+
+    /// SendTaskSuccess: `output` must be JSON text.
+    pub fn send_success(&self, token: &str, output: &str) -> Result<(), TokenError> {
+        let v: Value = serde_json::from_str(output).map_err(|e| TokenError::InvalidOutput(format!("The provided JSON output data is invalid: {e}")))?;
+        self.send(token, Callback::Success(v))
+    }
+
+    /// SendTaskFailure.
+    pub fn send_failure(&self, token: &str, error: Option<String>, cause: Option<String>) -> Result<(), TokenError> {
+        self.send(token, Callback::Failure { error, cause })
+    }
+
+    /// SendTaskHeartbeat.
+    pub fn send_heartbeat(&self, token: &str) -> Result<(), TokenError> {
+        self.send(token, Callback::Heartbeat)
+    }
+
+    /// Whether `token` is open (a task waits for it).
+    pub fn is_open(&self, token: &str) -> bool {
+        matches!(self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token), Some(Slot::Open(_)))
+    }
+}
+
+fn short(token: &str) -> String {
+    if token.len() > 24 {
+        format!("{}…", &token[..token.char_indices().nth(24).map(|(i, _)| i).unwrap_or(token.len())])
+    } else {
+        token.to_string()
+    }
+}
