@@ -94,6 +94,35 @@ impl Harness {
         self
     }
 
+    /// Runs the ECS Task state `state` through an SDK client
+    /// ([`EcsIntegration`](crate::integrations::ecs_sdk::EcsIntegration)); its
+    /// workers call back through this harness's token registry unless the
+    /// integration was given its own Step Functions client.
+    pub fn on_ecs_task(mut self, state: &str, ecs: crate::integrations::ecs_sdk::EcsIntegration) -> Harness {
+        let client = self.sfn_client();
+        self.integrations.insert(state, Arc::new(ecs.default_sfn_client(|| client)));
+        self
+    }
+
+    /// An `aws_sdk_sfn::Client` whose SendTaskSuccess / SendTaskFailure /
+    /// SendTaskHeartbeat reach this harness's token registry in process.
+    pub fn sfn_client(&self) -> aws_sdk_sfn::Client {
+        let api: Arc<dyn crate::integrations::sdk::SfnApi> = self.integrations.tokens().clone();
+        crate::integrations::sdk::in_process_sfn_client(api, &self.config.region)
+    }
+
+    /// The token registry (to answer callbacks from Rust code).
+    pub fn tokens(&self) -> &Arc<crate::integrations::tokens::TokenRegistry> {
+        self.integrations.tokens()
+    }
+
+    /// How long a callback task with no TimeoutSeconds/HeartbeatSeconds may
+    /// wait in real time before the run reports it stalled (default 30 s).
+    pub fn callback_wait(mut self, d: std::time::Duration) -> Harness {
+        self.integrations.callback_wait = d;
+        self
+    }
+
     /// Answers the Task state `state` with any [`Integration`].
     pub fn with_integration(mut self, state: &str, i: Arc<dyn Integration>) -> Harness {
         self.integrations.insert(state, i);

@@ -20,6 +20,7 @@
 //! ```
 
 use crate::clock::Rng;
+use crate::integrations::ecs_sdk::WorkerExit;
 use crate::integrations::{container_env_var, container_environment, TaskCall, TaskReply};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -93,6 +94,24 @@ pub fn seed_worker(call: &TaskCall) -> TaskReply {
             exit_code: Some(exit_code),
             detail: format!("the worker exited with code {exit_code} without calling back ({})", stderr.lines().last().unwrap_or("")),
         },
+    }
+}
+
+/// The seed worker as a simulated container: it reads the environment and
+/// calls back through a real `aws_sdk_sfn::Client`, as `app.py` does with boto3.
+pub async fn seed_worker_sdk(env: BTreeMap<String, String>, sfn: aws_sdk_sfn::Client) -> WorkerExit {
+    match run_seed_worker(&env) {
+        WorkerRun::Success { token, output, stdout } => {
+            match sfn.send_task_success().task_token(token).output(output.to_string()).send().await {
+                Ok(_) => WorkerExit { exit_code: 0, logs: stdout },
+                Err(e) => WorkerExit { exit_code: 1, logs: format!("{stdout}botocore error: {e:?}\n") },
+            }
+        }
+        WorkerRun::Failure { token, error, stdout } => match sfn.send_task_failure().task_token(token).error(error).send().await {
+            Ok(_) => WorkerExit { exit_code: 0, logs: stdout },
+            Err(e) => WorkerExit { exit_code: 1, logs: format!("{stdout}botocore error: {e:?}\n") },
+        },
+        WorkerRun::Crash { exit_code, stderr } => WorkerExit { exit_code, logs: stderr },
     }
 }
 

@@ -170,6 +170,8 @@ fn environment_overrides<'a>(parameters: &'a Value, container: Option<&str>) -> 
 
 pub mod ecs;
 
+pub mod ecs_sdk;
+pub mod sdk;
 pub mod tokens;
 
 /// Which integration answers each Task state, and the token registry that

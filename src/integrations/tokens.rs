@@ -153,6 +153,12 @@ impl TokenRegistry {
         self.send(token, Callback::Heartbeat)
     }
 
+    /// The tokens tasks are waiting on now.
+    pub fn open_tokens(&self) -> Vec<String> {
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.iter().filter(|(_, s)| matches!(s, Slot::Open(_))).map(|(t, _)| t.clone()).collect()
+    }
+
     /// Whether `token` is open (a task waits for it).
     pub fn is_open(&self, token: &str) -> bool {
         matches!(self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token), Some(Slot::Open(_)))
@@ -164,5 +170,46 @@ fn short(token: &str) -> String {
         format!("{}…", &token[..token.char_indices().nth(24).map(|(i, _)| i).unwrap_or(token.len())])
     } else {
         token.to_string()
+    }
+}
+
+/// The SendTask* operations over awsJson1_0 bodies; `None` for any other
+/// operation.
+pub fn handle_callback_op(reg: &TokenRegistry, op: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+    use super::sdk::{error_response, ok_response};
+    if !matches!(op, "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat") {
+        return None;
+    }
+    let req: Value = match serde_json::from_slice(body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return Some(error_response("SerializationException", "the request body is not a JSON object")),
+    };
+    let field = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_string);
+    let Some(token) = field("taskToken") else {
+        return Some(error_response("ValidationException", "1 validation error detected: Value null at 'taskToken' failed to satisfy constraint: Member must not be null"));
+    };
+    if token.is_empty() || token.len() > 2048 {
+        return Some(error_response("InvalidToken", "Invalid Token: the task token must be 1 to 2048 characters"));
+    }
+    let result = match op {
+        "SendTaskSuccess" => match field("output") {
+            Some(out) => reg.send_success(&token, &out),
+            None => return Some(error_response("ValidationException", "1 validation error detected: Value null at 'output' failed to satisfy constraint: Member must not be null")),
+        },
+        "SendTaskFailure" => reg.send_failure(&token, field("error"), field("cause")),
+        _ => reg.send_heartbeat(&token),
+    };
+    Some(match result {
+        Ok(()) => ok_response(&serde_json::json!({})),
+        Err(e) => error_response(e.aws_name(), e.message()),
+    })
+}
+
+impl super::sdk::SfnApi for TokenRegistry {
+    fn handle(&self, op: &str, body: &[u8]) -> super::BoxFuture<'static, (u16, Vec<u8>)> {
+        let out = handle_callback_op(self, op, body).unwrap_or_else(|| {
+            super::sdk::error_response("UnknownOperationException", &format!("{op} is not served in process; use the local endpoint (sfn-harness serve)"))
+        });
+        Box::pin(std::future::ready(out))
     }
 }

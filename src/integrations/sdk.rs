@@ -1,0 +1,147 @@
+//! Wiring real AWS SDK clients: an in-process connector that serves Step
+//! Functions requests without a socket (so a worker's `aws_sdk_sfn::Client`
+//! reaches the token registry through the SDK's real serialization), and a
+//! plain-HTTP connector for ECS-compatible endpoints (no TLS stack needed).
+
+use super::BoxFuture;
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use std::fmt;
+use std::sync::Arc;
+
+/// A Step Functions API served in process: `target` is the operation
+/// (`SendTaskSuccess`), `body` the awsJson1_0 request; returns the status
+/// and the JSON response body.
+pub trait SfnApi: Send + Sync {
+    fn handle(&self, operation: &str, body: &[u8]) -> BoxFuture<'static, (u16, Vec<u8>)>;
+}
+
+#[derive(Clone)]
+struct InProcess(Arc<dyn SfnApi>);
+
+impl fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InProcess")
+    }
+}
+
+impl HttpConnector for InProcess {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let target = request.headers().get("x-amz-target").unwrap_or("").to_string();
+        let op = target.rsplit('.').next().unwrap_or("").to_string();
+        let body = request.body().bytes().unwrap_or_default().to_vec();
+        let api = self.0.clone();
+        HttpConnectorFuture::new(async move {
+            let (status, bytes) = api.handle(&op, &body).await;
+            let status = StatusCode::try_from(status).map_err(|e| ConnectorError::other(Box::new(e), None))?;
+            let mut resp = HttpResponse::new(status, SdkBody::from(bytes));
+            resp.headers_mut().insert("content-type", "application/x-amz-json-1.0");
+            Ok(resp)
+        })
+    }
+}
+
+fn credentials() -> aws_sdk_sfn::config::Credentials {
+    aws_sdk_sfn::config::Credentials::new("sfn-harness", "sfn-harness", None, None, "sfn-harness")
+}
+
+/// An `aws_sdk_sfn::Client` whose requests are served by `api` in process.
+pub fn in_process_sfn_client(api: Arc<dyn SfnApi>, region: &str) -> aws_sdk_sfn::Client {
+    let http = http_client_fn(move |_, _| SharedHttpConnector::new(InProcess(api.clone())));
+    let conf = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .region(aws_sdk_sfn::config::Region::new(region.to_string()))
+        .credentials_provider(credentials())
+        .endpoint_url("http://sfn-harness.in-process")
+        .http_client(http)
+        .build();
+    aws_sdk_sfn::Client::from_conf(conf)
+}
+
+/// A plain-HTTP connector (hyper, no TLS) for local endpoints.
+#[derive(Clone)]
+struct PlainHttp {
+    client: hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, http_body_util::Full<bytes::Bytes>>,
+}
+
+impl fmt::Debug for PlainHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlainHttp")
+    }
+}
+
+impl HttpConnector for PlainHttp {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let client = self.client.clone();
+        HttpConnectorFuture::new(async move {
+            use http_body_util::BodyExt;
+            let io = |e: Box<dyn std::error::Error + Send + Sync>| ConnectorError::io(e);
+            let body = bytes::Bytes::copy_from_slice(request.body().bytes().unwrap_or_default());
+            let mut builder = http::Request::builder().method(request.method()).uri(request.uri());
+            for (k, v) in request.headers() {
+                builder = builder.header(k, v);
+            }
+            let req = builder.body(http_body_util::Full::new(body)).map_err(|e| io(Box::new(e)))?;
+            let resp = client.request(req).await.map_err(|e| io(Box::new(e)))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = resp.into_body().collect().await.map_err(|e| io(Box::new(e)))?.to_bytes();
+            let mut out = HttpResponse::new(StatusCode::try_from(status).map_err(|e| io(Box::new(e)))?, SdkBody::from(bytes));
+            for (k, v) in headers.iter() {
+                if let Ok(v) = v.to_str() {
+                    out.headers_mut().insert(k.as_str().to_string(), v.to_string());
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// An SDK HTTP client that speaks plain HTTP (for `http://` endpoints).
+pub fn plain_http_client() -> SharedHttpClient {
+    let connector = PlainHttp {
+        client: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+    };
+    http_client_fn(move |_, _| SharedHttpConnector::new(connector.clone()))
+}
+
+/// An `aws_sdk_ecs::Client` for an ECS-compatible endpoint over plain HTTP.
+pub fn ecs_client(endpoint_url: &str, region: &str) -> aws_sdk_ecs::Client {
+    let conf = aws_sdk_ecs::Config::builder()
+        .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+        .region(aws_sdk_ecs::config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new("sfn-harness", "sfn-harness", None, None, "sfn-harness"))
+        .endpoint_url(endpoint_url)
+        .http_client(plain_http_client())
+        .build();
+    aws_sdk_ecs::Client::from_conf(conf)
+}
+
+/// An `aws_sdk_sfn::Client` for a Step Functions endpoint over plain HTTP
+/// (e.g. `sfn-harness serve`).
+pub fn sfn_client(endpoint_url: &str, region: &str) -> aws_sdk_sfn::Client {
+    let conf = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .region(aws_sdk_sfn::config::Region::new(region.to_string()))
+        .credentials_provider(credentials())
+        .endpoint_url(endpoint_url)
+        .http_client(plain_http_client())
+        .build();
+    aws_sdk_sfn::Client::from_conf(conf)
+}
+
+/// An awsJson1_0 error response: HTTP 400 with AWS's `__type` and message.
+pub fn error_response(kind: &str, message: &str) -> (u16, Vec<u8>) {
+    let body = serde_json::json!({"__type": kind, "message": message});
+    (400, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// A 200 response with a JSON body.
+pub fn ok_response(v: &serde_json::Value) -> (u16, Vec<u8>) {
+    (200, serde_json::to_vec(v).unwrap_or_default())
+}
