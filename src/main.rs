@@ -50,6 +50,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the Step Functions API (awsJson1_0) locally, like Step Functions Local.
+    Serve {
+        /// Address to listen on (loopback by default; requests are not authenticated)
+        #[arg(long, default_value = "127.0.0.1:8083")]
+        bind: std::net::SocketAddr,
+        /// A Step Functions Local mock-config file (StartExecution with stateMachineArn#TestCase)
+        #[arg(long)]
+        mock_config: Option<String>,
+        /// ECS-compatible endpoint for ECS tasks no mock answers (http://…)
+        #[arg(long)]
+        ecs_endpoint: Option<String>,
+        /// Real seconds per virtual second of Wait (0: virtual time, 1: real time)
+        #[arg(long, default_value_t = 0.0)]
+        wait_scale: f64,
+        /// Region in ARNs
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+    },
     /// Run conformance cases (one JSON file each) and write a report for score.py.
     Conformance {
         dir: String,
@@ -66,6 +84,7 @@ fn main() -> ExitCode {
         }
         Command::Validate { definition, json } => validate(&definition, json),
         Command::Conformance { dir, report } => conformance(&dir, &report),
+        Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region } => serve(bind, mock_config, ecs_endpoint, wait_scale, region),
     }
 }
 
@@ -179,4 +198,34 @@ fn conformance(dir: &str, report: &str) -> ExitCode {
         }
         Err(e) => usage(format!("{dir}: {e}")),
     }
+}
+
+fn serve(bind: std::net::SocketAddr, mock_config: Option<String>, ecs_endpoint: Option<String>, wait_scale: f64, region: String) -> ExitCode {
+    use sfn_harness::endpoint::{server, Endpoint, EndpointConfig};
+    if wait_scale < 0.0 || !wait_scale.is_finite() {
+        return usage("--wait-scale must be a number >= 0");
+    }
+    let mock_config = match mock_config.map(|f| MockConfig::from_file(&f).map_err(|e| format!("{f}: {e}"))).transpose() {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let ecs = ecs_endpoint.map(|url| sfn_harness::integrations::ecs_sdk::EcsIntegration::new(sfn_harness::integrations::sdk::ecs_client(&url, &region)));
+    let cfg = EndpointConfig { mock_config, ecs, wait_scale, region, ..EndpointConfig::default() };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return usage(format!("cannot start a runtime: {e}")),
+    };
+    rt.block_on(async move {
+        match server::serve(Endpoint::new(cfg), bind).await {
+            Ok(s) => {
+                eprintln!("sfn-harness: serving the Step Functions API on {} (requests are not authenticated)", s.url());
+                tokio::select! {
+                    _ = s.wait() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => usage(format!("cannot listen on {bind}: {e}")),
+        }
+    })
 }

@@ -48,6 +48,24 @@ impl Status {
     }
 }
 
+/// Paces virtual time against real time: called with the virtual
+/// milliseconds a state took (a Wait, a retry backoff); the endpoint's
+/// `--wait-scale` sleeps for a share of them. No pacer: virtual time only.
+#[derive(Clone)]
+pub struct Pacer(Arc<dyn Fn(i64) -> crate::integrations::BoxFuture<'static, ()> + Send + Sync>);
+
+impl Pacer {
+    pub fn new(f: impl Fn(i64) -> crate::integrations::BoxFuture<'static, ()> + Send + Sync + 'static) -> Pacer {
+        Pacer(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pacer")
+    }
+}
+
 /// Settings of one execution; every field has a stated default.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -66,6 +84,8 @@ pub struct RunConfig {
     /// Start at this state instead of `StartAt` (to test one state, as
     /// TestState does). Default `None`.
     pub start_state: Option<usize>,
+    /// Real-time pacing of virtual waits. Default `None`.
+    pub pacer: Option<Pacer>,
 }
 
 impl Default for RunConfig {
@@ -78,6 +98,7 @@ impl Default for RunConfig {
             state_machine_name: "StateMachine".into(),
             execution_name: None,
             start_state: None,
+            pacer: None,
         }
     }
 }
@@ -317,10 +338,17 @@ async fn run_states(sm: &StateMachine, mut input: Payload, env: &mut Env<'_>, re
             result.unsupported = Some(msg.clone());
             return Step::Fail(Failure::new("Harness.Unsupported", Some(msg)));
         }
+        let before_ms = env.clock.now_ms();
         let step = match &state.kind {
             StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
             _ => states::run(state, input.clone(), env),
         };
+        if let Some(p) = &env.cfg.pacer {
+            let took = env.clock.now_ms() - before_ms;
+            if took > 0 {
+                (p.0)(took).await;
+            }
+        }
         let (next, output) = match step {
             Ok(Step::Next(n, out)) => (Some(n), out),
             Ok(Step::End(out)) => (None, out),

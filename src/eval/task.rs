@@ -151,7 +151,9 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     let is_ecs = matches!(&task.kind, Resource::Service { res, .. } if &*res.resource_type == "ecs");
     let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
     let integration = env.tasks.get(&state.name);
-    let callback = matches!(pattern, Pattern::Sync | Pattern::WaitForTaskToken) && integration.is_some_and(|i| i.uses_callbacks());
+    // activities and callback patterns are answered through their token
+    let waits = matches!(pattern, Pattern::Sync | Pattern::WaitForTaskToken) || matches!(task.kind, Resource::Activity(_));
+    let callback = waits && integration.is_some_and(|i| i.uses_callbacks());
     let tokens = env.tasks.tokens().clone();
     let mut callbacks = callback.then(|| tokens.register(&token));
     let invocation = env.invocations[state.index];

@@ -82,7 +82,10 @@ impl HttpConnector for PlainHttp {
             use http_body_util::BodyExt;
             let io = |e: Box<dyn std::error::Error + Send + Sync>| ConnectorError::io(e);
             let body = bytes::Bytes::copy_from_slice(request.body().bytes().unwrap_or_default());
-            let mut builder = http::Request::builder().method(request.method()).uri(request.uri());
+            // StartSyncExecution / TestState prefix the host with `sync-`; a
+            // local endpoint has no such host
+            let uri = request.uri().replacen("://sync-", "://", 1);
+            let mut builder = http::Request::builder().method(request.method()).uri(uri);
             for (k, v) in request.headers() {
                 builder = builder.header(k, v);
             }

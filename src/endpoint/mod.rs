@@ -1,0 +1,658 @@
+//! The local Step Functions API (awsJson1_0, `X-Amz-Target:
+//! AWSStepFunctions.*`) over the same library calls as the CLI and the
+//! test harness: state machines, executions, histories, task tokens,
+//! activities, validation and TestState. Requests are not authenticated.
+//!
+//! [`Endpoint::handle`] serves one request in process; [`server::serve`]
+//! puts it on a socket.
+
+mod activities;
+pub mod server;
+
+use crate::asl::{self, Severity, StateMachine};
+use crate::eval::{self, Execution, RunConfig, Status};
+use crate::integrations::ecs_sdk::EcsIntegration;
+use crate::integrations::sdk::{error_response, ok_response, SfnApi};
+use crate::integrations::tokens::{handle_callback_op, TokenRegistry};
+use crate::integrations::{Answer, BoxFuture, Integration, Integrations, Resource, TaskCall, TaskReply};
+use crate::mock::MockConfig;
+use activities::Activities;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How the endpoint runs executions; every field states its default.
+#[derive(Clone)]
+pub struct EndpointConfig {
+    /// Step Functions Local mock config; `StartExecution` with
+    /// `stateMachineArn#TestCase` picks a test case. Default none.
+    pub mock_config: Option<MockConfig>,
+    /// ECS client for ECS tasks no mock answers. Default none (such tasks fail
+    /// with `Harness.NoIntegration`).
+    pub ecs: Option<EcsIntegration>,
+    /// Real seconds per virtual second of Wait / retry backoff (0 = virtual
+    /// time, the default; 1 = real time).
+    pub wait_scale: f64,
+    /// Default `us-east-1`.
+    pub region: String,
+    /// Default `123456789012`.
+    pub account: String,
+    /// How long a callback task without TimeoutSeconds/HeartbeatSeconds
+    /// waits for its callback in real time (default 1 hour).
+    pub callback_wait: Duration,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            mock_config: None,
+            ecs: None,
+            wait_scale: 0.0,
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            callback_wait: Duration::from_secs(3600),
+        }
+    }
+}
+
+struct Machine {
+    arn: String,
+    name: String,
+    definition: String,
+    role_arn: String,
+    kind: String,
+    created: f64,
+    sm: Arc<StateMachine>,
+}
+
+struct ExecRecord {
+    arn: String,
+    sm_arn: String,
+    name: String,
+    input: String,
+    status: Status,
+    start: f64,
+    stop: Option<f64>,
+    done: Option<Execution>,
+    abort: Option<tokio::task::AbortHandle>,
+    stop_reason: Option<(Option<String>, Option<String>)>,
+}
+
+#[derive(Default)]
+struct Store {
+    machines: BTreeMap<String, Machine>,
+    executions: BTreeMap<String, ExecRecord>,
+    /// execution ARNs in start order
+    order: Vec<String>,
+    seq: u64,
+}
+
+struct Inner {
+    cfg: EndpointConfig,
+    store: Mutex<Store>,
+    tokens: Arc<TokenRegistry>,
+    activities: Activities,
+}
+
+/// The local Step Functions service.
+#[derive(Clone)]
+pub struct Endpoint {
+    inner: Arc<Inner>,
+}
+
+/// An AWS error: `__type` and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+fn err(kind: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError { kind, message: message.into() }
+}
+
+type ApiResult = Result<Value, ApiError>;
+
+fn now_secs() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as f64 / 1000.0).unwrap_or(0.0)
+}
+
+fn required<'a>(req: &'a Value, key: &str) -> Result<&'a str, ApiError> {
+    match req.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(err("ValidationException", format!("1 validation error detected: Value at '{key}' failed to satisfy constraint: Member must be a string"))),
+        None => Err(err("ValidationException", format!("1 validation error detected: Value null at '{key}' failed to satisfy constraint: Member must not be null"))),
+    }
+}
+
+fn optional<'a>(req: &'a Value, key: &str) -> Option<&'a str> {
+    req.get(key).and_then(Value::as_str)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= 80
+        && !name.chars().any(|c| c.is_whitespace() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c) || c.is_control())
+}
+
+fn page<T: Clone>(items: &[T], req: &Value, default_max: usize) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let max = match req.get("maxResults").and_then(Value::as_u64) {
+        None | Some(0) => default_max,
+        Some(n) if n <= 1000 => n as usize,
+        Some(n) => return Err(err("ValidationException", format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"))),
+    };
+    let start = match optional(req, "nextToken") {
+        None => 0,
+        Some(t) => t.parse::<usize>().map_err(|_| err("InvalidToken", format!("Invalid pagination token: {t}")))?,
+    };
+    if start > items.len() {
+        return Err(err("InvalidToken", "Invalid pagination token"));
+    }
+    let end = (start + max).min(items.len());
+    Ok((items[start..end].to_vec(), (end < items.len()).then(|| end.to_string())))
+}
+
+impl Endpoint {
+    pub fn new(cfg: EndpointConfig) -> Endpoint {
+        Endpoint { inner: Arc::new(Inner { cfg, store: Mutex::new(Store::default()), tokens: Arc::new(TokenRegistry::new()), activities: Activities::default() }) }
+    }
+
+    /// The token registry SendTask* calls resolve in.
+    pub fn tokens(&self) -> &Arc<TokenRegistry> {
+        &self.inner.tokens
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.inner.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn arn(&self, kind: &str, rest: &str) -> String {
+        format!("arn:aws:states:{}:{}:{kind}:{rest}", self.inner.cfg.region, self.inner.cfg.account)
+    }
+
+    /// Serves one awsJson1_0 request: `operation` is the part after
+    /// `AWSStepFunctions.`; returns the HTTP status and JSON body.
+    pub async fn handle(&self, operation: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        if let Some(out) = handle_callback_op(&self.inner.tokens, operation, body) {
+            return out;
+        }
+        let req: Value = if body.is_empty() {
+            json!({})
+        } else {
+            match serde_json::from_slice(body) {
+                Ok(v @ Value::Object(_)) => v,
+                Ok(_) => return error_response("SerializationException", "the request body must be a JSON object"),
+                Err(e) => return error_response("SerializationException", &format!("the request body is not JSON: {e}")),
+            }
+        };
+        let result = match operation {
+            "CreateStateMachine" => self.create_state_machine(&req),
+            "DescribeStateMachine" => self.describe_state_machine(&req),
+            "ListStateMachines" => self.list_state_machines(&req),
+            "UpdateStateMachine" => self.update_state_machine(&req),
+            "DeleteStateMachine" => self.delete_state_machine(&req),
+            "StartExecution" => self.start_execution(&req).map(|(v, _)| v),
+            "StartSyncExecution" => self.start_sync_execution(&req).await,
+            "DescribeExecution" => self.describe_execution(&req),
+            "ListExecutions" => self.list_executions(&req),
+            "StopExecution" => self.stop_execution(&req),
+            "GetExecutionHistory" => self.get_execution_history(&req),
+            "ValidateStateMachineDefinition" => validate(&req),
+            "TestState" => self.test_state(&req).await,
+            "CreateActivity" => self.inner.activities.create(&req, &self.arn("activity", "")),
+            "DescribeActivity" => self.inner.activities.describe(&req),
+            "ListActivities" => self.inner.activities.list(&req),
+            "DeleteActivity" => self.inner.activities.delete(&req),
+            "GetActivityTask" => self.inner.activities.get_task(&req).await,
+            other => Err(err("UnknownOperationException", format!("'{other}' is not an operation of AWSStepFunctions served here"))),
+        };
+        match result {
+            Ok(v) => ok_response(&v),
+            Err(e) => error_response(e.kind, &e.message),
+        }
+    }
+
+    fn parse_definition(definition: &str) -> Result<StateMachine, ApiError> {
+        asl::parse_str(definition).map_err(|e| {
+            let msgs: Vec<String> = e.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| d.to_string()).collect();
+            err("InvalidDefinition", format!("Invalid State Machine Definition: '{}'", msgs.join("; ")))
+        })
+    }
+
+    fn create_state_machine(&self, req: &Value) -> ApiResult {
+        let name = required(req, "name")?;
+        let definition = required(req, "definition")?;
+        let role_arn = optional(req, "roleArn").unwrap_or("arn:aws:iam::123456789012:role/StepFunctionsRole");
+        let kind = optional(req, "type").unwrap_or("STANDARD");
+        if !valid_name(name) {
+            return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
+        }
+        if kind != "STANDARD" && kind != "EXPRESS" {
+            return Err(err("ValidationException", format!("1 validation error detected: Value '{kind}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]")));
+        }
+        let sm = Self::parse_definition(definition)?;
+        let arn = self.arn("stateMachine", name);
+        let mut store = self.store();
+        if let Some(m) = store.machines.get(&arn) {
+            if m.definition == definition && m.role_arn == role_arn {
+                return Ok(json!({"stateMachineArn": arn, "creationDate": m.created}));
+            }
+            return Err(err("StateMachineAlreadyExists", format!("State Machine Already Exists: '{arn}'")));
+        }
+        let created = now_secs();
+        store.machines.insert(
+            arn.clone(),
+            Machine { arn: arn.clone(), name: name.into(), definition: definition.into(), role_arn: role_arn.into(), kind: kind.into(), created, sm: Arc::new(sm) },
+        );
+        Ok(json!({"stateMachineArn": arn, "creationDate": created}))
+    }
+
+    fn machine_arn(req: &Value) -> Result<String, ApiError> {
+        let arn = required(req, "stateMachineArn")?;
+        let base = arn.split('#').next().unwrap_or(arn);
+        let parts: Vec<&str> = base.split(':').collect();
+        if parts.len() != 7 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "stateMachine" {
+            return Err(err("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")));
+        }
+        Ok(base.to_string())
+    }
+
+    fn describe_state_machine(&self, req: &Value) -> ApiResult {
+        let arn = Self::machine_arn(req)?;
+        let store = self.store();
+        let m = store.machines.get(&arn).ok_or_else(|| err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")))?;
+        Ok(json!({
+            "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.definition,
+            "roleArn": m.role_arn, "type": m.kind, "creationDate": m.created,
+        }))
+    }
+
+    fn list_state_machines(&self, req: &Value) -> ApiResult {
+        let store = self.store();
+        let all: Vec<Value> = store
+            .machines
+            .values()
+            .map(|m| json!({"stateMachineArn": m.arn, "name": m.name, "type": m.kind, "creationDate": m.created}))
+            .collect();
+        let (items, next) = page(&all, req, 100)?;
+        Ok(with_next(json!({"stateMachines": items}), next))
+    }
+
+    fn update_state_machine(&self, req: &Value) -> ApiResult {
+        let arn = Self::machine_arn(req)?;
+        let definition = optional(req, "definition");
+        let role = optional(req, "roleArn");
+        if definition.is_none() && role.is_none() {
+            return Err(err("MissingRequiredParameter", "Either the definition or the roleArn must be specified"));
+        }
+        let sm = definition.map(Self::parse_definition).transpose()?;
+        let mut store = self.store();
+        let m = store.machines.get_mut(&arn).ok_or_else(|| err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")))?;
+        if let (Some(d), Some(sm)) = (definition, sm) {
+            m.definition = d.to_string();
+            m.sm = Arc::new(sm);
+        }
+        if let Some(r) = role {
+            m.role_arn = r.to_string();
+        }
+        Ok(json!({"updateDate": now_secs()}))
+    }
+
+    fn delete_state_machine(&self, req: &Value) -> ApiResult {
+        let arn = Self::machine_arn(req)?;
+        self.store().machines.remove(&arn);
+        Ok(json!({}))
+    }
+
+    /// The integrations of one execution: a mock test case, ECS, activities.
+    fn integrations(&self, machine: &Machine, test_case: Option<&str>) -> Result<Integrations, ApiError> {
+        let mut ints = Integrations::new();
+        ints.set_tokens(self.inner.tokens.clone());
+        ints.callback_wait = self.inner.cfg.callback_wait;
+        if let Some(tc) = test_case {
+            let cfg = self.inner.cfg.mock_config.as_ref().ok_or_else(|| err("ValidationException", format!("test case '{tc}' requested but the endpoint has no mock config (--mock-config)")))?;
+            let states = cfg
+                .test_case(Some(&machine.name), tc)
+                .or_else(|_| cfg.test_case(None, tc))
+                .map_err(|e| err("ValidationException", e.to_string()))?;
+            for (state, resp) in states {
+                ints.insert(state, resp);
+            }
+        }
+        let tokens: Arc<dyn SfnApi> = self.inner.tokens.clone();
+        let region = self.inner.cfg.region.clone();
+        let ecs = self.inner.cfg.ecs.clone().map(|e| e.default_sfn_client(|| crate::integrations::sdk::in_process_sfn_client(tokens, &region)));
+        ints.set_fallback(Arc::new(Fallback { ecs, activities: self.inner.activities.clone() }));
+        Ok(ints)
+    }
+
+    fn run_config(&self, machine: &Machine, name: &str, start_ms: i64) -> RunConfig {
+        let mut cfg = RunConfig {
+            seed: start_ms as u64,
+            start_ms,
+            region: self.inner.cfg.region.clone(),
+            account: self.inner.cfg.account.clone(),
+            state_machine_name: machine.name.clone(),
+            execution_name: Some(name.to_string()),
+            ..RunConfig::default()
+        };
+        if self.inner.cfg.wait_scale > 0.0 {
+            let scale = self.inner.cfg.wait_scale;
+            cfg.pacer = Some(eval::Pacer::new(move |ms| Box::pin(tokio::time::sleep(Duration::from_secs_f64(ms as f64 / 1000.0 * scale)))));
+        }
+        cfg
+    }
+
+    /// Starts an execution; returns the response and the spawned run.
+    fn start_execution(&self, req: &Value) -> Result<(Value, tokio::task::JoinHandle<()>), ApiError> {
+        let full = required(req, "stateMachineArn")?;
+        let arn = Self::machine_arn(req)?;
+        let test_case = full.split_once('#').map(|(_, tc)| tc.to_string());
+        let input_text = optional(req, "input").unwrap_or("{}").to_string();
+        let input: Value = serde_json::from_str(&input_text).map_err(|e| err("InvalidExecutionInput", format!("Invalid execution input: {e}")))?;
+        let mut store = self.store();
+        store.seq += 1;
+        let seq = store.seq;
+        let (exec_name, sm, ints, cfg) = {
+            let m = store.machines.get(&arn).ok_or_else(|| err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")))?;
+            let name = optional(req, "name").map(str::to_string).unwrap_or_else(|| format!("{:08x}-{:04x}-4000-8000-{:012x}", seq, seq & 0xffff, seq));
+            if !valid_name(&name) {
+                return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
+            }
+            let start_ms = (now_secs() * 1000.0) as i64;
+            (name.clone(), m.sm.clone(), self.integrations(m, test_case.as_deref())?, self.run_config(m, &name, start_ms))
+        };
+        let exec_arn = self.arn("execution", &format!("{}:{exec_name}", arn.rsplit(':').next().unwrap_or("")));
+        if let Some(existing) = store.executions.get(&exec_arn) {
+            if existing.status == Status::Running && existing.input == input_text {
+                return Ok((json!({"executionArn": exec_arn, "startDate": existing.start}), tokio::spawn(async {})));
+            }
+            return Err(err("ExecutionAlreadyExists", format!("Execution Already Exists: '{exec_arn}'")));
+        }
+        let start = cfg.start_ms as f64 / 1000.0;
+        let this = self.clone();
+        let arn_for_task = exec_arn.clone();
+        let handle = tokio::spawn(async move {
+            let exec = eval::execute(&sm, input, &ints, &cfg).await;
+            let mut store = this.store();
+            if let Some(rec) = store.executions.get_mut(&arn_for_task) {
+                if rec.status == Status::Running {
+                    rec.status = exec.status;
+                    rec.stop = Some(exec.stop_ms as f64 / 1000.0);
+                    rec.done = Some(exec);
+                }
+            }
+        });
+        store.executions.insert(
+            exec_arn.clone(),
+            ExecRecord {
+                arn: exec_arn.clone(),
+                sm_arn: arn,
+                name: exec_name,
+                input: input_text,
+                status: Status::Running,
+                start,
+                stop: None,
+                done: None,
+                abort: Some(handle.abort_handle()),
+                stop_reason: None,
+            },
+        );
+        store.order.push(exec_arn.clone());
+        Ok((json!({"executionArn": exec_arn, "startDate": start}), handle))
+    }
+
+    async fn start_sync_execution(&self, req: &Value) -> ApiResult {
+        let (started, handle) = self.start_execution(req)?;
+        let _ = handle.await;
+        let arn = started["executionArn"].as_str().unwrap_or_default().to_string();
+        let mut v = self.describe_execution(&json!({"executionArn": arn}))?;
+        if let Some(m) = v.as_object_mut() {
+            m.remove("redriveCount");
+        }
+        Ok(v)
+    }
+
+    fn execution_arn(req: &Value) -> Result<String, ApiError> {
+        let arn = required(req, "executionArn")?;
+        let parts: Vec<&str> = arn.split(':').collect();
+        if parts.len() != 8 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "execution" {
+            return Err(err("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")));
+        }
+        Ok(arn.to_string())
+    }
+
+    fn describe_execution(&self, req: &Value) -> ApiResult {
+        let arn = Self::execution_arn(req)?;
+        let store = self.store();
+        let r = store.executions.get(&arn).ok_or_else(|| err("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))?;
+        let mut m = Map::new();
+        m.insert("executionArn".into(), json!(r.arn));
+        m.insert("stateMachineArn".into(), json!(r.sm_arn));
+        m.insert("name".into(), json!(r.name));
+        m.insert("status".into(), json!(r.status.as_str()));
+        m.insert("startDate".into(), json!(r.start));
+        m.insert("input".into(), json!(r.input));
+        m.insert("inputDetails".into(), json!({"included": true}));
+        m.insert("redriveCount".into(), json!(0));
+        if let Some(s) = r.stop {
+            m.insert("stopDate".into(), json!(s));
+        }
+        if let Some(e) = &r.done {
+            if let Some(o) = e.output.as_deref() {
+                m.insert("output".into(), json!(crate::history::to_json_string(o)));
+                m.insert("outputDetails".into(), json!({"included": true}));
+            }
+            if let Some(x) = &e.error {
+                m.insert("error".into(), json!(x));
+            }
+            if let Some(x) = &e.cause {
+                m.insert("cause".into(), json!(x));
+            }
+        }
+        if let Some((e, c)) = &r.stop_reason {
+            if let Some(e) = e {
+                m.insert("error".into(), json!(e));
+            }
+            if let Some(c) = c {
+                m.insert("cause".into(), json!(c));
+            }
+        }
+        Ok(Value::Object(m))
+    }
+
+    fn list_executions(&self, req: &Value) -> ApiResult {
+        let arn = Self::machine_arn(req)?;
+        let filter = optional(req, "statusFilter");
+        let store = self.store();
+        if !store.machines.contains_key(&arn) {
+            return Err(err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")));
+        }
+        let all: Vec<Value> = store
+            .order
+            .iter()
+            .rev()
+            .filter_map(|a| store.executions.get(a))
+            .filter(|r| r.sm_arn == arn && filter.is_none_or(|f| f == r.status.as_str()))
+            .map(|r| {
+                let mut v = json!({"executionArn": r.arn, "stateMachineArn": r.sm_arn, "name": r.name, "status": r.status.as_str(), "startDate": r.start});
+                if let Some(s) = r.stop {
+                    v["stopDate"] = json!(s);
+                }
+                v
+            })
+            .collect();
+        let (items, next) = page(&all, req, 100)?;
+        Ok(with_next(json!({"executions": items}), next))
+    }
+
+    fn stop_execution(&self, req: &Value) -> ApiResult {
+        let arn = Self::execution_arn(req)?;
+        let mut store = self.store();
+        let r = store.executions.get_mut(&arn).ok_or_else(|| err("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))?;
+        let stop = now_secs();
+        if r.status == Status::Running {
+            if let Some(h) = r.abort.take() {
+                h.abort();
+            }
+            r.status = Status::Aborted;
+            r.stop = Some(stop);
+            r.stop_reason = Some((optional(req, "error").map(str::to_string), optional(req, "cause").map(str::to_string)));
+        }
+        Ok(json!({"stopDate": r.stop.unwrap_or(stop)}))
+    }
+
+    fn get_execution_history(&self, req: &Value) -> ApiResult {
+        let arn = Self::execution_arn(req)?;
+        let data = req.get("includeExecutionData").and_then(Value::as_bool).unwrap_or(true);
+        let reverse = req.get("reverseOrder").and_then(Value::as_bool).unwrap_or(false);
+        let store = self.store();
+        let r = store.executions.get(&arn).ok_or_else(|| err("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))?;
+        let mut events: Vec<Value> = match &r.done {
+            Some(e) => e.history.events().iter().map(|ev| ev.to_json(data)).collect(),
+            None => {
+                // still running (or aborted): what is known without the live loop
+                let mut v = vec![json!({
+                    "timestamp": r.start, "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
+                    "executionStartedEventDetails": {"input": r.input, "inputDetails": {"truncated": false}, "roleArn": "arn:aws:iam::123456789012:role/StepFunctionsRole"}
+                })];
+                if r.status == Status::Aborted {
+                    let (e, c) = r.stop_reason.clone().unwrap_or_default();
+                    let mut d = Map::new();
+                    if let Some(e) = e {
+                        d.insert("error".into(), json!(e));
+                    }
+                    if let Some(c) = c {
+                        d.insert("cause".into(), json!(c));
+                    }
+                    v.push(json!({"timestamp": r.stop, "type": "ExecutionAborted", "id": 2, "previousEventId": 1, "executionAbortedEventDetails": d}));
+                }
+                v
+            }
+        };
+        if reverse {
+            events.reverse();
+        }
+        let (items, next) = page(&events, req, 100)?;
+        Ok(with_next(json!({"events": items}), next))
+    }
+
+    async fn test_state(&self, req: &Value) -> ApiResult {
+        let definition = required(req, "definition")?;
+        let state: Value = serde_json::from_str(definition).map_err(|e| err("InvalidDefinition", format!("Invalid State Definition: {e}")))?;
+        let input: Value = serde_json::from_str(optional(req, "input").unwrap_or("{}")).map_err(|e| err("InvalidExecutionInput", format!("Invalid input: {e}")))?;
+        // the state alone, its Next/End replaced so it validates as a machine
+        let mut single = state.clone();
+        let next = single.get("Next").and_then(Value::as_str).map(str::to_string);
+        if let Some(m) = single.as_object_mut() {
+            if m.contains_key("Next") {
+                m.remove("Next");
+                m.insert("End".into(), json!(true));
+            }
+            if let Some(Value::Array(catchers)) = m.get_mut("Catch") {
+                for c in catchers {
+                    c["Next"] = json!("__next__");
+                }
+            }
+        }
+        let mut states = json!({"State": single});
+        if single.get("Catch").is_some() {
+            states["__next__"] = json!({"Type": "Succeed"});
+        }
+        let machine = json!({"StartAt": "State", "States": states});
+        let sm = asl::parse_value(&machine).map_err(|e| err("InvalidDefinition", e.to_string()))?;
+        let mut ints = Integrations::new();
+        ints.set_tokens(self.inner.tokens.clone());
+        if let Some(mock) = req.get("mock") {
+            let reply = if let Some(r) = mock.get("result").and_then(Value::as_str) {
+                TaskReply::Succeed(serde_json::from_str(r).map_err(|e| err("ValidationException", format!("mock.result is not JSON: {e}")))?)
+            } else if let Some(e) = mock.get("errorOutput") {
+                TaskReply::Fail { error: e.get("error").and_then(Value::as_str).unwrap_or("").into(), cause: e.get("cause").and_then(Value::as_str).map(str::to_string) }
+            } else {
+                return Err(err("ValidationException", "mock needs 'result' or 'errorOutput'"));
+            };
+            ints.insert("State", Arc::new(crate::integrations::Handler(move |_: &TaskCall| reply.clone())));
+        }
+        let exec = eval::execute(&sm, input, &ints, &RunConfig::default()).await;
+        let mut out = Map::new();
+        let caught = exec.history.events().iter().any(|e| matches!(&e.details, crate::history::Details::StateEntered { name, .. } if &**name == "__next__"));
+        let status = match exec.status {
+            Status::Succeeded if caught => "CAUGHT_ERROR",
+            Status::Succeeded => "SUCCEEDED",
+            _ => "FAILED",
+        };
+        out.insert("status".into(), json!(status));
+        if let Some(o) = exec.output.as_deref() {
+            out.insert("output".into(), json!(crate::history::to_json_string(o)));
+        }
+        if let Some(e) = &exec.error {
+            out.insert("error".into(), json!(e));
+        }
+        if let Some(c) = &exec.cause {
+            out.insert("cause".into(), json!(c));
+        }
+        if status == "SUCCEEDED" {
+            if let Some(n) = next {
+                out.insert("nextState".into(), json!(n));
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+fn with_next(mut v: Value, next: Option<String>) -> Value {
+    if let Some(n) = next {
+        v["nextToken"] = json!(n);
+    }
+    v
+}
+
+fn validate(req: &Value) -> ApiResult {
+    let definition = required(req, "definition")?;
+    let diags = asl::validate_str(definition);
+    let errors = diags.iter().any(|d| d.severity == Severity::Error);
+    Ok(json!({
+        "result": if errors { "FAIL" } else { "OK" },
+        "diagnostics": diags.iter().map(|d| json!({"severity": d.severity, "code": d.code, "message": d.message, "location": d.location})).collect::<Vec<_>>(),
+        "truncated": false,
+    }))
+}
+
+/// Answers tasks no mock answers: ECS through the configured client,
+/// activities through GetActivityTask.
+struct Fallback {
+    ecs: Option<EcsIntegration>,
+    activities: Activities,
+}
+
+impl Integration for Fallback {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
+        Box::pin(async move {
+            match Resource::parse(&call.resource) {
+                Resource::Activity(arn) => self.activities.schedule(&arn, call),
+                Resource::Service { res, .. } if &*res.resource_type == "ecs" && self.ecs.is_some() => match &self.ecs {
+                    Some(e) => e.call(call).await,
+                    None => unreachable!(),
+                },
+                _ => TaskReply::Fail {
+                    error: "Harness.NoIntegration".into(),
+                    cause: Some(format!(
+                        "Task state '{}' ({}) has no mocked response: start the execution with stateMachineArn#TestCase and a --mock-config, or give --ecs-endpoint for ECS tasks",
+                        call.state_name, call.resource
+                    )),
+                }
+                .into(),
+            }
+        })
+    }
+}
+
+impl SfnApi for Endpoint {
+    fn handle(&self, op: &str, body: &[u8]) -> BoxFuture<'static, (u16, Vec<u8>)> {
+        let this = self.clone();
+        let op = op.to_string();
+        let body = body.to_vec();
+        Box::pin(async move { Endpoint::handle(&this, &op, &body).await })
+    }
+}

@@ -1,0 +1,207 @@
+//! The local endpoint driven by real clients over HTTP: aws-sdk-sfn from
+//! Rust here; boto3 and the aws CLI in tests/clients.rs.
+
+use aws_sdk_sfn::Client;
+use serde_json::{json, Value};
+use sfn_harness::endpoint::{server, Endpoint, EndpointConfig};
+use sfn_harness::integrations::sdk::sfn_client;
+use sfn_harness::MockConfig;
+use std::io::{Read, Write};
+
+const SEED: &str = "fixtures/seed/state-machine.asl.json";
+
+async fn start() -> (server::Server, Client) {
+    let cfg = EndpointConfig { mock_config: Some(MockConfig::from_file("fixtures/seed/mock-config.json").unwrap()), ..EndpointConfig::default() };
+    let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = sfn_client(&srv.url(), "us-east-1");
+    (srv, client)
+}
+
+async fn create(client: &Client, name: &str, definition: &str) -> String {
+    client
+        .create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/sfn")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
+async fn wait_done(client: &Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..500 {
+        let d = client.describe_execution().execution_arn(arn).send().await.unwrap();
+        if d.status.as_str() != "RUNNING" {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{arn} did not finish");
+}
+
+fn code<E: aws_sdk_sfn::error::ProvideErrorMetadata>(e: E) -> String {
+    e.code().unwrap_or("").to_string()
+}
+
+#[tokio::test]
+async fn the_seed_runs_through_start_execution_with_a_mock_test_case() {
+    let (_srv, client) = start().await;
+    let sm = create(&client, "state-machine", &std::fs::read_to_string(SEED).unwrap()).await;
+    let exec = client
+        .start_execution()
+        .state_machine_arn(format!("{sm}#HappyPath"))
+        .name("number-0")
+        .input(r#"{"input":{"number":0}}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let d = wait_done(&client, &exec).await;
+    assert_eq!(d.status.as_str(), "SUCCEEDED");
+    let out: Value = serde_json::from_str(d.output().unwrap()).unwrap();
+    assert_eq!(out["input"]["number"], 4);
+    // history: paginated, reversible, with or without data
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client.get_execution_history().execution_arn(&exec).max_results(10).set_next_token(token).send().await.unwrap();
+        events.extend(page.events().iter().map(|e| e.r#type().as_str().to_string()));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(events.len(), 46);
+    assert_eq!(events.iter().filter(|t| *t == "TaskScheduled").count(), 4);
+    let rev = client.get_execution_history().execution_arn(&exec).reverse_order(true).include_execution_data(false).max_results(1).send().await.unwrap();
+    assert_eq!(rev.events()[0].r#type().as_str(), "ExecutionSucceeded");
+    assert!(rev.events()[0].execution_succeeded_event_details().unwrap().output().is_none());
+    let listed = client.list_executions().state_machine_arn(&sm).status_filter("SUCCEEDED".into()).send().await.unwrap();
+    assert_eq!(listed.executions().len(), 1);
+    // the same name with another input is refused; unknown resources say so
+    let again = client.start_execution().state_machine_arn(&sm).name("number-0").input("{}").send().await;
+    assert_eq!(code(again.unwrap_err().into_service_error()), "ExecutionAlreadyExists");
+    let missing = client.describe_state_machine().state_machine_arn(format!("{sm}-nope")).send().await;
+    assert_eq!(code(missing.unwrap_err().into_service_error()), "StateMachineDoesNotExist");
+    let bad_arn = client.describe_execution().execution_arn("not-an-arn").send().await;
+    assert_eq!(code(bad_arn.unwrap_err().into_service_error()), "InvalidArn");
+    let no_exec = client.describe_execution().execution_arn(exec.replace("number-0", "nope")).send().await;
+    assert_eq!(code(no_exec.unwrap_err().into_service_error()), "ExecutionDoesNotExist");
+}
+
+#[tokio::test]
+async fn definitions_are_validated_and_managed() {
+    let (_srv, client) = start().await;
+    let bad = client.create_state_machine().name("bad").definition(r#"{"StartAt":"X","States":{}}"#).role_arn("arn:aws:iam::1:role/r").send().await;
+    assert_eq!(code(bad.unwrap_err().into_service_error()), "InvalidDefinition");
+    let v = client.validate_state_machine_definition().definition(std::fs::read_to_string("fixtures/invalid.asl.json").unwrap()).send().await.unwrap();
+    assert_eq!(v.result().as_str(), "FAIL");
+    assert!(v.diagnostics().iter().any(|d| d.location() == Some("/States/Start/Next") && d.code() == "MISSING_TRANSITION_TARGET"));
+    let sm = create(&client, "m", &std::fs::read_to_string(SEED).unwrap()).await;
+    let d = client.describe_state_machine().state_machine_arn(&sm).send().await.unwrap();
+    assert_eq!(d.name(), "m");
+    client.update_state_machine().state_machine_arn(&sm).definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).send().await.unwrap();
+    let r = client.start_sync_execution().state_machine_arn(&sm).input(r#"{"a":1}"#).send().await.unwrap();
+    assert_eq!(r.status().as_str(), "SUCCEEDED");
+    assert_eq!(r.output(), Some(r#"{"a":1}"#));
+    assert_eq!(client.list_state_machines().send().await.unwrap().state_machines().len(), 1);
+    client.delete_state_machine().state_machine_arn(&sm).send().await.unwrap();
+    assert!(client.list_state_machines().send().await.unwrap().state_machines().is_empty());
+}
+
+#[tokio::test]
+async fn an_activity_worker_loop_answers_activity_tasks() {
+    let (_srv, client) = start().await;
+    let act = client.create_activity().name("doubler").send().await.unwrap().activity_arn;
+    let def = json!({"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": act, "TimeoutSeconds": 30, "End": true}}});
+    let sm = create(&client, "with-activity", &def.to_string()).await;
+    let exec = client.start_execution().state_machine_arn(&sm).input(r#"{"n":21}"#).send().await.unwrap().execution_arn;
+    let task = client.get_activity_task().activity_arn(&act).worker_name("w1").send().await.unwrap();
+    let input: Value = serde_json::from_str(task.input().unwrap()).unwrap();
+    client
+        .send_task_success()
+        .task_token(task.task_token().unwrap())
+        .output(json!({"n": input["n"].as_i64().unwrap() * 2}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(&client, &exec).await;
+    assert_eq!(d.output(), Some(r#"{"n":42}"#));
+    let dup = client.send_task_success().task_token(task.task_token().unwrap()).output("{}").send().await;
+    assert_eq!(code(dup.unwrap_err().into_service_error()), "TaskDoesNotExist");
+    let unknown = client.send_task_failure().task_token("nope").send().await;
+    assert_eq!(code(unknown.unwrap_err().into_service_error()), "InvalidToken");
+    // a second execution, stopped while it waits for its worker
+    let exec2 = client.start_execution().state_machine_arn(&sm).input("{}").send().await.unwrap().execution_arn;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    client.stop_execution().execution_arn(&exec2).error("Stopped").cause("by the test").send().await.unwrap();
+    let d2 = client.describe_execution().execution_arn(&exec2).send().await.unwrap();
+    assert_eq!(d2.status().as_str(), "ABORTED");
+    let h = client.get_execution_history().execution_arn(&exec2).send().await.unwrap();
+    assert_eq!(h.events().last().unwrap().r#type().as_str(), "ExecutionAborted");
+}
+
+#[tokio::test]
+async fn test_state_runs_one_state_with_a_mock() {
+    let (_srv, client) = start().await;
+    let seed: Value = serde_json::from_str(&std::fs::read_to_string(SEED).unwrap()).unwrap();
+    let task = seed["States"]["FargateTask"].to_string();
+    let r = client
+        .test_state()
+        .definition(&task)
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .input(r#"{"input":{"number":1}}"#)
+        .mock(aws_sdk_sfn::types::MockInput::builder().result(r#"{"input":{"number":2}}"#).build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().map(|s| s.as_str()), Some("SUCCEEDED"));
+    assert_eq!(r.output(), Some(r#"{"input":{"number":2}}"#));
+    assert_eq!(r.next_state(), Some("Wait"));
+}
+
+/// A raw HTTP exchange, for requests no SDK would send.
+fn raw(addr: std::net::SocketAddr, target: Option<&str>, body: &str) -> (u16, Value) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let t = target.map(|t| format!("X-Amz-Target: {t}\r\n")).unwrap_or_default();
+    write!(s, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n{t}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_aws_error_shapes() {
+    let (srv, _client) = start().await;
+    let addr = srv.addr;
+    let cases = tokio::task::spawn_blocking(move || {
+        vec![
+            raw(addr, Some("AWSStepFunctions.StartExecution"), "{not json"),
+            raw(addr, Some("AWSStepFunctions.StartExecution"), "{}"),
+            raw(addr, Some("AWSStepFunctions.Frobnicate"), "{}"),
+            raw(addr, None, "{}"),
+            raw(addr, Some("AWSStepFunctions.SendTaskSuccess"), r#"{"taskToken":"t"}"#),
+            raw(addr, Some("AWSStepFunctions.CreateStateMachine"), r#"{"name":"a b","definition":"{}","roleArn":"r"}"#),
+            raw(addr, Some("AWSStepFunctions.StartExecution"), r#"{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:none"}"#),
+        ]
+    })
+    .await
+    .unwrap();
+    let want = [
+        "SerializationException",
+        "ValidationException",
+        "UnknownOperationException",
+        "UnknownOperationException",
+        "ValidationException",
+        "InvalidName",
+        "StateMachineDoesNotExist",
+    ];
+    for ((status, body), want) in cases.iter().zip(want) {
+        assert_eq!(*status, 400, "{body}");
+        assert_eq!(body["__type"], want, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
