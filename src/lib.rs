@@ -26,6 +26,7 @@
 pub mod asl;
 pub mod clock;
 pub mod conformance;
+pub mod container;
 pub mod endpoint;
 pub mod eval;
 pub mod history;

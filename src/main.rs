@@ -37,6 +37,9 @@ enum Command {
         /// Answer the seed pipeline's ECS task with the Rust model of its worker (app.py)
         #[arg(long)]
         seed_worker: Option<String>,
+        /// Run the ECS tasks' container NAME as the local image IMAGE (repeatable), with real Docker
+        #[arg(long = "container", value_name = "NAME=IMAGE")]
+        containers: Vec<String>,
         /// Seed for ids, tokens and random draws
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -44,6 +47,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Build the seed worker image from local material (debootstrap + docker import) and print its tag.
+    BuildSeedImage,
     /// Validate a definition and print its diagnostics.
     Validate {
         definition: String,
@@ -79,9 +84,19 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { definition, input, input_file, mock_config, test_case, state_machine, seed_worker, seed, json } => {
-            run(&definition, input, input_file, mock_config, test_case, state_machine, seed_worker, seed, json)
+        Command::Run { definition, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json } => {
+            run(&definition, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json)
         }
+        Command::BuildSeedImage => match sfn_harness::container::seed_worker_image() {
+            Ok(tag) => {
+                println!("{tag}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sfn-harness: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Validate { definition, json } => validate(&definition, json),
         Command::Conformance { dir, report } => conformance(&dir, &report),
         Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region } => serve(bind, mock_config, ecs_endpoint, wait_scale, region),
@@ -102,6 +117,7 @@ fn run(
     test_case: Option<String>,
     state_machine: Option<String>,
     seed_worker: Option<String>,
+    containers: Vec<String>,
     seed: u64,
     as_json: bool,
 ) -> ExitCode {
@@ -136,6 +152,32 @@ fn run(
             Ok(h) => h,
             Err(e) => return usage(format!("{file}: {e}")),
         };
+    }
+    if !containers.is_empty() {
+        let mut tasks = sfn_harness::integrations::containers::ContainerTasks::new().progress(true);
+        for c in &containers {
+            let Some((name, image)) = c.split_once('=') else {
+                return usage(format!("--container wants NAME=IMAGE, got '{c}'"));
+            };
+            tasks = tasks.image(name, image);
+        }
+        if !sfn_harness::container::docker_available() {
+            return usage("--container needs a running Docker engine");
+        }
+        let ecs_states: Vec<String> = harness
+            .state_machine()
+            .states
+            .iter()
+            .filter(|s| matches!(&s.kind, asl::StateKind::Task(t) if matches!(&t.kind, asl::Resource::Service { res, .. } if &*res.resource_type == "ecs")))
+            .map(|s| s.name.to_string())
+            .collect();
+        if ecs_states.is_empty() {
+            return usage(format!("--container: {definition} has no ECS task state"));
+        }
+        let tasks = std::sync::Arc::new(tasks);
+        for s in ecs_states {
+            harness = harness.on_container_task_shared(&s, tasks.clone());
+        }
     }
     let exec = harness.run_blocking(input);
     if as_json {

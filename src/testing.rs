@@ -123,6 +123,20 @@ impl Harness {
         self
     }
 
+    /// Runs the ECS Task state `state` as real worker containers
+    /// ([`ContainerTasks`](crate::integrations::containers::ContainerTasks));
+    /// their SDK calls reach this harness's token registry over HTTP.
+    pub fn on_container_task(self, state: &str, tasks: crate::integrations::containers::ContainerTasks) -> Harness {
+        self.on_container_task_shared(state, Arc::new(tasks))
+    }
+
+    /// [`Harness::on_container_task`] for several states sharing one set of
+    /// images (and one callback endpoint).
+    pub fn on_container_task_shared(self, state: &str, tasks: Arc<crate::integrations::containers::ContainerTasks>) -> Harness {
+        tasks.bind(self.integrations.tokens().clone(), &self.config.region);
+        self.with_integration(state, tasks)
+    }
+
     /// Answers the Task state `state` with any [`Integration`].
     pub fn with_integration(mut self, state: &str, i: Arc<dyn Integration>) -> Harness {
         self.integrations.insert(state, i);
@@ -242,6 +256,7 @@ impl Execution {
             "error": self.error,
             "cause": self.cause,
             "stalled": self.stalled,
+            "taskLogs": self.task_logs.iter().map(|l| serde_json::json!({"state": &*l.state, "invocation": l.invocation, "logs": l.logs})).collect::<Vec<_>>(),
             "history": self.history_json(),
         })
     }
@@ -266,6 +281,7 @@ impl Execution {
                 D::ExecutionSucceeded { output } => format!("output {}", short(output)),
                 D::StateEntered { name, input, .. } => format!("{name} ← {}", short(input)),
                 D::StateExited { name, output, .. } => format!("{name} → {}", short(output)),
+                D::EcsTaskSubmitted { task_id, .. } => format!("RunTask (simulated): task {task_id:032x}"),
                 D::TaskScheduled { res, parameters, .. } => format!("{}:{} {}", res.resource_type, res.resource, short(parameters)),
                 D::TaskSubmitted { output, .. } | D::TaskSucceeded { output, .. } | D::LambdaFunctionSucceeded { output } | D::ActivitySucceeded { output } => short(output),
                 D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => short(input),
@@ -297,6 +313,9 @@ impl Execution {
         }
         if let Some(s) = &self.stalled {
             out.push_str(&format!("\n   stalled: {s}"));
+        }
+        for l in &self.task_logs {
+            out.push_str(&format!("\n--- {} #{} output ---\n{}", l.state, l.invocation, l.logs.trim_end()));
         }
         out
     }

@@ -7,7 +7,16 @@
 //! puts it on a socket.
 
 mod activities;
-pub mod server;
+
+/// The endpoint on a socket.
+pub mod server {
+    pub use crate::integrations::http_server::Server;
+
+    /// Binds `addr` (port 0 picks a free one) and serves `endpoint`.
+    pub async fn serve(endpoint: super::Endpoint, addr: std::net::SocketAddr) -> std::io::Result<Server> {
+        crate::integrations::http_server::serve(std::sync::Arc::new(endpoint), addr).await
+    }
+}
 
 use crate::asl::{self, Severity, StateMachine};
 use crate::eval::{self, Execution, RunConfig, Status};

@@ -151,6 +151,16 @@ pub struct Execution {
     /// Why the harness could not run it (an unsupported feature).
     pub unsupported: Option<String>,
     pub(crate) invocations: HashMap<Arc<str>, usize>,
+    /// What task workers printed (containers' stdout/stderr), per invocation.
+    pub task_logs: Vec<TaskLog>,
+}
+
+/// The output of one task invocation's worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskLog {
+    pub state: Arc<str>,
+    pub invocation: usize,
+    pub logs: String,
 }
 
 impl Execution {
@@ -172,6 +182,7 @@ pub(crate) struct Env<'a> {
     pub deadline_ms: Option<i64>,
     pub region: Arc<str>,
     pub account: Arc<str>,
+    pub task_logs: Vec<TaskLog>,
 }
 
 impl Env<'_> {
@@ -237,6 +248,7 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
         deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
         region: Arc::from(cfg.region.as_str()),
         account: Arc::from(cfg.account.as_str()),
+        task_logs: Vec::new(),
     };
     env.push(Details::ExecutionStarted { input: input.clone(), role_arn: Arc::from(role_arn.as_str()) });
     let mut result = Execution {
@@ -254,6 +266,7 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
         stalled: None,
         unsupported: None,
         invocations: HashMap::new(),
+        task_logs: Vec::new(),
     };
 
     let end = if payload_too_large(&input) {
@@ -286,6 +299,7 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
     }
     result.stop_ms = env.clock.now_ms();
     result.history = env.history;
+    result.task_logs = env.task_logs;
     result.invocations = sm
         .states
         .iter()

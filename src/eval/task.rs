@@ -165,6 +165,8 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         token: Some(token.clone()),
         invocation,
         retry_count,
+        timeout_seconds: timeout,
+        heartbeat_seconds: heartbeat,
     };
     let answer = match integration {
         Some(i) => i.call(&call).await,
@@ -190,6 +192,9 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             None => Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) },
         };
         env.push(details);
+    }
+    if let Some(logs) = answer.logs {
+        env.task_logs.push(super::TaskLog { state: state.name.clone(), invocation, logs });
     }
     if answer.elapsed_ms > 0 && !env.advance_ms(answer.elapsed_ms) {
         tokens.close(&token, Closed::Aborted);

@@ -117,6 +117,7 @@ impl EcsIntegration {
                 reply: TaskReply::Fail { error: "AmazonECS.Unknown".into(), cause: Some(crate::history::to_json_string(&submitted["Failures"])) },
                 submitted: Some(submitted),
                 elapsed_ms: 0,
+                logs: None,
             };
         }
         let task = &out.tasks()[0];
@@ -142,11 +143,14 @@ impl EcsIntegration {
             None => TaskReply::AwaitCallback,
         };
         match pattern {
-            Pattern::RequestResponse => Answer { reply: TaskReply::Succeed(submitted.clone()), submitted: None, elapsed_ms: 0 },
-            Pattern::WaitForTaskToken => Answer { reply: reply_after_exit(&exit), submitted: Some(submitted), elapsed_ms: 0 },
+            Pattern::RequestResponse => Answer { reply: TaskReply::Succeed(submitted.clone()), submitted: None, elapsed_ms: 0, logs: None },
+            Pattern::WaitForTaskToken => {
+                let logs = exit.as_ref().map(|(_, e)| e.logs.clone());
+                Answer { reply: reply_after_exit(&exit), submitted: Some(submitted), elapsed_ms: 0, logs }
+            }
             Pattern::Sync => {
                 let (reply, elapsed_ms) = self.wait_stopped(task, params).await;
-                Answer { reply, submitted: Some(submitted), elapsed_ms }
+                Answer { reply, submitted: Some(submitted), elapsed_ms, logs: None }
             }
         }
     }

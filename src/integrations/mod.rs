@@ -26,6 +26,9 @@ pub struct TaskCall {
     pub invocation: usize,
     /// `$$.State.RetryCount`.
     pub retry_count: u32,
+    /// The task's TimeoutSeconds / HeartbeatSeconds, evaluated.
+    pub timeout_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
 }
 
 /// How a task ended.
@@ -55,11 +58,13 @@ pub struct Answer {
     pub reply: TaskReply,
     pub submitted: Option<Value>,
     pub elapsed_ms: i64,
+    /// What the work printed (a container's stdout and stderr), kept with the execution.
+    pub logs: Option<String>,
 }
 
 impl From<TaskReply> for Answer {
     fn from(reply: TaskReply) -> Answer {
-        Answer { reply, submitted: None, elapsed_ms: 0 }
+        Answer { reply, submitted: None, elapsed_ms: 0, logs: None }
     }
 }
 
@@ -170,7 +175,9 @@ fn environment_overrides<'a>(parameters: &'a Value, container: Option<&str>) -> 
 
 pub mod ecs;
 
+pub mod containers;
 pub mod ecs_sdk;
+pub mod http_server;
 pub mod sdk;
 pub mod tokens;
 

@@ -76,7 +76,7 @@ impl fmt::Display for TokenError {
 impl std::error::Error for TokenError {}
 
 enum Slot {
-    Open(mpsc::UnboundedSender<Callback>),
+    Open { tx: mpsc::UnboundedSender<Callback>, answered: bool, last_beat: Option<std::time::Instant> },
     Closed(Closed),
 }
 
@@ -89,6 +89,15 @@ const REMEMBERED_CLOSED: usize = 100_000;
 pub struct TokenRegistry {
     slots: Mutex<HashMap<String, Slot>>,
     closed: Mutex<std::collections::VecDeque<String>>,
+    counts: Mutex<CallCounts>,
+}
+
+/// How many SendTask* calls the registry accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    pub success: usize,
+    pub failure: usize,
+    pub heartbeat: usize,
 }
 
 impl fmt::Debug for TokenRegistry {
@@ -105,7 +114,7 @@ impl TokenRegistry {
     /// Opens `token`; callbacks arrive on the returned receiver.
     pub fn register(&self, token: &str) -> mpsc::UnboundedReceiver<Callback> {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).insert(token.to_string(), Slot::Open(tx));
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).insert(token.to_string(), Slot::Open { tx, answered: false, last_beat: None });
         rx
     }
 
@@ -113,7 +122,7 @@ impl TokenRegistry {
     /// TaskDoesNotExist / TaskTimedOut.
     pub fn close(&self, token: &str, why: Closed) {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot @ Slot::Open(_)) = slots.get_mut(token) {
+        if let Some(slot @ Slot::Open { .. }) = slots.get_mut(token) {
             *slot = Slot::Closed(why);
             let mut closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
             closed.push_back(token.to_string());
@@ -125,15 +134,41 @@ impl TokenRegistry {
         }
     }
 
+    /// The SendTask* calls accepted so far.
+    pub fn calls(&self) -> CallCounts {
+        *self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn send(&self, token: &str, cb: Callback) -> Result<(), TokenError> {
-        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        match slots.get(token) {
+        let kind = match &cb {
+            Callback::Success(_) => 0,
+            Callback::Failure { .. } => 1,
+            Callback::Heartbeat => 2,
+        };
+        self.deliver(token, cb)?;
+        let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        match kind {
+            0 => c.success += 1,
+            1 => c.failure += 1,
+            _ => c.heartbeat += 1,
+        }
+        Ok(())
+    }
+
+    fn deliver(&self, token: &str, cb: Callback) -> Result<(), TokenError> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        match slots.get_mut(token) {
             None => Err(TokenError::InvalidToken(format!("Invalid Token: '{}' was not issued by this harness", short(token)))),
             Some(Slot::Closed(Closed::TimedOut)) => Err(TokenError::TaskTimedOut(format!("Task Timed Out: '{}'", short(token)))),
             Some(Slot::Closed(_)) => Err(TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}'", short(token)))),
-            Some(Slot::Open(tx)) => tx
-                .send(cb)
-                .map_err(|_| TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}'", short(token)))),
+            Some(Slot::Open { tx, answered, last_beat }) => {
+                match cb {
+                    Callback::Heartbeat => *last_beat = Some(std::time::Instant::now()),
+                    _ if *answered => return Err(TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}' was already answered", short(token)))),
+                    _ => *answered = true,
+                }
+                tx.send(cb).map_err(|_| TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}'", short(token))))
+            }
         }
     }
 
@@ -156,12 +191,25 @@ impl TokenRegistry {
     /// The tokens tasks are waiting on now.
     pub fn open_tokens(&self) -> Vec<String> {
         let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots.iter().filter(|(_, s)| matches!(s, Slot::Open(_))).map(|(t, _)| t.clone()).collect()
+        slots.iter().filter(|(_, s)| matches!(s, Slot::Open { .. })).map(|(t, _)| t.clone()).collect()
     }
 
     /// Whether `token` is open (a task waits for it).
     pub fn is_open(&self, token: &str) -> bool {
-        matches!(self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token), Some(Slot::Open(_)))
+        matches!(self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token), Some(Slot::Open { .. }))
+    }
+
+    /// Whether SendTaskSuccess / SendTaskFailure arrived for `token`.
+    pub fn answered(&self, token: &str) -> bool {
+        matches!(self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token), Some(Slot::Open { answered: true, .. }))
+    }
+
+    /// When the last SendTaskHeartbeat for `token` arrived.
+    pub fn last_heartbeat(&self, token: &str) -> Option<std::time::Instant> {
+        match self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token) {
+            Some(Slot::Open { last_beat, .. }) => *last_beat,
+            _ => None,
+        }
     }
 }
 

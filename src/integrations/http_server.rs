@@ -1,9 +1,10 @@
-//! The endpoint on a socket: HTTP/1.1, `POST /` with
+//! A Step Functions API on a socket: HTTP/1.1, `POST /` with
 //! `X-Amz-Target: AWSStepFunctions.<Operation>`. Any credentials are
-//! accepted; nothing is authenticated.
+//! accepted; nothing is authenticated. Serves the full local endpoint
+//! (`sfn-harness serve`) or just a token registry (for worker containers).
 
-use super::Endpoint;
-use crate::integrations::sdk::error_response;
+use super::sdk::{error_response, SfnApi};
+use std::sync::Arc;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -42,14 +43,14 @@ impl Drop for Server {
     }
 }
 
-/// Binds `addr` (port 0 picks a free one) and serves `endpoint`.
-pub async fn serve(endpoint: Endpoint, addr: SocketAddr) -> std::io::Result<Server> {
+/// Binds `addr` (port 0 picks a free one) and serves `api`.
+pub async fn serve(api: Arc<dyn SfnApi>, addr: SocketAddr) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let handle = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
-            let ep = endpoint.clone();
+            let ep = api.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req| {
                     let ep = ep.clone();
@@ -64,7 +65,7 @@ pub async fn serve(endpoint: Endpoint, addr: SocketAddr) -> std::io::Result<Serv
     Ok(Server { addr, handle })
 }
 
-async fn respond(ep: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn respond(ep: &Arc<dyn SfnApi>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let (status, body) = match target.strip_prefix("AWSStepFunctions.") {
         None if req.method() == hyper::Method::GET => (200, br#"{"service":"sfn-harness"}"#.to_vec()),

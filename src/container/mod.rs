@@ -1,0 +1,197 @@
+//! Worker containers through testcontainers: start an image with an
+//! environment, watch it until it exits (or a stop condition holds), keep
+//! its logs and exit code, remove it. Knows nothing of ASL.
+//!
+//! Images come from local material ([`seed_worker_image`] builds the seed's
+//! with debootstrap and `docker import`, cached by content); nothing is
+//! pulled. Every container is labelled with the owning process id, and
+//! [`reap_stale`] removes those whose process is gone, so a test that was
+//! interrupted leaves nothing behind for the next run.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use testcontainers::core::{Host, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{GenericImage, ImageExt};
+
+/// The label every harness container carries (value: the owner's pid).
+pub const OWNER_LABEL: &str = "sfn-harness.pid";
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    /// `name:tag` of a local image.
+    pub image: String,
+    pub env: BTreeMap<String, String>,
+    /// Overrides the image's CMD.
+    pub cmd: Option<Vec<String>>,
+}
+
+/// Why a container was stopped before it exited by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Its work is answered (a callback arrived) and the grace period passed.
+    Done,
+    Timeout,
+    Heartbeat,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerExit {
+    pub id: String,
+    pub exit_code: Option<i64>,
+    /// stdout, then stderr.
+    pub logs: String,
+    pub stopped: Option<Stop>,
+    /// From `start` being asked to the container's removal.
+    pub elapsed: Duration,
+    /// The container's own run time (Docker's StartedAt to FinishedAt).
+    pub ran: Option<Duration>,
+}
+
+/// A container that could not be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerError(pub String);
+
+impl std::fmt::Display for ContainerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ContainerError {}
+
+/// Whether a Docker engine answers.
+pub fn docker_available() -> bool {
+    Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// The IP where containers on the default bridge reach the host
+/// (`host.docker.internal` with the host gateway); the callback endpoint
+/// listens there rather than on every interface.
+pub fn bridge_gateway() -> Result<std::net::IpAddr, ContainerError> {
+    let out = Command::new("docker")
+        .args(["network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}}"])
+        .output()
+        .map_err(|e| ContainerError(format!("cannot run docker: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    for word in text.split_whitespace() {
+        if let Ok(ip) = word.parse() {
+            return Ok(ip);
+        }
+    }
+    // no Gateway recorded: the bridge's first address (172.17.0.1 for 172.17.0.0/16)
+    for word in text.split_whitespace() {
+        if let Some((net, _)) = word.split_once('/') {
+            if let Ok(std::net::IpAddr::V4(v4)) = net.parse::<std::net::IpAddr>() {
+                return Ok(std::net::IpAddr::V4(std::net::Ipv4Addr::from(u32::from(v4) + 1)));
+            }
+        }
+    }
+    Err(ContainerError(format!("cannot find the docker bridge gateway (docker network inspect bridge gave '{text}')")))
+}
+
+/// Removes harness containers whose owning process no longer exists.
+pub fn reap_stale() {
+    let Ok(out) = Command::new("docker")
+        .args(["ps", "-a", "--filter", &format!("label={OWNER_LABEL}"), "--format", &format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}")])
+        .output()
+    else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(id), Some(pid)) = (parts.next(), parts.next()) else { continue };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = Command::new("docker").args(["rm", "-f", id]).output();
+        }
+    }
+}
+
+/// Runs `spec` until the container exits or `stop` says to stop it
+/// (polled every `poll`). The container is removed before this returns.
+pub async fn run(spec: &ContainerSpec, poll: Duration, mut stop: impl FnMut(Instant) -> Option<Stop>) -> Result<ContainerExit, ContainerError> {
+    let (name, tag) = match spec.image.rsplit_once(':') {
+        Some((n, t)) if !t.contains('/') => (n.to_string(), t.to_string()),
+        _ => (spec.image.clone(), "latest".to_string()),
+    };
+    let mut req = GenericImage::new(name, tag)
+        .with_wait_for(WaitFor::Nothing)
+        .with_host("host.docker.internal", Host::HostGateway)
+        .with_label(OWNER_LABEL, std::process::id().to_string());
+    for (k, v) in &spec.env {
+        req = req.with_env_var(k, v);
+    }
+    if let Some(cmd) = &spec.cmd {
+        req = req.with_cmd(cmd);
+    }
+    let started = Instant::now();
+    let c = req
+        .start()
+        .await
+        .map_err(|e| ContainerError(format!("cannot start a container of {}: {e} (images are built locally; nothing can be pulled)", spec.image)))?;
+    let id = c.id().to_string();
+    let mut stopped = None;
+    loop {
+        match c.is_running().await {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(ContainerError(format!("lost container {id}: {e}"))),
+        }
+        if let Some(s) = stop(started) {
+            let _ = c.stop_with_timeout(Some(0)).await;
+            stopped = Some(s);
+            break;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    let elapsed = started.elapsed();
+    let exit_code = c.exit_code().await.ok().flatten();
+    let mut logs = String::from_utf8_lossy(&c.stdout_to_vec().await.unwrap_or_default()).into_owned();
+    logs.push_str(&String::from_utf8_lossy(&c.stderr_to_vec().await.unwrap_or_default()));
+    let ran = run_time(&id);
+    let _ = c.rm().await;
+    Ok(ContainerExit { id, exit_code, logs, stopped, elapsed, ran })
+}
+
+/// Docker's own record of how long the container ran.
+fn run_time(id: &str) -> Option<Duration> {
+    let out = Command::new("docker").args(["inspect", "-f", "{{.State.StartedAt}} {{.State.FinishedAt}}", id]).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut it = text.split_whitespace().map(chrono::DateTime::parse_from_rfc3339);
+    let (Some(Ok(a)), Some(Ok(b))) = (it.next(), it.next()) else { return None };
+    (b - a).to_std().ok()
+}
+
+const BUILD_SCRIPT: &str = include_str!("../../scripts/build-seed-worker-image.sh");
+const SEED_APP: &str = include_str!("../../fixtures/seed/worker/app.py");
+
+/// Builds (or finds, cached by content) the seed worker image: Debian 13
+/// python3 + numpy + boto3 via debootstrap and `docker import`, plus the
+/// seed's `app.py` unchanged. Returns its tag. Needs root for debootstrap
+/// the first time.
+pub fn seed_worker_image() -> Result<String, ContainerError> {
+    build_worker_image(SEED_APP)
+}
+
+/// [`seed_worker_image`] for another single-file Python worker.
+pub fn build_worker_image(app_py: &str) -> Result<String, ContainerError> {
+    let dir = std::env::temp_dir().join(format!("sfn-harness-image-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| ContainerError(format!("{}: {e}", dir.display())))?;
+    let app = dir.join("app.py");
+    std::fs::write(&app, app_py).map_err(|e| ContainerError(format!("{}: {e}", app.display())))?;
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(BUILD_SCRIPT)
+        .arg("build-seed-worker-image")
+        .arg(&app)
+        .output()
+        .map_err(|e| ContainerError(format!("cannot run bash: {e}")))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        return Err(ContainerError(format!("building the worker image failed:\n{}", String::from_utf8_lossy(&out.stderr))));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

@@ -1,0 +1,208 @@
+//! ECS tasks run as real worker containers: each invocation starts the
+//! image mapped to the task definition's container with the environment
+//! RunTask would give it (ContainerOverrides applied), plus
+//! `AWS_ENDPOINT_URL_SFN` pointing at a callback endpoint on the docker
+//! bridge, a region and dummy credentials. The worker's own SDK call
+//! (SendTaskSuccess / SendTaskFailure) resumes the execution.
+//!
+//! - `.waitForTaskToken`: the callback completes the task; a container that
+//!   exits without calling back is reported at once, with its exit code and
+//!   last log lines.
+//! - `.sync`: the container's exit ends the task with the stopped ECS task
+//!   (exit 0) or `States.TaskFailed` (non-zero); a callback first wins.
+//! - TimeoutSeconds and HeartbeatSeconds count real seconds while the
+//!   container runs.
+
+use super::http_server::{serve, Server};
+use super::tokens::TokenRegistry;
+use super::{container_environment, Answer, BoxFuture, Integration, Pattern, TaskCall, TaskReply};
+use crate::asl::Resource;
+use crate::container::{self, ContainerSpec, Stop};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Maps container names to local images and runs them.
+pub struct ContainerTasks {
+    images: BTreeMap<String, String>,
+    tokens: std::sync::OnceLock<(Arc<TokenRegistry>, String)>,
+    server: tokio::sync::OnceCell<Server>,
+    /// How long a container may keep running after its callback arrived
+    /// before it is stopped (default 10 s).
+    pub grace_after_callback: Duration,
+    /// How often the container's state is checked (default 50 ms).
+    pub poll: Duration,
+    /// Print a progress line per container start and exit (default off).
+    pub progress: bool,
+}
+
+impl ContainerTasks {
+    pub fn new() -> ContainerTasks {
+        container::reap_stale();
+        ContainerTasks {
+            images: BTreeMap::new(),
+            tokens: std::sync::OnceLock::new(),
+            server: tokio::sync::OnceCell::new(),
+            grace_after_callback: Duration::from_secs(10),
+            poll: Duration::from_millis(50),
+            progress: false,
+        }
+    }
+
+    /// Runs `image` (a local `name:tag`) for the task definition's container `container`.
+    pub fn image(mut self, container: &str, image: &str) -> ContainerTasks {
+        self.images.insert(container.to_string(), image.to_string());
+        self
+    }
+
+    pub fn progress(mut self, on: bool) -> ContainerTasks {
+        self.progress = on;
+        self
+    }
+
+    /// Binds the token registry callbacks go to (the first binding wins).
+    pub(crate) fn bind(&self, tokens: Arc<TokenRegistry>, region: &str) {
+        let _ = self.tokens.set((tokens, region.to_string()));
+    }
+
+    async fn callback_url(&self) -> Result<String, String> {
+        let tokens = self.tokens.get().map(|(t, _)| t.clone()).ok_or("the container tasks are not bound to a token registry")?;
+        let server = self
+            .server
+            .get_or_try_init(|| async move {
+                let ip = container::bridge_gateway().map_err(|e| e.to_string())?;
+                let api: Arc<dyn super::sdk::SfnApi> = tokens;
+                serve(api, std::net::SocketAddr::new(ip, 0)).await.map_err(|e| format!("cannot listen on the docker bridge {ip}: {e}"))
+            })
+            .await?;
+        Ok(format!("http://host.docker.internal:{}", server.addr.port()))
+    }
+
+    async fn run(&self, call: &TaskCall) -> Answer {
+        let region = self.tokens.get().map(|(_, r)| r.clone()).unwrap_or_else(|| "us-east-1".into());
+        let pattern = Resource::parse(&call.resource).pattern();
+        let params: &Value = &call.parameters;
+        let overrides: Vec<&str> = params
+            .pointer("/Overrides/ContainerOverrides")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o.get("Name").and_then(Value::as_str))
+            .collect();
+        // the overridden container with an image, else the only mapped one
+        let chosen = overrides.iter().find(|n| self.images.contains_key(**n)).map(|n| n.to_string()).or_else(|| {
+            (self.images.len() == 1).then(|| self.images.keys().next().cloned()).flatten()
+        });
+        let Some(name) = chosen else {
+            return fail(format!(
+                "no image for the containers of task state '{}' (overrides name {:?}; images are mapped for {:?})",
+                call.state_name,
+                overrides,
+                self.images.keys().collect::<Vec<_>>()
+            ));
+        };
+        let image = self.images[&name].clone();
+        let url = match self.callback_url().await {
+            Ok(u) => u,
+            Err(e) => return fail(e),
+        };
+        let mut env = container_environment(params, Some(&name));
+        for (k, v) in [
+            ("AWS_ENDPOINT_URL_SFN", url.as_str()),
+            ("AWS_ENDPOINT_URL_STATES", url.as_str()),
+            ("AWS_REGION", region.as_str()),
+            ("AWS_DEFAULT_REGION", region.as_str()),
+            ("AWS_ACCESS_KEY_ID", "sfn-harness"),
+            ("AWS_SECRET_ACCESS_KEY", "sfn-harness"),
+        ] {
+            env.entry(k.to_string()).or_insert_with(|| v.to_string());
+        }
+        let cmd = params
+            .pointer("/Overrides/ContainerOverrides")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().find(|o| o.get("Name").and_then(Value::as_str) == Some(&name)))
+            .and_then(|o| o.get("Command"))
+            .and_then(Value::as_array)
+            .map(|c| c.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
+        let spec = ContainerSpec { image: image.clone(), env, cmd };
+        let tag = format!("[{} #{}]", call.state_name, call.invocation);
+        if self.progress {
+            eprintln!("{tag} starting {image} for container '{name}'");
+        }
+        let tokens = self.tokens.get().map(|(t, _)| t.clone());
+        let token = call.token.clone().unwrap_or_default();
+        let (timeout, heartbeat) = (call.timeout_seconds, call.heartbeat_seconds);
+        let grace = self.grace_after_callback;
+        let mut answered_at: Option<std::time::Instant> = None;
+        let result = container::run(&spec, self.poll, |started| {
+            let now = std::time::Instant::now();
+            if let Some(t) = timeout {
+                if now.duration_since(started) >= Duration::from_secs(t) {
+                    return Some(Stop::Timeout);
+                }
+            }
+            if let (Some(h), Some(reg)) = (heartbeat, &tokens) {
+                let since = reg.last_heartbeat(&token).unwrap_or(started);
+                if now.duration_since(since) >= Duration::from_secs(h) && !reg.answered(&token) {
+                    return Some(Stop::Heartbeat);
+                }
+            }
+            if tokens.as_ref().is_some_and(|r| r.answered(&token)) {
+                let at = *answered_at.get_or_insert(now);
+                if now.duration_since(at) >= grace {
+                    return Some(Stop::Done);
+                }
+            }
+            None
+        })
+        .await;
+        let exit = match result {
+            Ok(e) => e,
+            Err(e) => return fail(e.to_string()),
+        };
+        if self.progress {
+            eprintln!("{tag} container {} exited with {:?} after {:.2} s", &exit.id[..exit.id.len().min(12)], exit.exit_code, exit.elapsed.as_secs_f64());
+        }
+        let elapsed_ms = exit.elapsed.as_millis() as i64;
+        let logs = Some(exit.logs.clone());
+        let reply = match exit.stopped {
+            Some(Stop::Timeout) => TaskReply::TimedOut,
+            Some(Stop::Heartbeat) => TaskReply::Fail { error: "States.HeartbeatTimeout".into(), cause: None },
+            Some(Stop::Done) => TaskReply::AwaitCallback,
+            None => match pattern {
+                Pattern::RequestResponse => TaskReply::Succeed(super::ecs::run_task_response(params, &region, "123456789012", &exit.id)),
+                _ => TaskReply::NoCallback {
+                    exit_code: exit.exit_code,
+                    detail: format!(
+                        "container '{name}' ({image}) exited with code {} without calling back; its last log lines:\n{}",
+                        exit.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "unknown".into()),
+                        last_lines(&exit.logs, 10)
+                    ),
+                },
+            },
+        };
+        Answer { reply, submitted: None, elapsed_ms, logs }
+    }
+}
+
+impl Default for ContainerTasks {
+    fn default() -> Self {
+        ContainerTasks::new()
+    }
+}
+
+fn fail(msg: String) -> Answer {
+    TaskReply::Fail { error: "Harness.ContainerError".into(), cause: Some(msg) }.into()
+}
+
+fn last_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+impl Integration for ContainerTasks {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
+        Box::pin(self.run(call))
+    }
+}
