@@ -4,8 +4,9 @@
 //! `TOKEN` and `INPUT` from the container environment, makes `n` random
 //! floats for `n = input.number`, increments the number and calls
 //! SendTaskSuccess with `{"input": …, "result": [n floats]}`. Anything numpy
-//! rejects inside the `try` (a negative, fractional, non-numeric or null
-//! number) sends SendTaskFailure with error `Container task failed.`; a
+//! rejects inside the `try` (a negative, fractional, boolean, non-numeric or
+//! null number; checked against the real container in tests/containers.rs)
+//! sends SendTaskFailure with error `Container task failed.`; a
 //! missing `TOKEN`/`INPUT`/`number` or bad JSON kills the process before the
 //! `try` (exit 1, no callback).
 //!
@@ -57,9 +58,9 @@ pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
         return crash(msg);
     };
     let failure = || WorkerRun::Failure { token: token.clone(), error: "Container task failed.".into(), stdout: "Container task failed.\n".into() };
-    // np.random.random(n): ints (and bools, which are ints in Python) only, not negative
+    // np.random.random(n): non-negative ints only; numpy 2 (Debian 13) also
+    // rejects bools ("expected a sequence of integers or a single integer")
     let count = match &n {
-        Value::Bool(b) => *b as i64,
         Value::Number(x) if x.is_i64() || x.is_u64() => x.as_i64().unwrap_or(i64::MAX),
         _ => return failure(),
     };
@@ -68,18 +69,11 @@ pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
     }
     let mut rng = Rng::new(token.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)));
     let result: Vec<Value> = (0..count).map(|_| json!(rng.next_f64())).collect();
-    input["number"] = json!(count_plus_one(&n));
+    input["number"] = json!(count + 1);
     WorkerRun::Success {
         token: token.clone(),
         output: json!({"input": input, "result": result}),
         stdout: "Container task success.\n".into(),
-    }
-}
-
-fn count_plus_one(n: &Value) -> i64 {
-    match n {
-        Value::Bool(b) => *b as i64 + 1,
-        other => other.as_i64().unwrap_or(0) + 1,
     }
 }
 
@@ -138,7 +132,7 @@ mod tests {
         for (input, want) in [
             (r#"{"number": 0}"#, "success"),
             (r#"{"number": 3}"#, "success"),
-            (r#"{"number": true}"#, "success"),
+            (r#"{"number": true}"#, "failure"),
             (r#"{"number": -1}"#, "failure"),
             (r#"{"number": 2.5}"#, "failure"),
             (r#"{"number": "x"}"#, "failure"),

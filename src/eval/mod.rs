@@ -161,6 +161,8 @@ pub struct TaskLog {
     pub state: Arc<str>,
     pub invocation: usize,
     pub logs: String,
+    /// The worker's own run time, when known (containers).
+    pub worker_ms: Option<i64>,
 }
 
 impl Execution {

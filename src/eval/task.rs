@@ -194,7 +194,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         env.push(details);
     }
     if let Some(logs) = answer.logs {
-        env.task_logs.push(super::TaskLog { state: state.name.clone(), invocation, logs });
+        env.task_logs.push(super::TaskLog { state: state.name.clone(), invocation, logs, worker_ms: answer.worker_ms });
     }
     if answer.elapsed_ms > 0 && !env.advance_ms(answer.elapsed_ms) {
         tokens.close(&token, Closed::Aborted);

@@ -182,7 +182,7 @@ impl ContainerTasks {
                 },
             },
         };
-        Answer { reply, submitted: None, elapsed_ms, logs }
+        Answer { reply, submitted: None, elapsed_ms, logs, worker_ms: exit.ran.map(|d| d.as_millis() as i64) }
     }
 }
 

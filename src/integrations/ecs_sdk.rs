@@ -118,6 +118,7 @@ impl EcsIntegration {
                 submitted: Some(submitted),
                 elapsed_ms: 0,
                 logs: None,
+                worker_ms: None,
             };
         }
         let task = &out.tasks()[0];
@@ -143,14 +144,14 @@ impl EcsIntegration {
             None => TaskReply::AwaitCallback,
         };
         match pattern {
-            Pattern::RequestResponse => Answer { reply: TaskReply::Succeed(submitted.clone()), submitted: None, elapsed_ms: 0, logs: None },
+            Pattern::RequestResponse => Answer { reply: TaskReply::Succeed(submitted.clone()), submitted: None, elapsed_ms: 0, logs: None, worker_ms: None },
             Pattern::WaitForTaskToken => {
                 let logs = exit.as_ref().map(|(_, e)| e.logs.clone());
-                Answer { reply: reply_after_exit(&exit), submitted: Some(submitted), elapsed_ms: 0, logs }
+                Answer { reply: reply_after_exit(&exit), submitted: Some(submitted), elapsed_ms: 0, logs, worker_ms: None }
             }
             Pattern::Sync => {
                 let (reply, elapsed_ms) = self.wait_stopped(task, params).await;
-                Answer { reply, submitted: Some(submitted), elapsed_ms, logs: None }
+                Answer { reply, submitted: Some(submitted), elapsed_ms, logs: None, worker_ms: None }
             }
         }
     }

@@ -60,11 +60,13 @@ pub struct Answer {
     pub elapsed_ms: i64,
     /// What the work printed (a container's stdout and stderr), kept with the execution.
     pub logs: Option<String>,
+    /// How long the worker itself ran (a container's own run time), if known.
+    pub worker_ms: Option<i64>,
 }
 
 impl From<TaskReply> for Answer {
     fn from(reply: TaskReply) -> Answer {
-        Answer { reply, submitted: None, elapsed_ms: 0, logs: None }
+        Answer { reply, submitted: None, elapsed_ms: 0, logs: None, worker_ms: None }
     }
 }
 
