@@ -37,6 +37,7 @@ fn harness(def: &str, image: &str) -> Harness {
 }
 
 fn no_containers_left() {
+    assert!(sfn_harness::container::wait_removed(std::time::Duration::from_secs(30)), "container removals did not finish");
     let out = std::process::Command::new("docker")
         .args(["ps", "-a", "-q", "--filter", &format!("label={OWNER_LABEL}={}", std::process::id())])
         .output()

@@ -147,13 +147,46 @@ pub async fn run(spec: &ContainerSpec, poll: Duration, mut stop: impl FnMut(Inst
         }
         tokio::time::sleep(poll).await;
     }
+    let inspect_id = id.clone();
+    let (exit_code, out, err, ran) = tokio::join!(
+        c.exit_code(),
+        c.stdout_to_vec(),
+        c.stderr_to_vec(),
+        tokio::task::spawn_blocking(move || run_time(&inspect_id)),
+    );
+    let mut logs = String::from_utf8_lossy(&out.unwrap_or_default()).into_owned();
+    logs.push_str(&String::from_utf8_lossy(&err.unwrap_or_default()));
     let elapsed = started.elapsed();
-    let exit_code = c.exit_code().await.ok().flatten();
-    let mut logs = String::from_utf8_lossy(&c.stdout_to_vec().await.unwrap_or_default()).into_owned();
-    logs.push_str(&String::from_utf8_lossy(&c.stderr_to_vec().await.unwrap_or_default()));
-    let ran = run_time(&id);
-    let _ = c.rm().await;
-    Ok(ContainerExit { id, exit_code, logs, stopped, elapsed, ran })
+    // removal happens off the critical path; an interrupted run's leftovers
+    // are reaped by the next ContainerTasks (their owner pid is gone)
+    std::mem::forget(c);
+    remove_in_background(id.clone());
+    Ok(ContainerExit { id, exit_code: exit_code.ok().flatten(), logs, stopped, elapsed, ran: ran.ok().flatten() })
+}
+
+fn pending() -> &'static (std::sync::Mutex<usize>, std::sync::Condvar) {
+    static PENDING: std::sync::OnceLock<(std::sync::Mutex<usize>, std::sync::Condvar)> = std::sync::OnceLock::new();
+    PENDING.get_or_init(Default::default)
+}
+
+fn remove_in_background(id: String) {
+    let (count, _) = pending();
+    *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    std::thread::spawn(move || {
+        let _ = Command::new("docker").args(["rm", "-f", "-v", &id]).output();
+        let (count, done) = pending();
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        done.notify_all();
+    });
+}
+
+/// Waits (up to `limit`) until every container this process started has
+/// been removed; true when none is left.
+pub fn wait_removed(limit: Duration) -> bool {
+    let (count, done) = pending();
+    let guard = count.lock().unwrap_or_else(|e| e.into_inner());
+    let (guard, _) = done.wait_timeout_while(guard, limit, |n| *n > 0).unwrap_or_else(|e| e.into_inner());
+    *guard == 0
 }
 
 /// Docker's own record of how long the container ran.

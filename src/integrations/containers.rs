@@ -31,7 +31,7 @@ pub struct ContainerTasks {
     /// How long a container may keep running after its callback arrived
     /// before it is stopped (default 10 s).
     pub grace_after_callback: Duration,
-    /// How often the container's state is checked (default 50 ms).
+    /// How often the container's state is checked (default 10 ms).
     pub poll: Duration,
     /// Print a progress line per container start and exit (default off).
     pub progress: bool,
@@ -45,7 +45,7 @@ impl ContainerTasks {
             tokens: std::sync::OnceLock::new(),
             server: tokio::sync::OnceCell::new(),
             grace_after_callback: Duration::from_secs(10),
-            poll: Duration::from_millis(50),
+            poll: Duration::from_millis(10),
             progress: false,
         }
     }
