@@ -432,6 +432,10 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
     let ql = query_language(cx, obj, loc).unwrap_or(parent_ql);
     let _ = opt_str(cx, obj, "Comment", loc);
     let mut unsupported = Vec::new();
+    // JSONata mode without expressions behaves as written; expressions are not evaluated yet
+    if ql == QueryLanguage::Jsonata && has_jsonata_expression(v) {
+        unsupported.push("JSONata expressions");
+    }
     for k in JSONATA.iter().chain(["Arguments"].iter()) {
         if obj.contains_key(*k) {
             unsupported.push(*k);
@@ -551,6 +555,17 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
         catch,
         unsupported,
     })
+}
+
+/// Whether a JSONata `{% … %}` expression appears anywhere in `v`
+/// (nested state machines aside).
+fn has_jsonata_expression(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.trim_start().starts_with("{%"),
+        Value::Array(a) => a.iter().any(has_jsonata_expression),
+        Value::Object(m) => m.iter().any(|(k, v)| !matches!(k.as_str(), "ItemProcessor" | "Iterator" | "Branches") && has_jsonata_expression(v)),
+        _ => false,
+    }
 }
 
 fn text_field(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Text> {

@@ -60,11 +60,13 @@ impl Failure {
     }
 
     /// Whether a Retry or Catch with `error_equals` handles this failure.
-    /// `States.ALL` matches everything but the terminal `States.Runtime` and
-    /// `States.DataLimitExceeded`, which nothing catches.
+    /// `States.ALL` matches everything but the terminal `States.Runtime`,
+    /// which nothing catches. (AWS documents `States.DataLimitExceeded` as
+    /// terminal too, but recorded executions show a Task's oversized result
+    /// caught by `States.ALL`.)
     pub fn matches(&self, error_equals: &[String]) -> bool {
         let name = self.error_name();
-        if name == names::RUNTIME || name == names::DATA_LIMIT_EXCEEDED {
+        if name == names::RUNTIME {
             return false;
         }
         // States.TaskFailed is a wildcard for every error but States.Timeout

@@ -281,7 +281,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     match reply {
         TaskReply::Succeed(v) => {
             if super::payload_too_large(&v) {
-                let f = super::data_limit(&state.name);
+                let f = super::data_limit(&task.resource);
                 env.push(closing(&task.kind, Err((&f, false))));
                 return Outcome::Failed(f);
             }
