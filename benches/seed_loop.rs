@@ -10,6 +10,12 @@ use sfn_harness::workers::{increment_number, seed_worker};
 use sfn_harness::Harness;
 use std::time::Instant;
 
+// RUSTFLAGS="--cfg sfn_harness_mimalloc" cargo bench --bench seed_loop
+// measures the same loop with mimalloc as the test binary's allocator.
+#[cfg(sfn_harness_mimalloc)]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -72,5 +78,6 @@ fn main() {
             .collect();
         println!("property_workload: numbers -1000..1000, 504510 invocations: {:.3} s (median of 3)", median(rounds));
     }
-    println!("peak RSS: {:.1} MiB", peak_rss_mib());
+    let alloc = if cfg!(sfn_harness_mimalloc) { "mimalloc" } else { "system allocator" };
+    println!("peak RSS: {:.1} MiB ({alloc})", peak_rss_mib());
 }
