@@ -187,6 +187,9 @@ fn run(
             if exec.stalled.is_none() {
                 m.remove("stalled");
             }
+            if exec.task_logs.is_empty() {
+                m.remove("taskLogs");
+            }
         }
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {

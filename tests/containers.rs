@@ -45,6 +45,14 @@ fn no_containers_left() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "", "containers outlived their test");
 }
 
+#[test]
+fn the_fixture_worker_is_the_seed_app_unchanged() {
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/worker/app.py");
+    if let Ok(original) = std::fs::read(&shared) {
+        assert_eq!(std::fs::read("fixtures/seed/worker/app.py").unwrap(), original);
+    }
+}
+
 fn inputs_sent(exec: &Execution) -> Vec<String> {
     exec.history_json()
         .as_array()
@@ -146,5 +154,23 @@ async fn timeout_seconds_holds_for_a_real_container() {
         .await;
     exec.assert_failed_with("States.Timeout");
     assert!(started.elapsed().as_secs() < 20, "the container was stopped at its timeout");
+    no_containers_left();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dockerfile_directory_is_built_and_run() {
+    let _g = serial();
+    let Some(image) = image() else { return };
+    // the real-world path, with a base the engine has (nothing can be pulled here)
+    let dir = std::env::temp_dir().join(format!("sfn-harness-dockerfile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Dockerfile"), format!("FROM {image}\nWORKDIR /workspace\nCOPY app.py .\nCMD [\"python3\", \"app.py\"]\n")).unwrap();
+    std::fs::copy("fixtures/seed/worker/app.py", dir.join("app.py")).unwrap();
+    let tasks = ContainerTasks::new().dockerfile("python-container", &dir).unwrap();
+    let exec = Harness::from_file(WFT).unwrap().on_container_task("FargateTask", tasks).run(json!({"input": {"number": 3}})).await;
+    exec.assert_succeeded();
+    assert_eq!(exec.invocations("FargateTask"), 1);
+    assert!(ContainerTasks::new().dockerfile("c", std::env::temp_dir().join("no-such-dir-sfn")).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
     no_containers_left();
 }

@@ -143,6 +143,19 @@ async fn an_activity_worker_loop_answers_activity_tasks() {
 }
 
 #[tokio::test]
+async fn wait_scale_paces_waits_in_real_time() {
+    let cfg = EndpointConfig { wait_scale: 0.05, ..EndpointConfig::default() };
+    let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = sfn_client(&srv.url(), "us-east-1");
+    let sm = create(&client, "waits", r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":10,"End":true}}}"#).await;
+    let started = std::time::Instant::now();
+    let r = client.start_sync_execution().state_machine_arn(&sm).send().await.unwrap();
+    assert_eq!(r.status().as_str(), "SUCCEEDED");
+    // 10 virtual seconds at 0.05 real seconds each
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn test_state_runs_one_state_with_a_mock() {
     let (_srv, client) = start().await;
     let seed: Value = serde_json::from_str(&std::fs::read_to_string(SEED).unwrap()).unwrap();

@@ -208,6 +208,32 @@ async fn callbacks_from_rust_code_resolve_tokens_and_heartbeats_extend_the_wait(
 }
 
 #[tokio::test]
+async fn a_callback_after_the_timeout_gets_task_timed_out() {
+    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| RunTaskOutput::builder().tasks(started_task()).build());
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&run]);
+    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
+    def["States"]["FargateTask"]["TimeoutSeconds"] = json!(1);
+    let harness = Harness::from_definition(&def.to_string()).unwrap().on_ecs_task("FargateTask", EcsIntegration::new(ecs));
+    let exec = harness.run(json!({"input": {"number": 0}})).await;
+    exec.assert_failed_with("States.Timeout");
+    let token = exec
+        .history_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "TaskScheduled")
+        .map(|e| {
+            let p: Value = serde_json::from_str(e["taskScheduledEventDetails"]["parameters"].as_str().unwrap()).unwrap();
+            p["Overrides"]["ContainerOverrides"][0]["Environment"][1]["Value"].as_str().unwrap().to_string()
+        })
+        .unwrap();
+    let late = harness.sfn_client().send_task_success().task_token(token).output("{}").send().await;
+    assert_eq!(late.unwrap_err().into_service_error().meta().code(), Some("TaskTimedOut"));
+    let bad = harness.sfn_client().send_task_success().task_token("x").output("not json").send().await;
+    assert_eq!(bad.unwrap_err().into_service_error().meta().code(), Some("InvalidOutput"));
+}
+
+#[tokio::test]
 async fn a_missed_heartbeat_times_the_task_out() {
     let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| RunTaskOutput::builder().tasks(started_task()).build());
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&run]);

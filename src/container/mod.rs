@@ -198,6 +198,49 @@ fn run_time(id: &str) -> Option<Duration> {
     (b - a).to_std().ok()
 }
 
+/// Builds the image of a Dockerfile directory (the real-world path, where
+/// the engine can pull the base image), tagged by a hash of the
+/// directory's files so an unchanged directory is not built again.
+pub fn build_dockerfile_dir(dir: &std::path::Path) -> Result<String, ContainerError> {
+    use sha2::Digest;
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| ContainerError(format!("{}: {e}", d.display())))?;
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    if !files.iter().any(|f| f.file_name().is_some_and(|n| n == "Dockerfile")) {
+        return Err(ContainerError(format!("{} has no Dockerfile", dir.display())));
+    }
+    files.sort();
+    let mut h = sha2::Sha256::new();
+    for f in &files {
+        h.update(f.strip_prefix(dir).unwrap_or(f).to_string_lossy().as_bytes());
+        h.update(std::fs::read(f).map_err(|e| ContainerError(format!("{}: {e}", f.display())))?);
+    }
+    let key: String = h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let tag = format!("sfn-harness/built:{key}");
+    let exists = Command::new("docker").args(["image", "inspect", &tag]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !exists {
+        let out = Command::new("docker")
+            .args(["build", "-q", "-t", &tag])
+            .arg(dir)
+            .output()
+            .map_err(|e| ContainerError(format!("cannot run docker build: {e}")))?;
+        if !out.status.success() {
+            return Err(ContainerError(format!("docker build {} failed:\n{}", dir.display(), String::from_utf8_lossy(&out.stderr))));
+        }
+    }
+    Ok(tag)
+}
+
 const BUILD_SCRIPT: &str = include_str!("../../scripts/build-seed-worker-image.sh");
 const SEED_APP: &str = include_str!("../../fixtures/seed/worker/app.py");
 

@@ -56,6 +56,14 @@ impl ContainerTasks {
         self
     }
 
+    /// Builds the Dockerfile directory `dir` (cached by content) and runs it
+    /// for the container `container`: the real-world path, where the engine
+    /// can pull the Dockerfile's base image.
+    pub fn dockerfile(self, container: &str, dir: impl AsRef<std::path::Path>) -> Result<ContainerTasks, container::ContainerError> {
+        let tag = container::build_dockerfile_dir(dir.as_ref())?;
+        Ok(self.image(container, &tag))
+    }
+
     pub fn progress(mut self, on: bool) -> ContainerTasks {
         self.progress = on;
         self
