@@ -257,20 +257,16 @@ impl Endpoint {
         Ok(json!({"stateMachineArn": arn, "creationDate": created}))
     }
 
+    /// `stateMachineArn` without its `#TestCase` suffix.
     fn machine_arn(req: &Value) -> Result<String, ApiError> {
         let arn = required(req, "stateMachineArn")?;
-        let base = arn.split('#').next().unwrap_or(arn);
-        let parts: Vec<&str> = base.split(':').collect();
-        if parts.len() != 7 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "stateMachine" {
-            return Err(err("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")));
-        }
-        Ok(base.to_string())
+        checked_arn(arn.split('#').next().unwrap_or(arn), "stateMachine", 7)
     }
 
     fn describe_state_machine(&self, req: &Value) -> ApiResult {
         let arn = Self::machine_arn(req)?;
         let store = self.store();
-        let m = store.machines.get(&arn).ok_or_else(|| err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")))?;
+        let m = store.machines.get(&arn).ok_or_else(|| no_machine(&arn))?;
         Ok(json!({
             "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.definition,
             "roleArn": m.role_arn, "type": m.kind, "creationDate": m.created,
@@ -297,7 +293,7 @@ impl Endpoint {
         }
         let sm = definition.map(Self::parse_definition).transpose()?;
         let mut store = self.store();
-        let m = store.machines.get_mut(&arn).ok_or_else(|| err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")))?;
+        let m = store.machines.get_mut(&arn).ok_or_else(|| no_machine(&arn))?;
         if let (Some(d), Some(sm)) = (definition, sm) {
             m.definition = d.to_string();
             m.sm = Arc::new(sm);
@@ -364,7 +360,7 @@ impl Endpoint {
         store.seq += 1;
         let seq = store.seq;
         let (exec_name, sm, ints, cfg) = {
-            let m = store.machines.get(&arn).ok_or_else(|| err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")))?;
+            let m = store.machines.get(&arn).ok_or_else(|| no_machine(&arn))?;
             let name = optional(req, "name").map(str::to_string).unwrap_or_else(|| format!("{:08x}-{:04x}-4000-8000-{:012x}", seq, seq & 0xffff, seq));
             if !valid_name(&name) {
                 return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
@@ -424,18 +420,13 @@ impl Endpoint {
     }
 
     fn execution_arn(req: &Value) -> Result<String, ApiError> {
-        let arn = required(req, "executionArn")?;
-        let parts: Vec<&str> = arn.split(':').collect();
-        if parts.len() != 8 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "execution" {
-            return Err(err("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")));
-        }
-        Ok(arn.to_string())
+        checked_arn(required(req, "executionArn")?, "execution", 8)
     }
 
     fn describe_execution(&self, req: &Value) -> ApiResult {
         let arn = Self::execution_arn(req)?;
         let store = self.store();
-        let r = store.executions.get(&arn).ok_or_else(|| err("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))?;
+        let r = store.executions.get(&arn).ok_or_else(|| no_execution(&arn))?;
         let mut m = Map::new();
         m.insert("executionArn".into(), json!(r.arn));
         m.insert("stateMachineArn".into(), json!(r.sm_arn));
@@ -476,7 +467,7 @@ impl Endpoint {
         let filter = optional(req, "statusFilter");
         let store = self.store();
         if !store.machines.contains_key(&arn) {
-            return Err(err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")));
+            return Err(no_machine(&arn));
         }
         let all: Vec<Value> = store
             .order
@@ -499,7 +490,7 @@ impl Endpoint {
     fn stop_execution(&self, req: &Value) -> ApiResult {
         let arn = Self::execution_arn(req)?;
         let mut store = self.store();
-        let r = store.executions.get_mut(&arn).ok_or_else(|| err("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))?;
+        let r = store.executions.get_mut(&arn).ok_or_else(|| no_execution(&arn))?;
         let stop = now_secs();
         if r.status == Status::Running {
             if let Some(h) = r.abort.take() {
@@ -517,7 +508,7 @@ impl Endpoint {
         let data = req.get("includeExecutionData").and_then(Value::as_bool).unwrap_or(true);
         let reverse = req.get("reverseOrder").and_then(Value::as_bool).unwrap_or(false);
         let store = self.store();
-        let r = store.executions.get(&arn).ok_or_else(|| err("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))?;
+        let r = store.executions.get(&arn).ok_or_else(|| no_execution(&arn))?;
         let mut events: Vec<Value> = match &r.done {
             Some(e) => e.history.events().iter().map(|ev| ev.to_json(data)).collect(),
             None => {
@@ -608,6 +599,23 @@ impl Endpoint {
         }
         Ok(Value::Object(out))
     }
+}
+
+/// A Step Functions ARN of `resource` type with `parts` colon-separated parts, or InvalidArn.
+fn checked_arn(arn: &str, resource: &str, parts: usize) -> Result<String, ApiError> {
+    let p: Vec<&str> = arn.split(':').collect();
+    if p.len() != parts || p[0] != "arn" || p[2] != "states" || p[5] != resource {
+        return Err(err("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")));
+    }
+    Ok(arn.to_string())
+}
+
+fn no_machine(arn: &str) -> ApiError {
+    err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'"))
+}
+
+fn no_execution(arn: &str) -> ApiError {
+    err("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'"))
 }
 
 fn with_next(mut v: Value, next: Option<String>) -> Value {
