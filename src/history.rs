@@ -49,6 +49,17 @@ pub enum Details {
     ActivitySucceeded { output: Payload },
     ActivityFailed { error: Option<String>, cause: Option<String> },
     ActivityTimedOut { error: Option<String>, cause: Option<String> },
+    MapStateStarted { length: usize },
+    MapIterationStarted { name: Arc<str>, index: usize },
+    MapIterationSucceeded { name: Arc<str>, index: usize },
+    MapIterationFailed { name: Arc<str>, index: usize },
+    MapStateSucceeded,
+    MapStateFailed,
+    MapRunStarted { map_run_arn: String },
+    MapRunSucceeded,
+    MapRunFailed { error: Option<String>, cause: Option<String> },
+    ParallelStateStarted,
+    ParallelStateFailed,
 }
 
 impl Details {
@@ -86,6 +97,17 @@ impl Details {
             Details::ActivitySucceeded { .. } => "ActivitySucceeded",
             Details::ActivityFailed { .. } => "ActivityFailed",
             Details::ActivityTimedOut { .. } => "ActivityTimedOut",
+            Details::MapStateStarted { .. } => "MapStateStarted",
+            Details::MapIterationStarted { .. } => "MapIterationStarted",
+            Details::MapIterationSucceeded { .. } => "MapIterationSucceeded",
+            Details::MapIterationFailed { .. } => "MapIterationFailed",
+            Details::MapStateSucceeded => "MapStateSucceeded",
+            Details::MapStateFailed => "MapStateFailed",
+            Details::MapRunStarted { .. } => "MapRunStarted",
+            Details::MapRunSucceeded => "MapRunSucceeded",
+            Details::MapRunFailed { .. } => "MapRunFailed",
+            Details::ParallelStateStarted => "ParallelStateStarted",
+            Details::ParallelStateFailed => "ParallelStateFailed",
         }
     }
 
@@ -115,6 +137,13 @@ impl Details {
             Details::ActivitySucceeded { .. } => "activitySucceededEventDetails",
             Details::ActivityFailed { .. } => "activityFailedEventDetails",
             Details::ActivityTimedOut { .. } => "activityTimedOutEventDetails",
+            Details::MapStateStarted { .. } => "mapStateStartedEventDetails",
+            Details::MapIterationStarted { .. } => "mapIterationStartedEventDetails",
+            Details::MapIterationSucceeded { .. } => "mapIterationSucceededEventDetails",
+            Details::MapIterationFailed { .. } => "mapIterationFailedEventDetails",
+            Details::MapRunStarted { .. } => "mapRunStartedEventDetails",
+            Details::MapRunFailed { .. } => "mapRunFailedEventDetails",
+            Details::MapStateSucceeded | Details::MapStateFailed | Details::MapRunSucceeded | Details::ParallelStateStarted | Details::ParallelStateFailed => return None,
         })
     }
 
@@ -152,7 +181,19 @@ impl Details {
             | Details::LambdaFunctionFailed { error, cause }
             | Details::LambdaFunctionTimedOut { error, cause }
             | Details::ActivityFailed { error, cause }
-            | Details::ActivityTimedOut { error, cause } => err(&mut m, error, cause),
+            | Details::ActivityTimedOut { error, cause }
+            | Details::MapRunFailed { error, cause } => err(&mut m, error, cause),
+            Details::MapStateStarted { length } => {
+                m.insert("length".into(), json!(length));
+            }
+            Details::MapIterationStarted { name, index } | Details::MapIterationSucceeded { name, index } | Details::MapIterationFailed { name, index } => {
+                m.insert("name".into(), Value::String(name.to_string()));
+                m.insert("index".into(), json!(index));
+            }
+            Details::MapRunStarted { map_run_arn } => {
+                m.insert("mapRunArn".into(), Value::String(map_run_arn.clone()));
+            }
+            Details::MapStateSucceeded | Details::MapStateFailed | Details::MapRunSucceeded | Details::ParallelStateStarted | Details::ParallelStateFailed => {}
             Details::StateEntered { name, input, .. } => {
                 m.insert("name".into(), Value::String(name.to_string()));
                 payload(&mut m, "input", input);

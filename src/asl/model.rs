@@ -97,8 +97,21 @@ pub enum StateKind {
     Wait(WaitFor),
     Succeed,
     Fail { error: Option<Text>, cause: Option<Text> },
-    Map,
-    Parallel,
+    Map(Box<MapSpec>),
+    Parallel { branches: Vec<StateMachine> },
+}
+
+/// A Map state: its item processor and how items are found and shaped.
+#[derive(Debug, Clone)]
+pub struct MapSpec {
+    pub processor: StateMachine,
+    /// `ItemsPath` (default `$`).
+    pub items_path: Option<Path>,
+    /// `ItemSelector` (or the legacy `Parameters`), evaluated per item with `$$.Map.Item`.
+    pub item_selector: Option<Template>,
+    /// `ItemProcessor.ProcessorConfig.Mode` DISTRIBUTED: child workflows, recorded as a map run.
+    pub distributed: bool,
+    pub label: Option<String>,
 }
 
 impl StateKind {
@@ -110,8 +123,8 @@ impl StateKind {
             StateKind::Wait(_) => "Wait",
             StateKind::Succeed => "Succeed",
             StateKind::Fail { .. } => "Fail",
-            StateKind::Map => "Map",
-            StateKind::Parallel => "Parallel",
+            StateKind::Map(_) => "Map",
+            StateKind::Parallel { .. } => "Parallel",
         }
     }
 }

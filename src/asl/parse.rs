@@ -515,29 +515,43 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
             cause: text_field(cx, obj, "Cause", loc),
         },
         "Map" => {
-            for k in ["ItemProcessor", "Iterator"] {
-                if let Some(sub) = obj.get(k) {
-                    machine(cx, sub, &format!("{loc}/{k}"), ql, false);
-                }
-            }
-            if !obj.contains_key("ItemProcessor") && !obj.contains_key("Iterator") {
+            let key = if obj.contains_key("ItemProcessor") { "ItemProcessor" } else { "Iterator" };
+            let Some(sub) = obj.get(key) else {
                 cx.schema(loc, "a Map state needs 'ItemProcessor'");
-            }
-            unsupported.push("Map");
-            StateKind::Map
-        }
-        "Parallel" => {
-            match obj.get("Branches") {
-                Some(Value::Array(bs)) if !bs.is_empty() => {
-                    for (i, b) in bs.iter().enumerate() {
-                        machine(cx, b, &format!("{loc}/Branches/{i}"), ql, false);
-                    }
+                return None;
+            };
+            let processor = machine(cx, sub, &format!("{loc}/{key}"), ql, false)?;
+            for k in ["ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailureCount", "ToleratedFailureCountPath",
+                "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "MaxConcurrencyPath", "Items"] {
+                if obj.contains_key(k) {
+                    unsupported.push(k_static(k));
                 }
-                _ => cx.schema(loc, "a Parallel state needs a non-empty 'Branches' array"),
             }
-            unsupported.push("Parallel");
-            StateKind::Parallel
+            let selector_key = if obj.contains_key("ItemSelector") { "ItemSelector" } else { "Parameters" };
+            let item_selector = obj.get(selector_key).map(|t| template_in(cx, t, &format!("{loc}/{selector_key}")));
+            let distributed = sub.pointer("/ProcessorConfig/Mode").and_then(Value::as_str) == Some("DISTRIBUTED");
+            StateKind::Map(Box::new(MapSpec {
+                processor,
+                items_path: opt_path(cx, obj, "ItemsPath", loc),
+                item_selector,
+                distributed,
+                label: opt_str(cx, obj, "Label", loc),
+            }))
         }
+        "Parallel" => match obj.get("Branches") {
+            Some(Value::Array(bs)) if !bs.is_empty() => {
+                let branches: Vec<StateMachine> =
+                    bs.iter().enumerate().filter_map(|(i, b)| machine(cx, b, &format!("{loc}/Branches/{i}"), ql, false)).collect();
+                if branches.len() != bs.len() {
+                    return None;
+                }
+                StateKind::Parallel { branches }
+            }
+            _ => {
+                cx.schema(loc, "a Parallel state needs a non-empty 'Branches' array");
+                return None;
+            }
+        },
         _ => unreachable!("type checked by allowed()"),
     };
     Some(State {
@@ -555,6 +569,10 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
         catch,
         unsupported,
     })
+}
+
+fn k_static(k: &str) -> &'static str {
+    ALL_FIELDS.iter().find(|f| **f == k).copied().unwrap_or("an unsupported field")
 }
 
 /// Whether a JSONata `{% … %}` expression appears anywhere in `v`

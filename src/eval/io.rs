@@ -39,6 +39,8 @@ pub struct Ctx<'a> {
     pub entered_ms: i64,
     pub retry_count: u32,
     pub token: Option<&'a str>,
+    /// `$$.Map.Item.Index` and `.Value`, while a Map's ItemSelector is evaluated.
+    pub map_item: Option<(usize, &'a Value)>,
 }
 
 impl Ctx<'_> {
@@ -62,6 +64,9 @@ impl Ctx<'_> {
         });
         if let Some(t) = self.token {
             v["Task"] = json!({"Token": t});
+        }
+        if let Some((i, item)) = self.map_item {
+            v["Map"] = json!({"Item": {"Index": i, "Value": item}});
         }
         v
     }
@@ -201,7 +206,7 @@ mod tests {
     #[test]
     fn templates_evaluate_paths_context_and_intrinsics() {
         let e = exec();
-        let ctx = Ctx { exec: &e, state_name: "S", entered_ms: 0, retry_count: 2, token: Some("tok") };
+        let ctx = Ctx { exec: &e, state_name: "S", entered_ms: 0, retry_count: 2, token: Some("tok"), map_item: None };
         let sm = crate::asl::parse_value(&json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "End": true,
             "Parameters": {"a.$": "$.x", "t.$": "$$.Task.Token", "n.$": "$$.State.RetryCount",
                 "i.$": "$$.Execution.Input.in", "s.$": "States.JsonToString($.x)", "lit": [{"v.$": "$.x"}]}}}}))

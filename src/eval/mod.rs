@@ -5,9 +5,11 @@
 //! [`Integrations`].
 
 mod choice;
+mod composite;
 mod error;
 mod intrinsics;
 mod io;
+mod recover;
 mod states;
 mod task;
 
@@ -17,10 +19,13 @@ pub use io::ExecInfo;
 use crate::asl::{StateMachine, StateKind};
 use crate::clock::{Clock, Rng, DEFAULT_START_MS};
 use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
-use crate::integrations::Integrations;
+use crate::integrations::{BoxFuture, Integrations};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// The error of an execution that reached something not evaluated yet.
+pub const UNSUPPORTED: &str = "Harness.Unsupported";
 
 /// AWS's payload quota: 256 KiB for inputs, outputs and task results.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -185,6 +190,8 @@ pub(crate) struct Env<'a> {
     pub region: Arc<str>,
     pub account: Arc<str>,
     pub task_logs: Vec<TaskLog>,
+    /// Set when a state uses something not evaluated yet.
+    pub unsupported: Option<String>,
 }
 
 impl Env<'_> {
@@ -251,6 +258,7 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
         region: Arc::from(cfg.region.as_str()),
         account: Arc::from(cfg.account.as_str()),
         task_logs: Vec::new(),
+        unsupported: None,
     };
     env.push(Details::ExecutionStarted { input: input.clone(), role_arn: Arc::from(role_arn.as_str()) });
     let mut result = Execution {
@@ -274,7 +282,8 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
     let end = if payload_too_large(&input) {
         Step::Fail(data_limit("the execution input"))
     } else {
-        run_states(sm, input.clone(), &mut env, &mut result).await
+        let start = cfg.start_state.filter(|i| *i < sm.states.len()).unwrap_or(sm.start_at);
+        run_machine(sm, start, input.clone(), &mut env).await
     };
     match end {
         Step::End(output) => {
@@ -300,6 +309,7 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
         Step::Next(..) => unreachable!("run_states only returns terminal steps"),
     }
     result.stop_ms = env.clock.now_ms();
+    result.unsupported = env.unsupported;
     result.history = env.history;
     result.task_logs = env.task_logs;
     result.invocations = sm
@@ -336,8 +346,14 @@ fn data_limit(what: &str) -> Failure {
     )
 }
 
-async fn run_states(sm: &StateMachine, mut input: Payload, env: &mut Env<'_>, result: &mut Execution) -> Step {
-    let mut cur = env.cfg.start_state.filter(|i| *i < sm.states.len()).unwrap_or(sm.start_at);
+/// Runs `sm` from state `start` until it ends; nested machines (Parallel
+/// branches, Map item processors) run through here too.
+pub(crate) fn run_machine<'a, 'e: 'a>(sm: &'a StateMachine, start: usize, input: Payload, env: &'a mut Env<'e>) -> BoxFuture<'a, Step> {
+    Box::pin(run_states(sm, start, input, env))
+}
+
+async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &mut Env<'_>) -> Step {
+    let mut cur = start;
     loop {
         let state = &sm.states[cur];
         if !env.room_for(2) {
@@ -351,12 +367,14 @@ async fn run_states(sm: &StateMachine, mut input: Payload, env: &mut Env<'_>, re
         let entered = env.push(Details::StateEntered { state_type: state.type_name(), name: state.name.clone(), input: input.clone() });
         if let Some(what) = state.unsupported.first() {
             let msg = format!("state '{}' uses {what}, which sfn-harness does not evaluate yet", state.name);
-            result.unsupported = Some(msg.clone());
-            return Step::Fail(Failure::new("Harness.Unsupported", Some(msg)));
+            env.unsupported = Some(msg.clone());
+            return Step::Fail(Failure::new(UNSUPPORTED, Some(msg)));
         }
         let before_ms = env.clock.now_ms();
         let step = match &state.kind {
             StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
+            StateKind::Map(spec) => composite::run_map(state, spec, input.clone(), env).await,
+            StateKind::Parallel { branches } => composite::run_parallel(state, branches, input.clone(), env).await,
             _ => states::run(state, input.clone(), env),
         };
         if let Some(p) = &env.cfg.pacer {
@@ -411,6 +429,6 @@ pub fn eval_call_for_doc(call: &crate::asl::Call, input: &Value) -> Result<Value
         state_machine_id: String::new(),
         state_machine_name: String::new(),
     };
-    let ctx = io::Ctx { exec: &exec, state_name: "", entered_ms: 0, retry_count: 0, token: None };
+    let ctx = io::Ctx { exec: &exec, state_name: "", entered_ms: 0, retry_count: 0, token: None, map_item: None };
     io::eval_call(call, input, &ctx, &mut Rng::new(0))
 }

@@ -17,7 +17,7 @@ const MAX_WAIT_SECS: i64 = i32::MAX as i64;
 pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
-    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None };
+    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
     match &state.kind {
         StateKind::Pass { result } => {
             let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
@@ -132,8 +132,8 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
             }
             finish(state, effective, &ctx)
         }
-        StateKind::Task(_) | StateKind::Map | StateKind::Parallel => {
-            unreachable!("tasks run in task.rs; Map and Parallel are rejected as unsupported before this")
+        StateKind::Task(_) | StateKind::Map(_) | StateKind::Parallel { .. } => {
+            unreachable!("Task runs in task.rs, Map and Parallel in composite.rs")
         }
     }
 }

@@ -3,9 +3,10 @@
 
 use super::error::{names, Failure};
 use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
+use super::recover::{recover, Recovery};
 use super::states::finish;
 use super::{Env, ExecInfo, Step};
-use crate::asl::{Jitter, Pattern, Resource, Retrier, Seconds, State, Task};
+use crate::asl::{Pattern, Resource, Seconds, State, Task};
 use crate::clock::Rng;
 use crate::history::{Details, Payload, TaskResource};
 use crate::integrations::tokens::{Callback, Closed};
@@ -20,7 +21,7 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
     let effective = {
-        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None };
+        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
         apply_io_path(&state.input_path, raw.clone(), &ctx)?
     };
     let limits = Limits {
@@ -34,14 +35,14 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
             return Err(super::history_limit());
         }
         let token = task_token(&mut env.rng);
-        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token) };
+        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token), map_item: None };
         let parameters = match &state.parameters {
             Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
             None => effective.clone(),
         };
         let failure = match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
             Outcome::Result(result) => {
-                let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token) };
+                let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token), map_item: None };
                 let selected = match &state.result_selector {
                     Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
                     None => result,
@@ -53,19 +54,10 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
             Outcome::ExecutionTimedOut => return Ok(Step::ExecutionTimedOut),
             Outcome::Failed(f) => f,
         };
-        if let Some(delay_ms) = retry_delay(&state.retry, &mut attempts, &failure, &mut env.rng) {
-            if !env.advance_ms(delay_ms) {
-                return Ok(Step::ExecutionTimedOut);
-            }
-            retry_count += 1;
-            continue;
+        match recover(state, failure, &mut attempts, &raw, env)? {
+            Recovery::Retry => retry_count += 1,
+            Recovery::Done(step) => return Ok(step),
         }
-        if let Some(c) = state.catch.iter().find(|c| failure.matches(&c.error_equals)) {
-            let err = json!({"Error": failure.error_name(), "Cause": failure.cause.clone().unwrap_or_default()});
-            let combined = apply_result_path(&c.result_path, raw, Arc::new(err))?;
-            return Ok(Step::Next(c.next, combined));
-        }
-        return Err(failure);
     }
 }
 
@@ -93,7 +85,7 @@ fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, state: &State, e
         None => Ok(None),
         Some(Seconds::Fixed(n)) => Ok(Some(*n)),
         Some(Seconds::Path(p)) => {
-            let ctx = Ctx { exec, state_name: &state.name, entered_ms, retry_count: 0, token: None };
+            let ctx = Ctx { exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
             let v = select(p, input, &ctx).ok_or_else(|| no_results(p))?;
             match v.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
@@ -101,25 +93,6 @@ fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, state: &State, e
             }
         }
     }
-}
-
-/// Finds the retrier for `f`; returns the backoff delay (ms) if one applies
-/// and has attempts left, counting the attempt.
-fn retry_delay(retriers: &[Retrier], attempts: &mut [u64], f: &Failure, rng: &mut Rng) -> Option<i64> {
-    let i = retriers.iter().position(|r| f.matches(&r.error_equals))?;
-    let r = &retriers[i];
-    if attempts[i] >= r.max_attempts {
-        return None;
-    }
-    let mut delay = r.interval_seconds as f64 * r.backoff_rate.powi(attempts[i] as i32);
-    if let Some(max) = r.max_delay_seconds {
-        delay = delay.min(max as f64);
-    }
-    if r.jitter == Jitter::Full {
-        delay *= rng.next_f64();
-    }
-    attempts[i] += 1;
-    Some((delay * 1000.0).round() as i64)
 }
 
 enum Outcome {

@@ -1,0 +1,180 @@
+//! Parallel and Map: states that run nested state machines.
+//!
+//! Branches and items run one after another (their events interleave on
+//! AWS; a history of them is compared as a multiset). AWS's event shapes:
+//! - Parallel: ParallelStateEntered, ParallelStateStarted, the branches'
+//!   events, ParallelStateExited (ParallelStateFailed on failure);
+//! - Map (inline): MapStateEntered, MapStateStarted {length}, per item
+//!   MapIterationStarted / …Succeeded / …Failed {name, index} around its
+//!   events, MapStateSucceeded or MapStateFailed, MapStateExited;
+//! - Map (distributed): MapRunStarted {mapRunArn} and MapRunSucceeded /
+//!   MapRunFailed instead of the iterations (they run as child executions,
+//!   whose events are not in the parent's history).
+
+use super::error::Failure;
+use super::io::{apply_io_path, apply_result_path, eval_template, select, Ctx};
+use super::recover::{recover, Recovery};
+use super::states::finish;
+use super::{run_machine, Env, Step};
+use crate::asl::{MapSpec, State, StateMachine};
+use crate::history::{Details, History, Payload};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// How nested runs ended.
+enum Nested {
+    Outputs(Vec<Value>),
+    Failed(Failure),
+    /// Stalled or timed out: the whole execution stops.
+    Stop(Step),
+}
+
+fn ended(step: Step) -> Result<Value, Nested> {
+    match step {
+        Step::End(out) => Ok(Arc::unwrap_or_clone(out)),
+        // something not evaluated yet ends the whole run; no Catch may hide it
+        Step::Fail(f) if f.error.as_deref() == Some(super::UNSUPPORTED) => Err(Nested::Stop(Step::Fail(f))),
+        Step::Fail(f) => Err(Nested::Failed(f)),
+        other => Err(Nested::Stop(other)),
+    }
+}
+
+pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
+    let entered_ms = env.clock.now_ms();
+    let exec = env.exec.clone();
+    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
+    let mut effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
+    if let Some(t) = &state.parameters {
+        effective = Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?);
+    }
+    let mut attempts = vec![0; state.retry.len()];
+    loop {
+        env.push(Details::ParallelStateStarted);
+        let mut outputs = Vec::with_capacity(branches.len());
+        let mut outcome = None;
+        for b in branches {
+            match ended(run_machine(b, b.start_at, effective.clone(), env).await) {
+                Ok(v) => outputs.push(v),
+                Err(n) => {
+                    outcome = Some(n);
+                    break;
+                }
+            }
+        }
+        let failure = match outcome.unwrap_or(Nested::Outputs(outputs)) {
+            Nested::Outputs(outputs) => return conclude(state, raw, Value::Array(outputs), &ctx, env),
+            Nested::Stop(step) => return Ok(step),
+            Nested::Failed(f) => f,
+        };
+        env.push(Details::ParallelStateFailed);
+        match recover(state, failure, &mut attempts, &raw, env)? {
+            Recovery::Retry => continue,
+            Recovery::Done(step) => return Ok(step),
+        }
+    }
+}
+
+pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
+    let entered_ms = env.clock.now_ms();
+    let exec = env.exec.clone();
+    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
+    let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
+    let items = match &spec.items_path {
+        None => effective.as_ref().clone(),
+        Some(p) => select(p, &effective, &ctx).map(|c| c.into_owned()).ok_or_else(|| super::io::no_results(p))?,
+    };
+    let Value::Array(items) = items else {
+        return Err(Failure::runtime(format!(
+            "Map state input must be an array but was: {}",
+            crate::history::to_json_string(&items)
+        )));
+    };
+    let mut attempts = vec![0; state.retry.len()];
+    loop {
+        env.push(Details::MapStateStarted { length: items.len() });
+        let outcome = if spec.distributed {
+            let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
+            let run_arn = format!("arn:aws:states:{}:{}:mapRun:{}/{label}:{}", env.region, env.account, env.exec.state_machine_name, env.rng.uuid());
+            env.push(Details::MapRunStarted { map_run_arn: run_arn });
+            // child executions: their events stay out of this history
+            let parent = std::mem::replace(&mut env.history, History::with_capacity(16));
+            let outcome = iterate(state, spec, &effective, &items, env, false).await;
+            env.history = parent;
+            match &outcome {
+                Nested::Outputs(_) => {
+                    env.push(Details::MapRunSucceeded);
+                }
+                Nested::Failed(f) => {
+                    env.push(Details::MapRunFailed { error: f.error.clone(), cause: f.cause.clone() });
+                }
+                Nested::Stop(_) => {}
+            }
+            outcome
+        } else {
+            iterate(state, spec, &effective, &items, env, true).await
+        };
+        let failure = match outcome {
+            Nested::Outputs(outputs) => {
+                env.push(Details::MapStateSucceeded);
+                return conclude(state, raw, Value::Array(outputs), &ctx, env);
+            }
+            Nested::Stop(step) => return Ok(step),
+            Nested::Failed(f) => f,
+        };
+        env.push(Details::MapStateFailed);
+        match recover(state, failure, &mut attempts, &raw, env)? {
+            Recovery::Retry => continue,
+            Recovery::Done(step) => return Ok(step),
+        }
+    }
+}
+
+/// Runs the item processor on each item (`record`: with iteration events).
+/// An ItemSelector sees the Map's effective input as `$` and the item as
+/// `$$.Map.Item.Value`.
+async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Value], env: &mut Env<'_>, record: bool) -> Nested {
+    let exec = env.exec.clone();
+    let mut outputs = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        if record {
+            env.push(Details::MapIterationStarted { name: state.name.clone(), index });
+        }
+        let input = match &spec.item_selector {
+            None => Arc::new(item.clone()),
+            Some(t) => {
+                let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms: env.clock.now_ms(), retry_count: 0, token: None, map_item: Some((index, item)) };
+                match eval_template(t, effective, &ctx, &mut env.rng) {
+                    Ok(v) => Arc::new(v),
+                    Err(f) => return Nested::Failed(f),
+                }
+            }
+        };
+        let p = &spec.processor;
+        match ended(run_machine(p, p.start_at, input, env).await) {
+            Ok(v) => {
+                if record {
+                    env.push(Details::MapIterationSucceeded { name: state.name.clone(), index });
+                }
+                outputs.push(v);
+            }
+            Err(n) => {
+                if record && matches!(n, Nested::Failed(_)) {
+                    env.push(Details::MapIterationFailed { name: state.name.clone(), index });
+                }
+                return n;
+            }
+        }
+    }
+    Nested::Outputs(outputs)
+}
+
+/// ResultSelector, ResultPath, OutputPath, then the transition.
+fn conclude(state: &State, raw: Payload, result: Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Step, Failure> {
+    let result = Arc::new(result);
+    let selected = match &state.result_selector {
+        Some(t) => Arc::new(eval_template(t, &result, ctx, &mut env.rng)?),
+        None => result,
+    };
+    let combined = apply_result_path(&state.result_path, raw, selected)?;
+    finish(state, combined, ctx)
+}

@@ -1,0 +1,85 @@
+//! Map and Parallel, as tables of definitions, inputs and what they give.
+
+use serde_json::{json, Value};
+use sfn_harness::{Harness, Status};
+
+fn run(def: Value, input: Value) -> sfn_harness::Execution {
+    Harness::from_definition(&def.to_string()).unwrap().run_blocking(input)
+}
+
+fn gives(def: Value, input: Value, want: Value) -> Vec<String> {
+    let exec = run(def, input);
+    exec.assert_succeeded();
+    assert_eq!(exec.output(), &want, "{}", exec.trace());
+    exec.event_types()
+}
+
+#[test]
+fn parallel_collects_branch_outputs_in_order() {
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "ResultPath": "$.r", "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": true}}},
+        {"StartAt": "B", "States": {"B": {"Type": "Pass", "InputPath": "$.x", "Next": "C"}, "C": {"Type": "Succeed"}}}
+    ]}}});
+    let types = gives(def, json!({"x": "y"}), json!({"x": "y", "r": [1, "y"]}));
+    assert_eq!(types[..3], ["ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted"]);
+    assert_eq!(types[types.len() - 2..], ["ParallelStateExited", "ExecutionSucceeded"]);
+}
+
+#[test]
+fn a_failing_branch_fails_the_parallel_state_and_can_be_caught() {
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Next": "Done", "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.err", "Next": "Done"}], "Branches": [
+            {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "why"}}}]},
+        "Done": {"Type": "Succeed"}}});
+    let types = gives(def, json!({}), json!({"err": {"Error": "Boom", "Cause": "why"}}));
+    assert!(types.contains(&"ParallelStateFailed".to_string()));
+    let uncaught = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}]}}});
+    run(uncaught, json!({})).assert_failed_with("Boom");
+}
+
+#[test]
+fn map_runs_the_processor_per_item_with_an_item_selector() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemsPath": "$.items",
+        "ItemSelector": {"index.$": "$$.Map.Item.Index", "value.$": "$$.Map.Item.Value", "k.$": "$.k"},
+        "ItemProcessor": {"StartAt": "Inc", "States": {"Inc": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.value, $.index)", "k.$": "$.k"}, "End": true}}}}}});
+    let types = gives(def, json!({"items": [10, 20, 30], "k": "x"}), json!([{"n": 10, "k": "x"}, {"n": 21, "k": "x"}, {"n": 32, "k": "x"}]));
+    assert_eq!(types.iter().filter(|t| *t == "MapIterationStarted").count(), 3);
+    assert_eq!(types.iter().filter(|t| *t == "MapIterationSucceeded").count(), 3);
+    assert!(types.contains(&"MapStateSucceeded".to_string()));
+}
+
+#[test]
+fn map_failures_retry_the_whole_state_and_bad_items_fail_clearly() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2, "IntervalSeconds": 3}],
+        "ItemProcessor": {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Bad"}}}}}});
+    let exec = run(def, json!([1]));
+    exec.assert_failed_with("Bad");
+    let types = exec.event_types();
+    assert_eq!(types.iter().filter(|t| *t == "MapStateStarted").count(), 3, "one try and two retries");
+    assert_eq!(exec.stop_ms - exec.start_ms, 9_000, "3 s + 6 s of backoff");
+    let not_array = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let exec = run(not_array, json!({"a": 1}));
+    assert_eq!(exec.status, Status::Failed);
+    assert!(exec.cause.unwrap().contains("Map state input must be an array"));
+}
+
+#[test]
+fn distributed_maps_record_a_map_run_not_iterations() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "Label": "L",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let types = gives(def, json!(["a", "b"]), json!(["a", "b"]));
+    assert_eq!(types, ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunSucceeded", "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]);
+}
+
+#[test]
+fn unsupported_inside_a_map_is_not_caught() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}],
+        "ItemProcessor": {"StartAt": "J", "States": {"J": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input %}", "End": true}}}},
+        "Done": {"Type": "Succeed"}}});
+    let exec = run(def, json!([1]));
+    assert_eq!(exec.error.as_deref(), Some("Harness.Unsupported"));
+    assert!(exec.unsupported.is_some());
+}
