@@ -135,10 +135,15 @@ async fn an_activity_worker_loop_answers_activity_tasks() {
     // a second execution, stopped while it waits for its worker
     let exec2 = client.start_execution().state_machine_arn(&sm).input("{}").send().await.unwrap().execution_arn;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // while it waits, its history so far can be read
+    let running = client.get_execution_history().execution_arn(&exec2).send().await.unwrap();
+    let types: Vec<&str> = running.events().iter().map(|e| e.r#type().as_str()).collect();
+    assert_eq!(types, ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted"]);
     client.stop_execution().execution_arn(&exec2).error("Stopped").cause("by the test").send().await.unwrap();
     let d2 = client.describe_execution().execution_arn(&exec2).send().await.unwrap();
     assert_eq!(d2.status().as_str(), "ABORTED");
     let h = client.get_execution_history().execution_arn(&exec2).send().await.unwrap();
+    assert_eq!(h.events().len(), 5);
     assert_eq!(h.events().last().unwrap().r#type().as_str(), "ExecutionAborted");
 }
 

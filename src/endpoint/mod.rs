@@ -84,6 +84,8 @@ struct ExecRecord {
     start: f64,
     stop: Option<f64>,
     done: Option<Execution>,
+    /// The events so far, while it runs.
+    live: Arc<Mutex<Vec<crate::history::Event>>>,
     abort: Option<tokio::task::AbortHandle>,
     stop_reason: Option<(Option<String>, Option<String>)>,
 }
@@ -376,6 +378,9 @@ impl Endpoint {
             return Err(err("ExecutionAlreadyExists", format!("Execution Already Exists: '{exec_arn}'")));
         }
         let start = cfg.start_ms as f64 / 1000.0;
+        let live = Arc::new(Mutex::new(Vec::new()));
+        let mut cfg = cfg;
+        cfg.live_history = Some(live.clone());
         let this = self.clone();
         let arn_for_task = exec_arn.clone();
         let handle = tokio::spawn(async move {
@@ -400,6 +405,7 @@ impl Endpoint {
                 start,
                 stop: None,
                 done: None,
+                live,
                 abort: Some(handle.abort_handle()),
                 stop_reason: None,
             },
@@ -512,11 +518,9 @@ impl Endpoint {
         let mut events: Vec<Value> = match &r.done {
             Some(e) => e.history.events().iter().map(|ev| ev.to_json(data)).collect(),
             None => {
-                // still running (or aborted): what is known without the live loop
-                let mut v = vec![json!({
-                    "timestamp": r.start, "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
-                    "executionStartedEventDetails": {"input": r.input, "inputDetails": {"truncated": false}, "roleArn": "arn:aws:iam::123456789012:role/StepFunctionsRole"}
-                })];
+                // still running, or aborted: the events written so far
+                let live = r.live.lock().unwrap_or_else(|e| e.into_inner());
+                let mut v: Vec<Value> = live.iter().map(|ev| ev.to_json(data)).collect();
                 if r.status == Status::Aborted {
                     let (e, c) = r.stop_reason.clone().unwrap_or_default();
                     let mut d = Map::new();
@@ -526,7 +530,8 @@ impl Endpoint {
                     if let Some(c) = c {
                         d.insert("cause".into(), json!(c));
                     }
-                    v.push(json!({"timestamp": r.stop, "type": "ExecutionAborted", "id": 2, "previousEventId": 1, "executionAbortedEventDetails": d}));
+                    let id = live.len() as u64 + 1;
+                    v.push(json!({"timestamp": r.stop, "type": "ExecutionAborted", "id": id, "previousEventId": id - 1, "executionAbortedEventDetails": d}));
                 }
                 v
             }

@@ -91,6 +91,9 @@ pub struct RunConfig {
     pub start_state: Option<usize>,
     /// Real-time pacing of virtual waits. Default `None`.
     pub pacer: Option<Pacer>,
+    /// A copy of the history as it is written, for readers while the
+    /// execution runs (the endpoint's GetExecutionHistory). Default `None`.
+    pub live_history: Option<Arc<std::sync::Mutex<Vec<crate::history::Event>>>>,
 }
 
 impl Default for RunConfig {
@@ -104,6 +107,7 @@ impl Default for RunConfig {
             execution_name: None,
             start_state: None,
             pacer: None,
+            live_history: None,
         }
     }
 }
@@ -196,7 +200,13 @@ pub(crate) struct Env<'a> {
 
 impl Env<'_> {
     pub fn push(&mut self, d: Details) -> u64 {
-        self.history.push(self.clock.now_ms(), d)
+        let id = self.history.push(self.clock.now_ms(), d);
+        if let Some(live) = &self.cfg.live_history {
+            if let Some(e) = self.history.events().last() {
+                live.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone());
+            }
+        }
+        id
     }
 
     /// Whether the history has room for `n` more events plus the final one.
