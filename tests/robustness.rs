@@ -1,0 +1,64 @@
+//! Bad input never panics: arbitrary paths, intrinsic calls, definitions and
+//! endpoint requests get errors, not crashes.
+
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use sfn_harness::asl::{self, Call, Path, ReferencePath};
+use sfn_harness::endpoint::{Endpoint, EndpointConfig};
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        "[ -~é$.{}\\[\\]'()]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[A-Za-z.$]{1,8}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn paths_and_calls_parse_or_say_why(s in "[$@.a-z0-9\\[\\]'*?():,é -]{0,24}") {
+        let doc = json!({"a": [1, {"b": 2}]});
+        let _ = Path::parse(&s).map(|p| p.select(&doc).map(|c| c.into_owned()));
+        let _ = ReferencePath::parse(&s).map(|p| p.assign(json!({"a": 1}), json!(2)));
+        let _ = Call::parse(&format!("States.Format({s})"));
+        let _ = Call::parse(&s);
+    }
+
+    #[test]
+    fn definitions_with_arbitrary_fields_validate_or_run(field in "[A-Za-z]{1,12}", value in arb_json(), input in arb_json()) {
+        for ty in ["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Map", "Parallel"] {
+            let mut state = json!({"Type": ty, "End": true});
+            state[&field] = value.clone();
+            let def = json!({"StartAt": "S", "States": {"S": state}});
+            let _ = asl::diagnostics(&def);
+            if let Ok(sm) = asl::parse_value(&def) {
+                let h = sfn_harness::Harness::from_state_machine(sm);
+                let _ = h.run_blocking(input.clone());
+            }
+        }
+    }
+
+    #[test]
+    fn the_endpoint_answers_any_request(op in "[A-Za-z]{0,30}", body in arb_json()) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let ep = Endpoint::new(EndpointConfig::default());
+        for op in [op.as_str(), "CreateStateMachine", "StartExecution", "DescribeExecution", "GetExecutionHistory", "SendTaskSuccess", "TestState", "ValidateStateMachineDefinition", "ListExecutions"] {
+            let (status, out) = rt.block_on(ep.handle(op, body.to_string().as_bytes()));
+            prop_assert!(status == 200 || status == 400);
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            if status == 400 {
+                prop_assert!(v["__type"].is_string() && v["message"].is_string());
+            }
+        }
+    }
+}
