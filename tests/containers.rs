@@ -1,6 +1,8 @@
 //! The seed pipeline with its real worker: app.py in a container built from
 //! Debian packages, calling back over HTTP. Needs Docker; without it the
 //! tests skip, unless SFN_HARNESS_REQUIRE_DOCKER=1 (set by `.ci/run`).
+// the serializing guard is held across awaits on purpose: one container test at a time
+#![allow(clippy::await_holding_lock)]
 
 use serde_json::{json, Value};
 use sfn_harness::container::{docker_available, seed_worker_image, OWNER_LABEL};

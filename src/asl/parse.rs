@@ -727,7 +727,7 @@ fn retrier(cx: &mut Cx, v: &Value, loc: &str, last: bool) -> Option<Retrier> {
     let interval_seconds = match obj.get("IntervalSeconds") {
         None => 1,
         Some(v) => match v.as_u64() {
-            Some(n) if n >= 1 && n <= 99_999_999 => n,
+            Some(n) if (1..=99_999_999).contains(&n) => n,
             _ => {
                 cx.schema(&format!("{loc}/IntervalSeconds"), format!("'IntervalSeconds' must be a positive integer, found {v}"));
                 1

@@ -147,11 +147,14 @@ impl Integration for MockedResponse {
     }
 }
 
+/// state → mocked response name
+type TestCaseStates = Vec<(String, String)>;
+
 /// A whole mock-config file.
 #[derive(Debug, Clone)]
 pub struct MockConfig {
-    /// state machine → test case → state → response name
-    state_machines: Vec<(String, Vec<(String, Vec<(String, String)>)>)>,
+    /// state machine → test case → its states
+    state_machines: Vec<(String, Vec<(String, TestCaseStates)>)>,
     responses: HashMap<String, Arc<MockedResponse>>,
 }
 
