@@ -149,10 +149,16 @@ pub fn container_environment(parameters: &Value, container: Option<&str>) -> std
 
 /// One variable of [`container_environment`], without building the map.
 pub fn container_env_var<'a>(parameters: &'a Value, container: Option<&str>, name: &str) -> Option<&'a str> {
+    let overrides = parameters.get("Overrides").and_then(|o| o.get("ContainerOverrides")).and_then(Value::as_array)?;
     let mut found = None;
-    for (k, v) in environment_overrides(parameters, container) {
-        if k == name {
-            found = v.as_str(); // a later override of the same name wins, as in ECS
+    for o in overrides {
+        if container.is_some() && o.get("Name").and_then(Value::as_str) != container {
+            continue;
+        }
+        for e in o.get("Environment").and_then(Value::as_array).into_iter().flatten() {
+            if e.get("Name").and_then(Value::as_str) == Some(name) {
+                found = e.get("Value").and_then(Value::as_str); // a later override wins, as in ECS
+            }
         }
     }
     found
