@@ -242,6 +242,21 @@ impl Execution {
         self.history.to_json()
     }
 
+    /// The evaluated parameters each task invocation was scheduled with,
+    /// in order (what RunTask, a Lambda or an activity was sent).
+    pub fn scheduled_parameters(&self) -> Vec<&Value> {
+        use crate::history::Details as D;
+        self.history
+            .events()
+            .iter()
+            .filter_map(|e| match &e.details {
+                D::TaskScheduled { parameters, .. } => Some(&**parameters),
+                D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => Some(&**input),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The event types in order.
     pub fn event_types(&self) -> Vec<String> {
         self.history.events().iter().map(|e| e.type_name()).collect()

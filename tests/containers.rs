@@ -6,6 +6,7 @@
 
 use serde_json::{json, Value};
 use sfn_harness::container::{docker_available, seed_worker_image, OWNER_LABEL};
+use sfn_harness::integrations::container_env_var;
 use sfn_harness::integrations::containers::ContainerTasks;
 use sfn_harness::workers::seed_worker;
 use sfn_harness::{Execution, Harness, Status};
@@ -55,17 +56,8 @@ fn the_fixture_worker_is_the_seed_app_unchanged() {
     }
 }
 
-fn inputs_sent(exec: &Execution) -> Vec<String> {
-    exec.history_json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] == "TaskScheduled")
-        .map(|e| {
-            let p: Value = serde_json::from_str(e["taskScheduledEventDetails"]["parameters"].as_str().unwrap()).unwrap();
-            p["Overrides"]["ContainerOverrides"][0]["Environment"][0]["Value"].as_str().unwrap().to_string()
-        })
-        .collect()
+fn inputs_sent(exec: &Execution) -> Vec<&str> {
+    exec.scheduled_parameters().into_iter().filter_map(|p| container_env_var(p, Some("python-container"), "INPUT")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

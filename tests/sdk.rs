@@ -7,6 +7,7 @@ use aws_sdk_ecs::operation::run_task::RunTaskOutput;
 use aws_sdk_ecs::types::{Container, Failure, Task, TaskStopCode};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use serde_json::{json, Value};
+use sfn_harness::integrations::container_env_var;
 use sfn_harness::integrations::ecs_sdk::EcsIntegration;
 use sfn_harness::workers::seed_worker_sdk;
 use sfn_harness::{Harness, Status};
@@ -216,17 +217,7 @@ async fn a_callback_after_the_timeout_gets_task_timed_out() {
     let harness = Harness::from_definition(&def.to_string()).unwrap().on_ecs_task("FargateTask", EcsIntegration::new(ecs));
     let exec = harness.run(json!({"input": {"number": 0}})).await;
     exec.assert_failed_with("States.Timeout");
-    let token = exec
-        .history_json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["type"] == "TaskScheduled")
-        .map(|e| {
-            let p: Value = serde_json::from_str(e["taskScheduledEventDetails"]["parameters"].as_str().unwrap()).unwrap();
-            p["Overrides"]["ContainerOverrides"][0]["Environment"][1]["Value"].as_str().unwrap().to_string()
-        })
-        .unwrap();
+    let token = container_env_var(exec.scheduled_parameters()[0], Some("python-container"), "TOKEN").unwrap().to_string();
     let late = harness.sfn_client().send_task_success().task_token(token).output("{}").send().await;
     assert_eq!(late.unwrap_err().into_service_error().meta().code(), Some("TaskTimedOut"));
     let bad = harness.sfn_client().send_task_success().task_token("x").output("not json").send().await;
