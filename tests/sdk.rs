@@ -181,21 +181,21 @@ async fn callbacks_from_rust_code_resolve_tokens_and_heartbeats_extend_the_wait(
     let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| RunTaskOutput::builder().tasks(started_task()).build());
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&run]);
     let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
-    def["States"]["FargateTask"]["HeartbeatSeconds"] = json!(1);
+    def["States"]["FargateTask"]["HeartbeatSeconds"] = json!(2);
     def["States"]["FargateTask"]["TimeoutSeconds"] = json!(30);
     let harness = Harness::from_definition(&def.to_string()).unwrap().on_ecs_task("FargateTask", EcsIntegration::new(ecs)).start_at("FargateTask").unwrap();
     let client = harness.sfn_client();
     let tokens = harness.tokens().clone();
     let answering = tokio::spawn(async move {
-        // find the open token, beat twice (longer than one heartbeat in all), then succeed
+        // find the open token, beat four times (longer than one heartbeat in all), then succeed
         let token = loop {
             if let Some(t) = tokens.open_tokens().into_iter().next() {
                 break t;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         };
-        for _ in 0..2 {
-            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        for _ in 0..4 {
+            tokio::time::sleep(std::time::Duration::from_millis(600)).await;
             client.send_task_heartbeat().task_token(&token).send().await.unwrap();
         }
         client.send_task_success().task_token(&token).output(r#"{"input":{"number":9}}"#).send().await.unwrap();
