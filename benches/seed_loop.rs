@@ -61,6 +61,23 @@ fn main() {
         println!("{name}: {:.0} executions/s (median of 5 rounds of {n})", median(rounds));
     }
 
+    if wanted("seed_loop/sync/mock_config") {
+        let cfg = sfn_harness::MockConfig::from_file("fixtures/seed/mock-config.json").unwrap();
+        let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().mock_config(&cfg, None, "HappyPath").unwrap();
+        let input = json!({"input": {"number": 0}});
+        let n = 20_000;
+        let rounds: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..n {
+                    std::hint::black_box(h.run_blocking(input.clone()));
+                }
+                n as f64 / t.elapsed().as_secs_f64()
+            })
+            .collect();
+        println!("seed_loop/sync/mock_config: {:.0} executions/s (median of 5 rounds of {n})", median(rounds));
+    }
+
     if wanted("property_workload") {
         let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().on_task("FargateTask", increment_number);
         let rounds: Vec<f64> = (0..3)
