@@ -40,6 +40,18 @@ const TABLE: &[(&str, Fun)] = &[
     ("States.UUID", uuid),
 ];
 
+/// Functions of one argument that only read it (called without copying it).
+pub(crate) fn by_reference(name: &str) -> Option<fn(&Value) -> Result<Value, Failure>> {
+    match name {
+        "States.JsonToString" => Some(|v| Ok(Value::String(crate::history::to_json_string(v)))),
+        "States.ArrayLength" => Some(|v| match v {
+            Value::Array(a) => Ok(Value::from(a.len())),
+            other => Err(fail(format!("States.ArrayLength: argument 1 must be an array, found {other}"))),
+        }),
+        _ => None,
+    }
+}
+
 /// Applies the named function to evaluated arguments.
 pub(crate) fn apply(name: &str, mut args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
     match TABLE.iter().find(|(n, _)| *n == name) {

@@ -153,22 +153,31 @@ pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rn
 
 /// Evaluates an intrinsic function call.
 pub(crate) fn eval_call(c: &Call, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
+    // a function that only reads its one argument needs no copy of it
+    if let ([only], Some(f)) = (c.args.as_slice(), intrinsics::by_reference(&c.name)) {
+        let v = call_arg(c, only, input, ctx, rng)?;
+        return f(v.as_ref());
+    }
     let mut args = Vec::with_capacity(c.args.len());
     for a in &c.args {
-        args.push(match a {
-            Arg::Literal(v) => v.clone(),
-            Arg::Path(p) => select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| {
-                Failure::runtime(format!(
-                    "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
-                    p.as_str(),
-                    c.name,
-                    crate::history::to_json_string(input)
-                ))
-            })?,
-            Arg::Call(inner) => eval_call(inner, input, ctx, rng)?,
-        });
+        args.push(call_arg(c, a, input, ctx, rng)?.into_owned());
     }
     intrinsics::apply(&c.name, args, rng)
+}
+
+fn call_arg<'v>(c: &Call, a: &'v Arg, input: &'v Value, ctx: &Ctx, rng: &mut Rng) -> Result<Cow<'v, Value>, Failure> {
+    match a {
+        Arg::Literal(v) => Ok(Cow::Borrowed(v)),
+        Arg::Path(p) => select(p, input, ctx).ok_or_else(|| {
+            Failure::runtime(format!(
+                "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
+                p.as_str(),
+                c.name,
+                crate::history::to_json_string(input)
+            ))
+        }),
+        Arg::Call(inner) => eval_call(inner, input, ctx, rng).map(Cow::Owned),
+    }
 }
 
 /// Applies ResultPath: combines the state's raw input with its result.
