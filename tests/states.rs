@@ -83,3 +83,27 @@ fn unsupported_inside_a_map_is_not_caught() {
     assert_eq!(exec.error.as_deref(), Some("Harness.Unsupported"));
     assert!(exec.unsupported.is_some());
 }
+
+#[test]
+fn tolerated_failures_let_a_map_finish_or_fail_past_the_threshold() {
+    let map = |tolerance: Value| {
+        let mut m = json!({"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericLessThan": 0, "Next": "F"}], "Default": "P"},
+            "F": {"Type": "Fail", "Error": "Negative"},
+            "P": {"Type": "Pass", "End": true}}}});
+        for (k, v) in tolerance.as_object().unwrap() {
+            m[k] = v.clone();
+        }
+        json!({"StartAt": "M", "States": {"M": m}})
+    };
+    let items = json!([1, -1, 2, -2]);
+    gives(map(json!({"ToleratedFailureCount": 2})), items.clone(), json!([1, 2]));
+    gives(map(json!({"ToleratedFailurePercentage": 50})), items.clone(), json!([1, 2]));
+    run(map(json!({"ToleratedFailureCount": 1})), items.clone()).assert_failed_with("States.ExceedToleratedFailureThreshold");
+    run(map(json!({})), items.clone()).assert_failed_with("Negative");
+    let exec = run(map(json!({"ToleratedFailureCountPath": "$.n", "ItemsPath": "$.items"})), json!({"items": [1], "n": "many"}));
+    assert_eq!(
+        exec.cause.as_deref(),
+        Some("An error occurred while executing the state 'M' (entered at the event id #2). The ToleratedFailureCountPath field refers to value \"many\" which is not a valid integer: $.n")
+    );
+}

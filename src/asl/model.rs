@@ -112,6 +112,18 @@ pub struct MapSpec {
     /// `ItemProcessor.ProcessorConfig.Mode` DISTRIBUTED: child workflows, recorded as a map run.
     pub distributed: bool,
     pub label: Option<String>,
+    /// How many (or what share of) items may fail before the Map fails.
+    pub tolerated_count: Option<Tolerance>,
+    pub tolerated_percentage: Option<Tolerance>,
+    /// `MaxConcurrencyPath` (validated; items run one after another).
+    pub max_concurrency_path: Option<Path>,
+}
+
+/// A number given literally or by a path (ToleratedFailure*).
+#[derive(Debug, Clone)]
+pub enum Tolerance {
+    Literal(f64),
+    Path(Path),
 }
 
 impl StateKind {

@@ -521,8 +521,7 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
                 return None;
             };
             let processor = machine(cx, sub, &format!("{loc}/{key}"), ql, false)?;
-            for k in ["ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailureCount", "ToleratedFailureCountPath",
-                "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "MaxConcurrencyPath", "Items"] {
+            for k in ["ItemReader", "ItemBatcher", "ResultWriter", "Items"] {
                 if obj.contains_key(k) {
                     unsupported.push(k_static(k));
                 }
@@ -536,6 +535,9 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
                 item_selector,
                 distributed,
                 label: opt_str(cx, obj, "Label", loc),
+                tolerated_count: tolerance(cx, obj, "ToleratedFailureCount", loc),
+                tolerated_percentage: tolerance(cx, obj, "ToleratedFailurePercentage", loc),
+                max_concurrency_path: opt_path(cx, obj, "MaxConcurrencyPath", loc),
             }))
         }
         "Parallel" => match obj.get("Branches") {
@@ -569,6 +571,20 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
         catch,
         unsupported,
     })
+}
+
+fn tolerance(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Tolerance> {
+    if let Some(v) = obj.get(key) {
+        return match v.as_f64() {
+            Some(n) => Some(Tolerance::Literal(n)),
+            None if v.is_string() => None, // a JSONata expression
+            None => {
+                cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a number, found {v}"));
+                None
+            }
+        };
+    }
+    opt_path(cx, obj, &format!("{key}Path"), loc).map(Tolerance::Path)
 }
 
 fn k_static(k: &str) -> &'static str {

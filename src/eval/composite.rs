@@ -16,7 +16,7 @@ use super::io::{apply_io_path, apply_result_path, eval_template, select, Ctx};
 use super::recover::{recover, Recovery};
 use super::states::finish;
 use super::{run_machine, Env, Step};
-use crate::asl::{MapSpec, State, StateMachine};
+use crate::asl::{MapSpec, State, StateMachine, Tolerance};
 use crate::history::{Details, History, Payload};
 use serde_json::Value;
 use std::sync::Arc;
@@ -92,13 +92,14 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
     let mut attempts = vec![0; state.retry.len()];
     loop {
         env.push(Details::MapStateStarted { length: items.len() });
+        let tolerance = tolerance(spec, &effective, &ctx)?;
         let outcome = if spec.distributed {
             let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
             let run_arn = format!("arn:aws:states:{}:{}:mapRun:{}/{label}:{}", env.region, env.account, env.exec.state_machine_name, env.rng.uuid());
             env.push(Details::MapRunStarted { map_run_arn: run_arn });
             // child executions: their events stay out of this history
             let parent = std::mem::replace(&mut env.history, History::with_capacity(16));
-            let outcome = iterate(state, spec, &effective, &items, env, false).await;
+            let outcome = iterate(state, spec, &effective, &items, env, false, tolerance).await;
             env.history = parent;
             match &outcome {
                 Nested::Outputs(_) => {
@@ -111,7 +112,7 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
             }
             outcome
         } else {
-            iterate(state, spec, &effective, &items, env, true).await
+            iterate(state, spec, &effective, &items, env, true, tolerance).await
         };
         let failure = match outcome {
             Nested::Outputs(outputs) => {
@@ -132,9 +133,10 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
 /// Runs the item processor on each item (`record`: with iteration events).
 /// An ItemSelector sees the Map's effective input as `$` and the item as
 /// `$$.Map.Item.Value`.
-async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Value], env: &mut Env<'_>, record: bool) -> Nested {
+async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Value], env: &mut Env<'_>, record: bool, tolerance: Tolerated) -> Nested {
     let exec = env.exec.clone();
     let mut outputs = Vec::with_capacity(items.len());
+    let mut failed = 0usize;
     for (index, item) in items.iter().enumerate() {
         if record {
             env.push(Details::MapIterationStarted { name: state.name.clone(), index });
@@ -161,11 +163,93 @@ async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Valu
                 if record && matches!(n, Nested::Failed(_)) {
                     env.push(Details::MapIterationFailed { name: state.name.clone(), index });
                 }
-                return n;
+                match n {
+                    Nested::Failed(_) if tolerance.tolerates_some() => failed += 1,
+                    other => return other,
+                }
             }
         }
     }
+    if tolerance.exceeded(failed, items.len()) {
+        return Nested::Failed(Failure::new(
+            "States.ExceedToleratedFailureThreshold",
+            Some("The specified tolerance threshold for failed items was exceeded".into()),
+        ));
+    }
     Nested::Outputs(outputs)
+}
+
+/// ToleratedFailureCount / ToleratedFailurePercentage, evaluated.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tolerated {
+    count: Option<u64>,
+    percentage: Option<f64>,
+}
+
+impl Tolerated {
+    fn tolerates_some(self) -> bool {
+        self.count.is_some_and(|c| c > 0) || self.percentage.is_some_and(|p| p > 0.0)
+    }
+
+    fn exceeded(self, failed: usize, total: usize) -> bool {
+        if failed == 0 {
+            return false;
+        }
+        let by_count = self.count.is_some_and(|c| failed as u64 > c);
+        let by_share = self.percentage.is_some_and(|p| failed as f64 * 100.0 / total.max(1) as f64 > p);
+        by_count || by_share || (self.count.is_none() && self.percentage.is_none())
+    }
+}
+
+/// Evaluates the tolerances and MaxConcurrencyPath, with AWS's messages.
+fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Failure> {
+    let shown = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => crate::history::to_json_string(other),
+    };
+    let resolve = |t: &Tolerance, field: &str, kind: &str| -> Result<f64, Failure> {
+        match t {
+            Tolerance::Literal(n) => Ok(*n),
+            Tolerance::Path(p) => {
+                let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
+                let n = if kind == "integer" { v.as_i64().map(|i| i as f64) } else { v.as_f64() };
+                n.ok_or_else(|| {
+                    Failure::runtime(format!("The {field}Path field refers to value \"{}\" which is not a valid {kind}: {}", shown(&v), p.as_str()))
+                })
+            }
+        }
+    };
+    if let Some(p) = &spec.max_concurrency_path {
+        let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
+        if v.as_u64().is_none() {
+            return Err(Failure::runtime(format!(
+                "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}",
+                shown(&v),
+                p.as_str()
+            )));
+        }
+    }
+    let count = match &spec.tolerated_count {
+        None => None,
+        Some(t) => {
+            let n = resolve(t, "ToleratedFailureCount", "integer")?;
+            if n < 0.0 {
+                return Err(Failure::runtime("ToleratedFailureCount cannot be negative."));
+            }
+            Some(n as u64)
+        }
+    };
+    let percentage = match &spec.tolerated_percentage {
+        None => None,
+        Some(t) => {
+            let p = resolve(t, "ToleratedFailurePercentage", "float")?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(Failure::runtime("ToleratedFailurePercentage must be between 0 and 100."));
+            }
+            Some(p)
+        }
+    };
+    Ok(Tolerated { count, percentage })
 }
 
 /// ResultSelector, ResultPath, OutputPath, then the transition.
