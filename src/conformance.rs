@@ -23,12 +23,27 @@ pub async fn run_case(case: &Value) -> Value {
     let mut tasks = Integrations::new();
     if let Some(mocks) = case.get("mocks").and_then(Value::as_object) {
         for (state, list) in mocks {
+            // A Lambda function used as Resource passes its error through as
+            // the Python runtime wrote it (json.dumps: ", " and ": "); the
+            // recordings keep such causes parsed, so write them back that way.
+            let legacy_lambda = sm
+                .state_index(state)
+                .map(|i| &sm.states[i].kind)
+                .is_some_and(|k| matches!(k, asl::StateKind::Task(t) if matches!(t.kind, asl::Resource::LambdaFunction(_))));
             let entries: Result<Vec<MockEntry>, String> = list
                 .as_array()
                 .into_iter()
                 .flatten()
                 .enumerate()
-                .map(|(i, e)| MockEntry::parse(e, &format!("/mocks/{state}/{i}")).map_err(|e| e.to_string()))
+                .map(|(i, e)| {
+                    let mut entry = MockEntry::parse(e, &format!("/mocks/{state}/{i}")).map_err(|e| e.to_string())?;
+                    if let (MockEntry::Throw { cause: Some(c), .. }, Some(obj @ Value::Object(_))) = (&mut entry, e.pointer("/Throw/Cause")) {
+                        if legacy_lambda {
+                            *c = python_json(obj);
+                        }
+                    }
+                    Ok(entry)
+                })
                 .collect();
             match entries {
                 Ok(entries) => tasks.insert(state.clone(), Arc::new(MockedResponse::in_order(state.clone(), entries))),
@@ -52,6 +67,18 @@ pub async fn run_case(case: &Value) -> Value {
         "cause": exec.cause,
         "history": exec.history_json(),
     })
+}
+
+/// JSON as Python's `json.dumps` writes it by default.
+fn python_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let items: Vec<String> = m.iter().map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v))).collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(python_json).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
 }
 
 /// Summary of a conformance run.
