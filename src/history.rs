@@ -29,7 +29,7 @@ pub enum Details {
     ExecutionTimedOut { error: Option<String>, cause: Option<String> },
     ExecutionAborted { error: Option<String>, cause: Option<String> },
     StateEntered { state_type: &'static str, name: Arc<str>, input: Payload },
-    StateExited { state_type: &'static str, name: Arc<str>, output: Payload },
+    StateExited { state_type: &'static str, name: Arc<str>, output: Payload, assigned: Option<Arc<serde_json::Map<String, Value>>> },
     TaskScheduled { res: TaskResource, region: Arc<str>, parameters: Payload, timeout: Option<u64>, heartbeat: Option<u64> },
     TaskStarted { res: TaskResource },
     TaskSubmitted { res: TaskResource, output: Payload },
@@ -198,7 +198,14 @@ impl Details {
                 m.insert("name".into(), Value::String(name.to_string()));
                 payload(&mut m, "input", input);
             }
-            Details::StateExited { name, output, .. } => {
+            Details::StateExited { name, output, assigned, .. } => {
+                if let Some(vars) = assigned {
+                    if data {
+                        let rendered = vars.iter().map(|(k, v)| (k.clone(), Value::String(to_json_string(v)))).collect();
+                        m.insert("assignedVariables".into(), Value::Object(rendered));
+                    }
+                    m.insert("assignedVariablesDetails".into(), json!({"truncated": false}));
+                }
                 m.insert("name".into(), Value::String(name.to_string()));
                 payload(&mut m, "output", output);
             }

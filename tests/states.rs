@@ -107,3 +107,29 @@ fn tolerated_failures_let_a_map_finish_or_fail_past_the_threshold() {
         Some("An error occurred while executing the state 'M' (entered at the event id #2). The ToleratedFailureCountPath field refers to value \"many\" which is not a valid integer: $.n")
     );
 }
+
+#[test]
+fn assign_sets_variables_that_later_states_read() {
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": {"items": [1, 2]}, "Assign": {"items.$": "$.items", "label": "L", "id.$": "$$.Execution.Name"}, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$items", "Next": "B", "ResultPath": "$.done",
+              "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "Parameters": {"v.$": "$", "l.$": "$label"}, "Assign": {"label": "inner"}, "End": true}}}},
+        "B": {"Type": "Pass", "Parameters": {"label.$": "$label", "first.$": "$items[0]"}, "End": true}}});
+    let exec = Harness::from_definition(&def.to_string()).unwrap().execution_name("e1").run_blocking(json!({}));
+    exec.assert_succeeded();
+    // the Map's inner assignment stays inside the iteration
+    assert_eq!(exec.output(), &json!({"label": "L", "first": 1}));
+    let exited = exec.history_json().as_array().unwrap().iter().find(|e| e["type"] == "PassStateExited").cloned().unwrap();
+    let vars = &exited["stateExitedEventDetails"]["assignedVariables"];
+    assert_eq!(vars, &json!({"items": "[1,2]", "label": "\"L\"", "id": "\"e1\""}));
+}
+
+#[test]
+fn catchers_and_choice_rules_assign_too() {
+    let def = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 0, "Assign": {"sign": "positive"}, "Next": "P"}], "Default": "P"},
+        "P": {"Type": "Parallel", "Next": "Out", "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "c"}}}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"err.$": "$.Error"}, "Next": "Out"}]},
+        "Out": {"Type": "Pass", "Parameters": {"sign.$": "$sign", "err.$": "$err"}, "End": true}}});
+    gives(def, json!({"n": 3}), json!({"sign": "positive", "err": "E"}));
+}

@@ -81,6 +81,8 @@ pub struct State {
     pub catch: Vec<Catcher>,
     /// JSONata / variable fields that parse but are not evaluated yet.
     pub unsupported: Vec<&'static str>,
+    /// `Assign` (JSONPath mode): variables set from the state's result.
+    pub assign: Option<Template>,
 }
 
 impl State {
@@ -196,12 +198,16 @@ pub struct Catcher {
     pub error_equals: Vec<String>,
     pub result_path: ResultPath,
     pub next: usize,
+    /// Variables assigned from the error output.
+    pub assign: Option<Template>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ChoiceBranch {
     pub rule: Rule,
     pub next: usize,
+    /// Variables assigned when this rule matches.
+    pub assign: Option<Template>,
 }
 
 /// A choice rule.

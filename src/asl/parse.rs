@@ -437,10 +437,12 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
         unsupported.push("JSONata expressions");
     }
     for k in JSONATA.iter().chain(["Arguments"].iter()) {
-        if obj.contains_key(*k) {
+        // Assign in JSONPath mode is evaluated; the rest is JSONata's
+        if obj.contains_key(*k) && !(*k == "Assign" && ql == QueryLanguage::JsonPath) {
             unsupported.push(*k);
         }
     }
+    let assign = assign_field(cx, obj, loc, ql);
     if ql == QueryLanguage::Jsonata {
         for k in IO.iter().chain(["Parameters", "ResultSelector", "ResultPath", "ItemsPath"].iter()) {
             if obj.contains_key(*k) {
@@ -557,6 +559,7 @@ fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage
         _ => unreachable!("type checked by allowed()"),
     };
     Some(State {
+        assign,
         index: index[name],
         name: Arc::from(name),
         kind,
@@ -585,6 +588,20 @@ fn tolerance(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Opt
         };
     }
     opt_path(cx, obj, &format!("{key}Path"), loc).map(Tolerance::Path)
+}
+
+/// `Assign` in JSONPath mode: an object whose `.$` keys hold paths or
+/// intrinsic calls, as in Parameters.
+fn assign_field(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLanguage) -> Option<Template> {
+    let v = obj.get("Assign")?;
+    if ql == QueryLanguage::Jsonata {
+        return None;
+    }
+    if !v.is_object() {
+        cx.schema(&format!("{loc}/Assign"), "'Assign' must be an object of variable names");
+        return None;
+    }
+    Some(template_in(cx, v, &format!("{loc}/Assign")))
 }
 
 fn k_static(k: &str) -> &'static str {
@@ -811,7 +828,8 @@ fn catcher(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String, usize>, la
             None
         }
     };
-    Some(Catcher { error_equals: error_equals?, result_path, next: next? })
+    let assign = assign_field(cx, obj, loc, QueryLanguage::JsonPath);
+    Some(Catcher { error_equals: error_equals?, result_path, next: next?, assign })
 }
 
 fn choice(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, index: &HashMap<String, usize>, ql: QueryLanguage) -> Option<StateKind> {
@@ -839,7 +857,8 @@ fn choice(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, index: &HashMap<Stri
         };
         let rule = rule(cx, c, &cloc, true, ql);
         if let (Some(rule), Some(next)) = (rule, next) {
-            choices.push(ChoiceBranch { rule, next });
+            let assign = assign_field(cx, cobj, &cloc, ql);
+            choices.push(ChoiceBranch { rule, next, assign });
         }
     }
     Some(StateKind::Choice { choices, default })

@@ -33,6 +33,8 @@ pub enum Root {
     Input,
     /// `$$`: the context object.
     Context,
+    /// `$name`: a variable (set by `Assign`).
+    Variable,
 }
 
 #[derive(Debug, Clone)]
@@ -46,16 +48,25 @@ enum Kind {
 pub struct Path {
     text: String,
     root: Root,
+    /// The variable's name, for [`Root::Variable`].
+    variable: Option<String>,
     kind: Kind,
 }
 
 impl Path {
     /// Parses a path; the error says what is wrong with it.
     pub fn parse(text: &str) -> Result<Path, String> {
+        let mut variable = None;
         let (root, rest) = if let Some(r) = text.strip_prefix("$$") {
             (Root::Context, r)
         } else if let Some(r) = text.strip_prefix('$') {
-            (Root::Input, r)
+            let name_len = r.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(r.len());
+            if name_len > 0 && !r.starts_with(|c: char| c.is_ascii_digit()) {
+                variable = Some(r[..name_len].to_string());
+                (Root::Variable, &r[name_len..])
+            } else {
+                (Root::Input, r)
+            }
         } else {
             return Err(format!("'{text}' is not a JSONPath: it must start with '$'"));
         };
@@ -68,7 +79,7 @@ impl Path {
                 Kind::Query(q)
             }
         };
-        Ok(Path { text: text.to_string(), root, kind })
+        Ok(Path { text: text.to_string(), root, variable, kind })
     }
 
     /// The path as written.
@@ -78,6 +89,11 @@ impl Path {
 
     pub fn root(&self) -> Root {
         self.root
+    }
+
+    /// The variable a `$name…` path reads.
+    pub fn variable(&self) -> Option<&str> {
+        self.variable.as_deref()
     }
 
     /// The segments of a simple (definite) path, `None` for a query.

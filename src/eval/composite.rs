@@ -42,7 +42,8 @@ fn ended(step: Step) -> Result<Value, Nested> {
 pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
-    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
+    let vars = env.vars.clone();
+    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
     let mut effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
     if let Some(t) = &state.parameters {
         effective = Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?);
@@ -53,7 +54,11 @@ pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: 
         let mut outputs = Vec::with_capacity(branches.len());
         let mut outcome = None;
         for b in branches {
-            match ended(run_machine(b, b.start_at, effective.clone(), env).await) {
+            // a branch reads the outer variables; what it assigns stays inside it
+            let outer = env.vars.clone();
+            let step = run_machine(b, b.start_at, effective.clone(), env).await;
+            env.vars = outer;
+            match ended(step) {
                 Ok(v) => outputs.push(v),
                 Err(n) => {
                     outcome = Some(n);
@@ -77,7 +82,8 @@ pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: 
 pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
-    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
+    let vars = env.vars.clone();
+    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
     let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
     let items = match &spec.items_path {
         None => effective.as_ref().clone(),
@@ -135,6 +141,7 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
 /// `$$.Map.Item.Value`.
 async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Value], env: &mut Env<'_>, record: bool, tolerance: Tolerated) -> Nested {
     let exec = env.exec.clone();
+    let vars = env.vars.clone();
     let mut outputs = Vec::with_capacity(items.len());
     let mut failed = 0usize;
     for (index, item) in items.iter().enumerate() {
@@ -144,7 +151,7 @@ async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Valu
         let input = match &spec.item_selector {
             None => Arc::new(item.clone()),
             Some(t) => {
-                let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms: env.clock.now_ms(), retry_count: 0, token: None, map_item: Some((index, item)) };
+                let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms: env.clock.now_ms(), retry_count: 0, token: None, map_item: Some((index, item)), vars: &vars };
                 match eval_template(t, effective, &ctx, &mut env.rng) {
                     Ok(v) => Arc::new(v),
                     Err(f) => return Nested::Failed(f),
@@ -152,7 +159,10 @@ async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Valu
             }
         };
         let p = &spec.processor;
-        match ended(run_machine(p, p.start_at, input, env).await) {
+        let outer = env.vars.clone();
+        let step = run_machine(p, p.start_at, input, env).await;
+        env.vars = outer;
+        match ended(step) {
             Ok(v) => {
                 if record {
                     env.push(Details::MapIterationSucceeded { name: state.name.clone(), index });
@@ -201,6 +211,17 @@ impl Tolerated {
     }
 }
 
+/// A number, or a string holding one (as AWS reads these fields); `integer`
+/// refuses fractions.
+fn number(v: &Value, integer: bool) -> Option<f64> {
+    let n = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    (!integer || n.fract() == 0.0).then_some(n)
+}
+
 /// Evaluates the tolerances and MaxConcurrencyPath, with AWS's messages.
 fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Failure> {
     let shown = |v: &Value| match v {
@@ -212,7 +233,7 @@ fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Fail
             Tolerance::Literal(n) => Ok(*n),
             Tolerance::Path(p) => {
                 let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
-                let n = if kind == "integer" { v.as_i64().map(|i| i as f64) } else { v.as_f64() };
+                let n = number(&v, kind == "integer");
                 n.ok_or_else(|| {
                     Failure::runtime(format!("The {field}Path field refers to value \"{}\" which is not a valid {kind}: {}", shown(&v), p.as_str()))
                 })
@@ -221,7 +242,7 @@ fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Fail
     };
     if let Some(p) = &spec.max_concurrency_path {
         let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
-        if v.as_u64().is_none() {
+        if number(&v, true).is_none_or(|n| n < 0.0) {
             return Err(Failure::runtime(format!(
                 "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}",
                 shown(&v),
@@ -259,6 +280,9 @@ fn conclude(state: &State, raw: Payload, result: Value, ctx: &Ctx, env: &mut Env
         Some(t) => Arc::new(eval_template(t, &result, ctx, &mut env.rng)?),
         None => result,
     };
+    if let Some(a) = &state.assign {
+        env.assign(a, &selected, ctx)?;
+    }
     let combined = apply_result_path(&state.result_path, raw, selected)?;
     finish(state, combined, ctx)
 }

@@ -264,7 +264,12 @@ fn math_random(args: &mut Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
 }
 
 fn math_add(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
-    let (a, b) = (int(&args[0], 0, "States.MathAdd")?, int(&args[1], 1, "States.MathAdd")?);
+    // AWS takes any numbers and truncates them to integers (recorded: 59 + 4.3 = 63)
+    let truncated = |i: usize| match args[i].as_f64() {
+        Some(x) if x.abs() < 9.0e15 => Ok(x.trunc() as i64),
+        _ => Err(fail(format!("States.MathAdd: argument {} must be a number, found {}", i + 1, args[i]))),
+    };
+    let (a, b) = (truncated(0)?, truncated(1)?);
     a.checked_add(b).map(Value::from).ok_or_else(|| fail("States.MathAdd: the sum overflows"))
 }
 
@@ -328,7 +333,8 @@ mod tests {
         fails("States.ArrayPartition", json!([[1], 0]));
         fails("States.StringToJson", json!(["{"]));
         fails("States.Hash", json!(["x", "CRC"]));
-        fails("States.MathAdd", json!([1.5, 1]));
+        fails("States.MathAdd", json!(["1", 1]));
+        gives("States.MathAdd", json!([59, 4.3]), json!(63));
         fails("States.JsonMerge", json!([{}, {}, true]));
     }
 }

@@ -41,6 +41,8 @@ pub struct Ctx<'a> {
     pub token: Option<&'a str>,
     /// `$$.Map.Item.Index` and `.Value`, while a Map's ItemSelector is evaluated.
     pub map_item: Option<(usize, &'a Value)>,
+    /// The variables in scope (`$name`).
+    pub vars: &'a super::Vars,
 }
 
 impl Ctx<'_> {
@@ -102,6 +104,10 @@ pub(crate) fn select<'v>(path: &Path, input: &'v Value, ctx: &Ctx) -> Option<Cow
     match path.root() {
         Root::Input => path.select(input),
         Root::Context => ctx.select(path).map(Cow::Owned),
+        Root::Variable => {
+            let v = ctx.vars.get(path.variable()?)?;
+            path.select(v).map(|c| Cow::Owned(c.into_owned()))
+        }
     }
 }
 
@@ -215,7 +221,8 @@ mod tests {
     #[test]
     fn templates_evaluate_paths_context_and_intrinsics() {
         let e = exec();
-        let ctx = Ctx { exec: &e, state_name: "S", entered_ms: 0, retry_count: 2, token: Some("tok"), map_item: None };
+        let vars = Default::default();
+        let ctx = Ctx { exec: &e, state_name: "S", entered_ms: 0, retry_count: 2, token: Some("tok"), map_item: None, vars: &vars };
         let sm = crate::asl::parse_value(&json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "End": true,
             "Parameters": {"a.$": "$.x", "t.$": "$$.Task.Token", "n.$": "$$.State.RetryCount",
                 "i.$": "$$.Execution.Input.in", "s.$": "States.JsonToString($.x)", "lit": [{"v.$": "$.x"}]}}}}))

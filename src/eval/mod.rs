@@ -24,6 +24,9 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Variables in scope: name → value (`Assign`, read as `$name`).
+pub type Vars = serde_json::Map<String, Value>;
+
 /// The error of an execution that reached something not evaluated yet.
 pub const UNSUPPORTED: &str = "Harness.Unsupported";
 
@@ -196,9 +199,33 @@ pub(crate) struct Env<'a> {
     pub task_logs: Vec<TaskLog>,
     /// Set when a state uses something not evaluated yet.
     pub unsupported: Option<String>,
+    /// The variables in scope.
+    pub vars: Arc<Vars>,
+    /// What the state being run assigned (shown in its StateExited event).
+    pub assigned: Option<Arc<Vars>>,
 }
 
 impl Env<'_> {
+    /// Evaluates an `Assign` template with `$` = `result` and sets the
+    /// variables (all read the values from before the state).
+    pub fn assign(&mut self, t: &crate::asl::Template, result: &Value, ctx: &io::Ctx) -> Result<(), Failure> {
+        let Value::Object(new) = io::eval_template(t, result, ctx, &mut self.rng)? else {
+            return Ok(());
+        };
+        if new.is_empty() {
+            return Ok(());
+        }
+        let vars = Arc::make_mut(&mut self.vars);
+        for (k, v) in &new {
+            vars.insert(k.clone(), v.clone());
+        }
+        match &mut self.assigned {
+            Some(prev) => Arc::make_mut(prev).extend(new),
+            None => self.assigned = Some(Arc::new(new)),
+        }
+        Ok(())
+    }
+
     pub fn push(&mut self, d: Details) -> u64 {
         let id = self.history.push(self.clock.now_ms(), d);
         if let Some(live) = &self.cfg.live_history {
@@ -269,6 +296,8 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
         account: Arc::from(cfg.account.as_str()),
         task_logs: Vec::new(),
         unsupported: None,
+        vars: Arc::new(Vars::new()),
+        assigned: None,
     };
     env.push(Details::ExecutionStarted { input: input.clone(), role_arn: Arc::from(role_arn.as_str()) });
     let mut result = Execution {
@@ -381,6 +410,7 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
             return Step::Fail(Failure::new(UNSUPPORTED, Some(msg)));
         }
         let before_ms = env.clock.now_ms();
+        env.assigned = None;
         let step = match &state.kind {
             StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
             StateKind::Map(spec) => composite::run_map(state, spec, input.clone(), env).await,
@@ -407,7 +437,8 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
             if !env.room_for(1) {
                 return Step::Fail(history_limit());
             }
-            env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: output.clone() });
+            let assigned = env.assigned.take();
+            env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: output.clone(), assigned });
         }
         match next {
             Some(n) => {
@@ -439,6 +470,7 @@ pub fn eval_call_for_doc(call: &crate::asl::Call, input: &Value) -> Result<Value
         state_machine_id: String::new(),
         state_machine_name: String::new(),
     };
-    let ctx = io::Ctx { exec: &exec, state_name: "", entered_ms: 0, retry_count: 0, token: None, map_item: None };
+    let vars = Vars::default();
+    let ctx = io::Ctx { exec: &exec, state_name: "", entered_ms: 0, retry_count: 0, token: None, map_item: None, vars: &vars };
     io::eval_call(call, input, &ctx, &mut Rng::new(0))
 }

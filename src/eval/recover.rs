@@ -28,6 +28,11 @@ pub(crate) fn recover(state: &State, failure: Failure, attempts: &mut [u64], raw
     }
     if let Some(c) = state.catch.iter().find(|c| failure.matches(&c.error_equals)) {
         let err = json!({"Error": failure.error_name(), "Cause": failure.cause.clone().unwrap_or_default()});
+        if let Some(a) = &c.assign {
+            let (exec, vars) = (env.exec.clone(), env.vars.clone());
+            let ctx = super::io::Ctx { exec: &exec, state_name: &state.name, entered_ms: env.clock.now_ms(), retry_count: 0, token: None, map_item: None, vars: &vars };
+            env.assign(a, &err, &ctx)?;
+        }
         let combined = apply_result_path(&c.result_path, raw.clone(), Arc::new(err))?;
         return Ok(Recovery::Done(Step::Next(c.next, combined)));
     }

@@ -17,7 +17,8 @@ const MAX_WAIT_SECS: i64 = i32::MAX as i64;
 pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
-    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
+    let vars = env.vars.clone();
+    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
     match &state.kind {
         StateKind::Pass { result } => {
             let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
@@ -28,6 +29,9 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
                     None => effective,
                 },
             };
+            if let Some(a) = &state.assign {
+                env.assign(a, &value, &ctx)?;
+            }
             let combined = apply_result_path(&state.result_path, raw, value)?;
             finish(state, combined, &ctx)
         }
@@ -67,8 +71,14 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
             for c in choices {
                 if eval_rule(&c.rule, &effective, &ctx)? {
                     target = Some(c.next);
+                    if let Some(a) = &c.assign {
+                        env.assign(a, &effective, &ctx)?;
+                    }
                     break;
                 }
+            }
+            if let Some(a) = &state.assign {
+                env.assign(a, &effective, &ctx)?;
             }
             let Some(next) = target.or(*default) else {
                 return Err(Failure {
@@ -129,6 +139,9 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
             }
             if !env.advance_ms(delay_ms) {
                 return Ok(Step::ExecutionTimedOut);
+            }
+            if let Some(a) = &state.assign {
+                env.assign(a, &effective, &ctx)?;
             }
             finish(state, effective, &ctx)
         }

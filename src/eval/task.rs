@@ -20,13 +20,14 @@ const DEFAULT_TASK_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
 pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
+    let vars = env.vars.clone();
     let effective = {
-        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
+        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
         apply_io_path(&state.input_path, raw.clone(), &ctx)?
     };
     let limits = Limits {
-        timeout: seconds(&task.timeout, &effective, &exec, state, entered_ms)?,
-        heartbeat: seconds(&task.heartbeat, &effective, &exec, state, entered_ms)?,
+        timeout: seconds(&task.timeout, &effective, &exec, &vars, state, entered_ms)?,
+        heartbeat: seconds(&task.heartbeat, &effective, &exec, &vars, state, entered_ms)?,
     };
     let mut retry_count: u32 = 0;
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
@@ -35,18 +36,21 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
             return Err(super::history_limit());
         }
         let token = task_token(&mut env.rng);
-        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token), map_item: None };
+        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token), map_item: None, vars: &vars };
         let parameters = match &state.parameters {
             Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
             None => effective.clone(),
         };
         let failure = match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
             Outcome::Result(result) => {
-                let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token), map_item: None };
+                let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token), map_item: None, vars: &vars };
                 let selected = match &state.result_selector {
                     Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
                     None => result,
                 };
+                if let Some(a) = &state.assign {
+                    env.assign(a, &selected, &ctx)?;
+                }
                 let combined = apply_result_path(&state.result_path, raw, selected)?;
                 return finish(state, combined, &ctx);
             }
@@ -80,12 +84,12 @@ struct Limits {
     heartbeat: Option<u64>,
 }
 
-fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, state: &State, entered_ms: i64) -> Result<Option<u64>, Failure> {
+fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, vars: &super::Vars, state: &State, entered_ms: i64) -> Result<Option<u64>, Failure> {
     match s {
         None => Ok(None),
         Some(Seconds::Fixed(n)) => Ok(Some(*n)),
         Some(Seconds::Path(p)) => {
-            let ctx = Ctx { exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None };
+            let ctx = Ctx { exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
             let v = select(p, input, &ctx).ok_or_else(|| no_results(p))?;
             match v.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
