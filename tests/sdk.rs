@@ -158,6 +158,14 @@ async fn run_task_failures_give_amazon_ecs_unknown() {
     exec.assert_failed_with("AmazonECS.Unknown");
     let cause: Value = serde_json::from_str(exec.cause.as_deref().unwrap()).unwrap();
     assert_eq!(cause, json!([{"Arn": "arn:x", "Reason": "RESOURCE:MEMORY"}]));
+    // request-response returns the response as it is (documented)
+    let run = mock!(aws_sdk_ecs::Client::run_task)
+        .then_output(|| RunTaskOutput::builder().failures(Failure::builder().arn("arn:x").reason("RESOURCE:MEMORY").build()).build());
+    let ecs = mock_client!(aws_sdk_ecs, [&run]);
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask", "Parameters": {"TaskDefinition": "td"}, "End": true}}});
+    let exec = Harness::from_definition(&def.to_string()).unwrap().on_ecs_task("T", EcsIntegration::new(ecs)).run(json!({})).await;
+    exec.assert_succeeded();
+    assert_eq!(exec.output()["Failures"][0]["Reason"], "RESOURCE:MEMORY");
 }
 
 #[tokio::test]

@@ -3,11 +3,15 @@
 //! at any ECS-compatible endpoint), with simulated workers standing in for
 //! the containers.
 //!
-//! What AWS does, and what this does:
+//! What AWS documents (the ECS integration page of the Step Functions
+//! developer guide), and what this does:
 //! - the RunTask request is built from the evaluated Parameters (PascalCase,
 //!   as in the definition); TaskSubmitted carries the RunTask response;
-//! - a non-empty `Failures` fails the task with `AmazonECS.Unknown` (cause:
-//!   the failures as JSON); an API error fails it with `ECS.<ErrorCode>`;
+//! - a non-empty `Failures`: request-response returns the response and does
+//!   not fail; `.sync` and `.waitForTaskToken` fail with `AmazonECS.Unknown`
+//!   (AWS is silent on the cause; here: the failures as JSON);
+//! - an API error fails the task (AWS is silent on the name; here
+//!   `ECS.<ErrorCode>`, as the SDK integrations name service errors);
 //! - `.sync` polls DescribeTasks until the task is STOPPED (each poll costs
 //!   [`EcsIntegration::poll_interval_ms`] of virtual time) and returns the task
 //!   object with PascalCase keys; a container that exited non-zero or a task
@@ -112,6 +116,11 @@ impl EcsIntegration {
             "Failures": out.failures().iter().map(failure_json).collect::<Vec<_>>(),
             "Tasks": out.tasks().iter().map(task_json).collect::<Vec<_>>(),
         });
+        // documented: request-response returns the response as it is; the
+        // .sync and callback patterns fail on a non-empty Failures
+        if pattern == Pattern::RequestResponse {
+            return TaskReply::Succeed(submitted).into();
+        }
         if !out.failures().is_empty() || out.tasks().is_empty() {
             return Answer {
                 reply: TaskReply::Fail { error: "AmazonECS.Unknown".into(), cause: Some(crate::history::to_json_string(&submitted["Failures"])) },
@@ -144,7 +153,7 @@ impl EcsIntegration {
             None => TaskReply::AwaitCallback,
         };
         match pattern {
-            Pattern::RequestResponse => Answer { reply: TaskReply::Succeed(submitted.clone()), submitted: None, elapsed_ms: 0, logs: None, worker_ms: None },
+            Pattern::RequestResponse => unreachable!("answered right after RunTask"),
             Pattern::WaitForTaskToken => {
                 let logs = exit.as_ref().map(|(_, e)| e.logs.clone());
                 Answer { reply: reply_after_exit(&exit), submitted: Some(submitted), elapsed_ms: 0, logs, worker_ms: None }
