@@ -180,6 +180,10 @@ fn run(
         }
     }
     let exec = harness.run_blocking(input);
+    if !containers.is_empty() {
+        // containers are removed in the background; let that finish before exiting
+        sfn_harness::container::wait_removed(std::time::Duration::from_secs(60));
+    }
     if as_json {
         let mut v = exec.to_json();
         if let Some(m) = v.as_object_mut() {

@@ -168,3 +168,44 @@ async fn a_dockerfile_directory_is_built_and_run() {
     std::fs::remove_dir_all(&dir).unwrap();
     no_containers_left();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_seconds_holds_for_a_real_container() {
+    let _g = serial();
+    let Some(image) = image() else { return };
+    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
+    def["States"]["FargateTask"]["HeartbeatSeconds"] = json!(2);
+    def["States"]["FargateTask"]["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"] = json!(["python3", "-c", "import time; time.sleep(60)"]);
+    let exec = Harness::from_definition(&def.to_string())
+        .unwrap()
+        .on_container_task("FargateTask", ContainerTasks::new().image("python-container", &image))
+        .run(json!({"input": {"number": 0}}))
+        .await;
+    exec.assert_failed_with("States.HeartbeatTimeout");
+    no_containers_left();
+}
+
+#[test]
+fn the_cli_runs_the_seed_with_its_real_worker() {
+    let _g = serial();
+    let Some(image) = image() else { return };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sfn-harness"))
+        .args(["run", WFT, "--input", r#"{"input":{"number":2}}"#, "--container", &format!("python-container={image}")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.contains("starting") && l.contains(&image)).count(), 2, "{stderr}");
+    assert_eq!(stdout.matches("Container task success.").count(), 2, "the containers' output is shown: {stdout}");
+    assert!(stdout.contains("=> SUCCEEDED"));
+    // the CLI is its own process: wait for its background removals by polling docker
+    for _ in 0..100 {
+        let left = std::process::Command::new("docker").args(["ps", "-aq", "--filter", "label=sfn-harness.pid"]).output().unwrap();
+        if String::from_utf8_lossy(&left.stdout).trim().is_empty() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the CLI left containers behind");
+}
