@@ -105,8 +105,7 @@ pub async fn run_dir(dir: &std::path::Path, report: &std::path::Path) -> std::io
         let line = match serde_json::from_str::<Value>(&text) {
             Ok(case) => {
                 // a panic in one case must not end the run
-                let fut = std::panic::AssertUnwindSafe(run_case(&case));
-                match futures_catch(fut).await {
+                match crate::eval::catch_panic(run_case(&case)).await {
                     Ok(v) => v,
                     Err(msg) => json!({"name": case.get("name"), "status": "HARNESS_ERROR", "history": [], "message": format!("panic: {msg}")}),
                 }
@@ -130,22 +129,6 @@ pub async fn run_dir(dir: &std::path::Path, report: &std::path::Path) -> std::io
     Ok((summary, lines))
 }
 
-/// Polls a future, turning a panic into an error message.
-async fn futures_catch<F: std::future::Future<Output = Value>>(fut: std::panic::AssertUnwindSafe<F>) -> Result<Value, String> {
-    use std::pin::pin;
-    use std::task::Poll;
-    let mut fut = pin!(fut.0);
-    std::future::poll_fn(move |cx| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-        Ok(Poll::Pending) => Poll::Pending,
-        Err(p) => Poll::Ready(Err(p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".into()))),
-    })
-    .await
-}
 
 /// Whether a report line matches a case at the result level, as
 /// `score.py` decides: same status, and the same output (SUCCEEDED) or error

@@ -384,13 +384,23 @@ impl Endpoint {
         let this = self.clone();
         let arn_for_task = exec_arn.clone();
         let handle = tokio::spawn(async move {
-            let exec = eval::execute(&sm, input, &ints, &cfg).await;
+            let outcome = eval::catch_panic(eval::execute(&sm, input, &ints, &cfg)).await;
             let mut store = this.store();
             if let Some(rec) = store.executions.get_mut(&arn_for_task) {
                 if rec.status == Status::Running {
-                    rec.status = exec.status;
-                    rec.stop = Some(exec.stop_ms as f64 / 1000.0);
-                    rec.done = Some(exec);
+                    match outcome {
+                        Ok(exec) => {
+                            rec.status = exec.status;
+                            rec.stop = Some(exec.stop_ms as f64 / 1000.0);
+                            rec.done = Some(exec);
+                        }
+                        // never a lost execution: a harness bug fails it, with the reason
+                        Err(panic) => {
+                            rec.status = Status::Failed;
+                            rec.stop = Some(now_secs());
+                            rec.stop_reason = Some((Some("Harness.InternalError".into()), Some(panic)));
+                        }
+                    }
                 }
             }
         });

@@ -459,6 +459,23 @@ fn history_limit() -> Failure {
     )
 }
 
+/// Runs a future, turning a panic inside it into an error message, so one
+/// bad execution cannot take down a runner or a server.
+pub async fn catch_panic<T, F: std::future::Future<Output = T>>(fut: F) -> Result<T, String> {
+    use std::task::Poll;
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(move |cx| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(p) => Poll::Ready(Err(p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into()))),
+    })
+    .await
+}
+
 /// Evaluates an intrinsic call against `input` (for doc examples and tools).
 pub fn eval_call_for_doc(call: &crate::asl::Call, input: &Value) -> Result<Value, Failure> {
     let exec = ExecInfo {
@@ -473,4 +490,20 @@ pub fn eval_call_for_doc(call: &crate::asl::Call, input: &Value) -> Result<Value
     let vars = Vars::default();
     let ctx = io::Ctx { exec: &exec, state_name: "", entered_ms: 0, retry_count: 0, token: None, map_item: None, vars: &vars };
     io::eval_call(call, input, &ctx, &mut Rng::new(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn catch_panic_turns_a_panic_into_its_message() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        assert_eq!(rt.block_on(super::catch_panic(async { 7 })), Ok(7));
+        let r = rt.block_on(super::catch_panic(async {
+            if true {
+                panic!("boom {}", 1);
+            }
+            0
+        }));
+        assert_eq!(r, Err("boom 1".to_string()));
+    }
 }
