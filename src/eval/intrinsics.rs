@@ -40,8 +40,11 @@ const TABLE: &[(&str, Fun)] = &[
     ("States.UUID", uuid),
 ];
 
+/// A function of one argument that only reads it.
+type ByRef = fn(&Value) -> Result<Value, Failure>;
+
 /// Functions of one argument that only read it (called without copying it).
-pub(crate) fn by_reference(name: &str) -> Option<fn(&Value) -> Result<Value, Failure>> {
+pub(crate) fn by_reference(name: &str) -> Option<ByRef> {
     match name {
         "States.JsonToString" => Some(|v| Ok(Value::String(crate::history::to_json_string(v)))),
         "States.ArrayLength" => Some(|v| match v {

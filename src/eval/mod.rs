@@ -4,6 +4,7 @@
 //! [`Clock`], randomness the seeded [`Rng`], and tasks go through
 //! [`Integrations`].
 
+mod callback;
 mod choice;
 mod composite;
 mod error;

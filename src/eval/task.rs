@@ -3,19 +3,17 @@
 
 use super::error::{names, Failure};
 use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
+use super::callback::{resolve, Limits, Pending, Stop};
 use super::recover::{recover, Recovery};
 use super::states::finish;
 use super::{Env, ExecInfo, Step};
 use crate::asl::{Pattern, Resource, Seconds, State, Task};
 use crate::clock::Rng;
 use crate::history::{Details, Payload, TaskResource};
-use crate::integrations::tokens::{Callback, Closed};
-use crate::integrations::{ecs, TaskCall, TaskReply};
+use crate::integrations::tokens::Closed;
+use crate::integrations::{TaskCall, TaskReply};
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-/// AWS's default for a callback task with no TimeoutSeconds: one year.
-const DEFAULT_TASK_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
 
 pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
     let entered_ms = env.clock.now_ms();
@@ -78,18 +76,12 @@ fn task_token(rng: &mut Rng) -> String {
     s
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Limits {
-    timeout: Option<u64>,
-    heartbeat: Option<u64>,
-}
-
 fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, vars: &super::Vars, state: &State, entered_ms: i64) -> Result<Option<u64>, Failure> {
     match s {
         None => Ok(None),
         Some(Seconds::Fixed(n)) => Ok(Some(*n)),
         Some(Seconds::Path(p)) => {
-            let ctx = Ctx { exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
+            let ctx = Ctx { exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars };
             let v = select(p, input, &ctx).ok_or_else(|| no_results(p))?;
             match v.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
@@ -177,80 +169,21 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         tokens.close(&token, Closed::Aborted);
         return Outcome::ExecutionTimedOut;
     }
-    // a callback that already arrived wins over what the work reported after it
-    let queued = callbacks.as_mut().and_then(|rx| loop {
-        match rx.try_recv() {
-            Ok(Callback::Heartbeat) => continue,
-            Ok(cb) => break Some(cb),
-            Err(_) => break None,
-        }
-    });
-    let reply = match (queued, answer.reply) {
-        (Some(cb), _) => from_callback(cb),
-        (None, TaskReply::AwaitCallback) => match callbacks.as_mut() {
-            None => TaskReply::Fail {
-                error: names::RUNTIME.into(),
-                cause: Some(format!("Task state '{}' is not a callback task but its integration awaits a callback", state.name)),
-            },
-            Some(rx) => {
-                let started = std::time::Instant::now();
-                let waited = wait_for_callback(rx, limits, env.tasks.callback_wait).await;
-                let real_ms = started.elapsed().as_millis() as i64;
-                match waited {
-                    Waited::Reply(r) => {
-                        env.advance_ms(real_ms);
-                        r
-                    }
-                    Waited::TimedOut { heartbeat } => {
-                        tokens.close(&token, Closed::TimedOut);
-                        if !env.advance_ms(real_ms) {
-                            return Outcome::ExecutionTimedOut;
-                        }
-                        timeout_reply(heartbeat)
-                    }
-                    Waited::Stalled => {
-                        tokens.close(&token, Closed::Aborted);
-                        return Outcome::Stalled(format!(
-                            "Task state '{}' waited {:.1} s (real time) for a callback that did not come; set TimeoutSeconds or HeartbeatSeconds, \
-                             or answer its token with SendTaskSuccess / SendTaskFailure",
-                            state.name,
-                            real_ms as f64 / 1000.0
-                        ));
-                    }
-                }
-            }
-        },
-        (None, TaskReply::NoCallback { exit_code, detail }) => match pattern {
-            Pattern::Sync if is_ecs => {
-                let code = exit_code.unwrap_or(1);
-                let stopped = ecs::stopped_task(&params, &env.region, &env.account, &format!("{task_id:032x}"), code);
-                if code == 0 {
-                    TaskReply::Succeed(stopped)
-                } else {
-                    TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::history::to_json_string(&stopped)) }
-                }
-            }
-            Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(limits) {
-                Some((secs, is_heartbeat)) => {
-                    tokens.close(&token, Closed::TimedOut);
-                    if !env.advance_ms(secs as i64 * 1000) {
-                        return Outcome::ExecutionTimedOut;
-                    }
-                    timeout_reply(is_heartbeat)
-                }
-                None => {
-                    tokens.close(&token, Closed::Aborted);
-                    return Outcome::Stalled(format!(
-                        "Task state '{}' is waiting for a callback that will never come: {detail}. \
-                         On AWS the execution would wait until the task's timeout ({} days by default; set TimeoutSeconds or HeartbeatSeconds).",
-                        state.name,
-                        DEFAULT_TASK_TIMEOUT_SECS / 86_400
-                    ));
-                }
-            },
-            Pattern::RequestResponse => TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(detail) },
-        },
-        (None, other) => other,
+    let pending = Pending {
+        state,
+        pattern,
+        is_ecs,
+        params: &params,
+        task_id,
+        limits,
+        token: &token,
+        tokens: &tokens,
+        callbacks: callbacks.as_mut(),
+    };
+    let reply = match resolve(pending, answer.reply, env).await {
+        Ok(r) => r,
+        Err(Stop::Stalled(why)) => return Outcome::Stalled(why),
+        Err(Stop::ExecutionTimedOut) => return Outcome::ExecutionTimedOut,
     };
     if callback {
         tokens.close(&token, Closed::Answered);
@@ -278,70 +211,6 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             Outcome::Failed(f)
         }
         TaskReply::NoCallback { .. } | TaskReply::AwaitCallback => unreachable!("mapped above"),
-    }
-}
-
-fn from_callback(cb: Callback) -> TaskReply {
-    match cb {
-        Callback::Success(v) => TaskReply::Succeed(v),
-        Callback::Failure { error, cause } => TaskReply::Fail { error: error.unwrap_or_default(), cause },
-        Callback::Heartbeat => unreachable!("heartbeats are skipped"),
-    }
-}
-
-fn timeout_reply(heartbeat: bool) -> TaskReply {
-    if heartbeat {
-        TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None }
-    } else {
-        TaskReply::TimedOut
-    }
-}
-
-enum Waited {
-    Reply(TaskReply),
-    TimedOut { heartbeat: bool },
-    Stalled,
-}
-
-/// Waits in real time for a callback; heartbeats push the heartbeat
-/// deadline back. Without TimeoutSeconds/HeartbeatSeconds the wait is
-/// bounded by `fallback` and then reported as stalled.
-async fn wait_for_callback(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Callback>, limits: Limits, fallback: std::time::Duration) -> Waited {
-    use std::time::{Duration, Instant};
-    let start = Instant::now();
-    let timeout_at = limits.timeout.map(|t| start + Duration::from_secs(t));
-    let mut heartbeat_at = limits.heartbeat.map(|h| start + Duration::from_secs(h));
-    loop {
-        let (deadline, which) = match (timeout_at, heartbeat_at) {
-            (Some(t), Some(h)) if h < t => (h, Some(true)),
-            (Some(t), _) => (t, Some(false)),
-            (None, Some(h)) => (h, Some(true)),
-            (None, None) => (start + fallback, None),
-        };
-        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
-            Ok(Some(Callback::Heartbeat)) => {
-                heartbeat_at = limits.heartbeat.map(|h| Instant::now() + Duration::from_secs(h));
-            }
-            Ok(Some(cb)) => return Waited::Reply(from_callback(cb)),
-            Ok(None) => return Waited::Stalled,
-            Err(_) => {
-                return match which {
-                    Some(heartbeat) => Waited::TimedOut { heartbeat },
-                    None => Waited::Stalled,
-                }
-            }
-        }
-    }
-}
-
-/// When a callback that never comes ends the task: the heartbeat or the
-/// timeout, whichever is first (`true` for a heartbeat).
-fn callback_deadline(l: Limits) -> Option<(u64, bool)> {
-    match (l.timeout, l.heartbeat) {
-        (Some(t), Some(h)) => Some((h.min(t), h < t)),
-        (Some(t), None) => Some((t, false)),
-        (None, Some(h)) => Some((h, true)),
-        (None, None) => None,
     }
 }
 

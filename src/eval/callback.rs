@@ -1,0 +1,189 @@
+//! Callback tasks: how an integration's answer becomes the task's reply when
+//! a task token is involved. A callback that already arrived wins; an
+//! integration that awaits one waits in real time, bounded by
+//! TimeoutSeconds / HeartbeatSeconds (heartbeats extend it); a worker that
+//! exited without calling back ends as AWS would end it.
+
+use super::error::names;
+use super::Env;
+use crate::asl::{Pattern, State};
+use crate::history::Payload;
+use crate::integrations::ecs;
+use crate::integrations::tokens::{Callback, Closed, TokenRegistry};
+use crate::integrations::TaskReply;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// AWS's default for a callback task with no TimeoutSeconds: one year.
+const DEFAULT_TASK_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
+
+/// A task's TimeoutSeconds and HeartbeatSeconds, evaluated.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    pub timeout: Option<u64>,
+    pub heartbeat: Option<u64>,
+}
+
+/// Why resolving a reply stops the execution instead.
+pub(super) enum Stop {
+    Stalled(String),
+    ExecutionTimedOut,
+}
+
+/// What resolving a reply needs to know of the invocation.
+pub(super) struct Pending<'a> {
+    pub state: &'a State,
+    pub pattern: Pattern,
+    pub is_ecs: bool,
+    pub params: &'a Payload,
+    pub task_id: u128,
+    pub limits: Limits,
+    pub token: &'a str,
+    pub tokens: &'a TokenRegistry,
+    /// The token's callbacks, when it was registered.
+    pub callbacks: Option<&'a mut UnboundedReceiver<Callback>>,
+}
+
+/// Turns the integration's `reply` into the task's.
+pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<'_>) -> Result<TaskReply, Stop> {
+    // a callback that already arrived wins over what the work reported after it
+    let queued = r.callbacks.as_deref_mut().and_then(|rx| loop {
+        match rx.try_recv() {
+            Ok(Callback::Heartbeat) => continue,
+            Ok(cb) => break Some(cb),
+            Err(_) => break None,
+        }
+    });
+    let reply = match (queued, reply) {
+        (Some(cb), _) => from_callback(cb),
+        (None, TaskReply::AwaitCallback) => match r.callbacks.as_deref_mut() {
+            None => TaskReply::Fail {
+                error: names::RUNTIME.into(),
+                cause: Some(format!("Task state '{}' is not a callback task but its integration awaits a callback", r.state.name)),
+            },
+            Some(rx) => {
+                let started = std::time::Instant::now();
+                let waited = wait_for_callback(rx, r.limits, env.tasks.callback_wait).await;
+                let real_ms = started.elapsed().as_millis() as i64;
+                match waited {
+                    Waited::Reply(r) => {
+                        env.advance_ms(real_ms);
+                        r
+                    }
+                    Waited::TimedOut { heartbeat } => {
+                        r.tokens.close(r.token, Closed::TimedOut);
+                        if !env.advance_ms(real_ms) {
+                            return Err(Stop::ExecutionTimedOut);
+                        }
+                        timeout_reply(heartbeat)
+                    }
+                    Waited::Stalled => {
+                        r.tokens.close(r.token, Closed::Aborted);
+                        return Err(Stop::Stalled(format!(
+                            "Task state '{}' waited {:.1} s (real time) for a callback that did not come; set TimeoutSeconds or HeartbeatSeconds, \
+                             or answer its token with SendTaskSuccess / SendTaskFailure",
+                            r.state.name,
+                            real_ms as f64 / 1000.0
+                        )));
+                    }
+                }
+            }
+        },
+        (None, TaskReply::NoCallback { exit_code, detail }) => match r.pattern {
+            Pattern::Sync if r.is_ecs => {
+                let code = exit_code.unwrap_or(1);
+                let stopped = ecs::stopped_task(r.params, &env.region, &env.account, &format!("{:032x}", r.task_id), code);
+                if code == 0 {
+                    TaskReply::Succeed(stopped)
+                } else {
+                    TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::history::to_json_string(&stopped)) }
+                }
+            }
+            Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(r.limits) {
+                Some((secs, is_heartbeat)) => {
+                    r.tokens.close(r.token, Closed::TimedOut);
+                    if !env.advance_ms(secs as i64 * 1000) {
+                        return Err(Stop::ExecutionTimedOut);
+                    }
+                    timeout_reply(is_heartbeat)
+                }
+                None => {
+                    r.tokens.close(r.token, Closed::Aborted);
+                    return Err(Stop::Stalled(format!(
+                        "Task state '{}' is waiting for a callback that will never come: {detail}. \
+                         On AWS the execution would wait until the task's timeout ({} days by default; set TimeoutSeconds or HeartbeatSeconds).",
+                        r.state.name,
+                        DEFAULT_TASK_TIMEOUT_SECS / 86_400
+                    )));
+                }
+            },
+            Pattern::RequestResponse => TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(detail) },
+        },
+        (None, other) => other,
+    };
+    Ok(reply)
+}
+
+pub(super) fn from_callback(cb: Callback) -> TaskReply {
+    match cb {
+        Callback::Success(v) => TaskReply::Succeed(v),
+        Callback::Failure { error, cause } => TaskReply::Fail { error: error.unwrap_or_default(), cause },
+        Callback::Heartbeat => unreachable!("heartbeats are skipped"),
+    }
+}
+
+fn timeout_reply(heartbeat: bool) -> TaskReply {
+    if heartbeat {
+        TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None }
+    } else {
+        TaskReply::TimedOut
+    }
+}
+
+enum Waited {
+    Reply(TaskReply),
+    TimedOut { heartbeat: bool },
+    Stalled,
+}
+
+/// Waits in real time for a callback; heartbeats push the heartbeat
+/// deadline back. Without TimeoutSeconds/HeartbeatSeconds the wait is
+/// bounded by `fallback` and then reported as stalled.
+async fn wait_for_callback(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Callback>, limits: Limits, fallback: std::time::Duration) -> Waited {
+    use std::time::{Duration, Instant};
+    let start = Instant::now();
+    let timeout_at = limits.timeout.map(|t| start + Duration::from_secs(t));
+    let mut heartbeat_at = limits.heartbeat.map(|h| start + Duration::from_secs(h));
+    loop {
+        let (deadline, which) = match (timeout_at, heartbeat_at) {
+            (Some(t), Some(h)) if h < t => (h, Some(true)),
+            (Some(t), _) => (t, Some(false)),
+            (None, Some(h)) => (h, Some(true)),
+            (None, None) => (start + fallback, None),
+        };
+        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+            Ok(Some(Callback::Heartbeat)) => {
+                heartbeat_at = limits.heartbeat.map(|h| Instant::now() + Duration::from_secs(h));
+            }
+            Ok(Some(cb)) => return Waited::Reply(from_callback(cb)),
+            Ok(None) => return Waited::Stalled,
+            Err(_) => {
+                return match which {
+                    Some(heartbeat) => Waited::TimedOut { heartbeat },
+                    None => Waited::Stalled,
+                }
+            }
+        }
+    }
+}
+
+/// When a callback that never comes ends the task: the heartbeat or the
+/// timeout, whichever is first (`true` for a heartbeat).
+fn callback_deadline(l: Limits) -> Option<(u64, bool)> {
+    match (l.timeout, l.heartbeat) {
+        (Some(t), Some(h)) => Some((h.min(t), h < t)),
+        (Some(t), None) => Some((t, false)),
+        (None, Some(h)) => Some((h, true)),
+        (None, None) => None,
+    }
+}
+
