@@ -169,21 +169,26 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         tokens.close(&token, Closed::Aborted);
         return Outcome::ExecutionTimedOut;
     }
-    let pending = Pending {
-        state,
-        pattern,
-        is_ecs,
-        params: &params,
-        task_id,
-        limits,
-        token: &token,
-        tokens: &tokens,
-        callbacks: callbacks.as_mut(),
-    };
-    let reply = match resolve(pending, answer.reply, env).await {
-        Ok(r) => r,
-        Err(Stop::Stalled(why)) => return Outcome::Stalled(why),
-        Err(Stop::ExecutionTimedOut) => return Outcome::ExecutionTimedOut,
+    let direct = matches!(answer.reply, TaskReply::Succeed(_) | TaskReply::Fail { .. } | TaskReply::TimedOut);
+    let reply = if direct && callbacks.is_none() {
+        answer.reply // answered directly, no token involved: nothing to resolve
+    } else {
+        let pending = Pending {
+            state,
+            pattern,
+            is_ecs,
+            params: &params,
+            task_id,
+            limits,
+            token: &token,
+            tokens: &tokens,
+            callbacks: callbacks.as_mut(),
+        };
+        match resolve(pending, answer.reply, env).await {
+            Ok(r) => r,
+            Err(Stop::Stalled(why)) => return Outcome::Stalled(why),
+            Err(Stop::ExecutionTimedOut) => return Outcome::ExecutionTimedOut,
+        }
     };
     if callback {
         tokens.close(&token, Closed::Answered);
