@@ -61,6 +61,7 @@ fn validate_reports_every_problem() {
         "/States/Start/Next",
         "/States/Start/InputPath",
         "/States/Orphan/Seconds",
+        "/States/Orphan",
         "/States/Task/Retry/0/ErrorEquals",
         "/States/Task/Parameters/Input.$",
     ] {

@@ -183,11 +183,13 @@ fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguage, top: boo
             states.push(s);
         }
     }
+    if let Some(Value::String(start)) = obj.get("StartAt") {
+        graph_checks(cx, states_obj, start, loc);
+    }
     if states.len() != states_obj.len() {
         return None;
     }
     let start_at = start_at?;
-    graph_checks(cx, &states, start_at, loc);
     Some(StateMachine {
         comment,
         query_language: ql,
@@ -199,38 +201,43 @@ fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguage, top: boo
     })
 }
 
-fn graph_checks(cx: &mut Cx, states: &[State], start: usize, loc: &str) {
-    let succ = |s: &State| -> Vec<usize> {
-        let mut out: Vec<usize> = s.next.into_iter().collect();
-        if let StateKind::Choice { choices, default } = &s.kind {
-            out.extend(choices.iter().map(|c| c.next));
-            out.extend(default.iter().copied());
+/// Reachability and end states, read from the JSON itself so they are
+/// reported even when some state failed to parse.
+fn graph_checks(cx: &mut Cx, states: &Map<String, Value>, start: &str, loc: &str) {
+    let targets = |s: &Value| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut add = |v: Option<&Value>| {
+            if let Some(Value::String(n)) = v {
+                out.push(n.clone());
+            }
+        };
+        add(s.get("Next"));
+        add(s.get("Default"));
+        for key in ["Choices", "Catch"] {
+            for c in s.get(key).and_then(Value::as_array).into_iter().flatten() {
+                add(c.get("Next"));
+            }
         }
-        out.extend(s.catch.iter().map(|c| c.next));
         out
     };
-    let mut seen = vec![false; states.len()];
-    let mut stack = vec![start];
-    while let Some(i) = stack.pop() {
-        if std::mem::replace(&mut seen[i], true) {
-            continue;
-        }
-        stack.extend(succ(&states[i]));
-    }
-    for (i, s) in states.iter().enumerate() {
-        if !seen[i] {
-            cx.err(
-                code::UNREACHABLE_STATE,
-                &format!("{loc}/States/{}", token(&s.name)),
-                format!("state '{}' is not reachable from StartAt", s.name),
-            );
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![start.to_string()];
+    while let Some(name) = stack.pop() {
+        if let Some(s) = states.get(&name) {
+            if seen.insert(name) {
+                stack.extend(targets(s));
+            }
         }
     }
-    let terminal = states.iter().any(|s| {
-        matches!(s.kind, StateKind::Succeed | StateKind::Fail { .. })
-            || (s.next.is_none() && !matches!(s.kind, StateKind::Choice { .. }))
+    for name in states.keys() {
+        if !seen.contains(name) {
+            cx.err(code::UNREACHABLE_STATE, &format!("{loc}/States/{}", token(name)), format!("state '{name}' is not reachable from StartAt"));
+        }
+    }
+    let ends = states.values().any(|s| {
+        matches!(s.get("Type").and_then(Value::as_str), Some("Succeed" | "Fail")) || s.get("End") == Some(&Value::Bool(true))
     });
-    if !terminal {
+    if !ends {
         cx.err(code::MISSING_END_STATE, loc, "no state ends the execution: add a Succeed or Fail state, or 'End': true");
     }
 }
