@@ -70,15 +70,17 @@ impl Activities {
         Ok(json!({}))
     }
 
-    pub(super) async fn get_task(&self, req: &Value) -> ApiResult {
+    pub(super) async fn get_task(&self, req: &Value, tokens: &crate::integrations::tokens::TokenRegistry) -> ApiResult {
         let arn = Self::arn(req)?;
-        let _worker = optional(req, "workerName");
+        let worker = optional(req, "workerName").unwrap_or("");
         let deadline = tokio::time::Instant::now() + LONG_POLL;
         loop {
             let notify = {
                 let mut acts = self.lock();
                 let a = acts.get_mut(&arn).ok_or_else(|| err("ActivityDoesNotExist", format!("Activity Does Not Exist: '{arn}'")))?;
                 if let Some((token, input)) = a.queue.pop_front() {
+                    // the task records ActivityStarted with this worker's name
+                    let _ = tokens.started(&token, worker);
                     return Ok(json!({"taskToken": token, "input": input}));
                 }
                 a.notify.clone()

@@ -215,7 +215,7 @@ impl Endpoint {
             "DescribeActivity" => self.inner.activities.describe(&req),
             "ListActivities" => self.inner.activities.list(&req),
             "DeleteActivity" => self.inner.activities.delete(&req),
-            "GetActivityTask" => self.inner.activities.get_task(&req).await,
+            "GetActivityTask" => self.inner.activities.get_task(&req, &self.inner.tokens).await,
             other => Err(err("UnknownOperationException", format!("'{other}' is not an operation of AWSStepFunctions served here"))),
         };
         match result {

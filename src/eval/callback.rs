@@ -7,7 +7,7 @@
 use super::error::names;
 use super::Env;
 use crate::asl::{Pattern, State};
-use crate::history::Payload;
+use crate::history::{Details, Payload};
 use crate::integrations::ecs;
 use crate::integrations::tokens::{Callback, Closed, TokenRegistry};
 use crate::integrations::TaskReply;
@@ -49,9 +49,10 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
     let queued = r.callbacks.as_deref_mut().and_then(|rx| loop {
         match rx.try_recv() {
             Ok(Callback::Heartbeat) => continue,
+            Ok(Callback::Started { worker_name }) => env.push(Details::ActivityStarted { worker_name }),
             Ok(cb) => break Some(cb),
             Err(_) => break None,
-        }
+        };
     });
     let reply = match (queued, reply) {
         (Some(cb), _) => from_callback(cb),
@@ -62,28 +63,37 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
             },
             Some(rx) => {
                 let started = std::time::Instant::now();
-                let waited = wait_for_callback(rx, r.limits, env.tasks.callback_wait).await;
-                let real_ms = started.elapsed().as_millis() as i64;
-                match waited {
-                    Waited::Reply(r) => {
-                        env.advance_ms(real_ms);
-                        r
-                    }
-                    Waited::TimedOut { heartbeat } => {
-                        r.tokens.close(r.token, Closed::TimedOut);
-                        if !env.advance_ms(real_ms) {
+                let mut heartbeat_at = r.limits.heartbeat.map(|h| started + std::time::Duration::from_secs(h));
+                let mut counted_ms = 0;
+                loop {
+                    let waited = wait_for_callback(rx, r.limits, env.tasks.callback_wait, started, &mut heartbeat_at).await;
+                    // real time passed while waiting: the virtual clock follows it
+                    let real_ms = started.elapsed().as_millis() as i64;
+                    let in_time = env.advance_ms(real_ms - counted_ms);
+                    counted_ms = real_ms;
+                    match waited {
+                        // an activity worker took it: record that, then keep waiting
+                        Waited::Started(worker_name) => {
+                            env.push(Details::ActivityStarted { worker_name });
+                        }
+                        _ if !in_time => {
+                            r.tokens.close(r.token, Closed::Aborted);
                             return Err(Stop::ExecutionTimedOut);
                         }
-                        timeout_reply(heartbeat)
-                    }
-                    Waited::Stalled => {
-                        r.tokens.close(r.token, Closed::Aborted);
-                        return Err(Stop::Stalled(format!(
-                            "Task state '{}' waited {:.1} s (real time) for a callback that did not come; set TimeoutSeconds or HeartbeatSeconds, \
-                             or answer its token with SendTaskSuccess / SendTaskFailure",
-                            r.state.name,
-                            real_ms as f64 / 1000.0
-                        )));
+                        Waited::Reply(reply) => break reply,
+                        Waited::TimedOut { heartbeat } => {
+                            r.tokens.close(r.token, Closed::TimedOut);
+                            break timeout_reply(heartbeat);
+                        }
+                        Waited::Stalled => {
+                            r.tokens.close(r.token, Closed::Aborted);
+                            return Err(Stop::Stalled(format!(
+                                "Task state '{}' waited {:.1} s (real time) for a callback that did not come; set TimeoutSeconds or HeartbeatSeconds, \
+                                 or answer its token with SendTaskSuccess / SendTaskFailure",
+                                r.state.name,
+                                real_ms as f64 / 1000.0
+                            )));
+                        }
                     }
                 }
             }
@@ -127,7 +137,7 @@ pub(super) fn from_callback(cb: Callback) -> TaskReply {
     match cb {
         Callback::Success(v) => TaskReply::Succeed(v),
         Callback::Failure { error, cause } => TaskReply::Fail { error: error.unwrap_or_default(), cause },
-        Callback::Heartbeat => unreachable!("heartbeats are skipped"),
+        Callback::Heartbeat | Callback::Started { .. } => unreachable!("heartbeats and starts are handled before"),
     }
 }
 
@@ -140,6 +150,7 @@ fn timeout_reply(heartbeat: bool) -> TaskReply {
 }
 
 enum Waited {
+    Started(String),
     Reply(TaskReply),
     TimedOut { heartbeat: bool },
     Stalled,
@@ -148,13 +159,17 @@ enum Waited {
 /// Waits in real time for a callback; heartbeats push the heartbeat
 /// deadline back. Without TimeoutSeconds/HeartbeatSeconds the wait is
 /// bounded by `fallback` and then reported as stalled.
-async fn wait_for_callback(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Callback>, limits: Limits, fallback: std::time::Duration) -> Waited {
+async fn wait_for_callback(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Callback>,
+    limits: Limits,
+    fallback: std::time::Duration,
+    start: std::time::Instant,
+    heartbeat_at: &mut Option<std::time::Instant>,
+) -> Waited {
     use std::time::{Duration, Instant};
-    let start = Instant::now();
     let timeout_at = limits.timeout.map(|t| start + Duration::from_secs(t));
-    let mut heartbeat_at = limits.heartbeat.map(|h| start + Duration::from_secs(h));
     loop {
-        let (deadline, which) = match (timeout_at, heartbeat_at) {
+        let (deadline, which) = match (timeout_at, *heartbeat_at) {
             (Some(t), Some(h)) if h < t => (h, Some(true)),
             (Some(t), _) => (t, Some(false)),
             (None, Some(h)) => (h, Some(true)),
@@ -162,8 +177,9 @@ async fn wait_for_callback(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Callbac
         };
         match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
             Ok(Some(Callback::Heartbeat)) => {
-                heartbeat_at = limits.heartbeat.map(|h| Instant::now() + Duration::from_secs(h));
+                *heartbeat_at = limits.heartbeat.map(|h| Instant::now() + Duration::from_secs(h));
             }
+            Ok(Some(Callback::Started { worker_name })) => return Waited::Started(worker_name),
             Ok(Some(cb)) => return Waited::Reply(from_callback(cb)),
             Ok(None) => return Waited::Stalled,
             Err(_) => {

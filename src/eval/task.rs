@@ -113,7 +113,10 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         }
         Resource::Activity(arn) => {
             env.push(Details::ActivityScheduled { resource: arn.clone(), input: params.clone(), timeout, heartbeat });
-            env.push(Details::ActivityStarted { worker_name: "sfn-harness".into() });
+            // a worker polling GetActivityTask records its own start, with its name
+            if !env.tasks.get(&state.name).is_some_and(|i| i.uses_callbacks()) {
+                env.push(Details::ActivityStarted { worker_name: "sfn-harness".into() });
+            }
         }
     }
     let pattern = task.kind.pattern();

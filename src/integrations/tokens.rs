@@ -26,6 +26,8 @@ pub enum Callback {
     Success(Value),
     Failure { error: Option<String>, cause: Option<String> },
     Heartbeat,
+    /// An activity worker took the task (GetActivityTask).
+    Started { worker_name: String },
 }
 
 /// Why a token no longer accepts callbacks.
@@ -144,13 +146,15 @@ impl TokenRegistry {
             Callback::Success(_) => 0,
             Callback::Failure { .. } => 1,
             Callback::Heartbeat => 2,
+            Callback::Started { .. } => 3,
         };
         self.deliver(token, cb)?;
         let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         match kind {
             0 => c.success += 1,
             1 => c.failure += 1,
-            _ => c.heartbeat += 1,
+            2 => c.heartbeat += 1,
+            _ => {}
         }
         Ok(())
     }
@@ -164,6 +168,7 @@ impl TokenRegistry {
             Some(Slot::Open { tx, answered, last_beat }) => {
                 match cb {
                     Callback::Heartbeat => *last_beat = Some(std::time::Instant::now()),
+                    Callback::Started { .. } => {}
                     _ if *answered => return Err(TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}' was already answered", short(token)))),
                     _ => *answered = true,
                 }
@@ -181,6 +186,11 @@ impl TokenRegistry {
     /// SendTaskFailure.
     pub fn send_failure(&self, token: &str, error: Option<String>, cause: Option<String>) -> Result<(), TokenError> {
         self.send(token, Callback::Failure { error, cause })
+    }
+
+    /// An activity worker took the task: recorded as ActivityStarted.
+    pub fn started(&self, token: &str, worker_name: &str) -> Result<(), TokenError> {
+        self.send(token, Callback::Started { worker_name: worker_name.to_string() })
     }
 
     /// SendTaskHeartbeat.
