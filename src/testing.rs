@@ -211,7 +211,9 @@ impl Harness {
 
     /// [`Harness::run`] for synchronous tests (and proptest). Executions
     /// whose tasks answer at once finish in one poll; anything that waits
-    /// (an async handler, a container) continues on a tokio runtime.
+    /// (an async handler, a container) continues on a tokio runtime of the
+    /// harness's own. Inside an async test, use `run(..).await` instead: a
+    /// runtime cannot block inside another.
     pub fn run_blocking(&self, input: Value) -> Execution {
         let rt = self.runtime.get_or_init(|| {
             tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread tokio runtime")
