@@ -71,10 +71,17 @@ pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: 
             Nested::Stop(step) => return Ok(step),
             Nested::Failed(f) => f,
         };
-        env.push(Details::ParallelStateFailed);
-        match recover(state, failure, &mut attempts, &raw, env)? {
-            Recovery::Retry => continue,
-            Recovery::Done(step) => return Ok(step),
+        // ParallelStateFailed is recorded once, when no retry follows
+        match recover(state, failure, &mut attempts, &raw, env) {
+            Ok(Recovery::Retry) => continue,
+            Ok(Recovery::Done(step)) => {
+                env.push(Details::ParallelStateFailed);
+                return Ok(step);
+            }
+            Err(f) => {
+                env.push(Details::ParallelStateFailed);
+                return Err(f);
+            }
         }
     }
 }
@@ -95,6 +102,8 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
             crate::history::to_json_string(&items)
         )));
     };
+    // MaxConcurrencyPath is checked before the Map starts; the tolerances after
+    max_concurrency(spec, &effective, &ctx)?;
     let mut attempts = vec![0; state.retry.len()];
     loop {
         env.push(Details::MapStateStarted { length: items.len() });
@@ -128,10 +137,17 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
             Nested::Stop(step) => return Ok(step),
             Nested::Failed(f) => f,
         };
-        env.push(Details::MapStateFailed);
-        match recover(state, failure, &mut attempts, &raw, env)? {
-            Recovery::Retry => continue,
-            Recovery::Done(step) => return Ok(step),
+        // MapStateFailed is recorded once, when no retry follows
+        match recover(state, failure, &mut attempts, &raw, env) {
+            Ok(Recovery::Retry) => continue,
+            Ok(Recovery::Done(step)) => {
+                env.push(Details::MapStateFailed);
+                return Ok(step);
+            }
+            Err(f) => {
+                env.push(Details::MapStateFailed);
+                return Err(f);
+            }
         }
     }
 }
@@ -222,7 +238,24 @@ fn number(v: &Value, integer: bool) -> Option<f64> {
     (!integer || n.fract() == 0.0).then_some(n)
 }
 
-/// Evaluates the tolerances and MaxConcurrencyPath, with AWS's messages.
+/// Checks MaxConcurrencyPath (items run one after another whatever it says).
+fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<(), Failure> {
+    let Some(p) = &spec.max_concurrency_path else { return Ok(()) };
+    let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
+    if number(&v, true).is_none_or(|n| n < 0.0) {
+        let shown = match v.as_ref() {
+            Value::String(s) => s.clone(),
+            other => crate::history::to_json_string(other),
+        };
+        return Err(Failure::runtime(format!(
+            "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {}",
+            p.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Evaluates the tolerances, with AWS's messages.
 fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Failure> {
     let shown = |v: &Value| match v {
         Value::String(s) => s.clone(),
@@ -240,16 +273,6 @@ fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Fail
             }
         }
     };
-    if let Some(p) = &spec.max_concurrency_path {
-        let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
-        if number(&v, true).is_none_or(|n| n < 0.0) {
-            return Err(Failure::runtime(format!(
-                "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}",
-                shown(&v),
-                p.as_str()
-            )));
-        }
-    }
     let count = match &spec.tolerated_count {
         None => None,
         Some(t) => {

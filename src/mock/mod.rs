@@ -46,6 +46,10 @@ impl MockEntry {
     /// Parses `{"Return": v}`, `{"Throw": {"Error", "Cause"}}` or `{"TimedOut": true}`.
     pub fn parse(v: &Value, loc: &str) -> Result<MockEntry, MockConfigError> {
         let obj = v.as_object().ok_or_else(|| err(loc, "a mocked response must be an object with Return or Throw"))?;
+        // a timeout recorded with its Throw is a timeout
+        if obj.get("TimedOut") == Some(&Value::Bool(true)) {
+            return Ok(MockEntry::TimedOut);
+        }
         if let Some(r) = obj.get("Return") {
             return Ok(MockEntry::Return(r.clone()));
         }
