@@ -71,17 +71,8 @@ pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: 
             Nested::Stop(step) => return Ok(step),
             Nested::Failed(f) => f,
         };
-        // ParallelStateFailed is recorded once, when no retry follows
-        match recover(state, failure, &mut attempts, &raw, env) {
-            Ok(Recovery::Retry) => continue,
-            Ok(Recovery::Done(step)) => {
-                env.push(Details::ParallelStateFailed);
-                return Ok(step);
-            }
-            Err(f) => {
-                env.push(Details::ParallelStateFailed);
-                return Err(f);
-            }
+        if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::ParallelStateFailed)? {
+            return Ok(step);
         }
     }
 }
@@ -137,17 +128,8 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
             Nested::Stop(step) => return Ok(step),
             Nested::Failed(f) => f,
         };
-        // MapStateFailed is recorded once, when no retry follows
-        match recover(state, failure, &mut attempts, &raw, env) {
-            Ok(Recovery::Retry) => continue,
-            Ok(Recovery::Done(step)) => {
-                env.push(Details::MapStateFailed);
-                return Ok(step);
-            }
-            Err(f) => {
-                env.push(Details::MapStateFailed);
-                return Err(f);
-            }
+        if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::MapStateFailed)? {
+            return Ok(step);
         }
     }
 }
@@ -294,6 +276,19 @@ fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Fail
         }
     };
     Ok(Tolerated { count, percentage })
+}
+
+/// Retries the state (`None`), or records its `…StateFailed` event once, when
+/// no retry follows, and ends it (caught, or failed).
+fn failed(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>, event: Details) -> Result<Option<Step>, Failure> {
+    let outcome = recover(state, failure, attempts, raw, env);
+    if !matches!(outcome, Ok(Recovery::Retry)) {
+        env.push(event);
+    }
+    match outcome? {
+        Recovery::Retry => Ok(None),
+        Recovery::Done(step) => Ok(Some(step)),
+    }
 }
 
 /// ResultSelector, ResultPath, OutputPath, then the transition.
