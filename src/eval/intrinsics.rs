@@ -46,11 +46,8 @@ type ByRef = fn(&Value) -> Result<Value, Failure>;
 /// Functions of one argument that only read it (called without copying it).
 pub(crate) fn by_reference(name: &str) -> Option<ByRef> {
     match name {
-        "States.JsonToString" => Some(|v| Ok(Value::String(crate::history::to_json_string(v)))),
-        "States.ArrayLength" => Some(|v| match v {
-            Value::Array(a) => Ok(Value::from(a.len())),
-            other => Err(fail(format!("States.ArrayLength: argument 1 must be an array, found {other}"))),
-        }),
+        "States.JsonToString" => Some(json_text),
+        "States.ArrayLength" => Some(length),
         _ => None,
     }
 }
@@ -133,7 +130,11 @@ fn string_to_json(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> 
 }
 
 fn json_to_string(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
-    Ok(Value::String(crate::history::to_json_string(&args[0])))
+    json_text(&args[0])
+}
+
+fn json_text(v: &Value) -> Result<Value, Failure> {
+    Ok(Value::String(crate::history::to_json_string(v)))
 }
 
 fn array(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
@@ -182,7 +183,14 @@ fn array_get_item(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> 
 }
 
 fn array_length(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
-    Ok(Value::from(take_array(args, 0, "States.ArrayLength")?.len()))
+    length(&args[0])
+}
+
+fn length(v: &Value) -> Result<Value, Failure> {
+    match v {
+        Value::Array(a) => Ok(Value::from(a.len())),
+        other => Err(fail(format!("States.ArrayLength: argument 1 must be an array, found {other}"))),
+    }
 }
 
 fn array_unique(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {

@@ -180,14 +180,7 @@ impl ContainerTasks {
             Some(Stop::Done) => TaskReply::AwaitCallback,
             None => match pattern {
                 Pattern::RequestResponse => TaskReply::Succeed(super::ecs::run_task_response(params, &region, "123456789012", &exit.id)),
-                _ => TaskReply::NoCallback {
-                    exit_code: exit.exit_code,
-                    detail: format!(
-                        "container '{name}' ({image}) exited with code {} without calling back; its last log lines:\n{}",
-                        exit.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "unknown".into()),
-                        last_lines(&exit.logs, 10)
-                    ),
-                },
+                _ => super::exited_without_callback(&format!("container '{name}' ({image})"), exit.exit_code, &exit.logs),
             },
         };
         Answer { reply, submitted: None, elapsed_ms, logs, worker_ms: exit.ran.map(|d| d.as_millis() as i64) }
@@ -202,11 +195,6 @@ impl Default for ContainerTasks {
 
 fn fail(msg: String) -> Answer {
     TaskReply::Fail { error: "Harness.ContainerError".into(), cause: Some(msg) }.into()
-}
-
-fn last_lines(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 impl Integration for ContainerTasks {

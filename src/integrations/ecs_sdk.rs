@@ -142,14 +142,7 @@ impl EcsIntegration {
             exit = Some((container.clone(), e));
         }
         let reply_after_exit = |exit: &Option<(String, WorkerExit)>| match exit {
-            Some((container, e)) => TaskReply::NoCallback {
-                exit_code: Some(e.exit_code),
-                detail: format!(
-                    "container '{container}' exited with code {} without calling back; its last log lines:\n{}",
-                    e.exit_code,
-                    last_lines(&e.logs, 10)
-                ),
-            },
+            Some((container, e)) => super::exited_without_callback(&format!("container '{container}'"), Some(e.exit_code), &e.logs),
             None => TaskReply::AwaitCallback,
         };
         match pattern {
@@ -206,11 +199,6 @@ impl Integration for EcsIntegration {
     fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
         Box::pin(self.run(call))
     }
-}
-
-fn last_lines(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 fn sdk_failure<E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: aws_sdk_ecs::error::SdkError<E, R>) -> TaskReply {

@@ -70,6 +70,20 @@ impl From<TaskReply> for Answer {
     }
 }
 
+/// The reply for a worker process that ended without calling back: `who`
+/// names it, the detail carries its exit code and last log lines.
+pub(crate) fn exited_without_callback(who: &str, exit_code: Option<i64>, logs: &str) -> TaskReply {
+    let lines: Vec<&str> = logs.lines().collect();
+    TaskReply::NoCallback {
+        exit_code,
+        detail: format!(
+            "{who} exited with code {} without calling back; its last log lines:\n{}",
+            exit_code.map(|c| c.to_string()).unwrap_or_else(|| "unknown".into()),
+            lines[lines.len().saturating_sub(10)..].join("\n")
+        ),
+    }
+}
+
 impl TaskReply {
     pub fn ok(v: Value) -> TaskReply {
         TaskReply::Succeed(v)

@@ -204,11 +204,6 @@ impl TokenRegistry {
         slots.iter().filter(|(_, s)| matches!(s, Slot::Open { .. })).map(|(t, _)| t.clone()).collect()
     }
 
-    /// Whether `token` is open (a task waits for it).
-    pub fn is_open(&self, token: &str) -> bool {
-        matches!(self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token), Some(Slot::Open { .. }))
-    }
-
     /// Whether SendTaskSuccess / SendTaskFailure arrived for `token`.
     pub fn answered(&self, token: &str) -> bool {
         matches!(self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token), Some(Slot::Open { answered: true, .. }))
