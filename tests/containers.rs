@@ -12,6 +12,9 @@ use sfn_harness::workers::seed_worker;
 use sfn_harness::{Execution, Harness, Status};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+mod common;
+use common::{seed_with, sleep_instead};
+
 const SYNC: &str = "fixtures/seed/state-machine.asl.json";
 const WFT: &str = "fixtures/seed/state-machine.wait-for-token.asl.json";
 
@@ -137,13 +140,12 @@ async fn the_rust_worker_model_and_the_real_container_agree() {
 async fn timeout_seconds_holds_for_a_real_container() {
     let _g = serial();
     let Some(image) = image() else { return };
-    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
-    def["States"]["FargateTask"]["TimeoutSeconds"] = json!(2);
-    def["States"]["FargateTask"]["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"] = json!(["python3", "-c", "import time; time.sleep(60)"]);
     let started = std::time::Instant::now();
-    let exec = Harness::from_definition(&def.to_string())
-        .unwrap()
-        .on_container_task("FargateTask", ContainerTasks::new().image("python-container", &image))
+    let exec = seed_with(WFT, |task| {
+        task["TimeoutSeconds"] = json!(2);
+        sleep_instead(task);
+    })
+    .on_container_task("FargateTask", ContainerTasks::new().image("python-container", &image))
         .run(json!({"input": {"number": 0}}))
         .await;
     exec.assert_failed_with("States.Timeout");
@@ -173,12 +175,11 @@ async fn a_dockerfile_directory_is_built_and_run() {
 async fn heartbeat_seconds_holds_for_a_real_container() {
     let _g = serial();
     let Some(image) = image() else { return };
-    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
-    def["States"]["FargateTask"]["HeartbeatSeconds"] = json!(2);
-    def["States"]["FargateTask"]["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"] = json!(["python3", "-c", "import time; time.sleep(60)"]);
-    let exec = Harness::from_definition(&def.to_string())
-        .unwrap()
-        .on_container_task("FargateTask", ContainerTasks::new().image("python-container", &image))
+    let exec = seed_with(WFT, |task| {
+        task["HeartbeatSeconds"] = json!(2);
+        sleep_instead(task);
+    })
+    .on_container_task("FargateTask", ContainerTasks::new().image("python-container", &image))
         .run(json!({"input": {"number": 0}}))
         .await;
     exec.assert_failed_with("States.HeartbeatTimeout");

@@ -13,6 +13,9 @@ use sfn_harness::workers::seed_worker_sdk;
 use sfn_harness::{Harness, Status};
 use std::sync::{Arc, Mutex};
 
+mod common;
+use common::seed_with;
+
 const SYNC: &str = "fixtures/seed/state-machine.asl.json";
 const WFT: &str = "fixtures/seed/state-machine.wait-for-token.asl.json";
 const TASK_ARN: &str = "arn:aws:ecs:ap-northeast-1:111111111111:task/cluster/0123456789abcdef";
@@ -38,6 +41,12 @@ fn stopped_task(exit: i32) -> Task {
         .stop_code(TaskStopCode::EssentialContainerExited)
         .containers(Container::builder().name("python-container").last_status("STOPPED").exit_code(exit).build())
         .build()
+}
+
+/// An ECS client whose RunTask always starts a task (nothing else is mocked).
+fn ecs_that_starts_tasks() -> aws_sdk_ecs::Client {
+    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| RunTaskOutput::builder().tasks(started_task()).build());
+    mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&run])
 }
 
 /// A RunTask rule that records the INPUT and TOKEN overrides it was sent.
@@ -170,11 +179,9 @@ async fn run_task_failures_give_amazon_ecs_unknown() {
 
 #[tokio::test]
 async fn a_worker_that_exits_without_calling_back_is_diagnosed_at_once() {
-    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| RunTaskOutput::builder().tasks(started_task()).build());
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&run]);
     let exec = Harness::from_file(WFT)
         .unwrap()
-        .on_ecs_task("FargateTask", EcsIntegration::new(ecs).worker("python-container", seed_worker_sdk))
+        .on_ecs_task("FargateTask", EcsIntegration::new(ecs_that_starts_tasks()).worker("python-container", seed_worker_sdk))
         .start_at("FargateTask")
         .unwrap()
         .run(json!({"input": {}}))
@@ -186,12 +193,13 @@ async fn a_worker_that_exits_without_calling_back_is_diagnosed_at_once() {
 
 #[tokio::test]
 async fn callbacks_from_rust_code_resolve_tokens_and_heartbeats_extend_the_wait() {
-    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| RunTaskOutput::builder().tasks(started_task()).build());
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&run]);
-    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
-    def["States"]["FargateTask"]["HeartbeatSeconds"] = json!(2);
-    def["States"]["FargateTask"]["TimeoutSeconds"] = json!(30);
-    let harness = Harness::from_definition(&def.to_string()).unwrap().on_ecs_task("FargateTask", EcsIntegration::new(ecs)).start_at("FargateTask").unwrap();
+    let harness = seed_with(WFT, |task| {
+        task["HeartbeatSeconds"] = json!(2);
+        task["TimeoutSeconds"] = json!(30);
+    })
+    .on_ecs_task("FargateTask", EcsIntegration::new(ecs_that_starts_tasks()))
+    .start_at("FargateTask")
+    .unwrap();
     let client = harness.sfn_client();
     let tokens = harness.tokens().clone();
     let answering = tokio::spawn(async move {
@@ -218,11 +226,7 @@ async fn callbacks_from_rust_code_resolve_tokens_and_heartbeats_extend_the_wait(
 
 #[tokio::test]
 async fn a_callback_after_the_timeout_gets_task_timed_out() {
-    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| RunTaskOutput::builder().tasks(started_task()).build());
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&run]);
-    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
-    def["States"]["FargateTask"]["TimeoutSeconds"] = json!(1);
-    let harness = Harness::from_definition(&def.to_string()).unwrap().on_ecs_task("FargateTask", EcsIntegration::new(ecs));
+    let harness = seed_with(WFT, |task| task["TimeoutSeconds"] = json!(1)).on_ecs_task("FargateTask", EcsIntegration::new(ecs_that_starts_tasks()));
     let exec = harness.run(json!({"input": {"number": 0}})).await;
     exec.assert_failed_with("States.Timeout");
     let token = container_env_var(exec.scheduled_parameters()[0], Some("python-container"), "TOKEN").unwrap().to_string();
@@ -234,13 +238,8 @@ async fn a_callback_after_the_timeout_gets_task_timed_out() {
 
 #[tokio::test]
 async fn a_missed_heartbeat_times_the_task_out() {
-    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| RunTaskOutput::builder().tasks(started_task()).build());
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&run]);
-    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
-    def["States"]["FargateTask"]["HeartbeatSeconds"] = json!(1);
-    let exec = Harness::from_definition(&def.to_string())
-        .unwrap()
-        .on_ecs_task("FargateTask", EcsIntegration::new(ecs))
+    let exec = seed_with(WFT, |task| task["HeartbeatSeconds"] = json!(1))
+        .on_ecs_task("FargateTask", EcsIntegration::new(ecs_that_starts_tasks()))
         .run(json!({"input": {"number": 0}}))
         .await;
     exec.assert_failed_with("States.HeartbeatTimeout");

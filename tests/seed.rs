@@ -7,6 +7,9 @@ use sfn_harness::history::MAX_HISTORY_EVENTS;
 use sfn_harness::workers::{increment_number, seed_worker};
 use sfn_harness::{assert_history_snapshot, Harness, Status};
 
+mod common;
+use common::seed_with;
+
 const SYNC: &str = "fixtures/seed/state-machine.asl.json";
 const WFT: &str = "fixtures/seed/state-machine.wait-for-token.asl.json";
 
@@ -114,10 +117,7 @@ fn a_worker_that_never_calls_back() {
 
 #[test]
 fn a_callback_timeout_ends_the_execution_as_aws_would() {
-    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(WFT).unwrap()).unwrap();
-    def["States"]["FargateTask"]["TimeoutSeconds"] = json!(300);
-    let exec = Harness::from_definition(&def.to_string())
-        .unwrap()
+    let exec = seed_with(WFT, |task| task["TimeoutSeconds"] = json!(300))
         .on_task("FargateTask", seed_worker)
         .start_at("FargateTask")
         .unwrap()
@@ -148,10 +148,7 @@ fn mock_config_drives_the_loop() {
     let exec = Harness::from_file(WFT).unwrap().mock_config(&cfg, None, "WorkerFails").unwrap().run_blocking(number(json!(0)));
     exec.assert_failed_with("Container task failed.");
     // invocation counters include retries: the RetryThenSucceed case retries once
-    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(SYNC).unwrap()).unwrap();
-    def["States"]["FargateTask"]["Retry"] = json!([{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 5, "MaxAttempts": 2}]);
-    let exec = Harness::from_definition(&def.to_string())
-        .unwrap()
+    let exec = seed_with(SYNC, |task| task["Retry"] = json!([{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 5, "MaxAttempts": 2}]))
         .mock_config(&cfg, None, "RetryThenSucceed")
         .unwrap()
         .run_blocking(number(json!(3)));

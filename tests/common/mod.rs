@@ -1,0 +1,19 @@
+//! Helpers shared by the integration tests.
+// each test crate includes this module and uses part of it
+#![allow(dead_code)]
+
+use serde_json::Value;
+use sfn_harness::Harness;
+
+/// A harness for the seed definition `path` with its `FargateTask` state
+/// changed by `edit` (a timeout, a retrier, a command override …).
+pub fn seed_with(path: &str, edit: impl FnOnce(&mut Value)) -> Harness {
+    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut def["States"]["FargateTask"]);
+    Harness::from_definition(&def.to_string()).unwrap()
+}
+
+/// Makes the task's container sleep for a minute instead of working.
+pub fn sleep_instead(task: &mut Value) {
+    task["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"] = serde_json::json!(["python3", "-c", "import time; time.sleep(60)"]);
+}
