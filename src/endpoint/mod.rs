@@ -104,6 +104,8 @@ struct Inner {
     store: Mutex<Store>,
     tokens: Arc<TokenRegistry>,
     activities: Activities,
+    /// What answers tasks no mock answers (ECS, activities), built once.
+    fallback: Arc<Fallback>,
 }
 
 /// The local Step Functions service.
@@ -166,7 +168,13 @@ fn page<T: Clone>(items: &[T], req: &Value, default_max: usize) -> Result<(Vec<T
 
 impl Endpoint {
     pub fn new(cfg: EndpointConfig) -> Endpoint {
-        Endpoint { inner: Arc::new(Inner { cfg, store: Mutex::new(Store::default()), tokens: Arc::new(TokenRegistry::new()), activities: Activities::default() }) }
+        let tokens = Arc::new(TokenRegistry::new());
+        let activities = Activities::default();
+        // ECS workers call back in process, through this endpoint's registry
+        let api: Arc<dyn SfnApi> = tokens.clone();
+        let ecs = cfg.ecs.clone().map(|e| e.default_sfn_client(|| crate::integrations::sdk::in_process_sfn_client(api, &cfg.region)));
+        let fallback = Arc::new(Fallback { ecs, activities: activities.clone() });
+        Endpoint { inner: Arc::new(Inner { cfg, store: Mutex::new(Store::default()), tokens, activities, fallback }) }
     }
 
     /// The token registry SendTask* calls resolve in.
@@ -327,10 +335,7 @@ impl Endpoint {
                 ints.insert(state, resp);
             }
         }
-        let tokens: Arc<dyn SfnApi> = self.inner.tokens.clone();
-        let region = self.inner.cfg.region.clone();
-        let ecs = self.inner.cfg.ecs.clone().map(|e| e.default_sfn_client(|| crate::integrations::sdk::in_process_sfn_client(tokens, &region)));
-        ints.set_fallback(Arc::new(Fallback { ecs, activities: self.inner.activities.clone() }));
+        ints.set_fallback(self.inner.fallback.clone());
         Ok(ints)
     }
 
