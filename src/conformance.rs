@@ -3,7 +3,7 @@
 //! report line per case for `score.py`.
 
 use crate::asl;
-use crate::eval::{execute, RunConfig, Status};
+use crate::eval::{execute, RunConfig};
 use crate::integrations::Integrations;
 use crate::mock::{MockEntry, MockedResponse};
 use serde_json::{json, Value};
@@ -59,14 +59,9 @@ pub async fn run_case(case: &Value) -> Value {
         r["history"] = exec.history_json();
         return r;
     }
-    json!({
-        "name": name,
-        "status": exec.status.as_str(),
-        "output": if exec.status == Status::Succeeded { exec.output().clone() } else { Value::Null },
-        "error": exec.error,
-        "cause": exec.cause,
-        "history": exec.history_json(),
-    })
+    let mut report = exec.to_json();
+    report["name"] = json!(name);
+    report
 }
 
 /// JSON as Python's `json.dumps` writes it by default.
@@ -122,7 +117,7 @@ pub async fn run_dir(dir: &std::path::Path, report: &std::path::Path) -> std::io
     }
     let mut out = String::new();
     for l in &lines {
-        out.push_str(&crate::history::to_json_string(l));
+        out.push_str(&crate::json::to_json_string(l));
         out.push('\n');
     }
     std::fs::write(report, out)?;

@@ -4,6 +4,8 @@
 //! Payloads are kept as shared JSON values and rendered to the JSON strings
 //! AWS returns only when the history is read, so recording is cheap.
 
+pub use crate::asl::TaskResource;
+use crate::json::to_json_string;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -13,11 +15,32 @@ pub const MAX_HISTORY_EVENTS: usize = 25_000;
 /// A payload shared between the execution and its history.
 pub type Payload = Arc<Value>;
 
-/// The service and API a Task event names (`ecs` / `runTask.sync`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskResource {
-    pub resource_type: Arc<str>,
-    pub resource: Arc<str>,
+/// A payload rendered only when the history is read: what the harness
+/// simulates for a service (a RunTask response) costs nothing unless someone
+/// looks. `summary` names it in traces.
+#[derive(Clone)]
+pub struct Deferred {
+    /// One line for traces (`RunTask (simulated): task …`).
+    pub summary: Arc<str>,
+    render: Arc<dyn Fn() -> Value + Send + Sync>,
+}
+
+impl Deferred {
+    /// A payload that `render` builds when it is read.
+    pub fn new(summary: impl Into<Arc<str>>, render: impl Fn() -> Value + Send + Sync + 'static) -> Deferred {
+        Deferred { summary: summary.into(), render: Arc::new(render) }
+    }
+
+    /// The payload.
+    pub fn value(&self) -> Value {
+        (self.render)()
+    }
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Deferred({})", self.summary)
+    }
 }
 
 /// One history event's type and details.
@@ -33,9 +56,9 @@ pub enum Details {
     TaskScheduled { res: TaskResource, region: Arc<str>, parameters: Payload, timeout: Option<u64>, heartbeat: Option<u64> },
     TaskStarted { res: TaskResource },
     TaskSubmitted { res: TaskResource, output: Payload },
-    /// TaskSubmitted of a simulated ECS RunTask; its output (the RunTask
-    /// response) is rendered when the history is read.
-    EcsTaskSubmitted { res: TaskResource, parameters: Payload, region: Arc<str>, account: Arc<str>, task_id: u128 },
+    /// TaskSubmitted whose output (a simulated service response) is
+    /// rendered when the history is read.
+    TaskSubmittedDeferred { res: TaskResource, output: Deferred },
     TaskSucceeded { res: TaskResource, output: Payload },
     TaskFailed { res: TaskResource, error: Option<String>, cause: Option<String> },
     TaskTimedOut { res: TaskResource, error: Option<String>, cause: Option<String> },
@@ -83,7 +106,7 @@ impl Details {
             Details::StateExited { .. } => "StateExited",
             Details::TaskScheduled { .. } => "TaskScheduled",
             Details::TaskStarted { .. } => "TaskStarted",
-            Details::TaskSubmitted { .. } | Details::EcsTaskSubmitted { .. } => "TaskSubmitted",
+            Details::TaskSubmitted { .. } | Details::TaskSubmittedDeferred { .. } => "TaskSubmitted",
             Details::TaskSucceeded { .. } => "TaskSucceeded",
             Details::TaskFailed { .. } => "TaskFailed",
             Details::TaskTimedOut { .. } => "TaskTimedOut",
@@ -123,7 +146,7 @@ impl Details {
             Details::StateExited { .. } => "stateExitedEventDetails",
             Details::TaskScheduled { .. } => "taskScheduledEventDetails",
             Details::TaskStarted { .. } => "taskStartedEventDetails",
-            Details::TaskSubmitted { .. } | Details::EcsTaskSubmitted { .. } => "taskSubmittedEventDetails",
+            Details::TaskSubmitted { .. } | Details::TaskSubmittedDeferred { .. } => "taskSubmittedEventDetails",
             Details::TaskSucceeded { .. } => "taskSucceededEventDetails",
             Details::TaskFailed { .. } => "taskFailedEventDetails",
             Details::TaskTimedOut { .. } => "taskTimedOutEventDetails",
@@ -223,10 +246,9 @@ impl Details {
                 }
             }
             Details::TaskStarted { res: r } => res(&mut m, r),
-            Details::EcsTaskSubmitted { res: r, parameters, region, account, task_id } => {
+            Details::TaskSubmittedDeferred { res: r, output } => {
                 res(&mut m, r);
-                let out = crate::integrations::ecs::run_task_response(parameters, region, account, &format!("{task_id:032x}"));
-                payload(&mut m, "output", &Arc::new(out));
+                payload(&mut m, "output", &Arc::new(output.value()));
             }
             Details::TaskSubmitted { res: r, output } | Details::TaskSucceeded { res: r, output } => {
                 res(&mut m, r);
@@ -262,10 +284,6 @@ impl Details {
     }
 }
 
-/// Serializes a payload the way AWS writes JSON strings (compact).
-pub fn to_json_string(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
 
 /// One history event.
 #[derive(Debug, Clone)]

@@ -24,18 +24,24 @@
 //! ```
 
 pub mod asl;
-pub mod clock;
 pub mod conformance;
 pub mod container;
 pub mod endpoint;
 pub mod eval;
 pub mod history;
 pub mod integrations;
+mod json;
+mod names;
 pub mod mock;
+pub mod rng;
 pub mod testing;
+pub mod time;
 pub mod workers;
 
 pub use eval::{Execution, Failure, RunConfig, Status};
 pub use integrations::{TaskCall, TaskReply};
 pub use mock::MockConfig;
 pub use testing::Harness;
+
+/// A boxed, sendable future: what [`Integration`](integrations::Integration)s return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -168,7 +168,7 @@ fn run(
             .state_machine()
             .states
             .iter()
-            .filter(|s| matches!(&s.kind, asl::StateKind::Task(t) if matches!(&t.kind, asl::Resource::Service { res, .. } if &*res.resource_type == "ecs")))
+            .filter(|s| matches!(&s.kind, asl::StateKind::Task(t) if t.kind.is_ecs()))
             .map(|s| s.name.to_string())
             .collect();
         if ecs_states.is_empty() {

@@ -283,7 +283,7 @@ impl Execution {
         use crate::history::Details as D;
         let mut out = String::new();
         let short = |v: &Value| {
-            let s = crate::history::to_json_string(v);
+            let s = crate::json::to_json_string(v);
             if s.len() > 100 {
                 format!("{}…", &s[..s.char_indices().take_while(|(i, _)| *i < 100).last().map(|(i, c)| i + c.len_utf8()).unwrap_or(0)])
             } else {
@@ -298,7 +298,7 @@ impl Execution {
                 D::ExecutionSucceeded { output } => format!("output {}", short(output)),
                 D::StateEntered { name, input, .. } => format!("{name} ← {}", short(input)),
                 D::StateExited { name, output, .. } => format!("{name} → {}", short(output)),
-                D::EcsTaskSubmitted { task_id, .. } => format!("RunTask (simulated): task {task_id:032x}"),
+                D::TaskSubmittedDeferred { output, .. } => output.summary.to_string(),
                 D::TaskScheduled { res, parameters, .. } => format!("{}:{} {}", res.resource_type, res.resource, short(parameters)),
                 D::TaskSubmitted { output, .. } | D::TaskSucceeded { output, .. } | D::LambdaFunctionSucceeded { output } | D::ActivitySucceeded { output } => short(output),
                 D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => short(input),

@@ -20,7 +20,7 @@
 //! }
 //! ```
 
-use crate::clock::Rng;
+use crate::rng::Rng;
 use crate::integrations::ecs_sdk::WorkerExit;
 use crate::integrations::{container_env_var, container_environment, TaskCall, TaskReply};
 use serde_json::{json, Value};

@@ -26,7 +26,7 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 const PARTITION: &str = "aws";
-const ACCOUNT: &str = "123456789012";
+const ACCOUNT: &str = crate::names::DEFAULT_ACCOUNT;
 
 /// Reads a definition: ASL text as it is, or the state machine of a
 /// CloudFormation template (`path#LogicalId` picks one of several).

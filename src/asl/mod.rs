@@ -15,7 +15,7 @@ pub use load::{load_definition, LoadError, Source};
 pub use model::*;
 pub use parse::{diagnostics, duplicate_state_names, parse_str, parse_value};
 pub use path::{Path, ReferencePath, Root, Seg};
-pub use resource::{Pattern, Resource};
+pub use resource::{Pattern, Resource, TaskResource};
 
 /// Every diagnostic for a definition given as text (JSON errors included).
 pub fn validate_str(text: &str) -> Vec<Diagnostic> {

@@ -720,7 +720,7 @@ fn wait(cx: &mut Cx, obj: &Map<String, Value>, loc: &str) -> Option<StateKind> {
         },
         "Timestamp" => match v.as_str() {
             Some(s) if s.starts_with("{%") => Some(StateKind::Wait(WaitFor::Timestamp(0))),
-            Some(s) => match crate::clock::parse_timestamp(s) {
+            Some(s) => match crate::time::parse_timestamp(s) {
                 Some(ms) => Some(StateKind::Wait(WaitFor::Timestamp(ms))),
                 None => {
                     cx.schema(&kloc, format!("'{s}' is not an ISO-8601 extended offset date-time such as 2016-03-14T01:59:00Z"));

@@ -1,7 +1,15 @@
 //! Classifying a Task's `Resource` ARN once.
 
-use crate::history::TaskResource;
 use std::sync::Arc;
+
+/// The service and API a Task event names (`ecs` / `runTask.sync`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskResource {
+    /// The service (`ecs`).
+    pub resource_type: Arc<str>,
+    /// The API and pattern (`runTask.sync`).
+    pub resource: Arc<str>,
+}
 
 /// The service integration pattern of an optimized integration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +41,12 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// Whether this is an ECS service integration (`arn:aws:states:::ecs:…`).
+    pub fn is_ecs(&self) -> bool {
+        matches!(self, Resource::Service { res, .. } if &*res.resource_type == "ecs")
+    }
+
+    /// Classifies a `Resource` ARN.
     pub fn parse(arn: &str) -> Resource {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         if parts.len() == 6 && parts[0] == "arn" && parts[2] == "states" && parts[3].is_empty() && parts[4].is_empty() {

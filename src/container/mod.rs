@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use crate::time::Wall;
+use std::time::Duration;
+use tokio::time::Instant;
 use testcontainers::core::{Host, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
@@ -111,8 +113,9 @@ pub fn reap_stale() {
 }
 
 /// Runs `spec` until the container exits or `stop` says to stop it
-/// (polled every `poll`). The container is removed before this returns.
-pub async fn run(spec: &ContainerSpec, poll: Duration, mut stop: impl FnMut(Instant) -> Option<Stop>) -> Result<ContainerExit, ContainerError> {
+/// (polled every `poll` of `wall`'s time; `stop` is given `wall`'s instant
+/// of the start and of now). The container is removed before this returns.
+pub async fn run(spec: &ContainerSpec, wall: &Wall, poll: Duration, mut stop: impl FnMut(Instant, Instant) -> Option<Stop>) -> Result<ContainerExit, ContainerError> {
     let (name, tag) = match spec.image.rsplit_once(':') {
         Some((n, t)) if !t.contains('/') => (n.to_string(), t.to_string()),
         _ => (spec.image.clone(), "latest".to_string()),
@@ -127,7 +130,7 @@ pub async fn run(spec: &ContainerSpec, poll: Duration, mut stop: impl FnMut(Inst
     if let Some(cmd) = &spec.cmd {
         req = req.with_cmd(cmd);
     }
-    let started = Instant::now();
+    let started = wall.now();
     let c = req
         .start()
         .await
@@ -140,12 +143,12 @@ pub async fn run(spec: &ContainerSpec, poll: Duration, mut stop: impl FnMut(Inst
             Ok(true) => {}
             Err(e) => return Err(ContainerError(format!("lost container {id}: {e}"))),
         }
-        if let Some(s) = stop(started) {
+        if let Some(s) = stop(started, wall.now()) {
             let _ = c.stop_with_timeout(Some(0)).await;
             stopped = Some(s);
             break;
         }
-        tokio::time::sleep(poll).await;
+        wall.sleep(poll).await;
     }
     let inspect_id = id.clone();
     let (exit_code, out, err, ran) = tokio::join!(
@@ -156,7 +159,7 @@ pub async fn run(spec: &ContainerSpec, poll: Duration, mut stop: impl FnMut(Inst
     );
     let mut logs = String::from_utf8_lossy(&out.unwrap_or_default()).into_owned();
     logs.push_str(&String::from_utf8_lossy(&err.unwrap_or_default()));
-    let elapsed = started.elapsed();
+    let elapsed = wall.elapsed(started);
     // removal happens off the critical path; an interrupted run's leftovers
     // are reaped by the next ContainerTasks (their owner pid is gone)
     std::mem::forget(c);

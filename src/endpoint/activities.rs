@@ -2,7 +2,8 @@
 //! queues its input and token; a worker long-polls GetActivityTask and
 //! answers with SendTaskSuccess / SendTaskFailure.
 
-use super::{err, now_secs, optional, page, required, with_next, ApiResult};
+use super::{err, optional, page, required, with_next, ApiResult};
+use crate::time::Wall;
 use crate::integrations::{Answer, TaskCall, TaskReply};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
@@ -31,14 +32,14 @@ impl Activities {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn create(&self, req: &Value, arn_prefix: &str) -> ApiResult {
+    pub(super) fn create(&self, req: &Value, arn_prefix: &str, now: f64) -> ApiResult {
         let name = required(req, "name")?;
         if !super::valid_name(name) {
             return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
         }
         let arn = format!("{arn_prefix}{name}");
         let mut acts = self.lock();
-        let created = acts.get(&arn).map(|a| a.created).unwrap_or_else(now_secs);
+        let created = acts.get(&arn).map(|a| a.created).unwrap_or(now);
         acts.entry(arn.clone()).or_insert_with(|| Activity { arn: arn.clone(), name: name.into(), created, queue: VecDeque::new(), notify: Arc::new(Notify::new()) });
         Ok(json!({"activityArn": arn, "creationDate": created}))
     }
@@ -70,10 +71,10 @@ impl Activities {
         Ok(json!({}))
     }
 
-    pub(super) async fn get_task(&self, req: &Value, tokens: &crate::integrations::tokens::TokenRegistry) -> ApiResult {
+    pub(super) async fn get_task(&self, req: &Value, tokens: &crate::integrations::tokens::TokenRegistry, wall: &Wall) -> ApiResult {
         let arn = Self::arn(req)?;
         let worker = optional(req, "workerName").unwrap_or("");
-        let deadline = tokio::time::Instant::now() + LONG_POLL;
+        let deadline = wall.now() + LONG_POLL;
         loop {
             let notify = {
                 let mut acts = self.lock();
@@ -85,7 +86,7 @@ impl Activities {
                 }
                 a.notify.clone()
             };
-            if tokio::time::timeout_at(deadline, notify.notified()).await.is_err() {
+            if wall.timeout_at(deadline, notify.notified()).await.is_none() {
                 return Ok(json!({}));
             }
         }
@@ -95,12 +96,12 @@ impl Activities {
     pub(super) fn schedule(&self, arn: &str, call: &TaskCall) -> Answer {
         let mut acts = self.lock();
         let Some(a) = acts.get_mut(arn) else {
-            return TaskReply::Fail { error: "States.Runtime".into(), cause: Some(format!("The activity {arn} does not exist.")) }.into();
+            return TaskReply::Fail { error: crate::names::RUNTIME.into(), cause: Some(format!("The activity {arn} does not exist.")) }.into();
         };
         let Some(token) = call.token.clone() else {
-            return TaskReply::Fail { error: "States.Runtime".into(), cause: Some("an activity task needs a task token".into()) }.into();
+            return TaskReply::Fail { error: crate::names::RUNTIME.into(), cause: Some("an activity task needs a task token".into()) }.into();
         };
-        a.queue.push_back((token, crate::history::to_json_string(&call.parameters)));
+        a.queue.push_back((token, crate::json::to_json_string(&call.parameters)));
         a.notify.notify_waiters();
         a.notify.notify_one();
         TaskReply::AwaitCallback.into()

@@ -29,7 +29,8 @@ use activities::Activities;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::time::Wall;
+use std::time::Duration;
 
 /// How the endpoint runs executions; every field states its default.
 #[derive(Clone)]
@@ -50,6 +51,9 @@ pub struct EndpointConfig {
     /// How long a callback task without TimeoutSeconds/HeartbeatSeconds
     /// waits for its callback in real time (default 1 hour).
     pub callback_wait: Duration,
+    /// Real time: dates on resources, pacing, long polls, callbacks.
+    /// Default [`Wall::system`].
+    pub wall: Wall,
 }
 
 impl Default for EndpointConfig {
@@ -58,9 +62,10 @@ impl Default for EndpointConfig {
             mock_config: None,
             ecs: None,
             wait_scale: 0.0,
-            region: "us-east-1".into(),
-            account: "123456789012".into(),
+            region: crate::names::DEFAULT_REGION.into(),
+            account: crate::names::DEFAULT_ACCOUNT.into(),
             callback_wait: Duration::from_secs(3600),
+            wall: Wall::system(),
         }
     }
 }
@@ -127,8 +132,9 @@ fn err(kind: &'static str, message: impl Into<String>) -> ApiError {
 
 type ApiResult = Result<Value, ApiError>;
 
-fn now_secs() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as f64 / 1000.0).unwrap_or(0.0)
+/// A date as AWS's JSON protocol writes it: epoch seconds, milliseconds as the fraction.
+fn epoch_secs(wall: &Wall) -> f64 {
+    wall.epoch_ms() as f64 / 1000.0
 }
 
 fn required<'a>(req: &'a Value, key: &str) -> Result<&'a str, ApiError> {
@@ -168,7 +174,7 @@ fn page<T: Clone>(items: &[T], req: &Value, default_max: usize) -> Result<(Vec<T
 
 impl Endpoint {
     pub fn new(cfg: EndpointConfig) -> Endpoint {
-        let tokens = Arc::new(TokenRegistry::new());
+        let tokens = Arc::new(TokenRegistry::with_wall(cfg.wall.clone()));
         let activities = Activities::default();
         // ECS workers call back in process, through this endpoint's registry
         let api: Arc<dyn SfnApi> = tokens.clone();
@@ -219,11 +225,11 @@ impl Endpoint {
             "GetExecutionHistory" => self.get_execution_history(&req),
             "ValidateStateMachineDefinition" => validate(&req),
             "TestState" => self.test_state(&req).await,
-            "CreateActivity" => self.inner.activities.create(&req, &self.arn("activity", "")),
+            "CreateActivity" => self.inner.activities.create(&req, &self.arn("activity", ""), epoch_secs(&self.inner.cfg.wall)),
             "DescribeActivity" => self.inner.activities.describe(&req),
             "ListActivities" => self.inner.activities.list(&req),
             "DeleteActivity" => self.inner.activities.delete(&req),
-            "GetActivityTask" => self.inner.activities.get_task(&req, &self.inner.tokens).await,
+            "GetActivityTask" => self.inner.activities.get_task(&req, &self.inner.tokens, &self.inner.cfg.wall).await,
             other => Err(err("UnknownOperationException", format!("'{other}' is not an operation of AWSStepFunctions served here"))),
         };
         match result {
@@ -259,7 +265,7 @@ impl Endpoint {
             }
             return Err(err("StateMachineAlreadyExists", format!("State Machine Already Exists: '{arn}'")));
         }
-        let created = now_secs();
+        let created = epoch_secs(&self.inner.cfg.wall);
         store.machines.insert(
             arn.clone(),
             Machine { arn: arn.clone(), name: name.into(), definition: definition.into(), role_arn: role_arn.into(), kind: kind.into(), created, sm: Arc::new(sm) },
@@ -311,7 +317,7 @@ impl Endpoint {
         if let Some(r) = role {
             m.role_arn = r.to_string();
         }
-        Ok(json!({"updateDate": now_secs()}))
+        Ok(json!({"updateDate": epoch_secs(&self.inner.cfg.wall)}))
     }
 
     fn delete_state_machine(&self, req: &Value) -> ApiResult {
@@ -347,11 +353,16 @@ impl Endpoint {
             account: self.inner.cfg.account.clone(),
             state_machine_name: machine.name.clone(),
             execution_name: Some(name.to_string()),
+            wall: self.inner.cfg.wall.clone(),
             ..RunConfig::default()
         };
         if self.inner.cfg.wait_scale > 0.0 {
             let scale = self.inner.cfg.wait_scale;
-            cfg.pacer = Some(eval::Pacer::new(move |ms| Box::pin(tokio::time::sleep(Duration::from_secs_f64(ms as f64 / 1000.0 * scale)))));
+            let wall = self.inner.cfg.wall.clone();
+            cfg.pacer = Some(eval::Pacer::new(move |ms| {
+                let wall = wall.clone();
+                Box::pin(async move { wall.sleep(Duration::from_secs_f64(ms as f64 / 1000.0 * scale)).await })
+            }));
         }
         cfg
     }
@@ -372,7 +383,7 @@ impl Endpoint {
             if !valid_name(&name) {
                 return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
             }
-            let start_ms = (now_secs() * 1000.0) as i64;
+            let start_ms = self.inner.cfg.wall.epoch_ms();
             (name.clone(), m.sm.clone(), self.integrations(m, test_case.as_deref())?, self.run_config(m, &name, start_ms))
         };
         let exec_arn = self.arn("execution", &format!("{}:{exec_name}", arn.rsplit(':').next().unwrap_or("")));
@@ -402,8 +413,8 @@ impl Endpoint {
                         // never a lost execution: a harness bug fails it, with the reason
                         Err(panic) => {
                             rec.status = Status::Failed;
-                            rec.stop = Some(now_secs());
-                            rec.stop_reason = Some((Some("Harness.InternalError".into()), Some(panic)));
+                            rec.stop = Some(epoch_secs(&this.inner.cfg.wall));
+                            rec.stop_reason = Some((Some(crate::names::HARNESS_INTERNAL_ERROR.into()), Some(panic)));
                         }
                     }
                 }
@@ -462,7 +473,7 @@ impl Endpoint {
         }
         if let Some(e) = &r.done {
             if let Some(o) = e.output.as_deref() {
-                m.insert("output".into(), json!(crate::history::to_json_string(o)));
+                m.insert("output".into(), json!(crate::json::to_json_string(o)));
                 m.insert("outputDetails".into(), json!({"included": true}));
             }
             if let Some(x) = &e.error {
@@ -512,7 +523,7 @@ impl Endpoint {
         let arn = Self::execution_arn(req)?;
         let mut store = self.store();
         let r = store.executions.get_mut(&arn).ok_or_else(|| no_execution(&arn))?;
-        let stop = now_secs();
+        let stop = epoch_secs(&self.inner.cfg.wall);
         if r.status == Status::Running {
             if let Some(h) = r.abort.take() {
                 h.abort();
@@ -604,7 +615,7 @@ impl Endpoint {
         };
         out.insert("status".into(), json!(status));
         if let Some(o) = exec.output.as_deref() {
-            out.insert("output".into(), json!(crate::history::to_json_string(o)));
+            out.insert("output".into(), json!(crate::json::to_json_string(o)));
         }
         if let Some(e) = &exec.error {
             out.insert("error".into(), json!(e));
@@ -668,12 +679,12 @@ impl Integration for Fallback {
         Box::pin(async move {
             match Resource::parse(&call.resource) {
                 Resource::Activity(arn) => self.activities.schedule(&arn, call),
-                Resource::Service { res, .. } if &*res.resource_type == "ecs" && self.ecs.is_some() => match &self.ecs {
+                r if r.is_ecs() && self.ecs.is_some() => match &self.ecs {
                     Some(e) => e.call(call).await,
                     None => unreachable!(),
                 },
                 _ => TaskReply::Fail {
-                    error: "Harness.NoIntegration".into(),
+                    error: crate::names::HARNESS_NO_INTEGRATION.into(),
                     cause: Some(format!(
                         "Task state '{}' ({}) has no mocked response: start the execution with stateMachineArn#TestCase and a --mock-config, or give --ecs-endpoint for ECS tasks",
                         call.state_name, call.resource

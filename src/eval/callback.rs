@@ -11,7 +11,9 @@ use crate::history::{Details, Payload};
 use crate::integrations::ecs;
 use crate::integrations::tokens::{Callback, Closed, TokenRegistry};
 use crate::integrations::TaskReply;
+use crate::time::Wall;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Instant;
 
 /// AWS's default for a callback task with no TimeoutSeconds: one year.
 const DEFAULT_TASK_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
@@ -62,13 +64,14 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
                 cause: Some(format!("Task state '{}' is not a callback task but its integration awaits a callback", r.state.name)),
             },
             Some(rx) => {
-                let started = std::time::Instant::now();
+                let wall = env.cfg.wall.clone();
+                let started = wall.now();
                 let mut heartbeat_at = r.limits.heartbeat.map(|h| started + std::time::Duration::from_secs(h));
                 let mut counted_ms = 0;
                 loop {
-                    let waited = wait_for_callback(rx, r.limits, env.tasks.callback_wait, started, &mut heartbeat_at).await;
+                    let waited = wait_for_callback(&wall, rx, r.limits, env.tasks.callback_wait, started, &mut heartbeat_at).await;
                     // real time passed while waiting: the virtual clock follows it
-                    let real_ms = started.elapsed().as_millis() as i64;
+                    let real_ms = wall.elapsed(started).as_millis() as i64;
                     let in_time = env.advance_ms(real_ms - counted_ms);
                     counted_ms = real_ms;
                     match waited {
@@ -105,7 +108,7 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
                 if code == 0 {
                     TaskReply::Succeed(stopped)
                 } else {
-                    TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::history::to_json_string(&stopped)) }
+                    TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::json::to_json_string(&stopped)) }
                 }
             }
             Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(r.limits) {
@@ -160,13 +163,14 @@ enum Waited {
 /// deadline back. Without TimeoutSeconds/HeartbeatSeconds the wait is
 /// bounded by `fallback` and then reported as stalled.
 async fn wait_for_callback(
+    wall: &Wall,
     rx: &mut tokio::sync::mpsc::UnboundedReceiver<Callback>,
     limits: Limits,
     fallback: std::time::Duration,
-    start: std::time::Instant,
-    heartbeat_at: &mut Option<std::time::Instant>,
+    start: Instant,
+    heartbeat_at: &mut Option<Instant>,
 ) -> Waited {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let timeout_at = limits.timeout.map(|t| start + Duration::from_secs(t));
     loop {
         let (deadline, which) = match (timeout_at, *heartbeat_at) {
@@ -175,14 +179,14 @@ async fn wait_for_callback(
             (None, Some(h)) => (h, Some(true)),
             (None, None) => (start + fallback, None),
         };
-        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
-            Ok(Some(Callback::Heartbeat)) => {
-                *heartbeat_at = limits.heartbeat.map(|h| Instant::now() + Duration::from_secs(h));
+        match wall.timeout_at(deadline, rx.recv()).await {
+            Some(Some(Callback::Heartbeat)) => {
+                *heartbeat_at = limits.heartbeat.map(|h| wall.now() + Duration::from_secs(h));
             }
-            Ok(Some(Callback::Started { worker_name })) => return Waited::Started(worker_name),
-            Ok(Some(cb)) => return Waited::Reply(from_callback(cb)),
-            Ok(None) => return Waited::Stalled,
-            Err(_) => {
+            Some(Some(Callback::Started { worker_name })) => return Waited::Started(worker_name),
+            Some(Some(cb)) => return Waited::Reply(from_callback(cb)),
+            Some(None) => return Waited::Stalled,
+            None => {
                 return match which {
                     Some(heartbeat) => Waited::TimedOut { heartbeat },
                     None => Waited::Stalled,

@@ -14,7 +14,7 @@
 use super::error::Failure;
 use super::io::{select, Ctx};
 use crate::asl::{Op, Operand, Rule};
-use crate::clock::parse_datetime;
+use crate::time::parse_datetime;
 use serde_json::Value;
 use std::cmp::Ordering;
 

@@ -18,6 +18,7 @@ use super::states::finish;
 use super::{run_machine, Env, Step};
 use crate::asl::{MapSpec, State, StateMachine, Tolerance};
 use crate::history::{Details, History, Payload};
+use crate::json::shown;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -90,7 +91,7 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
     let Value::Array(items) = items else {
         return Err(Failure::runtime(format!(
             "Map state input must be an array but was: {}",
-            crate::history::to_json_string(&items)
+            crate::json::to_json_string(&items)
         )));
     };
     // MaxConcurrencyPath is checked before the Map starts; the tolerances after
@@ -180,7 +181,7 @@ async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Valu
     }
     if tolerance.exceeded(failed, items.len()) {
         return Nested::Failed(Failure::new(
-            "States.ExceedToleratedFailureThreshold",
+            super::error::names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
             Some("The specified tolerance threshold for failed items was exceeded".into()),
         ));
     }
@@ -225,10 +226,7 @@ fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<(), Failu
     let Some(p) = &spec.max_concurrency_path else { return Ok(()) };
     let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
     if number(&v, true).is_none_or(|n| n < 0.0) {
-        let shown = match v.as_ref() {
-            Value::String(s) => s.clone(),
-            other => crate::history::to_json_string(other),
-        };
+        let shown = shown(&v);
         return Err(Failure::runtime(format!(
             "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {}",
             p.as_str()
@@ -239,10 +237,6 @@ fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<(), Failu
 
 /// Evaluates the tolerances, with AWS's messages.
 fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Failure> {
-    let shown = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => crate::history::to_json_string(other),
-    };
     let resolve = |t: &Tolerance, field: &str, kind: &str| -> Result<f64, Failure> {
         match t {
             Tolerance::Literal(n) => Ok(*n),

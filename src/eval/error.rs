@@ -2,19 +2,7 @@
 
 use std::fmt;
 
-/// The names of the errors AWS raises itself.
-pub mod names {
-    pub const ALL: &str = "States.ALL";
-    pub const RUNTIME: &str = "States.Runtime";
-    pub const TIMEOUT: &str = "States.Timeout";
-    pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
-    pub const TASK_FAILED: &str = "States.TaskFailed";
-    pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
-    pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
-    pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
-    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
-    pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
-}
+pub(crate) use crate::names;
 
 /// A failure as the execution sees it: an error name and an optional cause.
 ///

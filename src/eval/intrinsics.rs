@@ -12,7 +12,7 @@
 #![allow(clippy::ptr_arg)]
 
 use super::error::Failure;
-use crate::clock::Rng;
+use crate::rng::Rng;
 use base64::Engine;
 use serde_json::{Map, Value};
 
@@ -134,7 +134,7 @@ fn json_to_string(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> 
 }
 
 fn json_text(v: &Value) -> Result<Value, Failure> {
-    Ok(Value::String(crate::history::to_json_string(v)))
+    Ok(Value::String(crate::json::to_json_string(v)))
 }
 
 fn array(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {

@@ -13,7 +13,8 @@
 use super::error::Failure;
 use super::intrinsics;
 use crate::asl::{Arg, Call, IoPath, Path, ResultPath, Root, Seg, Template};
-use crate::clock::{format_timestamp, Rng};
+use crate::rng::Rng;
+use crate::time::format_timestamp;
 use serde_json::{json, Map, Value};
 use crate::history::Payload;
 use std::borrow::Cow;
@@ -140,7 +141,7 @@ pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rn
                         Failure::runtime(format!(
                             "The JSONPath '{}' specified for the field '{k}.$' could not be found in the input '{}'",
                             p.as_str(),
-                            crate::history::to_json_string(input)
+                            crate::json::to_json_string(input)
                         ))
                     })?,
                     other => eval_template(other, input, ctx, rng)?,
@@ -179,7 +180,7 @@ fn call_arg<'v>(c: &Call, a: &'v Arg, input: &'v Value, ctx: &Ctx, rng: &mut Rng
                 "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
                 p.as_str(),
                 c.name,
-                crate::history::to_json_string(input)
+                crate::json::to_json_string(input)
             ))
         }),
         Arg::Call(inner) => eval_call(inner, input, ctx, rng).map(Cow::Owned),
@@ -193,7 +194,7 @@ pub(crate) fn apply_result_path(rp: &ResultPath, raw_input: Payload, result: Pay
         ResultPath::Discard => Ok(raw_input),
         ResultPath::Path(p) => {
             let target = Arc::unwrap_or_clone(raw_input);
-            let text = crate::history::to_json_string(&target);
+            let text = crate::json::to_json_string(&target);
             p.assign(target, Arc::unwrap_or_clone(result))
                 .map(Arc::new)
                 .map_err(|e| Failure::result_path(format!("{e}; the input is '{text}'")))

@@ -14,11 +14,13 @@ mod recover;
 mod states;
 mod task;
 
-pub use error::{names, Failure};
+pub use error::Failure;
+pub(crate) use error::names;
 pub use io::ExecInfo;
 
 use crate::asl::{StateMachine, StateKind};
-use crate::clock::{Clock, Rng, DEFAULT_START_MS};
+use crate::rng::Rng;
+use crate::time::{Clock, Wall, DEFAULT_START_MS};
 use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
 use crate::integrations::{BoxFuture, Integrations};
 use serde_json::Value;
@@ -29,7 +31,7 @@ use std::sync::Arc;
 pub type Vars = serde_json::Map<String, Value>;
 
 /// The error of an execution that reached something not evaluated yet.
-pub const UNSUPPORTED: &str = "Harness.Unsupported";
+pub const UNSUPPORTED: &str = names::HARNESS_UNSUPPORTED;
 
 /// AWS's payload quota: 256 KiB for inputs, outputs and task results.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -95,6 +97,9 @@ pub struct RunConfig {
     pub start_state: Option<usize>,
     /// Real-time pacing of virtual waits. Default `None`.
     pub pacer: Option<Pacer>,
+    /// Real time, for callbacks from real workers (the only real time an
+    /// execution sees). Default [`Wall::system`].
+    pub wall: Wall,
     /// A copy of the history as it is written, for readers while the
     /// execution runs (the endpoint's GetExecutionHistory). Default `None`.
     pub live_history: Option<Arc<std::sync::Mutex<Vec<crate::history::Event>>>>,
@@ -105,12 +110,13 @@ impl Default for RunConfig {
         RunConfig {
             seed: 0,
             start_ms: DEFAULT_START_MS,
-            region: "us-east-1".into(),
-            account: "123456789012".into(),
+            region: names::DEFAULT_REGION.into(),
+            account: names::DEFAULT_ACCOUNT.into(),
             state_machine_name: "StateMachine".into(),
             execution_name: None,
             start_state: None,
             pacer: None,
+            wall: Wall::system(),
             live_history: None,
         }
     }

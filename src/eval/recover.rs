@@ -4,7 +4,7 @@ use super::error::Failure;
 use super::io::apply_result_path;
 use super::{Env, Step};
 use crate::asl::{Jitter, Retrier, State};
-use crate::clock::Rng;
+use crate::rng::Rng;
 use crate::history::Payload;
 use serde_json::json;
 use std::sync::Arc;

@@ -5,7 +5,7 @@ use super::error::{names, Failure};
 use super::io::{apply_io_path, apply_result_path, eval_call, eval_template, select, Ctx};
 use super::{Env, Step};
 use crate::asl::{State, StateKind, Text, WaitFor};
-use crate::clock::parse_timestamp;
+use crate::time::parse_timestamp;
 use crate::history::Payload;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -52,7 +52,7 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
                         None => Err(Failure::runtime(format!(
                             "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
                             p.as_str(),
-                            crate::history::to_json_string(&raw)
+                            crate::json::to_json_string(&raw)
                         ))),
                     },
                     Some(Text::Call(c)) => eval_call(c, &raw, &ctx, &mut env.rng).map(|v| match v {

@@ -8,8 +8,9 @@ use super::recover::{recover, Recovery};
 use super::states::finish;
 use super::{Env, ExecInfo, Step};
 use crate::asl::{Pattern, Resource, Seconds, State, Task};
-use crate::clock::Rng;
-use crate::history::{Details, Payload, TaskResource};
+use crate::rng::Rng;
+use crate::history::{Deferred, Details, Payload, TaskResource};
+use crate::integrations::ecs;
 use crate::integrations::tokens::Closed;
 use crate::integrations::{TaskCall, TaskReply};
 use serde_json::{json, Value};
@@ -120,7 +121,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         }
     }
     let pattern = task.kind.pattern();
-    let is_ecs = matches!(&task.kind, Resource::Service { res, .. } if &*res.resource_type == "ecs");
+    let is_ecs = task.kind.is_ecs();
     let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
     let integration = env.tasks.get(&state.name);
     // activities and callback patterns are answered through their token
@@ -143,7 +144,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     let answer = match integration {
         Some(i) => i.call(&call).await,
         None => TaskReply::Fail {
-            error: "Harness.NoIntegration".into(),
+            error: names::HARNESS_NO_INTEGRATION.into(),
             cause: Some(format!(
                 "Task state '{}' ({}) has no handler and no mocked response: add one with Harness::on_task or a mock config test case",
                 state.name, task.resource
@@ -154,13 +155,13 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } = &task.kind {
         let details = match answer.submitted {
             Some(v) => Details::TaskSubmitted { res: res.clone(), output: Arc::new(v) },
-            None if is_ecs => Details::EcsTaskSubmitted {
-                res: res.clone(),
-                parameters: params.clone(),
-                region: env.region.clone(),
-                account: env.account.clone(),
-                task_id,
-            },
+            None if is_ecs => {
+                let task_hex = format!("{task_id:032x}");
+                let (params, region, account) = (params.clone(), env.region.clone(), env.account.clone());
+                let summary = format!("RunTask (simulated): task {task_hex}");
+                let output = Deferred::new(summary, move || ecs::run_task_response(&params, &region, &account, &task_hex));
+                Details::TaskSubmittedDeferred { res: res.clone(), output }
+            }
             None => Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) },
         };
         env.push(details);

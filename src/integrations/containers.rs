@@ -14,9 +14,12 @@
 //!   container runs.
 
 use super::http_server::{serve, Server};
+use super::ecs;
 use super::tokens::TokenRegistry;
 use super::{container_environment, Answer, BoxFuture, Integration, Pattern, TaskCall, TaskReply};
 use crate::asl::Resource;
+use crate::names;
+use crate::time::Wall;
 use crate::container::{self, ContainerSpec, Stop};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -35,6 +38,8 @@ pub struct ContainerTasks {
     pub poll: Duration,
     /// Print a progress line per container start and exit (default off).
     pub progress: bool,
+    /// The real time containers run in (default: the system's).
+    pub wall: Wall,
 }
 
 impl ContainerTasks {
@@ -47,6 +52,7 @@ impl ContainerTasks {
             grace_after_callback: Duration::from_secs(10),
             poll: Duration::from_millis(10),
             progress: false,
+            wall: Wall::system(),
         }
     }
 
@@ -91,13 +97,7 @@ impl ContainerTasks {
         let region = self.tokens.get().map(|(_, r)| r.clone()).unwrap_or_else(|| "us-east-1".into());
         let pattern = Resource::parse(&call.resource).pattern();
         let params: &Value = &call.parameters;
-        let overrides: Vec<&str> = params
-            .pointer("/Overrides/ContainerOverrides")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|o| o.get("Name").and_then(Value::as_str))
-            .collect();
+        let overrides: Vec<&str> = ecs::container_overrides(params).filter_map(ecs::override_name).collect();
         // the overridden container with an image, else the only mapped one
         let chosen = overrides.iter().find(|n| self.images.contains_key(**n)).map(|n| n.to_string()).or_else(|| {
             (self.images.len() == 1).then(|| self.images.keys().next().cloned()).flatten()
@@ -126,10 +126,8 @@ impl ContainerTasks {
         ] {
             env.entry(k.to_string()).or_insert_with(|| v.to_string());
         }
-        let cmd = params
-            .pointer("/Overrides/ContainerOverrides")
-            .and_then(Value::as_array)
-            .and_then(|a| a.iter().find(|o| o.get("Name").and_then(Value::as_str) == Some(&name)))
+        let cmd = ecs::container_overrides(params)
+            .find(|o| ecs::override_name(o) == Some(&name))
             .and_then(|o| o.get("Command"))
             .and_then(Value::as_array)
             .map(|c| c.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
@@ -142,9 +140,8 @@ impl ContainerTasks {
         let token = call.token.clone().unwrap_or_default();
         let (timeout, heartbeat) = (call.timeout_seconds, call.heartbeat_seconds);
         let grace = self.grace_after_callback;
-        let mut answered_at: Option<std::time::Instant> = None;
-        let result = container::run(&spec, self.poll, |started| {
-            let now = std::time::Instant::now();
+        let mut answered_at = None;
+        let result = container::run(&spec, &self.wall, self.poll, |started, now| {
             if let Some(t) = timeout {
                 if now.duration_since(started) >= Duration::from_secs(t) {
                     return Some(Stop::Timeout);
@@ -176,10 +173,10 @@ impl ContainerTasks {
         let logs = Some(exit.logs.clone());
         let reply = match exit.stopped {
             Some(Stop::Timeout) => TaskReply::TimedOut,
-            Some(Stop::Heartbeat) => TaskReply::Fail { error: "States.HeartbeatTimeout".into(), cause: None },
+            Some(Stop::Heartbeat) => TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None },
             Some(Stop::Done) => TaskReply::AwaitCallback,
             None => match pattern {
-                Pattern::RequestResponse => TaskReply::Succeed(super::ecs::run_task_response(params, &region, "123456789012", &exit.id)),
+                Pattern::RequestResponse => TaskReply::Succeed(ecs::run_task_response(params, &region, names::DEFAULT_ACCOUNT, &exit.id)),
                 _ => super::exited_without_callback(&format!("container '{name}' ({image})"), exit.exit_code, &exit.logs),
             },
         };
@@ -194,7 +191,7 @@ impl Default for ContainerTasks {
 }
 
 fn fail(msg: String) -> Answer {
-    TaskReply::Fail { error: "Harness.ContainerError".into(), cause: Some(msg) }.into()
+    TaskReply::Fail { error: names::HARNESS_CONTAINER_ERROR.into(), cause: Some(msg) }.into()
 }
 
 impl Integration for ContainerTasks {

@@ -4,6 +4,22 @@
 
 use serde_json::{json, Value};
 
+/// The `Overrides.ContainerOverrides` entries of RunTask parameters, in order:
+/// the one walk every reader of container overrides goes through.
+pub fn container_overrides(params: &Value) -> impl Iterator<Item = &Value> {
+    params.pointer("/Overrides/ContainerOverrides").and_then(Value::as_array).into_iter().flatten()
+}
+
+/// The container name of one override entry.
+pub fn override_name(o: &Value) -> Option<&str> {
+    o.get("Name").and_then(Value::as_str)
+}
+
+/// The `Environment` entries of one override entry.
+pub fn override_environment(o: &Value) -> impl Iterator<Item = &Value> {
+    o.get("Environment").and_then(Value::as_array).into_iter().flatten()
+}
+
 fn str_param<'a>(params: &'a Value, key: &str, default: &'a str) -> &'a str {
     params.get(key).and_then(Value::as_str).unwrap_or(default)
 }
@@ -30,11 +46,7 @@ fn arns(params: &Value, region: &str, account: &str, task_id: &str) -> (String, 
 }
 
 fn containers(params: &Value, task_arn: &str, status: &str, exit_code: Option<i64>) -> Value {
-    let names: Vec<&str> = params
-        .pointer("/Overrides/ContainerOverrides")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|o| o.get("Name").and_then(Value::as_str)).collect())
-        .unwrap_or_default();
+    let names: Vec<&str> = container_overrides(params).filter_map(override_name).collect();
     let names = if names.is_empty() { vec!["container"] } else { names };
     Value::Array(
         names

@@ -25,6 +25,7 @@
 
 use super::{container_environment, Answer, BoxFuture, Integration, Pattern, TaskCall, TaskReply};
 use crate::asl::Resource;
+use crate::names;
 use aws_sdk_ecs::types as ecs;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -99,10 +100,10 @@ impl EcsIntegration {
             Ok(r) => r,
             Err(msg) => {
                 return TaskReply::Fail {
-                    error: "States.Runtime".into(),
+                    error: names::RUNTIME.into(),
                     cause: Some(format!(
                         "The Parameters '{}' could not be used to start the Task: [{msg}]",
-                        crate::history::to_json_string(params)
+                        crate::json::to_json_string(params)
                     )),
                 }
                 .into()
@@ -123,7 +124,7 @@ impl EcsIntegration {
         }
         if !out.failures().is_empty() || out.tasks().is_empty() {
             return Answer {
-                reply: TaskReply::Fail { error: "AmazonECS.Unknown".into(), cause: Some(crate::history::to_json_string(&submitted["Failures"])) },
+                reply: TaskReply::Fail { error: names::ECS_UNKNOWN.into(), cause: Some(crate::json::to_json_string(&submitted["Failures"])) },
                 submitted: Some(submitted),
                 elapsed_ms: 0,
                 logs: None,
@@ -162,7 +163,7 @@ impl EcsIntegration {
     async fn wait_stopped(&self, task: &ecs::Task, params: &Value) -> (TaskReply, i64) {
         let cluster = task.cluster_arn().map(str::to_string).or_else(|| params.get("Cluster").and_then(Value::as_str).map(str::to_string));
         let Some(arn) = task.task_arn() else {
-            return (TaskReply::Fail { error: "AmazonECS.Unknown".into(), cause: Some("RunTask returned a task without TaskArn".into()) }, 0);
+            return (TaskReply::Fail { error: names::ECS_UNKNOWN.into(), cause: Some("RunTask returned a task without TaskArn".into()) }, 0);
         };
         let mut elapsed = 0;
         for _ in 0..self.max_polls {
@@ -171,14 +172,14 @@ impl EcsIntegration {
                 Err(e) => return (sdk_failure(e), elapsed),
             };
             let Some(t) = out.tasks().iter().find(|t| t.task_arn() == Some(arn)) else {
-                return (TaskReply::Fail { error: "AmazonECS.Unknown".into(), cause: Some(format!("DescribeTasks does not know the task {arn}")) }, elapsed);
+                return (TaskReply::Fail { error: names::ECS_UNKNOWN.into(), cause: Some(format!("DescribeTasks does not know the task {arn}")) }, elapsed);
             };
             if t.last_status() == Some("STOPPED") {
                 let v = task_json(t);
                 let failed_to_start = matches!(t.stop_code(), Some(ecs::TaskStopCode::TaskFailedToStart));
                 let bad_exit = t.containers().iter().any(|c| c.exit_code().is_some_and(|x| x != 0) || c.exit_code().is_none());
                 return if failed_to_start || bad_exit {
-                    (TaskReply::Fail { error: "States.TaskFailed".into(), cause: Some(crate::history::to_json_string(&v)) }, elapsed)
+                    (TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::json::to_json_string(&v)) }, elapsed)
                 } else {
                     (TaskReply::Succeed(v), elapsed)
                 };
@@ -187,7 +188,7 @@ impl EcsIntegration {
         }
         (
             TaskReply::Fail {
-                error: "States.TaskFailed".into(),
+                error: names::TASK_FAILED.into(),
                 cause: Some(format!("the ECS task {arn} did not stop after {} DescribeTasks polls", self.max_polls)),
             },
             elapsed,
@@ -261,12 +262,12 @@ fn run_task_request(client: &aws_sdk_ecs::Client, p: &Value) -> Result<aws_sdk_e
             .set_memory(o.get("Memory").and_then(Value::as_str).map(str::to_string))
             .set_task_role_arn(o.get("TaskRoleArn").and_then(Value::as_str).map(str::to_string))
             .set_execution_role_arn(o.get("ExecutionRoleArn").and_then(Value::as_str).map(str::to_string));
-        for c in o.get("ContainerOverrides").and_then(Value::as_array).into_iter().flatten() {
-            let mut co = ecs::ContainerOverride::builder().set_name(c.get("Name").and_then(Value::as_str).map(str::to_string));
+        for c in super::ecs::container_overrides(p) {
+            let mut co = ecs::ContainerOverride::builder().set_name(super::ecs::override_name(c).map(str::to_string));
             if c.get("Command").is_some() {
                 co = co.set_command(Some(strs(c.get("Command"))));
             }
-            for e in c.get("Environment").and_then(Value::as_array).into_iter().flatten() {
+            for e in super::ecs::override_environment(c) {
                 let value = match e.get("Value") {
                     Some(Value::String(v)) => Some(v.clone()),
                     Some(other) => Some(other.to_string()),

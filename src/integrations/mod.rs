@@ -7,7 +7,6 @@ pub use crate::asl::{Pattern, Resource};
 
 use serde_json::Value;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 /// One invocation of a Task state, as an integration sees it.
@@ -93,7 +92,7 @@ impl TaskReply {
     }
 }
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::BoxFuture;
 
 /// Anything that can answer a Task invocation.
 pub trait Integration: Send + Sync {
@@ -163,13 +162,12 @@ pub fn container_environment(parameters: &Value, container: Option<&str>) -> std
 
 /// One variable of [`container_environment`], without building the map.
 pub fn container_env_var<'a>(parameters: &'a Value, container: Option<&str>, name: &str) -> Option<&'a str> {
-    let overrides = parameters.get("Overrides").and_then(|o| o.get("ContainerOverrides")).and_then(Value::as_array)?;
     let mut found = None;
-    for o in overrides {
-        if container.is_some() && o.get("Name").and_then(Value::as_str) != container {
+    for o in ecs::container_overrides(parameters) {
+        if container.is_some() && ecs::override_name(o) != container {
             continue;
         }
-        for e in o.get("Environment").and_then(Value::as_array).into_iter().flatten() {
+        for e in ecs::override_environment(o) {
             if e.get("Name").and_then(Value::as_str) == Some(name) {
                 found = e.get("Value").and_then(Value::as_str); // a later override wins, as in ECS
             }
@@ -181,12 +179,11 @@ pub fn container_env_var<'a>(parameters: &'a Value, container: Option<&str>, nam
 /// The `(Name, Value)` pairs of the Environment overrides, in order.
 fn environment_overrides<'a>(parameters: &'a Value, container: Option<&str>) -> Vec<(&'a str, &'a Value)> {
     let mut out = Vec::new();
-    let overrides = parameters.get("Overrides").and_then(|o| o.get("ContainerOverrides")).and_then(Value::as_array);
-    for o in overrides.into_iter().flatten() {
-        if container.is_some() && o.get("Name").and_then(Value::as_str) != container {
+    for o in ecs::container_overrides(parameters) {
+        if container.is_some() && ecs::override_name(o) != container {
             continue;
         }
-        for e in o.get("Environment").and_then(Value::as_array).into_iter().flatten() {
+        for e in ecs::override_environment(o) {
             if let (Some(k), Some(v)) = (e.get("Name").and_then(Value::as_str), e.get("Value")) {
                 out.push((k, v));
             }

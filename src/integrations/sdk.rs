@@ -46,21 +46,23 @@ impl HttpConnector for InProcess {
     }
 }
 
-fn credentials() -> aws_sdk_sfn::config::Credentials {
-    aws_sdk_sfn::config::Credentials::new("sfn-harness", "sfn-harness", None, None, "sfn-harness")
+/// The one configuration every SDK client the harness builds shares: static
+/// test credentials, `region`, `endpoint_url`, and the HTTP client `http`.
+fn sdk_config(endpoint_url: &str, region: &str, http: SharedHttpClient) -> aws_types::SdkConfig {
+    let credentials = aws_credential_types::Credentials::new("sfn-harness", "sfn-harness", None, None, "sfn-harness");
+    aws_types::SdkConfig::builder()
+        .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(region.to_string()))
+        .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(credentials))
+        .endpoint_url(endpoint_url)
+        .http_client(http)
+        .build()
 }
 
 /// An `aws_sdk_sfn::Client` whose requests are served by `api` in process.
 pub fn in_process_sfn_client(api: Arc<dyn SfnApi>, region: &str) -> aws_sdk_sfn::Client {
     let http = http_client_fn(move |_, _| SharedHttpConnector::new(InProcess(api.clone())));
-    let conf = aws_sdk_sfn::Config::builder()
-        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-        .region(aws_sdk_sfn::config::Region::new(region.to_string()))
-        .credentials_provider(credentials())
-        .endpoint_url("http://sfn-harness.in-process")
-        .http_client(http)
-        .build();
-    aws_sdk_sfn::Client::from_conf(conf)
+    aws_sdk_sfn::Client::new(&sdk_config("http://sfn-harness.in-process", region, http))
 }
 
 /// A plain-HTTP connector (hyper, no TLS) for local endpoints.
@@ -115,27 +117,13 @@ pub fn plain_http_client() -> SharedHttpClient {
 
 /// An `aws_sdk_ecs::Client` for an ECS-compatible endpoint over plain HTTP.
 pub fn ecs_client(endpoint_url: &str, region: &str) -> aws_sdk_ecs::Client {
-    let conf = aws_sdk_ecs::Config::builder()
-        .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
-        .region(aws_sdk_ecs::config::Region::new(region.to_string()))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new("sfn-harness", "sfn-harness", None, None, "sfn-harness"))
-        .endpoint_url(endpoint_url)
-        .http_client(plain_http_client())
-        .build();
-    aws_sdk_ecs::Client::from_conf(conf)
+    aws_sdk_ecs::Client::new(&sdk_config(endpoint_url, region, plain_http_client()))
 }
 
 /// An `aws_sdk_sfn::Client` for a Step Functions endpoint over plain HTTP
 /// (e.g. `sfn-harness serve`).
 pub fn sfn_client(endpoint_url: &str, region: &str) -> aws_sdk_sfn::Client {
-    let conf = aws_sdk_sfn::Config::builder()
-        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-        .region(aws_sdk_sfn::config::Region::new(region.to_string()))
-        .credentials_provider(credentials())
-        .endpoint_url(endpoint_url)
-        .http_client(plain_http_client())
-        .build();
-    aws_sdk_sfn::Client::from_conf(conf)
+    aws_sdk_sfn::Client::new(&sdk_config(endpoint_url, region, plain_http_client()))
 }
 
 /// An awsJson1_0 error response: HTTP 400 with AWS's `__type` and message.

@@ -18,7 +18,9 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
+use crate::time::Wall;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// What a worker sent for a token.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +80,7 @@ impl fmt::Display for TokenError {
 impl std::error::Error for TokenError {}
 
 enum Slot {
-    Open { tx: mpsc::UnboundedSender<Callback>, answered: bool, last_beat: Option<std::time::Instant> },
+    Open { tx: mpsc::UnboundedSender<Callback>, answered: bool, last_beat: Option<Instant> },
     Closed(Closed),
 }
 
@@ -92,6 +94,8 @@ pub struct TokenRegistry {
     slots: Mutex<HashMap<String, Slot>>,
     closed: Mutex<std::collections::VecDeque<String>>,
     counts: Mutex<CallCounts>,
+    /// When heartbeats arrive (real time: they come from real workers).
+    wall: Wall,
 }
 
 /// How many SendTask* calls the registry accepted.
@@ -111,6 +115,11 @@ impl fmt::Debug for TokenRegistry {
 impl TokenRegistry {
     pub fn new() -> TokenRegistry {
         TokenRegistry::default()
+    }
+
+    /// A registry that times heartbeats with `wall` (default: the system's).
+    pub fn with_wall(wall: Wall) -> TokenRegistry {
+        TokenRegistry { wall, ..TokenRegistry::default() }
     }
 
     /// Opens `token`; callbacks arrive on the returned receiver.
@@ -167,7 +176,7 @@ impl TokenRegistry {
             Some(Slot::Closed(_)) => Err(TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}'", short(token)))),
             Some(Slot::Open { tx, answered, last_beat }) => {
                 match cb {
-                    Callback::Heartbeat => *last_beat = Some(std::time::Instant::now()),
+                    Callback::Heartbeat => *last_beat = Some(self.wall.now()),
                     Callback::Started { .. } => {}
                     _ if *answered => return Err(TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}' was already answered", short(token)))),
                     _ => *answered = true,
@@ -210,7 +219,7 @@ impl TokenRegistry {
     }
 
     /// When the last SendTaskHeartbeat for `token` arrived.
-    pub fn last_heartbeat(&self, token: &str) -> Option<std::time::Instant> {
+    pub fn last_heartbeat(&self, token: &str) -> Option<Instant> {
         match self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token) {
             Some(Slot::Open { last_beat, .. }) => *last_beat,
             _ => None,

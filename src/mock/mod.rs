@@ -133,7 +133,7 @@ impl Integration for MockedResponse {
         let reply = match self.entry(call.invocation) {
             Some(e) => e.reply(),
             None => TaskReply::Fail {
-                error: "Harness.MockExhausted".into(),
+                error: crate::names::HARNESS_MOCK_EXHAUSTED.into(),
                 cause: Some(format!(
                     "mocked response '{}' has no entry for invocation #{} of state '{}' (it covers {})",
                     self.name,

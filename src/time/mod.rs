@@ -1,14 +1,19 @@
-//! The virtual clock and the seeded generator: the only places where time
-//! and randomness exist. A Wait of 10 s advances the clock by 10,000 ms and
-//! costs nothing; ids, tokens and random draws come from a generator seeded
-//! per execution, so the same scenario gives byte-identical histories.
+//! Time has one home. An execution runs on the virtual [`Clock`]: a Wait of
+//! 10 s advances it by 10,000 ms and costs nothing. AWS's timestamp formats
+//! are read and written here. Real time enters only through [`Wall`]
+//! (`wall.rs`), injected where a real participant (a container, a client of
+//! `serve`, a callback from a real worker) is involved; no other module reads
+//! the system clock, sleeps or sets a timer (`tests/architecture.rs` checks it).
 //!
-//! ```
-//! use sfn_harness::clock::{Clock, format_timestamp, parse_timestamp};
+//! ```text
 //! let mut c = Clock::new(parse_timestamp("2024-01-01T00:00:00Z").unwrap());
 //! c.advance_secs(10);
 //! assert_eq!(format_timestamp(c.now_ms()), "2024-01-01T00:00:10.000Z");
 //! ```
+
+mod wall;
+
+pub use wall::{RealTime, Wall};
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 
@@ -64,50 +69,18 @@ pub fn format_timestamp(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// A small, fast, seeded generator (SplitMix64).
-#[derive(Debug, Clone)]
-pub struct Rng {
-    state: u64,
-}
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng { state: seed }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A float in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A version-4 UUID.
-    pub fn uuid(&mut self) -> String {
-        let a = self.next_u64();
-        let b = self.next_u64();
-        let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0xFFFF,
-            b >> 48,
-            b & 0xFFFF_FFFF_FFFF
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_advances_by_what_it_is_told() {
+        let mut c = Clock::new(parse_timestamp("2024-01-01T00:00:00Z").unwrap());
+        c.advance_secs(10);
+        assert_eq!(format_timestamp(c.now_ms()), "2024-01-01T00:00:10.000Z");
+        c.advance_ms(-5);
+        assert_eq!(format_timestamp(c.now_ms()), "2024-01-01T00:00:10.000Z");
+    }
 
     #[test]
     fn timestamps_need_t_and_offset() {
@@ -119,12 +92,4 @@ mod tests {
         assert!(parse_timestamp("05-12-2016T21:29:29Z").is_none());
     }
 
-    #[test]
-    fn rng_is_deterministic() {
-        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
-        assert_eq!(a.uuid(), b.uuid());
-        assert_eq!(a.uuid().len(), 36);
-        let f = a.next_f64();
-        assert!((0.0..1.0).contains(&f));
-    }
 }

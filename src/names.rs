@@ -1,0 +1,42 @@
+//! Names that several layers must spell the same way: the errors AWS
+//! raises itself, the harness's own errors (which no Retry or Catch may
+//! handle), and the account and region used when a definition names none.
+
+/// `States.ALL`: matches every error but `States.Runtime`.
+pub const ALL: &str = "States.ALL";
+/// `States.Runtime`: a path that does not resolve, an input that is not an array…
+pub const RUNTIME: &str = "States.Runtime";
+/// `States.Timeout`: a task or execution ran past its TimeoutSeconds.
+pub const TIMEOUT: &str = "States.Timeout";
+/// `States.HeartbeatTimeout`: no heartbeat within HeartbeatSeconds.
+pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+/// `States.TaskFailed`: a task failed (also a wildcard for all but `States.Timeout`).
+pub const TASK_FAILED: &str = "States.TaskFailed";
+/// `States.ResultPathMatchFailure`: ResultPath `$.a.b` on `{"a": 1}`.
+pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+/// `States.IntrinsicFailure`: e.g. `States.ArrayGetItem($.a, 99)`.
+pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+/// `States.NoChoiceMatched`: a Choice with no matching rule and no Default.
+pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+/// `States.DataLimitExceeded`: a payload over 256 KiB.
+pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+/// `States.ExceedToleratedFailureThreshold`: a Map with too many failed items.
+pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+/// ECS's error for a RunTask response with `Failures`, or an unknown task.
+pub const ECS_UNKNOWN: &str = "AmazonECS.Unknown";
+
+/// The execution reached something the harness does not evaluate yet.
+pub const HARNESS_UNSUPPORTED: &str = "Harness.Unsupported";
+/// A Task state with no handler and no mocked response.
+pub const HARNESS_NO_INTEGRATION: &str = "Harness.NoIntegration";
+/// A mock-config test case ran out of responses.
+pub const HARNESS_MOCK_EXHAUSTED: &str = "Harness.MockExhausted";
+/// A worker container could not be run.
+pub const HARNESS_CONTAINER_ERROR: &str = "Harness.ContainerError";
+/// The harness itself failed (a panic inside an execution).
+pub const HARNESS_INTERNAL_ERROR: &str = "Harness.InternalError";
+
+/// The account used when the definition names none.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+/// The region used when the definition names none.
+pub const DEFAULT_REGION: &str = "us-east-1";
