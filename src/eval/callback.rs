@@ -4,7 +4,7 @@
 //! TimeoutSeconds / HeartbeatSeconds (heartbeats extend it); a worker that
 //! exited without calling back ends as AWS would end it.
 
-use super::error::names;
+use super::error::{names, Halt};
 use super::Env;
 use crate::asl::{Pattern, State};
 use crate::history::{Details, Payload};
@@ -25,12 +25,6 @@ pub(super) struct Limits {
     pub heartbeat: Option<u64>,
 }
 
-/// Why resolving a reply stops the execution instead.
-pub(super) enum Stop {
-    Stalled(String),
-    ExecutionTimedOut,
-}
-
 /// What resolving a reply needs to know of the invocation.
 pub(super) struct Pending<'a> {
     pub state: &'a State,
@@ -46,7 +40,7 @@ pub(super) struct Pending<'a> {
 }
 
 /// Turns the integration's `reply` into the task's.
-pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<'_>) -> Result<TaskReply, Stop> {
+pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
     // a callback that already arrived wins over what the work reported after it
     let queued = r.callbacks.as_deref_mut().and_then(|rx| loop {
         match rx.try_recv() {
@@ -81,7 +75,7 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
                         }
                         _ if !in_time => {
                             r.tokens.close(r.token, Closed::Aborted);
-                            return Err(Stop::ExecutionTimedOut);
+                            return Err(Halt::ExecutionTimedOut);
                         }
                         Waited::Reply(reply) => break reply,
                         Waited::TimedOut { heartbeat } => {
@@ -90,7 +84,7 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
                         }
                         Waited::Stalled => {
                             r.tokens.close(r.token, Closed::Aborted);
-                            return Err(Stop::Stalled(format!(
+                            return Err(Halt::Stalled(format!(
                                 "Task state '{}' waited {:.1} s (real time) for a callback that did not come; set TimeoutSeconds or HeartbeatSeconds, \
                                  or answer its token with SendTaskSuccess / SendTaskFailure",
                                 r.state.name,
@@ -115,13 +109,13 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
                 Some((secs, is_heartbeat)) => {
                     r.tokens.close(r.token, Closed::TimedOut);
                     if !env.advance_ms(secs as i64 * 1000) {
-                        return Err(Stop::ExecutionTimedOut);
+                        return Err(Halt::ExecutionTimedOut);
                     }
                     timeout_reply(is_heartbeat)
                 }
                 None => {
                     r.tokens.close(r.token, Closed::Aborted);
-                    return Err(Stop::Stalled(format!(
+                    return Err(Halt::Stalled(format!(
                         "Task state '{}' is waiting for a callback that will never come: {detail}. \
                          On AWS the execution would wait until the task's timeout ({} days by default; set TimeoutSeconds or HeartbeatSeconds).",
                         r.state.name,

@@ -11,9 +11,9 @@
 //!   MapRunFailed instead of the iterations (they run as child executions,
 //!   whose events are not in the parent's history).
 
-use super::error::Failure;
+use super::error::{Exn, Failure};
 use super::io::{apply_io_path, apply_result_path, eval_template, select, Ctx};
-use super::recover::{recover, Recovery};
+use super::recover::recover;
 use super::states::finish;
 use super::{run_machine, Env, Step};
 use crate::asl::{MapSpec, State, StateMachine, Tolerance};
@@ -22,29 +22,21 @@ use crate::json::shown;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// How nested runs ended.
-enum Nested {
-    Outputs(Vec<Value>),
-    Failed(Failure),
-    /// Stalled or timed out: the whole execution stops.
-    Stop(Step),
+/// Runs a nested machine (a branch, an item's processor) from its start on
+/// `input`, in a scope of its own: it reads the outer variables, and what it
+/// assigns stays inside it.
+async fn run_nested(sm: &StateMachine, input: Payload, env: &mut Env<'_>) -> Result<Value, Exn> {
+    let outer = env.vars.clone();
+    let ended = run_machine(sm, sm.start_at, input, env).await;
+    env.vars = outer;
+    ended.map(Arc::unwrap_or_clone)
 }
 
-fn ended(step: Step) -> Result<Value, Nested> {
-    match step {
-        Step::End(out) => Ok(Arc::unwrap_or_clone(out)),
-        // something not evaluated yet ends the whole run; no Catch may hide it
-        Step::Fail(f) if f.error.as_deref() == Some(super::UNSUPPORTED) => Err(Nested::Stop(Step::Fail(f))),
-        Step::Fail(f) => Err(Nested::Failed(f)),
-        other => Err(Nested::Stop(other)),
-    }
-}
-
-pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
+pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
-    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
+    let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
     let mut effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
     if let Some(t) = &state.parameters {
         effective = Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?);
@@ -52,25 +44,10 @@ pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: 
     let mut attempts = vec![0; state.retry.len()];
     loop {
         env.push(Details::ParallelStateStarted);
-        let mut outputs = Vec::with_capacity(branches.len());
-        let mut outcome = None;
-        for b in branches {
-            // a branch reads the outer variables; what it assigns stays inside it
-            let outer = env.vars.clone();
-            let step = run_machine(b, b.start_at, effective.clone(), env).await;
-            env.vars = outer;
-            match ended(step) {
-                Ok(v) => outputs.push(v),
-                Err(n) => {
-                    outcome = Some(n);
-                    break;
-                }
-            }
-        }
-        let failure = match outcome.unwrap_or(Nested::Outputs(outputs)) {
-            Nested::Outputs(outputs) => return conclude(state, raw, Value::Array(outputs), &ctx, env),
-            Nested::Stop(step) => return Ok(step),
-            Nested::Failed(f) => f,
+        let failure = match run_branches(branches, &effective, env).await {
+            Ok(outputs) => return conclude(state, raw, Value::Array(outputs), &ctx, env),
+            Err(Exn::Fail(f)) => f,
+            Err(halt) => return Err(halt),
         };
         if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::ParallelStateFailed)? {
             return Ok(step);
@@ -78,11 +55,20 @@ pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: 
     }
 }
 
-pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
+/// Runs each branch on the effective input, stopping at the first that fails.
+async fn run_branches(branches: &[StateMachine], effective: &Payload, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
+    let mut outputs = Vec::with_capacity(branches.len());
+    for b in branches {
+        outputs.push(run_nested(b, effective.clone(), env).await?);
+    }
+    Ok(outputs)
+}
+
+pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
-    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
+    let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
     let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
     let items = match &spec.items_path {
         None => effective.as_ref().clone(),
@@ -92,7 +78,8 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
         return Err(Failure::runtime(format!(
             "Map state input must be an array but was: {}",
             crate::json::to_json_string(&items)
-        )));
+        ))
+        .into());
     };
     // MaxConcurrencyPath is checked before the Map starts; the tolerances after
     max_concurrency(spec, &effective, &ctx)?;
@@ -109,25 +96,25 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
             let outcome = iterate(state, spec, &effective, &items, env, false, tolerance).await;
             env.history = parent;
             match &outcome {
-                Nested::Outputs(_) => {
+                Ok(_) => {
                     env.push(Details::MapRunSucceeded);
                 }
-                Nested::Failed(f) => {
+                Err(Exn::Fail(f)) => {
                     env.push(Details::MapRunFailed { error: f.error.clone(), cause: f.cause.clone() });
                 }
-                Nested::Stop(_) => {}
+                Err(Exn::Halt(_)) => {}
             }
             outcome
         } else {
             iterate(state, spec, &effective, &items, env, true, tolerance).await
         };
         let failure = match outcome {
-            Nested::Outputs(outputs) => {
+            Ok(outputs) => {
                 env.push(Details::MapStateSucceeded);
                 return conclude(state, raw, Value::Array(outputs), &ctx, env);
             }
-            Nested::Stop(step) => return Ok(step),
-            Nested::Failed(f) => f,
+            Err(Exn::Fail(f)) => f,
+            Err(halt) => return Err(halt),
         };
         if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::MapStateFailed)? {
             return Ok(step);
@@ -138,7 +125,7 @@ pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &m
 /// Runs the item processor on each item (`record`: with iteration events).
 /// An ItemSelector sees the Map's effective input as `$` and the item as
 /// `$$.Map.Item.Value`.
-async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Value], env: &mut Env<'_>, record: bool, tolerance: Tolerated) -> Nested {
+async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Value], env: &mut Env<'_>, record: bool, tolerance: Tolerated) -> Result<Vec<Value>, Exn> {
     let exec = env.exec.clone();
     let vars = env.vars.clone();
     let mut outputs = Vec::with_capacity(items.len());
@@ -150,42 +137,37 @@ async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Valu
         let input = match &spec.item_selector {
             None => Arc::new(item.clone()),
             Some(t) => {
-                let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms: env.clock.now_ms(), retry_count: 0, token: None, map_item: Some((index, item)), vars: &vars };
-                match eval_template(t, effective, &ctx, &mut env.rng) {
-                    Ok(v) => Arc::new(v),
-                    Err(f) => return Nested::Failed(f),
-                }
+                let ctx = Ctx::new(&exec, &vars, &state.name, env.clock.now_ms()).map_item(index, item);
+                Arc::new(eval_template(t, effective, &ctx, &mut env.rng)?)
             }
         };
-        let p = &spec.processor;
-        let outer = env.vars.clone();
-        let step = run_machine(p, p.start_at, input, env).await;
-        env.vars = outer;
-        match ended(step) {
+        match run_nested(&spec.processor, input, env).await {
             Ok(v) => {
                 if record {
                     env.push(Details::MapIterationSucceeded { name: state.name.clone(), index });
                 }
                 outputs.push(v);
             }
-            Err(n) => {
-                if record && matches!(n, Nested::Failed(_)) {
+            Err(Exn::Fail(f)) => {
+                if record {
                     env.push(Details::MapIterationFailed { name: state.name.clone(), index });
                 }
-                match n {
-                    Nested::Failed(_) if tolerance.tolerates_some() => failed += 1,
-                    other => return other,
+                if !tolerance.tolerates_some() {
+                    return Err(f.into());
                 }
+                failed += 1;
             }
+            Err(halt) => return Err(halt),
         }
     }
     if tolerance.exceeded(failed, items.len()) {
-        return Nested::Failed(Failure::new(
+        return Err(Failure::new(
             super::error::names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
             Some("The specified tolerance threshold for failed items was exceeded".into()),
-        ));
+        )
+        .into());
     }
-    Nested::Outputs(outputs)
+    Ok(outputs)
 }
 
 /// ToleratedFailureCount / ToleratedFailurePercentage, evaluated.
@@ -274,19 +256,16 @@ fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Fail
 
 /// Retries the state (`None`), or records its `…StateFailed` event once, when
 /// no retry follows, and ends it (caught, or failed).
-fn failed(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>, event: Details) -> Result<Option<Step>, Failure> {
+fn failed(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>, event: Details) -> Result<Option<Step>, Exn> {
     let outcome = recover(state, failure, attempts, raw, env);
-    if !matches!(outcome, Ok(Recovery::Retry)) {
+    if !matches!(outcome, Ok(None)) {
         env.push(event);
     }
-    match outcome? {
-        Recovery::Retry => Ok(None),
-        Recovery::Done(step) => Ok(Some(step)),
-    }
+    outcome
 }
 
 /// ResultSelector, ResultPath, OutputPath, then the transition.
-fn conclude(state: &State, raw: Payload, result: Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Step, Failure> {
+fn conclude(state: &State, raw: Payload, result: Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Step, Exn> {
     let result = Arc::new(result);
     let selected = match &state.result_selector {
         Some(t) => Arc::new(eval_template(t, &result, ctx, &mut env.rng)?),

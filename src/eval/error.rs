@@ -1,4 +1,6 @@
-//! User-visible failures: one type for `States.*` and custom errors.
+//! User-visible failures ([`Failure`]: one type for `States.*` and custom
+//! errors) and the one type internal control flow travels in ([`Exn`]):
+//! a state returns `Result<Step, Exn>`; a failure goes one way only, as `Err`.
 
 use std::fmt;
 
@@ -73,6 +75,42 @@ impl Failure {
             self.in_state = false;
         }
         self
+    }
+}
+
+/// Why a state does not go on to a next state: travels as `Err` through
+/// the states, Retry/Catch and nested machines; never leaves `eval`.
+#[derive(Debug)]
+pub(crate) enum Exn {
+    /// A failure that Retry and Catch may handle (the state's own, then the
+    /// enclosing Parallel's or Map's).
+    Fail(Failure),
+    /// The execution stops here; no Retry or Catch sees it.
+    Halt(Halt),
+}
+
+/// How an execution stops without a catchable failure.
+#[derive(Debug)]
+pub(crate) enum Halt {
+    /// A callback that nothing will answer, with no timeout to end it: the
+    /// execution stays RUNNING with this diagnosis.
+    Stalled(String),
+    /// The execution's TimeoutSeconds passed.
+    ExecutionTimedOut,
+    /// The state uses something not evaluated yet: the execution fails with
+    /// this failure (`Harness.Unsupported`), whatever catchers say.
+    Unsupported(Failure),
+}
+
+impl From<Failure> for Exn {
+    fn from(f: Failure) -> Exn {
+        Exn::Fail(f)
+    }
+}
+
+impl From<Halt> for Exn {
+    fn from(h: Halt) -> Exn {
+        Exn::Halt(h)
     }
 }
 

@@ -46,7 +46,26 @@ pub struct Ctx<'a> {
     pub vars: &'a super::Vars,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The context of the state `state_name` entered at `entered_ms`: first
+    /// attempt, no task token, no Map item.
+    pub fn new(exec: &'a ExecInfo, vars: &'a super::Vars, state_name: &'a str, entered_ms: i64) -> Ctx<'a> {
+        Ctx { exec, state_name, entered_ms, retry_count: 0, token: None, map_item: None, vars }
+    }
+
+    /// `$$.State.RetryCount` and `$$.Task.Token` of a task attempt.
+    pub fn attempt(mut self, retry_count: u32, token: &'a str) -> Ctx<'a> {
+        self.retry_count = retry_count;
+        self.token = Some(token);
+        self
+    }
+
+    /// `$$.Map.Item` while a Map's ItemSelector is evaluated.
+    pub fn map_item(mut self, index: usize, value: &'a Value) -> Ctx<'a> {
+        self.map_item = Some((index, value));
+        self
+    }
+
     /// The context object as a JSON value.
     pub fn object(&self) -> Value {
         let mut v = json!({
@@ -223,7 +242,7 @@ mod tests {
     fn templates_evaluate_paths_context_and_intrinsics() {
         let e = exec();
         let vars = Default::default();
-        let ctx = Ctx { exec: &e, state_name: "S", entered_ms: 0, retry_count: 2, token: Some("tok"), map_item: None, vars: &vars };
+        let ctx = Ctx::new(&e, &vars, "S", 0).attempt(2, "tok");
         let sm = crate::asl::parse_value(&json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "End": true,
             "Parameters": {"a.$": "$.x", "t.$": "$$.Task.Token", "n.$": "$$.State.RetryCount",
                 "i.$": "$$.Execution.Input.in", "s.$": "States.JsonToString($.x)", "lit": [{"v.$": "$.x"}]}}}}))

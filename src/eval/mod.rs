@@ -15,10 +15,11 @@ mod states;
 mod task;
 
 pub use error::Failure;
+pub(crate) use error::{Exn, Halt};
 pub(crate) use error::names;
 pub use io::ExecInfo;
 
-use crate::asl::{StateMachine, StateKind};
+use crate::asl::{StateKind, StateMachine};
 use crate::rng::Rng;
 use crate::time::{Clock, Wall, DEFAULT_START_MS};
 use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
@@ -261,16 +262,11 @@ impl Env<'_> {
     }
 }
 
-/// What running one state leads to.
+/// Where a state that ran to completion goes: the next state, or the end of
+/// its machine. Everything else travels as [`Exn`] in the `Err` side.
 pub(crate) enum Step {
     Next(usize, Payload),
     End(Payload),
-    /// A Fail state, or an uncaught failure already recorded in the history.
-    Fail(Failure),
-    /// A callback that nothing will answer, with no timeout to end it.
-    Stalled(String),
-    /// The execution's TimeoutSeconds passed.
-    ExecutionTimedOut,
 }
 
 /// Runs `sm` on `input` to the end.
@@ -326,33 +322,32 @@ pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg:
     };
 
     let end = if payload_too_large(&input) {
-        Step::Fail(data_limit("the execution input"))
+        Err(Exn::Fail(data_limit("the execution input")))
     } else {
         let start = cfg.start_state.filter(|i| *i < sm.states.len()).unwrap_or(sm.start_at);
         run_machine(sm, start, input.clone(), &mut env).await
     };
     match end {
-        Step::End(output) => {
+        Ok(output) => {
             env.push(Details::ExecutionSucceeded { output: output.clone() });
             result.status = Status::Succeeded;
             result.output = Some(output);
         }
-        Step::Fail(f) => {
+        Err(Exn::Fail(f) | Exn::Halt(Halt::Unsupported(f))) => {
             env.push(Details::ExecutionFailed { error: f.error.clone(), cause: f.cause.clone() });
             result.status = Status::Failed;
             result.error = f.error;
             result.cause = f.cause;
         }
-        Step::ExecutionTimedOut => {
+        Err(Exn::Halt(Halt::ExecutionTimedOut)) => {
             env.push(Details::ExecutionTimedOut { error: Some(names::TIMEOUT.into()), cause: None });
             result.status = Status::TimedOut;
             result.error = Some(names::TIMEOUT.into());
         }
-        Step::Stalled(why) => {
+        Err(Exn::Halt(Halt::Stalled(why))) => {
             result.status = Status::Running;
             result.stalled = Some(why);
         }
-        Step::Next(..) => unreachable!("run_states only returns terminal steps"),
     }
     result.stop_ms = env.clock.now_ms();
     result.unsupported = env.unsupported;
@@ -392,29 +387,29 @@ fn data_limit(what: &str) -> Failure {
     )
 }
 
-/// Runs `sm` from state `start` until it ends; nested machines (Parallel
-/// branches, Map item processors) run through here too.
-pub(crate) fn run_machine<'a, 'e: 'a>(sm: &'a StateMachine, start: usize, input: Payload, env: &'a mut Env<'e>) -> BoxFuture<'a, Step> {
+/// Runs `sm` from state `start` until it ends, returning its output; nested
+/// machines (Parallel branches, Map item processors) run through here too.
+pub(crate) fn run_machine<'a, 'e: 'a>(sm: &'a StateMachine, start: usize, input: Payload, env: &'a mut Env<'e>) -> BoxFuture<'a, Result<Payload, Exn>> {
     Box::pin(run_states(sm, start, input, env))
 }
 
-async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &mut Env<'_>) -> Step {
+async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &mut Env<'_>) -> Result<Payload, Exn> {
     let mut cur = start;
     loop {
         let state = &sm.states[cur];
         if !env.room_for(2) {
-            return Step::Fail(history_limit());
+            return Err(history_limit().into());
         }
         if let Some(d) = env.deadline_ms {
             if env.clock.now_ms() > d {
-                return Step::ExecutionTimedOut;
+                return Err(Halt::ExecutionTimedOut.into());
             }
         }
         let entered = env.push(Details::StateEntered { state_type: state.type_name(), name: state.name.clone(), input: input.clone() });
         if let Some(what) = state.unsupported.first() {
             let msg = format!("state '{}' uses {what}, which sfn-harness does not evaluate yet", state.name);
             env.unsupported = Some(msg.clone());
-            return Step::Fail(Failure::new(UNSUPPORTED, Some(msg)));
+            return Err(Halt::Unsupported(Failure::new(UNSUPPORTED, Some(msg))).into());
         }
         let before_ms = env.clock.now_ms();
         env.assigned = None;
@@ -433,26 +428,24 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         let (next, output) = match step {
             Ok(Step::Next(n, out)) => (Some(n), out),
             Ok(Step::End(out)) => (None, out),
-            Ok(other) => return other,
-            Err(f) => return Step::Fail(f.locate(&state.name, entered)),
+            Err(Exn::Fail(f)) => return Err(Exn::Fail(f.locate(&state.name, entered))),
+            Err(halt) => return Err(halt),
         };
         // a state that passes its input through needs no new size check
         if !Arc::ptr_eq(&output, &input) && payload_too_large(&output) {
-            return Step::Fail(data_limit(&state.name));
+            return Err(data_limit(&state.name).into());
         }
-        if !matches!(state.kind, StateKind::Fail { .. }) {
-            if !env.room_for(1) {
-                return Step::Fail(history_limit());
-            }
-            let assigned = env.assigned.take();
-            env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: output.clone(), assigned });
+        if !env.room_for(1) {
+            return Err(history_limit().into());
         }
+        let assigned = env.assigned.take();
+        env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: output.clone(), assigned });
         match next {
             Some(n) => {
                 cur = n;
                 input = output;
             }
-            None => return Step::End(output),
+            None => return Ok(output),
         }
     }
 }
@@ -495,7 +488,7 @@ pub fn eval_call_for_doc(call: &crate::asl::Call, input: &Value) -> Result<Value
         state_machine_name: String::new(),
     };
     let vars = Vars::default();
-    let ctx = io::Ctx { exec: &exec, state_name: "", entered_ms: 0, retry_count: 0, token: None, map_item: None, vars: &vars };
+    let ctx = io::Ctx::new(&exec, &vars, "", 0);
     io::eval_call(call, input, &ctx, &mut Rng::new(0))
 }
 

@@ -1,6 +1,6 @@
 //! Retry and Catch, shared by the states that have them (Task, Map, Parallel).
 
-use super::error::Failure;
+use super::error::{Exn, Failure, Halt};
 use super::io::apply_result_path;
 use super::{Env, Step};
 use crate::asl::{Jitter, Retrier, State};
@@ -9,34 +9,31 @@ use crate::history::Payload;
 use serde_json::json;
 use std::sync::Arc;
 
-/// What to do after a state's attempt failed.
-pub(crate) enum Recovery {
-    /// Run the state again (the backoff has been waited on the virtual clock).
-    Retry,
-    /// A catcher or the execution's timeout decided.
-    Done(Step),
-}
-
 /// Applies the state's retriers (counting attempts in `attempts`), then its
-/// catchers; an unhandled failure comes back as the error.
-pub(crate) fn recover(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>) -> Result<Recovery, Failure> {
+/// catchers, after an attempt failed with `failure`:
+/// - `Ok(None)`: run the state again (the backoff has been waited on the
+///   virtual clock);
+/// - `Ok(Some(step))`: a catcher's transition;
+/// - `Err`: the failure is not handled here (or the backoff passed the
+///   execution's timeout).
+pub(crate) fn recover(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>) -> Result<Option<Step>, Exn> {
     if let Some(delay_ms) = retry_delay(&state.retry, attempts, &failure, &mut env.rng) {
         if !env.advance_ms(delay_ms) {
-            return Ok(Recovery::Done(Step::ExecutionTimedOut));
+            return Err(Halt::ExecutionTimedOut.into());
         }
-        return Ok(Recovery::Retry);
+        return Ok(None);
     }
     if let Some(c) = state.catch.iter().find(|c| failure.matches(&c.error_equals)) {
         let err = json!({"Error": failure.error_name(), "Cause": failure.cause.clone().unwrap_or_default()});
         if let Some(a) = &c.assign {
             let (exec, vars) = (env.exec.clone(), env.vars.clone());
-            let ctx = super::io::Ctx { exec: &exec, state_name: &state.name, entered_ms: env.clock.now_ms(), retry_count: 0, token: None, map_item: None, vars: &vars };
+            let ctx = super::io::Ctx::new(&exec, &vars, &state.name, env.clock.now_ms());
             env.assign(a, &err, &ctx)?;
         }
         let combined = apply_result_path(&c.result_path, raw.clone(), Arc::new(err))?;
-        return Ok(Recovery::Done(Step::Next(c.next, combined)));
+        return Ok(Some(Step::Next(c.next, combined)));
     }
-    Err(failure)
+    Err(failure.into())
 }
 
 /// Finds the retrier for `f`; returns the backoff delay (ms) if one applies

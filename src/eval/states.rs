@@ -1,7 +1,7 @@
 //! Pass, Choice, Wait, Succeed and Fail: the states that need no integration.
 
 use super::choice::eval_rule;
-use super::error::{names, Failure};
+use super::error::{names, Exn, Failure, Halt};
 use super::io::{apply_io_path, apply_result_path, eval_call, eval_template, select, Ctx};
 use super::{Env, Step};
 use crate::asl::{State, StateKind, Text, WaitFor};
@@ -14,11 +14,11 @@ use std::sync::Arc;
 /// Longest wait AWS accepts (a signed 32-bit number of seconds).
 const MAX_WAIT_SECS: i64 = i32::MAX as i64;
 
-pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
+pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
-    let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
+    let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
     match &state.kind {
         StateKind::Pass { result } => {
             let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
@@ -63,7 +63,7 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
             };
             let error = text(error, "ErrorPath", env)?;
             let cause = text(cause, "CausePath", env)?;
-            Ok(Step::Fail(Failure { error, cause, in_state: false }))
+            Err(Failure { error, cause, in_state: false }.into())
         }
         StateKind::Choice { choices, default } => {
             let effective = apply_io_path(&state.input_path, raw, &ctx)?;
@@ -81,11 +81,7 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
                 env.assign(a, &effective, &ctx)?;
             }
             let Some(next) = target.or(*default) else {
-                return Err(Failure {
-                    error: Some(names::NO_CHOICE_MATCHED.into()),
-                    cause: Some("No Matches!".into()),
-                    in_state: false,
-                });
+                return Err(Failure::new(names::NO_CHOICE_MATCHED, Some("No Matches!".into())).into());
             };
             Ok(Step::Next(next, apply_io_path(&state.output_path, effective, &ctx)?))
         }
@@ -105,7 +101,8 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
                                 return Err(Failure::runtime(format!(
                                     "The SecondsPath parameter references a negative value: {}",
                                     shown()
-                                )));
+                                ))
+                                .into());
                             }
                             s.saturating_mul(1000)
                         }
@@ -113,7 +110,8 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
                             return Err(Failure::runtime(format!(
                                 "The SecondsPath parameter cannot be parsed as a long value: {}",
                                 shown()
-                            )))
+                            ))
+                            .into())
                         }
                     }
                 }
@@ -129,16 +127,17 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
                             return Err(Failure::runtime(format!(
                                 "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {shown}",
                                 p.as_str()
-                            )));
+                            ))
+                            .into());
                         }
                     }
                 }
             };
             if delay_ms / 1000 > MAX_WAIT_SECS {
-                return Err(Failure::runtime("Wait state delay is too long."));
+                return Err(Failure::runtime("Wait state delay is too long.").into());
             }
             if !env.advance_ms(delay_ms) {
-                return Ok(Step::ExecutionTimedOut);
+                return Err(Halt::ExecutionTimedOut.into());
             }
             if let Some(a) = &state.assign {
                 env.assign(a, &effective, &ctx)?;
@@ -152,7 +151,7 @@ pub(crate) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step
 }
 
 /// OutputPath, then the transition.
-pub(crate) fn finish(state: &State, combined: Payload, ctx: &Ctx) -> Result<Step, Failure> {
+pub(crate) fn finish(state: &State, combined: Payload, ctx: &Ctx) -> Result<Step, Exn> {
     let out = apply_io_path(&state.output_path, combined, ctx)?;
     Ok(match state.next {
         Some(n) => Step::Next(n, out),

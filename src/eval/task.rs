@@ -1,10 +1,10 @@
 //! The Task state: parameters, the integration call with AWS's event
 //! sequence, timeouts, Retry and Catch, then result processing.
 
-use super::error::{names, Failure};
+use super::error::{names, Exn, Failure, Halt};
 use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
-use super::callback::{resolve, Limits, Pending, Stop};
-use super::recover::{recover, Recovery};
+use super::callback::{resolve, Limits, Pending};
+use super::recover::recover;
 use super::states::finish;
 use super::{Env, ExecInfo, Step};
 use crate::asl::{Pattern, Resource, Seconds, State, Task};
@@ -16,12 +16,12 @@ use crate::integrations::{TaskCall, TaskReply};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<'_>) -> Result<Step, Failure> {
+pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
     let effective = {
-        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars: &vars };
+        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
         apply_io_path(&state.input_path, raw.clone(), &ctx)?
     };
     let limits = Limits {
@@ -32,17 +32,17 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
     loop {
         if !env.room_for(4) {
-            return Err(super::history_limit());
+            return Err(super::history_limit().into());
         }
         let token = task_token(&mut env.rng);
-        let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token), map_item: None, vars: &vars };
+        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token);
         let parameters = match &state.parameters {
             Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
             None => effective.clone(),
         };
         let failure = match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
-            Outcome::Result(result) => {
-                let ctx = Ctx { exec: &exec, state_name: &state.name, entered_ms, retry_count, token: Some(&token), map_item: None, vars: &vars };
+            Ok(result) => {
+                let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token);
                 let selected = match &state.result_selector {
                     Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
                     None => result,
@@ -53,13 +53,12 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
                 let combined = apply_result_path(&state.result_path, raw, selected)?;
                 return finish(state, combined, &ctx);
             }
-            Outcome::Stalled(why) => return Ok(Step::Stalled(why)),
-            Outcome::ExecutionTimedOut => return Ok(Step::ExecutionTimedOut),
-            Outcome::Failed(f) => f,
+            Err(Exn::Fail(f)) => f,
+            Err(halt) => return Err(halt),
         };
         match recover(state, failure, &mut attempts, &raw, env)? {
-            Recovery::Retry => retry_count += 1,
-            Recovery::Done(step) => return Ok(step),
+            None => retry_count += 1,
+            Some(step) => return Ok(step),
         }
     }
 }
@@ -82,7 +81,7 @@ fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, vars: &super::Va
         None => Ok(None),
         Some(Seconds::Fixed(n)) => Ok(Some(*n)),
         Some(Seconds::Path(p)) => {
-            let ctx = Ctx { exec, state_name: &state.name, entered_ms, retry_count: 0, token: None, map_item: None, vars };
+            let ctx = Ctx::new(exec, vars, &state.name, entered_ms);
             let v = select(p, input, &ctx).ok_or_else(|| no_results(p))?;
             match v.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
@@ -92,16 +91,9 @@ fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, vars: &super::Va
     }
 }
 
-enum Outcome {
-    Result(Payload),
-    Failed(Failure),
-    Stalled(String),
-    ExecutionTimedOut,
-}
-
 /// One attempt: the scheduled/started/submitted events, the integration
-/// call, and the closing event.
-async fn invoke(state: &State, task: &Task, params: Payload, token: String, retry_count: u32, limits: Limits, env: &mut Env<'_>) -> Outcome {
+/// call, and the closing event; the task's result, or why there is none.
+async fn invoke(state: &State, task: &Task, params: Payload, token: String, retry_count: u32, limits: Limits, env: &mut Env<'_>) -> Result<Payload, Exn> {
     let Limits { timeout, heartbeat } = limits;
     match &task.kind {
         Resource::Service { res, .. } => {
@@ -171,7 +163,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     }
     if answer.elapsed_ms > 0 && !env.advance_ms(answer.elapsed_ms) {
         tokens.close(&token, Closed::Aborted);
-        return Outcome::ExecutionTimedOut;
+        return Err(Halt::ExecutionTimedOut.into());
     }
     let direct = matches!(answer.reply, TaskReply::Succeed(_) | TaskReply::Fail { .. } | TaskReply::TimedOut);
     let reply = if direct && callbacks.is_none() {
@@ -188,11 +180,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             tokens: &tokens,
             callbacks: callbacks.as_mut(),
         };
-        match resolve(pending, answer.reply, env).await {
-            Ok(r) => r,
-            Err(Stop::Stalled(why)) => return Outcome::Stalled(why),
-            Err(Stop::ExecutionTimedOut) => return Outcome::ExecutionTimedOut,
-        }
+        resolve(pending, answer.reply, env).await?
     };
     if callback {
         tokens.close(&token, Closed::Answered);
@@ -202,22 +190,22 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             if super::payload_too_large(&v) {
                 let f = super::data_limit(&task.resource);
                 env.push(closing(&task.kind, Err((&f, false))));
-                return Outcome::Failed(f);
+                return Err(f.into());
             }
             let v = Arc::new(v);
             env.push(closing(&task.kind, Ok(&v)));
-            Outcome::Result(v)
+            Ok(v)
         }
         TaskReply::Fail { error, cause } => {
             let timed_out = error == names::HEARTBEAT_TIMEOUT;
             let f = Failure::new(error, cause);
             env.push(closing(&task.kind, Err((&f, timed_out))));
-            Outcome::Failed(f)
+            Err(f.into())
         }
         TaskReply::TimedOut => {
             let f = Failure::timeout();
             env.push(closing(&task.kind, Err((&f, true))));
-            Outcome::Failed(f)
+            Err(f.into())
         }
         TaskReply::NoCallback { .. } | TaskReply::AwaitCallback => unreachable!("mapped above"),
     }
