@@ -30,6 +30,7 @@ pub mod endpoint;
 pub mod eval;
 pub mod history;
 pub mod integrations;
+mod intrinsics;
 mod json;
 mod names;
 pub mod mock;

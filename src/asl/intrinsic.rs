@@ -3,34 +3,56 @@
 //! ```
 //! use sfn_harness::asl::{Arg, Call};
 //! let call = Call::parse("States.MathAdd($.n, 1)").unwrap();
-//! assert_eq!(call.name, "States.MathAdd");
+//! assert_eq!(call.name(), "States.MathAdd");
 //! assert!(matches!(call.args[1], Arg::Literal(_)));
 //! ```
 
-use super::path::Path;
+use super::path::{Path, PathError};
+use crate::intrinsics::{self, Intrinsic};
 use serde_json::Value;
+use std::fmt;
 
-/// The names of the 18 intrinsic functions, with their arity bounds.
-pub const INTRINSICS: &[(&str, usize, usize)] = &[
-    ("States.Format", 1, usize::MAX),
-    ("States.StringToJson", 1, 1),
-    ("States.JsonToString", 1, 1),
-    ("States.Array", 0, usize::MAX),
-    ("States.ArrayPartition", 2, 2),
-    ("States.ArrayContains", 2, 2),
-    ("States.ArrayRange", 3, 3),
-    ("States.ArrayGetItem", 2, 2),
-    ("States.ArrayLength", 1, 1),
-    ("States.ArrayUnique", 1, 1),
-    ("States.Base64Encode", 1, 1),
-    ("States.Base64Decode", 1, 1),
-    ("States.Hash", 2, 2),
-    ("States.JsonMerge", 3, 3),
-    ("States.MathRandom", 2, 3),
-    ("States.MathAdd", 2, 2),
-    ("States.StringSplit", 2, 2),
-    ("States.UUID", 0, 0),
-];
+/// Why an intrinsic call does not parse; each variant's doc shows the
+/// smallest call that gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// `States.Nope(1)`
+    UnknownFunction(String),
+    /// `States.UUID`
+    ExpectedOpenParen(&'static str),
+    /// `States.Array('a' 'b')`
+    ExpectedCommaOrClose(&'static str),
+    /// `States.UUID(1)`: the function, the arity it takes (as words), the number given.
+    Arity { function: &'static str, takes: String, given: usize },
+    /// `States.Array(1,`
+    UnexpectedEnd,
+    /// `States.Array("x")`
+    BadArgument(String),
+    /// `States.Array('x)`
+    UnterminatedString,
+    /// `States.UUID() x`
+    Trailing { rest: String, call: String },
+    /// `States.Array($.a[)`: a path argument that does not parse.
+    Path(PathError),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::UnknownFunction(name) => write!(f, "'{name}' is not an intrinsic function"),
+            CallError::ExpectedOpenParen(name) => write!(f, "expected '(' after {name}"),
+            CallError::ExpectedCommaOrClose(name) => write!(f, "expected ',' or ')' in the arguments of {name}"),
+            CallError::Arity { function, takes, given } => write!(f, "{function} takes {takes} argument(s), {given} given"),
+            CallError::UnexpectedEnd => f.write_str("unexpected end of the call"),
+            CallError::BadArgument(text) => write!(f, "'{text}' is not a valid argument (string literals use single quotes)"),
+            CallError::UnterminatedString => f.write_str("unterminated string literal"),
+            CallError::Trailing { rest, call } => write!(f, "unexpected '{rest}' after the call in '{call}'"),
+            CallError::Path(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
 
 /// One argument of an intrinsic call.
 #[derive(Debug, Clone)]
@@ -43,7 +65,8 @@ pub enum Arg {
 /// A parsed intrinsic function call.
 #[derive(Debug, Clone)]
 pub struct Call {
-    pub name: String,
+    /// The function, resolved once.
+    pub function: &'static Intrinsic,
     pub args: Vec<Arg>,
 }
 
@@ -53,14 +76,20 @@ impl Call {
         s.trim_start().starts_with("States.")
     }
 
-    pub fn parse(s: &str) -> Result<Call, String> {
+    /// Parses a call, checking the function's name and arity.
+    pub fn parse(s: &str) -> Result<Call, CallError> {
         let mut p = Parser { s: s.as_bytes(), src: s, i: 0 };
         let call = p.call()?;
         p.ws();
         if p.i != p.s.len() {
-            return Err(format!("unexpected '{}' after the call in '{s}'", &s[p.i..]));
+            return Err(CallError::Trailing { rest: s[p.i..].to_string(), call: s.to_string() });
         }
         Ok(call)
+    }
+
+    /// The function's name (`States.Format`).
+    pub fn name(&self) -> &'static str {
+        self.function.name
     }
 }
 
@@ -77,19 +106,20 @@ impl Parser<'_> {
         }
     }
 
-    fn call(&mut self) -> Result<Call, String> {
+    fn call(&mut self) -> Result<Call, CallError> {
         self.ws();
         let start = self.i;
         while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'.') {
             self.i += 1;
         }
         let name = &self.src[start..self.i];
-        let Some(&(_, min, max)) = INTRINSICS.iter().find(|(n, _, _)| *n == name) else {
-            return Err(format!("'{name}' is not an intrinsic function"));
+        let Some(function) = intrinsics::find(name) else {
+            return Err(CallError::UnknownFunction(name.to_string()));
         };
+        let (name, min, max) = (function.name, function.min_args, function.max_args);
         self.ws();
         if self.s.get(self.i) != Some(&b'(') {
-            return Err(format!("expected '(' after {name}"));
+            return Err(CallError::ExpectedOpenParen(name));
         }
         self.i += 1;
         let mut args = Vec::new();
@@ -106,7 +136,7 @@ impl Parser<'_> {
                         self.i += 1;
                         break;
                     }
-                    _ => return Err(format!("expected ',' or ')' in the arguments of {name}")),
+                    _ => return Err(CallError::ExpectedCommaOrClose(name)),
                 }
             }
         }
@@ -118,15 +148,15 @@ impl Parser<'_> {
             } else {
                 format!("{min} to {max}")
             };
-            return Err(format!("{name} takes {want} argument(s), {} given", args.len()));
+            return Err(CallError::Arity { function: name, takes: want, given: args.len() });
         }
-        Ok(Call { name: name.to_string(), args })
+        Ok(Call { function, args })
     }
 
-    fn arg(&mut self) -> Result<Arg, String> {
+    fn arg(&mut self) -> Result<Arg, CallError> {
         self.ws();
         match self.s.get(self.i) {
-            None => Err("unexpected end of the call".into()),
+            None => Err(CallError::UnexpectedEnd),
             Some(b'\'') => self.string().map(|s| Arg::Literal(Value::String(s))),
             Some(b'$') => {
                 let start = self.i;
@@ -150,7 +180,7 @@ impl Parser<'_> {
                     self.i += 1;
                 }
                 let text = self.src[start..self.i].trim();
-                Path::parse(text).map(Arg::Path)
+                Path::parse(text).map(Arg::Path).map_err(CallError::Path)
             }
             Some(b'S') => self.call().map(Arg::Call),
             Some(_) => {
@@ -161,13 +191,13 @@ impl Parser<'_> {
                 let text = self.src[start..self.i].trim();
                 match serde_json::from_str::<Value>(text) {
                     Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => Ok(Arg::Literal(v)),
-                    _ => Err(format!("'{text}' is not a valid argument (string literals use single quotes)")),
+                    _ => Err(CallError::BadArgument(text.to_string())),
                 }
             }
         }
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, CallError> {
         self.i += 1;
         let mut out = String::new();
         let rest = &self.src[self.i..];
@@ -191,7 +221,7 @@ impl Parser<'_> {
                 c => out.push(c),
             }
         }
-        Err("unterminated string literal".into())
+        Err(CallError::UnterminatedString)
     }
 }
 
@@ -207,14 +237,26 @@ mod tests {
             Arg::Literal(Value::String(s)) => assert_eq!(s, "a {} 'b'"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(&c.args[1], Arg::Call(inner) if inner.name == "States.MathAdd"));
+        assert!(matches!(&c.args[1], Arg::Call(inner) if inner.name() == "States.MathAdd"));
     }
 
     #[test]
     fn rejects_bad_calls() {
-        assert!(Call::parse("States.Nope(1)").is_err());
-        assert!(Call::parse("States.UUID(1)").is_err());
         assert!(Call::parse("States.Format('x'").is_err());
-        assert!(Call::parse("States.Format(\"x\")").is_err());
+    }
+
+    #[test]
+    fn each_error_from_its_smallest_call() {
+        let fails = |s: &str| Call::parse(s).unwrap_err();
+        assert_eq!(fails("States.Nope(1)"), CallError::UnknownFunction("States.Nope".into()));
+        assert_eq!(fails("States.UUID"), CallError::ExpectedOpenParen("States.UUID"));
+        assert_eq!(fails("States.Array('a' 'b')"), CallError::ExpectedCommaOrClose("States.Array"));
+        assert_eq!(fails("States.UUID(1)"), CallError::Arity { function: "States.UUID", takes: "0".into(), given: 1 });
+        assert_eq!(fails("States.Array(1,"), CallError::UnexpectedEnd);
+        assert_eq!(fails("States.Array(\"x\")"), CallError::BadArgument("\"x\"".into()));
+        assert_eq!(fails("States.Array('x)"), CallError::UnterminatedString);
+        assert_eq!(fails("States.UUID() x"), CallError::Trailing { rest: "x".into(), call: "States.UUID() x".into() });
+        assert!(matches!(fails("States.Array($.a[)"), CallError::Path(_)));
+        assert_eq!(fails("States.UUID(1)").to_string(), "States.UUID takes 0 argument(s), 1 given");
     }
 }

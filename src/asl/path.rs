@@ -18,6 +18,42 @@
 
 use serde_json::Value;
 use std::borrow::Cow;
+use std::fmt;
+
+/// Why a path does not parse, or cannot be applied; each variant's doc
+/// shows the smallest input that gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathError {
+    /// `a.b`: a path must start with `$`.
+    NoDollar(String),
+    /// `$.a[`: not valid JSONPath (the reason from the JSONPath parser).
+    Invalid { path: String, reason: String },
+    /// `$$.a` as a ResultPath: a reference path must start with a single `$`.
+    NotReference(String),
+    /// `$.a[*]` as a ResultPath: only `.field`, `['field']` and `[index]` steps.
+    NotDefinite(String),
+    /// ResultPath `$.a.b` on `{"a": 1}`: the step meets a value that is not
+    /// an object or array (`found` is its JSON type).
+    Unplaceable { path: String, step: String, found: &'static str },
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PathError::NoDollar(p) => write!(f, "'{p}' is not a JSONPath: it must start with '$'"),
+            PathError::Invalid { path, reason } => write!(f, "'{path}' is not a valid JSONPath: {reason}"),
+            PathError::NotReference(p) => write!(f, "'{p}' is not a reference path: it must start with '$'"),
+            PathError::NotDefinite(p) => {
+                write!(f, "'{p}' is not a reference path: only '.field', ['field'] and [index] steps are allowed")
+            }
+            PathError::Unplaceable { path, step, found } => {
+                write!(f, "Unable to apply ResultPath \"{path}\": step \"{step}\" cannot be applied to {found}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PathError {}
 
 /// One step of a simple path.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +91,7 @@ pub struct Path {
 
 impl Path {
     /// Parses a path; the error says what is wrong with it.
-    pub fn parse(text: &str) -> Result<Path, String> {
+    pub fn parse(text: &str) -> Result<Path, PathError> {
         let mut variable = None;
         let (root, rest) = if let Some(r) = text.strip_prefix("$$") {
             (Root::Context, r)
@@ -68,14 +104,14 @@ impl Path {
                 (Root::Input, r)
             }
         } else {
-            return Err(format!("'{text}' is not a JSONPath: it must start with '$'"));
+            return Err(PathError::NoDollar(text.to_string()));
         };
         let kind = match parse_simple(rest) {
             Some(segs) => Kind::Simple(segs),
             None => {
                 let rfc = to_rfc9535(rest);
                 let q = serde_json_path::JsonPath::parse(&rfc)
-                    .map_err(|e| format!("'{text}' is not a valid JSONPath: {}", e.message()))?;
+                    .map_err(|e| PathError::Invalid { path: text.to_string(), reason: e.message().to_string() })?;
                 Kind::Query(q)
             }
         };
@@ -159,14 +195,10 @@ pub struct ReferencePath {
 }
 
 impl ReferencePath {
-    pub fn parse(text: &str) -> Result<ReferencePath, String> {
-        let rest = text
-            .strip_prefix('$')
-            .filter(|r| !r.starts_with('$'))
-            .ok_or_else(|| format!("'{text}' is not a reference path: it must start with '$'"))?;
-        let segs = parse_simple(rest).ok_or_else(|| {
-            format!("'{text}' is not a reference path: only '.field', ['field'] and [index] steps are allowed")
-        })?;
+    /// Parses a reference path (a definite path into the state input).
+    pub fn parse(text: &str) -> Result<ReferencePath, PathError> {
+        let rest = text.strip_prefix('$').filter(|r| !r.starts_with('$')).ok_or_else(|| PathError::NotReference(text.to_string()))?;
+        let segs = parse_simple(rest).ok_or_else(|| PathError::NotDefinite(text.to_string()))?;
         Ok(ReferencePath { text: text.to_string(), segs })
     }
 
@@ -176,11 +208,9 @@ impl ReferencePath {
 
     /// Places `value` into `target` at this path, creating objects on the
     /// way. Fails when a step meets a value that is not an object/array.
-    pub fn assign(&self, target: Value, value: Value) -> Result<Value, String> {
+    pub fn assign(&self, target: Value, value: Value) -> Result<Value, PathError> {
         let mut target = target;
-        place(&mut target, &self.segs, value).map_err(|(step, found)| {
-            format!("Unable to apply ResultPath \"{}\": step \"{step}\" cannot be applied to {found}", self.text)
-        })?;
+        place(&mut target, &self.segs, value).map_err(|(step, found)| PathError::Unplaceable { path: self.text.clone(), step, found })?;
         Ok(target)
     }
 }

@@ -1,4 +1,4 @@
-//! Choice rules: comparisons (with their `…Path` forms), `Is*` tests,
+//! The Choice state and its rules: comparisons (with their `…Path` forms), `Is*` tests,
 //! `StringMatches`, `And` / `Or` / `Not`.
 //!
 //! ```
@@ -11,12 +11,39 @@
 //! assert_eq!(sm.states.len(), 2);
 //! ```
 
-use super::error::Failure;
-use super::io::{select, Ctx};
-use crate::asl::{Op, Operand, Rule};
+use super::error::{names, Exn, Failure};
+use super::io::{apply_io_path, select, Ctx};
+use super::{Env, Step};
+use crate::asl::{ChoiceBranch, Op, Operand, Rule, State};
+use crate::history::Payload;
 use crate::time::parse_datetime;
 use serde_json::Value;
 use std::cmp::Ordering;
+
+/// The Choice state: the first matching rule's Next (its Assign applied),
+/// else Default, else `States.NoChoiceMatched`.
+pub(super) fn run(state: &State, choices: &[ChoiceBranch], default: Option<usize>, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
+    let (exec, vars) = (env.exec.clone(), env.vars.clone());
+    let ctx = Ctx::new(&exec, &vars, &state.name, env.clock.now_ms());
+    let effective = apply_io_path(&state.input_path, raw, &ctx)?;
+    let mut target = None;
+    for c in choices {
+        if eval_rule(&c.rule, &effective, &ctx)? {
+            target = Some(c.next);
+            if let Some(a) = &c.assign {
+                env.assign(a, &effective, &ctx)?;
+            }
+            break;
+        }
+    }
+    if let Some(a) = &state.assign {
+        env.assign(a, &effective, &ctx)?;
+    }
+    let Some(next) = target.or(default) else {
+        return Err(Failure::new(names::NO_CHOICE_MATCHED, Some("No Matches!".into())).into());
+    };
+    Ok(Step::Next(next, apply_io_path(&state.output_path, effective, &ctx)?))
+}
 
 /// Evaluates a rule against the state's effective input.
 pub(crate) fn eval_rule(rule: &Rule, input: &Value, ctx: &Ctx) -> Result<bool, Failure> {

@@ -11,7 +11,6 @@
 //! ```
 
 use super::error::Failure;
-use super::intrinsics;
 use crate::asl::{Arg, Call, IoPath, Path, ResultPath, Root, Seg, Template};
 use crate::rng::Rng;
 use crate::time::format_timestamp;
@@ -180,15 +179,15 @@ pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rn
 /// Evaluates an intrinsic function call.
 pub(crate) fn eval_call(c: &Call, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
     // a function that only reads its one argument needs no copy of it
-    if let ([only], Some(f)) = (c.args.as_slice(), intrinsics::by_reference(&c.name)) {
+    if let ([only], Some(read)) = (c.args.as_slice(), c.function.read) {
         let v = call_arg(c, only, input, ctx, rng)?;
-        return f(v.as_ref());
+        return read(v.as_ref()).map_err(|e| Failure::intrinsic(e.0));
     }
     let mut args = Vec::with_capacity(c.args.len());
     for a in &c.args {
         args.push(call_arg(c, a, input, ctx, rng)?.into_owned());
     }
-    intrinsics::apply(&c.name, args, rng)
+    (c.function.apply)(&mut args, rng).map_err(|e| Failure::intrinsic(e.0))
 }
 
 fn call_arg<'v>(c: &Call, a: &'v Arg, input: &'v Value, ctx: &Ctx, rng: &mut Rng) -> Result<Cow<'v, Value>, Failure> {
@@ -198,7 +197,7 @@ fn call_arg<'v>(c: &Call, a: &'v Arg, input: &'v Value, ctx: &Ctx, rng: &mut Rng
             Failure::runtime(format!(
                 "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
                 p.as_str(),
-                c.name,
+                c.name(),
                 crate::json::to_json_string(input)
             ))
         }),
@@ -219,6 +218,15 @@ pub(crate) fn apply_result_path(rp: &ResultPath, raw_input: Payload, result: Pay
                 .map_err(|e| Failure::result_path(format!("{e}; the input is '{text}'")))
         }
     }
+}
+
+/// OutputPath, then the transition.
+pub(crate) fn finish(state: &crate::asl::State, combined: Payload, ctx: &Ctx) -> Result<super::Step, super::error::Exn> {
+    let out = apply_io_path(&state.output_path, combined, ctx)?;
+    Ok(match state.next {
+        Some(n) => super::Step::Next(n, out),
+        None => super::Step::End(out),
+    })
 }
 
 #[cfg(test)]

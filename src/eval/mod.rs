@@ -6,12 +6,16 @@
 
 mod callback;
 mod choice;
-mod composite;
 mod error;
-mod intrinsics;
+mod fail;
 mod io;
+mod map;
+mod nested;
+mod parallel;
+mod pass;
 mod recover;
-mod states;
+mod succeed;
+mod wait;
 mod task;
 
 pub use error::Failure;
@@ -415,9 +419,13 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         env.assigned = None;
         let step = match &state.kind {
             StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
-            StateKind::Map(spec) => composite::run_map(state, spec, input.clone(), env).await,
-            StateKind::Parallel { branches } => composite::run_parallel(state, branches, input.clone(), env).await,
-            _ => states::run(state, input.clone(), env),
+            StateKind::Map(spec) => map::run(state, spec, input.clone(), env).await,
+            StateKind::Parallel { branches } => parallel::run(state, branches, input.clone(), env).await,
+            StateKind::Pass { result } => pass::run(state, result, input.clone(), env),
+            StateKind::Choice { choices, default } => choice::run(state, choices, *default, input.clone(), env),
+            StateKind::Wait(w) => wait::run(state, w, input.clone(), env),
+            StateKind::Succeed => succeed::run(state, input.clone(), env),
+            StateKind::Fail { error, cause } => fail::run(state, error, cause, input.clone(), env),
         };
         if let Some(p) = &env.cfg.pacer {
             let took = env.clock.now_ms() - before_ms;

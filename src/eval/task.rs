@@ -5,7 +5,7 @@ use super::error::{names, Exn, Failure, Halt};
 use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
 use super::callback::{resolve, Limits, Pending};
 use super::recover::recover;
-use super::states::finish;
+use super::io::finish;
 use super::{Env, ExecInfo, Step};
 use crate::asl::{Pattern, Resource, Seconds, State, Task};
 use crate::rng::Rng;

@@ -1,70 +1,24 @@
-//! Parallel and Map: states that run nested state machines.
-//!
-//! Branches and items run one after another (their events interleave on
-//! AWS; a history of them is compared as a multiset). AWS's event shapes:
-//! - Parallel: ParallelStateEntered, ParallelStateStarted, the branches'
-//!   events, ParallelStateExited (ParallelStateFailed on failure);
-//! - Map (inline): MapStateEntered, MapStateStarted {length}, per item
+//! The Map state:
+//! - inline: MapStateEntered, MapStateStarted {length}, per item
 //!   MapIterationStarted / …Succeeded / …Failed {name, index} around its
 //!   events, MapStateSucceeded or MapStateFailed, MapStateExited;
-//! - Map (distributed): MapRunStarted {mapRunArn} and MapRunSucceeded /
+//! - distributed: MapRunStarted {mapRunArn} and MapRunSucceeded /
 //!   MapRunFailed instead of the iterations (they run as child executions,
 //!   whose events are not in the parent's history).
+//!
+//! Items run one after another.
 
 use super::error::{Exn, Failure};
-use super::io::{apply_io_path, apply_result_path, eval_template, select, Ctx};
-use super::recover::recover;
-use super::states::finish;
-use super::{run_machine, Env, Step};
-use crate::asl::{MapSpec, State, StateMachine, Tolerance};
+use super::io::{apply_io_path, eval_template, select, Ctx};
+use super::nested::{conclude, failed, run_nested};
+use super::{Env, Step};
+use crate::asl::{MapSpec, State, Tolerance};
 use crate::history::{Details, History, Payload};
 use crate::json::shown;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// Runs a nested machine (a branch, an item's processor) from its start on
-/// `input`, in a scope of its own: it reads the outer variables, and what it
-/// assigns stays inside it.
-async fn run_nested(sm: &StateMachine, input: Payload, env: &mut Env<'_>) -> Result<Value, Exn> {
-    let outer = env.vars.clone();
-    let ended = run_machine(sm, sm.start_at, input, env).await;
-    env.vars = outer;
-    ended.map(Arc::unwrap_or_clone)
-}
-
-pub(crate) async fn run_parallel(state: &State, branches: &[StateMachine], raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
-    let entered_ms = env.clock.now_ms();
-    let exec = env.exec.clone();
-    let vars = env.vars.clone();
-    let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
-    let mut effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
-    if let Some(t) = &state.parameters {
-        effective = Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?);
-    }
-    let mut attempts = vec![0; state.retry.len()];
-    loop {
-        env.push(Details::ParallelStateStarted);
-        let failure = match run_branches(branches, &effective, env).await {
-            Ok(outputs) => return conclude(state, raw, Value::Array(outputs), &ctx, env),
-            Err(Exn::Fail(f)) => f,
-            Err(halt) => return Err(halt),
-        };
-        if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::ParallelStateFailed)? {
-            return Ok(step);
-        }
-    }
-}
-
-/// Runs each branch on the effective input, stopping at the first that fails.
-async fn run_branches(branches: &[StateMachine], effective: &Payload, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
-    let mut outputs = Vec::with_capacity(branches.len());
-    for b in branches {
-        outputs.push(run_nested(b, effective.clone(), env).await?);
-    }
-    Ok(outputs)
-}
-
-pub(crate) async fn run_map(state: &State, spec: &MapSpec, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let entered_ms = env.clock.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
@@ -252,28 +206,4 @@ fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Fail
         }
     };
     Ok(Tolerated { count, percentage })
-}
-
-/// Retries the state (`None`), or records its `…StateFailed` event once, when
-/// no retry follows, and ends it (caught, or failed).
-fn failed(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>, event: Details) -> Result<Option<Step>, Exn> {
-    let outcome = recover(state, failure, attempts, raw, env);
-    if !matches!(outcome, Ok(None)) {
-        env.push(event);
-    }
-    outcome
-}
-
-/// ResultSelector, ResultPath, OutputPath, then the transition.
-fn conclude(state: &State, raw: Payload, result: Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Step, Exn> {
-    let result = Arc::new(result);
-    let selected = match &state.result_selector {
-        Some(t) => Arc::new(eval_template(t, &result, ctx, &mut env.rng)?),
-        None => result,
-    };
-    if let Some(a) = &state.assign {
-        env.assign(a, &selected, ctx)?;
-    }
-    let combined = apply_result_path(&state.result_path, raw, selected)?;
-    finish(state, combined, ctx)
 }

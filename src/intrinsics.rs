@@ -1,84 +1,90 @@
-//! The 18 `States.*` intrinsic functions, registered in one table.
+//! The 18 `States.*` intrinsic functions: one record per function, read by
+//! the parser (name, arity) and by evaluation (the function itself).
 //!
-//! ```
-//! use sfn_harness::asl::Call;
-//! use sfn_harness::eval::eval_call_for_doc;
-//! use serde_json::json;
-//! let call = Call::parse("States.Format('{} is {}', $.name, $.n)").unwrap();
-//! assert_eq!(eval_call_for_doc(&call, &json!({"name": "n", "n": 4})).unwrap(), json!("n is 4"));
+//! ```text
+//! States.Format('{} is {}', $.name, $.n)   on {"name": "n", "n": 4}   gives "n is 4"
+//! States.ArrayGetItem($.a, 99)             on {"a": [1]}              fails: States.IntrinsicFailure
 //! ```
 
 // every function takes the argument vector so that States.Array can move it
 #![allow(clippy::ptr_arg)]
 
-use super::error::Failure;
 use crate::rng::Rng;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-type Fun = fn(&mut Vec<Value>, &mut Rng) -> Result<Value, Failure>;
+/// Why an intrinsic function failed: the cause of `States.IntrinsicFailure`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntrinsicError(pub String);
 
-/// Name → implementation. Arity is checked when the call is parsed.
-const TABLE: &[(&str, Fun)] = &[
-    ("States.Format", format),
-    ("States.StringToJson", string_to_json),
-    ("States.JsonToString", json_to_string),
-    ("States.Array", array),
-    ("States.ArrayPartition", array_partition),
-    ("States.ArrayContains", array_contains),
-    ("States.ArrayRange", array_range),
-    ("States.ArrayGetItem", array_get_item),
-    ("States.ArrayLength", array_length),
-    ("States.ArrayUnique", array_unique),
-    ("States.Base64Encode", base64_encode),
-    ("States.Base64Decode", base64_decode),
-    ("States.Hash", hash),
-    ("States.JsonMerge", json_merge),
-    ("States.MathRandom", math_random),
-    ("States.MathAdd", math_add),
-    ("States.StringSplit", string_split),
-    ("States.UUID", uuid),
+/// One intrinsic function.
+#[derive(Debug)]
+pub struct Intrinsic {
+    /// `States.Format`.
+    pub name: &'static str,
+    /// The fewest arguments it takes.
+    pub min_args: usize,
+    /// The most arguments it takes (`usize::MAX`: no bound).
+    pub max_args: usize,
+    /// The function, on evaluated arguments (it may take them apart).
+    pub apply: fn(&mut Vec<Value>, &mut Rng) -> Result<Value, IntrinsicError>,
+    /// For a function of one argument that only reads it: the same on a
+    /// borrowed argument, so a large payload is not copied.
+    pub read: Option<fn(&Value) -> Result<Value, IntrinsicError>>,
+}
+
+const fn f(name: &'static str, min_args: usize, max_args: usize, apply: Fun) -> Intrinsic {
+    Intrinsic { name, min_args, max_args, apply, read: None }
+}
+
+type Fun = fn(&mut Vec<Value>, &mut Rng) -> Result<Value, IntrinsicError>;
+
+/// Every intrinsic function.
+pub static INTRINSICS: &[Intrinsic] = &[
+    f("States.Format", 1, usize::MAX, format),
+    f("States.StringToJson", 1, 1, string_to_json),
+    Intrinsic { read: Some(json_text), ..f("States.JsonToString", 1, 1, json_to_string) },
+    f("States.Array", 0, usize::MAX, array),
+    f("States.ArrayPartition", 2, 2, array_partition),
+    f("States.ArrayContains", 2, 2, array_contains),
+    f("States.ArrayRange", 3, 3, array_range),
+    f("States.ArrayGetItem", 2, 2, array_get_item),
+    Intrinsic { read: Some(length), ..f("States.ArrayLength", 1, 1, array_length) },
+    f("States.ArrayUnique", 1, 1, array_unique),
+    f("States.Base64Encode", 1, 1, base64_encode),
+    f("States.Base64Decode", 1, 1, base64_decode),
+    f("States.Hash", 2, 2, hash),
+    f("States.JsonMerge", 3, 3, json_merge),
+    f("States.MathRandom", 2, 3, math_random),
+    f("States.MathAdd", 2, 2, math_add),
+    f("States.StringSplit", 2, 2, string_split),
+    f("States.UUID", 0, 0, uuid),
 ];
 
-/// A function of one argument that only reads it.
-type ByRef = fn(&Value) -> Result<Value, Failure>;
-
-/// Functions of one argument that only read it (called without copying it).
-pub(crate) fn by_reference(name: &str) -> Option<ByRef> {
-    match name {
-        "States.JsonToString" => Some(json_text),
-        "States.ArrayLength" => Some(length),
-        _ => None,
-    }
+/// The intrinsic function named `name`.
+pub fn find(name: &str) -> Option<&'static Intrinsic> {
+    INTRINSICS.iter().find(|f| f.name == name)
 }
 
-/// Applies the named function to evaluated arguments.
-pub(crate) fn apply(name: &str, mut args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
-    match TABLE.iter().find(|(n, _)| *n == name) {
-        Some((_, f)) => f(&mut args, rng),
-        None => Err(Failure::intrinsic(format!("Unknown intrinsic function {name}"))),
-    }
+fn fail(msg: impl Into<String>) -> IntrinsicError {
+    IntrinsicError(msg.into())
 }
 
-fn fail(msg: impl Into<String>) -> Failure {
-    Failure::intrinsic(msg)
-}
-
-fn take_str(args: &mut [Value], i: usize, f: &str) -> Result<String, Failure> {
+fn take_str(args: &mut [Value], i: usize, f: &str) -> Result<String, IntrinsicError> {
     match std::mem::take(&mut args[i]) {
         Value::String(s) => Ok(s),
         other => Err(fail(format!("{f}: argument {} must be a string, found {other}", i + 1))),
     }
 }
 
-fn take_array(args: &mut [Value], i: usize, f: &str) -> Result<Vec<Value>, Failure> {
+fn take_array(args: &mut [Value], i: usize, f: &str) -> Result<Vec<Value>, IntrinsicError> {
     match std::mem::take(&mut args[i]) {
         Value::Array(a) => Ok(a),
         other => Err(fail(format!("{f}: argument {} must be an array, found {other}", i + 1))),
     }
 }
 
-fn int(v: &Value, i: usize, f: &str) -> Result<i64, Failure> {
+fn int(v: &Value, i: usize, f: &str) -> Result<i64, IntrinsicError> {
     match v.as_i64() {
         Some(n) => Ok(n),
         None => match v.as_f64() {
@@ -96,7 +102,7 @@ fn display(v: &Value) -> String {
     }
 }
 
-fn format(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn format(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let template = take_str(args, 0, "States.Format")?;
     let mut rest = args.iter().skip(1);
     let mut out = String::new();
@@ -124,24 +130,24 @@ fn format(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
     Ok(Value::String(out))
 }
 
-fn string_to_json(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn string_to_json(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let s = take_str(args, 0, "States.StringToJson")?;
     serde_json::from_str(&s).map_err(|e| fail(format!("States.StringToJson: '{s}' is not JSON: {e}")))
 }
 
-fn json_to_string(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn json_to_string(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     json_text(&args[0])
 }
 
-fn json_text(v: &Value) -> Result<Value, Failure> {
+fn json_text(v: &Value) -> Result<Value, IntrinsicError> {
     Ok(Value::String(crate::json::to_json_string(v)))
 }
 
-fn array(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn array(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     Ok(Value::Array(std::mem::take(args)))
 }
 
-fn array_partition(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn array_partition(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let a = take_array(args, 0, "States.ArrayPartition")?;
     let size = int(&args[1], 1, "States.ArrayPartition")?;
     if size <= 0 {
@@ -150,12 +156,12 @@ fn array_partition(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure>
     Ok(Value::Array(a.chunks(size as usize).map(|c| Value::Array(c.to_vec())).collect()))
 }
 
-fn array_contains(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn array_contains(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let a = take_array(args, 0, "States.ArrayContains")?;
     Ok(Value::Bool(a.contains(&args[1])))
 }
 
-fn array_range(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn array_range(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let f = "States.ArrayRange";
     let (start, end, step) = (int(&args[0], 0, f)?, int(&args[1], 1, f)?, int(&args[2], 2, f)?);
     if step == 0 {
@@ -173,7 +179,7 @@ fn array_range(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
     Ok(Value::Array(out))
 }
 
-fn array_get_item(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn array_get_item(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let mut a = take_array(args, 0, "States.ArrayGetItem")?;
     let i = int(&args[1], 1, "States.ArrayGetItem")?;
     if i < 0 || i as usize >= a.len() {
@@ -182,18 +188,18 @@ fn array_get_item(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> 
     Ok(a.swap_remove(i as usize))
 }
 
-fn array_length(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn array_length(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     length(&args[0])
 }
 
-fn length(v: &Value) -> Result<Value, Failure> {
+fn length(v: &Value) -> Result<Value, IntrinsicError> {
     match v {
         Value::Array(a) => Ok(Value::from(a.len())),
         other => Err(fail(format!("States.ArrayLength: argument 1 must be an array, found {other}"))),
     }
 }
 
-fn array_unique(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn array_unique(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let a = take_array(args, 0, "States.ArrayUnique")?;
     let mut out: Vec<Value> = Vec::with_capacity(a.len());
     for v in a {
@@ -206,7 +212,7 @@ fn array_unique(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
 
 const MAX_ENCODE: usize = 10_000;
 
-fn base64_encode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn base64_encode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let s = take_str(args, 0, "States.Base64Encode")?;
     if s.len() > MAX_ENCODE {
         return Err(fail("States.Base64Encode: the input is longer than 10,000 characters"));
@@ -214,7 +220,7 @@ fn base64_encode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
     Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(s)))
 }
 
-fn base64_decode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn base64_decode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let s = take_str(args, 0, "States.Base64Decode")?;
     if s.len() > MAX_ENCODE {
         return Err(fail("States.Base64Decode: the input is longer than 10,000 characters"));
@@ -225,7 +231,7 @@ fn base64_decode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
     String::from_utf8(bytes).map(Value::String).map_err(|_| fail("States.Base64Decode: the decoded bytes are not UTF-8"))
 }
 
-fn hash(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn hash(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     use sha2::Digest;
     let data = display(&args[0]);
     let alg = take_str(args, 1, "States.Hash")?;
@@ -245,7 +251,7 @@ fn hash(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
     Ok(Value::String(out))
 }
 
-fn json_merge(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn json_merge(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     if args[2] != Value::Bool(false) {
         return Err(fail("States.JsonMerge: only shallow merges (false) are supported"));
     }
@@ -259,7 +265,7 @@ fn json_merge(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
     Ok(Value::Object(out))
 }
 
-fn math_random(args: &mut Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
+fn math_random(args: &mut Vec<Value>, rng: &mut Rng) -> Result<Value, IntrinsicError> {
     let f = "States.MathRandom";
     let lo = args[0].as_f64().ok_or_else(|| fail(format!("{f}: the start must be a number")))?.trunc() as i64;
     let hi = args[1].as_f64().ok_or_else(|| fail(format!("{f}: the end must be a number")))?.trunc() as i64;
@@ -274,7 +280,7 @@ fn math_random(args: &mut Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
     Ok(Value::from(lo + (draw % span) as i64))
 }
 
-fn math_add(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn math_add(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     // AWS takes any numbers and truncates them to integers (recorded: 59 + 4.3 = 63)
     let truncated = |i: usize| match args[i].as_f64() {
         Some(x) if x.abs() < 9.0e15 => Ok(x.trunc() as i64),
@@ -284,7 +290,7 @@ fn math_add(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
     a.checked_add(b).map(Value::from).ok_or_else(|| fail("States.MathAdd: the sum overflows"))
 }
 
-fn string_split(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
+fn string_split(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let s = take_str(args, 0, "States.StringSplit")?;
     let d = take_str(args, 1, "States.StringSplit")?;
     Ok(Value::Array(
@@ -292,7 +298,7 @@ fn string_split(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Failure> {
     ))
 }
 
-fn uuid(_: &mut Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
+fn uuid(_: &mut Vec<Value>, rng: &mut Rng) -> Result<Value, IntrinsicError> {
     Ok(Value::String(rng.uuid()))
 }
 
@@ -301,15 +307,30 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn apply(name: &str, mut args: Vec<Value>, rng: &mut Rng) -> Result<Value, IntrinsicError> {
+        (find(name).unwrap().apply)(&mut args, rng)
+    }
+
     fn gives(name: &str, args: Value, want: Value) {
         let args = args.as_array().unwrap().clone();
-        assert_eq!(apply(name, args, &mut Rng::new(1)).unwrap(), want, "{name}");
+        assert_eq!(apply(name, args.clone(), &mut Rng::new(1)).unwrap(), want, "{name}");
+        if let (Some(read), [only]) = (find(name).unwrap().read, args.as_slice()) {
+            assert_eq!(read(only).unwrap(), want, "{name} by reference");
+        }
     }
 
     fn fails(name: &str, args: Value) {
         let args = args.as_array().unwrap().clone();
-        let e = apply(name, args, &mut Rng::new(1)).unwrap_err();
-        assert_eq!(e.error.as_deref(), Some("States.IntrinsicFailure"), "{name}");
+        apply(name, args, &mut Rng::new(1)).unwrap_err();
+    }
+
+    #[test]
+    fn every_function_has_one_record() {
+        assert_eq!(INTRINSICS.len(), 18);
+        for f in INTRINSICS {
+            assert!(f.min_args <= f.max_args, "{}", f.name);
+            assert!(std::ptr::eq(find(f.name).unwrap(), f), "{} is registered twice", f.name);
+        }
     }
 
     #[test]

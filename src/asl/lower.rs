@@ -1,0 +1,370 @@
+//! Lowering a definition (JSON) into the model, collecting every problem:
+//! the machine (StartAt, States), the fields every state shares
+//! (transitions, InputPath/OutputPath, Parameters, ResultSelector,
+//! ResultPath, Retry, Catch, Assign) and the field readers the state types
+//! use. What each state type adds is in `states/`, one file per type.
+
+use super::diagnostic::{code, token, Diagnostic, Severity};
+use super::model::*;
+use super::path::{Path, ReferencePath};
+use super::recover::{catcher, retrier};
+use super::states::{self, Fields};
+use super::template::{template_in, Template};
+use super::graph::graph_checks;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Fields every state type takes.
+const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
+/// The JSONPath-only I/O fields.
+const IO: &[&str] = &["InputPath", "OutputPath"];
+/// The JSONata fields (Assign is evaluated in JSONPath mode too).
+const JSONATA: &[&str] = &["Assign", "Output"];
+
+/// Collects diagnostics while lowering.
+pub(crate) struct Cx {
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Cx {
+    pub(crate) fn err(&mut self, code: &'static str, loc: &str, msg: impl Into<String>) {
+        self.diags.push(Diagnostic { severity: Severity::Error, code, location: loc.to_string(), message: msg.into() });
+    }
+    pub(crate) fn schema(&mut self, loc: &str, msg: impl Into<String>) {
+        self.err(code::SCHEMA_VALIDATION_FAILED, loc, msg)
+    }
+    pub(crate) fn warn(&mut self, code: &'static str, loc: &str, msg: impl Into<String>) {
+        self.diags.push(Diagnostic { severity: Severity::Warning, code, location: loc.to_string(), message: msg.into() });
+    }
+}
+
+pub(crate) fn lower(v: &Value) -> (Option<StateMachine>, Vec<Diagnostic>) {
+    let mut cx = Cx { diags: Vec::new() };
+    let sm = machine(&mut cx, v, "", QueryLanguage::JsonPath, true);
+    (sm, cx.diags)
+}
+
+pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguage, top: bool) -> Option<StateMachine> {
+    let Some(obj) = v.as_object() else {
+        cx.schema(loc, "a state machine must be a JSON object with StartAt and States");
+        return None;
+    };
+    let allowed_top: &[&str] = if top {
+        &["Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage"]
+    } else {
+        &["Comment", "StartAt", "States", "ProcessorConfig", "QueryLanguage"]
+    };
+    for k in obj.keys() {
+        if !allowed_top.contains(&k.as_str()) {
+            cx.schema(&format!("{loc}/{}", token(k)), format!("field '{k}' is not supported at the top of a state machine"));
+        }
+    }
+    let ql = query_language(cx, obj, loc).unwrap_or(parent_ql);
+    let comment = opt_str(cx, obj, "Comment", loc);
+    let timeout_seconds = if top { opt_uint(cx, obj, "TimeoutSeconds", loc) } else { None };
+    let states_obj = match obj.get("States") {
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            cx.schema(&format!("{loc}/States"), "'States' must be an object of named states");
+            return None;
+        }
+        None => {
+            cx.schema(loc, "missing required field 'States'");
+            return None;
+        }
+    };
+    if states_obj.is_empty() {
+        cx.schema(&format!("{loc}/States"), "'States' must contain at least one state");
+    }
+    let mut index = HashMap::new();
+    for (i, name) in states_obj.keys().enumerate() {
+        index.insert(name.clone(), i);
+        if name.is_empty() || name.chars().count() > 80 {
+            cx.err(code::INVALID_STATE_NAME, &format!("{loc}/States/{}", token(name)), format!("state name '{name}' must be 1 to 80 characters"));
+        } else if name.chars().any(|c| c.is_control()) {
+            cx.err(code::INVALID_STATE_NAME, &format!("{loc}/States/{}", token(name)), format!("state name '{name}' contains control characters"));
+        }
+    }
+    let start_at = match obj.get("StartAt") {
+        Some(Value::String(s)) => match index.get(s) {
+            Some(i) => Some(*i),
+            None => {
+                cx.err(code::MISSING_TRANSITION_TARGET, &format!("{loc}/StartAt"), format!("StartAt '{s}' is not a state of this machine"));
+                None
+            }
+        },
+        Some(_) => {
+            cx.schema(&format!("{loc}/StartAt"), "'StartAt' must be a string");
+            None
+        }
+        None => {
+            cx.schema(loc, "missing required field 'StartAt'");
+            None
+        }
+    };
+    let mut states = Vec::new();
+    for (name, sv) in states_obj {
+        let sloc = format!("{loc}/States/{}", token(name));
+        if let Some(s) = state(cx, name, sv, &sloc, ql, &index) {
+            states.push(s);
+        }
+    }
+    if let Some(Value::String(start)) = obj.get("StartAt") {
+        graph_checks(cx, states_obj, start, loc);
+    }
+    if states.len() != states_obj.len() {
+        return None;
+    }
+    let start_at = start_at?;
+    Some(StateMachine {
+        comment,
+        query_language: ql,
+        timeout_seconds,
+        start_at,
+        states,
+        index,
+        definition: v.clone(),
+    })
+}
+
+pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage, index: &HashMap<String, usize>) -> Option<State> {
+    let Some(obj) = v.as_object() else {
+        cx.schema(loc, format!("state '{name}' must be a JSON object"));
+        return None;
+    };
+    let ty = match obj.get("Type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(_) => {
+            cx.schema(&format!("{loc}/Type"), "'Type' must be a string");
+            return None;
+        }
+        None => {
+            cx.schema(loc, format!("state '{name}' has no 'Type'"));
+            return None;
+        }
+    };
+    let Some(ty_def) = states::find(ty) else {
+        cx.schema(&format!("{loc}/Type"), format!("'{ty}' is not a state type ({})", states::names().join(", ")));
+        return None;
+    };
+    for k in obj.keys() {
+        if !COMMON.contains(&k.as_str()) && !ty_def.fields.contains(&k.as_str()) {
+            let msg = if states::is_field(k) {
+                format!("field '{k}' is not supported by a {ty} state")
+            } else {
+                format!("field '{k}' is not a field of the Amazon States Language")
+            };
+            cx.schema(&format!("{loc}/{}", token(k)), msg);
+        }
+    }
+    let ql = query_language(cx, obj, loc).unwrap_or(parent_ql);
+    let _ = opt_str(cx, obj, "Comment", loc);
+    let mut unsupported = Vec::new();
+    // JSONata mode without expressions behaves as written; expressions are not evaluated yet
+    if ql == QueryLanguage::Jsonata && has_jsonata_expression(v) {
+        unsupported.push("JSONata expressions");
+    }
+    for k in JSONATA.iter().chain(["Arguments"].iter()) {
+        // Assign in JSONPath mode is evaluated; the rest is JSONata's
+        if obj.contains_key(*k) && !(*k == "Assign" && ql == QueryLanguage::JsonPath) {
+            unsupported.push(*k);
+        }
+    }
+    let assign = assign_field(cx, obj, loc, ql);
+    if ql == QueryLanguage::Jsonata {
+        for k in IO.iter().chain(["Parameters", "ResultSelector", "ResultPath", "ItemsPath"].iter()) {
+            if obj.contains_key(*k) {
+                cx.schema(&format!("{loc}/{k}"), format!("'{k}' is a JSONPath field and cannot be used in a JSONata state"));
+            }
+        }
+    }
+    // transitions
+    let has_flow = ty_def.fields.contains(&"Next");
+    let next = if has_flow {
+        let end = match obj.get("End") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                cx.schema(&format!("{loc}/End"), "'End' must be a boolean");
+                false
+            }
+        };
+        match (obj.get("Next"), end) {
+            (Some(_), true) => {
+                cx.schema(loc, format!("state '{name}' has both 'Next' and 'End': true"));
+                None
+            }
+            (Some(n), false) => target(cx, n, &format!("{loc}/Next"), index, "Next"),
+            (None, true) => None,
+            (None, false) => {
+                cx.err(code::MISSING_TRANSITION_TARGET, loc, format!("state '{name}' needs 'Next' or 'End': true"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let input_path = io_path(cx, obj, "InputPath", loc);
+    let output_path = io_path(cx, obj, "OutputPath", loc);
+    let parameters = obj.get("Parameters").map(|p| template_in(cx, p, &format!("{loc}/Parameters")));
+    if let Some(p) = obj.get("Parameters") {
+        if !p.is_object() {
+            cx.schema(&format!("{loc}/Parameters"), "'Parameters' must be an object");
+        }
+    }
+    let result_selector = obj.get("ResultSelector").map(|p| template_in(cx, p, &format!("{loc}/ResultSelector")));
+    let result_path = result_path(cx, obj.get("ResultPath"), &format!("{loc}/ResultPath"));
+    let retry = match obj.get("Retry") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a.iter().enumerate().filter_map(|(i, r)| retrier(cx, r, &format!("{loc}/Retry/{i}"), i + 1 == a.len())).collect(),
+        Some(_) => {
+            cx.schema(&format!("{loc}/Retry"), "'Retry' must be an array of retriers");
+            Vec::new()
+        }
+    };
+    let catch = match obj.get("Catch") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| catcher(cx, c, &format!("{loc}/Catch/{i}"), index, i + 1 == a.len()))
+            .collect(),
+        Some(_) => {
+            cx.schema(&format!("{loc}/Catch"), "'Catch' must be an array of catchers");
+            Vec::new()
+        }
+    };
+    let fields = Fields { obj, loc, ql, index };
+    let kind = (ty_def.lower)(cx, &fields, &mut unsupported)?;
+    Some(State {
+        assign,
+        index: index[name],
+        name: Arc::from(name),
+        kind,
+        query_language: ql,
+        input_path,
+        output_path,
+        parameters,
+        result_selector,
+        result_path,
+        next,
+        retry,
+        catch,
+        unsupported,
+    })
+}
+
+pub(crate) fn query_language(cx: &mut Cx, obj: &Map<String, Value>, loc: &str) -> Option<QueryLanguage> {
+    match obj.get("QueryLanguage")? {
+        Value::String(s) if s == "JSONPath" => Some(QueryLanguage::JsonPath),
+        Value::String(s) if s == "JSONata" => Some(QueryLanguage::Jsonata),
+        _ => {
+            cx.schema(&format!("{loc}/QueryLanguage"), "'QueryLanguage' must be \"JSONPath\" or \"JSONata\"");
+            None
+        }
+    }
+}
+
+pub(crate) fn opt_str(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<String> {
+    match obj.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        _ => {
+            cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a string"));
+            None
+        }
+    }
+}
+
+pub(crate) fn opt_uint(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<u64> {
+    let v = obj.get(key)?;
+    match v.as_u64() {
+        Some(n) => Some(n),
+        None => {
+            cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a non-negative integer, found {v}"));
+            None
+        }
+    }
+}
+
+pub(crate) fn opt_path(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Path> {
+    let v = obj.get(key)?;
+    let Some(s) = v.as_str() else {
+        cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a JSONPath string"));
+        return None;
+    };
+    match Path::parse(s) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            cx.schema(&format!("{loc}/{key}"), format!("invalid path in '{key}': {e}"));
+            None
+        }
+    }
+}
+
+pub(crate) fn io_path(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> IoPath {
+    match obj.get(key) {
+        None => IoPath::Whole,
+        Some(Value::Null) => IoPath::Null,
+        Some(_) => opt_path(cx, obj, key, loc).map(IoPath::Path).unwrap_or(IoPath::Whole),
+    }
+}
+
+pub(crate) fn result_path(cx: &mut Cx, v: Option<&Value>, loc: &str) -> ResultPath {
+    match v {
+        None => ResultPath::Replace,
+        Some(Value::Null) => ResultPath::Discard,
+        Some(Value::String(s)) => match ReferencePath::parse(s) {
+            Ok(p) => ResultPath::Path(p),
+            Err(e) => {
+                cx.schema(loc, format!("invalid ResultPath: {e}"));
+                ResultPath::Replace
+            }
+        },
+        Some(_) => {
+            cx.schema(loc, "'ResultPath' must be a reference path string or null");
+            ResultPath::Replace
+        }
+    }
+}
+
+pub(crate) fn target(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String, usize>, what: &str) -> Option<usize> {
+    match v {
+        Value::String(s) => match index.get(s) {
+            Some(i) => Some(*i),
+            None => {
+                cx.err(code::MISSING_TRANSITION_TARGET, loc, format!("{what} '{s}' is not a state of this machine"));
+                None
+            }
+        },
+        _ => {
+            cx.schema(loc, format!("'{what}' must be a state name"));
+            None
+        }
+    }
+}
+
+/// `Assign` in JSONPath mode: an object whose `.$` keys hold paths or
+/// intrinsic calls, as in Parameters.
+pub(crate) fn assign_field(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLanguage) -> Option<Template> {
+    let v = obj.get("Assign")?;
+    if ql == QueryLanguage::Jsonata {
+        return None;
+    }
+    if !v.is_object() {
+        cx.schema(&format!("{loc}/Assign"), "'Assign' must be an object of variable names");
+        return None;
+    }
+    Some(template_in(cx, v, &format!("{loc}/Assign")))
+}
+
+/// Whether a JSONata `{% … %}` expression appears anywhere in `v`
+/// (nested state machines aside).
+pub(crate) fn has_jsonata_expression(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.trim_start().starts_with("{%"),
+        Value::Array(a) => a.iter().any(has_jsonata_expression),
+        Value::Object(m) => m.iter().any(|(k, v)| !matches!(k.as_str(), "ItemProcessor" | "Iterator" | "Branches") && has_jsonata_expression(v)),
+        _ => false,
+    }
+}

@@ -1,0 +1,91 @@
+//! Map: an item processor run per item (inline or distributed), ItemsPath,
+//! ItemSelector, tolerated failures and MaxConcurrencyPath.
+
+use super::Fields;
+use crate::asl::lower::Cx;
+use crate::asl::model::StateKind;
+use crate::asl::lower::{machine, opt_path, opt_str};
+use crate::asl::model::StateMachine;
+use crate::asl::path::Path;
+use crate::asl::template::{template_in, Template};
+use serde_json::{Map, Value};
+
+/// The Map state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
+pub(super) const TYPE: super::StateType = super::StateType { name: "Map", fields: FIELDS, lower };
+
+const FIELDS: &[&str] = &[
+    "Next", "End", "InputPath", "OutputPath", "ItemsPath", "ItemProcessor", "Iterator", "ItemSelector", "Parameters",
+    "ItemReader", "ResultWriter", "ItemBatcher", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath", "ToleratedFailureCount", "ToleratedFailureCountPath", "ResultPath",
+    "ResultSelector", "Retry", "Catch", "Label", "Items", "Arguments", "Assign", "Output",
+];
+
+/// Fields that parse but are not evaluated yet.
+const UNSUPPORTED: [&str; 4] = ["ItemReader", "ItemBatcher", "ResultWriter", "Items"];
+
+/// A Map state: its item processor and how items are found and shaped.
+#[derive(Debug, Clone)]
+pub struct MapSpec {
+    pub processor: StateMachine,
+    /// `ItemsPath` (default `$`).
+    pub items_path: Option<Path>,
+    /// `ItemSelector` (or the legacy `Parameters`), evaluated per item with `$$.Map.Item`.
+    pub item_selector: Option<Template>,
+    /// `ItemProcessor.ProcessorConfig.Mode` DISTRIBUTED: child workflows, recorded as a map run.
+    pub distributed: bool,
+    pub label: Option<String>,
+    /// How many (or what share of) items may fail before the Map fails.
+    pub tolerated_count: Option<Tolerance>,
+    pub tolerated_percentage: Option<Tolerance>,
+    /// `MaxConcurrencyPath` (validated; items run one after another).
+    pub max_concurrency_path: Option<Path>,
+}
+
+/// A number given literally or by a path (ToleratedFailure*).
+#[derive(Debug, Clone)]
+pub enum Tolerance {
+    Literal(f64),
+    Path(Path),
+}
+
+fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
+    let (obj, loc, ql) = (f.obj, f.loc, f.ql);
+    let key = if obj.contains_key("ItemProcessor") { "ItemProcessor" } else { "Iterator" };
+    let Some(sub) = obj.get(key) else {
+        cx.schema(loc, "a Map state needs 'ItemProcessor'");
+        return None;
+    };
+    let processor = machine(cx, sub, &format!("{loc}/{key}"), ql, false)?;
+    for k in UNSUPPORTED {
+        if obj.contains_key(k) {
+            unsupported.push(k);
+        }
+    }
+    let selector_key = if obj.contains_key("ItemSelector") { "ItemSelector" } else { "Parameters" };
+    let item_selector = obj.get(selector_key).map(|t| template_in(cx, t, &format!("{loc}/{selector_key}")));
+    let distributed = sub.pointer("/ProcessorConfig/Mode").and_then(Value::as_str) == Some("DISTRIBUTED");
+    Some(StateKind::Map(Box::new(MapSpec {
+        processor,
+        items_path: opt_path(cx, obj, "ItemsPath", loc),
+        item_selector,
+        distributed,
+        label: opt_str(cx, obj, "Label", loc),
+        tolerated_count: tolerance(cx, obj, "ToleratedFailureCount", loc),
+        tolerated_percentage: tolerance(cx, obj, "ToleratedFailurePercentage", loc),
+        max_concurrency_path: opt_path(cx, obj, "MaxConcurrencyPath", loc),
+    })))
+}
+
+fn tolerance(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Tolerance> {
+    if let Some(v) = obj.get(key) {
+        return match v.as_f64() {
+            Some(n) => Some(Tolerance::Literal(n)),
+            None if v.is_string() => None, // a JSONata expression
+            None => {
+                cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a number, found {v}"));
+                None
+            }
+        };
+    }
+    opt_path(cx, obj, &format!("{key}Path"), loc).map(Tolerance::Path)
+}

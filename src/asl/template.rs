@@ -1,0 +1,97 @@
+//! Payload templates (Parameters, ResultSelector, ItemSelector, Assign in
+//! JSONPath mode): keys ending in `.$` hold a path or an intrinsic call,
+//! compiled once into a [`Template`] whose static parts are kept as they are.
+
+use super::diagnostic::{code, token};
+use super::intrinsic::Call;
+use super::lower::Cx;
+use super::path::Path;
+use serde_json::{Map, Value};
+
+/// A payload template (Parameters, ResultSelector): `.$` keys evaluated.
+#[derive(Debug, Clone)]
+pub enum Template {
+    Literal(Value),
+    /// An object with some dynamic fields: `skeleton` holds the static
+    /// fields and a placeholder for each dynamic one, in order, so an
+    /// evaluation clones it and fills the `dynamic` slots.
+    Object { skeleton: serde_json::Map<String, Value>, dynamic: Vec<(String, Template)> },
+    Array(Vec<Template>),
+    Path(Path),
+    Call(Call),
+}
+
+pub(crate) fn template_in(cx: &mut Cx, v: &Value, loc: &str) -> Template {
+    if is_static(v) {
+        if let Value::Object(m) = v {
+            for (k, val) in m {
+                no_dollar_warning(cx, k, val, &format!("{loc}/{}", token(k)));
+            }
+        }
+        return Template::Literal(v.clone());
+    }
+    match v {
+        Value::Object(m) => {
+            let mut skeleton = Map::new();
+            let mut dynamic = Vec::new();
+            for (k, val) in m {
+                let kloc = format!("{loc}/{}", token(k));
+                if let Some(base) = k.strip_suffix(".$") {
+                    skeleton.insert(base.to_string(), Value::Null);
+                    dynamic.push((base.to_string(), dynamic_field(cx, val, &kloc, k)));
+                } else if is_static(val) {
+                    no_dollar_warning(cx, k, val, &kloc);
+                    skeleton.insert(k.clone(), val.clone());
+                } else {
+                    skeleton.insert(k.clone(), Value::Null);
+                    dynamic.push((k.clone(), template_in(cx, val, &kloc)));
+                }
+            }
+            Template::Object { skeleton, dynamic }
+        }
+        Value::Array(a) => Template::Array(
+            a.iter().enumerate().map(|(i, val)| template_in(cx, val, &format!("{loc}/{i}"))).collect(),
+        ),
+        other => Template::Literal(other.clone()),
+    }
+}
+
+pub(crate) fn no_dollar_warning(cx: &mut Cx, k: &str, val: &Value, loc: &str) {
+    if let Value::String(s) = val {
+        if s.starts_with("$.") || s.starts_with("$$.") || (Call::looks_like(s) && s.ends_with(')')) {
+            cx.warn(code::NO_DOLLAR, loc, format!("'{k}' holds '{s}', which looks like a path or intrinsic call; did you mean '{k}.$'?"));
+        }
+    }
+}
+
+pub(crate) fn dynamic_field(cx: &mut Cx, v: &Value, loc: &str, key: &str) -> Template {
+    let Some(s) = v.as_str() else {
+        cx.schema(loc, format!("the value of '{key}' must be a path or an intrinsic function call string"));
+        return Template::Literal(Value::Null);
+    };
+    if Call::looks_like(s) {
+        match Call::parse(s) {
+            Ok(c) => Template::Call(c),
+            Err(e) => {
+                cx.schema(loc, format!("invalid intrinsic function call in '{key}': {e}"));
+                Template::Literal(Value::Null)
+            }
+        }
+    } else {
+        match Path::parse(s) {
+            Ok(p) => Template::Path(p),
+            Err(e) => {
+                cx.schema(loc, format!("invalid path in '{key}': {e}"));
+                Template::Literal(Value::Null)
+            }
+        }
+    }
+}
+
+pub(crate) fn is_static(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().all(|(k, v)| !k.ends_with(".$") && is_static(v)),
+        Value::Array(a) => a.iter().all(is_static),
+        _ => true,
+    }
+}
