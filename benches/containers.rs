@@ -5,10 +5,8 @@
 //! Needs Docker (skips without it).
 
 use serde_json::json;
-use sfn_harness::container::{bridge_gateway, docker_available, seed_worker_image};
-use sfn_harness::integrations::containers::ContainerTasks;
-use sfn_harness::integrations::http_server::serve;
-use sfn_harness::integrations::tokens::TokenRegistry;
+use sfn_harness::containers::{bridge_gateway, docker_available, seed_worker_image, serve_tokens, ContainerTasks};
+use sfn_harness::TokenRegistry;
 use sfn_harness::Harness;
 use std::process::Command;
 use std::sync::Arc;
@@ -24,7 +22,7 @@ fn main() {
     rt.block_on(async {
         // baseline: four plain docker runs calling back to a token registry
         let reg = Arc::new(TokenRegistry::new());
-        let srv = serve(reg.clone(), std::net::SocketAddr::new(bridge_gateway().unwrap(), 0)).await.unwrap();
+        let srv = serve_tokens(reg.clone(), std::net::SocketAddr::new(bridge_gateway().unwrap(), 0)).await.unwrap();
         let url = format!("http://host.docker.internal:{}", srv.addr.port());
         let mut baseline = Vec::new();
         for round in 0..3 {
@@ -63,5 +61,5 @@ fn main() {
         println!("containers/baseline: 4 plain `docker run --rm` of the same worker: {b:.2} s");
         println!("containers/overhead: {:.0} ms per invocation ({:.1} %)", (h - b) / 4.0 * 1000.0, (h - b) / b * 100.0);
     });
-    sfn_harness::container::wait_removed(std::time::Duration::from_secs(30));
+    sfn_harness::containers::wait_removed(std::time::Duration::from_secs(30));
 }

@@ -3,7 +3,7 @@
 //! Prints requests per second, sequential and with 16 concurrent clients.
 
 use sfn_harness::endpoint::{server, Endpoint, EndpointConfig};
-use sfn_harness::integrations::sdk::sfn_client;
+use sfn_harness::sdk::sfn_client;
 use sfn_harness::MockConfig;
 use std::time::Instant;
 

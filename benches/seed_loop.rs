@@ -52,7 +52,7 @@ fn main() {
                 let t = Instant::now();
                 for _ in 0..n {
                     let e = h.run_blocking(input.clone());
-                    assert_eq!(e.history.len(), 46);
+                    assert_eq!(e.event_count(), 46);
                     std::hint::black_box(e);
                 }
                 n as f64 / t.elapsed().as_secs_f64()

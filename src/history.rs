@@ -50,6 +50,7 @@ pub enum Details {
     ExecutionSucceeded { output: Payload },
     ExecutionFailed { error: Option<String>, cause: Option<String> },
     ExecutionTimedOut { error: Option<String>, cause: Option<String> },
+    #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
     ExecutionAborted { error: Option<String>, cause: Option<String> },
     StateEntered { state_type: &'static str, name: Arc<str>, input: Payload },
     StateExited { state_type: &'static str, name: Arc<str>, output: Payload, assigned: Option<Arc<serde_json::Map<String, Value>>> },
@@ -348,10 +349,6 @@ impl History {
 
     pub fn len(&self) -> usize {
         self.events.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
     }
 
     pub fn events(&self) -> &[Event] {

@@ -12,7 +12,7 @@
 //! let harness = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap()
 //!     .on_task("FargateTask", |call| {
 //!         // the worker: read INPUT from the container overrides, increment the number
-//!         let env = sfn_harness::integrations::container_environment(&call.parameters, Some("python-container"));
+//!         let env = sfn_harness::container_environment(&call.parameters, Some("python-container"));
 //!         let mut input: serde_json::Value = serde_json::from_str(&env["INPUT"]).unwrap();
 //!         input["number"] = json!(input["number"].as_i64().unwrap() + 1);
 //!         TaskReply::ok(json!({"input": input}))
@@ -22,27 +22,106 @@
 //! assert_eq!(exec.invocations("FargateTask"), 4);
 //! assert_eq!(exec.output()["input"]["number"], 4);
 //! ```
+//!
+//! ## The public surface
+//!
+//! - [`Harness`] loads a state machine and says how each Task state is
+//!   answered; [`Execution`] is what one run gives (status, output, the
+//!   history), with assertions and a readable trace;
+//!   [`assert_history_snapshot!`] writes the history as an insta snapshot.
+//! - Tasks are answered by Rust functions ([`TaskCall`] in, [`TaskReply`]
+//!   out), by Step Functions Local mock configs ([`MockConfig`]), by any
+//!   [`Integration`], by real SDK clients ([`sdk`], feature `sdk`) or by real
+//!   worker containers ([`containers`], feature `containers`); callbacks go
+//!   through one [`TokenRegistry`].
+//! - [`validate`] gives a definition's diagnostics with AWS's codes.
+//! - [`endpoint`] (feature `endpoint`) serves the Step Functions API locally.
+//! - [`workers`] holds Rust models of the seed pipeline's worker.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `sdk` | yes | [`sdk`]: ECS through `aws_sdk_ecs`, workers calling back through `aws_sdk_sfn`, [`Harness::sfn_client`] |
+//! | `containers` | yes | [`containers`]: real worker containers through testcontainers |
+//! | `endpoint` | yes | [`endpoint`]: the local Step Functions API over HTTP (needs `sdk`) |
+//! | `cli` | yes | the `sfn-harness` binary (needs all of the above) |
+//!
+//! With `default-features = false` the crate is the interpreter, the mocks
+//! and the insta snapshot helper: no AWS SDK, no HTTP stack, no Docker client.
+//!
+//! ## Time
+//!
+//! An execution runs on a virtual clock; real time enters only through
+//! [`Wall`], and only where a real participant (a container, a client of the
+//! endpoint, a callback from a real worker) is involved.
 
-pub mod asl;
-pub mod conformance;
-pub mod container;
-pub mod endpoint;
-pub mod eval;
-pub mod history;
-pub mod integrations;
+#![deny(missing_docs)]
+
+mod asl;
+#[cfg(any(feature = "cli", test))]
+mod conformance;
+mod eval;
+mod history;
+mod integrations;
 mod intrinsics;
 mod json;
+mod mock;
 mod names;
-pub mod mock;
-pub mod rng;
-pub mod testing;
-pub mod time;
+mod rng;
+mod testing;
+mod time;
+
+#[cfg(feature = "cli")]
+mod cli;
+#[cfg(feature = "containers")]
+mod container;
+#[cfg(feature = "endpoint")]
+pub mod endpoint;
+
 pub mod workers;
 
-pub use eval::{Execution, Failure, RunConfig, Status};
-pub use integrations::{TaskCall, TaskReply};
-pub use mock::MockConfig;
-pub use testing::Harness;
+pub use asl::{validate, Diagnostic, InvalidDefinition, LoadError, Severity};
+pub use eval::{Execution, Status, TaskLog};
+pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
+pub use integrations::{container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply};
+pub use mock::{MockConfig, MockConfigError};
+pub use testing::{Harness, HarnessError};
+pub use time::{RealTime, Wall};
 
-/// A boxed, sendable future: what [`Integration`](integrations::Integration)s return.
+/// A boxed, sendable future: what an [`Integration`] returns.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Real AWS SDK clients: ECS tasks run through an `aws_sdk_ecs::Client`
+/// (mock it with aws-smithy-mocks, or point it at an ECS-compatible
+/// endpoint), and simulated workers call back through an `aws_sdk_sfn::Client`.
+#[cfg(feature = "sdk")]
+pub mod sdk {
+    pub use crate::integrations::ecs_sdk::{EcsIntegration, Worker, WorkerExit};
+    pub use crate::integrations::sdk::{ecs_client, sfn_client};
+}
+
+/// Real worker containers (testcontainers): each ECS task state's container
+/// runs as a local image and calls back over HTTP.
+#[cfg(feature = "containers")]
+pub mod containers {
+    pub use crate::container::{
+        bridge_gateway, build_dockerfile_dir, build_worker_image, docker_available, seed_worker_image, wait_removed,
+        ContainerError, OWNER_LABEL,
+    };
+    pub use crate::integrations::containers::ContainerTasks;
+    pub use crate::integrations::http_server::{serve_tokens, Server};
+}
+
+/// What the macros and the binary call; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::testing::snapshot_settings;
+    pub use insta;
+
+    /// The `sfn-harness` command line.
+    #[cfg(feature = "cli")]
+    pub fn cli_main() -> std::process::ExitCode {
+        crate::cli::main()
+    }
+}

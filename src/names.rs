@@ -23,6 +23,7 @@ pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 /// `States.ExceedToleratedFailureThreshold`: a Map with too many failed items.
 pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
 /// ECS's error for a RunTask response with `Failures`, or an unknown task.
+#[cfg(feature = "sdk")]
 pub const ECS_UNKNOWN: &str = "AmazonECS.Unknown";
 
 /// The execution reached something the harness does not evaluate yet.
@@ -32,8 +33,10 @@ pub const HARNESS_NO_INTEGRATION: &str = "Harness.NoIntegration";
 /// A mock-config test case ran out of responses.
 pub const HARNESS_MOCK_EXHAUSTED: &str = "Harness.MockExhausted";
 /// A worker container could not be run.
+#[cfg(feature = "containers")]
 pub const HARNESS_CONTAINER_ERROR: &str = "Harness.ContainerError";
 /// The harness itself failed (a panic inside an execution).
+#[cfg(feature = "endpoint")]
 pub const HARNESS_INTERNAL_ERROR: &str = "Harness.InternalError";
 
 /// The account used when the definition names none.

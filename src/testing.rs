@@ -10,14 +10,15 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-#[doc(hidden)]
-pub use insta;
 
 /// Why a harness could not be built.
 #[derive(Debug)]
 pub enum HarnessError {
+    /// The file could not be read, or holds no state machine.
     Load(asl::LoadError),
+    /// The definition is invalid (every diagnostic).
     Invalid(InvalidDefinition),
+    /// The mock config is invalid or has no such test case.
     Mock(MockConfigError),
 }
 
@@ -66,12 +67,13 @@ impl Harness {
         Ok(Harness::from_state_machine(sm))
     }
 
-    pub fn from_state_machine(sm: StateMachine) -> Harness {
+    pub(crate) fn from_state_machine(sm: StateMachine) -> Harness {
         let config = RunConfig::default().infer_from(&sm.definition);
         Harness { sm: Arc::new(sm), integrations: Integrations::new(), config, runtime: Arc::new(OnceLock::new()) }
     }
 
-    pub fn state_machine(&self) -> &StateMachine {
+    #[cfg(feature = "cli")]
+    pub(crate) fn state_machine(&self) -> &StateMachine {
         &self.sm
     }
 
@@ -95,9 +97,10 @@ impl Harness {
     }
 
     /// Runs the ECS Task state `state` through an SDK client
-    /// ([`EcsIntegration`](crate::integrations::ecs_sdk::EcsIntegration)); its
+    /// ([`EcsIntegration`](crate::sdk::EcsIntegration)); its
     /// workers call back through this harness's token registry unless the
     /// integration was given its own Step Functions client.
+    #[cfg(feature = "sdk")]
     pub fn on_ecs_task(mut self, state: &str, ecs: crate::integrations::ecs_sdk::EcsIntegration) -> Harness {
         let client = self.sfn_client();
         self.integrations.insert(state, Arc::new(ecs.default_sfn_client(|| client)));
@@ -106,13 +109,14 @@ impl Harness {
 
     /// An `aws_sdk_sfn::Client` whose SendTaskSuccess / SendTaskFailure /
     /// SendTaskHeartbeat reach this harness's token registry in process.
+    #[cfg(feature = "sdk")]
     pub fn sfn_client(&self) -> aws_sdk_sfn::Client {
-        let api: Arc<dyn crate::integrations::sdk::SfnApi> = self.integrations.tokens().clone();
+        let api: Arc<dyn crate::integrations::aws_json::SfnApi> = self.integrations.tokens().clone();
         crate::integrations::sdk::in_process_sfn_client(api, &self.config.region)
     }
 
     /// The token registry (to answer callbacks from Rust code).
-    pub fn tokens(&self) -> &Arc<crate::integrations::tokens::TokenRegistry> {
+    pub fn tokens(&self) -> &Arc<crate::TokenRegistry> {
         self.integrations.tokens()
     }
 
@@ -124,14 +128,16 @@ impl Harness {
     }
 
     /// Runs the ECS Task state `state` as real worker containers
-    /// ([`ContainerTasks`](crate::integrations::containers::ContainerTasks));
+    /// ([`ContainerTasks`](crate::containers::ContainerTasks));
     /// their SDK calls reach this harness's token registry over HTTP.
+    #[cfg(feature = "containers")]
     pub fn on_container_task(self, state: &str, tasks: crate::integrations::containers::ContainerTasks) -> Harness {
         self.on_container_task_shared(state, Arc::new(tasks))
     }
 
     /// [`Harness::on_container_task`] for several states sharing one set of
     /// images (and one callback endpoint).
+    #[cfg(feature = "containers")]
     pub fn on_container_task_shared(self, state: &str, tasks: Arc<crate::integrations::containers::ContainerTasks>) -> Harness {
         tasks.bind(self.integrations.tokens().clone(), &self.config.region);
         self.with_integration(state, tasks)
@@ -200,10 +206,6 @@ impl Harness {
         self
     }
 
-    pub fn config(&self) -> &RunConfig {
-        &self.config
-    }
-
     /// Runs one execution to its end.
     pub async fn run(&self, input: Value) -> Execution {
         eval::execute(&self.sm, input, &self.integrations, &self.config).await
@@ -229,6 +231,12 @@ impl Harness {
 }
 
 impl Execution {
+    /// How many events the history holds.
+    pub fn event_count(&self) -> usize {
+        self.history.len()
+    }
+
+    /// Whether the status is SUCCEEDED.
     pub fn succeeded(&self) -> bool {
         self.status == Status::Succeeded
     }
@@ -371,8 +379,8 @@ pub fn snapshot_settings(manifest_dir: &str) -> insta::Settings {
 #[macro_export]
 macro_rules! assert_history_snapshot {
     ($name:expr, $exec:expr) => {
-        $crate::testing::snapshot_settings(env!("CARGO_MANIFEST_DIR")).bind(|| {
-            $crate::testing::insta::assert_json_snapshot!($name, $exec.history_json());
+        $crate::__private::snapshot_settings(env!("CARGO_MANIFEST_DIR")).bind(|| {
+            $crate::__private::insta::assert_json_snapshot!($name, $exec.history_json());
         })
     };
 }

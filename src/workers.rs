@@ -21,6 +21,7 @@
 //! ```
 
 use crate::rng::Rng;
+#[cfg(feature = "sdk")]
 use crate::integrations::ecs_sdk::WorkerExit;
 use crate::integrations::{container_env_var, container_environment, TaskCall, TaskReply};
 use serde_json::{json, Value};
@@ -37,11 +38,30 @@ const MAX_FLOATS: i64 = 100_000_000;
 #[derive(Debug, Clone, PartialEq)]
 pub enum WorkerRun {
     /// SendTaskSuccess(token, output), exit 0.
-    Success { token: String, output: Value, stdout: String },
+    Success {
+        /// The task token.
+        token: String,
+        /// SendTaskSuccess's output.
+        output: Value,
+        /// What it printed.
+        stdout: String,
+    },
     /// SendTaskFailure(token, error), exit 0.
-    Failure { token: String, error: String, stdout: String },
+    Failure {
+        /// The task token.
+        token: String,
+        /// SendTaskFailure's error.
+        error: String,
+        /// What it printed.
+        stdout: String,
+    },
     /// The process died before calling back.
-    Crash { exit_code: i64, stderr: String },
+    Crash {
+        /// The exit code.
+        exit_code: i64,
+        /// The traceback.
+        stderr: String,
+    },
 }
 
 /// Runs the model of `app.py` on a container environment.
@@ -91,6 +111,7 @@ pub fn seed_worker(call: &TaskCall) -> TaskReply {
     }
 }
 
+#[cfg(feature = "sdk")]
 /// The seed worker as a simulated container: it reads the environment and
 /// calls back through a real `aws_sdk_sfn::Client`, as `app.py` does with boto3.
 pub async fn seed_worker_sdk(env: BTreeMap<String, String>, sfn: aws_sdk_sfn::Client) -> WorkerExit {

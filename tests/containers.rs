@@ -5,9 +5,8 @@
 #![allow(clippy::await_holding_lock)]
 
 use serde_json::{json, Value};
-use sfn_harness::container::{docker_available, seed_worker_image, OWNER_LABEL};
-use sfn_harness::integrations::container_env_var;
-use sfn_harness::integrations::containers::ContainerTasks;
+use sfn_harness::containers::{docker_available, seed_worker_image, ContainerTasks, OWNER_LABEL};
+use sfn_harness::container_env_var;
 use sfn_harness::workers::seed_worker;
 use sfn_harness::{Execution, Harness, Status};
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -43,7 +42,7 @@ fn harness(def: &str, image: &str) -> Harness {
 }
 
 fn no_containers_left() {
-    assert!(sfn_harness::container::wait_removed(std::time::Duration::from_secs(30)), "container removals did not finish");
+    assert!(sfn_harness::containers::wait_removed(std::time::Duration::from_secs(30)), "container removals did not finish");
     let out = std::process::Command::new("docker")
         .args(["ps", "-a", "-q", "--filter", &format!("label={OWNER_LABEL}={}", std::process::id())])
         .output()

@@ -4,7 +4,7 @@
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 use sfn_harness::endpoint::{server, Endpoint, EndpointConfig};
-use sfn_harness::integrations::sdk::sfn_client;
+use sfn_harness::sdk::sfn_client;
 use sfn_harness::MockConfig;
 use std::io::{Read, Write};
 

@@ -7,7 +7,9 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
+    /// The definition is invalid: AWS would refuse it.
     Error,
+    /// Valid, but probably not what was meant (AWS's warnings, such as NO_DOLLAR).
     Warning,
 }
 
@@ -15,9 +17,13 @@ pub enum Severity {
 /// to the offending field (`/States/FargateTask/Next`), and a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
+    /// AWS's diagnostic code (`MISSING_TRANSITION_TARGET`, `SCHEMA_VALIDATION_FAILED`, …).
     pub code: &'static str,
+    /// A JSON pointer into the definition (`/States/A/Next`).
     pub location: String,
+    /// What is wrong, in one sentence.
     pub message: String,
 }
 
@@ -54,6 +60,7 @@ pub(crate) fn token(s: &str) -> String {
 /// The definition is not valid: every problem found, at once.
 #[derive(Debug, Clone)]
 pub struct InvalidDefinition {
+    /// Every problem found (errors and warnings).
     pub diagnostics: Vec<Diagnostic>,
 }
 

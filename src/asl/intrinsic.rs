@@ -1,10 +1,10 @@
 //! Parsing of intrinsic function calls (`States.Format('{}', $.a)`).
 //!
 //! ```
-//! use sfn_harness::asl::{Arg, Call};
-//! let call = Call::parse("States.MathAdd($.n, 1)").unwrap();
-//! assert_eq!(call.name(), "States.MathAdd");
-//! assert!(matches!(call.args[1], Arg::Literal(_)));
+//! use serde_json::json;
+//! let h = sfn_harness::Harness::from_definition(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass",
+//!     "Parameters": {"next.$": "States.MathAdd($.n, 1)", "msg.$": "States.Format('n is {}', $.n)"}, "End": true}}}"#).unwrap();
+//! assert_eq!(h.run_blocking(json!({"n": 4})).output(), &json!({"next": 5, "msg": "n is 4"}));
 //! ```
 
 use super::path::{Path, PathError};

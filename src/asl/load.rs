@@ -15,6 +15,7 @@ pub enum Source {
 }
 
 #[derive(Debug, Clone)]
+/// Why a definition file could not be read or a state machine found in it.
 pub struct LoadError(pub String);
 
 impl fmt::Display for LoadError {

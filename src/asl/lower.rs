@@ -61,7 +61,7 @@ pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguag
         }
     }
     let ql = query_language(cx, obj, loc).unwrap_or(parent_ql);
-    let comment = opt_str(cx, obj, "Comment", loc);
+    let _ = opt_str(cx, obj, "Comment", loc);
     let timeout_seconds = if top { opt_uint(cx, obj, "TimeoutSeconds", loc) } else { None };
     let states_obj = match obj.get("States") {
         Some(Value::Object(m)) => m,
@@ -118,8 +118,6 @@ pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguag
     }
     let start_at = start_at?;
     Some(StateMachine {
-        comment,
-        query_language: ql,
         timeout_seconds,
         start_at,
         states,
@@ -242,7 +240,6 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
         index: index[name],
         name: Arc::from(name),
         kind,
-        query_language: ql,
         input_path,
         output_path,
         parameters,

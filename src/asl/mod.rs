@@ -15,19 +15,29 @@ mod states;
 mod template;
 
 pub use diagnostic::{code, Diagnostic, InvalidDefinition, Severity};
-pub use intrinsic::{Arg, Call, CallError};
-pub use load::{load_definition, LoadError, Source};
+pub use intrinsic::{Arg, Call};
+pub use load::{load_definition, LoadError};
 pub use model::*;
-pub use graph::duplicate_state_names;
-pub use parse::{diagnostics, parse_str, parse_value};
-pub use recover::{Catcher, Jitter, Retrier};
+pub use parse::{diagnostics, parse_str};
+#[cfg(any(feature = "cli", test))]
+pub use parse::parse_value;
+pub use path::{Path, Root, Seg};
+#[cfg(test)]
+pub(crate) use path::ReferencePath;
+pub use recover::{Jitter, Retrier};
+pub use resource::{Pattern, Resource, TaskResource};
 pub use states::{ChoiceBranch, MapSpec, Op, Operand, Rule, Seconds, Task, Text, Tolerance, WaitFor};
 pub use template::Template;
-pub use path::{Path, PathError, ReferencePath, Root, Seg};
-pub use resource::{Pattern, Resource, TaskResource};
 
-/// Every diagnostic for a definition given as text (JSON errors included).
-pub fn validate_str(text: &str) -> Vec<Diagnostic> {
+/// Every diagnostic (errors and warnings, each with AWS's code, a JSON
+/// pointer and a message) for a definition given as ASL text.
+///
+/// ```
+/// let d = sfn_harness::validate(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}"#);
+/// assert_eq!(d[0].code, "MISSING_TRANSITION_TARGET");
+/// assert_eq!(d[0].location, "/States/A/Next");
+/// ```
+pub fn validate(text: &str) -> Vec<Diagnostic> {
     match parse_str(text) {
         Ok(sm) => diagnostics(&sm.definition),
         Err(e) => e.diagnostics,

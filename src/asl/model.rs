@@ -19,8 +19,6 @@ pub enum QueryLanguage {
 /// A state machine ready to run.
 #[derive(Debug, Clone)]
 pub struct StateMachine {
-    pub comment: Option<String>,
-    pub query_language: QueryLanguage,
     pub timeout_seconds: Option<u64>,
     pub start_at: usize,
     pub states: Vec<State>,
@@ -59,7 +57,6 @@ pub struct State {
     /// Position in [`StateMachine::states`].
     pub index: usize,
     pub kind: StateKind,
-    pub query_language: QueryLanguage,
     pub input_path: IoPath,
     pub output_path: IoPath,
     pub parameters: Option<Template>,

@@ -7,13 +7,12 @@
 //! context object instead of the state input.
 //!
 //! ```
-//! use sfn_harness::asl::Path;
 //! use serde_json::json;
-//! let p = Path::parse("$.input.number").unwrap();
-//! assert_eq!(p.select(&json!({"input": {"number": 3}})).unwrap().into_owned(), json!(3));
-//! assert!(p.select(&json!({})).is_none());
-//! let all = Path::parse("$.items[*].n").unwrap();
-//! assert_eq!(all.select(&json!({"items": [{"n": 1}, {"n": 2}]})).unwrap().into_owned(), json!([1, 2]));
+//! // a definite path selects one value; an indefinite one, the array of its matches
+//! let h = sfn_harness::Harness::from_definition(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass",
+//!     "Parameters": {"first.$": "$.items[0].n", "all.$": "$.items[*].n"}, "End": true}}}"#).unwrap();
+//! let out = h.run_blocking(json!({"items": [{"n": 1}, {"n": 2}]}));
+//! assert_eq!(out.output(), &json!({"first": 1, "all": [1, 2]}));
 //! ```
 
 use serde_json::Value;
@@ -202,10 +201,6 @@ impl ReferencePath {
         Ok(ReferencePath { text: text.to_string(), segs })
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
     /// Places `value` into `target` at this path, creating objects on the
     /// way. Fails when a step meets a value that is not an object/array.
     pub fn assign(&self, target: Value, value: Value) -> Result<Value, PathError> {
@@ -381,5 +376,21 @@ mod tests {
         assert_eq!(r.assign(json!({"x": 1}), json!(2)).unwrap(), json!({"x": 1, "a": {"b": 2}}));
         assert!(r.assign(json!({"a": 1}), json!(2)).is_err());
         assert_eq!(ReferencePath::parse("$").unwrap().assign(json!(1), json!(2)).unwrap(), json!(2));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// Arbitrary text parses as a path, reference path or intrinsic call,
+        /// or says why; it never panics.
+        #[test]
+        fn paths_and_calls_parse_or_say_why(s in "[$@.a-z0-9\\[\\]'*?():,é -]{0,24}") {
+            use crate::asl::Call;
+            let doc = json!({"a": [1, {"b": 2}]});
+            let _ = Path::parse(&s).map(|p| p.select(&doc).map(|c| c.into_owned()));
+            let _ = ReferencePath::parse(&s).map(|p| p.assign(json!({"a": 1}), json!(2)));
+            let _ = Call::parse(&format!("States.Format({s})"));
+            let _ = Call::parse(&s);
+        }
     }
 }

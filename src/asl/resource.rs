@@ -22,13 +22,12 @@ pub enum Pattern {
     WaitForTaskToken,
 }
 
-/// What a Task state's `Resource` names.
+/// What a Task state's `Resource` names:
 ///
-/// ```
-/// use sfn_harness::asl::{Pattern, Resource};
-/// let r = Resource::parse("arn:aws:states:::ecs:runTask.sync");
-/// assert!(matches!(&r, Resource::Service { res, pattern: Pattern::Sync } if &*res.resource_type == "ecs" && &*res.resource == "runTask.sync"));
-/// assert!(matches!(Resource::parse("arn:aws:lambda:us-east-1:1:function:f"), Resource::LambdaFunction(_)));
+/// ```text
+/// arn:aws:states:::ecs:runTask.sync          Service { ecs, runTask.sync, Sync }
+/// arn:aws:lambda:us-east-1:1:function:f      LambdaFunction
+/// arn:aws:states:us-east-1:1:activity:a      Activity
 /// ```
 #[derive(Debug, Clone)]
 pub enum Resource {
@@ -76,5 +75,20 @@ impl Resource {
             Resource::Service { pattern, .. } => *pattern,
             _ => Pattern::RequestResponse,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_each_kind_of_arn() {
+        let r = Resource::parse("arn:aws:states:::ecs:runTask.sync");
+        assert!(matches!(&r, Resource::Service { res, pattern: Pattern::Sync } if &*res.resource_type == "ecs" && &*res.resource == "runTask.sync"));
+        assert!(r.is_ecs());
+        assert!(matches!(Resource::parse("arn:aws:states:::sqs:sendMessage.waitForTaskToken").pattern(), Pattern::WaitForTaskToken));
+        assert!(matches!(Resource::parse("arn:aws:lambda:us-east-1:1:function:f"), Resource::LambdaFunction(_)));
+        assert!(matches!(Resource::parse("arn:aws:states:us-east-1:1:activity:a"), Resource::Activity(_)));
     }
 }

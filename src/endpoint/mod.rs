@@ -21,9 +21,10 @@ pub mod server {
 use crate::asl::{self, Severity, StateMachine};
 use crate::eval::{self, Execution, RunConfig, Status};
 use crate::integrations::ecs_sdk::EcsIntegration;
-use crate::integrations::sdk::{error_response, ok_response, SfnApi};
+use crate::integrations::aws_json::{error_response, ok_response, SfnApi};
 use crate::integrations::tokens::{handle_callback_op, TokenRegistry};
 use crate::integrations::{Answer, BoxFuture, Integration, Integrations, Resource, TaskCall, TaskReply};
+use crate::history::Details;
 use crate::mock::MockConfig;
 use activities::Activities;
 use serde_json::{json, Map, Value};
@@ -121,7 +122,7 @@ pub struct Endpoint {
 
 /// An AWS error: `__type` and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub kind: &'static str,
     pub message: String,
 }
@@ -173,6 +174,7 @@ fn page<T: Clone>(items: &[T], req: &Value, default_max: usize) -> Result<(Vec<T
 }
 
 impl Endpoint {
+    /// An endpoint with no state machines yet.
     pub fn new(cfg: EndpointConfig) -> Endpoint {
         let tokens = Arc::new(TokenRegistry::with_wall(cfg.wall.clone()));
         let activities = Activities::default();
@@ -548,16 +550,11 @@ impl Endpoint {
                 let live = r.live.lock().unwrap_or_else(|e| e.into_inner());
                 let mut v: Vec<Value> = live.iter().map(|ev| ev.to_json(data)).collect();
                 if r.status == Status::Aborted {
-                    let (e, c) = r.stop_reason.clone().unwrap_or_default();
-                    let mut d = Map::new();
-                    if let Some(e) = e {
-                        d.insert("error".into(), json!(e));
-                    }
-                    if let Some(c) = c {
-                        d.insert("cause".into(), json!(c));
-                    }
+                    let (error, cause) = r.stop_reason.clone().unwrap_or_default();
                     let id = live.len() as u64 + 1;
-                    v.push(json!({"timestamp": r.stop, "type": "ExecutionAborted", "id": id, "previousEventId": id - 1, "executionAbortedEventDetails": d}));
+                    let stop_ms = (r.stop.unwrap_or_default() * 1000.0).round() as i64;
+                    let aborted = crate::history::Event { id, previous_event_id: id - 1, timestamp_ms: stop_ms, details: Details::ExecutionAborted { error, cause } };
+                    v.push(aborted.to_json(data));
                 }
                 v
             }
@@ -658,7 +655,7 @@ fn with_next(mut v: Value, next: Option<String>) -> Value {
 
 fn validate(req: &Value) -> ApiResult {
     let definition = required(req, "definition")?;
-    let diags = asl::validate_str(definition);
+    let diags = asl::validate(definition);
     let errors = diags.iter().any(|d| d.severity == Severity::Error);
     Ok(json!({
         "result": if errors { "FAIL" } else { "OK" },

@@ -2,13 +2,13 @@
 //! `StringMatches`, `And` / `Or` / `Not`.
 //!
 //! ```
-//! use sfn_harness::asl::parse_value;
 //! use serde_json::json;
-//! // the seed's loop condition
-//! let sm = parse_value(&json!({"StartAt": "C", "States": {
-//!     "C": {"Type": "Choice", "Choices": [{"Variable": "$.input.number", "NumericGreaterThan": 3, "Next": "S"}], "Default": "S"},
-//!     "S": {"Type": "Succeed"}}})).unwrap();
-//! assert_eq!(sm.states.len(), 2);
+//! // the seed's loop condition: number > 3 ends the loop
+//! let h = sfn_harness::Harness::from_definition(r#"{"StartAt": "C", "States": {
+//!     "C": {"Type": "Choice", "Choices": [{"Variable": "$.input.number", "NumericGreaterThan": 3, "Next": "Done"}], "Default": "Again"},
+//!     "Done": {"Type": "Succeed"}, "Again": {"Type": "Fail", "Error": "Again"}}}"#).unwrap();
+//! assert!(h.run_blocking(json!({"input": {"number": 4}})).succeeded());
+//! assert_eq!(h.run_blocking(json!({"input": {"number": 3}})).error.as_deref(), Some("Again"));
 //! ```
 
 use super::error::{names, Exn, Failure};

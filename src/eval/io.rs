@@ -2,12 +2,11 @@
 //! ResultPath, OutputPath, and the context object (`$$`).
 //!
 //! ```
-//! use sfn_harness::asl::{parse_value, IoPath};
 //! use serde_json::json;
 //! // InputPath "$.a" then ResultPath "$.r": the result lands beside the raw input.
-//! let sm = parse_value(&json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
-//!     "InputPath": "$.a", "ResultPath": "$.r", "End": true}}})).unwrap();
-//! assert!(matches!(sm.states[0].input_path, IoPath::Path(_)));
+//! let h = sfn_harness::Harness::from_definition(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass",
+//!     "InputPath": "$.a", "ResultPath": "$.r", "End": true}}}"#).unwrap();
+//! assert_eq!(h.run_blocking(json!({"a": {"x": 1}})).output(), &json!({"a": {"x": 1}, "r": {"x": 1}}));
 //! ```
 
 use super::error::Failure;

@@ -45,14 +45,20 @@ pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
+    /// Still running (or, offline, stalled on a callback that will not come).
     Running,
+    /// Ended in a Succeed state or at an `End`.
     Succeeded,
+    /// Ended with an error nothing caught, or in a Fail state.
     Failed,
+    /// Ran past the state machine's TimeoutSeconds.
     TimedOut,
+    /// Stopped from outside (StopExecution).
     Aborted,
 }
 
 impl Status {
+    /// As AWS writes it: `SUCCEEDED`, `TIMED_OUT`, …
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Running => "RUNNING",
@@ -71,6 +77,8 @@ impl Status {
 pub struct Pacer(Arc<dyn Fn(i64) -> crate::integrations::BoxFuture<'static, ()> + Send + Sync>);
 
 impl Pacer {
+    /// A pacer that sleeps as `f` says for the virtual milliseconds it is given.
+    #[cfg(feature = "endpoint")]
     pub fn new(f: impl Fn(i64) -> crate::integrations::BoxFuture<'static, ()> + Send + Sync + 'static) -> Pacer {
         Pacer(Arc::new(f))
     }
@@ -149,6 +157,7 @@ impl RunConfig {
         self
     }
 
+    /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.
     pub fn state_machine_arn(&self) -> String {
         format!("arn:aws:states:{}:{}:stateMachine:{}", self.region, self.account, self.state_machine_name)
     }
@@ -157,17 +166,28 @@ impl RunConfig {
 /// A finished (or stalled) execution: status, result and full history.
 #[derive(Debug, Clone)]
 pub struct Execution {
+    /// Where it ended.
     pub status: Status,
     /// The output (shared with the history), when SUCCEEDED.
     pub output: Option<Payload>,
+    /// The error name, when FAILED or TIMED_OUT.
     pub error: Option<String>,
+    /// The error's cause, when there is one.
     pub cause: Option<String>,
-    pub history: History,
+    /// The events, in GetExecutionHistory's shape (read them through
+    /// [`Execution::history_json`], [`Execution::event_types`] or [`Execution::trace`]).
+    pub(crate) history: History,
+    /// `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`.
     pub execution_arn: String,
+    /// The execution's name (a seeded UUID unless given).
     pub name: String,
+    /// The state machine's ARN.
     pub state_machine_arn: String,
+    /// The execution input.
     pub input: Payload,
+    /// Virtual start time, epoch milliseconds.
     pub start_ms: i64,
+    /// Virtual stop time, epoch milliseconds.
     pub stop_ms: i64,
     /// Why the execution cannot go on offline (a callback that never came),
     /// when `status` is RUNNING.
@@ -182,8 +202,11 @@ pub struct Execution {
 /// The output of one task invocation's worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskLog {
+    /// The Task state.
     pub state: Arc<str>,
+    /// Which invocation of the state (0-based, retries included).
     pub invocation: usize,
+    /// stdout and stderr.
     pub logs: String,
     /// The worker's own run time, when known (containers).
     pub worker_ms: Option<i64>,
@@ -469,6 +492,7 @@ fn history_limit() -> Failure {
 
 /// Runs a future, turning a panic inside it into an error message, so one
 /// bad execution cannot take down a runner or a server.
+#[cfg(any(feature = "endpoint", feature = "cli", test))]
 pub async fn catch_panic<T, F: std::future::Future<Output = T>>(fut: F) -> Result<T, String> {
     use std::task::Poll;
     let mut fut = std::pin::pin!(fut);
@@ -482,22 +506,6 @@ pub async fn catch_panic<T, F: std::future::Future<Output = T>>(fut: F) -> Resul
             .unwrap_or_else(|| "unknown panic".into()))),
     })
     .await
-}
-
-/// Evaluates an intrinsic call against `input` (for doc examples and tools).
-pub fn eval_call_for_doc(call: &crate::asl::Call, input: &Value) -> Result<Value, Failure> {
-    let exec = ExecInfo {
-        id: String::new(),
-        name: String::new(),
-        input: Arc::new(Value::Null),
-        role_arn: String::new(),
-        start_ms: 0,
-        state_machine_id: String::new(),
-        state_machine_name: String::new(),
-    };
-    let vars = Vars::default();
-    let ctx = io::Ctx::new(&exec, &vars, "", 0);
-    io::eval_call(call, input, &ctx, &mut Rng::new(0))
 }
 
 #[cfg(test)]

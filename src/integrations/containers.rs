@@ -43,6 +43,7 @@ pub struct ContainerTasks {
 }
 
 impl ContainerTasks {
+    /// No images mapped yet; reaps containers a killed earlier run left behind.
     pub fn new() -> ContainerTasks {
         container::reap_stale();
         ContainerTasks {
@@ -70,6 +71,7 @@ impl ContainerTasks {
         Ok(self.image(container, &tag))
     }
 
+    /// Prints a line per container start and exit (default off).
     pub fn progress(mut self, on: bool) -> ContainerTasks {
         self.progress = on;
         self
@@ -86,7 +88,7 @@ impl ContainerTasks {
             .server
             .get_or_try_init(|| async move {
                 let ip = container::bridge_gateway().map_err(|e| e.to_string())?;
-                let api: Arc<dyn super::sdk::SfnApi> = tokens;
+                let api: Arc<dyn super::aws_json::SfnApi> = tokens;
                 serve(api, std::net::SocketAddr::new(ip, 0)).await.map_err(|e| format!("cannot listen on the docker bridge {ip}: {e}"))
             })
             .await?;

@@ -34,6 +34,7 @@ use std::sync::Arc;
 /// How a simulated worker's process ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerExit {
+    /// The process's exit code.
     pub exit_code: i64,
     /// stdout and stderr, interleaved.
     pub logs: String,
@@ -42,6 +43,8 @@ pub struct WorkerExit {
 /// What a container would do: given the environment RunTask gives it and a
 /// Step Functions client, do the work and call back (or not).
 pub trait Worker: Send + Sync {
+    /// Runs the work with the container environment `env` (RunTask's
+    /// overrides applied), calling back through `sfn`.
     fn run(&self, env: BTreeMap<String, String>, sfn: aws_sdk_sfn::Client) -> BoxFuture<'static, WorkerExit>;
 }
 
@@ -68,6 +71,7 @@ pub struct EcsIntegration {
 }
 
 impl EcsIntegration {
+    /// ECS through `ecs`; no simulated workers yet.
     pub fn new(ecs: aws_sdk_ecs::Client) -> EcsIntegration {
         EcsIntegration { ecs, sfn: None, workers: Vec::new(), poll_interval_ms: 6_000, max_polls: 10_000 }
     }

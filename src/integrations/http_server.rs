@@ -3,7 +3,7 @@
 //! accepted; nothing is authenticated. Serves the full local endpoint
 //! (`sfn-harness serve`) or just a token registry (for worker containers).
 
-use super::sdk::{error_response, SfnApi};
+use super::aws_json::{error_response, SfnApi};
 use std::sync::Arc;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -15,6 +15,7 @@ const MAX_BODY: usize = 1024 * 1024;
 
 /// A running server.
 pub struct Server {
+    /// Where it listens.
     pub addr: SocketAddr,
     handle: tokio::task::JoinHandle<()>,
 }
@@ -41,6 +42,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.handle.abort();
     }
+}
+
+/// Serves only `tokens`' SendTaskSuccess / SendTaskFailure /
+/// SendTaskHeartbeat: the callback endpoint worker containers reach.
+/// Binds `addr` (port 0 picks a free one).
+pub async fn serve_tokens(tokens: Arc<super::tokens::TokenRegistry>, addr: SocketAddr) -> std::io::Result<Server> {
+    serve(tokens, addr).await
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `api`.

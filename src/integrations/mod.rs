@@ -3,6 +3,7 @@
 //! answers with a [`TaskReply`]: a Rust handler, a mocked response, later
 //! SDK clients and containers.
 
+#[cfg(any(feature = "sdk", feature = "containers"))]
 pub use crate::asl::{Pattern, Resource};
 
 use serde_json::Value;
@@ -27,6 +28,7 @@ pub struct TaskCall {
     pub retry_count: u32,
     /// The task's TimeoutSeconds / HeartbeatSeconds, evaluated.
     pub timeout_seconds: Option<u64>,
+    /// HeartbeatSeconds, evaluated.
     pub heartbeat_seconds: Option<u64>,
 }
 
@@ -36,14 +38,24 @@ pub enum TaskReply {
     /// The result (for a callback task: SendTaskSuccess's output).
     Succeed(Value),
     /// The task failed (SendTaskFailure's error and cause, or the service's).
-    Fail { error: String, cause: Option<String> },
+    Fail {
+        /// The error name (`States.TaskFailed`, a custom name…).
+        error: String,
+        /// The cause, if any.
+        cause: Option<String>,
+    },
     /// The task did not finish within its timeout (`States.Timeout`).
     TimedOut,
     /// The work ended without answering the task token: a worker process
     /// that exited before calling back. Under `.waitForTaskToken` AWS keeps
     /// waiting until the task's timeout; under `.sync` the stopped ECS task
     /// decides (exit code 0: success, else `States.TaskFailed`).
-    NoCallback { exit_code: Option<i64>, detail: String },
+    NoCallback {
+        /// The process's exit code, when known.
+        exit_code: Option<i64>,
+        /// Who exited and its last log lines.
+        detail: String,
+    },
     /// The work was started; the answer comes through the task token
     /// (SendTaskSuccess / SendTaskFailure, from Rust, an SDK client or HTTP).
     AwaitCallback,
@@ -54,8 +66,11 @@ pub enum TaskReply {
 /// the work took (e.g. `.sync` polling until the ECS task stopped).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
+    /// How the task ended.
     pub reply: TaskReply,
+    /// What TaskSubmitted carries (`None`: simulated).
     pub submitted: Option<Value>,
+    /// Virtual time the work took.
     pub elapsed_ms: i64,
     /// What the work printed (a container's stdout and stderr), kept with the execution.
     pub logs: Option<String>,
@@ -71,6 +86,7 @@ impl From<TaskReply> for Answer {
 
 /// The reply for a worker process that ended without calling back: `who`
 /// names it, the detail carries its exit code and last log lines.
+#[cfg(any(feature = "sdk", feature = "containers"))]
 pub(crate) fn exited_without_callback(who: &str, exit_code: Option<i64>, logs: &str) -> TaskReply {
     let lines: Vec<&str> = logs.lines().collect();
     TaskReply::NoCallback {
@@ -84,9 +100,11 @@ pub(crate) fn exited_without_callback(who: &str, exit_code: Option<i64>, logs: &
 }
 
 impl TaskReply {
+    /// `TaskReply::Succeed(v)`.
     pub fn ok(v: Value) -> TaskReply {
         TaskReply::Succeed(v)
     }
+    /// `TaskReply::Fail` with `error` and `cause`.
     pub fn fail(error: impl Into<String>, cause: Option<&str>) -> TaskReply {
         TaskReply::Fail { error: error.into(), cause: cause.map(str::to_string) }
     }
@@ -96,6 +114,7 @@ pub use crate::BoxFuture;
 
 /// Anything that can answer a Task invocation.
 pub trait Integration: Send + Sync {
+    /// Answers one invocation.
     fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer>;
 
     /// Whether callbacks for this task's token may come from elsewhere (a
@@ -144,7 +163,7 @@ where
 /// use serde_json::json;
 /// let params = json!({"Overrides": {"ContainerOverrides": [{"Name": "c",
 ///     "Environment": [{"Name": "INPUT", "Value": "{}"}]}]}});
-/// let env = sfn_harness::integrations::container_environment(&params, Some("c"));
+/// let env = sfn_harness::container_environment(&params, Some("c"));
 /// assert_eq!(env["INPUT"], "{}");
 /// ```
 pub fn container_environment(parameters: &Value, container: Option<&str>) -> std::collections::BTreeMap<String, String> {
@@ -192,13 +211,19 @@ fn environment_overrides<'a>(parameters: &'a Value, container: Option<&str>) -> 
     out
 }
 
+#[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]
+pub mod aws_json;
 pub mod ecs;
-
-pub mod containers;
-pub mod ecs_sdk;
-pub mod http_server;
-pub mod sdk;
 pub mod tokens;
+
+#[cfg(feature = "containers")]
+pub mod containers;
+#[cfg(feature = "sdk")]
+pub mod ecs_sdk;
+#[cfg(any(feature = "containers", feature = "endpoint"))]
+pub mod http_server;
+#[cfg(feature = "sdk")]
+pub mod sdk;
 
 /// Which integration answers each Task state, and the token registry that
 /// callbacks go through.
@@ -223,11 +248,13 @@ impl Integrations {
     }
 
     /// Shares a registry (e.g. with the local endpoint).
+    #[cfg(feature = "endpoint")]
     pub fn set_tokens(&mut self, tokens: Arc<tokens::TokenRegistry>) {
         self.tokens = tokens;
     }
 
     /// Answers every Task state without its own integration.
+    #[cfg(feature = "endpoint")]
     pub fn set_fallback(&mut self, i: Arc<dyn Integration>) {
         self.fallback = Some(i);
     }

@@ -3,7 +3,7 @@
 //! reaches the token registry through the SDK's real serialization), and a
 //! plain-HTTP connector for ECS-compatible endpoints (no TLS stack needed).
 
-use super::BoxFuture;
+use super::aws_json::SfnApi;
 use aws_smithy_runtime_api::client::http::{
     http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
 };
@@ -13,13 +13,6 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use std::fmt;
 use std::sync::Arc;
-
-/// A Step Functions API served in process: `target` is the operation
-/// (`SendTaskSuccess`), `body` the awsJson1_0 request; returns the status
-/// and the JSON response body.
-pub trait SfnApi: Send + Sync {
-    fn handle(&self, operation: &str, body: &[u8]) -> BoxFuture<'static, (u16, Vec<u8>)>;
-}
 
 #[derive(Clone)]
 struct InProcess(Arc<dyn SfnApi>);
@@ -124,15 +117,4 @@ pub fn ecs_client(endpoint_url: &str, region: &str) -> aws_sdk_ecs::Client {
 /// (e.g. `sfn-harness serve`).
 pub fn sfn_client(endpoint_url: &str, region: &str) -> aws_sdk_sfn::Client {
     aws_sdk_sfn::Client::new(&sdk_config(endpoint_url, region, plain_http_client()))
-}
-
-/// An awsJson1_0 error response: HTTP 400 with AWS's `__type` and message.
-pub fn error_response(kind: &str, message: &str) -> (u16, Vec<u8>) {
-    let body = serde_json::json!({"__type": kind, "message": message});
-    (400, serde_json::to_vec(&body).unwrap_or_default())
-}
-
-/// A 200 response with a JSON body.
-pub fn ok_response(v: &serde_json::Value) -> (u16, Vec<u8>) {
-    (200, serde_json::to_vec(v).unwrap_or_default())
 }

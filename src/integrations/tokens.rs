@@ -4,14 +4,11 @@
 //! HTTP from the local endpoint.
 //!
 //! ```
-//! use sfn_harness::integrations::tokens::{Callback, TokenError, TokenRegistry};
+//! use sfn_harness::{TokenError, TokenRegistry};
 //! let reg = TokenRegistry::new();
-//! let mut rx = reg.register("t1");
-//! reg.send_success("t1", r#"{"ok":true}"#).unwrap();
-//! assert!(matches!(rx.try_recv(), Ok(Callback::Success(_))));
-//! reg.close("t1", sfn_harness::integrations::tokens::Closed::Answered);
-//! assert!(matches!(reg.send_success("t1", "{}"), Err(TokenError::TaskDoesNotExist(_))));
+//! // a token no task is waiting on
 //! assert!(matches!(reg.send_success("nope", "{}"), Err(TokenError::InvalidToken(_))));
+//! assert_eq!(reg.calls().success, 0);
 //! ```
 
 use serde_json::Value;
@@ -25,11 +22,23 @@ use tokio::time::Instant;
 /// What a worker sent for a token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Callback {
+    /// SendTaskSuccess with this output.
     Success(Value),
-    Failure { error: Option<String>, cause: Option<String> },
+    /// SendTaskFailure.
+    Failure {
+        /// The error name (may be absent).
+        error: Option<String>,
+        /// The cause (may be absent).
+        cause: Option<String>,
+    },
+    /// SendTaskHeartbeat.
     Heartbeat,
     /// An activity worker took the task (GetActivityTask).
-    Started { worker_name: String },
+    #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
+    Started {
+        /// GetActivityTask's workerName.
+        worker_name: String,
+    },
 }
 
 /// Why a token no longer accepts callbacks.
@@ -64,6 +73,7 @@ impl TokenError {
         }
     }
 
+    /// The error's message.
     pub fn message(&self) -> &str {
         match self {
             TokenError::InvalidToken(m) | TokenError::TaskDoesNotExist(m) | TokenError::TaskTimedOut(m) | TokenError::InvalidOutput(m) => m,
@@ -101,8 +111,11 @@ pub struct TokenRegistry {
 /// How many SendTask* calls the registry accepted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallCounts {
+    /// SendTaskSuccess calls.
     pub success: usize,
+    /// SendTaskFailure calls.
     pub failure: usize,
+    /// SendTaskHeartbeat calls.
     pub heartbeat: usize,
 }
 
@@ -113,6 +126,7 @@ impl fmt::Debug for TokenRegistry {
 }
 
 impl TokenRegistry {
+    /// An empty registry, timing heartbeats with the system's clock.
     pub fn new() -> TokenRegistry {
         TokenRegistry::default()
     }
@@ -131,7 +145,7 @@ impl TokenRegistry {
 
     /// Ends `token` (the first reason given stays): later callbacks get
     /// TaskDoesNotExist / TaskTimedOut.
-    pub fn close(&self, token: &str, why: Closed) {
+    pub(crate) fn close(&self, token: &str, why: Closed) {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(slot @ Slot::Open { .. }) = slots.get_mut(token) {
             *slot = Slot::Closed(why);
@@ -198,7 +212,8 @@ impl TokenRegistry {
     }
 
     /// An activity worker took the task: recorded as ActivityStarted.
-    pub fn started(&self, token: &str, worker_name: &str) -> Result<(), TokenError> {
+    #[cfg(feature = "endpoint")]
+    pub(crate) fn started(&self, token: &str, worker_name: &str) -> Result<(), TokenError> {
         self.send(token, Callback::Started { worker_name: worker_name.to_string() })
     }
 
@@ -219,7 +234,8 @@ impl TokenRegistry {
     }
 
     /// When the last SendTaskHeartbeat for `token` arrived.
-    pub fn last_heartbeat(&self, token: &str) -> Option<Instant> {
+    #[cfg(feature = "containers")]
+    pub(crate) fn last_heartbeat(&self, token: &str) -> Option<Instant> {
         match self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token) {
             Some(Slot::Open { last_beat, .. }) => *last_beat,
             _ => None,
@@ -235,10 +251,11 @@ fn short(token: &str) -> String {
     }
 }
 
+#[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]
 /// The SendTask* operations over awsJson1_0 bodies; `None` for any other
 /// operation.
 pub fn handle_callback_op(reg: &TokenRegistry, op: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
-    use super::sdk::{error_response, ok_response};
+    use super::aws_json::{error_response, ok_response};
     if !matches!(op, "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat") {
         return None;
     }
@@ -267,10 +284,11 @@ pub fn handle_callback_op(reg: &TokenRegistry, op: &str, body: &[u8]) -> Option<
     })
 }
 
-impl super::sdk::SfnApi for TokenRegistry {
+#[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]
+impl super::aws_json::SfnApi for TokenRegistry {
     fn handle(&self, op: &str, body: &[u8]) -> super::BoxFuture<'static, (u16, Vec<u8>)> {
         let out = handle_callback_op(self, op, body).unwrap_or_else(|| {
-            super::sdk::error_response("UnknownOperationException", &format!("{op} is not served in process; use the local endpoint (sfn-harness serve)"))
+            super::aws_json::error_response("UnknownOperationException", &format!("{op} is not served in process; use the local endpoint (sfn-harness serve)"))
         });
         Box::pin(std::future::ready(out))
     }

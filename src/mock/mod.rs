@@ -18,7 +18,9 @@ use std::sync::Arc;
 /// A problem in a mock-config file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MockConfigError {
+    /// A JSON pointer into the mock config.
     pub location: String,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -163,6 +165,7 @@ pub struct MockConfig {
 }
 
 impl MockConfig {
+    /// Reads a mock-config file.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<MockConfig, MockConfigError> {
         let p = path.as_ref();
         let text = std::fs::read_to_string(p).map_err(|e| err("", format!("cannot read {}: {e}", p.display())))?;
@@ -170,11 +173,14 @@ impl MockConfig {
     }
 
     #[allow(clippy::should_implement_trait)]
+    /// Parses mock-config text.
+    #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str) -> Result<MockConfig, MockConfigError> {
         let v: Value = serde_json::from_str(text).map_err(|e| err("", format!("not JSON: {e}")))?;
         MockConfig::from_value(&v)
     }
 
+    /// Reads a mock config given as JSON.
     pub fn from_value(v: &Value) -> Result<MockConfig, MockConfigError> {
         let mut responses = HashMap::new();
         let mr = v.get("MockedResponses").and_then(Value::as_object).ok_or_else(|| err("/MockedResponses", "missing or not an object"))?;

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! let mut c = Clock::new(parse_timestamp("2024-01-01T00:00:00Z").unwrap());
-//! c.advance_secs(10);
+//! c.advance_ms(10_000);
 //! assert_eq!(format_timestamp(c.now_ms()), "2024-01-01T00:00:10.000Z");
 //! ```
 
@@ -35,13 +35,6 @@ impl Clock {
     }
     pub fn advance_ms(&mut self, ms: i64) {
         self.now_ms = self.now_ms.saturating_add(ms.max(0));
-    }
-    pub fn advance_secs(&mut self, s: u64) {
-        self.advance_ms((s as i64).saturating_mul(1000));
-    }
-    /// Moves to `ms` if it is later than now.
-    pub fn advance_to(&mut self, ms: i64) {
-        self.now_ms = self.now_ms.max(ms);
     }
 }
 
@@ -76,7 +69,7 @@ mod tests {
     #[test]
     fn the_clock_advances_by_what_it_is_told() {
         let mut c = Clock::new(parse_timestamp("2024-01-01T00:00:00Z").unwrap());
-        c.advance_secs(10);
+        c.advance_ms(10_000);
         assert_eq!(format_timestamp(c.now_ms()), "2024-01-01T00:00:10.000Z");
         c.advance_ms(-5);
         assert_eq!(format_timestamp(c.now_ms()), "2024-01-01T00:00:10.000Z");

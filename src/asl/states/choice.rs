@@ -104,10 +104,6 @@ impl Op {
         };
         Op::ALL.iter().find(|(n, _)| *n == base).map(|(_, op)| (*op, is_path))
     }
-
-    pub fn is_type_test(self) -> bool {
-        matches!(self, Op::IsNull | Op::IsPresent | Op::IsNumeric | Op::IsString | Op::IsBoolean | Op::IsTimestamp)
-    }
 }
 
 fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {

@@ -32,7 +32,6 @@ pub struct Task {
     pub kind: Resource,
     pub timeout: Option<Seconds>,
     pub heartbeat: Option<Seconds>,
-    pub credentials: Option<Value>,
 }
 
 fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
@@ -61,7 +60,7 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
             cx.schema(&format!("{loc}/HeartbeatSeconds"), format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"));
         }
     }
-    Some(StateKind::Task(Task { kind: Resource::parse(&resource), resource, timeout, heartbeat, credentials: obj.get("Credentials").cloned() }))
+    Some(StateKind::Task(Task { kind: Resource::parse(&resource), resource, timeout, heartbeat }))
 }
 
 fn seconds(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Seconds> {

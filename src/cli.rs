@@ -1,0 +1,296 @@
+//! The `sfn-harness` CLI: parse arguments, call the library, print.
+//! `src/main.rs` only calls [`main`].
+
+use crate::asl::{self, Severity};
+use crate::{Harness, MockConfig};
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "sfn-harness", version, about = "Run and test AWS Step Functions state machines offline")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one execution and print its trace (or JSON).
+    Run {
+        /// ASL JSON, or a CloudFormation template (FILE#LogicalId picks one state machine)
+        definition: String,
+        /// The execution input as JSON
+        #[arg(long, conflicts_with = "input_file")]
+        input: Option<String>,
+        /// A file holding the execution input
+        #[arg(long)]
+        input_file: Option<String>,
+        /// A Step Functions Local mock-config file
+        #[arg(long, requires = "test_case")]
+        mock_config: Option<String>,
+        /// The test case of the mock config to use
+        #[arg(long, requires = "mock_config")]
+        test_case: Option<String>,
+        /// The state machine of the mock config (when the test case name is not unique)
+        #[arg(long)]
+        state_machine: Option<String>,
+        /// Answer the seed pipeline's ECS task with the Rust model of its worker (app.py)
+        #[arg(long)]
+        seed_worker: Option<String>,
+        /// Run the ECS tasks' container NAME as the local image IMAGE (repeatable), with real Docker
+        #[arg(long = "container", value_name = "NAME=IMAGE")]
+        containers: Vec<String>,
+        /// Seed for ids, tokens and random draws
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print one JSON object {status, output, error, cause, history}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build the seed worker image from local material (debootstrap + docker import) and print its tag.
+    BuildSeedImage,
+    /// Validate a definition and print its diagnostics.
+    Validate {
+        definition: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the Step Functions API (awsJson1_0) locally, like Step Functions Local.
+    Serve {
+        /// Address to listen on (loopback by default; requests are not authenticated)
+        #[arg(long, default_value = "127.0.0.1:8083")]
+        bind: std::net::SocketAddr,
+        /// A Step Functions Local mock-config file (StartExecution with stateMachineArn#TestCase)
+        #[arg(long)]
+        mock_config: Option<String>,
+        /// ECS-compatible endpoint for ECS tasks no mock answers (http://…)
+        #[arg(long)]
+        ecs_endpoint: Option<String>,
+        /// Real seconds per virtual second of Wait (0: virtual time, 1: real time)
+        #[arg(long, default_value_t = 0.0)]
+        wait_scale: f64,
+        /// Region in ARNs
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+    },
+    /// Run conformance cases (one JSON file each) and write a report for score.py.
+    Conformance {
+        dir: String,
+        #[arg(long)]
+        report: String,
+    },
+}
+
+/// Runs the command line `std::env::args()` describes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { definition, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json } => {
+            run(&definition, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json)
+        }
+        Command::BuildSeedImage => match crate::container::seed_worker_image() {
+            Ok(tag) => {
+                println!("{tag}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sfn-harness: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Validate { definition, json } => validate(&definition, json),
+        Command::Conformance { dir, report } => conformance(&dir, &report),
+        Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region } => serve(bind, mock_config, ecs_endpoint, wait_scale, region),
+    }
+}
+
+fn usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("sfn-harness: {msg}");
+    ExitCode::from(2)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    definition: &str,
+    input: Option<String>,
+    input_file: Option<String>,
+    mock_config: Option<String>,
+    test_case: Option<String>,
+    state_machine: Option<String>,
+    seed_worker: Option<String>,
+    containers: Vec<String>,
+    seed: u64,
+    as_json: bool,
+) -> ExitCode {
+    let input = match read_input(input, input_file) {
+        Ok(v) => v,
+        Err(e) => return usage(e),
+    };
+    let mut harness = match Harness::from_file(definition) {
+        Ok(h) => h.seed(seed),
+        Err(e) => return usage(e),
+    };
+    if let Some(state) = seed_worker {
+        if harness.state_machine().state_index(&state).is_none() {
+            return usage(format!("--seed-worker: '{state}' is not a state of {definition}"));
+        }
+        harness = harness.on_task(&state, crate::workers::seed_worker);
+    }
+    if let (Some(file), Some(tc)) = (mock_config, test_case) {
+        let cfg = match MockConfig::from_file(&file) {
+            Ok(c) => c,
+            Err(e) => return usage(format!("{file}: {e}")),
+        };
+        harness = match harness.mock_config(&cfg, state_machine.as_deref(), &tc) {
+            Ok(h) => h,
+            Err(e) => return usage(format!("{file}: {e}")),
+        };
+    }
+    if !containers.is_empty() {
+        harness = match with_containers(harness, definition, &containers) {
+            Ok(h) => h,
+            Err(e) => return usage(e),
+        };
+    }
+    let exec = harness.run_blocking(input);
+    if !containers.is_empty() {
+        // containers are removed in the background; let that finish before exiting
+        crate::container::wait_removed(std::time::Duration::from_secs(60));
+    }
+    print_execution(&exec, as_json);
+    if exec.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The execution input: `--input`, the file `--input-file`, or `{}`.
+fn read_input(input: Option<String>, input_file: Option<String>) -> Result<Value, String> {
+    let text = match (input, input_file) {
+        (Some(t), _) => t,
+        (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| format!("cannot read --input-file {f}: {e}"))?,
+        (None, None) => "{}".to_string(),
+    };
+    serde_json::from_str(&text).map_err(|e| format!("the input is not JSON: {e}"))
+}
+
+/// Routes every ECS task state to real containers (`NAME=IMAGE` each).
+fn with_containers(mut harness: Harness, definition: &str, containers: &[String]) -> Result<Harness, String> {
+    let mut tasks = crate::integrations::containers::ContainerTasks::new().progress(true);
+    for c in containers {
+        let (name, image) = c.split_once('=').ok_or_else(|| format!("--container wants NAME=IMAGE, got '{c}'"))?;
+        tasks = tasks.image(name, image);
+    }
+    if !crate::container::docker_available() {
+        return Err("--container needs a running Docker engine".into());
+    }
+    let ecs_states: Vec<String> = harness
+        .state_machine()
+        .states
+        .iter()
+        .filter(|s| matches!(&s.kind, asl::StateKind::Task(t) if t.kind.is_ecs()))
+        .map(|s| s.name.to_string())
+        .collect();
+    if ecs_states.is_empty() {
+        return Err(format!("--container: {definition} has no ECS task state"));
+    }
+    let tasks = std::sync::Arc::new(tasks);
+    for s in ecs_states {
+        harness = harness.on_container_task_shared(&s, tasks.clone());
+    }
+    Ok(harness)
+}
+
+/// The trace, or (`--json`) one object without the fields that say nothing.
+fn print_execution(exec: &crate::Execution, as_json: bool) {
+    if as_json {
+        let mut v = exec.to_json();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("executionArn");
+            if exec.stalled.is_none() {
+                m.remove("stalled");
+            }
+            if exec.task_logs.is_empty() {
+                m.remove("taskLogs");
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        println!("{}", exec.trace());
+    }
+}
+
+fn validate(definition: &str, as_json: bool) -> ExitCode {
+    let text = match asl::load_definition(definition) {
+        Ok((t, _)) => t,
+        Err(e) => return usage(e),
+    };
+    let diags = asl::validate(&text);
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+    if as_json {
+        let v = json!({
+            "result": if errors == 0 { "OK" } else { "FAIL" },
+            "diagnostics": diags,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        for d in &diags {
+            println!("{d}");
+        }
+        println!("{}: {} error(s), {} warning(s)", if errors == 0 { "OK" } else { "FAIL" }, errors, diags.len() - errors);
+    }
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn conformance(dir: &str, report: &str) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return usage(format!("cannot start a runtime: {e}")),
+    };
+    match rt.block_on(crate::conformance::run_dir(std::path::Path::new(dir), std::path::Path::new(report))) {
+        Ok((s, _)) => {
+            println!(
+                "{} cases: {} SUCCEEDED, {} did not succeed, {} harness errors; report in {report}",
+                s.cases, s.succeeded, s.failed, s.harness_errors
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage(format!("{dir}: {e}")),
+    }
+}
+
+fn serve(bind: std::net::SocketAddr, mock_config: Option<String>, ecs_endpoint: Option<String>, wait_scale: f64, region: String) -> ExitCode {
+    use crate::endpoint::{server, Endpoint, EndpointConfig};
+    if wait_scale < 0.0 || !wait_scale.is_finite() {
+        return usage("--wait-scale must be a number >= 0");
+    }
+    let mock_config = match mock_config.map(|f| MockConfig::from_file(&f).map_err(|e| format!("{f}: {e}"))).transpose() {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let ecs = ecs_endpoint.map(|url| crate::integrations::ecs_sdk::EcsIntegration::new(crate::integrations::sdk::ecs_client(&url, &region)));
+    let cfg = EndpointConfig { mock_config, ecs, wait_scale, region, ..EndpointConfig::default() };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return usage(format!("cannot start a runtime: {e}")),
+    };
+    rt.block_on(async move {
+        match server::serve(Endpoint::new(cfg), bind).await {
+            Ok(s) => {
+                eprintln!("sfn-harness: serving the Step Functions API on {} (requests are not authenticated)", s.url());
+                tokio::select! {
+                    _ = s.wait() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => usage(format!("cannot listen on {bind}: {e}")),
+        }
+    })
+}
