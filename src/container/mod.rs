@@ -188,7 +188,7 @@ fn remove_in_background(id: String) {
 pub fn wait_removed(limit: Duration) -> bool {
     let (count, done) = pending();
     let guard = count.lock().unwrap_or_else(|e| e.into_inner());
-    let (guard, _) = done.wait_timeout_while(guard, limit, |n| *n > 0).unwrap_or_else(|e| e.into_inner());
+    let guard = Wall::system().block_while(done, guard, limit, |n| *n > 0);
     *guard == 0
 }
 

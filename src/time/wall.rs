@@ -11,7 +11,7 @@
 use crate::BoxFuture;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, MutexGuard};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -89,6 +89,17 @@ impl Wall {
     pub async fn sleep(&self, d: Duration) {
         let deadline = self.now() + d;
         self.0.sleep_until(deadline).await
+    }
+
+    /// Blocks this thread while `cond` holds for the value behind `guard`
+    /// (re-checked whenever `cv` is notified), for at most `limit` of real
+    /// time; gives the guard back. (A thread's blocking wait is always the
+    /// system's: it is not paced by an injected [`RealTime`].)
+    pub fn block_while<'a, T>(&self, cv: &Condvar, guard: MutexGuard<'a, T>, limit: Duration, cond: impl FnMut(&mut T) -> bool) -> MutexGuard<'a, T> {
+        match cv.wait_timeout_while(guard, limit, cond) {
+            Ok((g, _)) => g,
+            Err(poisoned) => poisoned.into_inner().0,
+        }
     }
 
     /// Runs `fut` until `deadline`: `None` when the deadline came first.
