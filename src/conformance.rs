@@ -145,7 +145,6 @@ pub fn result_ok(case: &Value, report: &Value) -> bool {
 }
 
 #[cfg(test)]
-
 fn maybe_json(v: &Value) -> Value {
     if let Value::String(s) = v {
         let t = s.trim();
@@ -160,7 +159,6 @@ fn maybe_json(v: &Value) -> Value {
 }
 
 #[cfg(test)]
-
 fn matches(exp: &Value, act: &Value, key: Option<&str>) -> bool {
     const JSON_TEXT_KEYS: [&str; 5] = ["input", "output", "parameters", "cause", "result"];
     const IGNORED: [&str; 6] = ["roleArn", "mapRunArn", "taskCredentials", "timestamp", "stateMachineAliasArn", "stateMachineVersionArn"];

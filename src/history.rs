@@ -172,6 +172,7 @@ impl Details {
     }
 
     fn details_json(&self, data: bool) -> Value {
+        // Longer than a screen: one arm per event type, the table of GetExecutionHistory's shapes.
         let mut m = Map::new();
         let payload = |m: &mut Map<String, Value>, key: &str, v: &Payload| {
             if data {
@@ -324,10 +325,7 @@ pub struct History {
 }
 
 impl History {
-    pub fn new() -> History {
-        History::default()
-    }
-
+    /// An empty history with room for `n` events.
     pub fn with_capacity(n: usize) -> History {
         History { events: Vec::with_capacity(n), entered_any: false }
     }

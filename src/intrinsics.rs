@@ -27,17 +27,21 @@ pub struct Intrinsic {
     /// The most arguments it takes (`usize::MAX`: no bound).
     pub max_args: usize,
     /// The function, on evaluated arguments (it may take them apart).
-    pub apply: fn(&mut Vec<Value>, &mut Rng) -> Result<Value, IntrinsicError>,
+    pub apply: Fun,
     /// For a function of one argument that only reads it: the same on a
     /// borrowed argument, so a large payload is not copied.
-    pub read: Option<fn(&Value) -> Result<Value, IntrinsicError>>,
+    pub read: Option<Read>,
 }
 
 const fn f(name: &'static str, min_args: usize, max_args: usize, apply: Fun) -> Intrinsic {
     Intrinsic { name, min_args, max_args, apply, read: None }
 }
 
-type Fun = fn(&mut Vec<Value>, &mut Rng) -> Result<Value, IntrinsicError>;
+/// A function on evaluated arguments.
+pub type Fun = fn(&mut Vec<Value>, &mut Rng) -> Result<Value, IntrinsicError>;
+
+/// A function that only reads its one argument.
+pub type Read = fn(&Value) -> Result<Value, IntrinsicError>;
 
 /// Every intrinsic function.
 pub static INTRINSICS: &[Intrinsic] = &[

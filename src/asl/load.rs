@@ -144,6 +144,7 @@ impl Cx<'_> {
     }
 
     fn resolve(&self, v: &Value) -> Result<Value, LoadError> {
+        // Longer than a screen: one arm per CloudFormation intrinsic function, read as a table.
         let Value::Object(m) = v else { return Ok(v.clone()) };
         if let Some(Value::String(name)) = m.get("Ref") {
             return Ok(Value::String(self.reference(name)));

@@ -77,32 +77,8 @@ pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguag
     if states_obj.is_empty() {
         cx.schema(&format!("{loc}/States"), "'States' must contain at least one state");
     }
-    let mut index = HashMap::new();
-    for (i, name) in states_obj.keys().enumerate() {
-        index.insert(name.clone(), i);
-        if name.is_empty() || name.chars().count() > 80 {
-            cx.err(code::INVALID_STATE_NAME, &format!("{loc}/States/{}", token(name)), format!("state name '{name}' must be 1 to 80 characters"));
-        } else if name.chars().any(|c| c.is_control()) {
-            cx.err(code::INVALID_STATE_NAME, &format!("{loc}/States/{}", token(name)), format!("state name '{name}' contains control characters"));
-        }
-    }
-    let start_at = match obj.get("StartAt") {
-        Some(Value::String(s)) => match index.get(s) {
-            Some(i) => Some(*i),
-            None => {
-                cx.err(code::MISSING_TRANSITION_TARGET, &format!("{loc}/StartAt"), format!("StartAt '{s}' is not a state of this machine"));
-                None
-            }
-        },
-        Some(_) => {
-            cx.schema(&format!("{loc}/StartAt"), "'StartAt' must be a string");
-            None
-        }
-        None => {
-            cx.schema(loc, "missing required field 'StartAt'");
-            None
-        }
-    };
+    let index = state_index(cx, states_obj, loc);
+    let start_at = start_at(cx, obj, &index, loc);
     let mut states = Vec::new();
     for (name, sv) in states_obj {
         let sloc = format!("{loc}/States/{}", token(name));
@@ -126,11 +102,95 @@ pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguag
     })
 }
 
+/// The states' names → positions; names AWS refuses are reported.
+fn state_index(cx: &mut Cx, states: &Map<String, Value>, loc: &str) -> HashMap<String, usize> {
+    let mut index = HashMap::new();
+    for (i, name) in states.keys().enumerate() {
+        index.insert(name.clone(), i);
+        if name.is_empty() || name.chars().count() > 80 {
+            cx.err(code::INVALID_STATE_NAME, &format!("{loc}/States/{}", token(name)), format!("state name '{name}' must be 1 to 80 characters"));
+        } else if name.chars().any(|c| c.is_control()) {
+            cx.err(code::INVALID_STATE_NAME, &format!("{loc}/States/{}", token(name)), format!("state name '{name}' contains control characters"));
+        }
+    }
+    index
+}
+
+/// `StartAt` as a position.
+fn start_at(cx: &mut Cx, obj: &Map<String, Value>, index: &HashMap<String, usize>, loc: &str) -> Option<usize> {
+    match obj.get("StartAt") {
+        Some(Value::String(s)) => match index.get(s) {
+            Some(i) => Some(*i),
+            None => {
+                cx.err(code::MISSING_TRANSITION_TARGET, &format!("{loc}/StartAt"), format!("StartAt '{s}' is not a state of this machine"));
+                None
+            }
+        },
+        Some(_) => {
+            cx.schema(&format!("{loc}/StartAt"), "'StartAt' must be a string");
+            None
+        }
+        None => {
+            cx.schema(loc, "missing required field 'StartAt'");
+            None
+        }
+    }
+}
+
+/// Lowers one state: its type (found by name), the fields every state
+/// shares, then what its type adds.
 pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage, index: &HashMap<String, usize>) -> Option<State> {
     let Some(obj) = v.as_object() else {
         cx.schema(loc, format!("state '{name}' must be a JSON object"));
         return None;
     };
+    let ty_def = state_type(cx, name, obj, loc)?;
+    let ql = query_language(cx, obj, loc).unwrap_or(parent_ql);
+    let _ = opt_str(cx, obj, "Comment", loc);
+    let mut unsupported = not_evaluated(v, obj, ql);
+    let assign = assign_field(cx, obj, loc, ql);
+    if ql == QueryLanguage::Jsonata {
+        for k in IO.iter().chain(["Parameters", "ResultSelector", "ResultPath", "ItemsPath"].iter()) {
+            if obj.contains_key(*k) {
+                cx.schema(&format!("{loc}/{k}"), format!("'{k}' is a JSONPath field and cannot be used in a JSONata state"));
+            }
+        }
+    }
+    let next = if ty_def.fields.contains(&"Next") { transition(cx, name, obj, loc, index) } else { None };
+    let input_path = io_path(cx, obj, "InputPath", loc);
+    let output_path = io_path(cx, obj, "OutputPath", loc);
+    let parameters = obj.get("Parameters").map(|p| template_in(cx, p, &format!("{loc}/Parameters")));
+    if let Some(p) = obj.get("Parameters") {
+        if !p.is_object() {
+            cx.schema(&format!("{loc}/Parameters"), "'Parameters' must be an object");
+        }
+    }
+    let result_selector = obj.get("ResultSelector").map(|p| template_in(cx, p, &format!("{loc}/ResultSelector")));
+    let result_path = result_path(cx, obj.get("ResultPath"), &format!("{loc}/ResultPath"));
+    let retry = array_field(cx, obj, "Retry", loc, "retriers", retrier);
+    let catch = array_field(cx, obj, "Catch", loc, "catchers", |cx, c, l, last| catcher(cx, c, l, index, last));
+    let fields = Fields { obj, loc, ql, index };
+    let kind = (ty_def.lower)(cx, &fields, &mut unsupported)?;
+    Some(State {
+        assign,
+        index: index[name],
+        name: Arc::from(name),
+        kind,
+        input_path,
+        output_path,
+        parameters,
+        result_selector,
+        result_path,
+        next,
+        retry,
+        catch,
+        unsupported,
+    })
+}
+
+/// The state's type, found by its `Type`; every field the type does not
+/// take is reported.
+fn state_type(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str) -> Option<&'static states::StateType> {
     let ty = match obj.get("Type") {
         Some(Value::String(t)) => t.as_str(),
         Some(_) => {
@@ -156,100 +216,67 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
             cx.schema(&format!("{loc}/{}", token(k)), msg);
         }
     }
-    let ql = query_language(cx, obj, loc).unwrap_or(parent_ql);
-    let _ = opt_str(cx, obj, "Comment", loc);
+    Some(ty_def)
+}
+
+/// What a state uses that parses but is not evaluated yet: JSONata
+/// expressions and fields (`Assign` is evaluated in JSONPath mode).
+fn not_evaluated(v: &Value, obj: &Map<String, Value>, ql: QueryLanguage) -> Vec<&'static str> {
     let mut unsupported = Vec::new();
     // JSONata mode without expressions behaves as written; expressions are not evaluated yet
     if ql == QueryLanguage::Jsonata && has_jsonata_expression(v) {
         unsupported.push("JSONata expressions");
     }
     for k in JSONATA.iter().chain(["Arguments"].iter()) {
-        // Assign in JSONPath mode is evaluated; the rest is JSONata's
         if obj.contains_key(*k) && !(*k == "Assign" && ql == QueryLanguage::JsonPath) {
             unsupported.push(*k);
         }
     }
-    let assign = assign_field(cx, obj, loc, ql);
-    if ql == QueryLanguage::Jsonata {
-        for k in IO.iter().chain(["Parameters", "ResultSelector", "ResultPath", "ItemsPath"].iter()) {
-            if obj.contains_key(*k) {
-                cx.schema(&format!("{loc}/{k}"), format!("'{k}' is a JSONPath field and cannot be used in a JSONata state"));
-            }
+    unsupported
+}
+
+/// `Next` (as an index) or `End: true`: exactly one of them.
+fn transition(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str, index: &HashMap<String, usize>) -> Option<usize> {
+    let end = match obj.get("End") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            cx.schema(&format!("{loc}/End"), "'End' must be a boolean");
+            false
+        }
+    };
+    match (obj.get("Next"), end) {
+        (Some(_), true) => {
+            cx.schema(loc, format!("state '{name}' has both 'Next' and 'End': true"));
+            None
+        }
+        (Some(n), false) => target(cx, n, &format!("{loc}/Next"), index, "Next"),
+        (None, true) => None,
+        (None, false) => {
+            cx.err(code::MISSING_TRANSITION_TARGET, loc, format!("state '{name}' needs 'Next' or 'End': true"));
+            None
         }
     }
-    // transitions
-    let has_flow = ty_def.fields.contains(&"Next");
-    let next = if has_flow {
-        let end = match obj.get("End") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                cx.schema(&format!("{loc}/End"), "'End' must be a boolean");
-                false
-            }
-        };
-        match (obj.get("Next"), end) {
-            (Some(_), true) => {
-                cx.schema(loc, format!("state '{name}' has both 'Next' and 'End': true"));
-                None
-            }
-            (Some(n), false) => target(cx, n, &format!("{loc}/Next"), index, "Next"),
-            (None, true) => None,
-            (None, false) => {
-                cx.err(code::MISSING_TRANSITION_TARGET, loc, format!("state '{name}' needs 'Next' or 'End': true"));
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let input_path = io_path(cx, obj, "InputPath", loc);
-    let output_path = io_path(cx, obj, "OutputPath", loc);
-    let parameters = obj.get("Parameters").map(|p| template_in(cx, p, &format!("{loc}/Parameters")));
-    if let Some(p) = obj.get("Parameters") {
-        if !p.is_object() {
-            cx.schema(&format!("{loc}/Parameters"), "'Parameters' must be an object");
+}
+
+/// An array of objects (Retry, Catch), each lowered by `item`, which is told
+/// its location and whether it is the last.
+fn array_field<T>(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    what: &str,
+    mut item: impl FnMut(&mut Cx, &Value, &str, bool) -> Option<T>,
+) -> Vec<T> {
+    match obj.get(key) {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a.iter().enumerate().filter_map(|(i, v)| item(cx, v, &format!("{loc}/{key}/{i}"), i + 1 == a.len())).collect(),
+        Some(_) => {
+            cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be an array of {what}"));
+            Vec::new()
         }
     }
-    let result_selector = obj.get("ResultSelector").map(|p| template_in(cx, p, &format!("{loc}/ResultSelector")));
-    let result_path = result_path(cx, obj.get("ResultPath"), &format!("{loc}/ResultPath"));
-    let retry = match obj.get("Retry") {
-        None => Vec::new(),
-        Some(Value::Array(a)) => a.iter().enumerate().filter_map(|(i, r)| retrier(cx, r, &format!("{loc}/Retry/{i}"), i + 1 == a.len())).collect(),
-        Some(_) => {
-            cx.schema(&format!("{loc}/Retry"), "'Retry' must be an array of retriers");
-            Vec::new()
-        }
-    };
-    let catch = match obj.get("Catch") {
-        None => Vec::new(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| catcher(cx, c, &format!("{loc}/Catch/{i}"), index, i + 1 == a.len()))
-            .collect(),
-        Some(_) => {
-            cx.schema(&format!("{loc}/Catch"), "'Catch' must be an array of catchers");
-            Vec::new()
-        }
-    };
-    let fields = Fields { obj, loc, ql, index };
-    let kind = (ty_def.lower)(cx, &fields, &mut unsupported)?;
-    Some(State {
-        assign,
-        index: index[name],
-        name: Arc::from(name),
-        kind,
-        input_path,
-        output_path,
-        parameters,
-        result_selector,
-        result_path,
-        next,
-        retry,
-        catch,
-        unsupported,
-    })
 }
 
 pub(crate) fn query_language(cx: &mut Cx, obj: &Map<String, Value>, loc: &str) -> Option<QueryLanguage> {

@@ -49,6 +49,7 @@ pub(crate) fn error_equals(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, las
 }
 
 pub(crate) fn retrier(cx: &mut Cx, v: &Value, loc: &str, last: bool) -> Option<Retrier> {
+    // Longer than a screen: one block per retrier field with AWS's default and range, read as a table.
     let Some(obj) = v.as_object() else {
         cx.schema(loc, "a retrier must be an object");
         return None;

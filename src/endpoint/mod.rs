@@ -371,6 +371,7 @@ impl Endpoint {
 
     /// Starts an execution; returns the response and the spawned run.
     fn start_execution(&self, req: &Value) -> Result<(Value, tokio::task::JoinHandle<()>), ApiError> {
+        // Longer than a screen: the operation's checks in the order AWS applies them, then the start.
         let full = required(req, "stateMachineArn")?;
         let arn = Self::machine_arn(req)?;
         let test_case = full.split_once('#').map(|(_, tc)| tc.to_string());
@@ -567,6 +568,7 @@ impl Endpoint {
     }
 
     async fn test_state(&self, req: &Value) -> ApiResult {
+        // Longer than a screen: TestState's request fields read and checked in AWS's order, then one run.
         let definition = required(req, "definition")?;
         let state: Value = serde_json::from_str(definition).map_err(|e| err("InvalidDefinition", format!("Invalid State Definition: {e}")))?;
         let input: Value = serde_json::from_str(optional(req, "input").unwrap_or("{}")).map_err(|e| err("InvalidExecutionInput", format!("Invalid input: {e}")))?;

@@ -52,82 +52,94 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
     });
     let reply = match (queued, reply) {
         (Some(cb), _) => from_callback(cb),
-        (None, TaskReply::AwaitCallback) => match r.callbacks.as_deref_mut() {
+        (None, TaskReply::AwaitCallback) => match r.callbacks.take() {
             None => TaskReply::Fail {
                 error: names::RUNTIME.into(),
                 cause: Some(format!("Task state '{}' is not a callback task but its integration awaits a callback", r.state.name)),
             },
-            Some(rx) => {
-                let wall = env.cfg.wall.clone();
-                let started = wall.now();
-                let mut heartbeat_at = r.limits.heartbeat.map(|h| started + std::time::Duration::from_secs(h));
-                let mut counted_ms = 0;
-                loop {
-                    let waited = wait_for_callback(&wall, rx, r.limits, env.tasks.callback_wait, started, &mut heartbeat_at).await;
-                    // real time passed while waiting: the virtual clock follows it
-                    let real_ms = wall.elapsed(started).as_millis() as i64;
-                    let in_time = env.advance_ms(real_ms - counted_ms);
-                    counted_ms = real_ms;
-                    match waited {
-                        // an activity worker took it: record that, then keep waiting
-                        Waited::Started(worker_name) => {
-                            env.push(Details::ActivityStarted { worker_name });
-                        }
-                        _ if !in_time => {
-                            r.tokens.close(r.token, Closed::Aborted);
-                            return Err(Halt::ExecutionTimedOut);
-                        }
-                        Waited::Reply(reply) => break reply,
-                        Waited::TimedOut { heartbeat } => {
-                            r.tokens.close(r.token, Closed::TimedOut);
-                            break timeout_reply(heartbeat);
-                        }
-                        Waited::Stalled => {
-                            r.tokens.close(r.token, Closed::Aborted);
-                            return Err(Halt::Stalled(format!(
-                                "Task state '{}' waited {:.1} s (real time) for a callback that did not come; set TimeoutSeconds or HeartbeatSeconds, \
-                                 or answer its token with SendTaskSuccess / SendTaskFailure",
-                                r.state.name,
-                                real_ms as f64 / 1000.0
-                            )));
-                        }
-                    }
-                }
-            }
+            Some(rx) => await_callback(&r, rx, env).await?,
         },
-        (None, TaskReply::NoCallback { exit_code, detail }) => match r.pattern {
-            Pattern::Sync if r.is_ecs => {
-                let code = exit_code.unwrap_or(1);
-                let stopped = ecs::stopped_task(r.params, &env.region, &env.account, &format!("{:032x}", r.task_id), code);
-                if code == 0 {
-                    TaskReply::Succeed(stopped)
-                } else {
-                    TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::json::to_json_string(&stopped)) }
-                }
-            }
-            Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(r.limits) {
-                Some((secs, is_heartbeat)) => {
-                    r.tokens.close(r.token, Closed::TimedOut);
-                    if !env.advance_ms(secs as i64 * 1000) {
-                        return Err(Halt::ExecutionTimedOut);
-                    }
-                    timeout_reply(is_heartbeat)
-                }
-                None => {
-                    r.tokens.close(r.token, Closed::Aborted);
-                    return Err(Halt::Stalled(format!(
-                        "Task state '{}' is waiting for a callback that will never come: {detail}. \
-                         On AWS the execution would wait until the task's timeout ({} days by default; set TimeoutSeconds or HeartbeatSeconds).",
-                        r.state.name,
-                        DEFAULT_TASK_TIMEOUT_SECS / 86_400
-                    )));
-                }
-            },
-            Pattern::RequestResponse => TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(detail) },
-        },
+        (None, TaskReply::NoCallback { exit_code, detail }) => no_callback(&r, exit_code, detail, env)?,
         (None, other) => other,
     };
     Ok(reply)
+}
+
+/// Waits in real time for the callback of a task whose integration awaits
+/// one, bounded by TimeoutSeconds / HeartbeatSeconds (heartbeats extend it);
+/// the virtual clock follows the real time that passed.
+async fn await_callback(r: &Pending<'_>, rx: &mut UnboundedReceiver<Callback>, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
+    let wall = env.cfg.wall.clone();
+    let started = wall.now();
+    let mut heartbeat_at = r.limits.heartbeat.map(|h| started + std::time::Duration::from_secs(h));
+    let mut counted_ms = 0;
+    loop {
+        let waited = wait_for_callback(&wall, rx, r.limits, env.tasks.callback_wait, started, &mut heartbeat_at).await;
+        // real time passed while waiting: the virtual clock follows it
+        let real_ms = wall.elapsed(started).as_millis() as i64;
+        let in_time = env.advance_ms(real_ms - counted_ms);
+        counted_ms = real_ms;
+        match waited {
+            // an activity worker took it: record that, then keep waiting
+            Waited::Started(worker_name) => {
+                env.push(Details::ActivityStarted { worker_name });
+            }
+            _ if !in_time => {
+                r.tokens.close(r.token, Closed::Aborted);
+                return Err(Halt::ExecutionTimedOut);
+            }
+            Waited::Reply(reply) => return Ok(reply),
+            Waited::TimedOut { heartbeat } => {
+                r.tokens.close(r.token, Closed::TimedOut);
+                return Ok(timeout_reply(heartbeat));
+            }
+            Waited::Stalled => {
+                r.tokens.close(r.token, Closed::Aborted);
+                return Err(Halt::Stalled(format!(
+                    "Task state '{}' waited {:.1} s (real time) for a callback that did not come; set TimeoutSeconds or HeartbeatSeconds, \
+                     or answer its token with SendTaskSuccess / SendTaskFailure",
+                    r.state.name,
+                    real_ms as f64 / 1000.0
+                )));
+            }
+        }
+    }
+}
+
+/// The end of a task whose worker exited without calling back: under
+/// `.sync` on ECS the stopped task decides; otherwise the task times out at
+/// its TimeoutSeconds / HeartbeatSeconds, or the execution stalls.
+fn no_callback(r: &Pending<'_>, exit_code: Option<i64>, detail: String, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
+    Ok(match r.pattern {
+        Pattern::Sync if r.is_ecs => {
+            let code = exit_code.unwrap_or(1);
+            let stopped = ecs::stopped_task(r.params, &env.region, &env.account, &format!("{:032x}", r.task_id), code);
+            if code == 0 {
+                TaskReply::Succeed(stopped)
+            } else {
+                TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::json::to_json_string(&stopped)) }
+            }
+        }
+        Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(r.limits) {
+            Some((secs, is_heartbeat)) => {
+                r.tokens.close(r.token, Closed::TimedOut);
+                if !env.advance_ms(secs as i64 * 1000) {
+                    return Err(Halt::ExecutionTimedOut);
+                }
+                timeout_reply(is_heartbeat)
+            }
+            None => {
+                r.tokens.close(r.token, Closed::Aborted);
+                return Err(Halt::Stalled(format!(
+                    "Task state '{}' is waiting for a callback that will never come: {detail}. \
+                     On AWS the execution would wait until the task's timeout ({} days by default; set TimeoutSeconds or HeartbeatSeconds).",
+                    r.state.name,
+                    DEFAULT_TASK_TIMEOUT_SECS / 86_400
+                )));
+            }
+        },
+        Pattern::RequestResponse => TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(detail) },
+    })
 }
 
 pub(super) fn from_callback(cb: Callback) -> TaskReply {

@@ -298,96 +298,95 @@ pub(crate) enum Step {
 
 /// Runs `sm` on `input` to the end.
 pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg: &RunConfig) -> Execution {
-    let mut rng = Rng::new(cfg.seed);
-    let name = cfg.execution_name.clone().unwrap_or_else(|| rng.uuid());
-    let sm_arn = cfg.state_machine_arn();
-    let exec_arn = format!("arn:aws:states:{}:{}:execution:{}:{}", cfg.region, cfg.account, cfg.state_machine_name, name);
-    let role_arn = format!("arn:aws:iam::{}:role/StepFunctionsRole", cfg.account);
-    let input = Arc::new(input);
-    let exec = ExecInfo {
-        id: exec_arn.clone(),
-        name: name.clone(),
-        input: input.clone(),
-        role_arn: role_arn.clone(),
-        start_ms: cfg.start_ms,
-        state_machine_id: sm_arn.clone(),
-        state_machine_name: cfg.state_machine_name.clone(),
-    };
-    let mut env = Env {
-        clock: Clock::new(cfg.start_ms),
-        rng,
-        history: History::with_capacity(64),
-        exec: Arc::new(exec),
-        cfg,
-        tasks,
-        invocations: vec![0; sm.states.len()],
-        deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
-        region: Arc::from(cfg.region.as_str()),
-        account: Arc::from(cfg.account.as_str()),
-        task_logs: Vec::new(),
-        unsupported: None,
-        vars: Arc::new(Vars::new()),
-        assigned: None,
-    };
-    env.push(Details::ExecutionStarted { input: input.clone(), role_arn: Arc::from(role_arn.as_str()) });
-    let mut result = Execution {
-        status: Status::Running,
-        output: None,
-        error: None,
-        cause: None,
-        history: History::new(),
-        execution_arn: exec_arn,
-        name,
-        state_machine_arn: sm_arn,
-        input: input.clone(),
-        start_ms: cfg.start_ms,
-        stop_ms: cfg.start_ms,
-        stalled: None,
-        unsupported: None,
-        invocations: HashMap::new(),
-        task_logs: Vec::new(),
-    };
-
+    let mut env = Env::start(sm, Arc::new(input), tasks, cfg);
+    let input = env.exec.input.clone();
     let end = if payload_too_large(&input) {
         Err(Exn::Fail(data_limit("the execution input")))
     } else {
         let start = cfg.start_state.filter(|i| *i < sm.states.len()).unwrap_or(sm.start_at);
-        run_machine(sm, start, input.clone(), &mut env).await
+        run_machine(sm, start, input, &mut env).await
     };
-    match end {
-        Ok(output) => {
-            env.push(Details::ExecutionSucceeded { output: output.clone() });
-            result.status = Status::Succeeded;
-            result.output = Some(output);
-        }
-        Err(Exn::Fail(f) | Exn::Halt(Halt::Unsupported(f))) => {
-            env.push(Details::ExecutionFailed { error: f.error.clone(), cause: f.cause.clone() });
-            result.status = Status::Failed;
-            result.error = f.error;
-            result.cause = f.cause;
-        }
-        Err(Exn::Halt(Halt::ExecutionTimedOut)) => {
-            env.push(Details::ExecutionTimedOut { error: Some(names::TIMEOUT.into()), cause: None });
-            result.status = Status::TimedOut;
-            result.error = Some(names::TIMEOUT.into());
-        }
-        Err(Exn::Halt(Halt::Stalled(why))) => {
-            result.status = Status::Running;
-            result.stalled = Some(why);
+    env.finish(sm, end)
+}
+
+impl<'a> Env<'a> {
+    /// A new execution's environment, its ExecutionStarted event recorded.
+    fn start(sm: &StateMachine, input: Payload, tasks: &'a Integrations, cfg: &'a RunConfig) -> Env<'a> {
+        let mut rng = Rng::new(cfg.seed);
+        let name = cfg.execution_name.clone().unwrap_or_else(|| rng.uuid());
+        let role_arn = format!("arn:aws:iam::{}:role/StepFunctionsRole", cfg.account);
+        let exec = ExecInfo {
+            id: format!("arn:aws:states:{}:{}:execution:{}:{}", cfg.region, cfg.account, cfg.state_machine_name, name),
+            name,
+            input: input.clone(),
+            role_arn: role_arn.clone(),
+            start_ms: cfg.start_ms,
+            state_machine_id: cfg.state_machine_arn(),
+            state_machine_name: cfg.state_machine_name.clone(),
+        };
+        let mut env = Env {
+            clock: Clock::new(cfg.start_ms),
+            rng,
+            history: History::with_capacity(64),
+            exec: Arc::new(exec),
+            cfg,
+            tasks,
+            invocations: vec![0; sm.states.len()],
+            deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
+            region: Arc::from(cfg.region.as_str()),
+            account: Arc::from(cfg.account.as_str()),
+            task_logs: Vec::new(),
+            unsupported: None,
+            vars: Arc::new(Vars::new()),
+            assigned: None,
+        };
+        env.push(Details::ExecutionStarted { input, role_arn: Arc::from(role_arn.as_str()) });
+        env
+    }
+
+    /// Records how the execution ended and gives the result.
+    fn finish(mut self, sm: &StateMachine, end: Result<Payload, Exn>) -> Execution {
+        let (mut output, mut error, mut cause, mut stalled) = (None, None, None, None);
+        let status = match end {
+            Ok(out) => {
+                self.push(Details::ExecutionSucceeded { output: out.clone() });
+                output = Some(out);
+                Status::Succeeded
+            }
+            Err(Exn::Fail(f) | Exn::Halt(Halt::Unsupported(f))) => {
+                self.push(Details::ExecutionFailed { error: f.error.clone(), cause: f.cause.clone() });
+                (error, cause) = (f.error, f.cause);
+                Status::Failed
+            }
+            Err(Exn::Halt(Halt::ExecutionTimedOut)) => {
+                self.push(Details::ExecutionTimedOut { error: Some(names::TIMEOUT.into()), cause: None });
+                error = Some(names::TIMEOUT.into());
+                Status::TimedOut
+            }
+            Err(Exn::Halt(Halt::Stalled(why))) => {
+                stalled = Some(why);
+                Status::Running
+            }
+        };
+        let invocations = sm.states.iter().zip(self.invocations).filter(|(_, n)| *n > 0).map(|(s, n)| (s.name.clone(), n)).collect();
+        Execution {
+            status,
+            output,
+            error,
+            cause,
+            history: self.history,
+            execution_arn: self.exec.id.clone(),
+            name: self.exec.name.clone(),
+            state_machine_arn: self.exec.state_machine_id.clone(),
+            input: self.exec.input.clone(),
+            start_ms: self.cfg.start_ms,
+            stop_ms: self.clock.now_ms(),
+            stalled,
+            unsupported: self.unsupported,
+            invocations,
+            task_logs: self.task_logs,
         }
     }
-    result.stop_ms = env.clock.now_ms();
-    result.unsupported = env.unsupported;
-    result.history = env.history;
-    result.task_logs = env.task_logs;
-    result.invocations = sm
-        .states
-        .iter()
-        .zip(env.invocations)
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| (s.name.clone(), n))
-        .collect();
-    result
 }
 
 fn payload_too_large(v: &Value) -> bool {

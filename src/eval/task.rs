@@ -94,24 +94,10 @@ fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, vars: &super::Va
 /// One attempt: the scheduled/started/submitted events, the integration
 /// call, and the closing event; the task's result, or why there is none.
 async fn invoke(state: &State, task: &Task, params: Payload, token: String, retry_count: u32, limits: Limits, env: &mut Env<'_>) -> Result<Payload, Exn> {
+    // Longer than a screen: the steps of one attempt in the order AWS records
+    // them (events, token, call, submitted, time, callback, closing event).
     let Limits { timeout, heartbeat } = limits;
-    match &task.kind {
-        Resource::Service { res, .. } => {
-            env.push(Details::TaskScheduled { res: res.clone(), region: env.region.clone(), parameters: params.clone(), timeout, heartbeat });
-            env.push(Details::TaskStarted { res: res.clone() });
-        }
-        Resource::LambdaFunction(arn) => {
-            env.push(Details::LambdaFunctionScheduled { resource: arn.clone(), input: params.clone(), timeout });
-            env.push(Details::LambdaFunctionStarted);
-        }
-        Resource::Activity(arn) => {
-            env.push(Details::ActivityScheduled { resource: arn.clone(), input: params.clone(), timeout, heartbeat });
-            // a worker polling GetActivityTask records its own start, with its name
-            if !env.tasks.get(&state.name).is_some_and(|i| i.uses_callbacks()) {
-                env.push(Details::ActivityStarted { worker_name: "sfn-harness".into() });
-            }
-        }
-    }
+    scheduled(state, task, &params, limits, env);
     let pattern = task.kind.pattern();
     let is_ecs = task.kind.is_ecs();
     let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
@@ -133,7 +119,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         timeout_seconds: timeout,
         heartbeat_seconds: heartbeat,
     };
-    let answer = match integration {
+    let mut answer = match integration {
         Some(i) => i.call(&call).await,
         None => TaskReply::Fail {
             error: names::HARNESS_NO_INTEGRATION.into(),
@@ -145,17 +131,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         .into(),
     };
     if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } = &task.kind {
-        let details = match answer.submitted {
-            Some(v) => Details::TaskSubmitted { res: res.clone(), output: Arc::new(v) },
-            None if is_ecs => {
-                let task_hex = format!("{task_id:032x}");
-                let (params, region, account) = (params.clone(), env.region.clone(), env.account.clone());
-                let summary = format!("RunTask (simulated): task {task_hex}");
-                let output = Deferred::new(summary, move || ecs::run_task_response(&params, &region, &account, &task_hex));
-                Details::TaskSubmittedDeferred { res: res.clone(), output }
-            }
-            None => Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) },
-        };
+        let details = submitted(res, answer.submitted.take(), is_ecs, &params, task_id, env);
         env.push(details);
     }
     if let Some(logs) = answer.logs {
@@ -208,6 +184,45 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             Err(f.into())
         }
         TaskReply::NoCallback { .. } | TaskReply::AwaitCallback => unreachable!("mapped above"),
+    }
+}
+
+/// The events that open an attempt: …Scheduled and …Started, by resource kind.
+fn scheduled(state: &State, task: &Task, params: &Payload, limits: Limits, env: &mut Env<'_>) {
+    let Limits { timeout, heartbeat } = limits;
+    match &task.kind {
+        Resource::Service { res, .. } => {
+            env.push(Details::TaskScheduled { res: res.clone(), region: env.region.clone(), parameters: params.clone(), timeout, heartbeat });
+            env.push(Details::TaskStarted { res: res.clone() });
+        }
+        Resource::LambdaFunction(arn) => {
+            env.push(Details::LambdaFunctionScheduled { resource: arn.clone(), input: params.clone(), timeout });
+            env.push(Details::LambdaFunctionStarted);
+        }
+        Resource::Activity(arn) => {
+            env.push(Details::ActivityScheduled { resource: arn.clone(), input: params.clone(), timeout, heartbeat });
+            // a worker polling GetActivityTask records its own start, with its name
+            if !env.tasks.get(&state.name).is_some_and(|i| i.uses_callbacks()) {
+                env.push(Details::ActivityStarted { worker_name: "sfn-harness".into() });
+            }
+        }
+    }
+}
+
+/// TaskSubmitted of a `.sync` / `.waitForTaskToken` service task: what the
+/// integration `given`, else a simulated RunTask response for ECS (rendered
+/// only if the history is read), else `{}`.
+fn submitted(res: &TaskResource, given: Option<Value>, is_ecs: bool, params: &Payload, task_id: u128, env: &Env<'_>) -> Details {
+    match given {
+        Some(v) => Details::TaskSubmitted { res: res.clone(), output: Arc::new(v) },
+        None if is_ecs => {
+            let task_hex = format!("{task_id:032x}");
+            let (params, region, account) = (params.clone(), env.region.clone(), env.account.clone());
+            let summary = format!("RunTask (simulated): task {task_hex}");
+            let output = Deferred::new(summary, move || ecs::run_task_response(&params, &region, &account, &task_hex));
+            Details::TaskSubmittedDeferred { res: res.clone(), output }
+        }
+        None => Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) },
     }
 }
 

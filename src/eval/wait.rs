@@ -18,52 +18,7 @@ pub(super) fn run(state: &State, w: &WaitFor, raw: Payload, env: &mut Env<'_>) -
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
     let ctx = Ctx::new(&exec, &vars, &state.name, env.clock.now_ms());
     let effective = apply_io_path(&state.input_path, raw, &ctx)?;
-    let now = env.clock.now_ms();
-    let delay_ms: i64 = match w {
-        WaitFor::Seconds(s) => *s as i64 * 1000,
-        WaitFor::Timestamp(t) => (t - now).max(0),
-        WaitFor::SecondsPath(p) => {
-            let v = select(p, &effective, &ctx).ok_or_else(|| super::io::no_results(p))?;
-            let shown = || format!("{} == {}", p.as_str(), v);
-            match v.as_ref() {
-                Value::Number(n) if n.is_i64() || n.is_u64() => {
-                    let s = n.as_i64().unwrap_or(i64::MAX);
-                    if s < 0 {
-                        return Err(Failure::runtime(format!(
-                            "The SecondsPath parameter references a negative value: {}",
-                            shown()
-                        ))
-                        .into());
-                    }
-                    s.saturating_mul(1000)
-                }
-                _ => {
-                    return Err(Failure::runtime(format!(
-                        "The SecondsPath parameter cannot be parsed as a long value: {}",
-                        shown()
-                    ))
-                    .into())
-                }
-            }
-        }
-        WaitFor::TimestampPath(p) => {
-            let v = select(p, &effective, &ctx).ok_or_else(|| super::io::no_results(p))?;
-            match v.as_ref().as_str().and_then(parse_timestamp) {
-                Some(t) => (t - now).max(0),
-                None => {
-                    let shown = match v {
-                        Cow::Borrowed(Value::String(s)) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    return Err(Failure::runtime(format!(
-                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {shown}",
-                        p.as_str()
-                    ))
-                    .into());
-                }
-            }
-        }
-    };
+    let delay_ms = delay_ms(w, &effective, &ctx, env.clock.now_ms())?;
     if delay_ms / 1000 > MAX_WAIT_SECS {
         return Err(Failure::runtime("Wait state delay is too long.").into());
     }
@@ -74,4 +29,42 @@ pub(super) fn run(state: &State, w: &WaitFor, raw: Payload, env: &mut Env<'_>) -
         env.assign(a, &effective, &ctx)?;
     }
     finish(state, effective, &ctx)
+}
+
+/// How long to wait from `now`, in milliseconds.
+fn delay_ms(w: &WaitFor, effective: &Value, ctx: &Ctx, now: i64) -> Result<i64, Failure> {
+    Ok(match w {
+        WaitFor::Seconds(s) => *s as i64 * 1000,
+        WaitFor::Timestamp(t) => (t - now).max(0),
+        WaitFor::SecondsPath(p) => {
+            let v = select(p, effective, ctx).ok_or_else(|| super::io::no_results(p))?;
+            let shown = || format!("{} == {}", p.as_str(), v);
+            match v.as_ref() {
+                Value::Number(n) if n.is_i64() || n.is_u64() => {
+                    let s = n.as_i64().unwrap_or(i64::MAX);
+                    if s < 0 {
+                        return Err(Failure::runtime(format!("The SecondsPath parameter references a negative value: {}", shown())));
+                    }
+                    s.saturating_mul(1000)
+                }
+                _ => return Err(Failure::runtime(format!("The SecondsPath parameter cannot be parsed as a long value: {}", shown()))),
+            }
+        }
+        WaitFor::TimestampPath(p) => {
+            let v = select(p, effective, ctx).ok_or_else(|| super::io::no_results(p))?;
+            match v.as_ref().as_str().and_then(parse_timestamp) {
+                Some(t) => (t - now).max(0),
+                None => {
+                    let shown = match v {
+                        Cow::Borrowed(Value::String(s)) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    return Err(Failure::runtime(format!(
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {shown}",
+                        p.as_str()
+                    )));
+                }
+            }
+        }
+    })
 }

@@ -95,45 +95,39 @@ impl ContainerTasks {
         Ok(format!("http://host.docker.internal:{}", server.addr.port()))
     }
 
-    async fn run(&self, call: &TaskCall) -> Answer {
-        let region = self.tokens.get().map(|(_, r)| r.clone()).unwrap_or_else(|| "us-east-1".into());
-        let pattern = Resource::parse(&call.resource).pattern();
-        let params: &Value = &call.parameters;
-        let overrides: Vec<&str> = ecs::container_overrides(params).filter_map(ecs::override_name).collect();
-        // the overridden container with an image, else the only mapped one
+    /// The container to run and its image: the overridden container that
+    /// has an image, else the only one mapped.
+    fn chosen(&self, call: &TaskCall) -> Result<(String, String), String> {
+        let overrides: Vec<&str> = ecs::container_overrides(&call.parameters).filter_map(ecs::override_name).collect();
         let chosen = overrides.iter().find(|n| self.images.contains_key(**n)).map(|n| n.to_string()).or_else(|| {
             (self.images.len() == 1).then(|| self.images.keys().next().cloned()).flatten()
         });
-        let Some(name) = chosen else {
-            return fail(format!(
+        let name = chosen.ok_or_else(|| {
+            format!(
                 "no image for the containers of task state '{}' (overrides name {:?}; images are mapped for {:?})",
                 call.state_name,
                 overrides,
                 self.images.keys().collect::<Vec<_>>()
-            ));
-        };
+            )
+        })?;
         let image = self.images[&name].clone();
+        Ok((name, image))
+    }
+
+    async fn run(&self, call: &TaskCall) -> Answer {
+        // Longer than a screen: the container's life (spec, run with its stop rules, reply) in order.
+        let region = self.tokens.get().map(|(_, r)| r.clone()).unwrap_or_else(|| names::DEFAULT_REGION.into());
+        let pattern = Resource::parse(&call.resource).pattern();
+        let params: &Value = &call.parameters;
+        let (name, image) = match self.chosen(call) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
         let url = match self.callback_url().await {
             Ok(u) => u,
             Err(e) => return fail(e),
         };
-        let mut env = container_environment(params, Some(&name));
-        for (k, v) in [
-            ("AWS_ENDPOINT_URL_SFN", url.as_str()),
-            ("AWS_ENDPOINT_URL_STATES", url.as_str()),
-            ("AWS_REGION", region.as_str()),
-            ("AWS_DEFAULT_REGION", region.as_str()),
-            ("AWS_ACCESS_KEY_ID", "sfn-harness"),
-            ("AWS_SECRET_ACCESS_KEY", "sfn-harness"),
-        ] {
-            env.entry(k.to_string()).or_insert_with(|| v.to_string());
-        }
-        let cmd = ecs::container_overrides(params)
-            .find(|o| ecs::override_name(o) == Some(&name))
-            .and_then(|o| o.get("Command"))
-            .and_then(Value::as_array)
-            .map(|c| c.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
-        let spec = ContainerSpec { image: image.clone(), env, cmd };
+        let spec = ContainerSpec { image: image.clone(), env: environment(params, &name, &url, &region), cmd: command(params, &name) };
         let tag = format!("[{} #{}]", call.state_name, call.invocation);
         if self.progress {
             eprintln!("{tag} starting {image} for container '{name}'");
@@ -190,6 +184,32 @@ impl Default for ContainerTasks {
     fn default() -> Self {
         ContainerTasks::new()
     }
+}
+
+/// The environment RunTask gives container `name`, plus what its SDK needs
+/// to call back to `url` (without overriding the task's own values).
+fn environment(params: &Value, name: &str, url: &str, region: &str) -> BTreeMap<String, String> {
+    let mut env = container_environment(params, Some(name));
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL_SFN", url),
+        ("AWS_ENDPOINT_URL_STATES", url),
+        ("AWS_REGION", region),
+        ("AWS_DEFAULT_REGION", region),
+        ("AWS_ACCESS_KEY_ID", "sfn-harness"),
+        ("AWS_SECRET_ACCESS_KEY", "sfn-harness"),
+    ] {
+        env.entry(k.to_string()).or_insert_with(|| v.to_string());
+    }
+    env
+}
+
+/// The `Command` override of container `name`, if any.
+fn command(params: &Value, name: &str) -> Option<Vec<String>> {
+    ecs::container_overrides(params)
+        .find(|o| ecs::override_name(o) == Some(name))
+        .and_then(|o| o.get("Command"))
+        .and_then(Value::as_array)
+        .map(|c| c.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
 }
 
 fn fail(msg: String) -> Answer {

@@ -53,6 +53,7 @@ where
     F: Fn(BTreeMap<String, String>, aws_sdk_sfn::Client) -> Fut + Send + Sync,
     Fut: std::future::Future<Output = WorkerExit> + Send + 'static,
 {
+        // Longer than a screen: RunTask, then one arm per integration pattern.
     fn run(&self, env: BTreeMap<String, String>, sfn: aws_sdk_sfn::Client) -> BoxFuture<'static, WorkerExit> {
         Box::pin(self(env, sfn))
     }
@@ -222,6 +223,7 @@ const RUN_TASK_FIELDS: &[&str] = &[
 
 /// Builds RunTask from Step Functions' PascalCase parameters.
 fn run_task_request(client: &aws_sdk_ecs::Client, p: &Value) -> Result<aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder, String> {
+    // Longer than a screen: RunTask's request fields mapped one by one, read as a table.
     let obj = p.as_object().ok_or("The parameters must be an object")?;
     for k in obj.keys() {
         if !RUN_TASK_FIELDS.contains(&k.as_str()) {

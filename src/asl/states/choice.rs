@@ -8,7 +8,7 @@ use crate::asl::lower::{assign_field, target};
 use crate::asl::model::QueryLanguage;
 use crate::asl::path::Path;
 use crate::asl::template::Template;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The Choice state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
 pub(super) const TYPE: super::StateType = super::StateType { name: "Choice", fields: FIELDS, lower };
@@ -179,6 +179,13 @@ fn rule(cx: &mut Cx, v: &Value, loc: &str, top: bool, ql: QueryLanguage) -> Opti
             Some(if combinator == 0 { Rule::And(rules) } else { Rule::Or(rules) })
         };
     }
+    comparison(cx, obj, loc, &meta)
+}
+
+/// `Variable` and exactly one comparison operator (`NumericEquals`,
+/// `StringMatchesPath`, `IsPresent`, …) with an operand of the right type;
+/// `meta` tells the fields that may stand beside them.
+fn comparison(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, meta: &dyn Fn(&str) -> bool) -> Option<Rule> {
     let variable = match obj.get("Variable") {
         Some(Value::String(s)) => match Path::parse(s) {
             Ok(p) => Some(p),
@@ -210,35 +217,7 @@ fn rule(cx: &mut Cx, v: &Value, loc: &str, top: bool, ql: QueryLanguage) -> Opti
             cx.schema(&kloc, "a choice rule takes exactly one comparison operator");
             continue;
         }
-        let operand = if is_path {
-            match val.as_str().map(Path::parse) {
-                Some(Ok(p)) => Operand::Path(p),
-                Some(Err(e)) => {
-                    cx.schema(&kloc, format!("invalid path in '{k}': {e}"));
-                    continue;
-                }
-                None => {
-                    cx.schema(&kloc, format!("'{k}' must be a path string"));
-                    continue;
-                }
-            }
-        } else {
-            let ok = match op {
-                Op::StringEquals | Op::StringLessThan | Op::StringGreaterThan | Op::StringLessThanEquals
-                | Op::StringGreaterThanEquals | Op::StringMatches => val.is_string(),
-                Op::NumericEquals | Op::NumericLessThan | Op::NumericGreaterThan | Op::NumericLessThanEquals
-                | Op::NumericGreaterThanEquals => val.is_number(),
-                // AWS accepts any string here (and compares non-timestamps as text)
-                Op::TimestampEquals | Op::TimestampLessThan | Op::TimestampGreaterThan
-                | Op::TimestampLessThanEquals | Op::TimestampGreaterThanEquals => val.is_string(),
-                _ => val.is_boolean(),
-            };
-            if !ok {
-                cx.schema(&kloc, format!("'{k}' has an operand of the wrong type: {val}"));
-                continue;
-            }
-            Operand::Value(val.clone())
-        };
+        let Some(operand) = operand(cx, op, is_path, k, val, &kloc) else { continue };
         found = Some((op, operand));
     }
     let Some((op, operand)) = found else {
@@ -248,4 +227,38 @@ fn rule(cx: &mut Cx, v: &Value, loc: &str, top: bool, ql: QueryLanguage) -> Opti
         return None;
     };
     Some(Rule::Compare { variable: variable?, op, operand })
+}
+
+/// The operand of `op` (the value of key `k`): a path for a `…Path`
+/// operator, else a literal of the operator's type.
+fn operand(cx: &mut Cx, op: Op, is_path: bool, k: &str, val: &Value, kloc: &str) -> Option<Operand> {
+    if is_path {
+        return match val.as_str().map(Path::parse) {
+            Some(Ok(p)) => Some(Operand::Path(p)),
+            Some(Err(e)) => {
+                cx.schema(kloc, format!("invalid path in '{k}': {e}"));
+                None
+            }
+            None => {
+                cx.schema(kloc, format!("'{k}' must be a path string"));
+                None
+            }
+        };
+    }
+    let ok = match op {
+        Op::StringEquals | Op::StringLessThan | Op::StringGreaterThan | Op::StringLessThanEquals | Op::StringGreaterThanEquals | Op::StringMatches => {
+            val.is_string()
+        }
+        Op::NumericEquals | Op::NumericLessThan | Op::NumericGreaterThan | Op::NumericLessThanEquals | Op::NumericGreaterThanEquals => val.is_number(),
+        // AWS accepts any string here (and compares non-timestamps as text)
+        Op::TimestampEquals | Op::TimestampLessThan | Op::TimestampGreaterThan | Op::TimestampLessThanEquals | Op::TimestampGreaterThanEquals => {
+            val.is_string()
+        }
+        _ => val.is_boolean(),
+    };
+    if !ok {
+        cx.schema(kloc, format!("'{k}' has an operand of the wrong type: {val}"));
+        return None;
+    }
+    Some(Operand::Value(val.clone()))
 }
