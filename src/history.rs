@@ -17,29 +17,21 @@ pub type Payload = Arc<Value>;
 
 /// A payload rendered only when the history is read: what the harness
 /// simulates for a service (a RunTask response) costs nothing unless someone
-/// looks. `summary` names it in traces.
-#[derive(Clone)]
-pub struct Deferred {
-    /// One line for traces (`RunTask (simulated): task …`).
-    pub summary: Arc<str>,
-    render: Arc<dyn Fn() -> Value + Send + Sync>,
-}
-
-impl Deferred {
-    /// A payload that `render` builds when it is read.
-    pub fn new(summary: impl Into<Arc<str>>, render: impl Fn() -> Value + Send + Sync + 'static) -> Deferred {
-        Deferred { summary: summary.into(), render: Arc::new(render) }
-    }
-
+/// looks.
+pub trait Render: Send + Sync {
     /// The payload.
-    pub fn value(&self) -> Value {
-        (self.render)()
-    }
+    fn value(&self) -> Value;
+    /// One line for traces (`RunTask (simulated): task …`).
+    fn summary(&self) -> String;
 }
+
+/// A shared [`Render`]: what a deferred history payload holds.
+#[derive(Clone)]
+pub struct Deferred(pub Arc<dyn Render>);
 
 impl std::fmt::Debug for Deferred {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Deferred({})", self.summary)
+        write!(f, "Deferred({})", self.0.summary())
     }
 }
 
@@ -250,7 +242,7 @@ impl Details {
             Details::TaskStarted { res: r } => res(&mut m, r),
             Details::TaskSubmittedDeferred { res: r, output } => {
                 res(&mut m, r);
-                payload(&mut m, "output", &Arc::new(output.value()));
+                payload(&mut m, "output", &Arc::new(output.0.value()));
             }
             Details::TaskSubmitted { res: r, output } | Details::TaskSucceeded { res: r, output } => {
                 res(&mut m, r);

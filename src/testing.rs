@@ -306,7 +306,7 @@ impl Execution {
                 D::ExecutionSucceeded { output } => format!("output {}", short(output)),
                 D::StateEntered { name, input, .. } => format!("{name} ← {}", short(input)),
                 D::StateExited { name, output, .. } => format!("{name} → {}", short(output)),
-                D::TaskSubmittedDeferred { output, .. } => output.summary.to_string(),
+                D::TaskSubmittedDeferred { output, .. } => output.0.summary(),
                 D::TaskScheduled { res, parameters, .. } => format!("{}:{} {}", res.resource_type, res.resource, short(parameters)),
                 D::TaskSubmitted { output, .. } | D::TaskSucceeded { output, .. } | D::LambdaFunctionSucceeded { output } | D::ActivitySucceeded { output } => short(output),
                 D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => short(input),

@@ -9,7 +9,7 @@ use super::io::finish;
 use super::{Env, ExecInfo, Step};
 use crate::asl::{Pattern, Resource, Seconds, State, Task};
 use crate::rng::Rng;
-use crate::history::{Deferred, Details, Payload, TaskResource};
+use crate::history::{Deferred, Details, Payload, Render, TaskResource};
 use crate::integrations::ecs;
 use crate::integrations::tokens::Closed;
 use crate::integrations::{TaskCall, TaskReply};
@@ -216,13 +216,29 @@ fn submitted(res: &TaskResource, given: Option<Value>, is_ecs: bool, params: &Pa
     match given {
         Some(v) => Details::TaskSubmitted { res: res.clone(), output: Arc::new(v) },
         None if is_ecs => {
-            let task_hex = format!("{task_id:032x}");
-            let (params, region, account) = (params.clone(), env.region.clone(), env.account.clone());
-            let summary = format!("RunTask (simulated): task {task_hex}");
-            let output = Deferred::new(summary, move || ecs::run_task_response(&params, &region, &account, &task_hex));
-            Details::TaskSubmittedDeferred { res: res.clone(), output }
+            let run = SimulatedRunTask { params: params.clone(), region: env.region.clone(), account: env.account.clone(), task_id };
+            Details::TaskSubmittedDeferred { res: res.clone(), output: Deferred(Arc::new(run)) }
         }
         None => Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) },
+    }
+}
+
+/// The RunTask response of an ECS task whose ECS side is simulated,
+/// rendered when the history is read.
+struct SimulatedRunTask {
+    params: Payload,
+    region: Arc<str>,
+    account: Arc<str>,
+    task_id: u128,
+}
+
+impl Render for SimulatedRunTask {
+    fn value(&self) -> Value {
+        ecs::run_task_response(&self.params, &self.region, &self.account, &format!("{:032x}", self.task_id))
+    }
+
+    fn summary(&self) -> String {
+        format!("RunTask (simulated): task {:032x}", self.task_id)
     }
 }
 

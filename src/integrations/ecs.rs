@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 /// The `Overrides.ContainerOverrides` entries of RunTask parameters, in order:
 /// the one walk every reader of container overrides goes through.
 pub fn container_overrides(params: &Value) -> impl Iterator<Item = &Value> {
-    params.pointer("/Overrides/ContainerOverrides").and_then(Value::as_array).into_iter().flatten()
+    params.get("Overrides").and_then(|o| o.get("ContainerOverrides")).and_then(Value::as_array).into_iter().flatten()
 }
 
 /// The container name of one override entry.
