@@ -226,3 +226,76 @@ async fn bad_requests_get_aws_error_shapes() {
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 }
+
+/// A calendar that stands still: every execution starts in the same millisecond.
+struct FrozenDate;
+
+impl sfn_harness::RealTime for FrozenDate {
+    fn now(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now()
+    }
+    fn epoch_ms(&self) -> i64 {
+        1_700_000_000_000
+    }
+    fn sleep_until(&self, deadline: tokio::time::Instant) -> sfn_harness::BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep_until(deadline))
+    }
+}
+
+fn frozen_endpoint() -> Endpoint {
+    Endpoint::new(EndpointConfig { wall: sfn_harness::Wall::new(FrozenDate), ..EndpointConfig::default() })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_started_in_the_same_millisecond_never_share_ids_or_tokens() {
+    let srv = server::serve(frozen_endpoint(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = sfn_client(&srv.url(), "us-east-1");
+    let act = client.create_activity().name("echo").send().await.unwrap().activity_arn;
+    let def = json!({"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": act, "TimeoutSeconds": 60, "End": true}}});
+    let sm = create(&client, "together", &def.to_string()).await;
+    let mut execs = Vec::new();
+    for i in 0..20 {
+        execs.push(client.start_execution().state_machine_arn(&sm).input(json!({"i": i}).to_string()).send().await.unwrap().execution_arn);
+    }
+    let mut tokens = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let task = client.get_activity_task().activity_arn(&act).send().await.unwrap();
+        let token = task.task_token().unwrap().to_string();
+        assert!(tokens.insert(token.clone()), "a token was delivered twice: {token}");
+        client.send_task_success().task_token(&token).output(task.input().unwrap()).send().await.unwrap();
+    }
+    for (i, exec) in execs.iter().enumerate() {
+        let d = wait_done(&client, exec).await;
+        assert_eq!(d.status().as_str(), "SUCCEEDED", "{exec}");
+        // each execution got its own answer back
+        assert_eq!(d.output(), Some(json!({"i": i}).to_string().as_str()), "{exec}");
+    }
+}
+
+#[test]
+fn the_history_holds_execution_started_as_soon_as_start_execution_returns() {
+    // one thread: the execution cannot have run when the history is read
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ep = frozen_endpoint();
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}).to_string();
+    let body = json!({"name": "at-once", "definition": def, "roleArn": "arn:aws:iam::123456789012:role/sfn"}).to_string();
+    let (status, out) = rt.block_on(ep.handle("CreateStateMachine", body.as_bytes()));
+    assert_eq!(status, 200);
+    let sm: Value = serde_json::from_slice(&out).unwrap();
+    for i in 0..50 {
+        let start = json!({"stateMachineArn": sm["stateMachineArn"], "input": json!({"i": i}).to_string()}).to_string();
+        let (_, out) = rt.block_on(ep.handle("StartExecution", start.as_bytes()));
+        let exec: Value = serde_json::from_slice(&out).unwrap();
+        let read = json!({"executionArn": exec["executionArn"]}).to_string();
+        let (_, out) = rt.block_on(ep.handle("GetExecutionHistory", read.as_bytes()));
+        let h: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(h["events"][0]["type"], "ExecutionStarted", "try {i}: {h}");
+        assert_eq!(h["events"][0]["executionStartedEventDetails"]["input"], json!({"i": i}).to_string());
+        // once it has run: its own events follow, without a second ExecutionStarted
+        rt.block_on(tokio::task::yield_now());
+        let (_, out) = rt.block_on(ep.handle("GetExecutionHistory", read.as_bytes()));
+        let h: Value = serde_json::from_slice(&out).unwrap();
+        let types: Vec<&str> = h["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"], "try {i}");
+    }
+}

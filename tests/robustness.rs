@@ -54,3 +54,25 @@ proptest! {
         }
     }
 }
+
+/// Definitions of a few KB that nest paths, filters or intrinsic calls
+/// deeply get a diagnostic, not a stack overflow or minutes of work.
+#[test]
+fn deeply_nested_definitions_are_refused_with_a_diagnostic() {
+    let hostile = [
+        format!("$.a{}{}", "(".repeat(1000), ")".repeat(1000)),
+        format!("$.a{}{}", "[?(@.b".repeat(290), ")]".repeat(290)),
+        format!("$.a{}{}", "[?(@.b".repeat(20), ")]".repeat(20)),
+        format!("{}1{}", "States.Array(".repeat(3700), ")".repeat(3700)),
+        "$..*..*..*..*".to_string(),
+    ];
+    for (i, value) in hostile.iter().enumerate() {
+        let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": value}, "End": true}}}).to_string();
+        let diags = sfn_harness::validate(&def);
+        assert!(
+            diags.iter().any(|d| d.code == "SCHEMA_VALIDATION_FAILED" && d.location == "/States/P/Parameters/x.$"),
+            "case {i}: {diags:?}"
+        );
+        assert!(sfn_harness::Harness::from_definition(&def).is_err(), "case {i}");
+    }
+}

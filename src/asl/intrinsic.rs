@@ -34,7 +34,12 @@ pub enum CallError {
     Trailing { rest: String, call: String },
     /// `States.Array($.a[)`: a path argument that does not parse.
     Path(PathError),
+    /// `States.Array(` nested 33 deep: calls nest at most [`MAX_CALL_NESTING`] deep.
+    TooDeep,
 }
+
+/// How deep intrinsic calls may nest in one another.
+pub const MAX_CALL_NESTING: usize = 32;
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -48,6 +53,7 @@ impl fmt::Display for CallError {
             CallError::UnterminatedString => f.write_str("unterminated string literal"),
             CallError::Trailing { rest, call } => write!(f, "unexpected '{rest}' after the call in '{call}'"),
             CallError::Path(e) => e.fmt(f),
+            CallError::TooDeep => write!(f, "intrinsic calls nest more than {MAX_CALL_NESTING} deep"),
         }
     }
 }
@@ -78,7 +84,7 @@ impl Call {
 
     /// Parses a call, checking the function's name and arity.
     pub fn parse(s: &str) -> Result<Call, CallError> {
-        let mut p = Parser { s: s.as_bytes(), src: s, i: 0 };
+        let mut p = Parser { s: s.as_bytes(), src: s, i: 0, depth: 0 };
         let call = p.call()?;
         p.ws();
         if p.i != p.s.len() {
@@ -97,6 +103,8 @@ struct Parser<'a> {
     s: &'a [u8],
     src: &'a str,
     i: usize,
+    /// How many calls enclose the one being parsed.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -182,7 +190,15 @@ impl Parser<'_> {
                 let text = self.src[start..self.i].trim();
                 Path::parse(text).map(Arg::Path).map_err(CallError::Path)
             }
-            Some(b'S') => self.call().map(Arg::Call),
+            Some(b'S') => {
+                self.depth += 1;
+                if self.depth >= MAX_CALL_NESTING {
+                    return Err(CallError::TooDeep);
+                }
+                let call = self.call().map(Arg::Call);
+                self.depth -= 1;
+                call
+            }
             Some(_) => {
                 let start = self.i;
                 while self.i < self.s.len() && !matches!(self.s[self.i], b',' | b')') {
@@ -257,6 +273,10 @@ mod tests {
         assert_eq!(fails("States.Array('x)"), CallError::UnterminatedString);
         assert_eq!(fails("States.UUID() x"), CallError::Trailing { rest: "x".into(), call: "States.UUID() x".into() });
         assert!(matches!(fails("States.Array($.a[)"), CallError::Path(_)));
+        let nested = |n: usize| format!("{}1{}", "States.Array(".repeat(n), ")".repeat(n));
+        assert!(Call::parse(&nested(MAX_CALL_NESTING)).is_ok());
+        assert_eq!(fails(&nested(MAX_CALL_NESTING + 1)), CallError::TooDeep);
+        assert_eq!(fails(&nested(3700)), CallError::TooDeep);
         assert_eq!(fails("States.UUID(1)").to_string(), "States.UUID takes 0 argument(s), 1 given");
     }
 }

@@ -34,7 +34,21 @@ pub enum PathError {
     /// ResultPath `$.a.b` on `{"a": 1}`: the step meets a value that is not
     /// an object or array (`found` is its JSON type).
     Unplaceable { path: String, step: String, found: &'static str },
+    /// `$` followed by 33 nested `[`: brackets and parentheses nest at most
+    /// [`MAX_NESTING`] deep, filters at most [`MAX_FILTER_NESTING`] deep.
+    TooDeep { path: String, what: &'static str, limit: usize },
+    /// `$..*..*..*`: at most [`MAX_DESCENDANTS`] descendant segments (`..`),
+    /// each of which can multiply the number of matches by the input's size.
+    TooManyDescendants(String),
 }
+
+/// How deep brackets and parentheses may nest in a path.
+pub const MAX_NESTING: usize = 32;
+/// How deep filter expressions (`[?(…)]`) may nest in a path: parsing one is
+/// exponential in its nesting.
+pub const MAX_FILTER_NESTING: usize = 5;
+/// How many descendant segments (`..`) a path may have.
+pub const MAX_DESCENDANTS: usize = 2;
 
 impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -44,6 +58,12 @@ impl fmt::Display for PathError {
             PathError::NotReference(p) => write!(f, "'{p}' is not a reference path: it must start with '$'"),
             PathError::NotDefinite(p) => {
                 write!(f, "'{p}' is not a reference path: only '.field', ['field'] and [index] steps are allowed")
+            }
+            PathError::TooDeep { path, what, limit } => {
+                write!(f, "'{path}' nests {what} more than {limit} deep, more than sfn-harness evaluates")
+            }
+            PathError::TooManyDescendants(p) => {
+                write!(f, "'{p}' has more than {MAX_DESCENDANTS} descendant segments ('..'), whose matches grow as a power of the input's size")
             }
             PathError::Unplaceable { path, step, found } => {
                 write!(f, "Unable to apply ResultPath \"{path}\": step \"{step}\" cannot be applied to {found}")
@@ -108,6 +128,7 @@ impl Path {
         let kind = match parse_simple(rest) {
             Some(segs) => Kind::Simple(segs),
             None => {
+                check_work(text)?;
                 let rfc = to_rfc9535(rest);
                 let q = serde_json_path::JsonPath::parse(&rfc)
                     .map_err(|e| PathError::Invalid { path: text.to_string(), reason: e.message().to_string() })?;
@@ -238,6 +259,62 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 }
 
 /// Parses `.a.b[0]['c']…` (after the `$`), or `None` when the path needs a query engine.
+/// Refuses paths whose parsing or evaluation would take unbounded stack,
+/// time or memory: nesting past [`MAX_NESTING`] or [`MAX_FILTER_NESTING`],
+/// more than [`MAX_DESCENDANTS`] descendant segments. Quoted text is skipped.
+fn check_work(text: &str) -> Result<(), PathError> {
+    let too_deep = |what, limit| PathError::TooDeep { path: text.to_string(), what, limit };
+    // open brackets and parentheses; `true` marks a filter's bracket
+    let mut open: Vec<bool> = Vec::new();
+    let mut filters = 0usize;
+    let mut descendants = 0usize;
+    let mut quote: Option<char> = None;
+    let mut prev = '\0';
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[' | '(') => {
+                open.push(false);
+                if open.len() > MAX_NESTING {
+                    return Err(too_deep("brackets and parentheses", MAX_NESTING));
+                }
+            }
+            // a filter: its bracket is a filter frame
+            (None, '?') => {
+                if let Some(frame @ false) = open.last_mut() {
+                    *frame = true;
+                    filters += 1;
+                    if filters > MAX_FILTER_NESTING {
+                        return Err(too_deep("filters", MAX_FILTER_NESTING));
+                    }
+                }
+            }
+            (None, ']' | ')') => {
+                if open.pop() == Some(true) {
+                    filters -= 1;
+                }
+            }
+            (None, '.') if prev == '.' => {
+                descendants += 1;
+                if descendants > MAX_DESCENDANTS {
+                    return Err(PathError::TooManyDescendants(text.to_string()));
+                }
+                prev = '\0';
+                continue;
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    Ok(())
+}
+
 fn parse_simple(mut s: &str) -> Option<Vec<Seg>> {
     let mut segs = Vec::new();
     while !s.is_empty() {
@@ -392,5 +469,20 @@ mod tests {
             let _ = Call::parse(&format!("States.Format({s})"));
             let _ = Call::parse(&s);
         }
+    }
+
+    #[test]
+    fn work_limits_hold_before_parsing() {
+        let nested = |open: &str, close: &str, n: usize| format!("$.a{}{}", open.repeat(n), close.repeat(n));
+        assert!(matches!(Path::parse(&nested("[", "]", 1000)), Err(PathError::TooDeep { .. })));
+        assert!(matches!(Path::parse(&format!("$.a[?({}@.b{})]", "(".repeat(1000), ")".repeat(1000))), Err(PathError::TooDeep { .. })));
+        let filters = |n: usize| format!("$.a{}{}", "[?(@.b".repeat(n), ")]".repeat(n));
+        assert!(Path::parse(&filters(MAX_FILTER_NESTING)).is_ok());
+        assert!(matches!(Path::parse(&filters(MAX_FILTER_NESTING + 1)), Err(PathError::TooDeep { what: "filters", .. })));
+        assert!(matches!(Path::parse(&filters(20)), Err(PathError::TooDeep { .. })));
+        assert!(Path::parse("$..a..b").is_ok());
+        assert!(matches!(Path::parse("$..*..*..*"), Err(PathError::TooManyDescendants(_))));
+        // quoted text does not count
+        assert!(Path::parse("$['..(((((((((((((((((((((((((((((((((((..']").is_ok());
     }
 }

@@ -26,6 +26,7 @@ use crate::integrations::tokens::{handle_callback_op, TokenRegistry};
 use crate::integrations::{Answer, BoxFuture, Integration, Integrations, Resource, TaskCall, TaskReply};
 use crate::history::Details;
 use crate::mock::MockConfig;
+use crate::rng::Rng;
 use activities::Activities;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -55,6 +56,9 @@ pub struct EndpointConfig {
     /// Real time: dates on resources, pacing, long polls, callbacks.
     /// Default [`Wall::system`].
     pub wall: Wall,
+    /// Mixed with each execution's sequence number to seed its ids, tokens
+    /// and random draws (default 0).
+    pub seed: u64,
 }
 
 impl Default for EndpointConfig {
@@ -67,6 +71,7 @@ impl Default for EndpointConfig {
             account: crate::names::DEFAULT_ACCOUNT.into(),
             callback_wait: Duration::from_secs(3600),
             wall: Wall::system(),
+            seed: 0,
         }
     }
 }
@@ -347,9 +352,11 @@ impl Endpoint {
         Ok(ints)
     }
 
-    fn run_config(&self, machine: &Machine, name: &str, start_ms: i64) -> RunConfig {
+    /// The settings of the execution numbered `seq`: its seed mixes `seq`
+    /// into the endpoint's, so no two executions share ids or task tokens.
+    fn run_config(&self, machine: &Machine, name: &str, start_ms: i64, seq: u64) -> RunConfig {
         let mut cfg = RunConfig {
-            seed: start_ms as u64,
+            seed: Rng::new(self.inner.cfg.seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15)).next_u64(),
             start_ms,
             region: self.inner.cfg.region.clone(),
             account: self.inner.cfg.account.clone(),
@@ -387,7 +394,7 @@ impl Endpoint {
                 return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
             }
             let start_ms = self.inner.cfg.wall.epoch_ms();
-            (name.clone(), m.sm.clone(), self.integrations(m, test_case.as_deref())?, self.run_config(m, &name, start_ms))
+            (name.clone(), m.sm.clone(), self.integrations(m, test_case.as_deref())?, self.run_config(m, &name, start_ms, seq))
         };
         let exec_arn = self.arn("execution", &format!("{}:{exec_name}", arn.rsplit(':').next().unwrap_or("")));
         if let Some(existing) = store.executions.get(&exec_arn) {
@@ -397,7 +404,8 @@ impl Endpoint {
             return Err(err("ExecutionAlreadyExists", format!("Execution Already Exists: '{exec_arn}'")));
         }
         let start = cfg.start_ms as f64 / 1000.0;
-        let live = Arc::new(Mutex::new(Vec::new()));
+        // ExecutionStarted is there as soon as StartExecution returns, as on AWS
+        let live = Arc::new(Mutex::new(vec![eval::started_event(&cfg, Arc::new(input.clone()))]));
         let mut cfg = cfg;
         cfg.live_history = Some(live.clone());
         let this = self.clone();

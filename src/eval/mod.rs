@@ -264,8 +264,13 @@ impl Env<'_> {
     pub fn push(&mut self, d: Details) -> u64 {
         let id = self.history.push(self.clock.now_ms(), d);
         if let Some(live) = &self.cfg.live_history {
-            if let Some(e) = self.history.events().last() {
-                live.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone());
+            // the copy mirrors the history by event id: an event a reader
+            // wrote first (ExecutionStarted, see started_event) stays as it is
+            let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+            if (live.len() as u64) < id {
+                if let Some(e) = self.history.events().last() {
+                    live.push(e.clone());
+                }
             }
         }
         id
@@ -296,6 +301,19 @@ pub(crate) enum Step {
     End(Payload),
 }
 
+/// The execution's IAM role (a placeholder in the execution's account).
+fn role_arn(cfg: &RunConfig) -> String {
+    format!("arn:aws:iam::{}:role/StepFunctionsRole", cfg.account)
+}
+
+/// The ExecutionStarted event an execution with these settings and input
+/// records first: a reader can have it before the execution runs (the
+/// endpoint's GetExecutionHistory right after StartExecution).
+pub(crate) fn started_event(cfg: &RunConfig, input: Payload) -> crate::history::Event {
+    let details = Details::ExecutionStarted { input, role_arn: Arc::from(role_arn(cfg).as_str()) };
+    crate::history::Event { id: 1, previous_event_id: 0, timestamp_ms: cfg.start_ms, details }
+}
+
 /// Runs `sm` on `input` to the end.
 pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg: &RunConfig) -> Execution {
     let mut env = Env::start(sm, Arc::new(input), tasks, cfg);
@@ -314,7 +332,7 @@ impl<'a> Env<'a> {
     fn start(sm: &StateMachine, input: Payload, tasks: &'a Integrations, cfg: &'a RunConfig) -> Env<'a> {
         let mut rng = Rng::new(cfg.seed);
         let name = cfg.execution_name.clone().unwrap_or_else(|| rng.uuid());
-        let role_arn = format!("arn:aws:iam::{}:role/StepFunctionsRole", cfg.account);
+        let role_arn = role_arn(cfg);
         let exec = ExecInfo {
             id: format!("arn:aws:states:{}:{}:execution:{}:{}", cfg.region, cfg.account, cfg.state_machine_name, name),
             name,
@@ -509,6 +527,17 @@ pub async fn catch_panic<T, F: std::future::Future<Output = T>>(fut: F) -> Resul
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn started_event_is_the_first_event_an_execution_records() {
+        let sm = crate::asl::parse_str(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#).unwrap();
+        let cfg = super::RunConfig::default();
+        let input = serde_json::json!({"a": [1, 2]});
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let exec = rt.block_on(super::execute(&sm, input.clone(), &super::Integrations::new(), &cfg));
+        let first = exec.history.events()[0].to_json(true);
+        assert_eq!(first, super::started_event(&cfg, std::sync::Arc::new(input)).to_json(true));
+    }
+
     #[test]
     fn catch_panic_turns_a_panic_into_its_message() {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
