@@ -295,11 +295,8 @@ fn check_work(text: &str) -> Result<(), PathError> {
                     }
                 }
             }
-            (None, ']' | ')') => {
-                if open.pop() == Some(true) {
-                    filters -= 1;
-                }
-            }
+            // closing a filter's bracket ends the filter
+            (None, ']' | ')') if open.pop() == Some(true) => filters -= 1,
             (None, '.') if prev == '.' => {
                 descendants += 1;
                 if descendants > MAX_DESCENDANTS {
