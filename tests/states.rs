@@ -133,3 +133,14 @@ fn catchers_and_choice_rules_assign_too() {
         "Out": {"Type": "Pass", "Parameters": {"sign.$": "$sign", "err.$": "$err"}, "End": true}}});
     gives(def, json!({"n": 3}), json!({"sign": "positive", "err": "E"}));
 }
+
+#[test]
+fn a_map_past_the_event_quota_stops_at_exactly_25000_events() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}});
+    let exec = run(def, json!({"items": vec![0; 100_000]}));
+    assert_eq!(exec.status, Status::Failed);
+    assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(exec.event_count(), 25_000);
+    assert_eq!(exec.event_types().last().map(String::as_str), Some("ExecutionFailed"));
+}

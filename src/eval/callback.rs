@@ -42,14 +42,22 @@ pub(super) struct Pending<'a> {
 /// Turns the integration's `reply` into the task's.
 pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
     // a callback that already arrived wins over what the work reported after it
-    let queued = r.callbacks.as_deref_mut().and_then(|rx| loop {
-        match rx.try_recv() {
-            Ok(Callback::Heartbeat) => continue,
-            Ok(Callback::Started { worker_name }) => env.push(Details::ActivityStarted { worker_name }),
-            Ok(cb) => break Some(cb),
-            Err(_) => break None,
-        };
-    });
+    let mut queued = None;
+    if let Some(rx) = r.callbacks.as_deref_mut() {
+        loop {
+            match rx.try_recv() {
+                Ok(Callback::Heartbeat) => continue,
+                Ok(Callback::Started { worker_name }) => {
+                    env.push(Details::ActivityStarted { worker_name })?;
+                }
+                Ok(cb) => {
+                    queued = Some(cb);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+    }
     let reply = match (queued, reply) {
         (Some(cb), _) => from_callback(cb),
         (None, TaskReply::AwaitCallback) => match r.callbacks.take() {
@@ -82,7 +90,7 @@ async fn await_callback(r: &Pending<'_>, rx: &mut UnboundedReceiver<Callback>, e
         match waited {
             // an activity worker took it: record that, then keep waiting
             Waited::Started(worker_name) => {
-                env.push(Details::ActivityStarted { worker_name });
+                env.push(Details::ActivityStarted { worker_name })?;
             }
             _ if !in_time => {
                 r.tokens.close(r.token, Closed::Aborted);

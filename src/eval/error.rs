@@ -97,9 +97,10 @@ pub(crate) enum Halt {
     Stalled(String),
     /// The execution's TimeoutSeconds passed.
     ExecutionTimedOut,
-    /// The state uses something not evaluated yet: the execution fails with
-    /// this failure (`Harness.Unsupported`), whatever catchers say.
-    Unsupported(Failure),
+    /// The execution fails with this failure, whatever catchers say: a state
+    /// uses something not evaluated yet (`Harness.Unsupported`), or the
+    /// history reached AWS's quota of events.
+    Fail(Failure),
 }
 
 impl From<Failure> for Exn {

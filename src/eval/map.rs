@@ -39,22 +39,22 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
     max_concurrency(spec, &effective, &ctx)?;
     let mut attempts = vec![0; state.retry.len()];
     loop {
-        env.push(Details::MapStateStarted { length: items.len() });
+        env.push(Details::MapStateStarted { length: items.len() })?;
         let tolerance = tolerance(spec, &effective, &ctx)?;
         let outcome = if spec.distributed {
             let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
             let run_arn = format!("arn:aws:states:{}:{}:mapRun:{}/{label}:{}", env.region, env.account, env.exec.state_machine_name, env.rng.uuid());
-            env.push(Details::MapRunStarted { map_run_arn: run_arn });
+            env.push(Details::MapRunStarted { map_run_arn: run_arn })?;
             // child executions: their events stay out of this history
             let parent = std::mem::replace(&mut env.history, History::with_capacity(16));
             let outcome = iterate(state, spec, &effective, &items, env, false, tolerance).await;
             env.history = parent;
             match &outcome {
                 Ok(_) => {
-                    env.push(Details::MapRunSucceeded);
+                    env.push(Details::MapRunSucceeded)?;
                 }
                 Err(Exn::Fail(f)) => {
-                    env.push(Details::MapRunFailed { error: f.error.clone(), cause: f.cause.clone() });
+                    env.push(Details::MapRunFailed { error: f.error.clone(), cause: f.cause.clone() })?;
                 }
                 Err(Exn::Halt(_)) => {}
             }
@@ -64,7 +64,7 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
         };
         let failure = match outcome {
             Ok(outputs) => {
-                env.push(Details::MapStateSucceeded);
+                env.push(Details::MapStateSucceeded)?;
                 return conclude(state, raw, Value::Array(outputs), &ctx, env);
             }
             Err(Exn::Fail(f)) => f,
@@ -86,7 +86,7 @@ async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Valu
     let mut failed = 0usize;
     for (index, item) in items.iter().enumerate() {
         if record {
-            env.push(Details::MapIterationStarted { name: state.name.clone(), index });
+            env.push(Details::MapIterationStarted { name: state.name.clone(), index })?;
         }
         let input = match &spec.item_selector {
             None => Arc::new(item.clone()),
@@ -98,13 +98,13 @@ async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Valu
         match run_nested(&spec.processor, input, env).await {
             Ok(v) => {
                 if record {
-                    env.push(Details::MapIterationSucceeded { name: state.name.clone(), index });
+                    env.push(Details::MapIterationSucceeded { name: state.name.clone(), index })?;
                 }
                 outputs.push(v);
             }
             Err(Exn::Fail(f)) => {
                 if record {
-                    env.push(Details::MapIterationFailed { name: state.name.clone(), index });
+                    env.push(Details::MapIterationFailed { name: state.name.clone(), index })?;
                 }
                 if !tolerance.tolerates_some() {
                     return Err(f.into());

@@ -261,7 +261,19 @@ impl Env<'_> {
         Ok(())
     }
 
-    pub fn push(&mut self, d: Details) -> u64 {
+    /// Records an event, if the history has room for it and the event that
+    /// ends the execution; otherwise the execution fails (AWS's quota of
+    /// 25,000 events), whatever catchers say.
+    pub fn push(&mut self, d: Details) -> Result<u64, Halt> {
+        if self.history.len() + 2 > MAX_HISTORY_EVENTS {
+            return Err(Halt::Fail(history_limit()));
+        }
+        Ok(self.record(d))
+    }
+
+    /// Records an event without a quota check: the first and the last of
+    /// an execution (the quota keeps room for the last).
+    fn record(&mut self, d: Details) -> u64 {
         let id = self.history.push(self.clock.now_ms(), d);
         if let Some(live) = &self.cfg.live_history {
             // the copy mirrors the history by event id: an event a reader
@@ -274,11 +286,6 @@ impl Env<'_> {
             }
         }
         id
-    }
-
-    /// Whether the history has room for `n` more events plus the final one.
-    pub fn room_for(&self, n: usize) -> bool {
-        self.history.len() + n < MAX_HISTORY_EVENTS
     }
 
     /// Advances virtual time; `false` when that passes the execution's deadline.
@@ -358,7 +365,7 @@ impl<'a> Env<'a> {
             vars: Arc::new(Vars::new()),
             assigned: None,
         };
-        env.push(Details::ExecutionStarted { input, role_arn: Arc::from(role_arn.as_str()) });
+        env.record(Details::ExecutionStarted { input, role_arn: Arc::from(role_arn.as_str()) });
         env
     }
 
@@ -367,17 +374,17 @@ impl<'a> Env<'a> {
         let (mut output, mut error, mut cause, mut stalled) = (None, None, None, None);
         let status = match end {
             Ok(out) => {
-                self.push(Details::ExecutionSucceeded { output: out.clone() });
+                self.record(Details::ExecutionSucceeded { output: out.clone() });
                 output = Some(out);
                 Status::Succeeded
             }
-            Err(Exn::Fail(f) | Exn::Halt(Halt::Unsupported(f))) => {
-                self.push(Details::ExecutionFailed { error: f.error.clone(), cause: f.cause.clone() });
+            Err(Exn::Fail(f) | Exn::Halt(Halt::Fail(f))) => {
+                self.record(Details::ExecutionFailed { error: f.error.clone(), cause: f.cause.clone() });
                 (error, cause) = (f.error, f.cause);
                 Status::Failed
             }
             Err(Exn::Halt(Halt::ExecutionTimedOut)) => {
-                self.push(Details::ExecutionTimedOut { error: Some(names::TIMEOUT.into()), cause: None });
+                self.record(Details::ExecutionTimedOut { error: Some(names::TIMEOUT.into()), cause: None });
                 error = Some(names::TIMEOUT.into());
                 Status::TimedOut
             }
@@ -441,19 +448,16 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
     let mut cur = start;
     loop {
         let state = &sm.states[cur];
-        if !env.room_for(2) {
-            return Err(history_limit().into());
-        }
         if let Some(d) = env.deadline_ms {
             if env.clock.now_ms() > d {
                 return Err(Halt::ExecutionTimedOut.into());
             }
         }
-        let entered = env.push(Details::StateEntered { state_type: state.type_name(), name: state.name.clone(), input: input.clone() });
+        let entered = env.push(Details::StateEntered { state_type: state.type_name(), name: state.name.clone(), input: input.clone() })?;
         if let Some(what) = state.unsupported.first() {
             let msg = format!("state '{}' uses {what}, which sfn-harness does not evaluate yet", state.name);
             env.unsupported = Some(msg.clone());
-            return Err(Halt::Unsupported(Failure::new(UNSUPPORTED, Some(msg))).into());
+            return Err(Halt::Fail(Failure::new(UNSUPPORTED, Some(msg))).into());
         }
         let before_ms = env.clock.now_ms();
         env.assigned = None;
@@ -483,11 +487,8 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         if !Arc::ptr_eq(&output, &input) && payload_too_large(&output) {
             return Err(data_limit(&state.name).into());
         }
-        if !env.room_for(1) {
-            return Err(history_limit().into());
-        }
         let assigned = env.assigned.take();
-        env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: output.clone(), assigned });
+        env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: output.clone(), assigned })?;
         match next {
             Some(n) => {
                 cur = n;

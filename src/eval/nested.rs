@@ -26,7 +26,7 @@ pub(super) async fn run_nested(sm: &StateMachine, input: Payload, env: &mut Env<
 pub(super) fn failed(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>, event: Details) -> Result<Option<Step>, Exn> {
     let outcome = recover(state, failure, attempts, raw, env);
     if !matches!(outcome, Ok(None)) {
-        env.push(event);
+        env.push(event)?;
     }
     outcome
 }

@@ -23,7 +23,7 @@ pub(super) async fn run(state: &State, branches: &[StateMachine], raw: Payload, 
     }
     let mut attempts = vec![0; state.retry.len()];
     loop {
-        env.push(Details::ParallelStateStarted);
+        env.push(Details::ParallelStateStarted)?;
         let failure = match run_branches(branches, &effective, env).await {
             Ok(outputs) => return conclude(state, raw, Value::Array(outputs), &ctx, env),
             Err(Exn::Fail(f)) => f,

@@ -31,9 +31,6 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
     let mut retry_count: u32 = 0;
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
     loop {
-        if !env.room_for(4) {
-            return Err(super::history_limit().into());
-        }
         let token = task_token(&mut env.rng);
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token);
         let parameters = match &state.parameters {
@@ -97,7 +94,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     // Longer than a screen: the steps of one attempt in the order AWS records
     // them (events, token, call, submitted, time, callback, closing event).
     let Limits { timeout, heartbeat } = limits;
-    scheduled(state, task, &params, limits, env);
+    scheduled(state, task, &params, limits, env)?;
     let pattern = task.kind.pattern();
     let is_ecs = task.kind.is_ecs();
     let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
@@ -132,7 +129,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     };
     if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } = &task.kind {
         let details = submitted(res, answer.submitted.take(), is_ecs, &params, task_id, env);
-        env.push(details);
+        env.push(details)?;
     }
     if let Some(logs) = answer.logs {
         env.task_logs.push(super::TaskLog { state: state.name.clone(), invocation, logs, worker_ms: answer.worker_ms });
@@ -165,22 +162,22 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         TaskReply::Succeed(v) => {
             if super::payload_too_large(&v) {
                 let f = super::data_limit(&task.resource);
-                env.push(closing(&task.kind, Err((&f, false))));
+                env.push(closing(&task.kind, Err((&f, false))))?;
                 return Err(f.into());
             }
             let v = Arc::new(v);
-            env.push(closing(&task.kind, Ok(&v)));
+            env.push(closing(&task.kind, Ok(&v)))?;
             Ok(v)
         }
         TaskReply::Fail { error, cause } => {
             let timed_out = error == names::HEARTBEAT_TIMEOUT;
             let f = Failure::new(error, cause);
-            env.push(closing(&task.kind, Err((&f, timed_out))));
+            env.push(closing(&task.kind, Err((&f, timed_out))))?;
             Err(f.into())
         }
         TaskReply::TimedOut => {
             let f = Failure::timeout();
-            env.push(closing(&task.kind, Err((&f, true))));
+            env.push(closing(&task.kind, Err((&f, true))))?;
             Err(f.into())
         }
         TaskReply::NoCallback { .. } | TaskReply::AwaitCallback => unreachable!("mapped above"),
@@ -188,25 +185,26 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
 }
 
 /// The events that open an attempt: …Scheduled and …Started, by resource kind.
-fn scheduled(state: &State, task: &Task, params: &Payload, limits: Limits, env: &mut Env<'_>) {
+fn scheduled(state: &State, task: &Task, params: &Payload, limits: Limits, env: &mut Env<'_>) -> Result<(), Halt> {
     let Limits { timeout, heartbeat } = limits;
     match &task.kind {
         Resource::Service { res, .. } => {
-            env.push(Details::TaskScheduled { res: res.clone(), region: env.region.clone(), parameters: params.clone(), timeout, heartbeat });
-            env.push(Details::TaskStarted { res: res.clone() });
+            env.push(Details::TaskScheduled { res: res.clone(), region: env.region.clone(), parameters: params.clone(), timeout, heartbeat })?;
+            env.push(Details::TaskStarted { res: res.clone() })?;
         }
         Resource::LambdaFunction(arn) => {
-            env.push(Details::LambdaFunctionScheduled { resource: arn.clone(), input: params.clone(), timeout });
-            env.push(Details::LambdaFunctionStarted);
+            env.push(Details::LambdaFunctionScheduled { resource: arn.clone(), input: params.clone(), timeout })?;
+            env.push(Details::LambdaFunctionStarted)?;
         }
         Resource::Activity(arn) => {
-            env.push(Details::ActivityScheduled { resource: arn.clone(), input: params.clone(), timeout, heartbeat });
+            env.push(Details::ActivityScheduled { resource: arn.clone(), input: params.clone(), timeout, heartbeat })?;
             // a worker polling GetActivityTask records its own start, with its name
             if !env.tasks.get(&state.name).is_some_and(|i| i.uses_callbacks()) {
-                env.push(Details::ActivityStarted { worker_name: "sfn-harness".into() });
+                env.push(Details::ActivityStarted { worker_name: "sfn-harness".into() })?;
             }
         }
     }
+    Ok(())
 }
 
 /// TaskSubmitted of a `.sync` / `.waitForTaskToken` service task: what the
