@@ -73,6 +73,9 @@ enum Command {
         /// Region in ARNs
         #[arg(long, default_value = "us-east-1")]
         region: String,
+        /// Executions kept; past it the oldest finished ones are forgotten
+        #[arg(long, default_value_t = 1_000)]
+        max_executions: usize,
     },
     /// Run conformance cases (one JSON file each) and write a report for score.py.
     Conformance {
@@ -101,7 +104,9 @@ pub fn main() -> ExitCode {
         },
         Command::Validate { definition, json } => validate(&definition, json),
         Command::Conformance { dir, report } => conformance(&dir, &report),
-        Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region } => serve(bind, mock_config, ecs_endpoint, wait_scale, region),
+        Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region, max_executions } => {
+            serve(bind, mock_config, ecs_endpoint, wait_scale, region, max_executions)
+        }
     }
 }
 
@@ -265,7 +270,7 @@ fn conformance(dir: &str, report: &str) -> ExitCode {
     }
 }
 
-fn serve(bind: std::net::SocketAddr, mock_config: Option<String>, ecs_endpoint: Option<String>, wait_scale: f64, region: String) -> ExitCode {
+fn serve(bind: std::net::SocketAddr, mock_config: Option<String>, ecs_endpoint: Option<String>, wait_scale: f64, region: String, max_executions: usize) -> ExitCode {
     use crate::endpoint::{server, Endpoint, EndpointConfig};
     if wait_scale < 0.0 || !wait_scale.is_finite() {
         return usage("--wait-scale must be a number >= 0");
@@ -275,7 +280,10 @@ fn serve(bind: std::net::SocketAddr, mock_config: Option<String>, ecs_endpoint: 
         Err(e) => return usage(e),
     };
     let ecs = ecs_endpoint.map(|url| crate::integrations::ecs_sdk::EcsIntegration::new(crate::integrations::sdk::ecs_client(&url, &region)));
-    let cfg = EndpointConfig { mock_config, ecs, wait_scale, region, ..EndpointConfig::default() };
+    if max_executions == 0 {
+        return usage("--max-executions must be at least 1");
+    }
+    let cfg = EndpointConfig { mock_config, ecs, wait_scale, region, max_executions, ..EndpointConfig::default() };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return usage(format!("cannot start a runtime: {e}")),

@@ -299,3 +299,100 @@ fn the_history_holds_execution_started_as_soon_as_start_execution_returns() {
         assert_eq!(types, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"], "try {i}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_executions_past_the_retention_are_forgotten_oldest_first() {
+    let cfg = EndpointConfig { max_executions: 5, ..EndpointConfig::default() };
+    let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = sfn_client(&srv.url(), "us-east-1");
+    let sm = create(&client, "kept", r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#).await;
+    let mut execs = Vec::new();
+    for i in 0..12 {
+        let e = client.start_execution().state_machine_arn(&sm).name(format!("e{i}")).send().await.unwrap().execution_arn;
+        wait_done(&client, &e).await;
+        execs.push(e);
+    }
+    let listed = client.list_executions().state_machine_arn(&sm).send().await.unwrap();
+    let names: Vec<&str> = listed.executions().iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["e11", "e10", "e9", "e8", "e7"]);
+    let gone = client.describe_execution().execution_arn(&execs[0]).send().await;
+    assert_eq!(code(gone.unwrap_err().into_service_error()), "ExecutionDoesNotExist");
+    client.describe_execution().execution_arn(&execs[11]).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_new_machine_of_a_deleted_ones_name_reuses_its_execution_names() {
+    let (_srv, client) = start().await;
+    let def = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
+    let sm = create(&client, "again", def).await;
+    let first = client.start_execution().state_machine_arn(&sm).name("run-1").input(r#"{"v":1}"#).send().await.unwrap().execution_arn;
+    wait_done(&client, &first).await;
+    client.delete_state_machine().state_machine_arn(&sm).send().await.unwrap();
+    let sm = create(&client, "again", def).await;
+    let second = client.start_execution().state_machine_arn(&sm).name("run-1").input(r#"{"v":2}"#).send().await.unwrap().execution_arn;
+    assert_eq!(second, first);
+    assert_eq!(wait_done(&client, &second).await.output(), Some(r#"{"v":2}"#));
+}
+
+#[tokio::test]
+async fn a_long_history_pages_forward_and_backward() {
+    let (_srv, client) = start().await;
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}});
+    let sm = create(&client, "long", &def.to_string()).await;
+    let exec = client.start_execution().state_machine_arn(&sm).input(json!(vec![0; 300]).to_string()).send().await.unwrap().execution_arn;
+    wait_done(&client, &exec).await;
+    for reverse in [false, true] {
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let page = client.get_execution_history().execution_arn(&exec).reverse_order(reverse).max_results(250).set_next_token(token).send().await.unwrap();
+            ids.extend(page.events().iter().map(|e| e.id()));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut want: Vec<i64> = (1..=ids.len() as i64).collect();
+        if reverse {
+            want.reverse();
+        }
+        assert_eq!(ids, want);
+        assert_eq!(ids.len(), 6 + 300 * 4);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_are_closed_and_other_clients_are_served() {
+    let cfg = EndpointConfig { read_timeout: std::time::Duration::from_millis(300), ..EndpointConfig::default() };
+    let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    // clients that send half a request and stall
+    let stalled: Vec<std::net::TcpStream> = (0..200)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
+            s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.ListStateMachines\r\n").unwrap();
+            s
+        })
+        .collect();
+    // meanwhile a real client is served
+    let client = sfn_client(&srv.url(), "us-east-1");
+    client.list_state_machines().send().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    // and each stalled connection has been closed by the server
+    let closed = tokio::task::spawn_blocking(move || {
+        stalled
+            .into_iter()
+            .filter(|mut s| {
+                s.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+                let mut buf = Vec::new();
+                match s.read_to_end(&mut buf) {
+                    Ok(_) => true,
+                    Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+                }
+            })
+            .count()
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, 200);
+    client.list_state_machines().send().await.unwrap();
+}

@@ -14,7 +14,12 @@ pub mod server {
 
     /// Binds `addr` (port 0 picks a free one) and serves `endpoint`.
     pub async fn serve(endpoint: super::Endpoint, addr: std::net::SocketAddr) -> std::io::Result<Server> {
-        crate::integrations::http_server::serve(std::sync::Arc::new(endpoint), addr).await
+        let limits = crate::integrations::http_server::Limits {
+            header_read_timeout: endpoint.inner.cfg.read_timeout,
+            wall: endpoint.inner.cfg.wall.clone(),
+            ..Default::default()
+        };
+        crate::integrations::http_server::serve(std::sync::Arc::new(endpoint), addr, limits).await
     }
 }
 
@@ -24,7 +29,7 @@ use crate::integrations::ecs_sdk::EcsIntegration;
 use crate::integrations::aws_json::{error_response, ok_response, SfnApi};
 use crate::integrations::tokens::{handle_callback_op, TokenRegistry};
 use crate::integrations::{Answer, BoxFuture, Integration, Integrations, Resource, TaskCall, TaskReply};
-use crate::history::Details;
+use crate::history::{Details, Event};
 use crate::mock::MockConfig;
 use crate::rng::Rng;
 use activities::Activities;
@@ -59,6 +64,12 @@ pub struct EndpointConfig {
     /// Mixed with each execution's sequence number to seed its ids, tokens
     /// and random draws (default 0).
     pub seed: u64,
+    /// How long a client may take to send a request's headers before its
+    /// connection is closed (default 10 s).
+    pub read_timeout: Duration,
+    /// How many executions are kept; past it the oldest finished ones are
+    /// forgotten (default 1,000; running executions are always kept).
+    pub max_executions: usize,
 }
 
 impl Default for EndpointConfig {
@@ -72,6 +83,8 @@ impl Default for EndpointConfig {
             callback_wait: Duration::from_secs(3600),
             wall: Wall::system(),
             seed: 0,
+            max_executions: 1_000,
+            read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -106,8 +119,21 @@ struct Store {
     machines: BTreeMap<String, Machine>,
     executions: BTreeMap<String, ExecRecord>,
     /// execution ARNs in start order
-    order: Vec<String>,
+    order: std::collections::VecDeque<String>,
     seq: u64,
+}
+
+impl Store {
+    /// Forgets the oldest finished executions while more than `max` are kept.
+    fn forget_finished_past(&mut self, max: usize) {
+        while self.executions.len() > max {
+            let finished = self.order.iter().position(|a| self.executions.get(a).is_none_or(|r| r.status != Status::Running));
+            let Some(i) = finished else { return };
+            if let Some(arn) = self.order.remove(i) {
+                self.executions.remove(&arn);
+            }
+        }
+    }
 }
 
 struct Inner {
@@ -327,9 +353,21 @@ impl Endpoint {
         Ok(json!({"updateDate": epoch_secs(&self.inner.cfg.wall)}))
     }
 
+    /// Deletes the machine and its executions (running ones are stopped, as
+    /// AWS terminates them), so a new machine of the same name starts afresh.
     fn delete_state_machine(&self, req: &Value) -> ApiResult {
         let arn = Self::machine_arn(req)?;
-        self.store().machines.remove(&arn);
+        let mut store = self.store();
+        store.machines.remove(&arn);
+        let gone: std::collections::HashSet<String> = store.executions.values().filter(|r| r.sm_arn == arn).map(|r| r.arn.clone()).collect();
+        for exec in &gone {
+            if let Some(mut r) = store.executions.remove(exec) {
+                if let Some(h) = r.abort.take() {
+                    h.abort();
+                }
+            }
+        }
+        store.order.retain(|a| !gone.contains(a));
         Ok(json!({}))
     }
 
@@ -447,7 +485,8 @@ impl Endpoint {
                 stop_reason: None,
             },
         );
-        store.order.push(exec_arn.clone());
+        store.order.push_back(exec_arn.clone());
+        store.forget_finished_past(self.inner.cfg.max_executions);
         Ok((json!({"executionArn": exec_arn, "startDate": start}), handle))
     }
 
@@ -512,12 +551,17 @@ impl Endpoint {
         if !store.machines.contains_key(&arn) {
             return Err(no_machine(&arn));
         }
-        let all: Vec<Value> = store
+        let all: Vec<&ExecRecord> = store
             .order
             .iter()
             .rev()
             .filter_map(|a| store.executions.get(a))
             .filter(|r| r.sm_arn == arn && filter.is_none_or(|f| f == r.status.as_str()))
+            .collect();
+        // only the page is rendered
+        let (records, next) = page(&all, req, 100)?;
+        let items: Vec<Value> = records
+            .iter()
             .map(|r| {
                 let mut v = json!({"executionArn": r.arn, "stateMachineArn": r.sm_arn, "name": r.name, "status": r.status.as_str(), "startDate": r.start});
                 if let Some(s) = r.stop {
@@ -526,7 +570,6 @@ impl Endpoint {
                 v
             })
             .collect();
-        let (items, next) = page(&all, req, 100)?;
         Ok(with_next(json!({"executions": items}), next))
     }
 
@@ -552,26 +595,28 @@ impl Endpoint {
         let reverse = req.get("reverseOrder").and_then(Value::as_bool).unwrap_or(false);
         let store = self.store();
         let r = store.executions.get(&arn).ok_or_else(|| no_execution(&arn))?;
-        let mut events: Vec<Value> = match &r.done {
-            Some(e) => e.history.events().iter().map(|ev| ev.to_json(data)).collect(),
+        let live;
+        let (events, aborted): (&[Event], Option<Event>) = match &r.done {
+            Some(e) => (e.history.events(), None),
             None => {
                 // still running, or aborted: the events written so far
-                let live = r.live.lock().unwrap_or_else(|e| e.into_inner());
-                let mut v: Vec<Value> = live.iter().map(|ev| ev.to_json(data)).collect();
-                if r.status == Status::Aborted {
+                live = r.live.lock().unwrap_or_else(|e| e.into_inner());
+                let aborted = (r.status == Status::Aborted).then(|| {
                     let (error, cause) = r.stop_reason.clone().unwrap_or_default();
                     let id = live.len() as u64 + 1;
                     let stop_ms = (r.stop.unwrap_or_default() * 1000.0).round() as i64;
-                    let aborted = crate::history::Event { id, previous_event_id: id - 1, timestamp_ms: stop_ms, details: Details::ExecutionAborted { error, cause } };
-                    v.push(aborted.to_json(data));
-                }
-                v
+                    Event { id, previous_event_id: id - 1, timestamp_ms: stop_ms, details: Details::ExecutionAborted { error, cause } }
+                });
+                (&live[..], aborted)
             }
         };
+        // page over positions; only the page's events are rendered
+        let mut at: Vec<usize> = (0..events.len() + aborted.is_some() as usize).collect();
         if reverse {
-            events.reverse();
+            at.reverse();
         }
-        let (items, next) = page(&events, req, 100)?;
+        let (positions, next) = page(&at, req, 100)?;
+        let items: Vec<Value> = positions.iter().filter_map(|&i| events.get(i).or(aborted.as_ref())).map(|e| e.to_json(data)).collect();
         Ok(with_next(json!({"events": items}), next))
     }
 

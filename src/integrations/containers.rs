@@ -13,7 +13,7 @@
 //! - TimeoutSeconds and HeartbeatSeconds count real seconds while the
 //!   container runs.
 
-use super::http_server::{serve, Server};
+use super::http_server::{serve, Limits, Server};
 use super::ecs;
 use super::tokens::TokenRegistry;
 use super::{container_environment, Answer, BoxFuture, Integration, Pattern, TaskCall, TaskReply};
@@ -89,7 +89,7 @@ impl ContainerTasks {
             .get_or_try_init(|| async move {
                 let ip = container::bridge_gateway().map_err(|e| e.to_string())?;
                 let api: Arc<dyn super::aws_json::SfnApi> = tokens;
-                serve(api, std::net::SocketAddr::new(ip, 0)).await.map_err(|e| format!("cannot listen on the docker bridge {ip}: {e}"))
+                serve(api, std::net::SocketAddr::new(ip, 0), Limits { wall: self.wall.clone(), ..Limits::default() }).await.map_err(|e| format!("cannot listen on the docker bridge {ip}: {e}"))
             })
             .await?;
         Ok(format!("http://host.docker.internal:{}", server.addr.port()))

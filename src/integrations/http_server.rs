@@ -8,10 +8,30 @@ use std::sync::Arc;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
+use crate::time::Wall;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Largest request body accepted (AWS's payload quota plus headroom).
 const MAX_BODY: usize = 1024 * 1024;
+
+/// How long a client may take over what it sends.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// To send a request's headers (default 10 s); then the connection closes.
+    pub header_read_timeout: Duration,
+    /// To send a request's body (default 30 s); then it gets a 400.
+    pub body_read_timeout: Duration,
+    /// The real time these are measured in, and the accept loop's back-off
+    /// when the process runs out of descriptors.
+    pub wall: Wall,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { header_read_timeout: Duration::from_secs(10), body_read_timeout: Duration::from_secs(30), wall: Wall::system() }
+    }
+}
 
 /// A running server.
 pub struct Server {
@@ -48,23 +68,40 @@ impl Drop for Server {
 /// SendTaskHeartbeat: the callback endpoint worker containers reach.
 /// Binds `addr` (port 0 picks a free one).
 pub async fn serve_tokens(tokens: Arc<super::tokens::TokenRegistry>, addr: SocketAddr) -> std::io::Result<Server> {
-    serve(tokens, addr).await
+    serve(tokens, addr, Limits::default()).await
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `api`.
-pub async fn serve(api: Arc<dyn SfnApi>, addr: SocketAddr) -> std::io::Result<Server> {
+pub async fn serve(api: Arc<dyn SfnApi>, addr: SocketAddr, limits: Limits) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let limits = Arc::new(limits);
     let handle = tokio::spawn(async move {
+        let mut backoff = BACKOFF_MIN;
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let ep = api.clone();
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => {
+                    backoff = BACKOFF_MIN;
+                    stream
+                }
+                // out of descriptors (or another passing error): wait before
+                // trying again, so the loop does not spin
+                Err(_) => {
+                    limits.wall.sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    continue;
+                }
+            };
+            let (ep, limits) = (api.clone(), limits.clone());
             tokio::spawn(async move {
+                let header_read_timeout = limits.header_read_timeout;
                 let svc = hyper::service::service_fn(move |req| {
-                    let ep = ep.clone();
-                    async move { Ok::<_, std::convert::Infallible>(respond(&ep, req).await) }
+                    let (ep, limits) = (ep.clone(), limits.clone());
+                    async move { Ok::<_, std::convert::Infallible>(respond(&ep, req, &limits).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_read_timeout)
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                     .await;
             });
@@ -73,15 +110,23 @@ pub async fn serve(api: Arc<dyn SfnApi>, addr: SocketAddr) -> std::io::Result<Se
     Ok(Server { addr, handle })
 }
 
-async fn respond(ep: &Arc<dyn SfnApi>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// The accept loop's first and longest wait after a failed accept.
+const BACKOFF_MIN: Duration = Duration::from_millis(5);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+async fn respond(ep: &Arc<dyn SfnApi>, req: Request<Incoming>, limits: &Limits) -> Response<Full<Bytes>> {
     let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let (status, body) = match target.strip_prefix("AWSStepFunctions.") {
         None if req.method() == hyper::Method::GET => (200, br#"{"service":"sfn-harness"}"#.to_vec()),
         None => error_response("UnknownOperationException", &format!("missing or unknown X-Amz-Target '{target}' (expected AWSStepFunctions.<Operation>)")),
-        Some(op) => match Limited::new(req.into_body(), MAX_BODY).collect().await {
-            Ok(b) => ep.handle(op, &b.to_bytes()).await,
-            Err(e) => error_response("ValidationException", &format!("the request body could not be read: {e}")),
-        },
+        Some(op) => {
+            let deadline = limits.wall.now() + limits.body_read_timeout;
+            match limits.wall.timeout_at(deadline, Limited::new(req.into_body(), MAX_BODY).collect()).await {
+                Some(Ok(b)) => ep.handle(op, &b.to_bytes()).await,
+                Some(Err(e)) => error_response("ValidationException", &format!("the request body could not be read: {e}")),
+                None => error_response("RequestTimeoutException", "the request body did not arrive in time"),
+            }
+        }
     };
     Response::builder()
         .status(status)
