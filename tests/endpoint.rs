@@ -29,6 +29,20 @@ async fn create(client: &Client, name: &str, definition: &str) -> String {
         .state_machine_arn
 }
 
+/// An EXPRESS state machine (StartSyncExecution runs only those).
+async fn create_express(client: &Client, name: &str, definition: &str) -> String {
+    client
+        .create_state_machine()
+        .name(name)
+        .definition(definition)
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .role_arn("arn:aws:iam::123456789012:role/sfn")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
 async fn wait_done(client: &Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
     for _ in 0..500 {
         let d = client.describe_execution().execution_arn(arn).send().await.unwrap();
@@ -102,6 +116,11 @@ async fn definitions_are_validated_and_managed() {
     let d = client.describe_state_machine().state_machine_arn(&sm).send().await.unwrap();
     assert_eq!(d.name(), "m");
     client.update_state_machine().state_machine_arn(&sm).definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).send().await.unwrap();
+    // StartSyncExecution runs EXPRESS state machines only
+    let standard = client.start_sync_execution().state_machine_arn(&sm).input(r#"{"a":1}"#).send().await;
+    assert_eq!(code(standard.unwrap_err().into_service_error()), "StateMachineTypeNotSupported");
+    client.delete_state_machine().state_machine_arn(&sm).send().await.unwrap();
+    let sm = create_express(&client, "m", r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).await;
     let r = client.start_sync_execution().state_machine_arn(&sm).input(r#"{"a":1}"#).send().await.unwrap();
     assert_eq!(r.status().as_str(), "SUCCEEDED");
     assert_eq!(r.output(), Some(r#"{"a":1}"#));
@@ -155,7 +174,7 @@ async fn wait_scale_paces_waits_in_real_time() {
     let cfg = EndpointConfig { wait_scale: 0.05, ..EndpointConfig::default() };
     let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = sfn_client(&srv.url(), "us-east-1");
-    let sm = create(&client, "waits", r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":10,"End":true}}}"#).await;
+    let sm = create_express(&client, "waits", r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":10,"End":true}}}"#).await;
     let started = std::time::Instant::now();
     let r = client.start_sync_execution().state_machine_arn(&sm).send().await.unwrap();
     assert_eq!(r.status().as_str(), "SUCCEEDED");
@@ -395,4 +414,37 @@ async fn half_sent_requests_are_closed_and_other_clients_are_served() {
     .unwrap();
     assert_eq!(closed, 200);
     client.list_state_machines().send().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_aws_refuses_are_refused_with_awss_error() {
+    let ep = Endpoint::new(EndpointConfig::default());
+    let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:m";
+    let cases = [
+        ("StartExecution", json!({"stateMachineArn": sm, "input": {}}), "ValidationException"),
+        ("StartExecution", json!({"stateMachineArn": sm, "name": 1}), "ValidationException"),
+        ("StartExecution", json!({"stateMachineArn": sm, "input": "x".repeat(262_145)}), "ValidationException"),
+        ("CreateStateMachine", json!({"name": "m", "definition": "{}"}), "ValidationException"),
+        ("ListExecutions", json!({"stateMachineArn": sm, "maxResults": -1}), "ValidationException"),
+        ("ListExecutions", json!({"stateMachineArn": sm, "statusFilter": "DONE"}), "ValidationException"),
+        ("SendTaskFailure", json!({"taskToken": "t", "error": "e".repeat(257)}), "ValidationException"),
+        ("StopExecution", json!({"executionArn": "not-an-arn"}), "InvalidArn"),
+    ];
+    for (op, body, want) in cases {
+        let (status, out) = ep.handle(op, body.to_string().as_bytes()).await;
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!((status, v["__type"].as_str().unwrap()), (400, want), "{op} {}", v["message"]);
+    }
+    // a definition just under AWS's quota of 1,048,576 characters is accepted over HTTP
+    let srv = server::serve(ep, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = sfn_client(&srv.url(), "us-east-1");
+    let def = format!(r#"{{"Comment": "{}", "StartAt": "P", "States": {{"P": {{"Type": "Pass", "End": true}}}}}}"#, "c".repeat(1_048_000));
+    create(&client, "big", &def).await;
+    // the API is POST only
+    let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    s.write_all(b"PUT / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.ListStateMachines\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 405"), "{resp}");
 }

@@ -19,6 +19,8 @@ pub use intrinsic::{Arg, Call};
 pub use load::{load_definition, LoadError};
 pub use model::*;
 pub use parse::{diagnostics, parse_str};
+#[cfg(feature = "endpoint")]
+pub use parse::MAX_DEFINITION_CHARS;
 #[cfg(any(feature = "cli", test))]
 pub use parse::parse_value;
 pub use path::{Path, Root, Seg};

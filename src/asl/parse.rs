@@ -7,8 +7,21 @@ use super::lower::lower;
 use super::model::StateMachine;
 use serde_json::Value;
 
+/// The largest definition AWS accepts, in characters.
+pub const MAX_DEFINITION_CHARS: usize = 1_048_576;
+
 /// Parses and validates a definition given as text.
 pub fn parse_str(text: &str) -> Result<StateMachine, InvalidDefinition> {
+    if text.len() > MAX_DEFINITION_CHARS && text.chars().count() > MAX_DEFINITION_CHARS {
+        return Err(InvalidDefinition {
+            diagnostics: vec![Diagnostic {
+                severity: Severity::Error,
+                code: code::SCHEMA_VALIDATION_FAILED,
+                location: String::new(),
+                message: format!("the definition has {} characters; AWS accepts at most {MAX_DEFINITION_CHARS}", text.chars().count()),
+            }],
+        });
+    }
     if text.trim().is_empty() {
         return Err(InvalidDefinition {
             diagnostics: vec![Diagnostic {
@@ -100,6 +113,15 @@ mod tests {
         let d = duplicate_state_names(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"A":{"Type":"Succeed"}}}"#);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].location, "/States/A");
+    }
+
+    #[test]
+    fn a_definition_over_awss_size_quota_is_refused() {
+        let pad = " ".repeat(MAX_DEFINITION_CHARS);
+        let text = format!(r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Pass", "End": true}}}}}}{pad}"#);
+        let e = parse_str(&text).unwrap_err();
+        assert!(e.diagnostics[0].message.contains("at most 1048576"), "{e}");
+        parse_str(&text[..MAX_DEFINITION_CHARS]).unwrap();
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! puts it on a socket.
 
 mod activities;
+mod requests;
 
 /// The endpoint on a socket.
 pub mod server {
@@ -232,9 +233,6 @@ impl Endpoint {
     /// Serves one awsJson1_0 request: `operation` is the part after
     /// `AWSStepFunctions.`; returns the HTTP status and JSON body.
     pub async fn handle(&self, operation: &str, body: &[u8]) -> (u16, Vec<u8>) {
-        if let Some(out) = handle_callback_op(&self.inner.tokens, operation, body) {
-            return out;
-        }
         let req: Value = if body.is_empty() {
             json!({})
         } else {
@@ -244,6 +242,12 @@ impl Endpoint {
                 Err(e) => return error_response("SerializationException", &format!("the request body is not JSON: {e}")),
             }
         };
+        if let Err(e) = requests::check(operation, &req) {
+            return error_response(e.kind, &e.message);
+        }
+        if let Some(out) = handle_callback_op(&self.inner.tokens, operation, body) {
+            return out;
+        }
         let result = match operation {
             "CreateStateMachine" => self.create_state_machine(&req),
             "DescribeStateMachine" => self.describe_state_machine(&req),
@@ -491,6 +495,10 @@ impl Endpoint {
     }
 
     async fn start_sync_execution(&self, req: &Value) -> ApiResult {
+        let arn = Self::machine_arn(req)?;
+        if self.store().machines.get(&arn).is_some_and(|m| m.kind != "EXPRESS") {
+            return Err(err("StateMachineTypeNotSupported", format!("This operation is not supported by this type of state machine: '{arn}' is a STANDARD state machine")));
+        }
         let (started, handle) = self.start_execution(req)?;
         let _ = handle.await;
         let arn = started["executionArn"].as_str().unwrap_or_default().to_string();

@@ -316,6 +316,7 @@ fn role_arn(cfg: &RunConfig) -> String {
 /// The ExecutionStarted event an execution with these settings and input
 /// records first: a reader can have it before the execution runs (the
 /// endpoint's GetExecutionHistory right after StartExecution).
+#[cfg(any(feature = "endpoint", test))]
 pub(crate) fn started_event(cfg: &RunConfig, input: Payload) -> crate::history::Event {
     let details = Details::ExecutionStarted { input, role_arn: Arc::from(role_arn(cfg).as_str()) };
     crate::history::Event { id: 1, previous_event_id: 0, timestamp_ms: cfg.start_ms, details }

@@ -12,8 +12,10 @@ use crate::time::Wall;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Largest request body accepted (AWS's payload quota plus headroom).
-const MAX_BODY: usize = 1024 * 1024;
+/// Largest request body accepted: a definition of AWS's 1,048,576
+/// characters, each escaped in JSON as `\uXXXX`, plus headroom. What a
+/// request may hold is then checked field by field.
+const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// How long a client may take over what it sends.
 #[derive(Debug, Clone)]
@@ -116,8 +118,14 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 async fn respond(ep: &Arc<dyn SfnApi>, req: Request<Incoming>, limits: &Limits) -> Response<Full<Bytes>> {
     let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let method = req.method().clone();
     let (status, body) = match target.strip_prefix("AWSStepFunctions.") {
-        None if req.method() == hyper::Method::GET => (200, br#"{"service":"sfn-harness"}"#.to_vec()),
+        None if method == hyper::Method::GET => (200, br#"{"service":"sfn-harness"}"#.to_vec()),
+        // the API is POST only
+        _ if method != hyper::Method::POST => {
+            let (_, body) = error_response("UnknownOperationException", &format!("{method} is not served: the Step Functions API takes POST"));
+            (405, body)
+        }
         None => error_response("UnknownOperationException", &format!("missing or unknown X-Amz-Target '{target}' (expected AWSStepFunctions.<Operation>)")),
         Some(op) => {
             let deadline = limits.wall.now() + limits.body_read_timeout;
