@@ -5,6 +5,7 @@ use crate::asl::{self, Severity};
 use crate::{Harness, MockConfig};
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -208,20 +209,49 @@ fn with_containers(mut harness: Harness, definition: &str, containers: &[String]
     Ok(harness)
 }
 
+/// `run --json`'s object.
+#[derive(serde::Serialize)]
+struct RunJson<'a> {
+    status: &'static str,
+    output: Option<&'a Value>,
+    error: Option<&'a str>,
+    cause: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stalled: Option<&'a str>,
+    #[serde(rename = "taskLogs", skip_serializing_if = "Vec::is_empty")]
+    task_logs: Vec<Value>,
+    history: Events<'a>,
+}
+
+/// A history serialized event by event.
+struct Events<'a>(&'a [crate::history::Event]);
+
+impl serde::Serialize for Events<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|e| e.to_json(true)))
+    }
+}
+
 /// The trace, or (`--json`) one object without the fields that say nothing.
 fn print_execution(exec: &crate::Execution, as_json: bool) {
     if as_json {
-        let mut v = exec.to_json();
-        if let Some(m) = v.as_object_mut() {
-            m.remove("executionArn");
-            if exec.stalled.is_none() {
-                m.remove("stalled");
-            }
-            if exec.task_logs.is_empty() {
-                m.remove("taskLogs");
-            }
+        // written as it is rendered, one event at a time: a history of 25,000
+        // large payloads never stands in memory as JSON text at once
+        let task_logs: Vec<Value> = exec.task_logs.iter().map(|l| json!({"state": &*l.state, "invocation": l.invocation, "logs": l.logs})).collect();
+        let result = RunJson {
+            status: exec.status.as_str(),
+            output: exec.output.as_deref(),
+            error: exec.error.as_deref(),
+            cause: exec.cause.as_deref(),
+            stalled: exec.stalled.as_deref(),
+            task_logs,
+            history: Events(exec.history.events()),
+        };
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let written = serde_json::to_writer_pretty(&mut out, &result).map_err(std::io::Error::from).and_then(|_| writeln!(out)).and_then(|_| out.flush());
+        if let Err(e) = written {
+            eprintln!("sfn-harness: cannot write the result: {e}");
         }
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         println!("{}", exec.trace());
     }
