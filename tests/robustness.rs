@@ -76,3 +76,75 @@ fn deeply_nested_definitions_are_refused_with_a_diagnostic() {
         assert!(sfn_harness::Harness::from_definition(&def).is_err(), "case {i}");
     }
 }
+
+/// Large generated text made of the pieces that nest or multiply work in
+/// paths and intrinsic calls: brackets, parentheses, filters, calls,
+/// descendant segments.
+fn arb_hostile_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("["),
+        Just("]"),
+        Just("("),
+        Just(")"),
+        Just("[?(@"),
+        Just("States.Array("),
+        Just("States.Format('{}', "),
+        Just(".."),
+        Just("*"),
+        Just(".a"),
+        Just("$"),
+        Just("'"),
+        Just(", "),
+        Just("1"),
+    ];
+    prop::collection::vec(piece, 0..1500).prop_map(|v| v.concat())
+}
+
+proptest! {
+    // the fuzz budget CI spends: a fixed number of large cases
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    /// Paths, filters and intrinsic calls of a few KB, nested up to
+    /// hundreds deep, validate (and run, when valid) without a crash.
+    #[test]
+    fn large_hostile_paths_and_calls_never_crash(text in arb_hostile_text(), depth in 0usize..400) {
+        let values = [
+            format!("${text}"),
+            format!("States.Array({text})"),
+            format!("{}{text}{}", "States.Array(".repeat(depth), ")".repeat(depth)),
+            format!("$.a{}{}", "[?(@.b".repeat(depth), ")]".repeat(depth)),
+            format!("$.a{}{}", "(".repeat(depth), ")".repeat(depth)),
+        ];
+        for value in values {
+            let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": value}, "End": true}}}).to_string();
+            let _ = sfn_harness::validate(&def);
+            if let Ok(h) = sfn_harness::Harness::from_definition(&def) {
+                let _ = h.run_blocking(json!({"a": [1, {"b": 2}], "x": text.clone()}));
+            }
+        }
+    }
+
+    /// The endpoint answers large hostile definitions and inputs with an
+    /// AWS error shape, never a crash.
+    #[cfg(feature = "endpoint")]
+    #[test]
+    fn the_endpoint_answers_large_hostile_requests(text in arb_hostile_text(), depth in 0usize..400) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let ep = Endpoint::new(EndpointConfig::default());
+        let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": format!("$.a{text}")}, "End": true}}}).to_string();
+        let nested_input = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        for (op, body) in [
+            ("ValidateStateMachineDefinition", json!({"definition": def})),
+            ("TestState", json!({"definition": json!({"Type": "Pass", "Parameters": {"x.$": format!("States.Array({text})")}, "End": true}).to_string(), "input": nested_input})),
+            ("CreateStateMachine", json!({"name": "h", "definition": def, "roleArn": "arn:aws:iam::123456789012:role/r"})),
+            ("StartExecution", json!({"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:h", "input": nested_input})),
+        ] {
+            let (status, out) = rt.block_on(ep.handle(op, body.to_string().as_bytes()));
+            prop_assert!(status == 200 || status == 400);
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            if status == 400 {
+                prop_assert!(v["__type"].is_string() && v["message"].is_string());
+            }
+        }
+    }
+}
