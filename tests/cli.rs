@@ -71,3 +71,67 @@ fn validate_reports_every_problem() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("OK"));
 }
+
+/// CPU time (user + system, in clock ticks) the process `pid` has used.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // fields after the command name (which is in parentheses)
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn serve_out_of_descriptors_backs_off_and_recovers() {
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        eprintln!("SKIPPED: needs /proc");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let bin = env!("CARGO_BIN_EXE_sfn-harness");
+    // a server that may hold only a few descriptors (stopped however the test ends)
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let server = Stop(
+        Command::new("sh")
+            .args(["-c", &format!("ulimit -n 40 && exec {bin} serve --bind 127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let up = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        std::net::TcpStream::connect(addr).is_ok()
+    });
+    assert!(up, "the server did not start");
+    // more clients than it has descriptors: accepting fails with EMFILE
+    let held: Vec<_> = (0..100).filter_map(|_| std::net::TcpStream::connect(addr).ok()).collect();
+    assert!(held.len() > 40, "only {} connections", held.len());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = cpu_ticks(server.0.id());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let used = cpu_ticks(server.0.id()) - before;
+    // a loop that retried at once would use about 200 ticks (2 s of a core)
+    assert!(used < 60, "the accept loop used {used} ticks in 2 s while out of descriptors");
+    drop(held);
+    // once the descriptors are free, new clients are served again
+    let served = (0..20).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let Ok(mut s) = std::net::TcpStream::connect(addr) else { return false };
+        use std::io::{Read, Write};
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+        let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        resp.starts_with("HTTP/1.1 200")
+    });
+    drop(server);
+    assert!(served, "no client was served after the descriptors were freed");
+}
