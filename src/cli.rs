@@ -237,7 +237,7 @@ fn print_execution(exec: &crate::Execution, as_json: bool) {
     if as_json {
         // written as it is rendered, one event at a time: a history of 25,000
         // large payloads never stands in memory as JSON text at once
-        let task_logs: Vec<Value> = exec.task_logs.iter().map(|l| json!({"state": &*l.state, "invocation": l.invocation, "logs": l.logs})).collect();
+        let task_logs: Vec<Value> = exec.task_logs.iter().map(crate::TaskLog::to_json).collect();
         let result = RunJson {
             status: exec.status.as_str(),
             output: exec.output.as_deref(),

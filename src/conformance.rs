@@ -53,7 +53,7 @@ pub async fn run_case(case: &Value) -> Value {
     }
     let cfg = RunConfig { state_machine_name: name.clone(), ..RunConfig::default() };
     let input = case.get("input").cloned().unwrap_or(json!({}));
-    let exec = execute(&sm, input, &tasks, &cfg).await;
+    let exec = execute(&sm, std::sync::Arc::new(input), &tasks, &cfg).await;
     if let Some(msg) = exec.unsupported.clone().or_else(|| exec.stalled.clone()) {
         let mut r = harness_error(msg);
         r["history"] = exec.history_json();

@@ -98,14 +98,6 @@ fn int(v: &Value, i: usize, f: &str) -> Result<i64, IntrinsicError> {
     }
 }
 
-/// Writes a value as States.Format inserts it: strings raw, the rest as JSON.
-fn display(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn format(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let template = take_str(args, 0, "States.Format")?;
     let mut rest = args.iter().skip(1);
@@ -121,7 +113,7 @@ fn format(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
             '{' if chars.peek() == Some(&'}') => {
                 chars.next();
                 match rest.next() {
-                    Some(v) => out.push_str(&display(v)),
+                    Some(v) => out.push_str(&crate::json::shown(v)),
                     None => return Err(fail("States.Format: the template has more {} placeholders than arguments")),
                 }
             }
@@ -237,7 +229,7 @@ fn base64_decode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicE
 
 fn hash(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     use sha2::Digest;
-    let data = display(&args[0]);
+    let data = crate::json::shown(&args[0]);
     let alg = take_str(args, 1, "States.Hash")?;
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     let out = match alg.as_str() {

@@ -2,7 +2,7 @@
 //! readable trace, and the history snapshot macro.
 
 use crate::asl::{self, InvalidDefinition, StateMachine};
-use crate::eval::{self, Execution, RunConfig, Status};
+use crate::eval::{self, Execution, RunConfig, Status, TaskLog};
 use crate::integrations::{AsyncHandler, Handler, Integration, Integrations, TaskCall, TaskReply};
 use crate::mock::{MockConfig, MockConfigError};
 use serde_json::Value;
@@ -208,7 +208,7 @@ impl Harness {
 
     /// Runs one execution to its end.
     pub async fn run(&self, input: Value) -> Execution {
-        eval::execute(&self.sm, input, &self.integrations, &self.config).await
+        eval::execute(&self.sm, Arc::new(input), &self.integrations, &self.config).await
     }
 
     /// [`Harness::run`] for synchronous tests (and proptest). Executions
@@ -281,7 +281,7 @@ impl Execution {
             "error": self.error,
             "cause": self.cause,
             "stalled": self.stalled,
-            "taskLogs": self.task_logs.iter().map(|l| serde_json::json!({"state": &*l.state, "invocation": l.invocation, "logs": l.logs})).collect::<Vec<_>>(),
+            "taskLogs": self.task_logs.iter().map(TaskLog::to_json).collect::<Vec<_>>(),
             "history": self.history_json(),
         })
     }
@@ -361,6 +361,13 @@ impl Execution {
             self.trace()
         );
         self
+    }
+}
+
+impl TaskLog {
+    /// The log as `run --json` and [`Execution::to_json`] show it.
+    pub(crate) fn to_json(&self) -> Value {
+        serde_json::json!({"state": &*self.state, "invocation": self.invocation, "logs": self.logs})
     }
 }
 

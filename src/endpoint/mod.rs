@@ -447,7 +447,8 @@ impl Endpoint {
         }
         let start = cfg.start_ms as f64 / 1000.0;
         // ExecutionStarted is there as soon as StartExecution returns, as on AWS
-        let live = Arc::new(Mutex::new(vec![eval::started_event(&cfg, Arc::new(input.clone()))]));
+        let input = Arc::new(input);
+        let live = Arc::new(Mutex::new(vec![eval::started_event(&cfg, input.clone())]));
         let mut cfg = cfg;
         cfg.live_history = Some(live.clone());
         let this = self.clone();
@@ -665,7 +666,7 @@ impl Endpoint {
             };
             ints.insert("State", Arc::new(crate::integrations::Handler(move |_: &TaskCall| reply.clone())));
         }
-        let exec = eval::execute(&sm, input, &ints, &RunConfig::default()).await;
+        let exec = eval::execute(&sm, Arc::new(input), &ints, &RunConfig::default()).await;
         let mut out = Map::new();
         let caught = exec.history.events().iter().any(|e| matches!(&e.details, crate::history::Details::StateEntered { name, .. } if &**name == "__next__"));
         let status = match exec.status {

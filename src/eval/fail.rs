@@ -17,10 +17,7 @@ pub(super) fn run(state: &State, error: &Option<Text>, cause: &Option<Text>, raw
             None => Ok(None),
             Some(Text::Literal(s)) => Ok(Some(s.clone())),
             Some(Text::Path(p)) => match select(p, &raw, &ctx) {
-                Some(v) => Ok(Some(match v.as_ref() {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })),
+                Some(v) => Ok(Some(crate::json::shown(&v))),
                 None => Err(Failure::runtime(format!(
                     "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
                     p.as_str(),

@@ -323,8 +323,8 @@ pub(crate) fn started_event(cfg: &RunConfig, input: Payload) -> crate::history::
 }
 
 /// Runs `sm` on `input` to the end.
-pub async fn execute(sm: &StateMachine, input: Value, tasks: &Integrations, cfg: &RunConfig) -> Execution {
-    let mut env = Env::start(sm, Arc::new(input), tasks, cfg);
+pub async fn execute(sm: &StateMachine, input: Payload, tasks: &Integrations, cfg: &RunConfig) -> Execution {
+    let mut env = Env::start(sm, input, tasks, cfg);
     let input = env.exec.input.clone();
     let end = if payload_too_large(&input) {
         Err(Exn::Fail(data_limit("the execution input")))
@@ -535,7 +535,7 @@ mod tests {
         let cfg = super::RunConfig::default();
         let input = serde_json::json!({"a": [1, 2]});
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let exec = rt.block_on(super::execute(&sm, input.clone(), &super::Integrations::new(), &cfg));
+        let exec = rt.block_on(super::execute(&sm, std::sync::Arc::new(input.clone()), &super::Integrations::new(), &cfg));
         let first = exec.history.events()[0].to_json(true);
         assert_eq!(first, super::started_event(&cfg, std::sync::Arc::new(input)).to_json(true));
     }

@@ -169,13 +169,7 @@ where
 pub fn container_environment(parameters: &Value, container: Option<&str>) -> std::collections::BTreeMap<String, String> {
     environment_overrides(parameters, container)
         .into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.to_string(), v)
-        })
+        .map(|(k, v)| (k.to_string(), crate::json::shown(v)))
         .collect()
 }
 
