@@ -138,7 +138,7 @@ fn run(
         Err(e) => return usage(e),
     };
     if let Some(state) = seed_worker {
-        if harness.state_machine().state_index(&state).is_none() {
+        if harness.state_machine().find(&state).is_none() {
             return usage(format!("--seed-worker: '{state}' is not a state of {definition}"));
         }
         harness = harness.on_task(&state, crate::workers::seed_worker);

@@ -27,8 +27,8 @@ pub async fn run_case(case: &Value) -> Value {
             // the Python runtime wrote it (json.dumps: ", " and ": "); the
             // recordings keep such causes parsed, so write them back that way.
             let legacy_lambda = sm
-                .state_index(state)
-                .map(|i| &sm.states[i].kind)
+                .find(state)
+                .map(|(_, s)| &s.kind)
                 .is_some_and(|k| matches!(k, asl::StateKind::Task(t) if matches!(t.kind, asl::Resource::LambdaFunction(_))));
             let entries: Result<Vec<MockEntry>, String> = list
                 .as_array()

@@ -30,6 +30,11 @@ pub const ECS_UNKNOWN: &str = "AmazonECS.Unknown";
 pub const HARNESS_UNSUPPORTED: &str = "Harness.Unsupported";
 /// A Task state with no handler and no mocked response.
 pub const HARNESS_NO_INTEGRATION: &str = "Harness.NoIntegration";
+/// A Task state with both a Rust handler and a mock-config response.
+pub const HARNESS_SHADOWED_MOCK: &str = "Harness.ShadowedMock";
+/// The prefix of the harness's own errors: problems of the test, not of the
+/// state machine, so no Retry or Catch handles them.
+pub const HARNESS_PREFIX: &str = "Harness.";
 /// A mock-config test case ran out of responses.
 pub const HARNESS_MOCK_EXHAUSTED: &str = "Harness.MockExhausted";
 /// A worker container could not be run.

@@ -150,18 +150,19 @@ impl Harness {
     }
 
     /// Answers tasks from a mock-config test case (Step Functions Local's
-    /// format). States with a Rust handler keep it.
+    /// format); states at any depth (inside a Map or a Parallel) can be
+    /// named. A state answered both by a Rust handler and by the test case
+    /// fails the execution with `Harness.ShadowedMock` when it runs, since
+    /// one of the answers would be silently ignored.
     pub fn mock_config(mut self, cfg: &MockConfig, state_machine: Option<&str>, test_case: &str) -> Result<Harness, HarnessError> {
         for (state, resp) in cfg.test_case(state_machine, test_case).map_err(HarnessError::Mock)? {
-            if self.sm.state_index(&state).is_none() {
+            if self.sm.find(&state).is_none() {
                 return Err(HarnessError::Mock(MockConfigError {
                     location: format!("/StateMachines/*/TestCases/{test_case}/{state}"),
                     message: format!("'{state}' is not a state of this state machine"),
                 }));
             }
-            if !self.integrations.contains(&state) {
-                self.integrations.insert(state, resp);
-            }
+            self.integrations.insert_mock(state, resp);
         }
         Ok(self)
     }
@@ -186,7 +187,7 @@ impl Harness {
 
     /// Starts executions at `state` instead of `StartAt` (default: `StartAt`).
     pub fn start_at(mut self, state: &str) -> Result<Harness, HarnessError> {
-        let i = self.sm.state_index(state).ok_or_else(|| {
+        self.sm.find(state).ok_or_else(|| {
             HarnessError::Invalid(InvalidDefinition {
                 diagnostics: vec![asl::Diagnostic {
                     severity: asl::Severity::Error,
@@ -196,7 +197,7 @@ impl Harness {
                 }],
             })
         })?;
-        self.config.start_state = Some(i);
+        self.config.start_state = Some(state.to_string());
         Ok(self)
     }
 

@@ -181,7 +181,7 @@ async fn heartbeat_seconds_holds_for_a_real_container() {
     .on_container_task("FargateTask", ContainerTasks::new().image("python-container", &image))
         .run(json!({"input": {"number": 0}}))
         .await;
-    exec.assert_failed_with("States.HeartbeatTimeout");
+    exec.assert_failed_with("States.Timeout");
     no_containers_left();
 }
 

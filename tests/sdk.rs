@@ -242,6 +242,6 @@ async fn a_missed_heartbeat_times_the_task_out() {
         .on_ecs_task("FargateTask", EcsIntegration::new(ecs_that_starts_tasks()))
         .run(json!({"input": {"number": 0}}))
         .await;
-    exec.assert_failed_with("States.HeartbeatTimeout");
+    exec.assert_failed_with("States.Timeout");
     assert_eq!(exec.event_types().iter().rev().nth(1).map(String::as_str), Some("TaskTimedOut"));
 }

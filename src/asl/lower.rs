@@ -41,8 +41,25 @@ impl Cx {
 
 pub(crate) fn lower(v: &Value) -> (Option<StateMachine>, Vec<Diagnostic>) {
     let mut cx = Cx { diags: Vec::new() };
-    let sm = machine(&mut cx, v, "", QueryLanguage::JsonPath, true);
+    let mut sm = machine(&mut cx, v, "", QueryLanguage::JsonPath, true);
+    if let Some(sm) = &mut sm {
+        sm.state_count = number_states(sm, 0);
+    }
     (sm, cx.diags)
+}
+
+/// Numbers every state of the machine, nested ones included, depth first:
+/// a state's `id` is its place machine-wide (ASL names are unique
+/// machine-wide, so a name and an id say the same). Returns the next id.
+fn number_states(sm: &mut StateMachine, mut next: usize) -> usize {
+    for s in &mut sm.states {
+        s.id = next;
+        next += 1;
+        for nested in s.kind.nested_mut() {
+            next = number_states(nested, next);
+        }
+    }
+    next
 }
 
 pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguage, top: bool) -> Option<StateMachine> {
@@ -98,6 +115,7 @@ pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguag
         start_at,
         states,
         index,
+        state_count: 0,
         definition: v.clone(),
     })
 }
@@ -174,6 +192,7 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
     Some(State {
         assign,
         index: index[name],
+        id: 0,
         name: Arc::from(name),
         kind,
         input_path,

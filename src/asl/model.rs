@@ -23,6 +23,9 @@ pub struct StateMachine {
     pub start_at: usize,
     pub states: Vec<State>,
     pub(crate) index: HashMap<String, usize>,
+    /// How many states the whole machine has, nested ones included (the
+    /// states' `id`s are `0..state_count`; 0 in nested machines).
+    pub state_count: usize,
     /// The definition as JSON, as given.
     pub definition: Value,
 }
@@ -31,6 +34,27 @@ impl StateMachine {
     /// The index of a state by name.
     pub fn state_index(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
+    }
+
+    /// The state named `name` at any depth (a Map's processor, a Parallel's
+    /// branch), with the machine it belongs to.
+    pub fn find(&self, name: &str) -> Option<(&StateMachine, &State)> {
+        if let Some(i) = self.state_index(name) {
+            return Some((self, &self.states[i]));
+        }
+        self.states.iter().flat_map(|s| s.kind.nested()).find_map(|m| m.find(name))
+    }
+
+    /// Every state at any depth, depth first (in `id` order).
+    pub fn all_states(&self) -> Vec<&State> {
+        let mut out = Vec::new();
+        for s in &self.states {
+            out.push(s);
+            for m in s.kind.nested() {
+                out.extend(m.all_states());
+            }
+        }
+        out
     }
 }
 
@@ -56,6 +80,8 @@ pub struct State {
     pub name: Arc<str>,
     /// Position in [`StateMachine::states`].
     pub index: usize,
+    /// Place machine-wide, nested states included (see [`StateMachine::state_count`]).
+    pub id: usize,
     pub kind: StateKind,
     pub input_path: IoPath,
     pub output_path: IoPath,
@@ -70,6 +96,25 @@ pub struct State {
     pub unsupported: Vec<&'static str>,
     /// `Assign` (JSONPath mode): variables set from the state's result.
     pub assign: Option<Template>,
+}
+
+impl StateKind {
+    /// The machines nested in this state: a Parallel's branches, a Map's processor.
+    pub fn nested(&self) -> &[StateMachine] {
+        match self {
+            StateKind::Parallel { branches } => branches,
+            StateKind::Map(m) => std::slice::from_ref(&m.processor),
+            _ => &[],
+        }
+    }
+
+    pub(crate) fn nested_mut(&mut self) -> &mut [StateMachine] {
+        match self {
+            StateKind::Parallel { branches } => branches,
+            StateKind::Map(m) => std::slice::from_mut(&mut m.processor),
+            _ => &mut [],
+        }
+    }
 }
 
 impl State {

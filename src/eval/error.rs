@@ -17,32 +17,41 @@ pub struct Failure {
     pub error: Option<String>,
     pub cause: Option<String>,
     pub(crate) in_state: bool,
+    /// A heartbeat timeout: recorded as `States.Timeout`, as AWS does, and
+    /// matched by `States.HeartbeatTimeout` as well.
+    pub(crate) heartbeat: bool,
 }
 
 impl Failure {
     /// A failure reported by a task or a Fail state (no prefix).
     pub fn new(error: impl Into<String>, cause: Option<String>) -> Failure {
-        Failure { error: Some(error.into()), cause, in_state: false }
+        Failure { error: Some(error.into()), cause, in_state: false, heartbeat: false }
     }
 
     /// `States.Runtime`: e.g. `$.missing` in InputPath.
     pub fn runtime(msg: impl Into<String>) -> Failure {
-        Failure { error: Some(names::RUNTIME.into()), cause: Some(msg.into()), in_state: true }
+        Failure { error: Some(names::RUNTIME.into()), cause: Some(msg.into()), in_state: true, heartbeat: false }
     }
 
     /// `States.IntrinsicFailure`: e.g. `States.ArrayGetItem($.a, 99)`.
     pub fn intrinsic(msg: impl Into<String>) -> Failure {
-        Failure { error: Some(names::INTRINSIC_FAILURE.into()), cause: Some(msg.into()), in_state: true }
+        Failure { error: Some(names::INTRINSIC_FAILURE.into()), cause: Some(msg.into()), in_state: true, heartbeat: false }
     }
 
     /// `States.ResultPathMatchFailure`: ResultPath `$.a.b` on `{"a": 1}`.
     pub fn result_path(msg: impl Into<String>) -> Failure {
-        Failure { error: Some(names::RESULT_PATH_MATCH_FAILURE.into()), cause: Some(msg.into()), in_state: true }
+        Failure { error: Some(names::RESULT_PATH_MATCH_FAILURE.into()), cause: Some(msg.into()), in_state: true, heartbeat: false }
     }
 
     /// `States.Timeout` (no cause).
     pub fn timeout() -> Failure {
-        Failure { error: Some(names::TIMEOUT.into()), cause: None, in_state: false }
+        Failure { error: Some(names::TIMEOUT.into()), cause: None, in_state: false, heartbeat: false }
+    }
+
+    /// `States.Timeout` from a missed heartbeat (`States.HeartbeatTimeout`
+    /// in a Retry or Catch matches it too).
+    pub fn heartbeat_timeout() -> Failure {
+        Failure { heartbeat: true, ..Failure::timeout() }
     }
 
     pub fn error_name(&self) -> &str {
@@ -62,7 +71,12 @@ impl Failure {
         // States.TaskFailed is a wildcard for every error but States.Timeout
         error_equals
             .iter()
-            .any(|e| e == name || e == names::ALL || (e == names::TASK_FAILED && name != names::TIMEOUT))
+            .any(|e| {
+                e == name
+                    || e == names::ALL
+                    || (e == names::TASK_FAILED && name != names::TIMEOUT)
+                    || (self.heartbeat && e == names::HEARTBEAT_TIMEOUT)
+            })
     }
 
     /// Adds AWS's state prefix to an interpreter failure's cause.

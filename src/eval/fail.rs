@@ -32,5 +32,5 @@ pub(super) fn run(state: &State, error: &Option<Text>, cause: &Option<Text>, raw
     };
     let error = text(error, "ErrorPath", env)?;
     let cause = text(cause, "CausePath", env)?;
-    Err(Failure { error, cause, in_state: false }.into())
+    Err(Failure { error, cause, in_state: false, heartbeat: false }.into())
 }

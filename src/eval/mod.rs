@@ -105,9 +105,10 @@ pub struct RunConfig {
     pub state_machine_name: String,
     /// Default: a seeded UUID.
     pub execution_name: Option<String>,
-    /// Start at this state instead of `StartAt` (to test one state, as
-    /// TestState does). Default `None`.
-    pub start_state: Option<usize>,
+    /// Start at this state (at any depth) instead of `StartAt` (to test
+    /// one state, as TestState does); the run ends where the machine holding
+    /// it ends. Default `None`.
+    pub start_state: Option<String>,
     /// Real-time pacing of virtual waits. Default `None`.
     pub pacer: Option<Pacer>,
     /// Real time, for callbacks from real workers (the only real time an
@@ -226,7 +227,7 @@ pub(crate) struct Env<'a> {
     pub exec: Arc<ExecInfo>,
     pub cfg: &'a RunConfig,
     pub tasks: &'a Integrations,
-    /// Invocations per state index.
+    /// Invocations per state id (machine-wide).
     pub invocations: Vec<usize>,
     pub deadline_ms: Option<i64>,
     pub region: Arc<str>,
@@ -329,8 +330,11 @@ pub async fn execute(sm: &StateMachine, input: Payload, tasks: &Integrations, cf
     let end = if payload_too_large(&input) {
         Err(Exn::Fail(data_limit("the execution input")))
     } else {
-        let start = cfg.start_state.filter(|i| *i < sm.states.len()).unwrap_or(sm.start_at);
-        run_machine(sm, start, input, &mut env).await
+        let (machine, start) = match cfg.start_state.as_deref().and_then(|name| sm.find(name)) {
+            Some((m, s)) => (m, s.index),
+            None => (sm, sm.start_at),
+        };
+        run_machine(machine, start, input, &mut env).await
     };
     env.finish(sm, end)
 }
@@ -357,7 +361,7 @@ impl<'a> Env<'a> {
             exec: Arc::new(exec),
             cfg,
             tasks,
-            invocations: vec![0; sm.states.len()],
+            invocations: vec![0; sm.state_count.max(sm.states.len())],
             deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
             region: Arc::from(cfg.region.as_str()),
             account: Arc::from(cfg.account.as_str()),
@@ -394,7 +398,7 @@ impl<'a> Env<'a> {
                 Status::Running
             }
         };
-        let invocations = sm.states.iter().zip(self.invocations).filter(|(_, n)| *n > 0).map(|(s, n)| (s.name.clone(), n)).collect();
+        let invocations = sm.all_states().into_iter().filter_map(|s| Some((s.name.clone(), *self.invocations.get(s.id).filter(|n| **n > 0)?))).collect();
         Execution {
             status,
             output,

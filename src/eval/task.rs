@@ -104,8 +104,8 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     let callback = waits && integration.is_some_and(|i| i.uses_callbacks());
     let tokens = env.tasks.tokens().clone();
     let mut callbacks = callback.then(|| tokens.register(&token));
-    let invocation = env.invocations[state.index];
-    env.invocations[state.index] += 1;
+    let invocation = env.invocations[state.id];
+    env.invocations[state.id] += 1;
     let call = TaskCall {
         state_name: state.name.clone(),
         resource: task.resource.clone(),
@@ -116,6 +116,9 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         timeout_seconds: timeout,
         heartbeat_seconds: heartbeat,
     };
+    if let Some(why) = env.tasks.shadowed(&state.name) {
+        return Err(Halt::Fail(Failure::new(names::HARNESS_SHADOWED_MOCK, Some(why.to_string()))).into());
+    }
     let mut answer = match integration {
         Some(i) => i.call(&call).await,
         None => TaskReply::Fail {
@@ -169,10 +172,21 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             env.push(closing(&task.kind, Ok(&v)))?;
             Ok(v)
         }
+        // a missed heartbeat is recorded as AWS does: TaskTimedOut, States.Timeout
+        TaskReply::Fail { error, .. } if error == names::HEARTBEAT_TIMEOUT => {
+            let f = Failure::heartbeat_timeout();
+            env.push(closing(&task.kind, Err((&f, true))))?;
+            Err(f.into())
+        }
         TaskReply::Fail { error, cause } => {
-            let timed_out = error == names::HEARTBEAT_TIMEOUT;
+            let harness_problem = error.starts_with(names::HARNESS_PREFIX);
             let f = Failure::new(error, cause);
-            env.push(closing(&task.kind, Err((&f, timed_out))))?;
+            env.push(closing(&task.kind, Err((&f, false))))?;
+            if harness_problem {
+                // a problem of the test (no handler, a mock run dry…): no
+                // Retry or Catch of the definition may absorb it
+                return Err(Halt::Fail(f).into());
+            }
             Err(f.into())
         }
         TaskReply::TimedOut => {

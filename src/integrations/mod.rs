@@ -225,6 +225,10 @@ pub mod sdk;
 pub struct Integrations {
     by_state: std::collections::HashMap<String, Arc<dyn Integration>>,
     fallback: Option<Arc<dyn Integration>>,
+    /// States answered by a mock-config response.
+    mocked: std::collections::HashSet<String>,
+    /// States with both a handler and a mock response: state → what the test said.
+    shadowed: std::collections::HashMap<String, String>,
     tokens: Arc<tokens::TokenRegistry>,
     /// How long a callback task may wait in real time for a callback with
     /// no TimeoutSeconds/HeartbeatSeconds before the run reports it stalled.
@@ -254,15 +258,44 @@ impl Integrations {
     }
 
     /// Routes the Task state `state` to `integration` (replacing any before).
+    /// A state that a mock config answers too is marked shadowed: running it
+    /// fails the execution, since one of the two answers would be ignored.
     pub fn insert(&mut self, state: impl Into<String>, integration: Arc<dyn Integration>) {
-        self.by_state.insert(state.into(), integration);
+        let state = state.into();
+        if self.mocked.remove(&state) {
+            self.shadow(&state);
+        }
+        self.by_state.insert(state, integration);
+    }
+
+    /// Routes `state` to a mock-config response; shadowed if a handler
+    /// answers it already (see [`Integrations::insert`]).
+    pub fn insert_mock(&mut self, state: impl Into<String>, integration: Arc<dyn Integration>) {
+        let state = state.into();
+        if self.by_state.contains_key(&state) && !self.mocked.contains(&state) {
+            self.shadow(&state);
+            return;
+        }
+        self.mocked.insert(state.clone());
+        self.by_state.insert(state, integration);
+    }
+
+    fn shadow(&mut self, state: &str) {
+        self.shadowed.insert(
+            state.to_string(),
+            format!(
+                "Task state '{state}' is answered both by a handler (on_task, with_integration, …) and by a mock-config response; \
+                 one of them would be ignored: remove the handler or the test case's entry for '{state}'"
+            ),
+        );
+    }
+
+    /// Why `state`'s answer is ambiguous, if it is.
+    pub fn shadowed(&self, state: &str) -> Option<&str> {
+        self.shadowed.get(state).map(String::as_str)
     }
 
     pub fn get(&self, state: &str) -> Option<&dyn Integration> {
         self.by_state.get(state).or(self.fallback.as_ref()).map(|i| i.as_ref())
-    }
-
-    pub fn contains(&self, state: &str) -> bool {
-        self.by_state.contains_key(state)
     }
 }
