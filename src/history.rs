@@ -69,6 +69,10 @@ pub enum Details {
     MapIterationStarted { name: Arc<str>, index: usize },
     MapIterationSucceeded { name: Arc<str>, index: usize },
     MapIterationFailed { name: Arc<str>, index: usize },
+    /// An iteration stopped because another failed the Map.
+    MapIterationAborted { name: Arc<str>, index: usize },
+    /// A state a failure elsewhere interrupted (`TaskStateAborted`, …).
+    StateAborted { state_type: &'static str },
     MapStateSucceeded,
     MapStateFailed,
     MapRunStarted { map_run_arn: String },
@@ -84,6 +88,7 @@ impl Details {
         match self {
             Details::StateEntered { state_type, .. } => format!("{state_type}StateEntered"),
             Details::StateExited { state_type, .. } => format!("{state_type}StateExited"),
+            Details::StateAborted { state_type } => format!("{state_type}StateAborted"),
             other => other.fixed_name().to_string(),
         }
     }
@@ -97,6 +102,7 @@ impl Details {
             Details::ExecutionAborted { .. } => "ExecutionAborted",
             Details::StateEntered { .. } => "StateEntered",
             Details::StateExited { .. } => "StateExited",
+            Details::StateAborted { .. } => "StateAborted",
             Details::TaskScheduled { .. } => "TaskScheduled",
             Details::TaskStarted { .. } => "TaskStarted",
             Details::TaskSubmitted { .. } | Details::TaskSubmittedDeferred { .. } => "TaskSubmitted",
@@ -117,6 +123,7 @@ impl Details {
             Details::MapIterationStarted { .. } => "MapIterationStarted",
             Details::MapIterationSucceeded { .. } => "MapIterationSucceeded",
             Details::MapIterationFailed { .. } => "MapIterationFailed",
+            Details::MapIterationAborted { .. } => "MapIterationAborted",
             Details::MapStateSucceeded => "MapStateSucceeded",
             Details::MapStateFailed => "MapStateFailed",
             Details::MapRunStarted { .. } => "MapRunStarted",
@@ -157,9 +164,15 @@ impl Details {
             Details::MapIterationStarted { .. } => "mapIterationStartedEventDetails",
             Details::MapIterationSucceeded { .. } => "mapIterationSucceededEventDetails",
             Details::MapIterationFailed { .. } => "mapIterationFailedEventDetails",
+            Details::MapIterationAborted { .. } => "mapIterationAbortedEventDetails",
             Details::MapRunStarted { .. } => "mapRunStartedEventDetails",
             Details::MapRunFailed { .. } => "mapRunFailedEventDetails",
-            Details::MapStateSucceeded | Details::MapStateFailed | Details::MapRunSucceeded | Details::ParallelStateStarted | Details::ParallelStateFailed => return None,
+            Details::MapStateSucceeded
+            | Details::MapStateFailed
+            | Details::MapRunSucceeded
+            | Details::ParallelStateStarted
+            | Details::ParallelStateFailed
+            | Details::StateAborted { .. } => return None,
         })
     }
 
@@ -203,14 +216,22 @@ impl Details {
             Details::MapStateStarted { length } => {
                 m.insert("length".into(), json!(length));
             }
-            Details::MapIterationStarted { name, index } | Details::MapIterationSucceeded { name, index } | Details::MapIterationFailed { name, index } => {
+            Details::MapIterationStarted { name, index }
+            | Details::MapIterationSucceeded { name, index }
+            | Details::MapIterationFailed { name, index }
+            | Details::MapIterationAborted { name, index } => {
                 m.insert("name".into(), Value::String(name.to_string()));
                 m.insert("index".into(), json!(index));
             }
             Details::MapRunStarted { map_run_arn } => {
                 m.insert("mapRunArn".into(), Value::String(map_run_arn.clone()));
             }
-            Details::MapStateSucceeded | Details::MapStateFailed | Details::MapRunSucceeded | Details::ParallelStateStarted | Details::ParallelStateFailed => {}
+            Details::MapStateSucceeded
+            | Details::MapStateFailed
+            | Details::MapRunSucceeded
+            | Details::ParallelStateStarted
+            | Details::ParallelStateFailed
+            | Details::StateAborted { .. } => {}
             Details::StateEntered { name, input, .. } => {
                 m.insert("name".into(), Value::String(name.to_string()));
                 payload(&mut m, "input", input);

@@ -67,7 +67,7 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
             },
             Some(rx) => await_callback(&r, rx, env).await?,
         },
-        (None, TaskReply::NoCallback { exit_code, detail }) => no_callback(&r, exit_code, detail, env)?,
+        (None, TaskReply::NoCallback { exit_code, detail }) => no_callback(&r, exit_code, detail, env).await?,
         (None, other) => other,
     };
     Ok(reply)
@@ -85,7 +85,7 @@ async fn await_callback(r: &Pending<'_>, rx: &mut UnboundedReceiver<Callback>, e
         let waited = wait_for_callback(&wall, rx, r.limits, env.tasks.callback_wait, started, &mut heartbeat_at).await;
         // real time passed while waiting: the virtual clock follows it
         let real_ms = wall.elapsed(started).as_millis() as i64;
-        let in_time = env.advance_ms(real_ms - counted_ms);
+        let in_time = env.sleep_ms(real_ms - counted_ms).await;
         counted_ms = real_ms;
         match waited {
             // an activity worker took it: record that, then keep waiting
@@ -117,7 +117,7 @@ async fn await_callback(r: &Pending<'_>, rx: &mut UnboundedReceiver<Callback>, e
 /// The end of a task whose worker exited without calling back: under
 /// `.sync` on ECS the stopped task decides; otherwise the task times out at
 /// its TimeoutSeconds / HeartbeatSeconds, or the execution stalls.
-fn no_callback(r: &Pending<'_>, exit_code: Option<i64>, detail: String, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
+async fn no_callback(r: &Pending<'_>, exit_code: Option<i64>, detail: String, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
     Ok(match r.pattern {
         Pattern::Sync if r.is_ecs => {
             let code = exit_code.unwrap_or(1);
@@ -131,7 +131,7 @@ fn no_callback(r: &Pending<'_>, exit_code: Option<i64>, detail: String, env: &mu
         Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(r.limits) {
             Some((secs, is_heartbeat)) => {
                 r.tokens.close(r.token, Closed::TimedOut);
-                if !env.advance_ms(secs as i64 * 1000) {
+                if !env.sleep_ms(secs as i64 * 1000).await {
                     return Err(Halt::ExecutionTimedOut);
                 }
                 timeout_reply(is_heartbeat)

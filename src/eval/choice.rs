@@ -24,7 +24,7 @@ use std::cmp::Ordering;
 /// else Default, else `States.NoChoiceMatched`.
 pub(super) fn run(state: &State, choices: &[ChoiceBranch], default: Option<usize>, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
-    let ctx = Ctx::new(&exec, &vars, &state.name, env.clock.now_ms());
+    let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
     let effective = apply_io_path(&state.input_path, raw, &ctx)?;
     let mut target = None;
     for c in choices {

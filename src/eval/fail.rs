@@ -11,7 +11,7 @@ use serde_json::Value;
 
 pub(super) fn run(state: &State, error: &Option<Text>, cause: &Option<Text>, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
-    let ctx = Ctx::new(&exec, &vars, &state.name, env.clock.now_ms());
+    let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
     let text = |t: &Option<Text>, field: &str, env: &mut Env<'_>| -> Result<Option<String>, Failure> {
         match t {
             None => Ok(None),

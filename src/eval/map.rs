@@ -6,20 +6,23 @@
 //!   MapRunFailed instead of the iterations (they run as child executions,
 //!   whose events are not in the parent's history).
 //!
-//! Items run one after another.
+//! Iterations run concurrently on the virtual clock, each a fiber of its
+//! own, at most MaxConcurrency at once; a failure past the tolerance aborts
+//! the running ones (MapIterationAborted).
 
 use super::error::{Exn, Failure};
 use super::io::{apply_io_path, eval_template, select, Ctx};
-use super::nested::{conclude, failed, run_nested};
+use super::nested::{abort_events, conclude, failed, run_nested};
+use super::sched::join;
 use super::{Env, Step};
 use crate::asl::{MapSpec, State, Tolerance};
-use crate::history::{Details, History, Payload};
+use crate::history::{Details, Payload};
 use crate::json::shown;
 use serde_json::Value;
 use std::sync::Arc;
 
 pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
-    let entered_ms = env.clock.now_ms();
+    let entered_ms = env.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
     let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
@@ -36,19 +39,19 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
         .into());
     };
     // MaxConcurrencyPath is checked before the Map starts; the tolerances after
-    max_concurrency(spec, &effective, &ctx)?;
+    let limit = max_concurrency(spec, &effective, &ctx)?;
     let mut attempts = vec![0; state.retry.len()];
     loop {
         env.push(Details::MapStateStarted { length: items.len() })?;
         let tolerance = tolerance(spec, &effective, &ctx)?;
+        let run = Run { state, spec, effective: &effective, items: &items, limit, tolerance };
         let outcome = if spec.distributed {
             let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
             let run_arn = format!("arn:aws:states:{}:{}:mapRun:{}/{label}:{}", env.region, env.account, env.exec.state_machine_name, env.rng.uuid());
             env.push(Details::MapRunStarted { map_run_arn: run_arn })?;
             // child executions: their events stay out of this history
-            let parent = std::mem::replace(&mut env.history, History::with_capacity(16));
-            let outcome = iterate(state, spec, &effective, &items, env, false, tolerance).await;
-            env.history = parent;
+            let mut children = env.detached();
+            let outcome = iterate(&run, &mut children, false).await;
             match &outcome {
                 Ok(_) => {
                     env.push(Details::MapRunSucceeded)?;
@@ -60,7 +63,7 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
             }
             outcome
         } else {
-            iterate(state, spec, &effective, &items, env, true, tolerance).await
+            iterate(&run, env, true).await
         };
         let failure = match outcome {
             Ok(outputs) => {
@@ -70,51 +73,65 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
             Err(Exn::Fail(f)) => f,
             Err(halt) => return Err(halt),
         };
-        if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::MapStateFailed)? {
+        if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::MapStateFailed).await? {
             return Ok(step);
         }
     }
 }
 
-/// Runs the item processor on each item (`record`: with iteration events).
-/// An ItemSelector sees the Map's effective input as `$` and the item as
-/// `$$.Map.Item.Value`.
-async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Value], env: &mut Env<'_>, record: bool, tolerance: Tolerated) -> Result<Vec<Value>, Exn> {
-    let exec = env.exec.clone();
-    let vars = env.vars.clone();
-    let mut outputs = Vec::with_capacity(items.len());
-    let mut failed = 0usize;
-    for (index, item) in items.iter().enumerate() {
-        if record {
-            env.push(Details::MapIterationStarted { name: state.name.clone(), index })?;
-        }
-        let input = match &spec.item_selector {
-            None => Arc::new(item.clone()),
-            Some(t) => {
-                let ctx = Ctx::new(&exec, &vars, &state.name, env.clock.now_ms()).map_item(index, item);
-                Arc::new(eval_template(t, effective, &ctx, &mut env.rng)?)
+/// One run of a Map's items.
+struct Run<'r> {
+    state: &'r State,
+    spec: &'r MapSpec,
+    effective: &'r Value,
+    items: &'r [Value],
+    /// MaxConcurrency (0: all at once).
+    limit: usize,
+    tolerance: Tolerated,
+}
+
+/// Runs the item processor on each item, each iteration a fiber of its own,
+/// at most `limit` at once (`record`: with iteration events). An
+/// ItemSelector sees the Map's effective input as `$` and the item as
+/// `$$.Map.Item.Value`. A failure past the tolerance aborts the iterations
+/// still running.
+async fn iterate(run: &Run<'_>, env: &mut Env<'_>, record: bool) -> Result<Vec<Value>, Exn> {
+    let sim = env.sim.clone();
+    let parent = env.fiber;
+    let total = run.items.len();
+    let mut failures = 0usize;
+    let joined = join(
+        &sim,
+        parent,
+        total,
+        run.limit,
+        |index, fiber| {
+            let mut child = env.child(fiber);
+            Box::pin(async move { iteration(run, index, &mut child, record).await })
+        },
+        |r| match r {
+            Ok(_) => false,
+            Err(Exn::Halt(_)) => true,
+            Err(Exn::Fail(_)) => {
+                failures += 1;
+                !run.tolerance.tolerates_some() || run.tolerance.exceeded(failures, total)
             }
-        };
-        match run_nested(&spec.processor, input, env).await {
-            Ok(v) => {
-                if record {
-                    env.push(Details::MapIterationSucceeded { name: state.name.clone(), index })?;
-                }
-                outputs.push(v);
-            }
-            Err(Exn::Fail(f)) => {
-                if record {
-                    env.push(Details::MapIterationFailed { name: state.name.clone(), index })?;
-                }
-                if !tolerance.tolerates_some() {
-                    return Err(f.into());
-                }
-                failed += 1;
-            }
-            Err(halt) => return Err(halt),
+        },
+    )
+    .await;
+    abort_events(&joined.aborted, record.then_some(&run.state.name), env)?;
+    let mut outputs = Vec::with_capacity(total);
+    let mut failed = 0;
+    for r in joined.results {
+        match r {
+            Some(Ok(v)) => outputs.push(v),
+            Some(Err(Exn::Fail(f))) if !run.tolerance.tolerates_some() => return Err(f.into()),
+            Some(Err(Exn::Fail(_))) => failed += 1,
+            Some(Err(halt)) => return Err(halt),
+            None => {}
         }
     }
-    if tolerance.exceeded(failed, items.len()) {
+    if run.tolerance.exceeded(failed, total) {
         return Err(Failure::new(
             super::error::names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
             Some("The specified tolerance threshold for failed items was exceeded".into()),
@@ -122,6 +139,32 @@ async fn iterate(state: &State, spec: &MapSpec, effective: &Value, items: &[Valu
         .into());
     }
     Ok(outputs)
+}
+
+/// One item's iteration, with its events.
+async fn iteration(run: &Run<'_>, index: usize, env: &mut Env<'_>, record: bool) -> Result<Value, Exn> {
+    let name = &run.state.name;
+    if record {
+        env.push(Details::MapIterationStarted { name: name.clone(), index })?;
+    }
+    let item = &run.items[index];
+    let input = match &run.spec.item_selector {
+        None => Arc::new(item.clone()),
+        Some(t) => {
+            let (exec, vars) = (env.exec.clone(), env.vars.clone());
+            let ctx = Ctx::new(&exec, &vars, name, env.now_ms()).map_item(index, item);
+            Arc::new(eval_template(t, run.effective, &ctx, &mut env.rng)?)
+        }
+    };
+    let ended = run_nested(&run.spec.processor, input, env).await;
+    if record {
+        match &ended {
+            Ok(_) => env.push(Details::MapIterationSucceeded { name: name.clone(), index })?,
+            Err(Exn::Fail(_)) => env.push(Details::MapIterationFailed { name: name.clone(), index })?,
+            Err(Exn::Halt(_)) => 0,
+        };
+    }
+    ended
 }
 
 /// ToleratedFailureCount / ToleratedFailurePercentage, evaluated.
@@ -157,18 +200,22 @@ fn number(v: &Value, integer: bool) -> Option<f64> {
     (!integer || n.fract() == 0.0).then_some(n)
 }
 
-/// Checks MaxConcurrencyPath (items run one after another whatever it says).
-fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<(), Failure> {
-    let Some(p) = &spec.max_concurrency_path else { return Ok(()) };
+/// MaxConcurrency, or MaxConcurrencyPath read from the input (0: no limit).
+fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<usize, Failure> {
+    let Some(p) = &spec.max_concurrency_path else {
+        return Ok(spec.max_concurrency.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)));
+    };
     let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
-    if number(&v, true).is_none_or(|n| n < 0.0) {
-        let shown = shown(&v);
-        return Err(Failure::runtime(format!(
-            "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {}",
-            p.as_str()
-        )));
+    match number(&v, true) {
+        Some(n) if n >= 0.0 => Ok(n as usize),
+        _ => {
+            let shown = shown(&v);
+            Err(Failure::runtime(format!(
+                "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {}",
+                p.as_str()
+            )))
+        }
     }
-    Ok(())
 }
 
 /// Evaluates the tolerances, with AWS's messages.

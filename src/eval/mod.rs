@@ -1,8 +1,9 @@
 //! HOW a state machine runs: the state loop, one function per state type,
 //! input/output processing, choice rules, intrinsics, retry/catch.
-//! No sleeping, spawning, network or wall clock here: time is the virtual
-//! [`Clock`], randomness the seeded [`Rng`], and tasks go through
-//! [`Integrations`].
+//! No sleeping, spawning, network or wall clock here: time is virtual, kept
+//! by the execution's simulation scheduler (`sched.rs`), in which Parallel
+//! branches and Map iterations run concurrently; randomness is the seeded
+//! [`Rng`]; tasks go through [`Integrations`].
 
 mod callback;
 mod choice;
@@ -17,6 +18,7 @@ mod recover;
 mod succeed;
 mod wait;
 mod task;
+mod sched;
 
 pub use error::Failure;
 pub(crate) use error::{Exn, Halt};
@@ -25,7 +27,8 @@ pub use io::ExecInfo;
 
 use crate::asl::{StateKind, StateMachine};
 use crate::rng::Rng;
-use crate::time::{Clock, Wall, DEFAULT_START_MS};
+use crate::time::{Wall, DEFAULT_START_MS};
+use sched::{FiberId, Sim};
 use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
 use crate::integrations::{BoxFuture, Integrations};
 use serde_json::Value;
@@ -109,6 +112,10 @@ pub struct RunConfig {
     /// one state, as TestState does); the run ends where the machine holding
     /// it ends. Default `None`.
     pub start_state: Option<String>,
+    /// Orders what happens at the same virtual instant in concurrent
+    /// branches and iterations: 0 (the default) is the natural order, any
+    /// other value one seeded interleaving (`Harness::interleaving`).
+    pub interleaving: u64,
     /// Real-time pacing of virtual waits. Default `None`.
     pub pacer: Option<Pacer>,
     /// Real time, for callbacks from real workers (the only real time an
@@ -129,6 +136,7 @@ impl Default for RunConfig {
             state_machine_name: "StateMachine".into(),
             execution_name: None,
             start_state: None,
+            interleaving: 0,
             pacer: None,
             wall: Wall::system(),
             live_history: None,
@@ -220,28 +228,53 @@ impl Execution {
     }
 }
 
-pub(crate) struct Env<'a> {
-    pub clock: Clock,
-    pub rng: Rng,
-    pub history: History,
-    pub exec: Arc<ExecInfo>,
-    pub cfg: &'a RunConfig,
-    pub tasks: &'a Integrations,
+/// What all fibers of an execution add to: task invocations and logs, and
+/// why the run stopped short, if it did.
+#[derive(Default)]
+pub(crate) struct Tally {
     /// Invocations per state id (machine-wide).
     pub invocations: Vec<usize>,
-    pub deadline_ms: Option<i64>,
-    pub region: Arc<str>,
-    pub account: Arc<str>,
     pub task_logs: Vec<TaskLog>,
     /// Set when a state uses something not evaluated yet.
     pub unsupported: Option<String>,
+}
+
+/// What one fiber of an execution (its top-level states, a Parallel
+/// branch, a Map iteration) runs with: the shared clock, history and tally,
+/// and its own generator and variables.
+pub(crate) struct Env<'a> {
+    /// The clock and the scheduler.
+    pub sim: Arc<Sim>,
+    pub fiber: FiberId,
+    /// This fiber's own generator (a child's is seeded from its parent's).
+    pub rng: Rng,
+    history: Arc<std::sync::Mutex<History>>,
+    /// Whether `history` is the execution's own (a distributed Map's
+    /// iterations write to histories of their own).
+    own_history: bool,
+    tally: Arc<std::sync::Mutex<Tally>>,
+    pub exec: Arc<ExecInfo>,
+    pub cfg: &'a RunConfig,
+    pub tasks: &'a Integrations,
+    pub deadline_ms: Option<i64>,
+    pub region: Arc<str>,
+    pub account: Arc<str>,
     /// The variables in scope.
     pub vars: Arc<Vars>,
     /// What the state being run assigned (shown in its StateExited event).
     pub assigned: Option<Arc<Vars>>,
 }
 
-impl Env<'_> {
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<'a> Env<'a> {
+    /// Virtual time, epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.sim.now_ms()
+    }
+
     /// Evaluates an `Assign` template with `$` = `result` and sets the
     /// variables (all read the values from before the state).
     pub fn assign(&mut self, t: &crate::asl::Template, result: &Value, ctx: &io::Ctx) -> Result<(), Failure> {
@@ -266,7 +299,7 @@ impl Env<'_> {
     /// ends the execution; otherwise the execution fails (AWS's quota of
     /// 25,000 events), whatever catchers say.
     pub fn push(&mut self, d: Details) -> Result<u64, Halt> {
-        if self.history.len() + 2 > MAX_HISTORY_EVENTS {
+        if lock(&self.history).len() + 2 > MAX_HISTORY_EVENTS {
             return Err(Halt::Fail(history_limit()));
         }
         Ok(self.record(d))
@@ -275,13 +308,14 @@ impl Env<'_> {
     /// Records an event without a quota check: the first and the last of
     /// an execution (the quota keeps room for the last).
     fn record(&mut self, d: Details) -> u64 {
-        let id = self.history.push(self.clock.now_ms(), d);
-        if let Some(live) = &self.cfg.live_history {
+        let mut history = lock(&self.history);
+        let id = history.push(self.sim.now_ms(), d);
+        if let (Some(live), true) = (&self.cfg.live_history, self.own_history) {
             // the copy mirrors the history by event id: an event a reader
             // wrote first (ExecutionStarted, see started_event) stays as it is
-            let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+            let mut live = lock(live);
             if (live.len() as u64) < id {
-                if let Some(e) = self.history.events().last() {
+                if let Some(e) = history.events().last() {
                     live.push(e.clone());
                 }
             }
@@ -289,16 +323,72 @@ impl Env<'_> {
         id
     }
 
-    /// Advances virtual time; `false` when that passes the execution's deadline.
-    pub fn advance_ms(&mut self, ms: i64) -> bool {
-        self.clock.advance_ms(ms);
+    /// Waits `ms` of virtual time; `false` when that passes the execution's
+    /// deadline (the clock then stops at the deadline).
+    pub async fn sleep_ms(&mut self, ms: i64) -> bool {
+        if ms <= 0 {
+            return true;
+        }
+        let due = self.now_ms().saturating_add(ms);
         match self.deadline_ms {
-            Some(d) if self.clock.now_ms() > d => {
-                self.clock = Clock::new(d);
+            Some(d) if due > d => {
+                self.sim.sleep_until(self.fiber, d).await;
                 false
             }
-            _ => true,
+            _ => {
+                self.sim.sleep_until(self.fiber, due).await;
+                true
+            }
         }
+    }
+
+    /// Counts an invocation of the state with machine-wide `id`; returns
+    /// its number (0-based, retries included).
+    pub fn count_invocation(&mut self, id: usize) -> usize {
+        let mut t = lock(&self.tally);
+        if t.invocations.len() <= id {
+            t.invocations.resize(id + 1, 0);
+        }
+        t.invocations[id] += 1;
+        t.invocations[id] - 1
+    }
+
+    pub fn task_log(&mut self, log: TaskLog) {
+        lock(&self.tally).task_logs.push(log);
+    }
+
+    pub fn set_unsupported(&mut self, why: String) {
+        lock(&self.tally).unsupported = Some(why);
+    }
+
+    /// The environment of a child fiber: the same execution, clock and
+    /// history, the variables in scope now, a generator of its own.
+    pub fn child(&mut self, fiber: FiberId) -> Env<'a> {
+        Env {
+            sim: self.sim.clone(),
+            fiber,
+            rng: Rng::new(self.rng.next_u64()),
+            history: self.history.clone(),
+            own_history: self.own_history,
+            tally: self.tally.clone(),
+            exec: self.exec.clone(),
+            cfg: self.cfg,
+            tasks: self.tasks,
+            deadline_ms: self.deadline_ms,
+            region: self.region.clone(),
+            account: self.account.clone(),
+            vars: self.vars.clone(),
+            assigned: None,
+        }
+    }
+
+    /// A copy whose events (and its children's) go to a history of their
+    /// own: a distributed Map's child executions.
+    pub fn detached(&mut self) -> Env<'a> {
+        let mut e = self.child(self.fiber);
+        e.history = Arc::new(std::sync::Mutex::new(History::with_capacity(16)));
+        e.own_history = false;
+        e
     }
 }
 
@@ -334,7 +424,8 @@ pub async fn execute(sm: &StateMachine, input: Payload, tasks: &Integrations, cf
             Some((m, s)) => (m, s.index),
             None => (sm, sm.start_at),
         };
-        run_machine(machine, start, input, &mut env).await
+        let sim = env.sim.clone();
+        sched::drive(&sim, run_machine(machine, start, input, &mut env)).await
     };
     env.finish(sm, end)
 }
@@ -354,19 +445,20 @@ impl<'a> Env<'a> {
             state_machine_id: cfg.state_machine_arn(),
             state_machine_name: cfg.state_machine_name.clone(),
         };
+        let tally = Tally { invocations: vec![0; sm.state_count.max(sm.states.len())], ..Tally::default() };
         let mut env = Env {
-            clock: Clock::new(cfg.start_ms),
+            sim: Sim::new(cfg.start_ms, cfg.interleaving),
+            fiber: sched::ROOT,
             rng,
-            history: History::with_capacity(64),
+            history: Arc::new(std::sync::Mutex::new(History::with_capacity(64))),
+            own_history: true,
+            tally: Arc::new(std::sync::Mutex::new(tally)),
             exec: Arc::new(exec),
             cfg,
             tasks,
-            invocations: vec![0; sm.state_count.max(sm.states.len())],
             deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
             region: Arc::from(cfg.region.as_str()),
             account: Arc::from(cfg.account.as_str()),
-            task_logs: Vec::new(),
-            unsupported: None,
             vars: Arc::new(Vars::new()),
             assigned: None,
         };
@@ -398,23 +490,25 @@ impl<'a> Env<'a> {
                 Status::Running
             }
         };
-        let invocations = sm.all_states().into_iter().filter_map(|s| Some((s.name.clone(), *self.invocations.get(s.id).filter(|n| **n > 0)?))).collect();
+        let tally = std::mem::take(&mut *lock(&self.tally));
+        let invocations = sm.all_states().into_iter().filter_map(|s| Some((s.name.clone(), *tally.invocations.get(s.id).filter(|n| **n > 0)?))).collect();
+        let history = std::mem::take(&mut *lock(&self.history));
         Execution {
             status,
             output,
             error,
             cause,
-            history: self.history,
+            history,
             execution_arn: self.exec.id.clone(),
             name: self.exec.name.clone(),
             state_machine_arn: self.exec.state_machine_id.clone(),
             input: self.exec.input.clone(),
             start_ms: self.cfg.start_ms,
-            stop_ms: self.clock.now_ms(),
+            stop_ms: self.now_ms(),
             stalled,
-            unsupported: self.unsupported,
+            unsupported: tally.unsupported,
             invocations,
-            task_logs: self.task_logs,
+            task_logs: tally.task_logs,
         }
     }
 }
@@ -453,18 +547,23 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
     let mut cur = start;
     loop {
         let state = &sm.states[cur];
+        // a scheduling point: an exploring interleaving may switch fibers here
+        env.sim.yield_now(env.fiber).await;
         if let Some(d) = env.deadline_ms {
-            if env.clock.now_ms() > d {
+            if env.now_ms() > d {
                 return Err(Halt::ExecutionTimedOut.into());
             }
         }
         let entered = env.push(Details::StateEntered { state_type: state.type_name(), name: state.name.clone(), input: input.clone() })?;
+        if env.fiber != sched::ROOT {
+            env.sim.in_state(env.fiber, Some(state.type_name()));
+        }
         if let Some(what) = state.unsupported.first() {
             let msg = format!("state '{}' uses {what}, which sfn-harness does not evaluate yet", state.name);
-            env.unsupported = Some(msg.clone());
+            env.set_unsupported(msg.clone());
             return Err(Halt::Fail(Failure::new(UNSUPPORTED, Some(msg))).into());
         }
-        let before_ms = env.clock.now_ms();
+        let before_ms = env.now_ms();
         env.assigned = None;
         let step = match &state.kind {
             StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
@@ -472,12 +571,12 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
             StateKind::Parallel { branches } => parallel::run(state, branches, input.clone(), env).await,
             StateKind::Pass { result } => pass::run(state, result, input.clone(), env),
             StateKind::Choice { choices, default } => choice::run(state, choices, *default, input.clone(), env),
-            StateKind::Wait(w) => wait::run(state, w, input.clone(), env),
+            StateKind::Wait(w) => wait::run(state, w, input.clone(), env).await,
             StateKind::Succeed => succeed::run(state, input.clone(), env),
             StateKind::Fail { error, cause } => fail::run(state, error, cause, input.clone(), env),
         };
         if let Some(p) = &env.cfg.pacer {
-            let took = env.clock.now_ms() - before_ms;
+            let took = env.now_ms() - before_ms;
             if took > 0 {
                 (p.0)(took).await;
             }
@@ -493,6 +592,9 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
             return Err(data_limit(&state.name).into());
         }
         let assigned = env.assigned.take();
+        if env.fiber != sched::ROOT {
+            env.sim.in_state(env.fiber, None);
+        }
         env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: output.clone(), assigned })?;
         match next {
             Some(n) => {

@@ -12,19 +12,31 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// Runs a nested machine (a branch, an item's processor) from its start on
-/// `input`, in a scope of its own: it reads the outer variables, and what it
-/// assigns stays inside it.
+/// `input`, in the fiber `env` belongs to: it reads the variables in scope
+/// when it started, and what it assigns stays inside it.
 pub(super) async fn run_nested(sm: &StateMachine, input: Payload, env: &mut Env<'_>) -> Result<Value, Exn> {
-    let outer = env.vars.clone();
-    let ended = run_machine(sm, sm.start_at, input, env).await;
-    env.vars = outer;
-    ended.map(Arc::unwrap_or_clone)
+    run_machine(sm, sm.start_at, input, env).await.map(Arc::unwrap_or_clone)
+}
+
+/// Records what an abort interrupted: each running state's
+/// `…StateAborted`, then (in a Map, `iterations` names it) the iteration's
+/// MapIterationAborted.
+pub(super) fn abort_events(aborted: &[(usize, Vec<&'static str>)], iterations: Option<&Arc<str>>, env: &mut Env<'_>) -> Result<(), Exn> {
+    for (index, states) in aborted {
+        for t in states {
+            env.push(Details::StateAborted { state_type: t })?;
+        }
+        if let Some(name) = iterations {
+            env.push(Details::MapIterationAborted { name: name.clone(), index: *index })?;
+        }
+    }
+    Ok(())
 }
 
 /// Retries the state (`None`), or records its `…StateFailed` event once, when
 /// no retry follows, and ends it (caught, or failed).
-pub(super) fn failed(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>, event: Details) -> Result<Option<Step>, Exn> {
-    let outcome = recover(state, failure, attempts, raw, env);
+pub(super) async fn failed(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>, event: Details) -> Result<Option<Step>, Exn> {
+    let outcome = recover(state, failure, attempts, raw, env).await;
     if !matches!(outcome, Ok(None)) {
         env.push(event)?;
     }

@@ -1,11 +1,13 @@
 //! The Parallel state: ParallelStateEntered, ParallelStateStarted, the
 //! branches' events, ParallelStateExited (ParallelStateFailed on failure).
-//! Branches run one after another; their events interleave on AWS, so a
-//! history of them is compared as a multiset.
+//! Branches run concurrently on the virtual clock, each a fiber of its own;
+//! the first that fails aborts the others (their running states record
+//! `…StateAborted`).
 
 use super::error::Exn;
 use super::io::{apply_io_path, eval_template, Ctx};
-use super::nested::{conclude, failed, run_nested};
+use super::nested::{abort_events, conclude, failed, run_nested};
+use super::sched::join;
 use super::{Env, Step};
 use crate::asl::{State, StateMachine};
 use crate::history::{Details, Payload};
@@ -13,7 +15,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 pub(super) async fn run(state: &State, branches: &[StateMachine], raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
-    let entered_ms = env.clock.now_ms();
+    let entered_ms = env.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
     let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
@@ -29,17 +31,38 @@ pub(super) async fn run(state: &State, branches: &[StateMachine], raw: Payload, 
             Err(Exn::Fail(f)) => f,
             Err(halt) => return Err(halt),
         };
-        if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::ParallelStateFailed)? {
+        if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::ParallelStateFailed).await? {
             return Ok(step);
         }
     }
 }
 
-/// Runs each branch on the effective input, stopping at the first that fails.
+/// Runs the branches concurrently on the effective input; the first to fail
+/// aborts the others.
 async fn run_branches(branches: &[StateMachine], effective: &Payload, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
+    let sim = env.sim.clone();
+    let parent = env.fiber;
+    let joined = join(
+        &sim,
+        parent,
+        branches.len(),
+        0,
+        |i, fiber| {
+            let mut child = env.child(fiber);
+            let (branch, input) = (&branches[i], effective.clone());
+            Box::pin(async move { run_nested(branch, input, &mut child).await })
+        },
+        |r| r.is_err(),
+    )
+    .await;
+    abort_events(&joined.aborted, None, env)?;
     let mut outputs = Vec::with_capacity(branches.len());
-    for b in branches {
-        outputs.push(run_nested(b, effective.clone(), env).await?);
+    for r in joined.results {
+        match r {
+            Some(Ok(v)) => outputs.push(v),
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
     }
     Ok(outputs)
 }

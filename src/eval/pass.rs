@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 pub(super) fn run(state: &State, result: &Option<Value>, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
-    let ctx = Ctx::new(&exec, &vars, &state.name, env.clock.now_ms());
+    let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
     let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
     let value = match result {
         Some(r) => Arc::new(r.clone()),

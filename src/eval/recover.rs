@@ -16,9 +16,9 @@ use std::sync::Arc;
 /// - `Ok(Some(step))`: a catcher's transition;
 /// - `Err`: the failure is not handled here (or the backoff passed the
 ///   execution's timeout).
-pub(crate) fn recover(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>) -> Result<Option<Step>, Exn> {
+pub(crate) async fn recover(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>) -> Result<Option<Step>, Exn> {
     if let Some(delay_ms) = retry_delay(&state.retry, attempts, &failure, &mut env.rng) {
-        if !env.advance_ms(delay_ms) {
+        if !env.sleep_ms(delay_ms).await {
             return Err(Halt::ExecutionTimedOut.into());
         }
         return Ok(None);
@@ -27,7 +27,7 @@ pub(crate) fn recover(state: &State, failure: Failure, attempts: &mut [u64], raw
         let err = json!({"Error": failure.error_name(), "Cause": failure.cause.clone().unwrap_or_default()});
         if let Some(a) = &c.assign {
             let (exec, vars) = (env.exec.clone(), env.vars.clone());
-            let ctx = super::io::Ctx::new(&exec, &vars, &state.name, env.clock.now_ms());
+            let ctx = super::io::Ctx::new(&exec, &vars, &state.name, env.now_ms());
             env.assign(a, &err, &ctx)?;
         }
         let combined = apply_result_path(&c.result_path, raw.clone(), Arc::new(err))?;

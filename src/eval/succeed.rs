@@ -8,7 +8,7 @@ use crate::history::Payload;
 
 pub(super) fn run(state: &State, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
-    let ctx = Ctx::new(&exec, &vars, &state.name, env.clock.now_ms());
+    let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
     let effective = apply_io_path(&state.input_path, raw, &ctx)?;
     Ok(Step::End(apply_io_path(&state.output_path, effective, &ctx)?))
 }

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
-    let entered_ms = env.clock.now_ms();
+    let entered_ms = env.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
     let effective = {
@@ -53,7 +53,7 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
             Err(Exn::Fail(f)) => f,
             Err(halt) => return Err(halt),
         };
-        match recover(state, failure, &mut attempts, &raw, env)? {
+        match recover(state, failure, &mut attempts, &raw, env).await? {
             None => retry_count += 1,
             Some(step) => return Ok(step),
         }
@@ -104,8 +104,7 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     let callback = waits && integration.is_some_and(|i| i.uses_callbacks());
     let tokens = env.tasks.tokens().clone();
     let mut callbacks = callback.then(|| tokens.register(&token));
-    let invocation = env.invocations[state.id];
-    env.invocations[state.id] += 1;
+    let invocation = env.count_invocation(state.id);
     let call = TaskCall {
         state_name: state.name.clone(),
         resource: task.resource.clone(),
@@ -135,9 +134,9 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         env.push(details)?;
     }
     if let Some(logs) = answer.logs {
-        env.task_logs.push(super::TaskLog { state: state.name.clone(), invocation, logs, worker_ms: answer.worker_ms });
+        env.task_log(super::TaskLog { state: state.name.clone(), invocation, logs, worker_ms: answer.worker_ms });
     }
-    if answer.elapsed_ms > 0 && !env.advance_ms(answer.elapsed_ms) {
+    if !env.sleep_ms(answer.elapsed_ms).await {
         tokens.close(&token, Closed::Aborted);
         return Err(Halt::ExecutionTimedOut.into());
     }

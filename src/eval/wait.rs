@@ -14,15 +14,15 @@ use std::borrow::Cow;
 /// Longest wait AWS accepts (a signed 32-bit number of seconds).
 const MAX_WAIT_SECS: i64 = i32::MAX as i64;
 
-pub(super) fn run(state: &State, w: &WaitFor, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(super) async fn run(state: &State, w: &WaitFor, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
-    let ctx = Ctx::new(&exec, &vars, &state.name, env.clock.now_ms());
+    let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
     let effective = apply_io_path(&state.input_path, raw, &ctx)?;
-    let delay_ms = delay_ms(w, &effective, &ctx, env.clock.now_ms())?;
+    let delay_ms = delay_ms(w, &effective, &ctx, env.now_ms())?;
     if delay_ms / 1000 > MAX_WAIT_SECS {
         return Err(Failure::runtime("Wait state delay is too long.").into());
     }
-    if !env.advance_ms(delay_ms) {
+    if !env.sleep_ms(delay_ms).await {
         return Err(Halt::ExecutionTimedOut.into());
     }
     if let Some(a) = &state.assign {

@@ -4,7 +4,7 @@
 use super::Fields;
 use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
-use crate::asl::lower::{machine, opt_path, opt_str};
+use crate::asl::lower::{machine, opt_path, opt_str, opt_uint};
 use crate::asl::model::StateMachine;
 use crate::asl::path::Path;
 use crate::asl::template::{template_in, Template};
@@ -37,7 +37,9 @@ pub struct MapSpec {
     /// How many (or what share of) items may fail before the Map fails.
     pub tolerated_count: Option<Tolerance>,
     pub tolerated_percentage: Option<Tolerance>,
-    /// `MaxConcurrencyPath` (validated; items run one after another).
+    /// `MaxConcurrency`: how many items run at once (0 or absent: all).
+    pub max_concurrency: Option<u64>,
+    /// `MaxConcurrencyPath`: the same, read from the input.
     pub max_concurrency_path: Option<Path>,
 }
 
@@ -72,6 +74,8 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
         label: opt_str(cx, obj, "Label", loc),
         tolerated_count: tolerance(cx, obj, "ToleratedFailureCount", loc),
         tolerated_percentage: tolerance(cx, obj, "ToleratedFailurePercentage", loc),
+        // a JSONata expression (a string) is not evaluated yet
+        max_concurrency: if obj.get("MaxConcurrency").is_some_and(Value::is_string) { None } else { opt_uint(cx, obj, "MaxConcurrency", loc) },
         max_concurrency_path: opt_path(cx, obj, "MaxConcurrencyPath", loc),
     })))
 }
