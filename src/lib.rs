@@ -86,7 +86,9 @@ pub use eval::{Execution, Status, TaskLog};
 pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
 pub use integrations::{container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply};
 pub use mock::{MockConfig, MockConfigError};
-pub use testing::{Harness, HarnessError};
+pub use testing::{Counterexample, Harness, HarnessError};
+#[cfg(feature = "proptest")]
+pub use testing::strategies;
 pub use time::{RealTime, Wall};
 
 /// A boxed, sendable future: what an [`Integration`] returns.

@@ -10,6 +10,11 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
+mod explore;
+pub use explore::Counterexample;
+#[cfg(feature = "proptest")]
+pub use explore::strategies;
+
 
 /// Why a harness could not be built.
 #[derive(Debug)]
