@@ -82,9 +82,9 @@ pub mod endpoint;
 pub mod workers;
 
 pub use asl::{validate, Diagnostic, InvalidDefinition, LoadError, Severity};
-pub use eval::{Execution, Status, TaskLog};
+pub use eval::{sleep, Execution, Status, TaskLog, VirtualSleep};
 pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
-pub use integrations::{container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply};
+pub use integrations::{container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline};
 pub use mock::{MockConfig, MockConfigError};
 pub use testing::{Counterexample, Harness, HarnessError};
 #[cfg(feature = "proptest")]

@@ -41,7 +41,6 @@ pub const HARNESS_MOCK_EXHAUSTED: &str = "Harness.MockExhausted";
 #[cfg(feature = "containers")]
 pub const HARNESS_CONTAINER_ERROR: &str = "Harness.ContainerError";
 /// The harness itself failed (a panic inside an execution).
-#[cfg(feature = "endpoint")]
 pub const HARNESS_INTERNAL_ERROR: &str = "Harness.InternalError";
 
 /// The account used when the definition names none.

@@ -755,6 +755,11 @@ impl Integration for Fallback {
             }
         })
     }
+
+    /// Activity workers and ECS clients of `serve`: real time.
+    fn real_time(&self) -> bool {
+        true
+    }
 }
 
 impl SfnApi for Endpoint {

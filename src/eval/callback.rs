@@ -1,11 +1,19 @@
 //! Callback tasks: how an integration's answer becomes the task's reply when
-//! a task token is involved. A callback that already arrived wins; an
-//! integration that awaits one waits in real time, bounded by
-//! TimeoutSeconds / HeartbeatSeconds (heartbeats extend it); a worker that
+//! a task token is involved. A callback that already arrived wins; work in
+//! the simulation (a handler still running, a scripted [`Timeline`]) is
+//! waited for in virtual time, with TimeoutSeconds / HeartbeatSeconds on the
+//! same clock; an integration that awaits a callback from outside waits in
+//! real time, bounded the same way (heartbeats extend it); a worker that
 //! exited without calling back ends as AWS would end it.
 
 use super::error::{names, Halt};
+use super::sched::{in_fiber, FiberId, Sim, Sleep};
 use super::Env;
+use crate::integrations::{Answer, BoxFuture, Timeline};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
+use std::task::Poll;
 use crate::asl::{Pattern, State};
 use crate::history::{Details, Payload};
 use crate::integrations::ecs;
@@ -68,6 +76,7 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
             Some(rx) => await_callback(&r, rx, env).await?,
         },
         (None, TaskReply::NoCallback { exit_code, detail }) => no_callback(&r, exit_code, detail, env).await?,
+        (None, TaskReply::Callbacks(t)) => virtual_wait(&mut r, None, Some(t), env).await?,
         (None, other) => other,
     };
     Ok(reply)
@@ -156,6 +165,166 @@ pub(super) fn from_callback(cb: Callback) -> TaskReply {
         Callback::Failure { error, cause } => TaskReply::Fail { error: error.unwrap_or_default(), cause },
         Callback::Heartbeat | Callback::Started { .. } => unreachable!("heartbeats and starts are handled before"),
     }
+}
+
+/// What ends one step of a virtual wait.
+enum Event {
+    /// The handler's future finished.
+    Work(Answer),
+    /// A callback through the token.
+    Callback(Callback),
+    /// The token's channel closed.
+    Closed,
+    /// The virtual timer: the next scripted callback, or a deadline.
+    Timer,
+}
+
+/// Waits in virtual time for the end of work inside the simulation: a
+/// handler's future still running (its `sfn_harness::sleep`s are virtual,
+/// its SendTask* calls arrive through the token), the callbacks of a
+/// scripted timeline, and the task's HeartbeatSeconds / TimeoutSeconds.
+/// A handler that ends with [`TaskReply::AwaitCallback`] hands the rest of
+/// the wait to real time (someone outside will call back).
+pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture<'_, Answer>>, script: Option<Timeline>, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
+    // Longer than a screen: one loop over what can happen next (work,
+    // callback, scripted event, deadline), each handled where it is met.
+    let start = env.now_ms();
+    let ms = |s: u64| start.saturating_add((s as i64).saturating_mul(1000));
+    let mut script: VecDeque<(i64, Callback)> =
+        script.map(|t| t.events().iter().map(|(at, cb)| (start.saturating_add(at.as_millis() as i64), cb.clone())).collect()).unwrap_or_default();
+    let mut heartbeat_due = r.limits.heartbeat.map(ms);
+    let timeout_due = r.limits.timeout.map(ms);
+    let (sim, fiber) = (env.sim.clone(), env.fiber);
+    loop {
+        let deadline = match (timeout_due, heartbeat_due) {
+            (Some(t), Some(h)) if h < t => Some((h, true)),
+            (Some(t), _) => Some((t, false)),
+            (None, Some(h)) => Some((h, true)),
+            (None, None) => None,
+        };
+        let next_due = match (script.front().map(|(t, _)| *t), deadline.map(|(t, _)| t)) {
+            (Some(s), Some(d)) => Some(s.min(d)),
+            (s, d) => s.or(d),
+        };
+        if work.is_none() && next_due.is_none() {
+            // the script played out and nothing bounds the wait
+            return Err(silence(r));
+        }
+        let event = {
+            let mut timer = None;
+            let rx = r.callbacks.as_deref_mut();
+            next_event(&sim, fiber, work.as_mut(), rx, next_due, &mut timer).await
+        };
+        match event {
+            Event::Work(answer) => {
+                work = None;
+                match answer.reply {
+                    TaskReply::AwaitCallback => match r.callbacks.take() {
+                        // someone outside calls back: real time from here
+                        Some(rx) => return await_callback(r, rx, env).await,
+                        None => return Ok(not_a_callback_task(r)),
+                    },
+                    TaskReply::Callbacks(t) => {
+                        let now = env.now_ms();
+                        script.extend(t.events().iter().map(|(at, cb)| (now.saturating_add(at.as_millis() as i64), cb.clone())));
+                        script.make_contiguous().sort_by_key(|(t, _)| *t);
+                    }
+                    TaskReply::NoCallback { exit_code, detail } => return no_callback(r, exit_code, detail, env).await,
+                    reply => return Ok(reply),
+                }
+            }
+            Event::Callback(Callback::Heartbeat) => heartbeat_due = r.limits.heartbeat.map(|h| env.now_ms().saturating_add(h as i64 * 1000)),
+            Event::Callback(Callback::Started { worker_name }) => {
+                env.push(Details::ActivityStarted { worker_name })?;
+            }
+            Event::Callback(cb) => return Ok(from_callback(cb)),
+            Event::Closed => return Err(silence(r)),
+            Event::Timer => {
+                let now = env.now_ms();
+                if script.front().is_some_and(|(t, _)| *t <= now) {
+                    let (_, cb) = script.pop_front().expect("checked");
+                    match cb {
+                        Callback::Heartbeat => heartbeat_due = r.limits.heartbeat.map(|h| now.saturating_add(h as i64 * 1000)),
+                        Callback::Started { worker_name } => {
+                            env.push(Details::ActivityStarted { worker_name })?;
+                        }
+                        cb => return Ok(from_callback(cb)),
+                    }
+                } else if let Some((_, heartbeat)) = deadline {
+                    r.tokens.close(r.token, Closed::TimedOut);
+                    return Ok(timeout_reply(heartbeat));
+                }
+            }
+        }
+    }
+}
+
+/// Polls what a virtual wait waits on until one of them happens: the work
+/// (as the task's fiber, so its sleeps are virtual), the token's callbacks,
+/// and the timer at `due` — set only while nothing real is under way, so
+/// virtual time does not run past work waiting for something real.
+async fn next_event<'t>(
+    sim: &'t Arc<Sim>,
+    fiber: FiberId,
+    mut work: Option<&mut BoxFuture<'_, Answer>>,
+    mut rx: Option<&mut UnboundedReceiver<Callback>>,
+    due: Option<i64>,
+    timer: &mut Option<Sleep<'t>>,
+) -> Event {
+    std::future::poll_fn(|cx| {
+        sim.awake(fiber);
+        if let Some(w) = work.as_mut() {
+            if let Poll::Ready(a) = in_fiber(sim, fiber, || w.as_mut().poll(cx)) {
+                return Poll::Ready(Event::Work(a));
+            }
+        }
+        if let Some(rx) = rx.as_mut() {
+            match rx.poll_recv(cx) {
+                Poll::Ready(Some(cb)) => return Poll::Ready(Event::Callback(cb)),
+                Poll::Ready(None) => return Poll::Ready(Event::Closed),
+                Poll::Pending => {}
+            }
+        }
+        if let Some(t) = timer.as_mut() {
+            if std::pin::Pin::new(t).poll(cx).is_ready() {
+                return Poll::Ready(Event::Timer);
+            }
+        }
+        let armed = timer.is_some() as usize;
+        let virtual_only = work.is_none() || sim.timers_of(fiber) > armed;
+        match due {
+            Some(d) if virtual_only && timer.is_none() => {
+                let t = timer.insert(sim.sleep_until(fiber, d));
+                if std::pin::Pin::new(t).poll(cx).is_ready() {
+                    return Poll::Ready(Event::Timer);
+                }
+            }
+            Some(_) if virtual_only => {}
+            // the work waits for something real: no virtual deadline meanwhile
+            _ => *timer = None,
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// A handler awaits a callback on a task that has no token to answer.
+fn not_a_callback_task(r: &Pending<'_>) -> TaskReply {
+    TaskReply::Fail {
+        error: names::RUNTIME.into(),
+        cause: Some(format!("Task state '{}' is not a callback task but its integration awaits a callback", r.state.name)),
+    }
+}
+
+/// The run cannot go on: nothing will answer and nothing bounds the wait.
+fn silence(r: &Pending<'_>) -> Halt {
+    r.tokens.close(r.token, Closed::Aborted);
+    Halt::Stalled(format!(
+        "Task state '{}' waits for a callback that its scripted work never sends, and has no TimeoutSeconds or HeartbeatSeconds; \
+         on AWS the execution would wait until the task's timeout ({} days by default)",
+        r.state.name,
+        DEFAULT_TASK_TIMEOUT_SECS / 86_400
+    ))
 }
 
 fn timeout_reply(heartbeat: bool) -> TaskReply {

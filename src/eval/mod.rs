@@ -24,6 +24,7 @@ pub use error::Failure;
 pub(crate) use error::{Exn, Halt};
 pub(crate) use error::names;
 pub use io::ExecInfo;
+pub use sched::{sleep, VirtualSleep};
 
 use crate::asl::{StateKind, StateMachine};
 use crate::rng::Rng;

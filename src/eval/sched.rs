@@ -219,6 +219,69 @@ pub(crate) struct Sleep<'a> {
     done: bool,
 }
 
+impl Sim {
+    /// Polls a sleep of `fiber` until `due` whose timer is `seq` once set.
+    /// `direct`: when nothing else can happen before `due`, go straight
+    /// there (not for a handler's sleeps: the task's deadlines race them).
+    fn poll_sleep(&self, fiber: FiberId, due: i64, seq: &mut Option<u64>, cx: &mut Context<'_>, direct: bool) -> Poll<()> {
+        let mut i = self.lock();
+        match *seq {
+            None => {
+                // nothing else can happen before it: go straight there
+                if direct && i.running == 1 && i.timers.is_empty() && i.fibers[fiber].status == Status::Running {
+                    self.reach(due);
+                    return Poll::Ready(());
+                }
+                let tie = i.order.as_mut().map_or(0, Rng::next_u64);
+                let s = i.next_seq;
+                i.next_seq += 1;
+                i.heap.push(Reverse((due.max(self.now_ms()), tie, s)));
+                i.timers.insert(s, Timer { fiber, waker: Some(cx.waker().clone()), fired: false });
+                i.set(fiber, Status::Sleeping);
+                *seq = Some(s);
+                Poll::Pending
+            }
+            Some(s) => match i.timers.get_mut(&s) {
+                Some(t) if !t.fired => {
+                    t.waker = Some(cx.waker().clone());
+                    // still waiting (a fiber polled for another reason sleeps on)
+                    i.set(fiber, Status::Sleeping);
+                    Poll::Pending
+                }
+                _ => {
+                    i.timers.remove(&s);
+                    Poll::Ready(())
+                }
+            },
+        }
+    }
+
+    /// Takes back a timer that has not fired: its fiber is running again.
+    fn cancel_sleep(&self, fiber: FiberId, seq: u64) {
+        let mut i = self.lock();
+        if let Some(t) = i.timers.remove(&seq) {
+            if !t.fired && i.fibers[fiber].status == Status::Sleeping && !i.timers.values().any(|t| t.fiber == fiber) {
+                i.set(fiber, Status::Running);
+            }
+        }
+    }
+
+    /// Marks a sleeping leaf fiber as running while it is polled for
+    /// another reason than its timer (a callback came); polling its sleeps
+    /// again puts it back to sleep.
+    pub fn awake(&self, fiber: FiberId) {
+        let mut i = self.lock();
+        if i.fibers[fiber].status == Status::Sleeping {
+            i.set(fiber, Status::Running);
+        }
+    }
+
+    /// How many timers `fiber` has set that have not fired.
+    pub fn timers_of(&self, fiber: FiberId) -> usize {
+        self.lock().timers.values().filter(|t| t.fiber == fiber && !t.fired).count()
+    }
+}
+
 impl Future for Sleep<'_> {
     type Output = ();
 
@@ -227,48 +290,90 @@ impl Future for Sleep<'_> {
         if this.done {
             return Poll::Ready(());
         }
-        let mut i = this.sim.lock();
-        match this.seq {
-            None => {
-                // nothing else can happen before it: go straight there
-                if i.running == 1 && i.timers.is_empty() {
-                    this.sim.reach(this.due);
-                    this.done = true;
-                    return Poll::Ready(());
-                }
-                let tie = i.order.as_mut().map_or(0, Rng::next_u64);
-                let seq = i.next_seq;
-                i.next_seq += 1;
-                i.heap.push(Reverse((this.due.max(this.sim.now_ms()), tie, seq)));
-                i.timers.insert(seq, Timer { fiber: this.fiber, waker: Some(cx.waker().clone()), fired: false });
-                i.set(this.fiber, Status::Sleeping);
-                this.seq = Some(seq);
-                Poll::Pending
-            }
-            Some(seq) => match i.timers.get_mut(&seq) {
-                Some(t) if !t.fired => {
-                    t.waker = Some(cx.waker().clone());
-                    Poll::Pending
-                }
-                _ => {
-                    i.timers.remove(&seq);
-                    this.done = true;
-                    Poll::Ready(())
-                }
-            },
-        }
+        let r = this.sim.poll_sleep(this.fiber, this.due, &mut this.seq, cx, true);
+        this.done = r.is_ready();
+        r
     }
 }
 
 impl Drop for Sleep<'_> {
     fn drop(&mut self) {
         if let (Some(seq), false) = (self.seq, self.done) {
-            let mut i = self.sim.lock();
-            if let Some(t) = i.timers.remove(&seq) {
-                if !t.fired && i.fibers[self.fiber].status == Status::Sleeping {
-                    i.set(self.fiber, Status::Running);
-                }
-            }
+            self.sim.cancel_sleep(self.fiber, seq);
+        }
+    }
+}
+
+thread_local! {
+    /// The fiber being polled, for [`sleep`] in task handlers.
+    static CURRENT: std::cell::RefCell<Option<(Arc<Sim>, FiberId)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Polls `f` as fiber `fiber` of `sim`: a [`sleep`] inside it waits on that
+/// execution's virtual clock.
+pub(crate) fn in_fiber<R>(sim: &Arc<Sim>, fiber: FiberId, f: impl FnOnce() -> R) -> R {
+    let prev = CURRENT.with(|c| c.replace(Some((sim.clone(), fiber))));
+    struct Restore(Option<(Arc<Sim>, FiberId)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            CURRENT.with(|c| *c.borrow_mut() = prev);
+        }
+    }
+    let _restore = Restore(prev);
+    f()
+}
+
+/// Waits `duration` of the execution's virtual time: called in a task
+/// handler (an `on_task_async` future), it costs no real time, and the
+/// task's HeartbeatSeconds and TimeoutSeconds run on the same clock. (In an
+/// `on_task_async` handler, `tokio::time::sleep` waits in real time, and
+/// the virtual clock stands still meanwhile.)
+///
+/// # Panics
+///
+/// Outside a task handler of a running execution: there is no virtual
+/// clock to wait on.
+pub fn sleep(duration: std::time::Duration) -> VirtualSleep {
+    VirtualSleep { duration_ms: i64::try_from(duration.as_millis()).unwrap_or(i64::MAX), at: None, seq: None, done: false }
+}
+
+/// The future of [`sleep`].
+#[derive(Debug)]
+pub struct VirtualSleep {
+    duration_ms: i64,
+    /// The execution and fiber it sleeps in, and until when (set at the first poll).
+    at: Option<(Arc<Sim>, FiberId, i64)>,
+    seq: Option<u64>,
+    done: bool,
+}
+
+impl Future for VirtualSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(());
+        }
+        if this.at.is_none() {
+            let Some((sim, fiber)) = CURRENT.with(|c| c.borrow().clone()) else {
+                panic!("sfn_harness::sleep waits on an execution's virtual clock: call it inside a task handler (on_task_async) while the execution runs");
+            };
+            let due = sim.now_ms().saturating_add(this.duration_ms);
+            this.at = Some((sim, fiber, due));
+        }
+        let Some((sim, fiber, due)) = &this.at else { return Poll::Ready(()) };
+        let r = sim.poll_sleep(*fiber, *due, &mut this.seq, cx, false);
+        this.done = r.is_ready();
+        r
+    }
+}
+
+impl Drop for VirtualSleep {
+    fn drop(&mut self) {
+        if let (Some((sim, fiber, _)), Some(seq), false) = (&self.at, self.seq, self.done) {
+            sim.cancel_sleep(*fiber, seq);
         }
     }
 }

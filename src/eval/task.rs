@@ -3,7 +3,10 @@
 
 use super::error::{names, Exn, Failure, Halt};
 use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
-use super::callback::{resolve, Limits, Pending};
+use super::callback::{resolve, virtual_wait, Limits, Pending};
+use super::sched::in_fiber;
+use crate::integrations::{Answer, BoxFuture};
+use std::task::{Context, Poll, Waker};
 use super::recover::recover;
 use super::io::finish;
 use super::{Env, ExecInfo, Step};
@@ -118,16 +121,20 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     if let Some(why) = env.tasks.shadowed(&state.name) {
         return Err(Halt::Fail(Failure::new(names::HARNESS_SHADOWED_MOCK, Some(why.to_string()))).into());
     }
-    let mut answer = match integration {
-        Some(i) => i.call(&call).await,
-        None => TaskReply::Fail {
-            error: names::HARNESS_NO_INTEGRATION.into(),
-            cause: Some(format!(
-                "Task state '{}' ({}) has no handler and no mocked response: add one with Harness::on_task or a mock config test case",
-                state.name, task.resource
-            )),
-        }
-        .into(),
+    let mut work: BoxFuture<'_, Answer> = match integration {
+        Some(i) => i.call(&call),
+        None => Box::pin(std::future::ready(no_integration(state, task))),
+    };
+    // most answers are ready at once; work still running inside the
+    // simulation (a handler that sleeps) is waited for in virtual time,
+    // work outside it (a container) in real time
+    let (sim, fiber) = (env.sim.clone(), env.fiber);
+    let first = in_fiber(&sim, fiber, || work.as_mut().poll(&mut Context::from_waker(Waker::noop())));
+    let real_time = integration.is_some_and(|i| i.real_time());
+    let (mut answer, running) = match first {
+        Poll::Ready(a) => (a, None),
+        Poll::Pending if real_time => (work.await, None),
+        Poll::Pending => (Answer::from(TaskReply::AwaitCallback), Some(work)),
     };
     if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } = &task.kind {
         let details = submitted(res, answer.submitted.take(), is_ecs, &params, task_id, env);
@@ -141,10 +148,10 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         return Err(Halt::ExecutionTimedOut.into());
     }
     let direct = matches!(answer.reply, TaskReply::Succeed(_) | TaskReply::Fail { .. } | TaskReply::TimedOut);
-    let reply = if direct && callbacks.is_none() {
+    let reply = if direct && callbacks.is_none() && running.is_none() {
         answer.reply // answered directly, no token involved: nothing to resolve
     } else {
-        let pending = Pending {
+        let mut pending = Pending {
             state,
             pattern,
             is_ecs,
@@ -155,7 +162,10 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             tokens: &tokens,
             callbacks: callbacks.as_mut(),
         };
-        resolve(pending, answer.reply, env).await?
+        match running {
+            Some(work) => virtual_wait(&mut pending, Some(work), None, env).await?,
+            None => resolve(pending, answer.reply, env).await?,
+        }
     };
     if callback {
         tokens.close(&token, Closed::Answered);
@@ -193,8 +203,22 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             env.push(closing(&task.kind, Err((&f, true))))?;
             Err(f.into())
         }
-        TaskReply::NoCallback { .. } | TaskReply::AwaitCallback => unreachable!("mapped above"),
+        TaskReply::NoCallback { .. } | TaskReply::AwaitCallback | TaskReply::Callbacks(_) => {
+            Err(Halt::Fail(Failure::new(names::HARNESS_INTERNAL_ERROR, Some(format!("Task state '{}' ended without an answer", state.name)))).into())
+        }
     }
+}
+
+/// The answer for a Task state nobody answers.
+fn no_integration(state: &State, task: &Task) -> Answer {
+    TaskReply::Fail {
+        error: names::HARNESS_NO_INTEGRATION.into(),
+        cause: Some(format!(
+            "Task state '{}' ({}) has no handler and no mocked response: add one with Harness::on_task or a mock config test case",
+            state.name, task.resource
+        )),
+    }
+    .into()
 }
 
 /// The events that open an attempt: …Scheduled and …Started, by resource kind.

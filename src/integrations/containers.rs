@@ -220,4 +220,9 @@ impl Integration for ContainerTasks {
     fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
         Box::pin(self.run(call))
     }
+
+    /// SDK calls and workers outside the simulation: real time.
+    fn real_time(&self) -> bool {
+        true
+    }
 }

@@ -205,6 +205,11 @@ impl Integration for EcsIntegration {
     fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
         Box::pin(self.run(call))
     }
+
+    /// SDK calls and workers outside the simulation: real time.
+    fn real_time(&self) -> bool {
+        true
+    }
 }
 
 fn sdk_failure<E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: aws_sdk_ecs::error::SdkError<E, R>) -> TaskReply {

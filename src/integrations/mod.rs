@@ -57,8 +57,78 @@ pub enum TaskReply {
         detail: String,
     },
     /// The work was started; the answer comes through the task token
-    /// (SendTaskSuccess / SendTaskFailure, from Rust, an SDK client or HTTP).
+    /// (SendTaskSuccess / SendTaskFailure, from Rust, an SDK client or HTTP),
+    /// waited for in real time.
     AwaitCallback,
+    /// The work was started and calls back as scripted, in virtual time:
+    /// heartbeats, then success, failure or silence, at offsets from the
+    /// task's start; TimeoutSeconds and HeartbeatSeconds hold on the same
+    /// clock, so a two-hour scenario costs no real time.
+    Callbacks(Timeline),
+}
+
+/// Callbacks at chosen offsets (virtual time) from a task's start: what
+/// [`TaskReply::Callbacks`] plays.
+///
+/// ```
+/// use sfn_harness::Timeline;
+/// use std::time::Duration;
+/// // a heartbeat every 5 minutes for two hours, then the answer
+/// let t = Timeline::new()
+///     .heartbeats_every(Duration::from_secs(300), Duration::from_secs(7200))
+///     .succeed_at(Duration::from_secs(7200), serde_json::json!({"rows": 42}));
+/// assert_eq!(t.events().len(), 25);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Timeline {
+    events: Vec<(std::time::Duration, tokens::Callback)>,
+}
+
+impl Timeline {
+    /// No callbacks (silence, until one is added).
+    pub fn new() -> Timeline {
+        Timeline::default()
+    }
+
+    fn at(mut self, at: std::time::Duration, cb: tokens::Callback) -> Timeline {
+        // kept in time order; callbacks at the same offset in the order given
+        let i = self.events.partition_point(|(t, _)| *t <= at);
+        self.events.insert(i, (at, cb));
+        self
+    }
+
+    /// SendTaskHeartbeat at `at`.
+    pub fn heartbeat_at(self, at: std::time::Duration) -> Timeline {
+        self.at(at, tokens::Callback::Heartbeat)
+    }
+
+    /// SendTaskHeartbeat every `every`, from `every` up to `until` included.
+    pub fn heartbeats_every(mut self, every: std::time::Duration, until: std::time::Duration) -> Timeline {
+        if every.is_zero() {
+            return self;
+        }
+        let mut t = every;
+        while t <= until {
+            self = self.heartbeat_at(t);
+            t += every;
+        }
+        self
+    }
+
+    /// SendTaskSuccess with `output` at `at`.
+    pub fn succeed_at(self, at: std::time::Duration, output: Value) -> Timeline {
+        self.at(at, tokens::Callback::Success(output))
+    }
+
+    /// SendTaskFailure with `error` and `cause` at `at`.
+    pub fn fail_at(self, at: std::time::Duration, error: &str, cause: Option<&str>) -> Timeline {
+        self.at(at, tokens::Callback::Failure { error: Some(error.to_string()), cause: cause.map(str::to_string) })
+    }
+
+    /// The callbacks, in time order.
+    pub fn events(&self) -> &[(std::time::Duration, tokens::Callback)] {
+        &self.events
+    }
 }
 
 /// An integration's full answer: the reply, what TaskSubmitted carries
@@ -122,6 +192,14 @@ pub trait Integration: Send + Sync {
     /// Default `true`; handlers that answer directly say `false`.
     fn uses_callbacks(&self) -> bool {
         true
+    }
+
+    /// Whether the work happens outside the simulation (a container, a
+    /// client of `serve`): virtual time then stands still while it runs, and
+    /// its callbacks are waited for in real time. Default `false`: the work
+    /// is Rust code whose waits (`sfn_harness::sleep`) are virtual.
+    fn real_time(&self) -> bool {
+        false
     }
 }
 
