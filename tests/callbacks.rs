@@ -170,3 +170,73 @@ mod through_the_sdk_client {
         assert_eq!(seconds(&exec), 1800);
     }
 }
+
+/// Under tokio's paused test clock, what handlers wait on tokio time.
+#[cfg(feature = "sdk")]
+mod paused_tokio_clock {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handler_sleeping_on_tokio_time_moves_the_virtual_clock_with_it() {
+        let h = Harness::from_definition(&callback_machine("Never")).unwrap();
+        let sfn = h.sfn_client();
+        let exec = h
+            .clone()
+            .on_task_async("Export", move |call| {
+                let sfn = sfn.clone();
+                async move {
+                    let token = call.token.clone().unwrap();
+                    for _ in 0..4 {
+                        tokio::time::sleep(Duration::from_secs(300)).await;
+                        sfn.send_task_heartbeat().task_token(&token).send().await.unwrap();
+                    }
+                    TaskReply::ok(json!("after 20 minutes"))
+                }
+            })
+            .run(json!({}))
+            .await;
+        exec.assert_succeeded();
+        assert_eq!(seconds(&exec), 1200);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tokio_sleep_past_the_heartbeat_times_out_at_the_heartbeat() {
+        let exec = Harness::from_definition(&callback_machine("Never"))
+            .unwrap()
+            .on_task_async("Export", |_| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                TaskReply::ok(json!("too late"))
+            })
+            .run(json!({}))
+            .await;
+        exec.assert_failed_with("States.Timeout");
+        assert_eq!(seconds(&exec), 600);
+        assert_eq!(at(&exec, "TaskTimedOut"), Some(600));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_task_that_heartbeats_on_tokio_time_then_goes_silent() {
+        // the handler hands the token to a tokio task and returns at once
+        let h = Harness::from_definition(&callback_machine("Never")).unwrap();
+        let sfn = h.sfn_client();
+        let exec = h
+            .clone()
+            .on_task_async("Export", move |call| {
+                let sfn = sfn.clone();
+                async move {
+                    let token = call.token.clone().unwrap();
+                    tokio::spawn(async move {
+                        for _ in 0..3 {
+                            tokio::time::sleep(Duration::from_secs(300)).await;
+                            let _ = sfn.send_task_heartbeat().task_token(&token).send().await;
+                        }
+                    });
+                    TaskReply::AwaitCallback
+                }
+            })
+            .run(json!({}))
+            .await;
+        exec.assert_failed_with("States.Timeout");
+        assert_eq!(seconds(&exec), 900 + 600, "the last heartbeat at 900 s, then 600 s of silence");
+    }
+}

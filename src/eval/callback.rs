@@ -19,7 +19,7 @@ use crate::history::{Details, Payload};
 use crate::integrations::ecs;
 use crate::integrations::tokens::{Callback, Closed, TokenRegistry};
 use crate::integrations::TaskReply;
-use crate::time::Wall;
+use crate::time::{Mark, Wall};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
@@ -195,6 +195,8 @@ pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture
     let mut heartbeat_due = r.limits.heartbeat.map(ms);
     let timeout_due = r.limits.timeout.map(ms);
     let (sim, fiber) = (env.sim.clone(), env.fiber);
+    // when the work started waiting for something real (see next_event)
+    let mut mark = None;
     loop {
         let deadline = match (timeout_due, heartbeat_due) {
             (Some(t), Some(h)) if h < t => Some((h, true)),
@@ -213,7 +215,8 @@ pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture
         let event = {
             let mut timer = None;
             let rx = r.callbacks.as_deref_mut();
-            next_event(&sim, fiber, work.as_mut(), rx, next_due, &mut timer).await
+            let waits = Waits { sim: &sim, fiber, wall: &env.cfg.wall, due: next_due };
+            next_event(waits, work.as_mut(), rx, &mut timer, &mut mark).await
         };
         match event {
             Event::Work(answer) => {
@@ -259,20 +262,41 @@ pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture
     }
 }
 
+/// What a virtual wait's timer is: the task's fiber, the clock, and when
+/// the next scripted callback or deadline is due.
+struct Waits<'t> {
+    sim: &'t Arc<Sim>,
+    fiber: FiberId,
+    wall: &'t Wall,
+    due: Option<i64>,
+}
+
 /// Polls what a virtual wait waits on until one of them happens: the work
 /// (as the task's fiber, so its sleeps are virtual), the token's callbacks,
 /// and the timer at `due` — set only while nothing real is under way, so
-/// virtual time does not run past work waiting for something real.
+/// virtual time does not run past work waiting for something real. Work
+/// that waited on a paused tokio clock moves the virtual clock by what that
+/// clock skipped (a deadline in between ends the wait there).
 async fn next_event<'t>(
-    sim: &'t Arc<Sim>,
-    fiber: FiberId,
+    w: Waits<'t>,
     mut work: Option<&mut BoxFuture<'_, Answer>>,
     mut rx: Option<&mut UnboundedReceiver<Callback>>,
-    due: Option<i64>,
     timer: &mut Option<Sleep<'t>>,
+    mark: &mut Option<Mark>,
 ) -> Event {
+    let Waits { sim, fiber, wall, due } = w;
     std::future::poll_fn(|cx| {
         sim.awake(fiber);
+        if let Some(m) = mark.take() {
+            if let Some(skipped) = wall.skipped_since(&m) {
+                let target = sim.now_ms().saturating_add(skipped.as_millis() as i64);
+                if let Some(d) = due.filter(|d| *d <= target) {
+                    sim.advance_to(d);
+                    return Poll::Ready(Event::Timer);
+                }
+                sim.advance_to(target);
+            }
+        }
         if let Some(w) = work.as_mut() {
             if let Poll::Ready(a) = in_fiber(sim, fiber, || w.as_mut().poll(cx)) {
                 return Poll::Ready(Event::Work(a));
@@ -301,7 +325,10 @@ async fn next_event<'t>(
             }
             Some(_) if virtual_only => {}
             // the work waits for something real: no virtual deadline meanwhile
-            _ => *timer = None,
+            _ => {
+                *timer = None;
+                *mark = Some(wall.mark());
+            }
         }
         Poll::Pending
     })

@@ -132,6 +132,12 @@ impl Sim {
         self.now.load(Ordering::Relaxed)
     }
 
+    /// Moves the clock forward to `ms` (never back), as work outside the
+    /// timers (a paused tokio clock) says time passed.
+    pub fn advance_to(&self, ms: i64) {
+        self.reach(ms);
+    }
+
     /// Moves the clock forward to `ms` (never back).
     fn reach(&self, ms: i64) {
         self.now.fetch_max(ms, Ordering::Relaxed);

@@ -8,7 +8,7 @@
 
 mod wall;
 
-pub use wall::{RealTime, Wall};
+pub use wall::{Mark, RealTime, Wall};
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 

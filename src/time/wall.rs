@@ -102,6 +102,21 @@ impl Wall {
         }
     }
 
+    /// A reading of this wall beside the system's monotonic clock, to tell
+    /// later how much time the wall skipped ([`Wall::skipped_since`]).
+    pub fn mark(&self) -> Mark {
+        Mark { wall: self.now(), system: std::time::Instant::now() }
+    }
+
+    /// The time this wall moved past the system's clock since `m`: what a
+    /// paused tokio test clock (`start_paused`) jumped over to fire a
+    /// timer. `None` when it only followed real time (a running clock).
+    pub fn skipped_since(&self, m: &Mark) -> Option<Duration> {
+        let wall = self.now().saturating_duration_since(m.wall);
+        let system = m.system.elapsed();
+        (wall > system + Duration::from_millis(1)).then_some(wall)
+    }
+
     /// Runs `fut` until `deadline`: `None` when the deadline came first.
     pub async fn timeout_at<F: Future>(&self, deadline: Instant, fut: F) -> Option<F::Output> {
         tokio::select! {
@@ -110,6 +125,13 @@ impl Wall {
             _ = self.0.sleep_until(deadline) => None,
         }
     }
+}
+
+/// A reading of a [`Wall`] and the system's clock, taken together.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    wall: Instant,
+    system: std::time::Instant,
 }
 
 #[cfg(test)]
@@ -144,5 +166,32 @@ mod tests {
         assert_eq!(r, None);
         let r = rt.block_on(wall.timeout_at(start, async { 5 }));
         assert_eq!(r, Some(5));
+    }
+
+    #[test]
+    fn a_wall_that_jumps_has_skipped_time_and_a_running_one_has_none() {
+        let fake = std::sync::Arc::new(Mutex::new(Instant::now()));
+        struct Shared(std::sync::Arc<Mutex<Instant>>);
+        impl RealTime for Shared {
+            fn now(&self) -> Instant {
+                *self.0.lock().unwrap()
+            }
+            fn epoch_ms(&self) -> i64 {
+                0
+            }
+            fn sleep_until(&self, _deadline: Instant) -> BoxFuture<'static, ()> {
+                Box::pin(std::future::ready(()))
+            }
+        }
+        let wall = Wall::new(Shared(fake.clone()));
+        let m = wall.mark();
+        assert_eq!(wall.skipped_since(&m), None);
+        *fake.lock().unwrap() += Duration::from_secs(300);
+        assert_eq!(wall.skipped_since(&m), Some(Duration::from_secs(300)));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let _g = rt.enter();
+        let system = Wall::system();
+        let m = system.mark();
+        assert_eq!(system.skipped_since(&m), None);
     }
 }
