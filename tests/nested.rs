@@ -147,3 +147,116 @@ fn a_mock_alone_still_answers() {
     exec.assert_succeeded();
     assert_eq!(exec.output(), &json!(1));
 }
+
+/// Generated nested definitions: Maps in Parallels in Maps, Tasks at every
+/// depth, generated replies and interleavings.
+mod generated {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Debug, Clone)]
+    enum Node {
+        Pass,
+        Wait(u8),
+        Task { retry: bool, catch: bool },
+        Map { limit: u8, body: Vec<Node> },
+        Parallel(Vec<Vec<Node>>),
+    }
+
+    fn node() -> impl Strategy<Value = Node> {
+        let leaf = prop_oneof![
+            Just(Node::Pass),
+            (0u8..4).prop_map(Node::Wait),
+            (any::<bool>(), any::<bool>()).prop_map(|(retry, catch)| Node::Task { retry, catch }),
+        ];
+        leaf.prop_recursive(3, 24, 3, |inner| {
+            prop_oneof![
+                (0u8..3, prop::collection::vec(inner.clone(), 1..3)).prop_map(|(limit, body)| Node::Map { limit, body }),
+                prop::collection::vec(prop::collection::vec(inner, 1..3), 1..3).prop_map(Node::Parallel),
+            ]
+        })
+    }
+
+    /// Renders states as a machine; every state keeps `items` in its output.
+    fn machine(nodes: &[Node], n: &mut usize, tasks: &mut Vec<String>) -> Value {
+        let names: Vec<String> = nodes
+            .iter()
+            .map(|_| {
+                *n += 1;
+                format!("S{n}")
+            })
+            .collect();
+        let mut states = serde_json::Map::new();
+        for (i, node) in nodes.iter().enumerate() {
+            let mut s = match node {
+                Node::Pass => json!({"Type": "Pass"}),
+                Node::Wait(secs) => json!({"Type": "Wait", "Seconds": secs}),
+                Node::Task { retry, catch } => {
+                    tasks.push(names[i].clone());
+                    let mut t = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "ResultPath": "$.r", "TimeoutSeconds": 30});
+                    if *retry {
+                        t["Retry"] = json!([{"ErrorEquals": ["Flaky", "States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 2}]);
+                    }
+                    if *catch && i + 1 < nodes.len() {
+                        t["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": names[i + 1]}]);
+                    }
+                    t
+                }
+                Node::Map { limit, body } => json!({
+                    "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": limit, "ResultPath": "$.m",
+                    "ItemSelector": {"items.$": "$.items", "i.$": "$$.Map.Item.Index"},
+                    "ItemProcessor": machine(body, n, tasks)
+                }),
+                Node::Parallel(branches) => json!({
+                    "Type": "Parallel", "ResultPath": "$.p",
+                    "Branches": branches.iter().map(|b| machine(b, n, tasks)).collect::<Vec<_>>()
+                }),
+            };
+            match names.get(i + 1) {
+                Some(next) => s["Next"] = json!(next),
+                None => s["End"] = json!(true),
+            }
+            states.insert(names[i].clone(), s);
+        }
+        json!({"StartAt": names[0], "States": states})
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+        #[test]
+        fn nested_definitions_never_panic_and_count_every_attempt(
+            nodes in prop::collection::vec(node(), 1..4),
+            replies in prop::collection::vec(0u8..8, 1..16),
+            interleaving in 0u64..1000,
+        ) {
+            let mut tasks = Vec::new();
+            let def = machine(&nodes, &mut 0, &mut tasks);
+            let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+            let mut h = Harness::from_definition(&def.to_string()).unwrap().interleaving(interleaving);
+            for (k, t) in tasks.iter().enumerate() {
+                let (seen, replies) = (seen.clone(), replies.clone());
+                h = h.on_task(t, move |c| {
+                    *seen.lock().unwrap().entry(c.state_name.to_string()).or_default() += 1;
+                    match replies[(k + c.invocation) % replies.len()] {
+                        0 => TaskReply::fail("Flaky", None),
+                        1 => TaskReply::fail("Fatal", Some("generated")),
+                        2 => TaskReply::TimedOut,
+                        3 => TaskReply::Callbacks(sfn_harness::Timeline::new().succeed_at(std::time::Duration::from_secs(5), json!(k))),
+                        4 => TaskReply::Callbacks(sfn_harness::Timeline::new()),
+                        _ => TaskReply::ok(json!(k)),
+                    }
+                });
+            }
+            let exec = h.run_blocking(json!({"items": [1, 2]}));
+            let scheduled = exec.event_types().iter().filter(|t| *t == "TaskScheduled").count();
+            let counted: usize = tasks.iter().map(|t| exec.invocations(t)).sum();
+            prop_assert_eq!(counted, scheduled);
+            for t in &tasks {
+                prop_assert_eq!(exec.invocations(t), seen.lock().unwrap().get(t).copied().unwrap_or(0), "{}", t);
+            }
+            prop_assert!(exec.status != sfn_harness::Status::Running || exec.stalled.is_some());
+        }
+    }
+}
