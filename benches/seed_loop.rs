@@ -33,6 +33,16 @@ fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
 
+    // SFN_HARNESS_BENCH_RUNS=N: N worker-model runs of the seed and nothing
+    // else, for instruction counts (valgrind --tool=callgrind)
+    if let Some(n) = std::env::var("SFN_HARNESS_BENCH_RUNS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().on_task("FargateTask", seed_worker);
+        for _ in 0..n {
+            assert_eq!(std::hint::black_box(h.run_blocking(json!({"input": {"number": 0}}))).event_count(), 46);
+        }
+        return;
+    }
+
     for (name, def, handler) in [
         ("seed_loop/sync/increment", "fixtures/seed/state-machine.asl.json", increment_number as fn(&_) -> _),
         ("seed_loop/sync/worker_model", "fixtures/seed/state-machine.asl.json", seed_worker as fn(&_) -> _),
@@ -94,6 +104,34 @@ fn main() {
             })
             .collect();
         println!("property_workload: numbers -1000..1000, 504510 invocations: {:.3} s (median of 3)", median(rounds));
+    }
+    // the simulation scheduler: a Map of 1,000 iterations (Wait 1..10 s,
+    // then a Task) all at once and ten at a time
+    for limit in [0, 10] {
+        let name = format!("map/1000_iterations/max_concurrency_{limit}");
+        if !wanted(&name) {
+            continue;
+        }
+        let def = format!(
+            r#"{{"StartAt": "Each", "States": {{"Each": {{"Type": "Map", "MaxConcurrency": {limit},
+                "ItemProcessor": {{"StartAt": "Nap", "States": {{
+                    "Nap": {{"Type": "Wait", "SecondsPath": "$", "Next": "Work"}},
+                    "Work": {{"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}}}},
+                "End": true}}}}}}"#
+        );
+        let h = Harness::from_definition(&def).unwrap().on_task("Work", |c| sfn_harness::TaskReply::ok(c.parameters.as_ref().clone()));
+        let items: Vec<serde_json::Value> = (0..1000).map(|i| json!(1 + i % 10)).collect();
+        let input = serde_json::Value::Array(items);
+        let rounds: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                let e = h.run_blocking(input.clone());
+                assert!(e.succeeded());
+                assert_eq!(e.invocations("Work"), 1000);
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        println!("{name}: {:.1} ms per execution, 8,000+ events (median of 5)", median(rounds));
     }
     let alloc = if cfg!(sfn_harness_mimalloc) { "mimalloc" } else { "system allocator" };
     println!("peak RSS: {:.1} MiB ({alloc})", peak_rss_mib());
