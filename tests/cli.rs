@@ -135,3 +135,25 @@ fn serve_out_of_descriptors_backs_off_and_recovers() {
     drop(server);
     assert!(served, "no client was served after the descriptors were freed");
 }
+
+#[test]
+fn a_mock_config_answers_states_inside_maps_and_parallels() {
+    let run = |case: &str| {
+        cli(&[
+            "run", "fixtures/pipeline/pipeline.asl.json", "--input", r#"{"partitions":["a","b","c"]}"#,
+            "--mock-config", "fixtures/pipeline/mock-config.json", "--test-case", case, "--json",
+        ])
+    };
+    let o = run("Approved");
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["output"]["processed"], serde_json::json!([{"partition": "ok"}, {"partition": "ok"}, {"partition": "ok"}]));
+    assert_eq!(v["output"]["published"], serde_json::json!([{"tables": 3}, "sent"]));
+
+    let o = run("FlakyPartitionThenRejected");
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["error"], "NotApproved");
+    let types: Vec<&str> = v["history"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "TaskFailed").count(), 1, "the first attempt failed, the retry succeeded");
+}

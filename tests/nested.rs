@@ -260,3 +260,46 @@ mod generated {
         }
     }
 }
+
+/// The typical pipeline of issue 8, answered from Rust: a Map of ECS tasks
+/// with Retry/Catch, a Parallel of Lambdas, an SQS callback with heartbeats.
+mod pipeline {
+    use super::*;
+    use sfn_harness::Timeline;
+    use std::time::Duration;
+
+    fn harness(approval: Timeline) -> Harness {
+        Harness::from_file("fixtures/pipeline/pipeline.asl.json")
+            .unwrap()
+            .on_task("RunPartition", |c| {
+                let partition = sfn_harness::container_env_var(&c.parameters, Some("worker"), "PARTITION").unwrap_or_default().to_string();
+                if partition == "b" && c.retry_count == 0 {
+                    return TaskReply::fail("States.TaskFailed", Some("exit code 1"));
+                }
+                TaskReply::ok(c.parameters.as_ref().clone())
+            })
+            .on_task("UpdateCatalog", |_| TaskReply::ok(json!({"Payload": {"tables": 3}})))
+            .on_task("NotifyTeam", |_| TaskReply::ok(json!({"Payload": "sent"})))
+            .on_task("AwaitApproval", move |_| TaskReply::Callbacks(approval.clone()))
+    }
+
+    #[test]
+    fn approved_after_fifty_minutes_of_heartbeats() {
+        let approval = Timeline::new().heartbeats_every(Duration::from_secs(300), Duration::from_secs(3000)).succeed_at(Duration::from_secs(3000), json!({"approved": true}));
+        let exec = harness(approval).run_blocking(json!({"partitions": ["a", "b", "c"]}));
+        exec.assert_succeeded();
+        assert_eq!(exec.invocations("RunPartition"), 4);
+        assert_eq!(exec.output()["processed"], json!([{"partition": "a"}, {"partition": "b"}, {"partition": "c"}]));
+        // b backs off 5 s while a and c run (MaxConcurrency 2), then the approval takes 3,000 s
+        assert_eq!((exec.stop_ms - exec.start_ms) / 1000, 5 + 3000);
+    }
+
+    #[test]
+    fn heartbeats_that_stop_are_caught_as_a_timeout_and_rejected() {
+        let approval = Timeline::new().heartbeats_every(Duration::from_secs(300), Duration::from_secs(1200));
+        let exec = harness(approval).run_blocking(json!({"partitions": ["a"]}));
+        exec.assert_failed_with("NotApproved");
+        assert_eq!((exec.stop_ms - exec.start_ms) / 1000, 1200 + 600);
+        assert!(exec.event_types().contains(&"TaskTimedOut".to_string()));
+    }
+}

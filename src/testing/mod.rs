@@ -327,6 +327,11 @@ impl Execution {
                 | D::ActivityTimedOut { error, cause } => {
                     format!("{} {}", error.as_deref().unwrap_or("-"), cause.as_deref().unwrap_or(""))
                 }
+                D::MapIterationStarted { name, index }
+                | D::MapIterationSucceeded { name, index }
+                | D::MapIterationFailed { name, index }
+                | D::MapIterationAborted { name, index } => format!("{name}[{index}]"),
+                D::MapStateStarted { length } => format!("{length} items"),
                 _ => String::new(),
             };
             let mark = if self.status != Status::Succeeded && Some(e.id) == failing { " ◀" } else { "" };
