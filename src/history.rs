@@ -307,6 +307,10 @@ pub struct Event {
     pub previous_event_id: u64,
     pub timestamp_ms: i64,
     pub details: Details,
+    /// Which fiber of the execution recorded it (0: the top level; see
+    /// `eval/sched.rs`): what ties a branch's or an iteration's events
+    /// together when they interleave. Not part of AWS's shape.
+    pub fiber: u32,
 }
 
 impl Event {
@@ -343,8 +347,8 @@ impl History {
         History { events: Vec::with_capacity(n), entered_any: false }
     }
 
-    /// Appends an event at `now_ms`; returns its id.
-    pub fn push(&mut self, now_ms: i64, details: Details) -> u64 {
+    /// Appends an event recorded by `fiber` at `now_ms`; returns its id.
+    pub fn push_in(&mut self, fiber: u32, now_ms: i64, details: Details) -> u64 {
         let id = self.events.len() as u64 + 1;
         let previous_event_id = match &details {
             Details::ExecutionStarted { .. } => 0,
@@ -354,7 +358,7 @@ impl History {
             }
             _ => id - 1,
         };
-        self.events.push(Event { id, previous_event_id, timestamp_ms: now_ms, details });
+        self.events.push(Event { id, previous_event_id, timestamp_ms: now_ms, details, fiber });
         id
     }
 

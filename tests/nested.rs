@@ -291,7 +291,38 @@ mod pipeline {
         assert_eq!(exec.invocations("RunPartition"), 4);
         assert_eq!(exec.output()["processed"], json!([{"partition": "a"}, {"partition": "b"}, {"partition": "c"}]));
         // b backs off 5 s while a and c run (MaxConcurrency 2), then the approval takes 3,000 s
-        assert_eq!((exec.stop_ms - exec.start_ms) / 1000, 5 + 3000);
+        assert_eq!(exec.elapsed(), Duration::from_secs(5 + 3000));
+
+        // each attempt of the nested Task, with its Map index, retry number and times
+        let runs = exec.state("RunPartition");
+        let summary: Vec<(Option<usize>, u32, Option<&str>, u64)> =
+            runs.attempts.iter().map(|a| (a.within.map_index, a.retry, a.error.as_deref(), a.started.as_secs())).collect();
+        assert_eq!(summary, vec![(Some(0), 0, None, 0), (Some(1), 0, Some("States.TaskFailed"), 0), (Some(2), 0, None, 0), (Some(1), 1, None, 5)]);
+        assert_eq!(sfn_harness::container_env_var(&runs.attempts[3].parameters, Some("worker"), "PARTITION"), Some("b"));
+        assert_eq!(runs.visits.len(), 3);
+        let notify = exec.state("NotifyTeam");
+        assert_eq!(notify.attempts[0].within.branch, Some(1));
+        assert_eq!(notify.results(), vec![&json!({"Payload": "sent"})]);
+        let approval = exec.state("AwaitApproval").attempts;
+        assert_eq!((approval[0].started.as_secs(), approval[0].ended.unwrap().as_secs()), (5, 3005));
+        exec.assert_attempts("RunPartition", 4).assert_output_of("Approved?", &exec.output_of("AwaitApproval").unwrap());
+        let path = exec.path();
+        assert_eq!(path.first(), Some(&"ProcessPartitions"));
+        assert_eq!(&path[path.len() - 3..], ["AwaitApproval", "Approved?", "Done"]);
+    }
+
+    #[test]
+    fn a_failed_assertion_shows_the_states_part_of_the_trace() {
+        let approval = Timeline::new().succeed_at(Duration::from_secs(1), json!({"approved": true}));
+        let exec = harness(approval).run_blocking(json!({"partitions": ["b"]}));
+        let message = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.assert_attempts("RunPartition", 1);
+        }))
+        .unwrap_err();
+        let message = message.downcast_ref::<String>().unwrap();
+        assert!(message.contains("expected 1 attempts of 'RunPartition', got 2"), "{message}");
+        assert!(message.contains("TaskFailed"), "{message}");
+        assert!(!message.contains("AwaitApproval"), "only that state's lines: {message}");
     }
 
     #[test]

@@ -614,7 +614,7 @@ impl Endpoint {
                     let (error, cause) = r.stop_reason.clone().unwrap_or_default();
                     let id = live.len() as u64 + 1;
                     let stop_ms = (r.stop.unwrap_or_default() * 1000.0).round() as i64;
-                    Event { id, previous_event_id: id - 1, timestamp_ms: stop_ms, details: Details::ExecutionAborted { error, cause } }
+                    Event { id, previous_event_id: id - 1, timestamp_ms: stop_ms, details: Details::ExecutionAborted { error, cause }, fiber: 0 }
                 });
                 (&live[..], aborted)
             }

@@ -13,7 +13,7 @@
 use super::error::{Exn, Failure};
 use super::io::{apply_io_path, eval_template, select, Ctx};
 use super::nested::{abort_events, conclude, failed, run_nested};
-use super::sched::join;
+use super::sched::{join, Place};
 use super::{Env, Step};
 use crate::asl::{MapSpec, State, Tolerance};
 use crate::history::{Details, Payload};
@@ -103,6 +103,7 @@ async fn iterate(run: &Run<'_>, env: &mut Env<'_>, record: bool) -> Result<Vec<V
     let joined = join(
         &sim,
         parent,
+        |index| Place::Iteration { state: run.state.name.clone(), index },
         total,
         run.limit,
         |index, fiber| {

@@ -24,7 +24,7 @@ pub use error::Failure;
 pub(crate) use error::{Exn, Halt};
 pub(crate) use error::names;
 pub use io::ExecInfo;
-pub use sched::{sleep, VirtualSleep};
+pub use sched::{sleep, Place, VirtualSleep};
 
 use crate::asl::{StateKind, StateMachine};
 use crate::rng::Rng;
@@ -205,6 +205,9 @@ pub struct Execution {
     /// Why the harness could not run it (an unsupported feature).
     pub unsupported: Option<String>,
     pub(crate) invocations: HashMap<Arc<str>, usize>,
+    /// Each fiber's parent and place (Map iteration, Parallel branch), by
+    /// the fiber id history events carry.
+    pub(crate) fibers: Vec<(usize, Place)>,
     /// What task workers printed (containers' stdout/stderr), per invocation.
     pub task_logs: Vec<TaskLog>,
 }
@@ -310,7 +313,7 @@ impl<'a> Env<'a> {
     /// an execution (the quota keeps room for the last).
     fn record(&mut self, d: Details) -> u64 {
         let mut history = lock(&self.history);
-        let id = history.push(self.sim.now_ms(), d);
+        let id = history.push_in(self.fiber as u32, self.sim.now_ms(), d);
         if let (Some(live), true) = (&self.cfg.live_history, self.own_history) {
             // the copy mirrors the history by event id: an event a reader
             // wrote first (ExecutionStarted, see started_event) stays as it is
@@ -411,7 +414,7 @@ fn role_arn(cfg: &RunConfig) -> String {
 #[cfg(any(feature = "endpoint", test))]
 pub(crate) fn started_event(cfg: &RunConfig, input: Payload) -> crate::history::Event {
     let details = Details::ExecutionStarted { input, role_arn: Arc::from(role_arn(cfg).as_str()) };
-    crate::history::Event { id: 1, previous_event_id: 0, timestamp_ms: cfg.start_ms, details }
+    crate::history::Event { id: 1, previous_event_id: 0, timestamp_ms: cfg.start_ms, details, fiber: 0 }
 }
 
 /// Runs `sm` on `input` to the end.
@@ -509,6 +512,7 @@ impl<'a> Env<'a> {
             stalled,
             unsupported: tally.unsupported,
             invocations,
+            fibers: self.sim.places(),
             task_logs: tally.task_logs,
         }
     }

@@ -7,7 +7,7 @@
 use super::error::Exn;
 use super::io::{apply_io_path, eval_template, Ctx};
 use super::nested::{abort_events, conclude, failed, run_nested};
-use super::sched::join;
+use super::sched::{join, Place};
 use super::{Env, Step};
 use crate::asl::{State, StateMachine};
 use crate::history::{Details, Payload};
@@ -26,7 +26,7 @@ pub(super) async fn run(state: &State, branches: &[StateMachine], raw: Payload, 
     let mut attempts = vec![0; state.retry.len()];
     loop {
         env.push(Details::ParallelStateStarted)?;
-        let failure = match run_branches(branches, &effective, env).await {
+        let failure = match run_branches(state, branches, &effective, env).await {
             Ok(outputs) => return conclude(state, raw, Value::Array(outputs), &ctx, env),
             Err(Exn::Fail(f)) => f,
             Err(halt) => return Err(halt),
@@ -39,12 +39,13 @@ pub(super) async fn run(state: &State, branches: &[StateMachine], raw: Payload, 
 
 /// Runs the branches concurrently on the effective input; the first to fail
 /// aborts the others.
-async fn run_branches(branches: &[StateMachine], effective: &Payload, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
+async fn run_branches(state: &State, branches: &[StateMachine], effective: &Payload, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
     let sim = env.sim.clone();
     let parent = env.fiber;
     let joined = join(
         &sim,
         parent,
+        |index| Place::Branch { state: state.name.clone(), index },
         branches.len(),
         0,
         |i, fiber| {

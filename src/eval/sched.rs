@@ -47,10 +47,33 @@ enum Status {
     Done,
 }
 
+/// Where a fiber runs: what a test reads to tell iterations and branches
+/// apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// The execution's top-level states.
+    Top,
+    /// Iteration `index` of the Map state `state`.
+    Iteration {
+        /// The Map state.
+        state: Arc<str>,
+        /// The item's index.
+        index: usize,
+    },
+    /// Branch `index` of the Parallel state `state`.
+    Branch {
+        /// The Parallel state.
+        state: Arc<str>,
+        /// The branch's index.
+        index: usize,
+    },
+}
+
 #[derive(Debug)]
 struct Fiber {
     status: Status,
     parent: FiberId,
+    place: Place,
     /// The type of the state it is in (entered, not yet exited).
     state: Option<&'static str>,
 }
@@ -108,7 +131,7 @@ impl Sim {
     /// A simulation starting at `start_ms` with the root fiber running;
     /// `interleaving` orders simultaneous events (0: the natural order).
     pub fn new(start_ms: i64, interleaving: u64) -> Arc<Sim> {
-        let root = Fiber { status: Status::Running, parent: ROOT, state: None };
+        let root = Fiber { status: Status::Running, parent: ROOT, place: Place::Top, state: None };
         Arc::new(Sim {
             now: AtomicI64::new(start_ms),
             explores: interleaving != 0,
@@ -143,10 +166,15 @@ impl Sim {
         self.now.fetch_max(ms, Ordering::Relaxed);
     }
 
+    /// Every fiber's parent and place, by fiber id.
+    pub fn places(&self) -> Vec<(FiberId, Place)> {
+        self.lock().fibers.iter().map(|f| (f.parent, f.place.clone())).collect()
+    }
+
     /// A new running fiber, child of `parent`.
-    fn spawn(&self, parent: FiberId) -> FiberId {
+    fn spawn(&self, parent: FiberId, place: Place) -> FiberId {
         let mut i = self.lock();
-        i.fibers.push(Fiber { status: Status::Running, parent, state: None });
+        i.fibers.push(Fiber { status: Status::Running, parent, place, state: None });
         i.running += 1;
         i.fibers.len() - 1
     }
@@ -234,7 +262,8 @@ impl Sim {
         match *seq {
             None => {
                 // nothing else can happen before it: go straight there
-                if direct && i.running == 1 && i.timers.is_empty() && i.fibers[fiber].status == Status::Running {
+                // (the top level only: a join may still have children to start)
+                if direct && fiber == ROOT && i.running == 1 && i.timers.is_empty() && i.fibers[fiber].status == Status::Running {
                     self.reach(due);
                     return Poll::Ready(());
                 }
@@ -448,10 +477,13 @@ pub(crate) struct Joined<T> {
 
 /// Runs `count` children as fibers of their own, at most `limit` at once
 /// (0: all at once), starting each with `start(index, fiber)`; the first
-/// result for which `stop` says so aborts the others.
+/// result for which `stop` says so aborts the others. `place` says where
+/// child `index` runs.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn join<'a, T: Send + 'a>(
     sim: &Sim,
     parent: FiberId,
+    place: impl Fn(usize) -> Place,
     count: usize,
     limit: usize,
     mut start: impl FnMut(usize, FiberId) -> Pin<Box<dyn Future<Output = T> + Send + 'a>>,
@@ -474,7 +506,7 @@ pub(crate) async fn join<'a, T: Send + 'a>(
         loop {
             // start children while there is room
             while live < limit && next < count {
-                let fiber = sim.spawn(parent);
+                let fiber = sim.spawn(parent, place(next));
                 let waker = Waker::from(Arc::new(Woken { index: next, ready: ready.clone() }));
                 slots[next] = Some(Child { fiber, fut: start(next, fiber), waker });
                 ready.queue.lock().unwrap_or_else(|p| p.into_inner()).push(next);

@@ -11,6 +11,8 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 mod explore;
+mod report;
+pub use report::{Attempt, StateReport, Visit, Within};
 pub use explore::Counterexample;
 #[cfg(feature = "proptest")]
 pub use explore::strategies;
