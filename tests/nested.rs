@@ -309,6 +309,7 @@ mod pipeline {
         let path = exec.path();
         assert_eq!(path.first(), Some(&"ProcessPartitions"));
         assert_eq!(&path[path.len() - 3..], ["AwaitApproval", "Approved?", "Done"]);
+        sfn_harness::assert_execution_snapshot!("pipeline_approved", exec);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use sfn_harness::workers::{increment_number, seed_worker};
-use sfn_harness::{assert_history_snapshot, Harness, Status};
+use sfn_harness::{assert_execution_snapshot, Harness, Status};
 
 mod common;
 use common::seed_with;
@@ -39,7 +39,7 @@ fn number_zero_runs_the_task_four_times_on_both_definitions() {
             .map(|e| e["timestamp"].as_f64().unwrap())
             .collect();
         assert_eq!(waits.len(), 4);
-        assert_history_snapshot!(snap, exec);
+        assert_execution_snapshot!(snap, exec);
     }
 }
 
@@ -82,7 +82,7 @@ fn a_failing_worker_fails_the_execution_with_its_error() {
         }
     }
     let exec = seed(SYNC).run_blocking(number(json!(-1)));
-    assert_history_snapshot!("seed_sync_number_minus_1", exec);
+    assert_execution_snapshot!("seed_sync_number_minus_1", exec);
 }
 
 #[test]

@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 mod explore;
 mod report;
+mod snapshot;
 pub use report::{Attempt, StateReport, Visit, Within};
 pub use explore::Counterexample;
 #[cfg(feature = "proptest")]
@@ -393,14 +394,27 @@ pub fn snapshot_settings(manifest_dir: &str) -> insta::Settings {
     s
 }
 
-/// Snapshots an execution's history (GetExecutionHistory's shape) with
-/// insta, in the top-level `snapshots/` directory. Deterministic: no
-/// redactions are needed.
+/// Snapshots an execution with insta in the readable format of
+/// [`Execution::snapshot`] (one entry per event, payloads whole as parsed
+/// JSON, times from the start), in the top-level `snapshots/` directory.
+/// Deterministic: no redactions are needed.
+///
+/// ```ignore
+/// assert_execution_snapshot!("seed_number_0", exec);
+/// ```
+#[macro_export]
+macro_rules! assert_execution_snapshot {
+    ($name:expr, $exec:expr) => {
+        $crate::__private::snapshot_settings(env!("CARGO_MANIFEST_DIR")).bind(|| {
+            $crate::__private::insta::assert_snapshot!($name, $exec.snapshot());
+        })
+    };
+}
+
+/// The former name of [`assert_execution_snapshot!`] (same format).
 #[macro_export]
 macro_rules! assert_history_snapshot {
     ($name:expr, $exec:expr) => {
-        $crate::__private::snapshot_settings(env!("CARGO_MANIFEST_DIR")).bind(|| {
-            $crate::__private::insta::assert_json_snapshot!($name, $exec.history_json());
-        })
+        $crate::assert_execution_snapshot!($name, $exec)
     };
 }
