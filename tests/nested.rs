@@ -312,6 +312,29 @@ mod pipeline {
         sfn_harness::assert_execution_snapshot!("pipeline_approved", exec);
     }
 
+    #[cfg(feature = "proptest")]
+    proptest::proptest! {
+        /// Whatever the approval task answers, the pipeline ends as its
+        /// definition says: approved, failed with the task's error, or
+        /// rejected after a timeout (a silence times out at the heartbeat).
+        #[test]
+        fn any_approval_schedule_ends_as_the_definition_says(schedule in sfn_harness::strategies::schedules(&["QueueGone"], 2)) {
+            let exec = harness(Timeline::new())
+                .on_task("AwaitApproval", schedule.clone().handler(|_| TaskReply::ok(json!({"approved": true}))))
+                .run_blocking(json!({"partitions": ["a"]}));
+            match schedule.0.first().unwrap_or(&sfn_harness::Scheduled::Succeed) {
+                sfn_harness::Scheduled::Succeed => proptest::prop_assert!(exec.succeeded()),
+                sfn_harness::Scheduled::Fail(e) => proptest::prop_assert_eq!(exec.error.as_deref(), Some(e.as_str())),
+                sfn_harness::Scheduled::TimeOut => proptest::prop_assert_eq!(exec.error.as_deref(), Some("NotApproved")),
+                sfn_harness::Scheduled::Silence => {
+                    proptest::prop_assert_eq!(exec.error.as_deref(), Some("NotApproved"));
+                    proptest::prop_assert_eq!(exec.state("AwaitApproval").attempts[0].ended.unwrap().as_secs(), 600);
+                }
+            }
+            proptest::prop_assert_eq!(exec.invocations("AwaitApproval"), 1);
+        }
+    }
+
     #[test]
     fn a_failed_assertion_shows_the_states_part_of_the_trace() {
         let approval = Timeline::new().succeed_at(Duration::from_secs(1), json!({"approved": true}));

@@ -190,3 +190,80 @@ proptest! {
         prop_assert_eq!(exec.event_types().last().cloned(), Some("ExecutionFailed".to_string()));
     }
 }
+
+/// Failure schedules as properties: whatever the worker answers at each
+/// invocation, the execution ends at the first failure, with its error,
+/// having called the worker exactly that many times.
+#[cfg(feature = "proptest")]
+mod failure_schedules {
+    use super::*;
+    use proptest::prelude::*;
+    use sfn_harness::strategies::{inputs_like, schedules};
+    use sfn_harness::{Schedule, Scheduled};
+
+    fn run(schedule: &Schedule, n: i64) -> sfn_harness::Execution {
+        seed(SYNC).on_task("FargateTask", schedule.clone().handler(seed_worker)).run_blocking(number(json!(n)))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+        #[test]
+        fn any_failure_ends_the_execution_at_that_invocation(schedule in schedules(&["WorkerCrashed", "Throttled"], 6), n in 0i64..4) {
+            let exec = run(&schedule, n);
+            let runs = (4 - n) as usize;
+            match schedule.first_failure().filter(|(k, _)| *k < runs) {
+                None => {
+                    prop_assert!(exec.succeeded());
+                    prop_assert_eq!(exec.invocations("FargateTask"), runs);
+                }
+                Some((k, what)) => {
+                    prop_assert_eq!(exec.invocations("FargateTask"), k + 1);
+                    prop_assert_eq!(exec.state("FargateTask").attempts.len(), k + 1);
+                    match what {
+                        Scheduled::Fail(e) => prop_assert_eq!(exec.error.as_deref(), Some(e.as_str())),
+                        Scheduled::TimeOut => prop_assert_eq!(exec.error.as_deref(), Some("States.Timeout")),
+                        // no TimeoutSeconds on the seed's task: AWS would wait a year
+                        Scheduled::Silence => prop_assert!(exec.stalled.is_some()),
+                        Scheduled::Succeed => unreachable!(),
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn inputs_like_the_example_keep_its_shape(input in inputs_like(&json!({"input": {"number": 0, "tag": "x"}}))) {
+            prop_assert!(input["input"]["number"].is_i64());
+            prop_assert!(input["input"]["tag"].is_string());
+            let exec = seed(SYNC).run_blocking(input.clone());
+            let n = input["input"]["number"].as_i64().unwrap();
+            if n >= 0 {
+                prop_assert!(exec.succeeded());
+                prop_assert_eq!(exec.invocations("FargateTask"), (4 - n).max(0) as usize);
+            } else {
+                prop_assert_eq!(exec.error.as_deref(), Some("Container task failed."));
+            }
+        }
+    }
+
+    /// A deliberately wrong property ("a first success means the execution
+    /// succeeds") is refuted, and shrinking ends at the smallest schedule
+    /// that refutes it.
+    #[test]
+    fn shrinking_ends_at_the_minimal_schedule() {
+        use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
+        let mut runner = TestRunner::new_with_rng(Config { cases: 500, ..Config::default() }, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+        let result = runner.run(&schedules(&["Boom", "Other"], 8), |schedule| {
+            if schedule.0.first() == Some(&Scheduled::Succeed) || schedule.0.is_empty() {
+                prop_assert!(run(&schedule, 0).succeeded(), "schedule {} fails the execution", schedule);
+            }
+            Ok(())
+        });
+        match result {
+            Err(TestError::Fail(why, minimal)) => {
+                assert_eq!(minimal.to_string(), "[ok, fail(Boom)]", "{why}");
+                assert!(why.to_string().contains("schedule [ok, fail(Boom)] fails the execution"), "{why}");
+            }
+            other => panic!("the wrong property must be refuted: {other:?}"),
+        }
+    }
+}

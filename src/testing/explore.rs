@@ -72,15 +72,3 @@ fn checked(check: &impl Fn(&Execution), exec: &Execution) -> Result<(), String> 
         p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the check panicked".into())
     })
 }
-
-/// Proptest strategies over what a scenario can vary.
-#[cfg(feature = "proptest")]
-pub mod strategies {
-    use proptest::strategy::Strategy;
-
-    /// Interleaving seeds (see [`Harness::interleaving`](crate::Harness::interleaving)):
-    /// shrinking goes toward 0, the natural order.
-    pub fn interleavings() -> impl Strategy<Value = u64> {
-        proptest::num::u64::ANY
-    }
-}

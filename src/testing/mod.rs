@@ -12,11 +12,14 @@ use std::sync::{Arc, OnceLock};
 
 mod explore;
 mod report;
+mod schedule;
 mod snapshot;
-pub use report::{Attempt, StateReport, Visit, Within};
-pub use explore::Counterexample;
+/// Proptest strategies over what a scenario can vary (feature `proptest`).
 #[cfg(feature = "proptest")]
-pub use explore::strategies;
+pub mod strategies;
+pub use explore::Counterexample;
+pub use report::{Attempt, StateReport, Visit, Within};
+pub use schedule::{Schedule, Scheduled};
 
 
 /// Why a harness could not be built.
