@@ -197,7 +197,6 @@ proptest! {
 #[cfg(feature = "proptest")]
 mod failure_schedules {
     use super::*;
-    use proptest::prelude::*;
     use sfn_harness::strategies::{inputs_like, schedules};
     use sfn_harness::{Schedule, Scheduled};
 
