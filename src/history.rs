@@ -339,25 +339,51 @@ pub struct History {
     events: Vec<Event>,
     /// Whether a state has been entered yet (the first one points at event 0).
     entered_any: bool,
+    /// Per fiber: its parent, and the latest event it or a fiber inside it
+    /// recorded (what its next event follows).
+    fibers: Vec<(u32, u64)>,
 }
 
 impl History {
     /// An empty history with room for `n` events.
     pub fn with_capacity(n: usize) -> History {
-        History { events: Vec::with_capacity(n), entered_any: false }
+        History { events: Vec::with_capacity(n), entered_any: false, fibers: vec![(0, 0)] }
     }
 
-    /// Appends an event recorded by `fiber` at `now_ms`; returns its id.
-    pub fn push_in(&mut self, fiber: u32, now_ms: i64, details: Details) -> u64 {
+    /// Appends an event recorded by `fiber` (a child of `parent`) at
+    /// `now_ms`; returns its id. `previousEventId` follows the fiber's own
+    /// thread, as AWS's does: its latest event (or one of the branches or
+    /// iterations it started, when they ended after it), else its parent's.
+    pub fn push_in(&mut self, fiber: u32, parent: u32, now_ms: i64, details: Details) -> u64 {
         let id = self.events.len() as u64 + 1;
+        let f = fiber as usize;
+        if self.fibers.len() <= f {
+            self.fibers.resize(f + 1, (0, 0));
+        }
+        if self.fibers[f].1 == 0 && f != 0 {
+            self.fibers[f].0 = parent;
+        }
+        let follows = match self.fibers[f].1 {
+            0 => self.fibers.get(self.fibers[f].0 as usize).map_or(id - 1, |p| p.1),
+            latest => latest,
+        };
         let previous_event_id = match &details {
             Details::ExecutionStarted { .. } => 0,
             Details::StateEntered { .. } if !self.entered_any => {
                 self.entered_any = true;
                 0
             }
-            _ => id - 1,
+            _ => follows,
         };
+        // this fiber and every fiber around it have this event as their latest
+        let mut g = f;
+        loop {
+            self.fibers[g].1 = id;
+            if g == 0 {
+                break;
+            }
+            g = self.fibers[g].0 as usize;
+        }
         self.events.push(Event { id, previous_event_id, timestamp_ms: now_ms, details, fiber });
         id
     }

@@ -86,7 +86,9 @@ pub use eval::{sleep, Execution, Status, TaskLog, VirtualSleep};
 pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
 pub use integrations::{container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline};
 pub use mock::{MockConfig, MockConfigError};
-pub use testing::{Attempt, Counterexample, Harness, HarnessError, Schedule, Scheduled, StateReport, Visit, Within};
+pub use testing::{
+    Attempt, Counterexample, Divergence, Harness, HarnessError, Replay, ReplayError, ReplayReport, Schedule, Scheduled, StateReport, Visit, Within,
+};
 #[cfg(feature = "proptest")]
 pub use testing::strategies;
 pub use time::{RealTime, Wall};

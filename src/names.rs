@@ -35,6 +35,8 @@ pub const HARNESS_SHADOWED_MOCK: &str = "Harness.ShadowedMock";
 /// The prefix of the harness's own errors: problems of the test, not of the
 /// state machine, so no Retry or Catch handles them.
 pub const HARNESS_PREFIX: &str = "Harness.";
+/// A replayed execution asked for a task attempt the recording does not have.
+pub const HARNESS_REPLAY_DIVERGED: &str = "Harness.ReplayDiverged";
 /// A mock-config test case ran out of responses.
 pub const HARNESS_MOCK_EXHAUSTED: &str = "Harness.MockExhausted";
 /// A worker container could not be run.

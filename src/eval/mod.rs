@@ -250,6 +250,8 @@ pub(crate) struct Env<'a> {
     /// The clock and the scheduler.
     pub sim: Arc<Sim>,
     pub fiber: FiberId,
+    /// The fiber that started this one (itself for the top level).
+    parent: FiberId,
     /// This fiber's own generator (a child's is seeded from its parent's).
     pub rng: Rng,
     history: Arc<std::sync::Mutex<History>>,
@@ -313,7 +315,7 @@ impl<'a> Env<'a> {
     /// an execution (the quota keeps room for the last).
     fn record(&mut self, d: Details) -> u64 {
         let mut history = lock(&self.history);
-        let id = history.push_in(self.fiber as u32, self.sim.now_ms(), d);
+        let id = history.push_in(self.fiber as u32, self.parent as u32, self.sim.now_ms(), d);
         if let (Some(live), true) = (&self.cfg.live_history, self.own_history) {
             // the copy mirrors the history by event id: an event a reader
             // wrote first (ExecutionStarted, see started_event) stays as it is
@@ -371,6 +373,7 @@ impl<'a> Env<'a> {
         Env {
             sim: self.sim.clone(),
             fiber,
+            parent: self.fiber,
             rng: Rng::new(self.rng.next_u64()),
             history: self.history.clone(),
             own_history: self.own_history,
@@ -453,6 +456,7 @@ impl<'a> Env<'a> {
         let mut env = Env {
             sim: Sim::new(cfg.start_ms, cfg.interleaving),
             fiber: sched::ROOT,
+            parent: sched::ROOT,
             rng,
             history: Arc::new(std::sync::Mutex::new(History::with_capacity(64))),
             own_history: true,

@@ -166,6 +166,21 @@ impl Sim {
         self.now.fetch_max(ms, Ordering::Relaxed);
     }
 
+    /// The Map item indexes around `fiber`, outermost first.
+    pub fn iteration_path(&self, mut fiber: FiberId) -> Vec<usize> {
+        let i = self.lock();
+        let mut path = Vec::new();
+        while fiber != ROOT {
+            let f = &i.fibers[fiber];
+            if let Place::Iteration { index, .. } = f.place {
+                path.push(index);
+            }
+            fiber = f.parent;
+        }
+        path.reverse();
+        path
+    }
+
     /// Every fiber's parent and place, by fiber id.
     pub fn places(&self) -> Vec<(FiberId, Place)> {
         self.lock().fibers.iter().map(|f| (f.parent, f.place.clone())).collect()

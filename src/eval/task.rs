@@ -108,7 +108,9 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     let tokens = env.tasks.tokens().clone();
     let mut callbacks = callback.then(|| tokens.register(&token));
     let invocation = env.count_invocation(state.id);
+    let iteration = if env.fiber == super::sched::ROOT { Vec::new() } else { env.sim.iteration_path(env.fiber) };
     let call = TaskCall {
+        iteration,
         state_name: state.name.clone(),
         resource: task.resource.clone(),
         parameters: params.clone(),

@@ -20,8 +20,14 @@ pub struct TaskCall {
     /// The effective parameters (after InputPath and Parameters), shared
     /// with the history.
     pub parameters: Arc<Value>,
-    /// The task token, when the state's parameters or pattern use one.
+    /// The attempt's task token (`$$.Task.Token`). Always `Some`: every
+    /// attempt has one, but only a `.waitForTaskToken` or `.sync` task (or
+    /// an activity) waits for a callback with it; for a request-response
+    /// task a callback with it is refused, as on AWS.
     pub token: Option<String>,
+    /// The Map item indexes of the iterations this call runs in, outermost
+    /// first (empty outside any Map).
+    pub iteration: Vec<usize>,
     /// Which invocation of this state this is (0-based, retries included).
     pub invocation: usize,
     /// `$$.State.RetryCount`.
@@ -311,6 +317,20 @@ pub struct Integrations {
     /// How long a callback task may wait in real time for a callback with
     /// no TimeoutSeconds/HeartbeatSeconds before the run reports it stalled.
     pub callback_wait: std::time::Duration,
+}
+
+impl std::fmt::Debug for Integrations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut states: Vec<&String> = self.by_state.keys().collect();
+        states.sort();
+        f.debug_struct("Integrations")
+            .field("answered_states", &states)
+            .field("mocked", &self.mocked.len())
+            .field("shadowed", &self.shadowed.keys().collect::<Vec<_>>())
+            .field("fallback", &self.fallback.is_some())
+            .field("callback_wait", &self.callback_wait)
+            .finish()
+    }
 }
 
 impl Integrations {

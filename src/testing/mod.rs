@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 mod explore;
+mod replay;
 mod report;
 mod schedule;
 mod snapshot;
@@ -18,6 +19,7 @@ mod snapshot;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 pub use explore::Counterexample;
+pub use replay::{Divergence, Replay, ReplayError, ReplayReport};
 pub use report::{Attempt, StateReport, Visit, Within};
 pub use schedule::{Schedule, Scheduled};
 
@@ -56,6 +58,16 @@ pub struct Harness {
     integrations: Integrations,
     config: RunConfig,
     runtime: Arc<OnceLock<tokio::runtime::Runtime>>,
+}
+
+impl fmt::Debug for Harness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Harness")
+            .field("states", &self.sm.all_states().iter().map(|s| &*s.name).collect::<Vec<_>>())
+            .field("integrations", &self.integrations)
+            .field("config", &self.config)
+            .finish()
+    }
 }
 
 impl Harness {

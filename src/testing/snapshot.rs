@@ -39,7 +39,7 @@ impl Execution {
     /// ```
     pub fn snapshot(&self) -> String {
         let mut out = String::new();
-        let _ = write!(out, "{} in {:.3}s", self.status.as_str(), self.elapsed().as_secs_f64());
+        let _ = write!(out, "{} in {:.3}s", self.status.as_str(), (self.stop_ms - self.start_ms) as f64 / 1000.0);
         if let Some(s) = &self.stalled {
             let _ = write!(out, " (stalled: {s})");
         }
