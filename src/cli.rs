@@ -78,6 +78,16 @@ enum Command {
         #[arg(long, default_value_t = 1_000)]
         max_executions: usize,
     },
+    /// Run a recorded execution again offline and compare: every task answers
+    /// as HISTORY (aws stepfunctions get-execution-history output) recorded it.
+    /// Exit 0 when the histories agree, 1 at a divergence (printed with a diff).
+    Replay {
+        /// ASL JSON, or a CloudFormation template (FILE#LogicalId)
+        definition: String,
+        /// The recorded history: {"events": [...]}, an array of events, or an array of pages
+        #[arg(long)]
+        history: String,
+    },
     /// Run conformance cases (one JSON file each) and write a report for score.py.
     Conformance {
         dir: String,
@@ -104,10 +114,42 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Validate { definition, json } => validate(&definition, json),
+        Command::Replay { definition, history } => replay(&definition, &history),
         Command::Conformance { dir, report } => conformance(&dir, &report),
         Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region, max_executions } => {
             serve(bind, mock_config, ecs_endpoint, wait_scale, region, max_executions)
         }
+    }
+}
+
+/// `replay`: exit 0 with no divergence, 1 at one, 2 on bad input.
+fn replay(definition: &str, history: &str) -> ExitCode {
+    let harness = match Harness::from_file(definition) {
+        Ok(h) => h,
+        Err(e) => return usage(e),
+    };
+    let text = match std::fs::read_to_string(history) {
+        Ok(t) => t,
+        Err(e) => return usage(format!("{history}: {e}")),
+    };
+    let recorded: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return usage(format!("{history}: not JSON: {e}")),
+    };
+    let replay = match harness.replaying(&recorded) {
+        Ok(r) => r,
+        Err(e) => return usage(format!("{history}: {e}")),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return usage(format!("cannot start a runtime: {e}")),
+    };
+    let report = rt.block_on(replay.run());
+    println!("{report}");
+    if report.divergence.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

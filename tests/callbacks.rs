@@ -240,3 +240,19 @@ mod paused_tokio_clock {
         assert_eq!(seconds(&exec), 900 + 600, "the last heartbeat at 900 s, then 600 s of silence");
     }
 }
+
+/// `run_blocking` inside a `#[tokio::test]`, with a handler that waits on
+/// the runtime: it runs on a thread of its own instead of panicking.
+#[tokio::test]
+async fn run_blocking_works_inside_a_tokio_test() {
+    let exec = Harness::from_definition(&callback_machine("Never"))
+        .unwrap()
+        .on_task_async("Export", |_| async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::task::yield_now().await;
+            TaskReply::ok(json!("done"))
+        })
+        .run_blocking(json!({}));
+    exec.assert_succeeded();
+    assert_eq!(exec.output(), &json!("done"));
+}

@@ -157,3 +157,29 @@ fn a_mock_config_answers_states_inside_maps_and_parallels() {
     let types: Vec<&str> = v["history"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types.iter().filter(|t| **t == "TaskFailed").count(), 1, "the first attempt failed, the retry succeeded");
 }
+
+#[test]
+fn replay_exits_0_on_a_match_and_1_at_a_divergence() {
+    // record a run of the seed as the aws CLI would print it
+    let o = cli(&["run", "fixtures/seed/state-machine.asl.json", "--input", r#"{"input":{"number":2}}"#, "--seed-worker", "FargateTask", "--json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let dir = std::env::temp_dir().join(format!("sfn-harness-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let history = dir.join("history.json");
+    std::fs::write(&history, serde_json::json!({"events": v["history"]}).to_string()).unwrap();
+    let o = cli(&["replay", "fixtures/seed/state-machine.asl.json", "--history", history.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("matches the recorded history"), "{}", stdout(&o));
+
+    let changed = dir.join("changed.asl.json");
+    std::fs::write(&changed, std::fs::read_to_string("fixtures/seed/state-machine.asl.json").unwrap().replace("\"NumericGreaterThan\": 3", "\"NumericGreaterThan\": 2")).unwrap();
+    let o = cli(&["replay", changed.to_str().unwrap(), "--history", history.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("the replay diverges at event #"), "{out}");
+    assert!(out.contains("--- recorded") && out.contains("+++ replayed"), "{out}");
+
+    let o = cli(&["replay", "fixtures/seed/state-machine.asl.json", "--history", "fixtures/seed/mock-config.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("GetExecutionHistory"), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -57,7 +57,19 @@ pub struct Harness {
     sm: Arc<StateMachine>,
     integrations: Integrations,
     config: RunConfig,
-    runtime: Arc<OnceLock<tokio::runtime::Runtime>>,
+    runtime: Arc<OnceLock<OwnRuntime>>,
+}
+
+/// The runtime `run_blocking` continues on; dropping it never blocks (a
+/// harness may be dropped inside async code).
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl fmt::Debug for Harness {
@@ -238,19 +250,31 @@ impl Harness {
     /// [`Harness::run`] for synchronous tests (and proptest). Executions
     /// whose tasks answer at once finish in one poll; anything that waits
     /// (an async handler, a container) continues on a tokio runtime of the
-    /// harness's own. Inside an async test, use `run(..).await` instead: a
-    /// runtime cannot block inside another.
+    /// harness's own — on a thread of its own when called inside another
+    /// runtime (a `#[tokio::test]`), where blocking the caller's thread on a
+    /// runtime is not allowed. Inside async code, `run(..).await` is the
+    /// natural call.
     pub fn run_blocking(&self, input: Value) -> Execution {
         let rt = self.runtime.get_or_init(|| {
-            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread tokio runtime")
+            OwnRuntime(Some(tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread tokio runtime")))
         });
-        let _guard = rt.enter();
+        let rt = rt.0.as_ref().expect("present until dropped");
+        let inside_a_runtime = tokio::runtime::Handle::try_current().is_ok();
         let mut fut = Box::pin(self.run(input));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match fut.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(exec) => exec,
-            std::task::Poll::Pending => rt.block_on(fut),
+        {
+            let _guard = rt.enter();
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if let std::task::Poll::Ready(exec) = fut.as_mut().poll(&mut cx) {
+                return exec;
+            }
         }
+        if !inside_a_runtime {
+            return rt.block_on(fut);
+        }
+        std::thread::scope(|s| match s.spawn(move || rt.block_on(fut)).join() {
+            Ok(exec) => exec,
+            Err(p) => std::panic::resume_unwind(p),
+        })
     }
 }
 

@@ -51,6 +51,9 @@ struct Recorded {
 /// pages.
 fn events_of(v: &Value) -> Result<Vec<Value>, ReplayError> {
     let pages: Vec<&Value> = match v {
+        Value::Object(m) if !m.contains_key("events") => {
+            return Err(bad("", "expected GetExecutionHistory's output: an object with \"events\" (or an array of events, or of pages)"))
+        }
         Value::Object(_) => vec![v],
         Value::Array(a) if a.iter().all(|p| p.get("events").is_some()) && !a.is_empty() => a.iter().collect(),
         Value::Array(_) => return check(v.as_array().cloned().unwrap_or_default(), ""),
