@@ -43,6 +43,22 @@ fn number_zero_runs_the_task_four_times_on_both_definitions() {
     }
 }
 
+/// The README's example, as written there.
+#[test]
+fn per_state_views_of_the_seed_loop() {
+    let exec = seed(SYNC).run_blocking(number(json!(0)));
+    exec.assert_succeeded();
+    exec.assert_attempts("FargateTask", 4);
+    let task = exec.state("FargateTask");
+    assert_eq!(task.attempts[3].started.as_secs(), 30);
+    assert_eq!(task.attempts[0].parameters["Overrides"]["ContainerOverrides"][0]["Environment"][0]["Value"], r#"{"number":0}"#);
+    assert!(task.attempts.iter().all(|a| a.retry == 0 && a.within == sfn_harness::Within::default()));
+    assert_eq!(task.visits.len(), 4);
+    assert_eq!(exec.elapsed().as_secs(), 40);
+    exec.assert_path(&["Choice", "FargateTask", "Wait", "Choice", "FargateTask", "Wait", "Choice", "FargateTask", "Wait", "Choice", "FargateTask", "Wait", "Choice", "Succeed"]);
+    assert_eq!(exec.output_of("Wait"), exec.output_of("FargateTask"));
+}
+
 #[test]
 fn the_same_scenario_gives_a_byte_identical_history() {
     let a = seed(SYNC).run_blocking(number(json!(0))).history_json().to_string();
