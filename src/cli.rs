@@ -48,6 +48,9 @@ enum Command {
         /// Print one JSON object {status, output, error, cause, history}
         #[arg(long)]
         json: bool,
+        /// What a ${NAME} placeholder or a template's logical id NAME stands for (repeatable)
+        #[arg(long = "substitute", value_name = "NAME=VALUE")]
+        substitutions: Vec<String>,
     },
     /// Build the seed worker image from local material (debootstrap + docker import) and print its tag.
     BuildSeedImage,
@@ -56,6 +59,9 @@ enum Command {
         definition: String,
         #[arg(long)]
         json: bool,
+        /// What a ${NAME} placeholder or a template's logical id NAME stands for (repeatable)
+        #[arg(long = "substitute", value_name = "NAME=VALUE")]
+        substitutions: Vec<String>,
     },
     /// Serve the Step Functions API (awsJson1_0) locally, like Step Functions Local.
     Serve {
@@ -100,8 +106,12 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { definition, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json } => {
-            run(&definition, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json)
+        Command::Run { definition, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json, substitutions } => {
+            let subs = match substitutions_of(&substitutions) {
+                Ok(s) => s,
+                Err(e) => return usage(e),
+            };
+            run(&definition, &subs, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json)
         }
         Command::BuildSeedImage => match crate::container::seed_worker_image() {
             Ok(tag) => {
@@ -113,7 +123,10 @@ pub fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Validate { definition, json } => validate(&definition, json),
+        Command::Validate { definition, json, substitutions } => match substitutions_of(&substitutions) {
+            Ok(subs) => validate(&definition, &subs, json),
+            Err(e) => usage(e),
+        },
         Command::Replay { definition, history } => replay(&definition, &history),
         Command::Conformance { dir, report } => conformance(&dir, &report),
         Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region, max_executions } => {
@@ -153,6 +166,17 @@ fn replay(definition: &str, history: &str) -> ExitCode {
     }
 }
 
+/// `NAME=VALUE` pairs of `--substitute`.
+fn substitutions_of(pairs: &[String]) -> Result<std::collections::BTreeMap<String, String>, String> {
+    pairs
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(format!("--substitute {p}: expected NAME=VALUE")),
+        })
+        .collect()
+}
+
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("sfn-harness: {msg}");
     ExitCode::from(2)
@@ -161,6 +185,7 @@ fn usage(msg: impl std::fmt::Display) -> ExitCode {
 #[allow(clippy::too_many_arguments)]
 fn run(
     definition: &str,
+    substitutions: &std::collections::BTreeMap<String, String>,
     input: Option<String>,
     input_file: Option<String>,
     mock_config: Option<String>,
@@ -175,7 +200,7 @@ fn run(
         Ok(v) => v,
         Err(e) => return usage(e),
     };
-    let mut harness = match Harness::from_file(definition) {
+    let mut harness = match Harness::from_file_with(definition, substitutions) {
         Ok(h) => h.seed(seed),
         Err(e) => return usage(e),
     };
@@ -299,8 +324,8 @@ fn print_execution(exec: &crate::Execution, as_json: bool) {
     }
 }
 
-fn validate(definition: &str, as_json: bool) -> ExitCode {
-    let text = match asl::load_definition(definition) {
+fn validate(definition: &str, substitutions: &std::collections::BTreeMap<String, String>, as_json: bool) -> ExitCode {
+    let text = match asl::load_definition_with(definition, substitutions) {
         Ok((t, _)) => t,
         Err(e) => return usage(e),
     };

@@ -48,6 +48,9 @@ pub mod code {
     pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
     pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
     pub const INVALID_RESOURCE: &str = "INVALID_RESOURCE";
+    /// A `${Name}` placeholder (SAM, CDK or Terraform would fill it) that
+    /// nothing filled (the harness's own code).
+    pub const UNFILLED_PLACEHOLDER: &str = "UNFILLED_PLACEHOLDER";
     pub const UNREACHABLE_STATE: &str = "UNREACHABLE_STATE";
     pub const NO_DOLLAR: &str = "NO_DOLLAR";
 }

@@ -1,9 +1,11 @@
 //! WHAT a state machine is: the lowered model, paths, intrinsic calls,
 //! payload templates, and validation with AWS's diagnostic codes.
 
+mod cfn;
 mod diagnostic;
 mod graph;
 mod intrinsic;
+mod lint;
 mod load;
 mod lower;
 mod model;
@@ -16,7 +18,7 @@ mod template;
 
 pub use diagnostic::{code, Diagnostic, InvalidDefinition, Severity};
 pub use intrinsic::{Arg, Call};
-pub use load::{load_definition, LoadError};
+pub use load::{load_definition_with, substitute_placeholders, LoadError};
 pub use model::*;
 pub use parse::{diagnostics, parse_str};
 #[cfg(feature = "endpoint")]

@@ -58,6 +58,10 @@ pub struct Harness {
     integrations: Integrations,
     config: RunConfig,
     runtime: Arc<OnceLock<OwnRuntime>>,
+    /// Where the definition came from (a file, `file#LogicalId`), and what
+    /// its placeholders stand for: to load it again with more substitutions.
+    origin: Option<String>,
+    substitutions: std::collections::BTreeMap<String, String>,
 }
 
 /// The runtime `run_blocking` continues on; dropping it never blocks (a
@@ -83,9 +87,18 @@ impl fmt::Debug for Harness {
 }
 
 impl Harness {
-    /// Loads ASL JSON or a CloudFormation template (`file#LogicalId`).
+    /// Loads ASL (JSON or YAML), or the state machine of a CloudFormation
+    /// or SAM template in JSON or YAML (`file#LogicalId` picks one of
+    /// several); references resolve to readable placeholder ARNs named after
+    /// their logical ids (see [`Harness::substitute`]).
     pub fn from_file(path: &str) -> Result<Harness, HarnessError> {
-        let (text, _) = asl::load_definition(path).map_err(HarnessError::Load)?;
+        Harness::from_file_with(path, &std::collections::BTreeMap::new())
+    }
+
+    /// [`Harness::from_file`] with what `${Name}` placeholders and template
+    /// references stand for.
+    pub fn from_file_with(path: &str, substitutions: &std::collections::BTreeMap<String, String>) -> Result<Harness, HarnessError> {
+        let (text, _) = asl::load_definition_with(path, substitutions).map_err(HarnessError::Load)?;
         let stem = std::path::Path::new(path.split('#').next().unwrap_or(path))
             .file_stem()
             .and_then(|s| s.to_str())
@@ -93,7 +106,36 @@ impl Harness {
             .unwrap_or_else(|| "StateMachine".into());
         let mut h = Harness::from_definition(&text)?;
         h.config.state_machine_name = stem;
+        h.origin = Some(path.to_string());
+        h.substitutions = substitutions.clone();
         Ok(h)
+    }
+
+    /// Says what `name` stands for and loads the definition again: a
+    /// `${name}` placeholder (a DefinitionSubstitutions key, or one of a
+    /// bare ASL file that SAM, CDK or Terraform would fill), or a template's
+    /// logical id (what its `Ref` and `Fn::GetAtt` give). Handlers, mocks
+    /// and settings are kept.
+    ///
+    /// ```
+    /// # use sfn_harness::Harness;
+    /// let h = Harness::from_definition(r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
+    ///     "Resource": "${ProcessFunctionArn}", "End": true}}}"#);
+    /// assert!(h.is_err(), "an unfilled placeholder is named");
+    /// ```
+    pub fn substitute(mut self, name: &str, value: &str) -> Result<Harness, HarnessError> {
+        self.substitutions.insert(name.to_string(), value.to_string());
+        let fresh = match &self.origin {
+            Some(path) => Harness::from_file_with(path, &self.substitutions)?,
+            None => {
+                let def = asl::substitute_placeholders(&self.sm.definition, &self.substitutions);
+                Harness::from_definition(&def.to_string())?
+            }
+        };
+        self.sm = fresh.sm;
+        self.config.region = fresh.config.region;
+        self.config.account = fresh.config.account;
+        Ok(self)
     }
 
     /// Parses and validates ASL text.
@@ -104,7 +146,14 @@ impl Harness {
 
     pub(crate) fn from_state_machine(sm: StateMachine) -> Harness {
         let config = RunConfig::default().infer_from(&sm.definition);
-        Harness { sm: Arc::new(sm), integrations: Integrations::new(), config, runtime: Arc::new(OnceLock::new()) }
+        Harness {
+            sm: Arc::new(sm),
+            integrations: Integrations::new(),
+            config,
+            runtime: Arc::new(OnceLock::new()),
+            origin: None,
+            substitutions: std::collections::BTreeMap::new(),
+        }
     }
 
     #[cfg(feature = "cli")]

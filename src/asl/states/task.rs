@@ -39,7 +39,13 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
     let _ = unsupported;
     let resource = match obj.get("Resource") {
         Some(Value::String(s)) => {
-            if !s.starts_with("arn:") && !s.starts_with("__") {
+            if let Some(name) = super::super::lower::placeholder(s) {
+                cx.err(
+                    code::UNFILLED_PLACEHOLDER,
+                    &format!("{loc}/Resource"),
+                    format!("'{s}' is a placeholder nothing filled: pass --substitute {name}=ARN (Harness::substitute), or load the template that fills it"),
+                );
+            } else if !s.starts_with("arn:") && !s.starts_with("__") {
                 cx.err(code::INVALID_RESOURCE, &format!("{loc}/Resource"), format!("'{s}' is not a resource ARN"));
             }
             s.clone()

@@ -1,0 +1,101 @@
+//! What teams deploy: SAM and CloudFormation templates in YAML or JSON,
+//! short-form tags, DefinitionUri and DefinitionSubstitutions, and bare ASL
+//! files with `${Name}` placeholders.
+
+use serde_json::json;
+use sfn_harness::workers::seed_worker;
+use sfn_harness::{Harness, HarnessError, TaskReply};
+use std::collections::BTreeMap;
+
+fn number(n: i64) -> serde_json::Value {
+    json!({"input": {"number": n}})
+}
+
+#[test]
+fn the_seed_runs_the_same_from_cdk_json_sam_yaml_and_an_inline_yaml_definition() {
+    let sources = [
+        "fixtures/seed/StepFunctionsStack.template.json",
+        "fixtures/seed-sam/template.yaml#SeedStateMachine",
+        "fixtures/seed-sam/template.yaml#InlineStateMachine",
+    ];
+    for n in [0, 2, -1] {
+        let runs: Vec<_> = sources.iter().map(|s| Harness::from_file(s).unwrap().on_task("FargateTask", seed_worker).run_blocking(number(n))).collect();
+        for (s, e) in sources.iter().zip(&runs) {
+            assert_eq!(e.status, runs[0].status, "{s} {n}");
+            assert_eq!(e.output, runs[0].output, "{s} {n}");
+            assert_eq!(e.error, runs[0].error, "{s} {n}");
+            assert_eq!(e.invocations("FargateTask"), runs[0].invocations("FargateTask"), "{s}");
+            assert_eq!(e.event_types(), runs[0].event_types(), "{s}");
+        }
+    }
+}
+
+#[test]
+fn references_become_readable_arns_named_after_their_logical_ids() {
+    let exec = Harness::from_file("fixtures/seed-sam/template.yaml#SeedStateMachine").unwrap().on_task("FargateTask", seed_worker).run_blocking(number(3));
+    exec.assert_succeeded();
+    let p = &exec.state("FargateTask").attempts[0].parameters;
+    assert_eq!(p["Cluster"], "arn:aws:ecs:us-east-1:123456789012:cluster/EcsCluster");
+    assert_eq!(p["TaskDefinition"], "arn:aws:ecs:us-east-1:123456789012:task-definition/TaskDef:1");
+    assert!(p["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"][0].as_str().unwrap().starts_with("subnet-"));
+}
+
+#[test]
+fn substitutions_override_what_the_template_says() {
+    let h = Harness::from_file("fixtures/seed-sam/template.yaml#SeedStateMachine")
+        .unwrap()
+        .substitute("ClusterArn", "arn:aws:ecs:eu-west-1:999999999999:cluster/prod")
+        .unwrap()
+        .on_task("FargateTask", seed_worker);
+    let exec = h.run_blocking(number(3));
+    assert_eq!(exec.state("FargateTask").attempts[0].parameters["Cluster"], "arn:aws:ecs:eu-west-1:999999999999:cluster/prod");
+    // a logical id stands for what its Ref / GetAtt give
+    let subs = BTreeMap::from([("TaskDef".to_string(), "family:7".to_string())]);
+    let exec = Harness::from_file_with("fixtures/seed-sam/template.yaml#InlineStateMachine", &subs).unwrap().on_task("FargateTask", seed_worker).run_blocking(number(3));
+    assert_eq!(exec.state("FargateTask").attempts[0].parameters["TaskDefinition"], "family:7");
+}
+
+#[test]
+fn an_unfilled_placeholder_is_named_with_the_flag_that_fills_it() {
+    let Err(HarnessError::Invalid(e)) = Harness::from_file("fixtures/placeholders/orders.asl.json") else { panic!("must not load") };
+    let d = &e.diagnostics[0];
+    assert_eq!(d.code, "UNFILLED_PLACEHOLDER");
+    assert_eq!(d.location, "/States/ProcessOrder/Resource");
+    assert!(d.message.contains("--substitute ProcessOrderFunctionArn="), "{}", d.message);
+
+    let exec = Harness::from_file("fixtures/placeholders/orders.asl.json")
+        .unwrap_err()
+        .to_string();
+    assert!(exec.contains("ProcessOrderFunctionArn"), "{exec}");
+
+    let subs = BTreeMap::from([
+        ("ProcessOrderFunctionArn".to_string(), "arn:aws:lambda:us-east-1:123456789012:function:process".to_string()),
+        ("OrdersTableName".to_string(), "orders".to_string()),
+    ]);
+    let exec = Harness::from_file_with("fixtures/placeholders/orders.asl.json", &subs)
+        .unwrap()
+        .on_task("ProcessOrder", |c| TaskReply::ok(c.parameters.as_ref().clone()))
+        .on_task("StoreOrder", |c| {
+            assert_eq!(c.parameters["TableName"], "orders");
+            TaskReply::ok(json!({}))
+        })
+        .run_blocking(json!({"id": "o-1"}));
+    exec.assert_succeeded();
+}
+
+#[test]
+fn templates_that_cannot_be_run_say_what_to_pass_instead() {
+    let dir = std::env::temp_dir().join(format!("sfn-harness-templates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let s3 = dir.join("s3.yaml");
+    std::fs::write(&s3, "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      DefinitionUri:\n        Bucket: b\n        Key: k.json\n").unwrap();
+    let e = Harness::from_file(s3.to_str().unwrap()).unwrap_err().to_string();
+    assert!(e.contains("S3") && e.contains("pass the definition file"), "{e}");
+    let two = "fixtures/seed-sam/template.yaml";
+    let e = Harness::from_file(two).unwrap_err().to_string();
+    assert!(e.contains("SeedStateMachine") && e.contains("#LogicalId"), "{e}");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "a: [unclosed\n").unwrap();
+    let e = Harness::from_file(bad.to_str().unwrap()).unwrap_err().to_string();
+    assert!(e.contains("neither JSON nor YAML"), "{e}");
+}
