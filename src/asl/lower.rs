@@ -45,7 +45,16 @@ pub(crate) fn lower(v: &Value) -> (Option<StateMachine>, Vec<Diagnostic>) {
     if let Some(sm) = &mut sm {
         sm.state_count = number_states(sm, 0);
     }
+    cx.diags.extend(super::lint::lint(v));
     (sm, cx.diags)
+}
+
+/// The name of a `${Name}` placeholder in `s`, if it holds one.
+pub(crate) fn placeholder(s: &str) -> Option<&str> {
+    let start = s.find("${")?;
+    let end = s[start..].find('}')? + start;
+    let name = &s[start + 2..end];
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ':')).then_some(name)
 }
 
 /// Numbers every state of the machine, nested ones included, depth first:
