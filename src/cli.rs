@@ -94,6 +94,36 @@ enum Command {
         #[arg(long)]
         history: String,
     },
+    /// Print which states, Choice branches, retriers and catchers the executions
+    /// recorded with SFN_HARNESS_COVERAGE=DIR ran (several DIRs merge), and write it as JSON.
+    Coverage {
+        /// ASL JSON or YAML, or a CloudFormation / SAM template (FILE#LogicalId)
+        definition: String,
+        /// Directories SFN_HARNESS_COVERAGE wrote (one per machine, say)
+        #[arg(required = true)]
+        dirs: Vec<std::path::PathBuf>,
+        /// Where to write the machine-readable coverage
+        #[arg(long, default_value = "sfn-harness-coverage.json")]
+        out: std::path::PathBuf,
+    },
+    /// Draw the state graph (nested Map and Parallel inside their state), with
+    /// an execution's path or recorded coverage marked.
+    Graph {
+        /// ASL JSON or YAML, or a CloudFormation / SAM template (FILE#LogicalId)
+        definition: String,
+        /// mermaid, dot or html
+        #[arg(long, default_value = "mermaid")]
+        format: crate::GraphFormat,
+        /// Mark what the executions recorded in DIR (SFN_HARNESS_COVERAGE) ran
+        #[arg(long, conflicts_with = "execution")]
+        coverage: Vec<std::path::PathBuf>,
+        /// Mark the path of an execution: the output of `run --json`
+        #[arg(long)]
+        execution: Option<String>,
+        /// Write to FILE instead of standard output
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Run conformance cases (one JSON file each) and write a report for score.py.
     Conformance {
         dir: String,
@@ -128,6 +158,8 @@ pub fn main() -> ExitCode {
             Err(e) => usage(e),
         },
         Command::Replay { definition, history } => replay(&definition, &history),
+        Command::Coverage { definition, dirs, out } => coverage(&definition, &dirs, &out),
+        Command::Graph { definition, format, coverage, execution, out } => graph(&definition, format, &coverage, execution.as_deref(), out.as_deref()),
         Command::Conformance { dir, report } => conformance(&dir, &report),
         Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region, max_executions } => {
             serve(bind, mock_config, ecs_endpoint, wait_scale, region, max_executions)
@@ -163,6 +195,64 @@ fn replay(definition: &str, history: &str) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `coverage`: the table on standard output, the JSON in `out`.
+fn coverage(definition: &str, dirs: &[std::path::PathBuf], out: &std::path::Path) -> ExitCode {
+    let harness = match Harness::from_file(definition) {
+        Ok(h) => h,
+        Err(e) => return usage(e),
+    };
+    let c = match harness.recorded_coverage(dirs) {
+        Ok(c) => c,
+        Err(e) => return usage(format!("cannot read the coverage directories: {e}")),
+    };
+    print!("{c}");
+    if let Err(e) = std::fs::write(out, serde_json::to_string_pretty(&c.to_json()).unwrap_or_default()) {
+        return usage(format!("{}: {e}", out.display()));
+    }
+    println!("written to {}", out.display());
+    ExitCode::SUCCESS
+}
+
+/// `graph`: the picture, marked by recorded coverage or one execution.
+fn graph(definition: &str, format: crate::GraphFormat, coverage: &[std::path::PathBuf], execution: Option<&str>, out: Option<&std::path::Path>) -> ExitCode {
+    let harness = match Harness::from_file(definition) {
+        Ok(h) => h,
+        Err(e) => return usage(e),
+    };
+    let marked = if !coverage.is_empty() {
+        match harness.recorded_coverage(coverage) {
+            Ok(c) => c.covered,
+            Err(e) => return usage(format!("cannot read the coverage directories: {e}")),
+        }
+    } else if let Some(file) = execution {
+        let v: Value = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+            Ok(v) => v,
+            Err(e) => return usage(format!("{file}: {e}")),
+        };
+        let Some(history) = v.get("history").and_then(Value::as_array) else {
+            return usage(format!("{file}: expected the output of `run --json` (an object with \"history\")"));
+        };
+        history
+            .iter()
+            .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with("StateEntered")))
+            .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str().map(|n| format!("state:{n}")))
+            .collect()
+    } else {
+        Default::default()
+    };
+    let text = harness.graph(format, &marked);
+    match out {
+        Some(path) => match std::fs::write(path, text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage(format!("{}: {e}", path.display())),
+        },
+        None => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
     }
 }
 

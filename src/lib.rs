@@ -87,7 +87,7 @@ pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
 pub use integrations::{container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline};
 pub use mock::{MockConfig, MockConfigError};
 pub use testing::{
-    Attempt, Counterexample, Divergence, Harness, HarnessError, Replay, ReplayError, ReplayReport, Schedule, Scheduled, StateReport, Visit, Within,
+    Attempt, Counted, Counterexample, Coverage, Divergence, GraphFormat, Harness, HarnessError, Replay, ReplayError, ReplayReport, Schedule, Scheduled, StateReport, Visit, Within,
 };
 #[cfg(feature = "proptest")]
 pub use testing::strategies;

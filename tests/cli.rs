@@ -183,3 +183,31 @@ fn replay_exits_0_on_a_match_and_1_at_a_divergence() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("GetExecutionHistory"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn coverage_of_recorded_seed_runs_and_the_graph_of_one() {
+    let dir = std::env::temp_dir().join(format!("sfn-harness-coverage-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for input in [r#"{"input":{"number":0}}"#, r#"{"input":{"number":-1}}"#] {
+        let o = Command::new(env!("CARGO_BIN_EXE_sfn-harness"))
+            .args(["run", "fixtures/seed/state-machine.asl.json", "--input", input, "--seed-worker", "FargateTask"])
+            .env("SFN_HARNESS_COVERAGE", &dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(o.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let out = dir.join("coverage.json");
+    let o = cli(&["coverage", "fixtures/seed/state-machine.asl.json", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = stdout(&o);
+    assert!(table.contains("states") && table.contains("4      4"), "{table}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["branches"], serde_json::json!({"covered": 2, "total": 2}));
+
+    let o = cli(&["graph", "fixtures/seed/state-machine.asl.json", "--format", "mermaid", "--coverage", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("class s0 ran;"), "{}", stdout(&o));
+    let o = cli(&["graph", "fixtures/seed/state-machine.asl.json", "--format", "svg"]);
+    assert_eq!(o.status.code(), Some(2));
+}

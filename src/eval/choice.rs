@@ -27,9 +27,10 @@ pub(super) fn run(state: &State, choices: &[ChoiceBranch], default: Option<usize
     let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
     let effective = apply_io_path(&state.input_path, raw, &ctx)?;
     let mut target = None;
-    for c in choices {
+    for (i, c) in choices.iter().enumerate() {
         if eval_rule(&c.rule, &effective, &ctx)? {
             target = Some(c.next);
+            env.hit(state.id, super::Hit::Rule(i));
             if let Some(a) = &c.assign {
                 env.assign(a, &effective, &ctx)?;
             }
@@ -38,6 +39,9 @@ pub(super) fn run(state: &State, choices: &[ChoiceBranch], default: Option<usize
     }
     if let Some(a) = &state.assign {
         env.assign(a, &effective, &ctx)?;
+    }
+    if target.is_none() && default.is_some() {
+        env.hit(state.id, super::Hit::Default);
     }
     let Some(next) = target.or(default) else {
         return Err(Failure::new(names::NO_CHOICE_MATCHED, Some("No Matches!".into())).into());

@@ -208,6 +208,8 @@ pub struct Execution {
     /// Each fiber's parent and place (Map iteration, Parallel branch), by
     /// the fiber id history events carry.
     pub(crate) fibers: Vec<(usize, Place)>,
+    /// The Choice rules, retriers and catchers that ran, by state name.
+    pub(crate) hits: Vec<(Arc<str>, Hit)>,
     /// What task workers printed (containers' stdout/stderr), per invocation.
     pub task_logs: Vec<TaskLog>,
 }
@@ -241,6 +243,21 @@ pub(crate) struct Tally {
     pub task_logs: Vec<TaskLog>,
     /// Set when a state uses something not evaluated yet.
     pub unsupported: Option<String>,
+    /// Which Choice rules, retriers and catchers ran, by state id.
+    pub hits: Vec<(usize, Hit)>,
+}
+
+/// A part of a state that ran, for coverage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hit {
+    /// Choice rule `i` matched.
+    Rule(usize),
+    /// No Choice rule matched: the Default.
+    Default,
+    /// Retrier `i` retried.
+    Retrier(usize),
+    /// Catcher `i` caught.
+    Catcher(usize),
 }
 
 /// What one fiber of an execution (its top-level states, a Parallel
@@ -361,6 +378,11 @@ impl<'a> Env<'a> {
 
     pub fn task_log(&mut self, log: TaskLog) {
         lock(&self.tally).task_logs.push(log);
+    }
+
+    /// Notes a Choice rule, retrier or catcher of state `id` that ran.
+    pub fn hit(&mut self, id: usize, hit: Hit) {
+        lock(&self.tally).hits.push((id, hit));
     }
 
     pub fn set_unsupported(&mut self, why: String) {
@@ -501,6 +523,12 @@ impl<'a> Env<'a> {
         let tally = std::mem::take(&mut *lock(&self.tally));
         let invocations = sm.all_states().into_iter().filter_map(|s| Some((s.name.clone(), *tally.invocations.get(s.id).filter(|n| **n > 0)?))).collect();
         let history = std::mem::take(&mut *lock(&self.history));
+        let hits = if tally.hits.is_empty() {
+            Vec::new()
+        } else {
+            let names: Vec<Arc<str>> = sm.all_states().iter().map(|s| s.name.clone()).collect();
+            tally.hits.iter().filter_map(|(id, h)| Some((names.get(*id)?.clone(), *h))).collect()
+        };
         Execution {
             status,
             output,
@@ -517,6 +545,7 @@ impl<'a> Env<'a> {
             unsupported: tally.unsupported,
             invocations,
             fibers: self.sim.places(),
+            hits,
             task_logs: tally.task_logs,
         }
     }

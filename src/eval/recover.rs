@@ -17,13 +17,15 @@ use std::sync::Arc;
 /// - `Err`: the failure is not handled here (or the backoff passed the
 ///   execution's timeout).
 pub(crate) async fn recover(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>) -> Result<Option<Step>, Exn> {
-    if let Some(delay_ms) = retry_delay(&state.retry, attempts, &failure, &mut env.rng) {
+    if let Some((i, delay_ms)) = retry_delay(&state.retry, attempts, &failure, &mut env.rng) {
+        env.hit(state.id, super::Hit::Retrier(i));
         if !env.sleep_ms(delay_ms).await {
             return Err(Halt::ExecutionTimedOut.into());
         }
         return Ok(None);
     }
-    if let Some(c) = state.catch.iter().find(|c| failure.matches(&c.error_equals)) {
+    if let Some((i, c)) = state.catch.iter().enumerate().find(|(_, c)| failure.matches(&c.error_equals)) {
+        env.hit(state.id, super::Hit::Catcher(i));
         let err = json!({"Error": failure.error_name(), "Cause": failure.cause.clone().unwrap_or_default()});
         if let Some(a) = &c.assign {
             let (exec, vars) = (env.exec.clone(), env.vars.clone());
@@ -38,7 +40,7 @@ pub(crate) async fn recover(state: &State, failure: Failure, attempts: &mut [u64
 
 /// Finds the retrier for `f`; returns the backoff delay (ms) if one applies
 /// and has attempts left, counting the attempt.
-fn retry_delay(retriers: &[Retrier], attempts: &mut [u64], f: &Failure, rng: &mut Rng) -> Option<i64> {
+fn retry_delay(retriers: &[Retrier], attempts: &mut [u64], f: &Failure, rng: &mut Rng) -> Option<(usize, i64)> {
     let i = retriers.iter().position(|r| f.matches(&r.error_equals))?;
     let r = &retriers[i];
     if attempts[i] >= r.max_attempts {
@@ -52,5 +54,5 @@ fn retry_delay(retriers: &[Retrier], attempts: &mut [u64], f: &Failure, rng: &mu
         delay *= rng.next_f64();
     }
     attempts[i] += 1;
-    Some((delay * 1000.0).round() as i64)
+    Some((i, (delay * 1000.0).round() as i64))
 }

@@ -10,7 +10,9 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
+mod coverage;
 mod explore;
+mod graph;
 mod replay;
 mod report;
 mod schedule;
@@ -18,7 +20,9 @@ mod snapshot;
 /// Proptest strategies over what a scenario can vary (feature `proptest`).
 #[cfg(feature = "proptest")]
 pub mod strategies;
+pub use coverage::{Counted, Coverage};
 pub use explore::Counterexample;
+pub use graph::GraphFormat;
 pub use replay::{Divergence, Replay, ReplayError, ReplayReport};
 pub use report::{Attempt, StateReport, Visit, Within};
 pub use schedule::{Schedule, Scheduled};
@@ -293,7 +297,9 @@ impl Harness {
 
     /// Runs one execution to its end.
     pub async fn run(&self, input: Value) -> Execution {
-        eval::execute(&self.sm, Arc::new(input), &self.integrations, &self.config).await
+        let exec = eval::execute(&self.sm, Arc::new(input), &self.integrations, &self.config).await;
+        self.record_coverage(&exec);
+        exec
     }
 
     /// [`Harness::run`] for synchronous tests (and proptest). Executions
