@@ -39,8 +39,9 @@ enum Command {
         /// Answer the seed pipeline's ECS task with the Rust model of its worker (app.py)
         #[arg(long)]
         seed_worker: Option<String>,
-        /// Run the ECS tasks' container NAME as the local image IMAGE (repeatable), with real Docker
-        #[arg(long = "container", value_name = "NAME=IMAGE")]
+        /// Run the ECS tasks' container NAME as the local image IMAGE (repeatable), with real Docker;
+        /// IMAGE alone runs the one container the template's task definition declares
+        #[arg(long = "container", value_name = "[NAME=]IMAGE")]
         containers: Vec<String>,
         /// Seed for ids, tokens and random draws
         #[arg(long, default_value_t = 0)]
@@ -339,20 +340,38 @@ fn read_input(input: Option<String>, input_file: Option<String>) -> Result<Value
     serde_json::from_str(&text).map_err(|e| format!("the input is not JSON: {e}"))
 }
 
-/// Routes every ECS task state to real containers (`NAME=IMAGE` each).
+/// The one container the template's task definitions declare: what
+/// `--container IMAGE` (without NAME=) runs.
+fn template_container(definition: &str) -> Result<String, String> {
+    let found = asl::template_containers(definition).map_err(|e| e.to_string())?;
+    match found.as_slice() {
+        [one] => Ok(one.name.clone()),
+        [] => Err(format!("--container IMAGE needs NAME=IMAGE: {definition} declares no container (no AWS::ECS::TaskDefinition)")),
+        many => Err(format!(
+            "--container IMAGE is ambiguous: {definition} declares the containers {}; say NAME=IMAGE",
+            many.iter().map(|c| format!("{} (image {})", c.name, c.image)).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// Routes every ECS task state to real containers (`NAME=IMAGE`, or
+/// `IMAGE` for the template's one container).
 fn with_containers(mut harness: Harness, definition: &str, containers: &[String]) -> Result<Harness, String> {
     let mut tasks = crate::integrations::containers::ContainerTasks::new().progress(true);
     for c in containers {
-        let (name, image) = c.split_once('=').ok_or_else(|| format!("--container wants NAME=IMAGE, got '{c}'"))?;
-        tasks = tasks.image(name, image);
+        let (name, image) = match c.split_once('=') {
+            Some((n, i)) => (n.to_string(), i),
+            None => (template_container(definition)?, c.as_str()),
+        };
+        tasks = tasks.image(&name, image);
     }
     if !crate::container::docker_available() {
         return Err("--container needs a running Docker engine".into());
     }
     let ecs_states: Vec<String> = harness
         .state_machine()
-        .states
-        .iter()
+        .all_states()
+        .into_iter()
         .filter(|s| matches!(&s.kind, asl::StateKind::Task(t) if t.kind.is_ecs()))
         .map(|s| s.name.to_string())
         .collect();

@@ -190,7 +190,8 @@ fn the_cli_runs_the_seed_with_its_real_worker() {
     let _g = serial();
     let Some(image) = image() else { return };
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sfn-harness"))
-        .args(["run", WFT, "--input", r#"{"input":{"number":2}}"#, "--container", &format!("python-container={image}")])
+        // the template's task definition names the container: IMAGE alone is enough
+        .args(["run", "fixtures/seed/StepFunctionsStack.wait-for-token.template.json", "--input", r#"{"input":{"number":2}}"#, "--container", &image])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();

@@ -149,6 +149,41 @@ fn template_machine(v: &Value, path: &str, pick: Option<&str>, base: &std::path:
     Ok((id.clone(), substitute(&def, &subs)))
 }
 
+/// A container an `AWS::ECS::TaskDefinition` of a template declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateContainer {
+    /// The task definition's logical id.
+    pub task_definition: String,
+    /// The container's name (what ContainerOverrides name).
+    pub name: String,
+    /// Its image, resolved (a CDK asset is an ECR URI ending in the asset's hash).
+    pub image: String,
+}
+
+/// The containers the template at `spec` declares (none for an ASL file).
+pub fn template_containers(spec: &str) -> Result<Vec<TemplateContainer>, LoadError> {
+    let path = spec.rsplit_once('#').map_or(spec, |(p, _)| p);
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError(format!("cannot read {path}: {e}")))?;
+    let v = match parse_json_or_yaml(&text) {
+        Parsed::Json(v) | Parsed::Yaml(v) => v,
+        _ => return Ok(Vec::new()),
+    };
+    let none = BTreeMap::new();
+    let cx = cfn::Resolver::new(&v, &none);
+    let mut out = Vec::new();
+    for (id, r) in v.get("Resources").and_then(Value::as_object).into_iter().flatten() {
+        if r.get("Type").and_then(Value::as_str) != Some("AWS::ECS::TaskDefinition") {
+            continue;
+        }
+        for c in r.pointer("/Properties/ContainerDefinitions").and_then(Value::as_array).into_iter().flatten() {
+            let Some(name) = c.get("Name").and_then(Value::as_str) else { continue };
+            let image = c.get("Image").map(|i| cx.resolve_str(i)).transpose()?.unwrap_or_default();
+            out.push(TemplateContainer { task_definition: id.clone(), name: name.to_string(), image });
+        }
+    }
+    Ok(out)
+}
+
 /// `${Name}` in every string of `v` replaced by what `subs` says it is
 /// (placeholders nothing fills stay, for the validator to name).
 pub fn substitute_placeholders(v: &Value, subs: &BTreeMap<String, String>) -> Value {
@@ -183,6 +218,18 @@ mod tests {
         assert_eq!(v["States"]["FargateTask"]["Resource"], "arn:aws:states:::ecs:runTask.sync");
         assert!(v["States"]["FargateTask"]["Parameters"]["Cluster"].as_str().unwrap().starts_with("arn:aws:ecs:"));
         assert_eq!(sm.states.len(), 4);
+    }
+
+    #[test]
+    fn task_definitions_tell_the_containers() {
+        let found = template_containers("fixtures/seed/StepFunctionsStack.template.json").unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "python-container");
+        assert!(found[0].image.contains("container-assets") && found[0].image.contains("amazonaws.com"), "{}", found[0].image);
+        let sam = template_containers("fixtures/seed-sam/template.yaml").unwrap();
+        assert_eq!(sam[0].name, "python-container");
+        assert_eq!(sam[0].image, "123456789012.dkr.ecr.us-east-1.amazonaws.com/seed-worker:latest");
+        assert!(template_containers("fixtures/seed/state-machine.asl.json").unwrap().is_empty());
     }
 
     #[test]
