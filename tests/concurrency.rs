@@ -79,10 +79,19 @@ fn iterations_end_in_virtual_time_order_and_max_concurrency_path_holds() {
 #[test]
 fn a_two_hour_map_runs_at_once() {
     let started = std::time::Instant::now();
-    let exec = Harness::from_definition(WAITS).unwrap().run_blocking(json!({"limit": 0, "waits": vec![7200; 200]}));
+    let exec = Harness::from_definition(WAITS).unwrap().run_blocking(json!({"limit": 0, "waits": vec![7200; 40]}));
     exec.assert_succeeded();
     assert_eq!(elapsed_s(&exec), 7200.0);
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "virtual time costs no real time");
+}
+
+#[test]
+fn an_inline_map_runs_at_most_40_iterations_at_once() {
+    // AWS's quota for inline Maps, whatever MaxConcurrency says
+    for limit in [0, 100] {
+        let exec = Harness::from_definition(WAITS).unwrap().run_blocking(json!({"limit": limit, "waits": vec![10; 41]}));
+        assert_eq!(elapsed_s(&exec), 20.0, "MaxConcurrency {limit}");
+    }
 }
 
 const RACING_BRANCHES: &str = r#"{"StartAt": "Both", "States": {"Both": {

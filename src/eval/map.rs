@@ -201,14 +201,22 @@ fn number(v: &Value, integer: bool) -> Option<f64> {
     (!integer || n.fract() == 0.0).then_some(n)
 }
 
-/// MaxConcurrency, or MaxConcurrencyPath read from the input (0: no limit).
+/// How many iterations run at once in an inline Map, at most (AWS's quota).
+const INLINE_CONCURRENCY: usize = 40;
+/// How many child executions a distributed Map runs at once, at most.
+const DISTRIBUTED_CONCURRENCY: usize = 10_000;
+
+/// MaxConcurrency, or MaxConcurrencyPath read from the input (0: as many
+/// as the mode allows: 40 inline, 10,000 distributed).
 fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<usize, Failure> {
+    let cap = if spec.distributed { DISTRIBUTED_CONCURRENCY } else { INLINE_CONCURRENCY };
+    let limit = |n: usize| if n == 0 { cap } else { n.min(cap) };
     let Some(p) = &spec.max_concurrency_path else {
-        return Ok(spec.max_concurrency.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)));
+        return Ok(limit(spec.max_concurrency.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))));
     };
     let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
     match number(&v, true) {
-        Some(n) if n >= 0.0 => Ok(n as usize),
+        Some(n) if n >= 0.0 => Ok(limit(n as usize)),
         _ => {
             let shown = shown(&v);
             Err(Failure::runtime(format!(

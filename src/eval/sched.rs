@@ -76,6 +76,8 @@ struct Fiber {
     place: Place,
     /// The type of the state it is in (entered, not yet exited).
     state: Option<&'static str>,
+    /// Its timers set and not yet fired.
+    timers: usize,
 }
 
 struct Timer {
@@ -131,7 +133,7 @@ impl Sim {
     /// A simulation starting at `start_ms` with the root fiber running;
     /// `interleaving` orders simultaneous events (0: the natural order).
     pub fn new(start_ms: i64, interleaving: u64) -> Arc<Sim> {
-        let root = Fiber { status: Status::Running, parent: ROOT, place: Place::Top, state: None };
+        let root = Fiber { status: Status::Running, parent: ROOT, place: Place::Top, state: None, timers: 0 };
         Arc::new(Sim {
             now: AtomicI64::new(start_ms),
             explores: interleaving != 0,
@@ -189,7 +191,7 @@ impl Sim {
     /// A new running fiber, child of `parent`.
     fn spawn(&self, parent: FiberId, place: Place) -> FiberId {
         let mut i = self.lock();
-        i.fibers.push(Fiber { status: Status::Running, parent, place, state: None });
+        i.fibers.push(Fiber { status: Status::Running, parent, place, state: None, timers: 0 });
         i.running += 1;
         i.fibers.len() - 1
     }
@@ -227,6 +229,7 @@ impl Sim {
             let Some(t) = i.timers.get_mut(&seq) else { continue };
             t.fired = true;
             let (fiber, waker) = (t.fiber, t.waker.take());
+            i.fibers[fiber].timers -= 1;
             self.reach(due);
             i.set(fiber, Status::Running);
             drop(i);
@@ -238,24 +241,33 @@ impl Sim {
         false
     }
 
-    /// The types of the states that `f` and its descendants still running
-    /// are in, deepest first: what an abort of `f` interrupts.
-    fn interrupted(&self, f: FiberId) -> Vec<&'static str> {
+    /// For each fiber in `aborted`, the types of the states that it and
+    /// the fibers inside it still running are in, deepest first: what the
+    /// abort interrupts. One pass over the fibers.
+    fn interrupted(&self, aborted: &[FiberId]) -> Vec<Vec<&'static str>> {
         let i = self.lock();
-        let descends = |mut g: FiberId| loop {
-            if g == f {
-                return true;
+        let slot: HashMap<FiberId, usize> = aborted.iter().enumerate().map(|(k, f)| (*f, k)).collect();
+        let mut out = vec![Vec::new(); aborted.len()];
+        let first = aborted.iter().min().copied().unwrap_or(0);
+        for g in (first..i.fibers.len()).rev() {
+            let fiber = &i.fibers[g];
+            let Some(state) = fiber.state.filter(|_| fiber.status != Status::Done) else { continue };
+            // the aborted fiber this one belongs to, if any
+            let mut h = g;
+            let owner = loop {
+                if let Some(k) = slot.get(&h) {
+                    break Some(*k);
+                }
+                if h == ROOT || h < first {
+                    break None;
+                }
+                h = i.fibers[h].parent;
+            };
+            if let Some(k) = owner {
+                out[k].push(state);
             }
-            if g == ROOT {
-                return false;
-            }
-            g = i.fibers[g].parent;
-        };
-        (f..i.fibers.len())
-            .rev()
-            .filter(|&g| i.fibers[g].status != Status::Done && descends(g))
-            .filter_map(|g| i.fibers[g].state)
-            .collect()
+        }
+        out
     }
 }
 
@@ -287,6 +299,7 @@ impl Sim {
                 i.next_seq += 1;
                 i.heap.push(Reverse((due.max(self.now_ms()), tie, s)));
                 i.timers.insert(s, Timer { fiber, waker: Some(cx.waker().clone()), fired: false });
+                i.fibers[fiber].timers += 1;
                 i.set(fiber, Status::Sleeping);
                 *seq = Some(s);
                 Poll::Pending
@@ -310,8 +323,11 @@ impl Sim {
     fn cancel_sleep(&self, fiber: FiberId, seq: u64) {
         let mut i = self.lock();
         if let Some(t) = i.timers.remove(&seq) {
-            if !t.fired && i.fibers[fiber].status == Status::Sleeping && !i.timers.values().any(|t| t.fiber == fiber) {
-                i.set(fiber, Status::Running);
+            if !t.fired {
+                i.fibers[fiber].timers -= 1;
+                if i.fibers[fiber].status == Status::Sleeping && i.fibers[fiber].timers == 0 {
+                    i.set(fiber, Status::Running);
+                }
             }
         }
     }
@@ -328,7 +344,7 @@ impl Sim {
 
     /// How many timers `fiber` has set that have not fired.
     pub fn timers_of(&self, fiber: FiberId) -> usize {
-        self.lock().timers.values().filter(|t| t.fiber == fiber && !t.fired).count()
+        self.lock().fibers[fiber].timers
     }
 }
 
@@ -555,11 +571,9 @@ pub(crate) async fn join<'a, T: Send + 'a>(
     .await;
     let mut aborted = Vec::new();
     if stopped.is_some() {
-        for (index, c) in slots.iter().enumerate() {
-            if let Some(c) = c {
-                aborted.push((index, sim.interrupted(c.fiber)));
-            }
-        }
+        let running: Vec<(usize, FiberId)> = slots.iter().enumerate().filter_map(|(index, c)| Some((index, c.as_ref()?.fiber))).collect();
+        let states = sim.interrupted(&running.iter().map(|(_, f)| *f).collect::<Vec<_>>());
+        aborted = running.into_iter().map(|(index, _)| index).zip(states).collect();
     }
     drop(guard);
     drop(slots);
