@@ -44,6 +44,7 @@ pub(crate) fn lower(v: &Value) -> (Option<StateMachine>, Vec<Diagnostic>) {
     let mut sm = machine(&mut cx, v, "", QueryLanguage::JsonPath, true);
     if let Some(sm) = &mut sm {
         sm.state_count = number_states(sm, 0);
+        sm.names = sm.all_states().iter().map(|s| s.name.clone()).collect();
     }
     cx.diags.extend(super::lint::lint(v));
     (sm, cx.diags)
@@ -125,6 +126,7 @@ pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguag
         states,
         index,
         state_count: 0,
+        names: Vec::new(),
         definition: v.clone(),
     })
 }

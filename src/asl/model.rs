@@ -26,6 +26,8 @@ pub struct StateMachine {
     /// How many states the whole machine has, nested ones included (the
     /// states' `id`s are `0..state_count`; 0 in nested machines).
     pub state_count: usize,
+    /// Every state's name, by id (empty in nested machines).
+    pub names: Vec<Arc<str>>,
     /// The definition as JSON, as given.
     pub definition: Value,
 }

@@ -521,14 +521,9 @@ impl<'a> Env<'a> {
             }
         };
         let tally = std::mem::take(&mut *lock(&self.tally));
-        let invocations = sm.all_states().into_iter().filter_map(|s| Some((s.name.clone(), *tally.invocations.get(s.id).filter(|n| **n > 0)?))).collect();
+        let invocations = tally.invocations.iter().enumerate().filter(|(_, n)| **n > 0).filter_map(|(id, n)| Some((sm.names.get(id)?.clone(), *n))).collect();
         let history = std::mem::take(&mut *lock(&self.history));
-        let hits = if tally.hits.is_empty() {
-            Vec::new()
-        } else {
-            let names: Vec<Arc<str>> = sm.all_states().iter().map(|s| s.name.clone()).collect();
-            tally.hits.iter().filter_map(|(id, h)| Some((names.get(*id)?.clone(), *h))).collect()
-        };
+        let hits = tally.hits.iter().filter_map(|(id, h)| Some((sm.names.get(*id)?.clone(), *h))).collect();
         Execution {
             status,
             output,
