@@ -63,9 +63,10 @@ fn png_pixels(path: &std::path::Path) -> (u32, u32, Vec<[u8; 3]>) {
     (info.width, info.height, px)
 }
 
-/// The HTML page of the seed with its number-5 execution (Choice and
-/// Succeed ran, the task and the Wait did not), rendered by headless
-/// Chromium: the picture holds boxes of both colours.
+/// The HTML page of the seed with its number-0 execution (every state ran)
+/// and its number-5 one (Choice and Succeed ran, the task and the Wait did
+/// not), rendered by headless Chromium: the picture holds the boxes, in the
+/// colours of what ran.
 #[test]
 fn headless_chromium_draws_the_states() {
     let chromium = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
@@ -75,28 +76,38 @@ fn headless_chromium_draws_the_states() {
         return;
     };
     let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().on_task("FargateTask", seed_worker);
-    let exec = h.run_blocking(json!({"input": {"number": 5}}));
-    exec.assert_succeeded();
-    let page = h.graph_of(GraphFormat::Html, &exec);
-    assert!(page.contains("<svg") && page.contains("2 of 4 states"), "{page}");
     let dir = std::env::temp_dir().join(format!("sfn-harness-graph-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let html = dir.join("seed.html");
-    std::fs::write(&html, &page).unwrap();
-    let shot = dir.join("seed.png");
-    let out = std::process::Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=900,700"])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
-    let (w, h, px) = png_pixels(&shot);
-    assert_eq!((w, h), (900, 700));
-    let count = |rgb: [u8; 3]| px.iter().filter(|p| **p == rgb).count();
-    let ran = count([0xc8, 0xe6, 0xc9]);
-    let not_ran = count([0xee, 0xee, 0xee]);
-    // two boxes of each, 190 x 46 less borders and text
-    assert!(ran > 2 * 190 * 46 / 2, "boxes of states that ran: {ran} pixels");
-    assert!(not_ran > 2 * 190 * 46 / 2, "boxes of states that did not: {not_ran} pixels");
+    // pixels of boxes of states that ran, and of states that did not
+    let shoot = |number: i64| {
+        let exec = h.run_blocking(json!({"input": {"number": number}}));
+        exec.assert_succeeded();
+        let page = h.graph_of(GraphFormat::Html, &exec);
+        let html = dir.join(format!("seed-{number}.html"));
+        std::fs::write(&html, &page).unwrap();
+        let shot = dir.join(format!("seed-{number}.png"));
+        let out = std::process::Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=900,700"])
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(format!("file://{}", html.display()))
+            .output()
+            .unwrap();
+        assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
+        let (w, h, px) = png_pixels(&shot);
+        assert_eq!((w, h), (900, 700));
+        // the drawing, below the title and the legend (whose chips share the colours)
+        let drawing = &px[(w * 105) as usize..];
+        let count = |rgb: [u8; 3]| drawing.iter().filter(|p| **p == rgb).count();
+        (page, count([0xc8, 0xe6, 0xc9]), count([0xee, 0xee, 0xee]))
+    };
+    // a box is 190 x 46: about 7,600 pixels of fill inside its border, around its text
+    let boxes = |pixels: usize| (pixels as f64 / 7_600.0).round() as usize;
+    // number 0: the loop runs, every state ran
+    let (page, ran, not_ran) = shoot(0);
+    assert!(page.contains("<svg") && page.contains("4 of 4 states"), "{page}");
+    assert_eq!((boxes(ran), not_ran), (4, 0), "{ran} / {not_ran} pixels");
+    // number 5: straight to Succeed; the task and the Wait did not run
+    let (page, ran, not_ran) = shoot(5);
+    assert!(page.contains("2 of 4 states"), "{page}");
+    assert_eq!((boxes(ran), boxes(not_ran)), (2, 2), "{ran} / {not_ran} pixels");
 }
