@@ -150,6 +150,7 @@ fn template_machine(v: &Value, path: &str, pick: Option<&str>, base: &std::path:
 }
 
 /// A container an `AWS::ECS::TaskDefinition` of a template declares.
+#[cfg(any(feature = "cli", test))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateContainer {
     /// The task definition's logical id.
@@ -161,6 +162,7 @@ pub struct TemplateContainer {
 }
 
 /// The containers the template at `spec` declares (none for an ASL file).
+#[cfg(any(feature = "cli", test))]
 pub fn template_containers(spec: &str) -> Result<Vec<TemplateContainer>, LoadError> {
     let path = spec.rsplit_once('#').map_or(spec, |(p, _)| p);
     let text = std::fs::read_to_string(path).map_err(|e| LoadError(format!("cannot read {path}: {e}")))?;

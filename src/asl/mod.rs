@@ -18,7 +18,9 @@ mod template;
 
 pub use diagnostic::{code, Diagnostic, InvalidDefinition, Severity};
 pub use intrinsic::{Arg, Call};
-pub use load::{load_definition_with, substitute_placeholders, template_containers, LoadError};
+pub use load::{load_definition_with, substitute_placeholders, LoadError};
+#[cfg(feature = "cli")]
+pub use load::template_containers;
 pub use model::*;
 pub use parse::{diagnostics, parse_str};
 #[cfg(feature = "endpoint")]

@@ -25,6 +25,7 @@ pub(crate) use error::{Exn, Halt};
 pub(crate) use error::names;
 pub use io::ExecInfo;
 pub use sched::{sleep, Place, VirtualSleep};
+pub(crate) use sched::current_now_ms;
 
 use crate::asl::{StateKind, StateMachine};
 use crate::rng::Rng;

@@ -375,6 +375,11 @@ thread_local! {
     static CURRENT: std::cell::RefCell<Option<(Arc<Sim>, FiberId)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// The virtual time of the execution whose fiber is being polled, if any.
+pub(crate) fn current_now_ms() -> Option<i64> {
+    CURRENT.with(|c| c.borrow().as_ref().map(|(sim, _)| sim.now_ms()))
+}
+
 /// Polls `f` as fiber `fiber` of `sim`: a [`sleep`] inside it waits on that
 /// execution's virtual clock.
 pub(crate) fn in_fiber<R>(sim: &Arc<Sim>, fiber: FiberId, f: impl FnOnce() -> R) -> R {

@@ -10,6 +10,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
+mod child;
 mod coverage;
 mod explore;
 mod graph;
@@ -66,6 +67,8 @@ pub struct Harness {
     /// its placeholders stand for: to load it again with more substitutions.
     origin: Option<String>,
     substitutions: std::collections::BTreeMap<String, String>,
+    /// The state machines `states:startExecution` tasks start.
+    children: Arc<std::sync::Mutex<child::Children>>,
 }
 
 /// The runtime `run_blocking` continues on; dropping it never blocks (a
@@ -157,6 +160,7 @@ impl Harness {
             runtime: Arc::new(OnceLock::new()),
             origin: None,
             substitutions: std::collections::BTreeMap::new(),
+            children: Arc::default(),
         }
     }
 
