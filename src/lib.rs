@@ -28,7 +28,8 @@
 //! - [`Harness`] loads a state machine and says how each Task state is
 //!   answered; [`Execution`] is what one run gives (status, output, the
 //!   history), with assertions and a readable trace;
-//!   [`assert_history_snapshot!`] writes the history as an insta snapshot.
+//!   [`assert_execution_snapshot!`] writes the execution as a readable insta
+//!   snapshot; [`Execution::state`] gives one state's visits and attempts.
 //! - Tasks are answered by Rust functions ([`TaskCall`] in, [`TaskReply`]
 //!   out), by Step Functions Local mock configs ([`MockConfig`]), by any
 //!   [`Integration`], by real SDK clients ([`sdk`], feature `sdk`) or by real
