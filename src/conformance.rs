@@ -21,6 +21,12 @@ pub async fn run_case(case: &Value) -> Value {
         Err(e) => return harness_error(e.to_string()),
     };
     let mut tasks = Integrations::new();
+    // the S3 objects that existed when AWS ran the case (ItemReader)
+    for (path, body) in case.get("s3_objects").and_then(Value::as_object).into_iter().flatten() {
+        if let (Some((bucket, key)), Some(body)) = (path.split_once('/'), body.as_str()) {
+            tasks.put_s3_object(bucket, key, body);
+        }
+    }
     if let Some(mocks) = case.get("mocks").and_then(Value::as_object) {
         for (state, list) in mocks {
             // A Lambda function used as Resource passes its error through as

@@ -22,6 +22,8 @@ pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
 pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 /// `States.ExceedToleratedFailureThreshold`: a Map with too many failed items.
 pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+/// A distributed Map's ItemReader could not read its items.
+pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
 /// ECS's error for a RunTask response with `Failures`, or an unknown task.
 #[cfg(feature = "sdk")]
 pub const ECS_UNKNOWN: &str = "AmazonECS.Unknown";
@@ -37,6 +39,8 @@ pub const HARNESS_SHADOWED_MOCK: &str = "Harness.ShadowedMock";
 pub const HARNESS_PREFIX: &str = "Harness.";
 /// A replayed execution asked for a task attempt the recording does not have.
 pub const HARNESS_REPLAY_DIVERGED: &str = "Harness.ReplayDiverged";
+/// A Map's ItemReader reads an S3 object the test does not provide.
+pub const HARNESS_NO_S3_OBJECT: &str = "Harness.NoS3Object";
 /// A mock-config test case ran out of responses.
 pub const HARNESS_MOCK_EXHAUSTED: &str = "Harness.MockExhausted";
 /// A worker container could not be run.

@@ -31,10 +31,16 @@ fn recorded_executions_replay_without_divergence() {
     for case in &cases {
         let Some(history) = case.get("history") else { continue };
         let name = case["name"].as_str().unwrap().to_string();
-        let Ok(h) = Harness::from_definition(&case["definition"].to_string()) else {
+        let Ok(mut h) = Harness::from_definition(&case["definition"].to_string()) else {
             diverged.insert(name);
             continue;
         };
+        // the S3 objects an ItemReader read are not in a history: the test provides them
+        for (path, body) in case.get("s3_objects").and_then(Value::as_object).into_iter().flatten() {
+            if let (Some((bucket, key)), Some(body)) = (path.split_once('/'), body.as_str()) {
+                h = h.s3_object(bucket, key, body);
+            }
+        }
         // a few recordings lost event ids (`"[0]"`): not a history AWS returns
         let Ok(replay) = h.replaying(&json!({"events": history})) else {
             diverged.insert(name);

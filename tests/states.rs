@@ -144,3 +144,25 @@ fn a_map_past_the_event_quota_stops_at_exactly_25000_events() {
     assert_eq!(exec.event_count(), 25_000);
     assert_eq!(exec.event_types().last().map(String::as_str), Some("ExecutionFailed"));
 }
+
+/// A distributed Map reads its items from S3 objects the test provides.
+#[test]
+fn an_item_reader_reads_the_s3_objects_the_test_provides() {
+    let def = r#"{"StartAt": "M", "States": {"M": {"Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "data", "Key.$": "$.key"},
+                       "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItems": 2}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
+        "End": true}}}"#;
+    let h = sfn_harness::Harness::from_definition(def)
+        .unwrap()
+        .on_task("Work", |c| sfn_harness::TaskReply::ok(json!(c.parameters["id"])))
+        .s3_object("data", "rows.csv", "id,name\n1,a\n2,b\n3,c\n");
+    let exec = h.run_blocking(json!({"key": "rows.csv"}));
+    exec.assert_succeeded();
+    assert_eq!(exec.output(), &json!(["1", "2"]));
+    assert_eq!(exec.invocations("Work"), 2);
+    let missing = h.run_blocking(json!({"key": "nope.csv"}));
+    missing.assert_failed_with("Harness.NoS3Object");
+    assert!(missing.cause.as_deref().unwrap().contains("s3://data/nope.csv"), "{:?}", missing.cause);
+}

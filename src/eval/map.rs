@@ -27,9 +27,22 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
     let vars = env.vars.clone();
     let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
     let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
-    let items = match &spec.items_path {
-        None => effective.as_ref().clone(),
-        Some(p) => select(p, &effective, &ctx).map(|c| c.into_owned()).ok_or_else(|| super::io::no_results(p))?,
+    // an ItemReader's items (ItemsPath does not apply to them); its failure
+    // is the map run's, recorded once the run started
+    let mut read_failure = None;
+    let items = match &spec.item_reader {
+        Some(r) => match super::item_reader::read(r, &effective, &ctx, env) {
+            Ok(items) => Value::Array(items),
+            Err(Exn::Fail(f)) => {
+                read_failure = Some(f);
+                Value::Array(Vec::new())
+            }
+            Err(halt) => return Err(halt),
+        },
+        None => match &spec.items_path {
+            None => effective.as_ref().clone(),
+            Some(p) => select(p, &effective, &ctx).map(|c| c.into_owned()).ok_or_else(|| super::io::no_results(p))?,
+        },
     };
     let Value::Array(items) = items else {
         return Err(Failure::runtime(format!(
@@ -51,7 +64,10 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
             env.push(Details::MapRunStarted { map_run_arn: run_arn })?;
             // child executions: their events stay out of this history
             let mut children = env.detached();
-            let outcome = iterate(&run, &mut children, false).await;
+            let outcome = match &read_failure {
+                Some(f) => Err(f.clone().into()),
+                None => iterate(&run, &mut children, false).await,
+            };
             match &outcome {
                 Ok(_) => {
                     env.push(Details::MapRunSucceeded)?;
@@ -62,6 +78,8 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
                 Err(Exn::Halt(_)) => {}
             }
             outcome
+        } else if let Some(f) = &read_failure {
+            Err(f.clone().into())
         } else {
             iterate(&run, env, true).await
         };

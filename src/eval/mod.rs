@@ -10,6 +10,7 @@ mod choice;
 mod error;
 mod fail;
 mod io;
+mod item_reader;
 mod map;
 mod nested;
 mod parallel;

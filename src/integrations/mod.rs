@@ -313,6 +313,8 @@ pub struct Integrations {
     mocked: std::collections::HashSet<String>,
     /// States with both a handler and a mock response: state → what the test said.
     shadowed: std::collections::HashMap<String, String>,
+    /// The S3 objects a Map's ItemReader reads: `bucket/key` → body.
+    s3: Arc<std::collections::BTreeMap<String, String>>,
     tokens: Arc<tokens::TokenRegistry>,
     /// How long a callback task may wait in real time for a callback with
     /// no TimeoutSeconds/HeartbeatSeconds before the run reports it stalled.
@@ -386,6 +388,16 @@ impl Integrations {
                  one of them would be ignored: remove the handler or the test case's entry for '{state}'"
             ),
         );
+    }
+
+    /// Provides the S3 object `bucket/key` for ItemReaders.
+    pub fn put_s3_object(&mut self, bucket: &str, key: &str, body: &str) {
+        Arc::make_mut(&mut self.s3).insert(format!("{bucket}/{key}"), body.to_string());
+    }
+
+    /// The S3 objects ItemReaders read, by `bucket/key`.
+    pub fn s3_objects(&self) -> Arc<std::collections::BTreeMap<String, String>> {
+        self.s3.clone()
     }
 
     /// Why `state`'s answer is ambiguous, if it is.

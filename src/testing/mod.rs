@@ -259,6 +259,13 @@ impl Harness {
         Ok(self)
     }
 
+    /// Provides the S3 object `s3://bucket/key` that a distributed Map's
+    /// ItemReader reads (JSON, JSON Lines, CSV; ListObjectsV2 lists them).
+    pub fn s3_object(mut self, bucket: &str, key: &str, body: &str) -> Harness {
+        self.integrations.put_s3_object(bucket, key, body);
+        self
+    }
+
     /// The seed of ids, tokens and random draws (default 0).
     pub fn seed(mut self, seed: u64) -> Harness {
         self.config.seed = seed;

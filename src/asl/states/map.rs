@@ -21,7 +21,7 @@ const FIELDS: &[&str] = &[
 ];
 
 /// Fields that parse but are not evaluated yet.
-const UNSUPPORTED: [&str; 4] = ["ItemReader", "ItemBatcher", "ResultWriter", "Items"];
+const UNSUPPORTED: [&str; 3] = ["ItemBatcher", "ResultWriter", "Items"];
 
 /// A Map state: its item processor and how items are found and shaped.
 #[derive(Debug, Clone)]
@@ -37,10 +37,33 @@ pub struct MapSpec {
     /// How many (or what share of) items may fail before the Map fails.
     pub tolerated_count: Option<Tolerance>,
     pub tolerated_percentage: Option<Tolerance>,
+    /// `ItemReader`: items read from S3 instead of the input.
+    pub item_reader: Option<ItemReader>,
     /// `MaxConcurrency`: how many items run at once (0 or absent: all).
     pub max_concurrency: Option<u64>,
     /// `MaxConcurrencyPath`: the same, read from the input.
     pub max_concurrency_path: Option<Path>,
+}
+
+/// A Map's `ItemReader`: where its items come from in S3, and how to read them.
+#[derive(Debug, Clone)]
+pub struct ItemReader {
+    /// `arn:aws:states:::s3:getObject` or `…:s3:listObjectsV2`.
+    pub resource: String,
+    /// `Parameters` (Bucket, Key or Prefix).
+    pub parameters: Option<Template>,
+    /// `ReaderConfig.InputType`: JSON, JSONL, CSV (getObject).
+    pub input_type: Option<String>,
+    /// `ReaderConfig.CSVHeaderLocation`: FIRST_ROW (default) or GIVEN.
+    pub csv_header_location: Option<String>,
+    /// `ReaderConfig.CSVHeaders`, when GIVEN.
+    pub csv_headers: Vec<String>,
+    /// `ReaderConfig.CSVDelimiter`: COMMA (default), PIPE, SEMICOLON, SPACE, TAB.
+    pub csv_delimiter: Option<String>,
+    /// `ReaderConfig.MaxItems` (0: all).
+    pub max_items: Option<u64>,
+    /// `ReaderConfig.MaxItemsPath`.
+    pub max_items_path: Option<Path>,
 }
 
 /// A number given literally or by a path (ToleratedFailure*).
@@ -66,8 +89,10 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
     let selector_key = if obj.contains_key("ItemSelector") { "ItemSelector" } else { "Parameters" };
     let item_selector = obj.get(selector_key).map(|t| template_in(cx, t, &format!("{loc}/{selector_key}")));
     let distributed = sub.pointer("/ProcessorConfig/Mode").and_then(Value::as_str) == Some("DISTRIBUTED");
+    let item_reader = obj.get("ItemReader").and_then(|r| item_reader(cx, r, &format!("{loc}/ItemReader")));
     Some(StateKind::Map(Box::new(MapSpec {
         processor,
+        item_reader,
         items_path: opt_path(cx, obj, "ItemsPath", loc),
         item_selector,
         distributed,
@@ -78,6 +103,31 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
         max_concurrency: if obj.get("MaxConcurrency").is_some_and(Value::is_string) { None } else { opt_uint(cx, obj, "MaxConcurrency", loc) },
         max_concurrency_path: opt_path(cx, obj, "MaxConcurrencyPath", loc),
     })))
+}
+
+fn item_reader(cx: &mut Cx, v: &Value, loc: &str) -> Option<ItemReader> {
+    let Some(obj) = v.as_object() else {
+        cx.schema(loc, "'ItemReader' must be an object");
+        return None;
+    };
+    let Some(resource) = obj.get("Resource").and_then(Value::as_str) else {
+        cx.schema(loc, "an ItemReader needs a 'Resource'");
+        return None;
+    };
+    let parameters = obj.get("Parameters").or_else(|| obj.get("Arguments")).map(|t| template_in(cx, t, &format!("{loc}/Parameters")));
+    let config = obj.get("ReaderConfig").and_then(Value::as_object).cloned().unwrap_or_default();
+    let rloc = format!("{loc}/ReaderConfig");
+    let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(ItemReader {
+        resource: resource.to_string(),
+        parameters,
+        input_type: text("InputType"),
+        csv_header_location: text("CSVHeaderLocation"),
+        csv_headers: config.get("CSVHeaders").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
+        csv_delimiter: text("CSVDelimiter"),
+        max_items: if config.get("MaxItems").is_some_and(Value::is_string) { None } else { opt_uint(cx, &config, "MaxItems", &rloc) },
+        max_items_path: opt_path(cx, &config, "MaxItemsPath", &rloc),
+    })
 }
 
 fn tolerance(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Tolerance> {
