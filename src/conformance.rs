@@ -196,52 +196,7 @@ fn matches(exp: &Value, act: &Value, key: Option<&str>) -> bool {
 /// `expected` may hold placeholders (`<uuid:1>`, `<region>`, `111111111111`)
 /// that match any text.
 fn str_match(exp: &str, act: &str) -> bool {
-    if exp == act {
-        return true;
-    }
-    let mut parts = Vec::new();
-    let mut rest = exp;
-    loop {
-        let ph = rest.find("111111111111").map(|i| (i, 12));
-        let angle = rest.char_indices().find_map(|(i, c)| {
-            if c != '<' {
-                return None;
-            }
-            let tail = &rest[i + 1..];
-            let end = tail.find(|c: char| c == '>' || c == '<' || c.is_whitespace())?;
-            (tail.as_bytes()[end] == b'>' && end > 0).then_some((i, end + 2))
-        });
-        let next = match (ph, angle) {
-            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-            (a, b) => a.or(b),
-        };
-        match next {
-            Some((i, len)) => {
-                parts.push(&rest[..i]);
-                rest = &rest[i + len..];
-            }
-            None => {
-                parts.push(rest);
-                break;
-            }
-        }
-    }
-    if parts.len() == 1 {
-        return false;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !act.starts_with(first) || !act[first.len()..].ends_with(last) || act.len() < first.len() + last.len() {
-        return false;
-    }
-    let mut pos = first.len();
-    let end = act.len() - last.len();
-    for p in &parts[1..parts.len() - 1] {
-        match act[pos..end].find(p) {
-            Some(i) => pos += i + p.len(),
-            None => return false,
-        }
-    }
-    true
+    exp == act || crate::json::placeholder_match(exp, act)
 }
 
 #[cfg(test)]

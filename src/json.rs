@@ -22,6 +22,56 @@ pub fn shown(v: &Value) -> String {
     }
 }
 
+/// Whether `act` matches `exp` where `exp` holds placeholders (`<uuid:1>`,
+/// `<region>` — angle brackets around text without spaces — or the account
+/// `111111111111`, what recordings redact), each standing for any text. A
+/// string without placeholders matches nothing here (compare it directly).
+pub(crate) fn placeholder_match(exp: &str, act: &str) -> bool {
+    let mut parts = Vec::new();
+    let mut rest = exp;
+    loop {
+        let ph = rest.find("111111111111").map(|i| (i, 12));
+        let angle = rest.char_indices().find_map(|(i, c)| {
+            if c != '<' {
+                return None;
+            }
+            let tail = &rest[i + 1..];
+            let end = tail.find(|c: char| c == '>' || c == '<' || c.is_whitespace())?;
+            (tail.as_bytes()[end] == b'>' && end > 0).then_some((i, end + 2))
+        });
+        let next = match (ph, angle) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        match next {
+            Some((i, len)) => {
+                parts.push(&rest[..i]);
+                rest = &rest[i + len..];
+            }
+            None => {
+                parts.push(rest);
+                break;
+            }
+        }
+    }
+    if parts.len() == 1 {
+        return false;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !act.starts_with(first) || !act[first.len()..].ends_with(last) || act.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut pos = first.len();
+    let end = act.len() - last.len();
+    for p in &parts[1..parts.len() - 1] {
+        match act[pos..end].find(p) {
+            Some(i) => pos += i + p.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -409,7 +409,7 @@ fn same_details(x: &Map<String, Value>, y: &Map<String, Value>) -> bool {
 /// any string of that shape.
 fn matches(exp: &Value, act: &Value) -> bool {
     match (exp, act) {
-        (Value::String(e), Value::String(a)) => e == a || placeholder_match(e, a),
+        (Value::String(e), Value::String(a)) => e == a || crate::json::placeholder_match(e, a),
         (Value::String(e), other) if !other.is_string() => serde_json::from_str::<Value>(e).is_ok_and(|p| p != *exp && matches(&p, other)),
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(e, a)| matches(e, a)),
@@ -418,53 +418,9 @@ fn matches(exp: &Value, act: &Value) -> bool {
     }
 }
 
-/// `exp` with each placeholder (`<…>` without spaces, or `111111111111`)
-/// standing for any text.
-fn placeholder_match(exp: &str, act: &str) -> bool {
-    let mut literals = Vec::new();
-    let mut rest = exp;
-    let mut found = false;
-    loop {
-        let angle = rest.find('<').and_then(|i| rest[i..].find('>').map(|j| (i, i + j + 1))).filter(|(i, j)| !rest[*i + 1..*j - 1].contains(|c: char| c.is_whitespace() || c == '<'));
-        let account = rest.find("111111111111").map(|i| (i, i + 12));
-        let next = match (angle, account) {
-            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-            (a, b) => a.or(b),
-        };
-        match next {
-            Some((i, j)) => {
-                literals.push(&rest[..i]);
-                rest = &rest[j..];
-                found = true;
-            }
-            None => {
-                literals.push(rest);
-                break;
-            }
-        }
-    }
-    if !found {
-        return false;
-    }
-    // the literals in order, the first at the start and the last at the end
-    let (first, last) = (literals[0], literals[literals.len() - 1]);
-    if !act.starts_with(first) || act.len() < first.len() + last.len() || !act.ends_with(last) {
-        return false;
-    }
-    let mut pos = first.len();
-    let end = act.len() - last.len();
-    for lit in &literals[1..literals.len() - 1] {
-        match act[pos..end].find(lit) {
-            Some(i) => pos += i + lit.len(),
-            None => return false,
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
-    use super::placeholder_match;
+    use crate::json::placeholder_match;
 
     #[test]
     fn placeholders_stand_for_any_text() {
