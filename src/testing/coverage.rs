@@ -202,8 +202,9 @@ impl Harness {
     pub(crate) fn record_coverage(&self, exec: &Execution) {
         static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
         let Some(dir) = DIR.get_or_init(|| std::env::var_os("SFN_HARNESS_COVERAGE").map(std::path::PathBuf::from)) else { return };
-        let line = json!({"definition": fingerprint(&self.sm), "items": covered(exec)}).to_string() + "\n";
-        let file = dir.join(format!("{}-{}.jsonl", fingerprint(&self.sm), std::process::id()));
+        let print = fingerprint(&self.sm);
+        let line = json!({"definition": print, "items": covered(exec)}).to_string() + "\n";
+        let file = dir.join(format!("{print}-{}.jsonl", std::process::id()));
         let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&file)).and_then(|mut f| f.write_all(line.as_bytes()));
         if let Err(e) = written {
             eprintln!("sfn-harness: cannot record coverage in {}: {e}", file.display());
