@@ -151,46 +151,7 @@ pub fn result_ok(case: &Value, report: &Value) -> bool {
 }
 
 #[cfg(test)]
-fn maybe_json(v: &Value) -> Value {
-    if let Value::String(s) = v {
-        let t = s.trim();
-        let looks = t.starts_with(['{', '[', '"']) || matches!(t, "true" | "false" | "null") || t.parse::<f64>().is_ok();
-        if looks {
-            if let Ok(p) = serde_json::from_str(t) {
-                return p;
-            }
-        }
-    }
-    v.clone()
-}
-
-#[cfg(test)]
-fn matches(exp: &Value, act: &Value, key: Option<&str>) -> bool {
-    const JSON_TEXT_KEYS: [&str; 5] = ["input", "output", "parameters", "cause", "result"];
-    const IGNORED: [&str; 6] = ["roleArn", "mapRunArn", "taskCredentials", "timestamp", "stateMachineAliasArn", "stateMachineVersionArn"];
-    let (exp, act) = if key.is_some_and(|k| JSON_TEXT_KEYS.contains(&k)) {
-        (maybe_json(exp), maybe_json(act))
-    } else {
-        (exp.clone(), act.clone())
-    };
-    match (&exp, &act) {
-        (Value::Bool(a), Value::Bool(b)) => a == b,
-        (Value::Bool(_), _) | (_, Value::Bool(_)) => false,
-        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        (Value::String(e), Value::String(a)) => str_match(e, a),
-        (Value::String(_), _) => {
-            let parsed = maybe_json(&exp);
-            parsed != exp && matches(&parsed, &act, None)
-        }
-        (Value::Object(e), Value::Object(a)) => {
-            let ek: Vec<&String> = e.keys().filter(|k| !IGNORED.contains(&k.as_str())).collect();
-            let ak: Vec<&String> = a.keys().filter(|k| !IGNORED.contains(&k.as_str())).collect();
-            ek.len() == ak.len() && ek.iter().all(|k| a.get(*k).is_some_and(|av| matches(&e[*k], av, Some(k))))
-        }
-        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(x, y)| matches(x, y, None)),
-        _ => exp == act,
-    }
-}
+use crate::json::{maybe_json, recorded_match as matches};
 
 #[cfg(test)]
 /// `expected` may hold placeholders (`<uuid:1>`, `<region>`, `111111111111`)

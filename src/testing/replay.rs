@@ -11,12 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-/// Detail fields that differ between any two runs (and AWS's scorer
-/// ignores): role and map-run ARNs, credentials, times.
-const IGNORED: [&str; 6] = ["roleArn", "mapRunArn", "taskCredentials", "timestamp", "stateMachineAliasArn", "stateMachineVersionArn"];
-
-/// Detail fields holding JSON text, compared as parsed JSON.
-const JSON_TEXT: [&str; 5] = ["input", "output", "parameters", "cause", "result"];
+use crate::json::{recorded_match, JSON_TEXT_KEYS as JSON_TEXT, VOLATILE_KEYS as IGNORED};
 
 /// Why a recorded history cannot be replayed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -400,22 +395,7 @@ fn same_event(a: &Value, b: &Value) -> bool {
 }
 
 fn same_details(x: &Map<String, Value>, y: &Map<String, Value>) -> bool {
-    let keys = |m: &Map<String, Value>| m.keys().filter(|k| !IGNORED.contains(&k.as_str())).cloned().collect::<std::collections::BTreeSet<_>>();
-    keys(x) == keys(y) && keys(x).iter().all(|k| if JSON_TEXT.contains(&k.as_str()) { matches(&json_text(&x[k]), &json_text(&y[k])) } else { matches(&x[k], &y[k]) })
-}
-
-/// Equal as JSON, where a recorded string holding placeholders (`<uuid:1>`,
-/// `<region>`, the account `111111111111`: what recordings redact) matches
-/// any string of that shape.
-fn matches(exp: &Value, act: &Value) -> bool {
-    match (exp, act) {
-        (Value::String(e), Value::String(a)) => e == a || crate::json::placeholder_match(e, a),
-        (Value::String(e), other) if !other.is_string() => serde_json::from_str::<Value>(e).is_ok_and(|p| p != *exp && matches(&p, other)),
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(e, a)| matches(e, a)),
-        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, e)| y.get(k).is_some_and(|a| matches(e, a))),
-        _ => exp == act,
-    }
+    recorded_match(&Value::Object(x.clone()), &Value::Object(y.clone()), None)
 }
 
 #[cfg(test)]
