@@ -190,20 +190,16 @@ pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture
     // callback, scripted event, deadline), each handled where it is met.
     let start = env.now_ms();
     let ms = |s: u64| start.saturating_add((s as i64).saturating_mul(1000));
-    let mut script: VecDeque<(i64, Callback)> =
-        script.map(|t| t.events().iter().map(|(at, cb)| (start.saturating_add(at.as_millis() as i64), cb.clone())).collect()).unwrap_or_default();
+    // a timeline's callbacks, placed on the clock from `from`
+    let placed = |t: &Timeline, from: i64| t.events().iter().map(move |(at, cb)| (from.saturating_add(at.as_millis() as i64), cb.clone())).collect::<Vec<_>>();
+    let mut script: VecDeque<(i64, Callback)> = script.map(|t| placed(&t, start).into()).unwrap_or_default();
     let mut heartbeat_due = r.limits.heartbeat.map(ms);
     let timeout_due = r.limits.timeout.map(ms);
     let (sim, fiber) = (env.sim.clone(), env.fiber);
     // when the work started waiting for something real (see next_event)
     let mut mark = None;
     loop {
-        let deadline = match (timeout_due, heartbeat_due) {
-            (Some(t), Some(h)) if h < t => Some((h, true)),
-            (Some(t), _) => Some((t, false)),
-            (None, Some(h)) => Some((h, true)),
-            (None, None) => None,
-        };
+        let deadline = first_deadline(timeout_due, heartbeat_due);
         let next_due = match (script.front().map(|(t, _)| *t), deadline.map(|(t, _)| t)) {
             (Some(s), Some(d)) => Some(s.min(d)),
             (s, d) => s.or(d),
@@ -216,7 +212,11 @@ pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture
             let mut timer = None;
             let rx = r.callbacks.as_deref_mut();
             let waits = Waits { sim: &sim, fiber, wall: &env.cfg.wall, due: next_due };
-            next_event(waits, work.as_mut(), rx, &mut timer, &mut mark).await
+            match next_event(waits, work.as_mut(), rx, &mut timer, &mut mark).await {
+                // the timer of the next scripted callback: it arrives now
+                Event::Timer if script.front().is_some_and(|(t, _)| *t <= env.now_ms()) => Event::Callback(script.pop_front().expect("checked").1),
+                other => other,
+            }
         };
         match event {
             Event::Work(answer) => {
@@ -228,32 +228,21 @@ pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture
                         None => return Ok(not_a_callback_task(r)),
                     },
                     TaskReply::Callbacks(t) => {
-                        let now = env.now_ms();
-                        script.extend(t.events().iter().map(|(at, cb)| (now.saturating_add(at.as_millis() as i64), cb.clone())));
+                        script.extend(placed(&t, env.now_ms()));
                         script.make_contiguous().sort_by_key(|(t, _)| *t);
                     }
                     TaskReply::NoCallback { exit_code, detail } => return no_callback(r, exit_code, detail, env).await,
                     reply => return Ok(reply),
                 }
             }
+            Event::Closed => return Err(silence(r)),
             Event::Callback(Callback::Heartbeat) => heartbeat_due = r.limits.heartbeat.map(|h| env.now_ms().saturating_add(h as i64 * 1000)),
             Event::Callback(Callback::Started { worker_name }) => {
                 env.push(Details::ActivityStarted { worker_name })?;
             }
             Event::Callback(cb) => return Ok(from_callback(cb)),
-            Event::Closed => return Err(silence(r)),
             Event::Timer => {
-                let now = env.now_ms();
-                if script.front().is_some_and(|(t, _)| *t <= now) {
-                    let (_, cb) = script.pop_front().expect("checked");
-                    match cb {
-                        Callback::Heartbeat => heartbeat_due = r.limits.heartbeat.map(|h| now.saturating_add(h as i64 * 1000)),
-                        Callback::Started { worker_name } => {
-                            env.push(Details::ActivityStarted { worker_name })?;
-                        }
-                        cb => return Ok(from_callback(cb)),
-                    }
-                } else if let Some((_, heartbeat)) = deadline {
+                if let Some((_, heartbeat)) = deadline {
                     r.tokens.close(r.token, Closed::TimedOut);
                     return Ok(timeout_reply(heartbeat));
                 }
@@ -383,11 +372,9 @@ async fn wait_for_callback(
     use std::time::Duration;
     let timeout_at = limits.timeout.map(|t| start + Duration::from_secs(t));
     loop {
-        let (deadline, which) = match (timeout_at, *heartbeat_at) {
-            (Some(t), Some(h)) if h < t => (h, Some(true)),
-            (Some(t), _) => (t, Some(false)),
-            (None, Some(h)) => (h, Some(true)),
-            (None, None) => (start + fallback, None),
+        let (deadline, which) = match first_deadline(timeout_at, *heartbeat_at) {
+            Some((d, heartbeat)) => (d, Some(heartbeat)),
+            None => (start + fallback, None),
         };
         match wall.timeout_at(deadline, rx.recv()).await {
             Some(Some(Callback::Heartbeat)) => {
@@ -409,9 +396,15 @@ async fn wait_for_callback(
 /// When a callback that never comes ends the task: the heartbeat or the
 /// timeout, whichever is first (`true` for a heartbeat).
 fn callback_deadline(l: Limits) -> Option<(u64, bool)> {
-    match (l.timeout, l.heartbeat) {
-        (Some(t), Some(h)) => Some((h.min(t), h < t)),
-        (Some(t), None) => Some((t, false)),
+    first_deadline(l.timeout, l.heartbeat)
+}
+
+/// Which of a timeout and a heartbeat deadline comes first (`true`: the
+/// heartbeat), in whatever unit of time they are given.
+fn first_deadline<T: Ord + Copy>(timeout: Option<T>, heartbeat: Option<T>) -> Option<(T, bool)> {
+    match (timeout, heartbeat) {
+        (Some(t), Some(h)) if h < t => Some((h, true)),
+        (Some(t), _) => Some((t, false)),
         (None, Some(h)) => Some((h, true)),
         (None, None) => None,
     }
