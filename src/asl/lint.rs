@@ -5,6 +5,7 @@
 
 use super::diagnostic::{Diagnostic, Severity};
 use super::diagnostic::token;
+use super::graph::{ends, reachable, successors};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -124,27 +125,11 @@ fn catchers(s: &Value, loc: &str, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Where each state can go next (Next, Default, Choices, catchers).
-fn successors(s: &Value) -> Vec<&str> {
-    let rules = |k: &str| s.get(k).and_then(Value::as_array).into_iter().flatten().filter_map(|c| c.get("Next"));
-    [s.get("Next"), s.get("Default")].into_iter().flatten().chain(rules("Choices")).chain(rules("Catch")).filter_map(Value::as_str).collect()
-}
-
-fn ends(s: &Value) -> bool {
-    s.get("End").and_then(Value::as_bool) == Some(true) || matches!(s.get("Type").and_then(Value::as_str), Some("Succeed" | "Fail"))
-}
-
 /// States reachable from StartAt from which no end can be reached: an
 /// execution entering them loops until the history quota stops it.
 fn loops(v: &Value, states: &Map<String, Value>, loc: &str, out: &mut Vec<Diagnostic>) {
     let Some(start) = v.get("StartAt").and_then(Value::as_str) else { return };
-    let mut reachable = BTreeSet::new();
-    let mut todo = vec![start];
-    while let Some(n) = todo.pop() {
-        if states.contains_key(n) && reachable.insert(n) {
-            todo.extend(successors(&states[n]));
-        }
-    }
+    let reachable = reachable(states, start);
     // states that can reach an end, found backwards
     let mut exits: BTreeSet<&str> = states.iter().filter(|(_, s)| ends(s)).map(|(n, _)| n.as_str()).collect();
     loop {
