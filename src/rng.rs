@@ -2,6 +2,13 @@
 //! UUIDs, `States.MathRandom` and retry jitter all draw from one generator
 //! seeded per execution, so the same scenario gives byte-identical histories.
 
+/// A stable 64-bit hash of `bytes` (FNV-1a): seeds and names derived from
+/// text (a task token, a definition, a logical id) that are the same on
+/// every run and machine.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100_0000_01b3))
+}
+
 /// A small, fast, seeded generator (SplitMix64).
 #[derive(Debug, Clone)]
 pub struct Rng {

@@ -87,7 +87,7 @@ pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
     if !(0..=MAX_FLOATS).contains(&count) {
         return failure();
     }
-    let mut rng = Rng::new(token.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)));
+    let mut rng = Rng::new(crate::rng::stable_hash(token.as_bytes()));
     let result: Vec<Value> = (0..count).map(|_| json!(rng.next_f64())).collect();
     input["number"] = json!(count + 1);
     WorkerRun::Success {

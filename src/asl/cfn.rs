@@ -330,11 +330,7 @@ fn service_of(ty: &str) -> String {
 
 /// 17 hex digits derived from `s` (resource ids that look like AWS's).
 pub(crate) fn hex_of(s: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-    }
-    format!("{:017x}", h)[..17].to_string()
+    format!("{:017x}", crate::rng::stable_hash(s.as_bytes()))[..17].to_string()
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ impl Integration for StartExecution {
             // the child starts at the parent task's virtual time, named and seeded from it
             let now = crate::eval::current_now_ms().unwrap_or(child.config.start_ms);
             let token = call.token.clone().unwrap_or_default();
-            let seed = token.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+            let seed = crate::rng::stable_hash(token.as_bytes());
             let mut run = child.start_ms(now).seed(seed);
             if let Some(n) = params.get("Name").and_then(Value::as_str) {
                 run = run.execution_name(n);

@@ -94,11 +94,7 @@ pub(crate) fn covered(exec: &Execution) -> BTreeSet<String> {
 
 /// A stable name for a definition: what ties coverage files to it.
 pub(crate) fn fingerprint(sm: &StateMachine) -> String {
-    let text = crate::json::to_json_string(&sm.definition);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-    }
+    let h = crate::rng::stable_hash(crate::json::to_json_string(&sm.definition).as_bytes());
     format!("{h:016x}")
 }
 
