@@ -80,6 +80,9 @@ pub enum Details {
     MapRunFailed { error: Option<String>, cause: Option<String> },
     ParallelStateStarted,
     ParallelStateFailed,
+    /// A JSONata expression (or a value it gave) failed a state
+    /// (`States.QueryEvaluationError`); `location` names the field.
+    EvaluationFailed { state: Arc<str>, error: Option<String>, cause: Option<String>, location: Option<String> },
 }
 
 impl Details {
@@ -98,6 +101,7 @@ impl Details {
             Details::ExecutionStarted { .. } => "ExecutionStarted",
             Details::ExecutionSucceeded { .. } => "ExecutionSucceeded",
             Details::ExecutionFailed { .. } => "ExecutionFailed",
+            Details::EvaluationFailed { .. } => "EvaluationFailed",
             Details::ExecutionTimedOut { .. } => "ExecutionTimedOut",
             Details::ExecutionAborted { .. } => "ExecutionAborted",
             Details::StateEntered { .. } => "StateEntered",
@@ -140,6 +144,7 @@ impl Details {
             Details::ExecutionStarted { .. } => "executionStartedEventDetails",
             Details::ExecutionSucceeded { .. } => "executionSucceededEventDetails",
             Details::ExecutionFailed { .. } => "executionFailedEventDetails",
+            Details::EvaluationFailed { .. } => "evaluationFailedEventDetails",
             Details::ExecutionTimedOut { .. } => "executionTimedOutEventDetails",
             Details::ExecutionAborted { .. } => "executionAbortedEventDetails",
             Details::StateEntered { .. } => "stateEnteredEventDetails",
@@ -213,6 +218,13 @@ impl Details {
             | Details::ActivityFailed { error, cause }
             | Details::ActivityTimedOut { error, cause }
             | Details::MapRunFailed { error, cause } => err(&mut m, error, cause),
+            Details::EvaluationFailed { state, error, cause, location } => {
+                err(&mut m, error, cause);
+                if let Some(l) = location {
+                    m.insert("location".into(), Value::String(l.clone()));
+                }
+                m.insert("state".into(), Value::String(state.to_string()));
+            }
             Details::MapStateStarted { length } => {
                 m.insert("length".into(), json!(length));
             }

@@ -22,6 +22,8 @@ pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
 pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 /// `States.ExceedToleratedFailureThreshold`: a Map with too many failed items.
 pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+/// A JSONata expression failed, or gave a value the field cannot take.
+pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 /// A distributed Map's ItemReader could not read its items.
 pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
 /// ECS's error for a RunTask response with `Failures`, or an unknown task.

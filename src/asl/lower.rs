@@ -9,7 +9,8 @@ use super::model::*;
 use super::path::{Path, ReferencePath};
 use super::recover::{catcher, retrier};
 use super::states::{self, Fields};
-use super::template::{template_in, Template};
+use super::jsonata::{query_in, Query};
+use super::template::template_in;
 use super::graph::graph_checks;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -17,10 +18,10 @@ use std::sync::Arc;
 
 /// Fields every state type takes.
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
-/// The JSONPath-only I/O fields.
-const IO: &[&str] = &["InputPath", "OutputPath"];
-/// The JSONata fields (Assign is evaluated in JSONPath mode too).
-const JSONATA: &[&str] = &["Assign", "Output"];
+/// The JSONPath-only fields.
+const JSONPATH: &[&str] = &["InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "ItemsPath"];
+/// The JSONata-only fields.
+const JSONATA: &[&str] = &["Arguments", "Output"];
 
 /// Collects diagnostics while lowering.
 pub(crate) struct Cx {
@@ -176,15 +177,9 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
     let ty_def = state_type(cx, name, obj, loc)?;
     let ql = query_language(cx, obj, loc).unwrap_or(parent_ql);
     let _ = opt_str(cx, obj, "Comment", loc);
-    let mut unsupported = not_evaluated(v, obj, ql);
+    let mut unsupported = Vec::new();
     let assign = assign_field(cx, obj, loc, ql);
-    if ql == QueryLanguage::Jsonata {
-        for k in IO.iter().chain(["Parameters", "ResultSelector", "ResultPath", "ItemsPath"].iter()) {
-            if obj.contains_key(*k) {
-                cx.schema(&format!("{loc}/{k}"), format!("'{k}' is a JSONPath field and cannot be used in a JSONata state"));
-            }
-        }
-    }
+    let (arguments, output) = jsonata_fields(cx, obj, loc, ql);
     let next = if ty_def.fields.contains(&"Next") { transition(cx, name, obj, loc, index) } else { None };
     let input_path = io_path(cx, obj, "InputPath", loc);
     let output_path = io_path(cx, obj, "OutputPath", loc);
@@ -197,7 +192,7 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
     let result_selector = obj.get("ResultSelector").map(|p| template_in(cx, p, &format!("{loc}/ResultSelector")));
     let result_path = result_path(cx, obj.get("ResultPath"), &format!("{loc}/ResultPath"));
     let retry = array_field(cx, obj, "Retry", loc, "retriers", retrier);
-    let catch = array_field(cx, obj, "Catch", loc, "catchers", |cx, c, l, last| catcher(cx, c, l, index, last));
+    let catch = array_field(cx, obj, "Catch", loc, "catchers", |cx, c, l, last| catcher(cx, c, l, index, last, ql));
     let fields = Fields { obj, loc, ql, index };
     let kind = (ty_def.lower)(cx, &fields, &mut unsupported)?;
     Some(State {
@@ -206,6 +201,9 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
         id: 0,
         name: Arc::from(name),
         kind,
+        ql,
+        arguments,
+        output,
         input_path,
         output_path,
         parameters,
@@ -249,20 +247,23 @@ fn state_type(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str) -> O
     Some(ty_def)
 }
 
-/// What a state uses that parses but is not evaluated yet: JSONata
-/// expressions and fields (`Assign` is evaluated in JSONPath mode).
-fn not_evaluated(v: &Value, obj: &Map<String, Value>, ql: QueryLanguage) -> Vec<&'static str> {
-    let mut unsupported = Vec::new();
-    // JSONata mode without expressions behaves as written; expressions are not evaluated yet
-    if ql == QueryLanguage::Jsonata && has_jsonata_expression(v) {
-        unsupported.push("JSONata expressions");
-    }
-    for k in JSONATA.iter().chain(["Arguments"].iter()) {
-        if obj.contains_key(*k) && !(*k == "Assign" && ql == QueryLanguage::JsonPath) {
-            unsupported.push(*k);
+/// `Arguments` and `Output`, in a JSONata state; each query language's
+/// own fields are refused in a state of the other.
+fn jsonata_fields(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLanguage) -> (Option<Query>, Option<Query>) {
+    let (refused, theirs, ours) = match ql {
+        QueryLanguage::Jsonata => (JSONPATH, "JSONPath", "JSONata"),
+        QueryLanguage::JsonPath => (JSONATA, "JSONata", "JSONPath"),
+    };
+    for k in refused {
+        if obj.contains_key(*k) {
+            cx.schema(&format!("{loc}/{k}"), format!("'{k}' is a {theirs} field and cannot be used in a {ours} state"));
         }
     }
-    unsupported
+    if ql == QueryLanguage::JsonPath {
+        return (None, None);
+    }
+    let field = |cx: &mut Cx, k: &str| obj.get(k).map(|v| query_in(cx, v, &format!("{loc}/{k}"), k));
+    (field(cx, "Arguments"), field(cx, "Output"))
 }
 
 /// `Next` (as an index) or `End: true`: exactly one of them.
@@ -398,27 +399,23 @@ pub(crate) fn target(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String, 
     }
 }
 
-/// `Assign` in JSONPath mode: an object whose `.$` keys hold paths or
-/// intrinsic calls, as in Parameters.
-pub(crate) fn assign_field(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLanguage) -> Option<Template> {
+/// `Assign`: an object of variable names whose values are, in JSONPath
+/// mode, paths or intrinsic calls under `.$` keys (as in Parameters), in
+/// JSONata mode values or `{% … %}` expressions.
+pub(crate) fn assign_field(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLanguage) -> Option<Dynamic> {
     let v = obj.get("Assign")?;
-    if ql == QueryLanguage::Jsonata {
-        return None;
-    }
+    let aloc = format!("{loc}/Assign");
     if !v.is_object() {
-        cx.schema(&format!("{loc}/Assign"), "'Assign' must be an object of variable names");
+        cx.schema(&aloc, "'Assign' must be an object of variable names");
         return None;
     }
-    Some(template_in(cx, v, &format!("{loc}/Assign")))
+    Some(dynamic(cx, v, &aloc, "Assign", ql))
 }
 
-/// Whether a JSONata `{% … %}` expression appears anywhere in `v`
-/// (nested state machines aside).
-pub(crate) fn has_jsonata_expression(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.trim_start().starts_with("{%"),
-        Value::Array(a) => a.iter().any(has_jsonata_expression),
-        Value::Object(m) => m.iter().any(|(k, v)| !matches!(k.as_str(), "ItemProcessor" | "Iterator" | "Branches") && has_jsonata_expression(v)),
-        _ => false,
+/// A value built per evaluation (Assign, ItemSelector) in `ql`.
+pub(crate) fn dynamic(cx: &mut Cx, v: &Value, loc: &str, field: &str, ql: QueryLanguage) -> Dynamic {
+    match ql {
+        QueryLanguage::JsonPath => Dynamic::JsonPath(template_in(cx, v, loc)),
+        QueryLanguage::Jsonata => Dynamic::Jsonata(query_in(cx, v, loc, field)),
     }
 }

@@ -5,6 +5,7 @@ mod cfn;
 mod diagnostic;
 mod graph;
 mod intrinsic;
+mod jsonata;
 mod lint;
 mod load;
 mod lower;
@@ -18,6 +19,7 @@ mod template;
 
 pub use diagnostic::{code, Diagnostic, InvalidDefinition, Severity};
 pub use intrinsic::{Arg, Call};
+pub use jsonata::{Expr, Query};
 pub use load::{load_definition_with, substitute_placeholders, LoadError};
 #[cfg(feature = "cli")]
 pub use load::template_containers;
@@ -30,7 +32,7 @@ pub use parse::parse_value;
 pub use path::{Path, Root, Seg};
 #[cfg(test)]
 pub(crate) use path::ReferencePath;
-pub use recover::{Jitter, Retrier};
+pub use recover::{Catcher, Jitter, Retrier};
 pub use resource::{Pattern, Resource, TaskResource};
 pub use states::{ChoiceBranch, ItemReader, MapSpec, Op, Operand, Rule, Seconds, Task, Text, Tolerance, WaitFor};
 pub use template::Template;

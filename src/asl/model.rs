@@ -5,6 +5,7 @@
 use super::path::{Path, ReferencePath};
 use super::recover::{Catcher, Retrier};
 use super::states::{ChoiceBranch, MapSpec, Task, Text, WaitFor};
+use super::jsonata::Query;
 use super::template::Template;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -68,6 +69,15 @@ pub enum IoPath {
     Path(Path),
 }
 
+/// A value built per evaluation in the state's query language: a JSONPath
+/// payload template (`.$` keys) or a JSONata query (`{% … %}` values).
+/// Assign and ItemSelector take either.
+#[derive(Debug, Clone)]
+pub enum Dynamic {
+    JsonPath(Template),
+    Jsonata(Query),
+}
+
 /// `ResultPath`: absent (`$`, the result replaces the input), `null`
 /// (discard the result), or a reference path.
 #[derive(Debug, Clone)]
@@ -85,6 +95,8 @@ pub struct State {
     /// Place machine-wide, nested states included (see [`StateMachine::state_count`]).
     pub id: usize,
     pub kind: StateKind,
+    /// The state's query language (its own, or the machine's).
+    pub ql: QueryLanguage,
     pub input_path: IoPath,
     pub output_path: IoPath,
     pub parameters: Option<Template>,
@@ -94,10 +106,14 @@ pub struct State {
     pub next: Option<usize>,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
-    /// JSONata / variable fields that parse but are not evaluated yet.
+    /// Fields that parse but are not evaluated yet.
     pub unsupported: Vec<&'static str>,
-    /// `Assign` (JSONPath mode): variables set from the state's result.
-    pub assign: Option<Template>,
+    /// `Assign`: variables set from the state's result.
+    pub assign: Option<Dynamic>,
+    /// `Arguments` (JSONata): a Task's parameters, a Parallel's branch input.
+    pub arguments: Option<Query>,
+    /// `Output` (JSONata): the state's output.
+    pub output: Option<Query>,
 }
 
 impl StateKind {

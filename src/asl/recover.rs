@@ -2,8 +2,8 @@
 
 use super::lower::{assign_field, result_path, target, Cx};
 use super::diagnostic::token;
-use super::model::{QueryLanguage, ResultPath};
-use super::template::Template;
+use super::jsonata::{query_in, Query};
+use super::model::{Dynamic, QueryLanguage, ResultPath};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -29,7 +29,10 @@ pub struct Catcher {
     pub result_path: ResultPath,
     pub next: usize,
     /// Variables assigned from the error output.
-    pub assign: Option<Template>,
+    pub assign: Option<Dynamic>,
+    /// `Output` (JSONata): the state's output when this catcher catches
+    /// (default: the error output).
+    pub output: Option<Query>,
 }
 
 pub(crate) fn error_equals(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, last: bool) -> Option<Vec<String>> {
@@ -112,7 +115,7 @@ pub(crate) fn retrier(cx: &mut Cx, v: &Value, loc: &str, last: bool) -> Option<R
     Some(Retrier { error_equals, interval_seconds, max_attempts, backoff_rate, max_delay_seconds, jitter })
 }
 
-pub(crate) fn catcher(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String, usize>, last: bool) -> Option<Catcher> {
+pub(crate) fn catcher(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String, usize>, last: bool, ql: QueryLanguage) -> Option<Catcher> {
     let Some(obj) = v.as_object() else {
         cx.schema(loc, "a catcher must be an object");
         return None;
@@ -131,6 +134,17 @@ pub(crate) fn catcher(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String,
             None
         }
     };
-    let assign = assign_field(cx, obj, loc, QueryLanguage::JsonPath);
-    Some(Catcher { error_equals: error_equals?, result_path, next: next?, assign })
+    let assign = assign_field(cx, obj, loc, ql);
+    let output = match (obj.get("Output"), ql) {
+        (None, _) => None,
+        (Some(v), QueryLanguage::Jsonata) => Some(query_in(cx, v, &format!("{loc}/Output"), "Output")),
+        (Some(_), QueryLanguage::JsonPath) => {
+            cx.schema(&format!("{loc}/Output"), "'Output' is a JSONata field and cannot be used in a JSONPath state");
+            None
+        }
+    };
+    if ql == QueryLanguage::Jsonata && obj.contains_key("ResultPath") {
+        cx.schema(&format!("{loc}/ResultPath"), "'ResultPath' is a JSONPath field and cannot be used in a JSONata state");
+    }
+    Some(Catcher { error_equals: error_equals?, result_path, next: next?, assign, output })
 }

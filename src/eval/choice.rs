@@ -14,7 +14,9 @@
 use super::error::{names, Exn, Failure};
 use super::io::{apply_io_path, select, Ctx};
 use super::{Env, Step};
-use crate::asl::{ChoiceBranch, Op, Operand, Rule, State};
+use super::jsonata::{eval, unexpected, States};
+use crate::asl::{ChoiceBranch, Op, Operand, Query, QueryLanguage, Rule, State};
+use crate::rng::Rng;
 use crate::history::Payload;
 use crate::time::parse_datetime;
 use serde_json::Value;
@@ -25,36 +27,44 @@ use std::cmp::Ordering;
 pub(super) fn run(state: &State, choices: &[ChoiceBranch], default: Option<usize>, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
     let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
-    let effective = apply_io_path(&state.input_path, raw, &ctx)?;
-    let mut target = None;
+    let jsonata = state.ql == QueryLanguage::Jsonata;
+    let effective = if jsonata { raw } else { apply_io_path(&state.input_path, raw, &ctx)? };
+    let st = States::input(&effective, &ctx);
+    let mut matched = None;
     for (i, c) in choices.iter().enumerate() {
-        if eval_rule(&c.rule, &effective, &ctx)? {
-            target = Some(c.next);
+        if eval_rule(&c.rule, &effective, &ctx, &mut env.rng)? {
+            matched = Some(c);
             env.hit(state.id, super::Hit::Rule(i));
             if let Some(a) = &c.assign {
-                env.assign(a, &effective, &ctx)?;
+                env.assign(a, &st)?;
             }
             break;
         }
     }
     if let Some(a) = &state.assign {
-        env.assign(a, &effective, &ctx)?;
+        env.assign(a, &st)?;
     }
-    if target.is_none() && default.is_some() {
+    if matched.is_none() && default.is_some() {
         env.hit(state.id, super::Hit::Default);
     }
-    let Some(next) = target.or(default) else {
+    let Some(next) = matched.map(|c| c.next).or(default) else {
         return Err(Failure::new(names::NO_CHOICE_MATCHED, Some("No Matches!".into())).into());
     };
-    Ok(Step::Next(next, apply_io_path(&state.output_path, effective, &ctx)?))
+    let out = if jsonata {
+        let q = matched.and_then(|c| c.output.as_ref()).or(state.output.as_ref());
+        super::jsonata_io::output(q, &effective, &st, &mut env.rng)?
+    } else {
+        apply_io_path(&state.output_path, effective.clone(), &ctx)?
+    };
+    Ok(Step::Next(next, out))
 }
 
 /// Evaluates a rule against the state's effective input.
-pub(crate) fn eval_rule(rule: &Rule, input: &Value, ctx: &Ctx) -> Result<bool, Failure> {
+pub(crate) fn eval_rule(rule: &Rule, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<bool, Failure> {
     match rule {
         Rule::And(rs) => {
             for r in rs {
-                if !eval_rule(r, input, ctx)? {
+                if !eval_rule(r, input, ctx, rng)? {
                     return Ok(false);
                 }
             }
@@ -62,16 +72,18 @@ pub(crate) fn eval_rule(rule: &Rule, input: &Value, ctx: &Ctx) -> Result<bool, F
         }
         Rule::Or(rs) => {
             for r in rs {
-                if eval_rule(r, input, ctx)? {
+                if eval_rule(r, input, ctx, rng)? {
                     return Ok(true);
                 }
             }
             Ok(false)
         }
-        Rule::Not(r) => Ok(!eval_rule(r, input, ctx)?),
-        Rule::Condition(expr) => Err(Failure::runtime(format!(
-            "JSONata conditions are not supported yet (Condition '{expr}')"
-        ))),
+        Rule::Not(r) => Ok(!eval_rule(r, input, ctx, rng)?),
+        Rule::Condition(Query::Expr(e)) => match eval(e, &States::input(input, ctx), rng)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(unexpected(e, "boolean", &other)),
+        },
+        Rule::Condition(q) => Ok(matches!(q, Query::Literal(Value::Bool(true)))),
         Rule::Compare { variable, op, operand } => {
             let var = select(variable, input, ctx);
             if *op == Op::IsPresent {

@@ -20,32 +20,45 @@ pub struct Failure {
     /// A heartbeat timeout: recorded as `States.Timeout`, as AWS does, and
     /// matched by `States.HeartbeatTimeout` as well.
     pub(crate) heartbeat: bool,
+    /// A `States.QueryEvaluationError`, recorded as an EvaluationFailed
+    /// event: `Some(field)` names where (`Items`, `Output/a`), `Some("")`
+    /// where no one field is to blame.
+    pub(crate) evaluation: Option<String>,
 }
 
 impl Failure {
     /// A failure reported by a task or a Fail state (no prefix).
     pub fn new(error: impl Into<String>, cause: Option<String>) -> Failure {
-        Failure { error: Some(error.into()), cause, in_state: false, heartbeat: false }
+        Failure { error: Some(error.into()), cause, in_state: false, heartbeat: false, evaluation: None }
     }
 
     /// `States.Runtime`: e.g. `$.missing` in InputPath.
     pub fn runtime(msg: impl Into<String>) -> Failure {
-        Failure { error: Some(names::RUNTIME.into()), cause: Some(msg.into()), in_state: true, heartbeat: false }
+        Failure::in_state(names::RUNTIME, msg)
     }
 
     /// `States.IntrinsicFailure`: e.g. `States.ArrayGetItem($.a, 99)`.
     pub fn intrinsic(msg: impl Into<String>) -> Failure {
-        Failure { error: Some(names::INTRINSIC_FAILURE.into()), cause: Some(msg.into()), in_state: true, heartbeat: false }
+        Failure::in_state(names::INTRINSIC_FAILURE, msg)
     }
 
     /// `States.ResultPathMatchFailure`: ResultPath `$.a.b` on `{"a": 1}`.
     pub fn result_path(msg: impl Into<String>) -> Failure {
-        Failure { error: Some(names::RESULT_PATH_MATCH_FAILURE.into()), cause: Some(msg.into()), in_state: true, heartbeat: false }
+        Failure::in_state(names::RESULT_PATH_MATCH_FAILURE, msg)
+    }
+
+    /// `States.QueryEvaluationError` in `field` (empty: no one field).
+    pub fn query(field: &str, msg: impl Into<String>) -> Failure {
+        Failure { evaluation: Some(field.to_string()), ..Failure::in_state(names::QUERY_EVALUATION_ERROR, msg) }
+    }
+
+    fn in_state(error: &str, msg: impl Into<String>) -> Failure {
+        Failure { error: Some(error.into()), cause: Some(msg.into()), in_state: true, heartbeat: false, evaluation: None }
     }
 
     /// `States.Timeout` (no cause).
     pub fn timeout() -> Failure {
-        Failure { error: Some(names::TIMEOUT.into()), cause: None, in_state: false, heartbeat: false }
+        Failure { error: Some(names::TIMEOUT.into()), cause: None, in_state: false, heartbeat: false, evaluation: None }
     }
 
     /// `States.Timeout` from a missed heartbeat (`States.HeartbeatTimeout`

@@ -4,6 +4,7 @@
 use super::error::{Exn, Failure};
 use super::io::{Ctx, eval_call, select};
 use super::{Env, Step};
+use super::jsonata::{eval, unexpected, States};
 use crate::asl::State;
 use crate::history::Payload;
 use crate::asl::Text;
@@ -28,9 +29,13 @@ pub(super) fn run(state: &State, error: &Option<Text>, cause: &Option<Text>, raw
                 Value::String(s) => Some(s),
                 other => Some(other.to_string()),
             }),
+            Some(Text::Expr(e)) => match eval(e, &States::input(&raw, &ctx), &mut env.rng)? {
+                Value::String(s) => Ok(Some(s)),
+                other => Err(unexpected(e, "string", &other)),
+            },
         }
     };
     let error = text(error, "ErrorPath", env)?;
     let cause = text(cause, "CausePath", env)?;
-    Err(Failure { error, cause, in_state: false, heartbeat: false }.into())
+    Err(Failure { error, cause, in_state: false, heartbeat: false, evaluation: None }.into())
 }

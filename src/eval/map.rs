@@ -15,7 +15,9 @@ use super::io::{apply_io_path, eval_template, select, Ctx};
 use super::nested::{abort_events, conclude, failed, run_nested};
 use super::sched::{join, Place};
 use super::{Env, Step};
-use crate::asl::{MapSpec, State, Tolerance};
+use super::jsonata::{eval, eval_count, eval_query, unexpected, States};
+use crate::asl::{Dynamic, MapSpec, Query, QueryLanguage, State, Tolerance};
+use crate::rng::Rng;
 use crate::history::{Details, Payload};
 use crate::json::shown;
 use serde_json::Value;
@@ -26,7 +28,8 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
     let exec = env.exec.clone();
     let vars = env.vars.clone();
     let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
-    let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
+    let jsonata = state.ql == QueryLanguage::Jsonata;
+    let effective = if jsonata { raw.clone() } else { apply_io_path(&state.input_path, raw.clone(), &ctx)? };
     // an ItemReader's items (ItemsPath does not apply to them); its failure
     // is the map run's, recorded once the run started
     let mut read_failure = None;
@@ -39,24 +42,28 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
             }
             Err(halt) => return Err(halt),
         },
-        None => match &spec.items_path {
-            None => effective.as_ref().clone(),
-            Some(p) => select(p, &effective, &ctx).map(|c| c.into_owned()).ok_or_else(|| super::io::no_results(p))?,
+        None => match (&spec.items, &spec.items_path) {
+            (Some(q), _) => match eval_query(q, &States::input(&effective, &ctx), &mut env.rng)? {
+                v @ Value::Array(_) => v,
+                other => match q {
+                    Query::Expr(e) => return Err(unexpected(e, "array", &other).into()),
+                    _ => other,
+                },
+            },
+            (None, None) => effective.as_ref().clone(),
+            (None, Some(p)) => select(p, &effective, &ctx).map(|c| c.into_owned()).ok_or_else(|| super::io::no_results(p))?,
         },
     };
     let Value::Array(items) = items else {
-        return Err(Failure::runtime(format!(
-            "Map state input must be an array but was: {}",
-            crate::json::to_json_string(&items)
-        ))
-        .into());
+        let msg = format!("Map state input must be an array but was: {}", crate::json::to_json_string(&items));
+        return Err(if jsonata { Failure::query("", msg) } else { Failure::runtime(msg) }.into());
     };
     // MaxConcurrencyPath is checked before the Map starts; the tolerances after
-    let limit = max_concurrency(spec, &effective, &ctx)?;
+    let limit = max_concurrency(spec, &effective, &ctx, &mut env.rng)?;
     let mut attempts = vec![0; state.retry.len()];
     loop {
         env.push(Details::MapStateStarted { length: items.len() })?;
-        let tolerance = tolerance(spec, &effective, &ctx)?;
+        let tolerance = tolerance(spec, &effective, &ctx, &mut env.rng)?;
         let run = Run { state, spec, effective: &effective, items: &items, limit, tolerance };
         let outcome = if spec.distributed {
             let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
@@ -169,10 +176,13 @@ async fn iteration(run: &Run<'_>, index: usize, env: &mut Env<'_>, record: bool)
     let item = &run.items[index];
     let input = match &run.spec.item_selector {
         None => Arc::new(item.clone()),
-        Some(t) => {
+        Some(selector) => {
             let (exec, vars) = (env.exec.clone(), env.vars.clone());
             let ctx = Ctx::new(&exec, &vars, name, env.now_ms()).map_item(index, item);
-            Arc::new(eval_template(t, run.effective, &ctx, &mut env.rng)?)
+            Arc::new(match selector {
+                Dynamic::JsonPath(t) => eval_template(t, run.effective, &ctx, &mut env.rng)?,
+                Dynamic::Jsonata(q) => eval_query(q, &States::input(run.effective, &ctx), &mut env.rng)?,
+            })
         }
     };
     let ended = run_nested(&run.spec.processor, input, env).await;
@@ -226,9 +236,12 @@ const DISTRIBUTED_CONCURRENCY: usize = 10_000;
 
 /// MaxConcurrency, or MaxConcurrencyPath read from the input (0: as many
 /// as the mode allows: 40 inline, 10,000 distributed).
-fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<usize, Failure> {
+fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<usize, Failure> {
     let cap = if spec.distributed { DISTRIBUTED_CONCURRENCY } else { INLINE_CONCURRENCY };
     let limit = |n: usize| if n == 0 { cap } else { n.min(cap) };
+    if let Some(e) = &spec.max_concurrency_expr {
+        return Ok(limit(usize::try_from(eval_count(e, &States::input(input, ctx), rng)?).unwrap_or(usize::MAX)));
+    }
     let Some(p) = &spec.max_concurrency_path else {
         return Ok(limit(spec.max_concurrency.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))));
     };
@@ -246,10 +259,14 @@ fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<usize, Fa
 }
 
 /// Evaluates the tolerances, with AWS's messages.
-fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx) -> Result<Tolerated, Failure> {
-    let resolve = |t: &Tolerance, field: &str, kind: &str| -> Result<f64, Failure> {
+fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Tolerated, Failure> {
+    let mut resolve = |t: &Tolerance, field: &str, kind: &str| -> Result<f64, Failure> {
         match t {
             Tolerance::Literal(n) => Ok(*n),
+            Tolerance::Expr(e) => {
+                let v = eval(e, &States::input(input, ctx), rng)?;
+                number(&v, kind == "integer").ok_or_else(|| unexpected(e, if kind == "integer" { "integer" } else { "number" }, &v))
+            }
             Tolerance::Path(p) => {
                 let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
                 let n = number(&v, kind == "integer");

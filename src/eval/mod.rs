@@ -11,6 +11,8 @@ mod error;
 mod fail;
 mod io;
 mod item_reader;
+mod jsonata;
+mod jsonata_io;
 mod map;
 mod nested;
 mod parallel;
@@ -300,10 +302,19 @@ impl<'a> Env<'a> {
         self.sim.now_ms()
     }
 
-    /// Evaluates an `Assign` template with `$` = `result` and sets the
-    /// variables (all read the values from before the state).
-    pub fn assign(&mut self, t: &crate::asl::Template, result: &Value, ctx: &io::Ctx) -> Result<(), Failure> {
-        let Value::Object(new) = io::eval_template(t, result, ctx, &mut self.rng)? else {
+    /// Evaluates an `Assign` and sets the variables; every value reads the
+    /// variables as they were before the state (`st.ctx`). In JSONata the
+    /// values read `$states`; in JSONPath `$` is the most specific of the
+    /// result, the error output and the input.
+    pub fn assign(&mut self, a: &crate::asl::Dynamic, st: &jsonata::States) -> Result<(), Failure> {
+        let value = match a {
+            crate::asl::Dynamic::JsonPath(t) => {
+                let dollar = st.result.or(st.error_output).unwrap_or(st.input);
+                io::eval_template(t, dollar, st.ctx, &mut self.rng)?
+            }
+            crate::asl::Dynamic::Jsonata(q) => jsonata::eval_query(q, st, &mut self.rng)?,
+        };
+        let Value::Object(new) = value else {
             return Ok(());
         };
         if new.is_empty() {
@@ -619,7 +630,19 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         let (next, output) = match step {
             Ok(Step::Next(n, out)) => (Some(n), out),
             Ok(Step::End(out)) => (None, out),
-            Err(Exn::Fail(f)) => return Err(Exn::Fail(f.locate(&state.name, entered))),
+            Err(Exn::Fail(f)) => {
+                let mut f = f.locate(&state.name, entered);
+                // recorded once, by the state it happened in
+                if let Some(field) = f.evaluation.take() {
+                    env.push(Details::EvaluationFailed {
+                        state: state.name.clone(),
+                        error: f.error.clone(),
+                        cause: f.cause.clone(),
+                        location: (!field.is_empty()).then_some(field),
+                    })?;
+                }
+                return Err(Exn::Fail(f));
+            }
             Err(halt) => return Err(halt),
         };
         // a state that passes its input through needs no new size check

@@ -43,15 +43,19 @@ pub(super) async fn failed(state: &State, failure: Failure, attempts: &mut [u64]
     outcome
 }
 
-/// ResultSelector, ResultPath, OutputPath, then the transition.
+/// ResultSelector, ResultPath, OutputPath (JSONata: Assign and Output),
+/// then the transition.
 pub(super) fn conclude(state: &State, raw: Payload, result: Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Step, Exn> {
     let result = Arc::new(result);
+    if state.ql == crate::asl::QueryLanguage::Jsonata {
+        return super::jsonata_io::conclude(state, raw, Some(result), ctx, env);
+    }
     let selected = match &state.result_selector {
         Some(t) => Arc::new(eval_template(t, &result, ctx, &mut env.rng)?),
         None => result,
     };
     if let Some(a) = &state.assign {
-        env.assign(a, &selected, ctx)?;
+        env.assign(a, &super::jsonata::States::input(&selected, ctx))?;
     }
     let combined = apply_result_path(&state.result_path, raw, selected)?;
     finish(state, combined, ctx)

@@ -19,10 +19,15 @@ pub(super) async fn run(state: &State, branches: &[StateMachine], raw: Payload, 
     let exec = env.exec.clone();
     let vars = env.vars.clone();
     let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
-    let mut effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
-    if let Some(t) = &state.parameters {
-        effective = Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?);
-    }
+    let effective = if state.ql == crate::asl::QueryLanguage::Jsonata {
+        super::jsonata_io::arguments(state, &raw, &ctx, &mut env.rng)?
+    } else {
+        let effective = apply_io_path(&state.input_path, raw.clone(), &ctx)?;
+        match &state.parameters {
+            Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
+            None => effective,
+        }
+    };
     let mut attempts = vec![0; state.retry.len()];
     loop {
         env.push(Details::ParallelStateStarted)?;

@@ -3,7 +3,7 @@
 use super::error::{Exn, Failure, Halt};
 use super::io::apply_result_path;
 use super::{Env, Step};
-use crate::asl::{Jitter, Retrier, State};
+use crate::asl::{Jitter, QueryLanguage, Retrier, State};
 use crate::rng::Rng;
 use crate::history::Payload;
 use serde_json::json;
@@ -27,10 +27,13 @@ pub(crate) async fn recover(state: &State, failure: Failure, attempts: &mut [u64
     if let Some((i, c)) = state.catch.iter().enumerate().find(|(_, c)| failure.matches(&c.error_equals)) {
         env.hit(state.id, super::Hit::Catcher(i));
         let err = json!({"Error": failure.error_name(), "Cause": failure.cause.clone().unwrap_or_default()});
+        let (exec, vars) = (env.exec.clone(), env.vars.clone());
+        let ctx = super::io::Ctx::new(&exec, &vars, &state.name, env.now_ms());
+        if state.ql == QueryLanguage::Jsonata {
+            return Ok(Some(Step::Next(c.next, super::jsonata_io::caught(c, raw, err, &ctx, env)?)));
+        }
         if let Some(a) = &c.assign {
-            let (exec, vars) = (env.exec.clone(), env.vars.clone());
-            let ctx = super::io::Ctx::new(&exec, &vars, &state.name, env.now_ms());
-            env.assign(a, &err, &ctx)?;
+            env.assign(a, &super::jsonata::States::input(raw, &ctx).with_error(&err))?;
         }
         let combined = apply_result_path(&c.result_path, raw.clone(), Arc::new(err))?;
         return Ok(Some(Step::Next(c.next, combined)));

@@ -9,8 +9,9 @@ use crate::integrations::{Answer, BoxFuture};
 use std::task::{Context, Poll, Waker};
 use super::recover::recover;
 use super::io::finish;
-use super::{Env, ExecInfo, Step};
-use crate::asl::{Pattern, Resource, Seconds, State, Task};
+use super::{Env, Step};
+use super::jsonata::{eval_count, States};
+use crate::asl::{Pattern, QueryLanguage, Resource, Seconds, State, Task};
 use crate::rng::Rng;
 use crate::history::{Deferred, Details, Payload, Render, TaskResource};
 use crate::integrations::ecs;
@@ -23,13 +24,14 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
     let entered_ms = env.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
+    let jsonata = state.ql == QueryLanguage::Jsonata;
     let effective = {
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
-        apply_io_path(&state.input_path, raw.clone(), &ctx)?
+        if jsonata { raw.clone() } else { apply_io_path(&state.input_path, raw.clone(), &ctx)? }
     };
-    let limits = Limits {
-        timeout: seconds(&task.timeout, &effective, &exec, &vars, state, entered_ms)?,
-        heartbeat: seconds(&task.heartbeat, &effective, &exec, &vars, state, entered_ms)?,
+    let limits = {
+        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
+        Limits { timeout: seconds(&task.timeout, &effective, &ctx, &mut env.rng)?, heartbeat: seconds(&task.heartbeat, &effective, &ctx, &mut env.rng)? }
     };
     let mut retry_count: u32 = 0;
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
@@ -37,18 +39,22 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
         let token = task_token(&mut env.rng);
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token);
         let parameters = match &state.parameters {
+            _ if jsonata => super::jsonata_io::arguments(state, &effective, &ctx, &mut env.rng)?,
             Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
             None => effective.clone(),
         };
         let failure = match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
             Ok(result) => {
                 let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token);
+                if jsonata {
+                    return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
+                }
                 let selected = match &state.result_selector {
                     Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
                     None => result,
                 };
                 if let Some(a) = &state.assign {
-                    env.assign(a, &selected, &ctx)?;
+                    env.assign(a, &States::input(&selected, &ctx))?;
                 }
                 let combined = apply_result_path(&state.result_path, raw, selected)?;
                 return finish(state, combined, &ctx);
@@ -76,13 +82,14 @@ fn task_token(rng: &mut Rng) -> String {
     s
 }
 
-fn seconds(s: &Option<Seconds>, input: &Value, exec: &ExecInfo, vars: &super::Vars, state: &State, entered_ms: i64) -> Result<Option<u64>, Failure> {
+/// TimeoutSeconds / HeartbeatSeconds: fixed, read by path, or a JSONata expression.
+fn seconds(s: &Option<Seconds>, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Option<u64>, Failure> {
     match s {
         None => Ok(None),
         Some(Seconds::Fixed(n)) => Ok(Some(*n)),
+        Some(Seconds::Expr(e)) => eval_count(e, &States::input(input, ctx), rng).map(Some),
         Some(Seconds::Path(p)) => {
-            let ctx = Ctx::new(exec, vars, &state.name, entered_ms);
-            let v = select(p, input, &ctx).ok_or_else(|| no_results(p))?;
+            let v = select(p, input, ctx).ok_or_else(|| no_results(p))?;
             match v.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
                 _ => Err(Failure::runtime(format!("The value of '{}' must be a positive integer, found {}", p.as_str(), v))),

@@ -5,9 +5,9 @@ use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
 use crate::asl::diagnostic::token;
 use crate::asl::lower::{assign_field, target};
-use crate::asl::model::QueryLanguage;
+use crate::asl::jsonata::{expr_in, query_in, Query};
+use crate::asl::model::{Dynamic, QueryLanguage};
 use crate::asl::path::Path;
-use crate::asl::template::Template;
 use serde_json::{Map, Value};
 
 /// The Choice state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
@@ -20,7 +20,9 @@ pub struct ChoiceBranch {
     pub rule: Rule,
     pub next: usize,
     /// Variables assigned when this rule matches.
-    pub assign: Option<Template>,
+    pub assign: Option<Dynamic>,
+    /// `Output` (JSONata): the state's output when this rule matches.
+    pub output: Option<Query>,
 }
 
 /// A choice rule.
@@ -30,8 +32,8 @@ pub enum Rule {
     Or(Vec<Rule>),
     Not(Box<Rule>),
     Compare { variable: Path, op: Op, operand: Operand },
-    /// A JSONata `Condition` (parsed, not evaluated yet).
-    Condition(String),
+    /// A JSONata `Condition`: an expression, or a literal boolean.
+    Condition(Query),
 }
 
 #[derive(Debug, Clone)]
@@ -134,7 +136,11 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
         let rule = rule(cx, c, &cloc, true, ql);
         if let (Some(rule), Some(next)) = (rule, next) {
             let assign = assign_field(cx, cobj, &cloc, ql);
-            choices.push(ChoiceBranch { rule, next, assign });
+            let output = match (cobj.get("Output"), ql) {
+                (Some(v), QueryLanguage::Jsonata) => Some(query_in(cx, v, &format!("{cloc}/Output"), "Output")),
+                _ => None,
+            };
+            choices.push(ChoiceBranch { rule, next, assign, output });
         }
     }
     Some(StateKind::Choice { choices, default })
@@ -147,16 +153,20 @@ fn rule(cx: &mut Cx, v: &Value, loc: &str, top: bool, ql: QueryLanguage) -> Opti
     };
     let meta = |k: &str| k == "Comment" || (top && (k == "Next" || k == "Assign" || k == "Output"));
     if let Some(c) = obj.get("Condition") {
+        let cloc = format!("{loc}/Condition");
+        if ql == QueryLanguage::JsonPath {
+            cx.schema(&cloc, "'Condition' is a JSONata field and cannot be used in a JSONPath state");
+            return None;
+        }
         return match c {
-            Value::String(s) => Some(Rule::Condition(s.clone())),
-            Value::Bool(b) => Some(Rule::Condition(b.to_string())),
+            Value::String(s) => expr_in(cx, s, &cloc, "Condition").map(|e| Rule::Condition(Query::Expr(e))),
+            Value::Bool(b) => Some(Rule::Condition(Query::Literal(Value::Bool(*b)))),
             _ => {
-                cx.schema(&format!("{loc}/Condition"), "'Condition' must be a JSONata expression string");
+                cx.schema(&cloc, "'Condition' must be a JSONata expression string or a boolean");
                 None
             }
         };
     }
-    let _ = ql;
     for (k, combinator) in [("And", 0), ("Or", 1), ("Not", 2)] {
         let Some(val) = obj.get(k) else { continue };
         for other in obj.keys() {

@@ -5,7 +5,10 @@ use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
 use crate::asl::intrinsic::Call;
 use crate::asl::lower::opt_path;
+use crate::asl::jsonata::{expr_in, expression_text, Expr};
+use crate::asl::model::QueryLanguage;
 use crate::asl::path::Path;
+use std::sync::Arc;
 use serde_json::{Map, Value};
 
 /// The Fail state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
@@ -19,20 +22,25 @@ pub enum Text {
     Literal(String),
     Path(Path),
     Call(Call),
+    /// A JSONata expression.
+    Expr(Arc<Expr>),
 }
 
 fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
     let _ = unsupported;
-    Some(StateKind::Fail { error: text_field(cx, f.obj, "Error", f.loc), cause: text_field(cx, f.obj, "Cause", f.loc) })
+    Some(StateKind::Fail { error: text_field(cx, f.obj, "Error", f.loc, f.ql), cause: text_field(cx, f.obj, "Cause", f.loc, f.ql) })
 }
 
-fn text_field(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Text> {
+fn text_field(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Text> {
     let pkey = format!("{key}Path");
     if obj.contains_key(key) && obj.contains_key(&pkey) {
         cx.schema(loc, format!("'{key}' and '{pkey}' cannot both be set"));
     }
     if let Some(v) = obj.get(key) {
         return match v {
+            Value::String(s) if ql == QueryLanguage::Jsonata && expression_text(s).is_some() => {
+                expr_in(cx, s, &format!("{loc}/{key}"), key).map(Text::Expr)
+            }
             Value::String(s) => Some(Text::Literal(s.clone())),
             _ => {
                 cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a string"));

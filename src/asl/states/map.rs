@@ -4,11 +4,13 @@
 use super::Fields;
 use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
-use crate::asl::lower::{machine, opt_path, opt_str, opt_uint};
-use crate::asl::model::StateMachine;
+use crate::asl::jsonata::{expr_in, expression_text, query_in, Expr, Query};
+use crate::asl::lower::{dynamic, machine, opt_path, opt_str, opt_uint};
+use crate::asl::model::{Dynamic, QueryLanguage, StateMachine};
 use crate::asl::path::Path;
 use crate::asl::template::{template_in, Template};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// The Map state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
 pub(super) const TYPE: super::StateType = super::StateType { name: "Map", fields: FIELDS, lower };
@@ -21,7 +23,7 @@ const FIELDS: &[&str] = &[
 ];
 
 /// Fields that parse but are not evaluated yet.
-const UNSUPPORTED: [&str; 3] = ["ItemBatcher", "ResultWriter", "Items"];
+const UNSUPPORTED: [&str; 2] = ["ItemBatcher", "ResultWriter"];
 
 /// A Map state: its item processor and how items are found and shaped.
 #[derive(Debug, Clone)]
@@ -29,8 +31,11 @@ pub struct MapSpec {
     pub processor: StateMachine,
     /// `ItemsPath` (default `$`).
     pub items_path: Option<Path>,
-    /// `ItemSelector` (or the legacy `Parameters`), evaluated per item with `$$.Map.Item`.
-    pub item_selector: Option<Template>,
+    /// `Items` (JSONata): the items, an array or an expression (default: the input).
+    pub items: Option<Query>,
+    /// `ItemSelector` (or the legacy `Parameters`), evaluated per item with
+    /// `$$.Map.Item` (`$states.context.Map.Item` in JSONata).
+    pub item_selector: Option<Dynamic>,
     /// `ItemProcessor.ProcessorConfig.Mode` DISTRIBUTED: child workflows, recorded as a map run.
     pub distributed: bool,
     pub label: Option<String>,
@@ -43,6 +48,8 @@ pub struct MapSpec {
     pub max_concurrency: Option<u64>,
     /// `MaxConcurrencyPath`: the same, read from the input.
     pub max_concurrency_path: Option<Path>,
+    /// `MaxConcurrency` as a JSONata expression.
+    pub max_concurrency_expr: Option<Arc<Expr>>,
 }
 
 /// A Map's `ItemReader`: where its items come from in S3, and how to read them.
@@ -71,6 +78,7 @@ pub struct ItemReader {
 pub enum Tolerance {
     Literal(f64),
     Path(Path),
+    Expr(Arc<Expr>),
 }
 
 fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
@@ -87,21 +95,34 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
         }
     }
     let selector_key = if obj.contains_key("ItemSelector") { "ItemSelector" } else { "Parameters" };
-    let item_selector = obj.get(selector_key).map(|t| template_in(cx, t, &format!("{loc}/{selector_key}")));
+    let item_selector = obj.get(selector_key).map(|t| dynamic(cx, t, &format!("{loc}/{selector_key}"), selector_key, ql));
+    let items = match (obj.get("Items"), ql) {
+        (Some(v), QueryLanguage::Jsonata) => Some(query_in(cx, v, &format!("{loc}/Items"), "Items")),
+        (Some(_), QueryLanguage::JsonPath) => {
+            cx.schema(&format!("{loc}/Items"), "'Items' is a JSONata field and cannot be used in a JSONPath state");
+            None
+        }
+        (None, _) => None,
+    };
+    let max_concurrency_expr = match obj.get("MaxConcurrency") {
+        Some(Value::String(s)) if ql == QueryLanguage::Jsonata => expr_in(cx, s, &format!("{loc}/MaxConcurrency"), "MaxConcurrency"),
+        _ => None,
+    };
     let distributed = sub.pointer("/ProcessorConfig/Mode").and_then(Value::as_str) == Some("DISTRIBUTED");
     let item_reader = obj.get("ItemReader").and_then(|r| item_reader(cx, r, &format!("{loc}/ItemReader")));
     Some(StateKind::Map(Box::new(MapSpec {
         processor,
         item_reader,
+        items,
         items_path: opt_path(cx, obj, "ItemsPath", loc),
         item_selector,
         distributed,
         label: opt_str(cx, obj, "Label", loc),
-        tolerated_count: tolerance(cx, obj, "ToleratedFailureCount", loc),
-        tolerated_percentage: tolerance(cx, obj, "ToleratedFailurePercentage", loc),
-        // a JSONata expression (a string) is not evaluated yet
-        max_concurrency: if obj.get("MaxConcurrency").is_some_and(Value::is_string) { None } else { opt_uint(cx, obj, "MaxConcurrency", loc) },
+        tolerated_count: tolerance(cx, obj, "ToleratedFailureCount", loc, ql),
+        tolerated_percentage: tolerance(cx, obj, "ToleratedFailurePercentage", loc, ql),
+        max_concurrency: if max_concurrency_expr.is_some() { None } else { opt_uint(cx, obj, "MaxConcurrency", loc) },
         max_concurrency_path: opt_path(cx, obj, "MaxConcurrencyPath", loc),
+        max_concurrency_expr,
     })))
 }
 
@@ -130,11 +151,13 @@ fn item_reader(cx: &mut Cx, v: &Value, loc: &str) -> Option<ItemReader> {
     })
 }
 
-fn tolerance(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Tolerance> {
+fn tolerance(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Tolerance> {
     if let Some(v) = obj.get(key) {
         return match v.as_f64() {
             Some(n) => Some(Tolerance::Literal(n)),
-            None if v.is_string() => None, // a JSONata expression
+            None if ql == QueryLanguage::Jsonata && v.as_str().and_then(expression_text).is_some() => {
+                expr_in(cx, v.as_str().unwrap_or_default(), &format!("{loc}/{key}"), key).map(Tolerance::Expr)
+            }
             None => {
                 cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a number, found {v}"));
                 None

@@ -5,7 +5,10 @@ use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
 use crate::asl::diagnostic::code;
 use crate::asl::lower::opt_path;
+use crate::asl::jsonata::{expr_in, Expr};
+use crate::asl::model::QueryLanguage;
 use crate::asl::path::Path;
+use std::sync::Arc;
 use crate::asl::resource::Resource;
 use serde_json::{Map, Value};
 
@@ -23,6 +26,8 @@ const FIELDS: &[&str] = &[
 pub enum Seconds {
     Fixed(u64),
     Path(Path),
+    /// A JSONata expression.
+    Expr(Arc<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -59,8 +64,8 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
             return None;
         }
     };
-    let timeout = seconds(cx, obj, "TimeoutSeconds", loc);
-    let heartbeat = seconds(cx, obj, "HeartbeatSeconds", loc);
+    let timeout = seconds(cx, obj, "TimeoutSeconds", loc, f.ql);
+    let heartbeat = seconds(cx, obj, "HeartbeatSeconds", loc, f.ql);
     if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat) {
         if h >= t {
             cx.schema(&format!("{loc}/HeartbeatSeconds"), format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"));
@@ -69,7 +74,7 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
     Some(StateKind::Task(Task { kind: Resource::parse(&resource), resource, timeout, heartbeat }))
 }
 
-fn seconds(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Seconds> {
+fn seconds(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Seconds> {
     let pkey = format!("{key}Path");
     if obj.contains_key(key) && obj.contains_key(&pkey) {
         cx.schema(loc, format!("'{key}' and '{pkey}' cannot both be set"));
@@ -77,7 +82,7 @@ fn seconds(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Optio
     if let Some(v) = obj.get(key) {
         return match v.as_u64() {
             Some(n) if n > 0 && n <= 99_999_999 => Some(Seconds::Fixed(n)),
-            _ if v.is_string() => None, // JSONata expression
+            _ if ql == QueryLanguage::Jsonata && v.is_string() => expr_in(cx, v.as_str().unwrap_or_default(), &format!("{loc}/{key}"), key).map(Seconds::Expr),
             _ => {
                 cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a positive integer, found {v}"));
                 None

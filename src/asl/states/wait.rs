@@ -4,7 +4,9 @@ use super::Fields;
 use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
 use crate::asl::lower::opt_path;
+use crate::asl::jsonata::{expr_in, Expr};
 use crate::asl::path::Path;
+use std::sync::Arc;
 
 /// The Wait state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
 pub(super) const TYPE: super::StateType = super::StateType { name: "Wait", fields: FIELDS, lower };
@@ -21,6 +23,10 @@ pub enum WaitFor {
     /// Epoch milliseconds.
     Timestamp(i64),
     TimestampPath(Path),
+    /// `Seconds` as a JSONata expression.
+    SecondsExpr(Arc<Expr>),
+    /// `Timestamp` as a JSONata expression.
+    TimestampExpr(Arc<Expr>),
 }
 
 fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
@@ -37,14 +43,18 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
     match key {
         "Seconds" => match v.as_u64() {
             Some(n) if n <= 99_999_999 => Some(StateKind::Wait(WaitFor::Seconds(n))),
-            _ if v.is_string() => Some(StateKind::Wait(WaitFor::Seconds(0))), // JSONata, not evaluated
+            _ if v.is_string() && f.ql == crate::asl::QueryLanguage::Jsonata => {
+                expr_in(cx, v.as_str().unwrap_or_default(), &kloc, key).map(|e| StateKind::Wait(WaitFor::SecondsExpr(e)))
+            }
             _ => {
                 cx.schema(&kloc, format!("'Seconds' must be a non-negative integer, found {v}"));
                 None
             }
         },
         "Timestamp" => match v.as_str() {
-            Some(s) if s.starts_with("{%") => Some(StateKind::Wait(WaitFor::Timestamp(0))),
+            Some(s) if f.ql == crate::asl::QueryLanguage::Jsonata && crate::asl::jsonata::expression_text(s).is_some() => {
+                expr_in(cx, s, &kloc, key).map(|e| StateKind::Wait(WaitFor::TimestampExpr(e)))
+            }
             Some(s) => match crate::time::parse_timestamp(s) {
                 Some(ms) => Some(StateKind::Wait(WaitFor::Timestamp(ms))),
                 None => {

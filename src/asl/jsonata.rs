@@ -1,0 +1,167 @@
+//! JSONata in a definition: every `{% … %}` string is parsed once, at load,
+//! by a kept JSONata implementation (jsonata-core, a port of the reference
+//! implementation), into an [`Expr`]; a value that may hold expressions at
+//! any depth (Arguments, Output, Assign, ItemSelector) becomes a [`Query`].
+//! Evaluation is in `eval/jsonata.rs`.
+
+use super::diagnostic::token;
+use super::lower::Cx;
+use jsonata_core::ast::AstNode;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// One JSONata expression of the definition.
+pub struct Expr {
+    /// The expression between `{%` and `%}`, trimmed, as AWS quotes it in causes.
+    pub text: String,
+    /// The field it stands in, as AWS names it in causes and
+    /// EvaluationFailed events: `Items`, `Output/FunctionResult`.
+    pub field: String,
+    pub(crate) ast: AstNode,
+    /// The `$names` it reads (`$states` aside): the variables bound for it.
+    pub(crate) names: Vec<String>,
+    /// Whether it reads `$states`.
+    pub(crate) uses_states: bool,
+}
+
+impl std::fmt::Debug for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{{% {} %}} at {}", self.text, self.field)
+    }
+}
+
+/// A value whose strings may be JSONata expressions, at any depth.
+#[derive(Debug, Clone)]
+pub enum Query {
+    /// No expression inside: used as it is.
+    Literal(Value),
+    Expr(Arc<Expr>),
+    Object(Vec<(String, Query)>),
+    Array(Vec<Query>),
+}
+
+/// The expression inside `s` when `s` is `{% … %}`, as AWS requires it
+/// (no space before `{%` or after `%}`).
+pub(crate) fn expression_text(s: &str) -> Option<&str> {
+    s.strip_prefix("{%")?.strip_suffix("%}")
+}
+
+/// Parses `s`, which must be a `{% … %}` expression (`None` when it is not
+/// one, or does not parse: then `cx` has the problem at `loc`).
+pub(crate) fn expr_in(cx: &mut Cx, s: &str, loc: &str, field: &str) -> Option<Arc<Expr>> {
+    let Some(inner) = expression_text(s) else {
+        cx.schema(loc, format!("'{field}' must be a JSONata expression '{{% … %}}', found '{s}'"));
+        return None;
+    };
+    let text = inner.trim();
+    if text.is_empty() {
+        cx.schema(loc, "a JSONata expression '{% %}' cannot be empty");
+        return None;
+    }
+    match jsonata_core::parser::parse(text) {
+        Ok(ast) => {
+            let (names, uses_states) = names_read(text);
+            Some(Arc::new(Expr { text: text.to_string(), field: field.to_string(), ast, names, uses_states }))
+        }
+        Err(e) => {
+            cx.schema(loc, format!("invalid JSONata expression '{text}': {e}"));
+            None
+        }
+    }
+}
+
+/// A value whose strings may be `{% … %}` expressions (Arguments, Output,
+/// Assign, ItemSelector): `field` names it as AWS does in causes.
+pub(crate) fn query_in(cx: &mut Cx, v: &Value, loc: &str, field: &str) -> Query {
+    if !has_expression(v) {
+        return Query::Literal(v.clone());
+    }
+    match v {
+        Value::String(s) => match expr_in(cx, s, loc, field) {
+            Some(e) => Query::Expr(e),
+            None => Query::Literal(Value::Null),
+        },
+        Value::Object(m) => Query::Object(
+            m.iter().map(|(k, val)| (k.clone(), query_in(cx, val, &format!("{loc}/{}", token(k)), &format!("{field}/{k}")))).collect(),
+        ),
+        Value::Array(a) => Query::Array(a.iter().enumerate().map(|(i, val)| query_in(cx, val, &format!("{loc}/{i}"), &format!("{field}/{i}"))).collect()),
+        other => Query::Literal(other.clone()),
+    }
+}
+
+/// Whether a `{% … %}` string appears anywhere in `v`.
+pub(crate) fn has_expression(v: &Value) -> bool {
+    match v {
+        Value::String(s) => expression_text(s).is_some(),
+        Value::Array(a) => a.iter().any(has_expression),
+        Value::Object(m) => m.values().any(has_expression),
+        _ => false,
+    }
+}
+
+/// The `$names` an expression's text reads, outside string literals, and
+/// whether `$states` is one of them.
+fn names_read(text: &str) -> (Vec<String>, bool) {
+    let b = text.as_bytes();
+    let (mut names, mut states) = (Vec::<String>::new(), false);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'$' => {
+                let start = i + 1;
+                let mut end = start;
+                while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_' || b[end] >= 0x80) {
+                    end += 1;
+                }
+                let name = &text[start..end];
+                if name == "states" {
+                    states = true;
+                } else if !name.is_empty() && !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+                i = end.max(i + 1);
+            }
+            _ => i += 1,
+        }
+    }
+    (names, states)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_skip_string_literals() {
+        let (names, states) = names_read("$sum($states.input.a) + $x & '$notme' & \"$nor\"");
+        assert_eq!(names, vec!["sum", "x"]);
+        assert!(states);
+    }
+
+    #[test]
+    fn only_whole_braces_are_expressions() {
+        assert_eq!(expression_text("{% $x %}"), Some(" $x "));
+        assert_eq!(expression_text(" {% $x %}"), None);
+        assert_eq!(expression_text("{% $x"), None);
+    }
+
+    #[test]
+    fn queries_name_their_fields_and_report_parse_errors() {
+        let mut cx = Cx { diags: Vec::new() };
+        let q = query_in(&mut cx, &serde_json::json!({"a": {"b": "{% 1 + %}"}, "c": ["{% $x %}"]}), "/States/S/Output", "Output");
+        assert_eq!(cx.diags.len(), 1);
+        assert_eq!(cx.diags[0].location, "/States/S/Output/a/b");
+        let Query::Object(fields) = q else { panic!() };
+        let Query::Array(items) = &fields[1].1 else { panic!() };
+        let Query::Expr(e) = &items[0] else { panic!() };
+        assert_eq!(e.field, "Output/c/0");
+        assert_eq!(e.text, "$x");
+    }
+}

@@ -1,0 +1,241 @@
+//! Evaluating JSONata: the adapter around jsonata-core. It binds `$states`
+//! (input, result, errorOutput, context) and the variables an expression
+//! reads, adds Step Functions' own functions (`$partition`, `$range`,
+//! `$hash`, `$random`, `$uuid`, `$parse`; `$eval` is not available, as on
+//! AWS), draws randomness from the execution's seeded generator, reads the
+//! virtual clock for `$now` / `$millis`, and turns errors and values JSON
+//! cannot hold into `States.QueryEvaluationError` with AWS's causes.
+//!
+//! ```
+//! use serde_json::json;
+//! let h = sfn_harness::Harness::from_definition(r#"{"QueryLanguage": "JSONata", "StartAt": "P",
+//!     "States": {"P": {"Type": "Pass", "Output": {"sum": "{% $sum($states.input.xs) %}"}, "End": true}}}"#).unwrap();
+//! assert_eq!(h.run_blocking(json!({"xs": [1, 2, 3]})).output(), &json!({"sum": 6}));
+//! ```
+
+use super::error::Failure;
+use super::io::Ctx;
+use crate::asl::{Expr, Query};
+use crate::rng::Rng;
+use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError};
+use jsonata_core::value::JValue;
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// What `$states` holds for one evaluation.
+pub(crate) struct States<'a> {
+    /// `$states.input`: the state's raw input.
+    pub input: &'a Value,
+    /// `$states.result`: a Task's, Map's or Parallel's result (Output, Assign).
+    pub result: Option<&'a Value>,
+    /// `$states.errorOutput`: what a Catch caught (its Output, Assign).
+    pub error_output: Option<&'a Value>,
+    /// `$states.context`, and the variables in scope.
+    pub ctx: &'a Ctx<'a>,
+}
+
+impl<'a> States<'a> {
+    /// `$states.input` only (Arguments, Items, Condition, …).
+    pub fn input(input: &'a Value, ctx: &'a Ctx<'a>) -> States<'a> {
+        States { input, result: None, error_output: None, ctx }
+    }
+
+    /// With `$states.result` (Output and Assign after a result).
+    pub fn with_result(mut self, result: &'a Value) -> States<'a> {
+        self.result = Some(result);
+        self
+    }
+
+    /// With `$states.errorOutput` (a catcher's Output and Assign).
+    pub fn with_error(mut self, error: &'a Value) -> States<'a> {
+        self.error_output = Some(error);
+        self
+    }
+
+    fn value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("input".into(), self.input.clone());
+        if let Some(r) = self.result {
+            m.insert("result".into(), r.clone());
+        }
+        if let Some(e) = self.error_output {
+            m.insert("errorOutput".into(), e.clone());
+        }
+        m.insert("context".into(), self.ctx.object());
+        Value::Object(m)
+    }
+}
+
+/// Evaluates a value whose strings may be expressions; every expression
+/// must give a JSON value.
+pub(crate) fn eval_query(q: &Query, st: &States, rng: &mut Rng) -> Result<Value, Failure> {
+    match q {
+        Query::Literal(v) => Ok(v.clone()),
+        Query::Expr(e) => eval(e, st, rng),
+        Query::Object(fields) => {
+            let mut m = Map::with_capacity(fields.len());
+            for (k, sub) in fields {
+                m.insert(k.clone(), eval_query(sub, st, rng)?);
+            }
+            Ok(Value::Object(m))
+        }
+        Query::Array(items) => items.iter().map(|i| eval_query(i, st, rng)).collect::<Result<_, _>>().map(Value::Array),
+    }
+}
+
+/// Evaluates one expression to a JSON value.
+pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failure> {
+    let shown = |what: &str| format!("The JSONata expression '{}' specified for the field '{}' {what}", e.text, e.field);
+    let mut context = Context::new();
+    if e.uses_states {
+        context.bind("states".into(), JValue::from(st.value()));
+    }
+    for name in &e.names {
+        if let Some(v) = st.ctx.vars.get(name) {
+            context.bind(name.clone(), JValue::from(v.clone()));
+        }
+    }
+    let drawn = Rc::new(RefCell::new(std::mem::replace(rng, Rng::new(0))));
+    let mut ev = Evaluator::with_context(context);
+    functions(&mut ev, &drawn, st.ctx.entered_ms);
+    let out = ev.evaluate(&e.ast, &JValue::Null);
+    drop(ev);
+    *rng = Rc::try_unwrap(drawn).map(RefCell::into_inner).unwrap_or_else(|rc| rc.borrow().clone());
+    match out {
+        Ok(v) if v.is_undefined() => Err(Failure::query(&e.field, shown("returned nothing (undefined)."))),
+        Ok(v) => to_json(&v).ok_or_else(|| Failure::query(&e.field, shown("returned an unsupported result type."))),
+        Err(err) => Err(Failure::query(&e.field, shown(&format!("threw an error during evaluation. {}", message(&err))))),
+    }
+}
+
+/// A JSONata error as the reference implementation words it
+/// (`T1006: Attempted to invoke a non-function`, without the name).
+fn message(err: &EvaluatorError) -> String {
+    let m = err.message();
+    match (err.code(), m.rsplit_once(": $")) {
+        (Some("T1006"), Some((head, _))) => head.to_string(),
+        _ => m.to_string(),
+    }
+}
+
+/// A JSONata value as JSON: `None` for a function or a regex, which JSON
+/// cannot hold; undefined members of arrays and objects are left out.
+pub(crate) fn to_json(v: &JValue) -> Option<Value> {
+    Some(match v {
+        JValue::Null => Value::Null,
+        JValue::Bool(b) => Value::Bool(*b),
+        JValue::Number(n) => number(*n),
+        JValue::String(s) => Value::String(s.to_string()),
+        JValue::Array(a) => {
+            Value::Array(a.iter().filter(|i| !i.is_undefined()).map(to_json).collect::<Option<_>>()?)
+        }
+        JValue::Object(m) => {
+            let mut out = Map::with_capacity(m.len());
+            for (k, val) in m.iter() {
+                if !val.is_undefined() {
+                    out.insert(k.clone(), to_json(val)?);
+                }
+            }
+            Value::Object(out)
+        }
+        _ => return None,
+    })
+}
+
+/// A JSONata number as JSON: whole numbers as integers (`7`, not `7.0`).
+fn number(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
+        Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
+    }
+}
+
+type Drawn = Rc<RefCell<Rng>>;
+
+fn fail(msg: impl Into<String>) -> EvaluatorError {
+    EvaluatorError::EvaluationError(msg.into())
+}
+
+fn json_args(args: &[JValue]) -> Result<Vec<Value>, EvaluatorError> {
+    args.iter().map(|a| to_json(a).ok_or_else(|| fail("a function cannot be an argument here"))).collect()
+}
+
+/// Runs an intrinsic of the same meaning (`States.ArrayPartition` for
+/// `$partition`, …) on JSONata arguments.
+fn intrinsic(name: &str, args: &[JValue], rng: &mut Rng) -> Result<JValue, EvaluatorError> {
+    let f = crate::intrinsics::find(name).ok_or_else(|| fail(format!("no intrinsic {name}")))?;
+    let mut a = json_args(args)?;
+    let v = (f.apply)(&mut a, rng).map_err(|e| fail(e.0))?;
+    Ok(JValue::from(v))
+}
+
+/// Step Functions' own functions, and the impure built-ins made
+/// deterministic: randomness from the seeded generator, time from the
+/// virtual clock (`now_ms`, when the state was entered).
+fn functions(ev: &mut Evaluator, drawn: &Drawn, now_ms: i64) {
+    let plain: [(&str, &'static str); 3] = [("partition", "States.ArrayPartition"), ("hash", "States.Hash"), ("parse", "States.StringToJson")];
+    for (name, states_name) in plain {
+        let d = drawn.clone();
+        let _ = ev.register_fn(name, move |args: &[JValue]| intrinsic(states_name, args, &mut d.borrow_mut()));
+    }
+    let d = drawn.clone();
+    let _ = ev.register_fn("range", move |args: &[JValue]| {
+        // a sequence: one number is that number, as AWS gives it
+        let v = intrinsic("States.ArrayRange", args, &mut d.borrow_mut())?;
+        Ok(match v.as_array() {
+            Some(items) => JValue::sequence(items.clone()),
+            None => v,
+        })
+    });
+    let d = drawn.clone();
+    let _ = ev.register_fn("uuid", move |_: &[JValue]| Ok(JValue::from(d.borrow_mut().uuid())));
+    let d = drawn.clone();
+    let _ = ev.register_fn_override("random", move |args: &[JValue]| {
+        Ok(JValue::from_f64(match args.first().and_then(|s| to_json(s)) {
+            // a seed gives the same number every time
+            Some(seed) => Rng::new(crate::rng::stable_hash(seed.to_string().as_bytes())).next_f64(),
+            None => d.borrow_mut().next_f64(),
+        }))
+    });
+    let _ = ev.register_fn_override("now", move |_: &[JValue]| Ok(JValue::from(crate::time::format_timestamp(now_ms))));
+    let _ = ev.register_fn_override("millis", move |_: &[JValue]| Ok(JValue::from_i64(now_ms)));
+    let _ = ev.register_fn_override("eval", |_: &[JValue]| Err(fail("T1006: Attempted to invoke a non-function")));
+}
+
+/// A value of the wrong type for its field, in AWS's words.
+pub(crate) fn unexpected(e: &Expr, expected: &str, v: &Value) -> Failure {
+    Failure::query(
+        &e.field,
+        format!(
+            "The JSONata expression '{}' specified for the field '{}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {}",
+            e.text,
+            e.field,
+            type_name(v),
+            crate::json::to_json_string(v)
+        ),
+    )
+}
+
+/// A JSON value's type, as AWS names it in causes.
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Evaluates an expression that must give a non-negative whole number
+/// (Seconds, TimeoutSeconds, MaxConcurrency, ToleratedFailureCount).
+pub(crate) fn eval_count(e: &Expr, st: &States, rng: &mut Rng) -> Result<u64, Failure> {
+    let v = eval(e, st, rng)?;
+    match v.as_f64() {
+        Some(n) if n >= 0.0 && n.fract() == 0.0 => Ok(n as u64),
+        _ => Err(unexpected(e, "integer", &v)),
+    }
+}
