@@ -43,12 +43,13 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
             Err(halt) => return Err(halt),
         },
         None => match (&spec.items, &spec.items_path) {
-            (Some(q), _) => match eval_query(q, &States::input(&effective, &ctx), &mut env.rng)? {
-                v @ Value::Array(_) => v,
-                other => match q {
-                    Query::Expr(e) => return Err(unexpected(e, "array", &other).into()),
+            (Some(q), _) => match eval_query(q, &States::input(&effective, &ctx), &mut env.rng) {
+                Ok(v @ Value::Array(_)) => v,
+                Ok(other) => match q {
+                    Query::Expr(e) => return Err(no_items(state, unexpected(e, "array", &other), env)),
                     _ => other,
                 },
+                Err(f) => return Err(no_items(state, f, env)),
             },
             (None, None) => effective.as_ref().clone(),
             (None, Some(p)) => select(p, &effective, &ctx).map(|c| c.into_owned()).ok_or_else(|| super::io::no_results(p))?,
@@ -56,7 +57,7 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
     };
     let Value::Array(items) = items else {
         let msg = format!("Map state input must be an array but was: {}", crate::json::to_json_string(&items));
-        return Err(if jsonata { Failure::query("", msg) } else { Failure::runtime(msg) }.into());
+        return Err(no_items(state, if jsonata { Failure::query("", msg) } else { Failure::runtime(msg) }, env));
     };
     // MaxConcurrencyPath is checked before the Map starts; the tolerances after
     let limit = max_concurrency(spec, &effective, &ctx, &mut env.rng)?;
@@ -101,6 +102,19 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
         if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::MapStateFailed).await? {
             return Ok(step);
         }
+    }
+}
+
+/// The Map fails before it starts: its items could not be read (the
+/// failure, then MapStateFailed, are recorded).
+fn no_items(state: &State, f: Failure, env: &mut Env<'_>) -> Exn {
+    let f = match env.failed_in(state, f) {
+        Ok(f) => f,
+        Err(halt) => return halt.into(),
+    };
+    match env.push(Details::MapStateFailed) {
+        Ok(_) => f.into(),
+        Err(halt) => halt.into(),
     }
 }
 

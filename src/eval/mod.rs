@@ -290,6 +290,8 @@ pub(crate) struct Env<'a> {
     pub vars: Arc<Vars>,
     /// What the state being run assigned (shown in its StateExited event).
     pub assigned: Option<Arc<Vars>>,
+    /// The id of the event that entered the state being run.
+    pub entered: u64,
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -329,6 +331,23 @@ impl<'a> Env<'a> {
             None => self.assigned = Some(Arc::new(new)),
         }
         Ok(())
+    }
+
+    /// A failure of the state being run, as it leaves the state: its cause
+    /// located (AWS's prefix naming the state and the event that entered
+    /// it) and, for a JSONata evaluation, an EvaluationFailed event
+    /// recorded (once: by the state it happened in).
+    pub fn failed_in(&mut self, state: &crate::asl::State, f: Failure) -> Result<Failure, Halt> {
+        let mut f = f.locate(&state.name, self.entered);
+        if let Some(field) = f.evaluation.take() {
+            self.push(Details::EvaluationFailed {
+                state: state.name.clone(),
+                error: f.error.clone(),
+                cause: f.cause.clone(),
+                location: (!field.is_empty()).then_some(field),
+            })?;
+        }
+        Ok(f)
     }
 
     /// Records an event, if the history has room for it and the event that
@@ -421,6 +440,7 @@ impl<'a> Env<'a> {
             account: self.account.clone(),
             vars: self.vars.clone(),
             assigned: None,
+            entered: self.entered,
         }
     }
 
@@ -504,6 +524,7 @@ impl<'a> Env<'a> {
             account: Arc::from(cfg.account.as_str()),
             vars: Arc::new(Vars::new()),
             assigned: None,
+            entered: 0,
         };
         env.record(Details::ExecutionStarted { input, role_arn: Arc::from(role_arn.as_str()) });
         env
@@ -611,6 +632,7 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         }
         let before_ms = env.now_ms();
         env.assigned = None;
+        env.entered = entered;
         let step = match &state.kind {
             StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
             StateKind::Map(spec) => map::run(state, spec, input.clone(), env).await,
@@ -630,19 +652,7 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         let (next, output) = match step {
             Ok(Step::Next(n, out)) => (Some(n), out),
             Ok(Step::End(out)) => (None, out),
-            Err(Exn::Fail(f)) => {
-                let mut f = f.locate(&state.name, entered);
-                // recorded once, by the state it happened in
-                if let Some(field) = f.evaluation.take() {
-                    env.push(Details::EvaluationFailed {
-                        state: state.name.clone(),
-                        error: f.error.clone(),
-                        cause: f.cause.clone(),
-                        location: (!field.is_empty()).then_some(field),
-                    })?;
-                }
-                return Err(Exn::Fail(f));
-            }
+            Err(Exn::Fail(f)) => return Err(env.failed_in(state, f)?.into()),
             Err(halt) => return Err(halt),
         };
         // a state that passes its input through needs no new size check
