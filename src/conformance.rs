@@ -67,7 +67,24 @@ pub async fn run_case(case: &Value) -> Value {
     }
     let mut report = exec.to_json();
     report["name"] = json!(name);
+    if let Some(Value::Array(events)) = report.get_mut("history") {
+        events.iter_mut().for_each(as_recorded);
+    }
     report
+}
+
+/// An event as the recordings store it: their recorder parsed a variable's
+/// value that holds a JSON object (`assignedVariables` are JSON text on
+/// AWS) into that object.
+fn as_recorded(event: &mut Value) {
+    let Some(Value::Object(vars)) = event.pointer_mut("/stateExitedEventDetails/assignedVariables") else {
+        return;
+    };
+    for v in vars.values_mut() {
+        if let Some(Ok(obj @ Value::Object(_))) = v.as_str().filter(|s| s.starts_with('{')).map(serde_json::from_str::<Value>) {
+            *v = obj;
+        }
+    }
 }
 
 /// JSON as Python's `json.dumps` writes it by default.

@@ -63,7 +63,9 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
     let limit = max_concurrency(spec, &effective, &ctx, &mut env.rng)?;
     let mut attempts = vec![0; state.retry.len()];
     loop {
-        env.push(Details::MapStateStarted { length: items.len() })?;
+        // with an ItemReader the map run reads the items: AWS records length 0
+        let length = if spec.item_reader.is_some() { 0 } else { items.len() };
+        env.push(Details::MapStateStarted { length })?;
         let tolerance = tolerance(spec, &effective, &ctx, &mut env.rng)?;
         let run = Run { state, spec, effective: &effective, items: &items, limit, tolerance };
         let outcome = if spec.distributed {
