@@ -70,6 +70,23 @@ impl Resource {
         Resource::LambdaFunction(Arc::from(arn))
     }
 
+    /// A resource left for a test to resolve, as recorded cases write it
+    /// (`__tbd__`, `_TBD_`): no ARN; it runs as a Lambda function created
+    /// for the test, answered by a handler or a mock.
+    pub fn is_unresolved(s: &str) -> bool {
+        s.len() > 2 && s.starts_with('_') && s.ends_with('_')
+    }
+
+    /// The ARN a Lambda function resource records: an unresolved one as a
+    /// function of the execution's region and account, named after it.
+    pub fn function_arn(arn: &Arc<str>, region: &str, account: &str) -> Arc<str> {
+        if Resource::is_unresolved(arn) {
+            Arc::from(format!("arn:aws:lambda:{region}:{account}:function:{}", arn.trim_matches('_')))
+        } else {
+            arn.clone()
+        }
+    }
+
     pub fn pattern(&self) -> Pattern {
         match self {
             Resource::Service { pattern, .. } => *pattern,

@@ -22,8 +22,9 @@ use crate::time::parse_datetime;
 use serde_json::Value;
 use std::cmp::Ordering;
 
-/// The Choice state: the first matching rule's Next (its Assign applied),
-/// else Default, else `States.NoChoiceMatched`.
+/// The Choice state: the first matching rule's Next (its Assign and Output
+/// applied), else Default (the state's Assign and Output applied), else
+/// `States.NoChoiceMatched`.
 pub(super) fn run(state: &State, choices: &[ChoiceBranch], default: Option<usize>, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
     let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
@@ -41,17 +42,23 @@ pub(super) fn run(state: &State, choices: &[ChoiceBranch], default: Option<usize
             break;
         }
     }
-    if let Some(a) = &state.assign {
-        env.assign(a, &st)?;
-    }
-    if matched.is_none() && default.is_some() {
-        env.hit(state.id, super::Hit::Default);
+    // the state's own Assign and Output go with its Default
+    if matched.is_none() {
+        if let Some(a) = &state.assign {
+            env.assign(a, &st)?;
+        }
+        if default.is_some() {
+            env.hit(state.id, super::Hit::Default);
+        }
     }
     let Some(next) = matched.map(|c| c.next).or(default) else {
         return Err(Failure::new(names::NO_CHOICE_MATCHED, Some("No Matches!".into())).into());
     };
     let out = if jsonata {
-        let q = matched.and_then(|c| c.output.as_ref()).or(state.output.as_ref());
+        let q = match matched {
+            Some(c) => c.output.as_ref(),
+            None => state.output.as_ref(),
+        };
         super::jsonata_io::output(q, &effective, &st, &mut env.rng)?
     } else {
         apply_io_path(&state.output_path, effective.clone(), &ctx)?

@@ -38,6 +38,9 @@ pub struct Ctx<'a> {
     pub entered_ms: i64,
     pub retry_count: u32,
     pub token: Option<&'a str>,
+    /// Whether the task waits for its token (`.waitForTaskToken`): only
+    /// then does the whole context object show `Task`.
+    pub callback: bool,
     /// `$$.Map.Item.Index` and `.Value`, while a Map's ItemSelector is evaluated.
     pub map_item: Option<(usize, &'a Value)>,
     /// The variables in scope (`$name`).
@@ -48,13 +51,19 @@ impl<'a> Ctx<'a> {
     /// The context of the state `state_name` entered at `entered_ms`: first
     /// attempt, no task token, no Map item.
     pub fn new(exec: &'a ExecInfo, vars: &'a super::Vars, state_name: &'a str, entered_ms: i64) -> Ctx<'a> {
-        Ctx { exec, state_name, entered_ms, retry_count: 0, token: None, map_item: None, vars }
+        Ctx { exec, state_name, entered_ms, retry_count: 0, token: None, callback: false, map_item: None, vars }
     }
 
     /// `$$.State.RetryCount` and `$$.Task.Token` of a task attempt.
     pub fn attempt(mut self, retry_count: u32, token: &'a str) -> Ctx<'a> {
         self.retry_count = retry_count;
         self.token = Some(token);
+        self
+    }
+
+    /// A callback task's context: the whole object shows `Task.Token`.
+    pub fn callback(mut self, callback: bool) -> Ctx<'a> {
+        self.callback = callback;
         self
     }
 
@@ -82,7 +91,7 @@ impl<'a> Ctx<'a> {
             },
             "StateMachine": {"Id": self.exec.state_machine_id, "Name": self.exec.state_machine_name},
         });
-        if let Some(t) = self.token {
+        if let (Some(t), true) = (self.token, self.callback) {
             v["Task"] = json!({"Token": t});
         }
         if let Some((i, item)) = self.map_item {

@@ -33,11 +33,12 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
         Limits { timeout: seconds(&task.timeout, &effective, &ctx, &mut env.rng)?, heartbeat: seconds(&task.heartbeat, &effective, &ctx, &mut env.rng)? }
     };
+    let callback = task.kind.pattern() == Pattern::WaitForTaskToken;
     let mut retry_count: u32 = 0;
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
     loop {
         let token = task_token(&mut env.rng);
-        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token);
+        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token).callback(callback);
         let parameters = match &state.parameters {
             _ if jsonata => super::jsonata_io::arguments(state, &effective, &ctx, &mut env.rng)?,
             Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
@@ -239,7 +240,8 @@ fn scheduled(state: &State, task: &Task, params: &Payload, limits: Limits, env: 
             env.push(Details::TaskStarted { res: res.clone() })?;
         }
         Resource::LambdaFunction(arn) => {
-            env.push(Details::LambdaFunctionScheduled { resource: arn.clone(), input: params.clone(), timeout })?;
+            let resource = Resource::function_arn(arn, &env.region, &env.account);
+            env.push(Details::LambdaFunctionScheduled { resource, input: params.clone(), timeout })?;
             env.push(Details::LambdaFunctionStarted)?;
         }
         Resource::Activity(arn) => {

@@ -50,7 +50,7 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
                     &format!("{loc}/Resource"),
                     format!("'{s}' is a placeholder nothing filled: pass --substitute {name}=ARN (Harness::substitute), or load the template that fills it"),
                 );
-            } else if !s.starts_with("arn:") && !is_unresolved(s) {
+            } else if !s.starts_with("arn:") && !Resource::is_unresolved(s) {
                 cx.err(code::INVALID_RESOURCE, &format!("{loc}/Resource"), format!("'{s}' is not a resource ARN"));
             }
             s.clone()
@@ -72,12 +72,6 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
         }
     }
     Some(StateKind::Task(Task { kind: Resource::parse(&resource), resource, timeout, heartbeat }))
-}
-
-/// A resource left for a test to resolve, as recorded cases write it
-/// (`__tbd__`, `_TBD_`): no ARN, answered by a handler or a mock.
-fn is_unresolved(s: &str) -> bool {
-    s.len() > 2 && s.starts_with('_') && s.ends_with('_')
 }
 
 fn seconds(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Seconds> {
