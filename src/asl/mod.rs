@@ -34,7 +34,7 @@ pub use path::{Path, Root, Seg};
 pub(crate) use path::ReferencePath;
 pub use recover::{Catcher, Jitter, Retrier};
 pub use resource::{Pattern, Resource, TaskResource};
-pub use states::{ChoiceBranch, ItemReader, MapSpec, Op, Operand, Rule, Seconds, Task, Text, Tolerance, WaitFor};
+pub use states::{ChoiceBranch, ItemReader, MapSpec, Op, Operand, ResultWriter, Rule, Seconds, Task, Text, Amount, ItemBatcher, WaitFor};
 pub use template::Template;
 
 /// Every diagnostic (errors and warnings, each with AWS's code, a JSON

@@ -20,7 +20,11 @@ pub(super) fn read(r: &ItemReader, input: &Value, ctx: &Ctx, env: &mut Env<'_>) 
     };
     let bucket = params.get("Bucket").and_then(Value::as_str).unwrap_or_default().to_string();
     let max = match &r.max_items_path {
-        Some(p) => select(p, input, ctx).and_then(|v| v.as_u64()).ok_or_else(|| Failure::runtime(format!("The MaxItemsPath field refers to a value that is not a positive integer: {}", p.as_str())))?,
+        Some(p) => select(p, input, ctx)
+            .and_then(|v| super::map::number(&v, true))
+            .filter(|n| *n >= 0.0)
+            .map(|n| n as u64)
+            .ok_or_else(|| Failure::runtime(format!("The MaxItemsPath field refers to a value that is not a positive integer: {}", p.as_str())))?,
         None => r.max_items.unwrap_or(0),
     };
     let objects = env.tasks.s3_objects();

@@ -16,7 +16,7 @@ use super::nested::{abort_events, conclude, failed, run_nested};
 use super::sched::{join, Place};
 use super::{Env, Step};
 use super::jsonata::{eval, eval_count, eval_query, unexpected, States};
-use crate::asl::{Dynamic, MapSpec, Query, QueryLanguage, State, Tolerance};
+use crate::asl::{Dynamic, MapSpec, Query, QueryLanguage, State, Amount};
 use crate::rng::Rng;
 use crate::history::{Details, Payload};
 use crate::json::shown;
@@ -59,6 +59,10 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
         let msg = format!("Map state input must be an array but was: {}", crate::json::to_json_string(&items));
         return Err(no_items(state, if jsonata { Failure::query("", msg) } else { Failure::runtime(msg) }, env));
     };
+    let items = match &spec.item_batcher {
+        Some(b) => super::map_run::batches(b, state, spec, items, &effective, &ctx, env)?,
+        None => items,
+    };
     // MaxConcurrencyPath is checked before the Map starts; the tolerances after
     let limit = max_concurrency(spec, &effective, &ctx, &mut env.rng)?;
     let mut attempts = vec![0; state.retry.len()];
@@ -68,9 +72,12 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
         env.push(Details::MapStateStarted { length })?;
         let tolerance = tolerance(spec, &effective, &ctx, &mut env.rng)?;
         let run = Run { state, spec, effective: &effective, items: &items, limit, tolerance };
+        let mut map_run = None;
         let outcome = if spec.distributed {
             let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
-            let run_arn = format!("arn:aws:states:{}:{}:mapRun:{}/{label}:{}", env.region, env.account, env.exec.state_machine_name, env.rng.uuid());
+            let run_id = env.rng.uuid();
+            let run_arn = format!("arn:aws:states:{}:{}:mapRun:{}/{label}:{run_id}", env.region, env.account, env.exec.state_machine_name);
+            map_run = Some((run_arn.clone(), run_id));
             env.push(Details::MapRunStarted { map_run_arn: run_arn })?;
             // child executions: their events stay out of this history
             let mut children = env.detached();
@@ -95,8 +102,12 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
         };
         let failure = match outcome {
             Ok(outputs) => {
+                let result = match (&spec.result_writer, &map_run) {
+                    (Some(w), Some((arn, id))) => super::map_run::write_results(w, arn, id, &items, outputs, &effective, &ctx, env)?,
+                    _ => Value::Array(outputs),
+                };
                 env.push(Details::MapStateSucceeded)?;
-                return conclude(state, raw, Value::Array(outputs), &ctx, env);
+                return conclude(state, raw, result, &ctx, env);
             }
             Err(Exn::Fail(f)) => f,
             Err(halt) => return Err(halt),
@@ -190,16 +201,10 @@ async fn iteration(run: &Run<'_>, index: usize, env: &mut Env<'_>, record: bool)
         env.push(Details::MapIterationStarted { name: name.clone(), index })?;
     }
     let item = &run.items[index];
-    let input = match &run.spec.item_selector {
-        None => Arc::new(item.clone()),
-        Some(selector) => {
-            let (exec, vars) = (env.exec.clone(), env.vars.clone());
-            let ctx = Ctx::new(&exec, &vars, name, env.now_ms()).map_item(index, item);
-            Arc::new(match selector {
-                Dynamic::JsonPath(t) => eval_template(t, run.effective, &ctx, &mut env.rng)?,
-                Dynamic::Jsonata(q) => eval_query(q, &States::input(run.effective, &ctx), &mut env.rng)?,
-            })
-        }
+    // batches were shaped (their items selected) before the run
+    let input = match run.spec.item_batcher {
+        Some(_) => Arc::new(item.clone()),
+        None => Arc::new(select_item(run.state, run.spec, index, item, run.effective, env)?),
     };
     let ended = run_nested(&run.spec.processor, input, env).await;
     if record {
@@ -210,6 +215,21 @@ async fn iteration(run: &Run<'_>, index: usize, env: &mut Env<'_>, record: bool)
         };
     }
     ended
+}
+
+/// An item as its iteration gets it: through the ItemSelector, which sees
+/// the Map's effective input (`$`, `$states.input`) and the item
+/// (`$$.Map.Item`).
+pub(super) fn select_item(state: &State, spec: &MapSpec, index: usize, item: &Value, effective: &Value, env: &mut Env<'_>) -> Result<Value, Failure> {
+    let Some(selector) = &spec.item_selector else {
+        return Ok(item.clone());
+    };
+    let (exec, vars) = (env.exec.clone(), env.vars.clone());
+    let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms()).map_item(index, item);
+    match selector {
+        Dynamic::JsonPath(t) => eval_template(t, effective, &ctx, &mut env.rng),
+        Dynamic::Jsonata(q) => eval_query(q, &States::input(effective, &ctx), &mut env.rng),
+    }
 }
 
 /// ToleratedFailureCount / ToleratedFailurePercentage, evaluated.
@@ -236,7 +256,7 @@ impl Tolerated {
 
 /// A number, or a string holding one (as AWS reads these fields); `integer`
 /// refuses fractions.
-fn number(v: &Value, integer: bool) -> Option<f64> {
+pub(super) fn number(v: &Value, integer: bool) -> Option<f64> {
     let n = match v {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => s.trim().parse::<f64>().ok()?,
@@ -274,24 +294,27 @@ fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx, rng: &mut Rng) -> R
     }
 }
 
+/// A number given literally, by path (input, context or variable) or by
+/// a JSONata expression; `kind` is `integer` or `float`, as AWS's messages
+/// name them.
+pub(super) fn amount(a: &Amount, field: &str, kind: &str, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<f64, Failure> {
+    match a {
+        Amount::Literal(n) => Ok(*n),
+        Amount::Expr(e) => {
+            let v = eval(e, &States::input(input, ctx), rng)?;
+            number(&v, kind == "integer").ok_or_else(|| unexpected(e, if kind == "integer" { "integer" } else { "number" }, &v))
+        }
+        Amount::Path(p) => {
+            let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
+            let n = number(&v, kind == "integer");
+            n.ok_or_else(|| Failure::runtime(format!("The {field}Path field refers to value \"{}\" which is not a valid {kind}: {}", shown(&v), p.as_str())))
+        }
+    }
+}
+
 /// Evaluates the tolerances, with AWS's messages.
 fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Tolerated, Failure> {
-    let mut resolve = |t: &Tolerance, field: &str, kind: &str| -> Result<f64, Failure> {
-        match t {
-            Tolerance::Literal(n) => Ok(*n),
-            Tolerance::Expr(e) => {
-                let v = eval(e, &States::input(input, ctx), rng)?;
-                number(&v, kind == "integer").ok_or_else(|| unexpected(e, if kind == "integer" { "integer" } else { "number" }, &v))
-            }
-            Tolerance::Path(p) => {
-                let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
-                let n = number(&v, kind == "integer");
-                n.ok_or_else(|| {
-                    Failure::runtime(format!("The {field}Path field refers to value \"{}\" which is not a valid {kind}: {}", shown(&v), p.as_str()))
-                })
-            }
-        }
-    };
+    let mut resolve = |t: &Amount, field: &str, kind: &str| amount(t, field, kind, input, ctx, rng);
     let count = match &spec.tolerated_count {
         None => None,
         Some(t) => {

@@ -14,6 +14,7 @@ mod item_reader;
 mod jsonata;
 mod jsonata_io;
 mod map;
+mod map_run;
 mod nested;
 mod parallel;
 mod pass;
@@ -216,6 +217,9 @@ pub struct Execution {
     pub(crate) hits: Vec<(Arc<str>, Hit)>,
     /// What task workers printed (containers' stdout/stderr), per invocation.
     pub task_logs: Vec<TaskLog>,
+    /// The S3 objects the execution wrote (a distributed Map's
+    /// ResultWriter: its manifest and result files), `bucket/key` → body.
+    pub written: std::collections::BTreeMap<String, String>,
 }
 
 /// The output of one task invocation's worker.
@@ -249,6 +253,8 @@ pub(crate) struct Tally {
     pub unsupported: Option<String>,
     /// Which Choice rules, retriers and catchers ran, by state id.
     pub hits: Vec<(usize, Hit)>,
+    /// S3 objects written (a Map's ResultWriter), `bucket/key` → body.
+    pub written: std::collections::BTreeMap<String, String>,
 }
 
 /// A part of a state that ran, for coverage.
@@ -406,6 +412,11 @@ impl<'a> Env<'a> {
         }
         t.invocations[id] += 1;
         t.invocations[id] - 1
+    }
+
+    /// Writes an S3 object (`bucket/key`) for the execution's result.
+    pub fn write_s3(&mut self, path: String, body: String) {
+        lock(&self.tally).written.insert(path, body);
     }
 
     pub fn task_log(&mut self, log: TaskLog) {
@@ -576,6 +587,7 @@ impl<'a> Env<'a> {
             fibers: self.sim.places(),
             hits,
             task_logs: tally.task_logs,
+            written: tally.written,
         }
     }
 }

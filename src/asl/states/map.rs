@@ -22,8 +22,6 @@ const FIELDS: &[&str] = &[
     "ResultSelector", "Retry", "Catch", "Label", "Items", "Arguments", "Assign", "Output",
 ];
 
-/// Fields that parse but are not evaluated yet.
-const UNSUPPORTED: [&str; 2] = ["ItemBatcher", "ResultWriter"];
 
 /// A Map state: its item processor and how items are found and shaped.
 #[derive(Debug, Clone)]
@@ -40,8 +38,8 @@ pub struct MapSpec {
     pub distributed: bool,
     pub label: Option<String>,
     /// How many (or what share of) items may fail before the Map fails.
-    pub tolerated_count: Option<Tolerance>,
-    pub tolerated_percentage: Option<Tolerance>,
+    pub tolerated_count: Option<Amount>,
+    pub tolerated_percentage: Option<Amount>,
     /// `ItemReader`: items read from S3 instead of the input.
     pub item_reader: Option<ItemReader>,
     /// `MaxConcurrency`: how many items run at once (0 or absent: all).
@@ -50,6 +48,29 @@ pub struct MapSpec {
     pub max_concurrency_path: Option<Path>,
     /// `MaxConcurrency` as a JSONata expression.
     pub max_concurrency_expr: Option<Arc<Expr>>,
+    /// `ItemBatcher`: items handed to the processor in batches.
+    pub item_batcher: Option<ItemBatcher>,
+    /// `ResultWriter`: the results written to S3 instead of returned.
+    pub result_writer: Option<ResultWriter>,
+}
+
+/// A Map's `ItemBatcher`: each iteration gets `{"Items": [...]}` (with
+/// `BatchInput` beside them) of at most so many items and bytes.
+#[derive(Debug, Clone)]
+pub struct ItemBatcher {
+    /// `MaxItemsPerBatch` (or its Path / expression).
+    pub max_items: Option<Amount>,
+    /// `MaxInputBytesPerBatch` (or its Path / expression).
+    pub max_bytes: Option<Amount>,
+    /// `BatchInput`: added to every batch.
+    pub batch_input: Option<Dynamic>,
+}
+
+/// A Map's `ResultWriter`: where in S3 the results go.
+#[derive(Debug, Clone)]
+pub struct ResultWriter {
+    /// `Parameters` / `Arguments`: Bucket and Prefix.
+    pub parameters: Dynamic,
 }
 
 /// A Map's `ItemReader`: where its items come from in S3, and how to read them.
@@ -73,9 +94,10 @@ pub struct ItemReader {
     pub max_items_path: Option<Path>,
 }
 
-/// A number given literally or by a path (ToleratedFailure*).
+/// A number given literally, by a path or by a JSONata expression
+/// (ToleratedFailure*, the ItemBatcher's limits).
 #[derive(Debug, Clone)]
-pub enum Tolerance {
+pub enum Amount {
     Literal(f64),
     Path(Path),
     Expr(Arc<Expr>),
@@ -89,11 +111,7 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
         return None;
     };
     let processor = machine(cx, sub, &format!("{loc}/{key}"), ql, false)?;
-    for k in UNSUPPORTED {
-        if obj.contains_key(k) {
-            unsupported.push(k);
-        }
-    }
+    let _ = unsupported;
     let selector_key = if obj.contains_key("ItemSelector") { "ItemSelector" } else { "Parameters" };
     let item_selector = obj.get(selector_key).map(|t| dynamic(cx, t, &format!("{loc}/{selector_key}"), selector_key, ql));
     let items = match (obj.get("Items"), ql) {
@@ -118,11 +136,13 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
         item_selector,
         distributed,
         label: opt_str(cx, obj, "Label", loc),
-        tolerated_count: tolerance(cx, obj, "ToleratedFailureCount", loc, ql),
-        tolerated_percentage: tolerance(cx, obj, "ToleratedFailurePercentage", loc, ql),
+        tolerated_count: amount(cx, obj, "ToleratedFailureCount", loc, ql),
+        tolerated_percentage: amount(cx, obj, "ToleratedFailurePercentage", loc, ql),
         max_concurrency: if max_concurrency_expr.is_some() { None } else { opt_uint(cx, obj, "MaxConcurrency", loc) },
         max_concurrency_path: opt_path(cx, obj, "MaxConcurrencyPath", loc),
         max_concurrency_expr,
+        item_batcher: obj.get("ItemBatcher").and_then(|b| item_batcher(cx, b, &format!("{loc}/ItemBatcher"), ql)),
+        result_writer: obj.get("ResultWriter").and_then(|w| result_writer(cx, w, &format!("{loc}/ResultWriter"), ql)),
     })))
 }
 
@@ -151,12 +171,39 @@ fn item_reader(cx: &mut Cx, v: &Value, loc: &str) -> Option<ItemReader> {
     })
 }
 
-fn tolerance(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Tolerance> {
+fn item_batcher(cx: &mut Cx, v: &Value, loc: &str, ql: QueryLanguage) -> Option<ItemBatcher> {
+    let Some(obj) = v.as_object() else {
+        cx.schema(loc, "'ItemBatcher' must be an object");
+        return None;
+    };
+    Some(ItemBatcher {
+        max_items: amount(cx, obj, "MaxItemsPerBatch", loc, ql),
+        max_bytes: amount(cx, obj, "MaxInputBytesPerBatch", loc, ql),
+        batch_input: obj.get("BatchInput").map(|b| dynamic(cx, b, &format!("{loc}/BatchInput"), "BatchInput", ql)),
+    })
+}
+
+fn result_writer(cx: &mut Cx, v: &Value, loc: &str, ql: QueryLanguage) -> Option<ResultWriter> {
+    let Some(obj) = v.as_object() else {
+        cx.schema(loc, "'ResultWriter' must be an object");
+        return None;
+    };
+    let key = if obj.contains_key("Arguments") { "Arguments" } else { "Parameters" };
+    let Some(p) = obj.get(key) else {
+        cx.schema(loc, "a ResultWriter needs 'Parameters' (Bucket and Prefix)");
+        return None;
+    };
+    Some(ResultWriter { parameters: dynamic(cx, p, &format!("{loc}/{key}"), key, ql) })
+}
+
+/// A number given literally (`key`), by path (`keyPath`) or by a JSONata
+/// expression.
+fn amount(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Amount> {
     if let Some(v) = obj.get(key) {
         return match v.as_f64() {
-            Some(n) => Some(Tolerance::Literal(n)),
+            Some(n) => Some(Amount::Literal(n)),
             None if ql == QueryLanguage::Jsonata && v.as_str().and_then(expression_text).is_some() => {
-                expr_in(cx, v.as_str().unwrap_or_default(), &format!("{loc}/{key}"), key).map(Tolerance::Expr)
+                expr_in(cx, v.as_str().unwrap_or_default(), &format!("{loc}/{key}"), key).map(Amount::Expr)
             }
             None => {
                 cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a number, found {v}"));
@@ -164,5 +211,5 @@ fn tolerance(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: Qu
             }
         };
     }
-    opt_path(cx, obj, &format!("{key}Path"), loc).map(Tolerance::Path)
+    opt_path(cx, obj, &format!("{key}Path"), loc).map(Amount::Path)
 }

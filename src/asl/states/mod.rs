@@ -12,7 +12,7 @@ mod wait;
 
 pub use choice::{ChoiceBranch, Op, Operand, Rule};
 pub use fail::Text;
-pub use map::{ItemReader, MapSpec, Tolerance};
+pub use map::{Amount, ItemBatcher, ItemReader, MapSpec, ResultWriter};
 pub use task::{Seconds, Task};
 pub use wait::WaitFor;
 
