@@ -26,7 +26,7 @@ pub(crate) async fn recover(state: &State, failure: Failure, attempts: &mut [u64
     }
     if let Some((i, c)) = state.catch.iter().enumerate().find(|(_, c)| failure.matches(&c.error_equals)) {
         env.hit(state.id, super::Hit::Catcher(i));
-        let err = json!({"Error": failure.error_name(), "Cause": failure.cause.clone().unwrap_or_default()});
+        let err = error_output(&failure);
         let (exec, vars) = (env.exec.clone(), env.vars.clone());
         let ctx = super::io::Ctx::new(&exec, &vars, &state.name, env.now_ms());
         if state.ql == QueryLanguage::Jsonata {
@@ -39,6 +39,15 @@ pub(crate) async fn recover(state: &State, failure: Failure, attempts: &mut [u64
         return Ok(Some(Step::Next(c.next, combined)));
     }
     Err(failure.into())
+}
+
+/// What a catcher passes on: `{"Error", "Cause"}`, both null for a failure
+/// that has no error name (a cause missing beside a name is empty).
+fn error_output(f: &Failure) -> serde_json::Value {
+    match &f.error {
+        Some(e) => json!({"Error": e, "Cause": f.cause.clone().unwrap_or_default()}),
+        None => json!({"Error": null, "Cause": f.cause}),
+    }
 }
 
 /// Finds the retrier for `f`; returns the backoff delay (ms) if one applies

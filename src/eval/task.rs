@@ -199,7 +199,8 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         }
         TaskReply::Fail { error, cause } => {
             let harness_problem = error.starts_with(names::HARNESS_PREFIX);
-            let f = Failure::new(error, cause);
+            // no error name (SendTaskFailure without one): none is recorded
+            let f = if error.is_empty() { Failure { error: None, ..Failure::new("", cause) } } else { Failure::new(error, cause) };
             env.push(closing(&task.kind, Err((&f, false))))?;
             if harness_problem {
                 // a problem of the test (no handler, a mock run dry…): no

@@ -56,10 +56,11 @@ impl MockEntry {
             return Ok(MockEntry::Return(r.clone()));
         }
         if let Some(t) = obj.get("Throw") {
-            let error = t
-                .get("Error")
-                .and_then(Value::as_str)
-                .ok_or_else(|| err(format!("{loc}/Throw/Error"), "Throw needs an 'Error' string"))?;
+            // no Error: a failure without an error name (SendTaskFailure without one)
+            let error = match t.get("Error") {
+                None | Some(Value::Null) => "",
+                Some(e) => e.as_str().ok_or_else(|| err(format!("{loc}/Throw/Error"), "'Error' must be a string"))?,
+            };
             let cause = match t.get("Cause") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(s.clone()),
