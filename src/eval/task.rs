@@ -105,6 +105,12 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     // Longer than a screen: the steps of one attempt in the order AWS records
     // them (events, token, call, submitted, time, callback, closing event).
     let Limits { timeout, heartbeat } = limits;
+    if let Resource::Service { res, .. } = &task.kind {
+        if let Some(why) = crate::integrations::params::check(res, &params) {
+            let shown = crate::json::to_json_string(&params);
+            return Err(Failure::runtime(format!("The Parameters '{shown}' could not be used to start the Task: [{why}]")).into());
+        }
+    }
     scheduled(state, task, &params, limits, env)?;
     let pattern = task.kind.pattern();
     let is_ecs = task.kind.is_ecs();

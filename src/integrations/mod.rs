@@ -292,6 +292,7 @@ fn environment_overrides<'a>(parameters: &'a Value, container: Option<&str>) -> 
 #[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]
 pub mod aws_json;
 pub mod ecs;
+pub mod params;
 pub mod tokens;
 
 #[cfg(feature = "containers")]
