@@ -11,6 +11,8 @@ use common::seed_with;
 
 const SYNC: &str = "fixtures/seed/state-machine.asl.json";
 const WFT: &str = "fixtures/seed/state-machine.wait-for-token.asl.json";
+/// The same pipeline written in JSONata.
+const JSONATA: &str = "fixtures/seed/state-machine.jsonata.asl.json";
 
 fn seed(def: &str) -> Harness {
     Harness::from_file(def).unwrap().on_task("FargateTask", seed_worker)
@@ -40,6 +42,38 @@ fn number_zero_runs_the_task_four_times_on_both_definitions() {
             .collect();
         assert_eq!(waits.len(), 4);
         assert_execution_snapshot!(snap, exec);
+    }
+}
+
+/// The JSONata translation of the seed records the very same history as
+/// the JSONPath definition: the same parameters (its `$string` is
+/// `States.JsonToString`, its `$states.context.Task.Token` is
+/// `$$.Task.Token`), outputs, ids and times.
+#[test]
+fn the_jsonata_seed_records_the_same_history() {
+    for n in [json!(0), json!(3), json!(7), json!(-1)] {
+        let jsonpath = seed(SYNC).run_blocking(number(n.clone()));
+        let jsonata = seed(JSONATA).run_blocking(number(n.clone()));
+        assert_eq!(jsonata.history_json(), jsonpath.history_json(), "number {n}");
+        assert_eq!(jsonata.invocations("FargateTask"), jsonpath.invocations("FargateTask"));
+    }
+}
+
+/// Where the languages differ: a missing number leaves the JSONata
+/// comparison undefined, and a string cannot be compared with 3 (T2009),
+/// so the JSONata Choice fails where the JSONPath one fails (a missing
+/// number) or goes on to the task (a string).
+#[test]
+fn the_jsonata_choice_fails_on_what_it_cannot_compare() {
+    for (input, why) in [(json!({"input": {}}), "returned nothing (undefined)."), (json!({"input": {"number": "x"}}), "T2009: The expressions on either side of operator \">\" must be of the same data type")] {
+        let exec = seed(JSONATA).run_blocking(input);
+        exec.assert_failed_with("States.QueryEvaluationError");
+        let cause = exec.cause.as_deref().unwrap();
+        assert!(cause.starts_with("An error occurred while executing the state 'Choice' (entered at the event id #2). The JSONata expression '$states.input.input.number > 3' specified for the field 'Condition'"), "{cause}");
+        assert!(cause.ends_with(why), "{cause}");
+        assert_eq!(exec.invocations("FargateTask"), 0);
+        let types = exec.event_types();
+        assert_eq!(&types[types.len() - 2..], ["EvaluationFailed", "ExecutionFailed"]);
     }
 }
 
@@ -87,8 +121,10 @@ fn the_task_receives_input_and_token_overrides() {
 
 #[test]
 fn a_failing_worker_fails_the_execution_with_its_error() {
-    for def in [SYNC, WFT] {
-        for bad in [json!(-1), json!("x"), json!(2.5)] {
+    for def in [SYNC, WFT, JSONATA] {
+        // (a string stops the JSONata Choice first: see below)
+        let bad_numbers = if def == JSONATA { vec![json!(-1), json!(2.5)] } else { vec![json!(-1), json!("x"), json!(2.5)] };
+        for bad in bad_numbers {
             let exec = seed(def).run_blocking(number(bad.clone()));
             exec.assert_failed_with("Container task failed.");
             assert_eq!(exec.cause, None);
@@ -156,10 +192,12 @@ fn the_cloudformation_template_runs_like_the_asl() {
 #[test]
 fn mock_config_drives_the_loop() {
     let cfg = sfn_harness::MockConfig::from_file("fixtures/seed/mock-config.json").unwrap();
-    let exec = Harness::from_file(SYNC).unwrap().mock_config(&cfg, None, "HappyPath").unwrap().run_blocking(number(json!(0)));
-    exec.assert_succeeded();
-    assert_eq!(exec.invocations("FargateTask"), 4);
-    assert_eq!(exec.output()["input"]["number"], 4);
+    for def in [SYNC, JSONATA] {
+        let exec = Harness::from_file(def).unwrap().mock_config(&cfg, None, "HappyPath").unwrap().run_blocking(number(json!(0)));
+        exec.assert_succeeded();
+        assert_eq!(exec.invocations("FargateTask"), 4);
+        assert_eq!(exec.output()["input"]["number"], 4);
+    }
     let exec = Harness::from_file(WFT).unwrap().mock_config(&cfg, None, "WorkerFails").unwrap().run_blocking(number(json!(0)));
     exec.assert_failed_with("Container task failed.");
     // invocation counters include retries: the RetryThenSucceed case retries once
@@ -177,11 +215,13 @@ proptest! {
 
     #[test]
     fn loop_runs_max_0_4_minus_n(n in -1000i64..1000) {
-        let exec = Harness::from_file(SYNC).unwrap().on_task("FargateTask", increment_number)
-            .run_blocking(number(json!(n)));
-        prop_assert!(exec.succeeded(), "{}", exec.trace());
-        prop_assert_eq!(exec.invocations("FargateTask"), (4 - n).max(0) as usize);
-        prop_assert_eq!(exec.output()["input"]["number"].as_i64(), Some(n.max(4)));
+        for def in [SYNC, JSONATA] {
+            let exec = Harness::from_file(def).unwrap().on_task("FargateTask", increment_number)
+                .run_blocking(number(json!(n)));
+            prop_assert!(exec.succeeded(), "{}", exec.trace());
+            prop_assert_eq!(exec.invocations("FargateTask"), (4 - n).max(0) as usize);
+            prop_assert_eq!(exec.output()["input"]["number"].as_i64(), Some(n.max(4)));
+        }
     }
 
     #[test]

@@ -38,8 +38,9 @@ pub struct Ctx<'a> {
     pub entered_ms: i64,
     pub retry_count: u32,
     pub token: Option<&'a str>,
-    /// Whether the task waits for its token (`.waitForTaskToken`): only
-    /// then does the whole context object show `Task`.
+    /// Whether the task waits to be answered (`.sync`, `.waitForTaskToken`):
+    /// only then does the whole context object show `Task` (a
+    /// request-response task's does not, as AWS records it).
     pub callback: bool,
     /// `$$.Map.Item.Index` and `.Value`, while a Map's ItemSelector is evaluated.
     pub map_item: Option<(usize, &'a Value)>,
@@ -61,7 +62,7 @@ impl<'a> Ctx<'a> {
         self
     }
 
-    /// A callback task's context: the whole object shows `Task.Token`.
+    /// A waiting task's context: the whole object shows `Task.Token`.
     pub fn callback(mut self, callback: bool) -> Ctx<'a> {
         self.callback = callback;
         self

@@ -33,7 +33,7 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
         Limits { timeout: seconds(&task.timeout, &effective, &ctx, &mut env.rng)?, heartbeat: seconds(&task.heartbeat, &effective, &ctx, &mut env.rng)? }
     };
-    let callback = task.kind.pattern() == Pattern::WaitForTaskToken;
+    let callback = task.kind.pattern() != Pattern::RequestResponse;
     let mut retry_count: u32 = 0;
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
     loop {
