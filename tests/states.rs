@@ -77,11 +77,26 @@ fn distributed_maps_record_a_map_run_not_iterations() {
 fn unsupported_inside_a_map_is_not_caught() {
     let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
         "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}],
-        "ItemProcessor": {"StartAt": "J", "States": {"J": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input %}", "End": true}}}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Inner", "States": {"Inner": {"Type": "Map", "End": true,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST"}, "Parameters": {"Bucket": "b", "Key": "k"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}},
         "Done": {"Type": "Succeed"}}});
-    let exec = run(def, json!([1]));
+    let exec = Harness::from_definition(&def.to_string()).unwrap().s3_object("b", "k", "{}").run_blocking(json!([1]));
     assert_eq!(exec.error.as_deref(), Some("Harness.Unsupported"));
-    assert!(exec.unsupported.is_some());
+    assert!(exec.unsupported.as_deref().unwrap().contains("InputType MANIFEST"));
+}
+
+#[test]
+fn jsonata_inside_a_map_runs_and_its_failures_are_caught() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "Done"}],
+        "ItemProcessor": {"StartAt": "J", "States": {"J": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input * 2 %}", "End": true}}}},
+        "Done": {"Type": "Succeed"}}});
+    assert_eq!(run(def.clone(), json!([1, 2])).output(), &json!([2, 4]));
+    let exec = run(def, json!([1, "x"]));
+    exec.assert_succeeded();
+    assert_eq!(exec.output()["Error"], "States.QueryEvaluationError");
+    assert!(exec.event_types().contains(&"EvaluationFailed".to_string()));
 }
 
 #[test]

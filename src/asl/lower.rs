@@ -177,7 +177,6 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
     let ty_def = state_type(cx, name, obj, loc)?;
     let ql = query_language(cx, obj, loc).unwrap_or(parent_ql);
     let _ = opt_str(cx, obj, "Comment", loc);
-    let mut unsupported = Vec::new();
     let assign = assign_field(cx, obj, loc, ql);
     let (arguments, output) = jsonata_fields(cx, obj, loc, ql);
     let next = if ty_def.fields.contains(&"Next") { transition(cx, name, obj, loc, index) } else { None };
@@ -194,7 +193,7 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
     let retry = array_field(cx, obj, "Retry", loc, "retriers", retrier);
     let catch = array_field(cx, obj, "Catch", loc, "catchers", |cx, c, l, last| catcher(cx, c, l, index, last, ql));
     let fields = Fields { obj, loc, ql, index };
-    let kind = (ty_def.lower)(cx, &fields, &mut unsupported)?;
+    let kind = (ty_def.lower)(cx, &fields)?;
     Some(State {
         assign,
         index: index[name],
@@ -212,7 +211,6 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
         next,
         retry,
         catch,
-        unsupported,
     })
 }
 

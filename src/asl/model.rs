@@ -106,8 +106,6 @@ pub struct State {
     pub next: Option<usize>,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
-    /// Fields that parse but are not evaluated yet.
-    pub unsupported: Vec<&'static str>,
     /// `Assign`: variables set from the state's result.
     pub assign: Option<Dynamic>,
     /// `Arguments` (JSONata): a Task's parameters, a Parallel's branch input.

@@ -57,6 +57,12 @@ pub(super) fn read(r: &ItemReader, input: &Value, ctx: &Ctx, env: &mut Env<'_>) 
             ))
             .into());
         };
+        let input_type = r.input_type.as_deref().unwrap_or("JSON");
+        if !matches!(input_type, "JSON" | "JSONL" | "CSV") {
+            let msg = format!("the Map state '{}' reads InputType {input_type}, which sfn-harness does not read yet (JSON, JSONL and CSV it does)", ctx.state_name);
+            env.set_unsupported(msg.clone());
+            return Err(Halt::Fail(Failure::new(super::UNSUPPORTED, Some(msg))).into());
+        }
         parse(r, body)?
     };
     if max > 0 {
@@ -78,8 +84,7 @@ fn parse(r: &ItemReader, body: &str) -> Result<Vec<Value>, Failure> {
             .filter(|l| !l.trim().is_empty())
             .map(|l| serde_json::from_str(l).map_err(|e| failed(format!("A line of the object is not valid JSON: {e}"))))
             .collect(),
-        "CSV" => csv(r, body),
-        other => Err(failed(format!("InputType {other} is not supported by sfn-harness yet"))),
+        _ => csv(r, body),
     }
 }
 

@@ -637,11 +637,6 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         if env.fiber != sched::ROOT {
             env.sim.in_state(env.fiber, Some(state.type_name()));
         }
-        if let Some(what) = state.unsupported.first() {
-            let msg = format!("state '{}' uses {what}, which sfn-harness does not evaluate yet", state.name);
-            env.set_unsupported(msg.clone());
-            return Err(Halt::Fail(Failure::new(UNSUPPORTED, Some(msg))).into());
-        }
         let before_ms = env.now_ms();
         env.assigned = None;
         env.entered = entered;

@@ -108,9 +108,8 @@ impl Op {
     }
 }
 
-fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
+fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     let (obj, loc, index, ql) = (f.obj, f.loc, f.index, f.ql);
-    let _ = unsupported;
     let default = obj.get("Default").and_then(|d| target(cx, d, &format!("{loc}/Default"), index, "Default"));
     let Some(Value::Array(list)) = obj.get("Choices") else {
         cx.schema(loc, "a Choice state needs a non-empty 'Choices' array");

@@ -26,8 +26,7 @@ pub enum Text {
     Expr(Arc<Expr>),
 }
 
-fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
-    let _ = unsupported;
+fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     Some(StateKind::Fail { error: text_field(cx, f.obj, "Error", f.loc, f.ql), cause: text_field(cx, f.obj, "Cause", f.loc, f.ql) })
 }
 

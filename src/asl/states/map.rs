@@ -103,7 +103,7 @@ pub enum Amount {
     Expr(Arc<Expr>),
 }
 
-fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
+fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     let (obj, loc, ql) = (f.obj, f.loc, f.ql);
     let key = if obj.contains_key("ItemProcessor") { "ItemProcessor" } else { "Iterator" };
     let Some(sub) = obj.get(key) else {
@@ -111,7 +111,6 @@ fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option
         return None;
     };
     let processor = machine(cx, sub, &format!("{loc}/{key}"), ql, false)?;
-    let _ = unsupported;
     let selector_key = if obj.contains_key("ItemSelector") { "ItemSelector" } else { "Parameters" };
     let item_selector = obj.get(selector_key).map(|t| dynamic(cx, t, &format!("{loc}/{selector_key}"), selector_key, ql));
     let items = match (obj.get("Items"), ql) {

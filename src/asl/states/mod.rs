@@ -31,12 +31,11 @@ pub(crate) struct Fields<'a> {
 }
 
 /// One state type: its name, the fields it takes beyond Type, Comment and
-/// QueryLanguage, and its lowering (which reports problems to `Cx` and
-/// notes fields that parse but are not evaluated yet).
+/// QueryLanguage, and its lowering (which reports problems to `Cx`).
 pub(crate) struct StateType {
     pub name: &'static str,
     pub fields: &'static [&'static str],
-    pub lower: fn(&mut Cx, &Fields, &mut Vec<&'static str>) -> Option<StateKind>,
+    pub lower: fn(&mut Cx, &Fields) -> Option<StateKind>,
 }
 
 /// Every state type of the Amazon States Language.

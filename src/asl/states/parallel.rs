@@ -15,9 +15,8 @@ const FIELDS: &[&str] = &[
     "Catch", "Arguments", "Assign", "Output",
 ];
 
-fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
+fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     let (obj, loc, ql) = (f.obj, f.loc, f.ql);
-    let _ = unsupported;
     match obj.get("Branches") {
         Some(Value::Array(bs)) if !bs.is_empty() => {
             let branches: Vec<StateMachine> =

@@ -11,7 +11,7 @@ const FIELDS: &[&str] = &[
     "Next", "End", "InputPath", "OutputPath", "Parameters", "ResultPath", "Result", "Assign", "Output",
 ];
 
-fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
-    let _ = (cx, unsupported);
+fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
+    let _ = cx;
     Some(StateKind::Pass { result: f.obj.get("Result").cloned() })
 }

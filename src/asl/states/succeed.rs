@@ -9,7 +9,7 @@ pub(super) const TYPE: super::StateType = super::StateType { name: "Succeed", fi
 
 const FIELDS: &[&str] = &["InputPath", "OutputPath", "Output"];
 
-fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
-    let _ = (cx, f, unsupported);
+fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
+    let _ = (cx, f);
     Some(StateKind::Succeed)
 }

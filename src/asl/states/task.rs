@@ -39,9 +39,8 @@ pub struct Task {
     pub heartbeat: Option<Seconds>,
 }
 
-fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
+fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     let (obj, loc) = (f.obj, f.loc);
-    let _ = unsupported;
     let resource = match obj.get("Resource") {
         Some(Value::String(s)) => {
             if let Some(name) = super::super::lower::placeholder(s) {

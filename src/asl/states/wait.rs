@@ -29,9 +29,8 @@ pub enum WaitFor {
     TimestampExpr(Arc<Expr>),
 }
 
-fn lower(cx: &mut Cx, f: &Fields, unsupported: &mut Vec<&'static str>) -> Option<StateKind> {
+fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     let (obj, loc) = (f.obj, f.loc);
-    let _ = unsupported;
     let keys: Vec<_> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"].into_iter().filter(|k| obj.contains_key(*k)).collect();
     if keys.len() != 1 {
         cx.schema(loc, format!("a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath (found {})", keys.len()));
