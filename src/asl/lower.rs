@@ -403,11 +403,25 @@ pub(crate) fn target(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String, 
 pub(crate) fn assign_field(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLanguage) -> Option<Dynamic> {
     let v = obj.get("Assign")?;
     let aloc = format!("{loc}/Assign");
-    if !v.is_object() {
+    let Some(vars) = v.as_object() else {
         cx.schema(&aloc, "'Assign' must be an object of variable names");
         return None;
+    };
+    for key in vars.keys() {
+        let name = if ql == QueryLanguage::JsonPath { key.strip_suffix(".$").unwrap_or(key) } else { key };
+        if !is_variable_name(name) {
+            cx.schema(&format!("{aloc}/{}", token(key)), format!("'{name}' is not a variable name: a letter or '_', then letters, digits or '_' (at most 80), and not the reserved 'states'"));
+        }
     }
     Some(dynamic(cx, v, &aloc, "Assign", ql))
+}
+
+/// Whether `name` may name a variable (`$name`): an identifier of at most
+/// 80 characters, not the reserved `states`.
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
+    first_ok && chars.all(|c| c.is_alphanumeric() || c == '_') && name.chars().count() <= 80 && name != "states"
 }
 
 /// A value built per evaluation (Assign, ItemSelector) in `ql`.

@@ -322,6 +322,13 @@ impl<'a> Env<'a> {
             }
             crate::asl::Dynamic::Jsonata(q) => jsonata::eval_query(q, st, &mut self.rng)?,
         };
+        // AWS's quota: what one state assigns is at most 256 KiB
+        if payload_too_large(&value) {
+            return Err(Failure::new(
+                names::DATA_LIMIT_EXCEEDED,
+                Some(format!("The variables assigned by the state '{}' exceed the maximum size of {MAX_PAYLOAD_BYTES} bytes.", st.ctx.state_name)),
+            ));
+        }
         let Value::Object(new) = value else {
             return Ok(());
         };
