@@ -666,7 +666,14 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         let (next, output) = match step {
             Ok(Step::Next(n, out)) => (Some(n), out),
             Ok(Step::End(out)) => (None, out),
-            Err(Exn::Fail(f)) => return Err(env.failed_in(state, f)?.into()),
+            Err(Exn::Fail(f)) => {
+                let f = env.failed_in(state, f)?;
+                // a Task that fails a Parallel branch is recorded as aborted, as AWS does
+                if matches!(state.kind, StateKind::Task(_)) && matches!(env.sim.place_of(env.fiber), Place::Branch { .. }) {
+                    env.push(Details::StateAborted { state_type: state.type_name() })?;
+                }
+                return Err(f.into());
+            }
             Err(halt) => return Err(halt),
         };
         // a state that passes its input through needs no new size check

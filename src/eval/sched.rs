@@ -183,6 +183,11 @@ impl Sim {
         path
     }
 
+    /// Where `fiber` runs.
+    pub fn place_of(&self, fiber: FiberId) -> Place {
+        self.lock().fibers.get(fiber).map_or(Place::Top, |f| f.place.clone())
+    }
+
     /// Every fiber's parent and place, by fiber id.
     pub fn places(&self) -> Vec<(FiberId, Place)> {
         self.lock().fibers.iter().map(|f| (f.parent, f.place.clone())).collect()
