@@ -8,9 +8,10 @@
 //! ```
 //! use serde_json::json;
 //! let h = sfn_harness::Harness::from_definition(r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {
-//!     "A": {"Type": "Pass", "Assign": {"n": "{% $states.input.n %}"}, "Output": {"old": "{% $n %}"}, "Next": "B"},
-//!     "B": {"Type": "Pass", "Output": "{% $n * 2 %}", "End": true}}}"#).unwrap();
-//! assert_eq!(h.run_blocking(json!({"n": 21})).output(), &json!(42));
+//!     "A": {"Type": "Pass", "Assign": {"n": "{% $states.input.n %}"}, "Next": "B"},
+//!     "B": {"Type": "Pass", "Assign": {"n": "{% $n + 1 %}"}, "Output": {"before": "{% $n %}"}, "Next": "C"},
+//!     "C": {"Type": "Pass", "Output": {"before": "{% $states.input.before %}", "after": "{% $n %}"}, "End": true}}}"#).unwrap();
+//! assert_eq!(h.run_blocking(json!({"n": 1})).output(), &json!({"before": 1, "after": 2}));
 //! ```
 
 use super::error::{Exn, Failure};
