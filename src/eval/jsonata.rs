@@ -193,7 +193,7 @@ fn functions(ev: &mut Evaluator, drawn: &Drawn, now_ms: i64) {
     let _ = ev.register_fn("uuid", move |_: &[JValue]| Ok(JValue::from(d.borrow_mut().uuid())));
     let d = drawn.clone();
     let _ = ev.register_fn_override("random", move |args: &[JValue]| {
-        Ok(JValue::from_f64(match args.first().and_then(|s| to_json(s)) {
+        Ok(JValue::from_f64(match args.first().and_then(to_json) {
             // a seed gives the same number every time
             Some(seed) => Rng::new(crate::rng::stable_hash(seed.to_string().as_bytes())).next_f64(),
             None => d.borrow_mut().next_f64(),
