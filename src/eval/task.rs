@@ -46,7 +46,7 @@ pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<
         };
         let failure = match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
             Ok(result) => {
-                let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token);
+                let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token).callback(callback);
                 if jsonata {
                     return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
                 }
