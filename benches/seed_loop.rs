@@ -1,5 +1,5 @@
 //! Benchmarks of the seed loop (run with `cargo bench`):
-//! - executions per second of the seed pipeline, number 0, warm, full history;
+//! - executions per second of the seed pipeline (JSONPath and JSONata), number 0, warm, full history;
 //! - the property workload: numbers -1000..1000, 504,510 task invocations.
 //!
 //! Plain timing over repeated runs (no extra dependency); prints the
@@ -34,9 +34,11 @@ fn main() {
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
 
     // SFN_HARNESS_BENCH_RUNS=N: N worker-model runs of the seed and nothing
-    // else, for instruction counts (valgrind --tool=callgrind)
+    // else, for instruction counts (valgrind --tool=callgrind);
+    // SFN_HARNESS_BENCH_DEF picks the definition (default: the JSONPath seed)
     if let Some(n) = std::env::var("SFN_HARNESS_BENCH_RUNS").ok().and_then(|v| v.parse::<usize>().ok()) {
-        let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().on_task("FargateTask", seed_worker);
+        let def = std::env::var("SFN_HARNESS_BENCH_DEF").unwrap_or_else(|_| "fixtures/seed/state-machine.asl.json".into());
+        let h = Harness::from_file(&def).unwrap().on_task("FargateTask", seed_worker);
         for _ in 0..n {
             assert_eq!(std::hint::black_box(h.run_blocking(json!({"input": {"number": 0}}))).event_count(), 46);
         }
@@ -47,6 +49,7 @@ fn main() {
         ("seed_loop/sync/increment", "fixtures/seed/state-machine.asl.json", increment_number as fn(&_) -> _),
         ("seed_loop/sync/worker_model", "fixtures/seed/state-machine.asl.json", seed_worker as fn(&_) -> _),
         ("seed_loop/wait_for_token/worker_model", "fixtures/seed/state-machine.wait-for-token.asl.json", seed_worker as fn(&_) -> _),
+        ("seed_loop/jsonata/worker_model", "fixtures/seed/state-machine.jsonata.asl.json", seed_worker as fn(&_) -> _),
     ] {
         if !wanted(name) {
             continue;

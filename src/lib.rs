@@ -35,6 +35,10 @@
 //!   [`Integration`], by real SDK clients ([`sdk`], feature `sdk`) or by real
 //!   worker containers ([`containers`], feature `containers`); callbacks go
 //!   through one [`TokenRegistry`].
+//! - Definitions in JSONPath or JSONata (`QueryLanguage`, per state or for
+//!   the machine): JSONata expressions are evaluated by a kept
+//!   implementation (jsonata-core), with `$states`, variables and Step
+//!   Functions' own functions on the execution's seed and clock.
 //! - [`validate`] gives a definition's diagnostics with AWS's codes.
 //! - [`endpoint`] (feature `endpoint`) serves the Step Functions API locally.
 //! - [`workers`] holds Rust models of the seed pipeline's worker.

@@ -256,3 +256,15 @@ proptest! {
         prop_assert_eq!(a.event_types(), b.event_types());
     }
 }
+
+#[test]
+fn a_runaway_expression_fails_instead_of_holding_the_execution() {
+    // an endless tail recursion: JSONata's own timeout ends it
+    let def = jsonata(json!({"P": {"Type": "Pass", "Output": "{% ($f := function($n){ $f($n + 1) }; $f(0)) %}", "End": true}}), "P");
+    let exec = harness(def).run_blocking(json!({}));
+    exec.assert_failed_with("States.QueryEvaluationError");
+    // a deep non-tail recursion stops at the nesting bound
+    let def = jsonata(json!({"P": {"Type": "Pass", "Output": "{% ($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(1000000)) %}", "End": true}}), "P");
+    let exec = harness(def).run_blocking(json!({}));
+    exec.assert_failed_with("States.QueryEvaluationError");
+}

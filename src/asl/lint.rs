@@ -299,6 +299,8 @@ mod tests {
     fn the_seed_sync_definition_hands_out_its_token() {
         let v: Value = serde_json::from_str(&std::fs::read_to_string("fixtures/seed/state-machine.asl.json").unwrap()).unwrap();
         assert_eq!(codes_of(v), vec![(codes::SYNC_WITH_TASK_TOKEN, "/States/FargateTask/Parameters/Overrides/ContainerOverrides/0/Environment/1/Value.$".to_string())]);
+        let v: Value = serde_json::from_str(&std::fs::read_to_string("fixtures/seed/state-machine.jsonata.asl.json").unwrap()).unwrap();
+        assert_eq!(codes_of(v), vec![(codes::SYNC_WITH_TASK_TOKEN, "/States/FargateTask/Arguments/Overrides/ContainerOverrides/0/Environment/1/Value".to_string())]);
         let v: Value = serde_json::from_str(&std::fs::read_to_string("fixtures/seed/state-machine.wait-for-token.asl.json").unwrap()).unwrap();
         let got = codes_of(v);
         assert!(got.iter().all(|(c, _)| *c == codes::CALLBACK_WITHOUT_TIMEOUT), "{got:?}");

@@ -17,7 +17,7 @@ use super::error::Failure;
 use super::io::Ctx;
 use crate::asl::{Expr, Query};
 use crate::rng::Rng;
-use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError};
+use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptions};
 use jsonata_core::value::JValue;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
@@ -97,7 +97,7 @@ pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failur
         }
     }
     let drawn = Rc::new(RefCell::new(std::mem::replace(rng, Rng::new(0))));
-    let mut ev = Evaluator::with_context(context);
+    let mut ev = Evaluator::with_options(context, bounds());
     functions(&mut ev, &drawn, st.ctx.entered_ms);
     let out = ev.evaluate(&e.ast, &JValue::Null);
     drop(ev);
@@ -108,6 +108,18 @@ pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failur
         Err(err) => Err(Failure::query(&e.field, shown(&format!("threw an error during evaluation. {}", message(&err))))),
     }
 }
+
+/// How far one evaluation may go: a runaway expression (an endless tail
+/// recursion, a sequence of billions) fails with JSONata's own error (D1012,
+/// D2015) instead of holding the execution, or a server, forever.
+fn bounds() -> EvaluatorOptions {
+    EvaluatorOptions { timeout_ms: Some(MAX_EVALUATION_MS), max_sequence_length: Some(MAX_SEQUENCE), ..EvaluatorOptions::default() }
+}
+
+/// The longest one expression may evaluate, in milliseconds.
+pub const MAX_EVALUATION_MS: u64 = 10_000;
+/// The most items a sequence an expression builds may hold.
+pub const MAX_SEQUENCE: usize = 10_000_000;
 
 /// A JSONata error as the reference implementation words it
 /// (`T1006: Attempted to invoke a non-function`, without the name).
