@@ -18,10 +18,27 @@ pub struct Expr {
     /// EvaluationFailed events: `Items`, `Output/FunctionResult`.
     pub field: String,
     pub(crate) ast: AstNode,
-    /// The `$names` it reads (`$states` aside): the variables bound for it.
-    pub(crate) names: Vec<String>,
+    /// What it reads, so an evaluation binds only that.
+    pub(crate) reads: Reads,
+}
+
+/// What an expression's text reads, outside string literals.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Reads {
+    /// The `$names` (`$states` aside): variables, or functions.
+    pub names: Vec<String>,
     /// Whether it reads `$states`.
-    pub(crate) uses_states: bool,
+    pub states: bool,
+    /// Whether it may read `$states.context` (any use of `$states` other
+    /// than `.input`, `.result` or `.errorOutput`).
+    pub context: bool,
+}
+
+impl Reads {
+    /// Whether `$name` appears.
+    pub fn names(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
 }
 
 impl std::fmt::Debug for Expr {
@@ -60,8 +77,7 @@ pub(crate) fn expr_in(cx: &mut Cx, s: &str, loc: &str, field: &str) -> Option<Ar
     }
     match jsonata_core::parser::parse(text) {
         Ok(ast) => {
-            let (names, uses_states) = names_read(text);
-            Some(Arc::new(Expr { text: text.to_string(), field: field.to_string(), ast, names, uses_states }))
+            Some(Arc::new(Expr { text: text.to_string(), field: field.to_string(), ast, reads: reads(text) }))
         }
         Err(e) => {
             cx.schema(loc, format!("invalid JSONata expression '{text}': {e}"));
@@ -99,11 +115,10 @@ pub(crate) fn has_expression(v: &Value) -> bool {
     }
 }
 
-/// The `$names` an expression's text reads, outside string literals, and
-/// whether `$states` is one of them.
-fn names_read(text: &str) -> (Vec<String>, bool) {
+/// What an expression's text reads.
+fn reads(text: &str) -> Reads {
     let b = text.as_bytes();
-    let (mut names, mut states) = (Vec::<String>::new(), false);
+    let mut r = Reads::default();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -122,16 +137,21 @@ fn names_read(text: &str) -> (Vec<String>, bool) {
                 }
                 let name = &text[start..end];
                 if name == "states" {
-                    states = true;
-                } else if !name.is_empty() && !names.iter().any(|n| n == name) {
-                    names.push(name.to_string());
+                    r.states = true;
+                    let rest = &text[end..];
+                    let plain = [".input", ".result", ".errorOutput"].iter().any(|f| {
+                        rest.strip_prefix(f).is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+                    });
+                    r.context |= !plain;
+                } else if !name.is_empty() && !r.names(name) {
+                    r.names.push(name.to_string());
                 }
                 i = end.max(i + 1);
             }
             _ => i += 1,
         }
     }
-    (names, states)
+    r
 }
 
 #[cfg(test)]
@@ -139,10 +159,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_read_skip_string_literals() {
-        let (names, states) = names_read("$sum($states.input.a) + $x & '$notme' & \"$nor\"");
-        assert_eq!(names, vec!["sum", "x"]);
-        assert!(states);
+    fn reads_skip_string_literals_and_tell_the_context_apart() {
+        let r = reads("$sum($states.input.a) + $x & '$notme' & \"$nor\" & $states.result");
+        assert_eq!(r.names, vec!["sum", "x"]);
+        assert!(r.states && !r.context);
+        assert!(reads("$states.context.Task.Token").context);
+        assert!(reads("$keys($states)").context);
+        assert!(reads("$states.inputs").context);
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod template;
 pub use diagnostic::{code, Diagnostic, InvalidDefinition, Severity};
 pub use intrinsic::{Arg, Call};
 pub use jsonata::{Expr, Query};
+pub(crate) use jsonata::Reads;
 pub use load::{load_definition_with, substitute_placeholders, LoadError};
 #[cfg(feature = "cli")]
 pub use load::template_containers;

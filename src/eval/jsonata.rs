@@ -15,12 +15,12 @@
 
 use super::error::Failure;
 use super::io::Ctx;
-use crate::asl::{Expr, Query};
+use crate::asl::{Expr, Query, Reads};
 use crate::rng::Rng;
 use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptions};
 use jsonata_core::value::JValue;
 use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 /// What `$states` holds for one evaluation.
@@ -33,12 +33,15 @@ pub(crate) struct States<'a> {
     pub error_output: Option<&'a Value>,
     /// `$states.context`, and the variables in scope.
     pub ctx: &'a Ctx<'a>,
+    /// `$states` as JSONata sees it, made once for all the expressions of
+    /// one field (without or with the context object).
+    made: [OnceCell<JValue>; 2],
 }
 
 impl<'a> States<'a> {
     /// `$states.input` only (Arguments, Items, Condition, …).
     pub fn input(input: &'a Value, ctx: &'a Ctx<'a>) -> States<'a> {
-        States { input, result: None, error_output: None, ctx }
+        States { input, result: None, error_output: None, ctx, made: Default::default() }
     }
 
     /// With `$states.result` (Output and Assign after a result).
@@ -53,17 +56,24 @@ impl<'a> States<'a> {
         self
     }
 
-    fn value(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("input".into(), self.input.clone());
-        if let Some(r) = self.result {
-            m.insert("result".into(), r.clone());
-        }
-        if let Some(e) = self.error_output {
-            m.insert("errorOutput".into(), e.clone());
-        }
-        m.insert("context".into(), self.ctx.object());
-        Value::Object(m)
+    /// `$states`; the context object only when the expression may read it.
+    fn value(&self, context: bool) -> JValue {
+        self.made[usize::from(context)]
+            .get_or_init(|| {
+                let mut m = Map::new();
+                m.insert("input".into(), self.input.clone());
+                if let Some(r) = self.result {
+                    m.insert("result".into(), r.clone());
+                }
+                if let Some(e) = self.error_output {
+                    m.insert("errorOutput".into(), e.clone());
+                }
+                if context {
+                    m.insert("context".into(), self.ctx.object());
+                }
+                JValue::from(Value::Object(m))
+            })
+            .clone()
     }
 }
 
@@ -88,17 +98,17 @@ pub(crate) fn eval_query(q: &Query, st: &States, rng: &mut Rng) -> Result<Value,
 pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failure> {
     let shown = |what: &str| format!("The JSONata expression '{}' specified for the field '{}' {what}", e.text, e.field);
     let mut context = Context::new();
-    if e.uses_states {
-        context.bind("states".into(), JValue::from(st.value()));
+    if e.reads.states {
+        context.bind("states".into(), st.value(e.reads.context));
     }
-    for name in &e.names {
+    for name in &e.reads.names {
         if let Some(v) = st.ctx.vars.get(name) {
             context.bind(name.clone(), JValue::from(v.clone()));
         }
     }
     let drawn = Rc::new(RefCell::new(std::mem::replace(rng, Rng::new(0))));
     let mut ev = Evaluator::with_options(context, bounds());
-    functions(&mut ev, &drawn, st.ctx.entered_ms);
+    functions(&mut ev, &e.reads, &drawn, st.ctx.entered_ms);
     let out = ev.evaluate(&e.ast, &JValue::Null);
     drop(ev);
     *rng = Rc::try_unwrap(drawn).map(RefCell::into_inner).unwrap_or_else(|rc| rc.borrow().clone());
@@ -186,34 +196,47 @@ fn intrinsic(name: &str, args: &[JValue], rng: &mut Rng) -> Result<JValue, Evalu
 /// Step Functions' own functions, and the impure built-ins made
 /// deterministic: randomness from the seeded generator, time from the
 /// virtual clock (`now_ms`, when the state was entered).
-fn functions(ev: &mut Evaluator, drawn: &Drawn, now_ms: i64) {
+/// Only the functions the expression names are registered.
+fn functions(ev: &mut Evaluator, reads: &Reads, drawn: &Drawn, now_ms: i64) {
     let plain: [(&str, &'static str); 3] = [("partition", "States.ArrayPartition"), ("hash", "States.Hash"), ("parse", "States.StringToJson")];
-    for (name, states_name) in plain {
+    for (name, states_name) in plain.into_iter().filter(|(n, _)| reads.names(n)) {
         let d = drawn.clone();
         let _ = ev.register_fn(name, move |args: &[JValue]| intrinsic(states_name, args, &mut d.borrow_mut()));
     }
-    let d = drawn.clone();
-    let _ = ev.register_fn("range", move |args: &[JValue]| {
+    if reads.names("range") {
+        let d = drawn.clone();
+        let _ = ev.register_fn("range", move |args: &[JValue]| {
         // a sequence: one number is that number, as AWS gives it
         let v = intrinsic("States.ArrayRange", args, &mut d.borrow_mut())?;
-        Ok(match v.as_array() {
-            Some(items) => JValue::sequence(items.clone()),
-            None => v,
-        })
-    });
-    let d = drawn.clone();
-    let _ = ev.register_fn("uuid", move |_: &[JValue]| Ok(JValue::from(d.borrow_mut().uuid())));
-    let d = drawn.clone();
-    let _ = ev.register_fn_override("random", move |args: &[JValue]| {
-        Ok(JValue::from_f64(match args.first().and_then(to_json) {
-            // a seed gives the same number every time
-            Some(seed) => Rng::new(crate::rng::stable_hash(seed.to_string().as_bytes())).next_f64(),
-            None => d.borrow_mut().next_f64(),
-        }))
-    });
-    let _ = ev.register_fn_override("now", move |_: &[JValue]| Ok(JValue::from(crate::time::format_timestamp(now_ms))));
-    let _ = ev.register_fn_override("millis", move |_: &[JValue]| Ok(JValue::from_i64(now_ms)));
-    let _ = ev.register_fn_override("eval", |_: &[JValue]| Err(fail("T1006: Attempted to invoke a non-function")));
+            Ok(match v.as_array() {
+                Some(items) => JValue::sequence(items.clone()),
+                None => v,
+            })
+        });
+    }
+    if reads.names("uuid") {
+        let d = drawn.clone();
+        let _ = ev.register_fn("uuid", move |_: &[JValue]| Ok(JValue::from(d.borrow_mut().uuid())));
+    }
+    if reads.names("random") {
+        let d = drawn.clone();
+        let _ = ev.register_fn_override("random", move |args: &[JValue]| {
+            Ok(JValue::from_f64(match args.first().and_then(to_json) {
+                // a seed gives the same number every time
+                Some(seed) => Rng::new(crate::rng::stable_hash(seed.to_string().as_bytes())).next_f64(),
+                None => d.borrow_mut().next_f64(),
+            }))
+        });
+    }
+    if reads.names("now") {
+        let _ = ev.register_fn_override("now", move |_: &[JValue]| Ok(JValue::from(crate::time::format_timestamp(now_ms))));
+    }
+    if reads.names("millis") {
+        let _ = ev.register_fn_override("millis", move |_: &[JValue]| Ok(JValue::from_i64(now_ms)));
+    }
+    if reads.names("eval") {
+        let _ = ev.register_fn_override("eval", |_: &[JValue]| Err(fail("T1006: Attempted to invoke a non-function")));
+    }
 }
 
 /// A value of the wrong type for its field, in AWS's words.
