@@ -268,3 +268,18 @@ fn a_runaway_expression_fails_instead_of_holding_the_execution() {
     let exec = harness(def).run_blocking(json!({}));
     exec.assert_failed_with("States.QueryEvaluationError");
 }
+
+#[test]
+fn an_item_reader_takes_jsonata_arguments_and_max_items() {
+    let def = jsonata(
+        json!({"M": {"Type": "Map", "End": true,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON", "MaxItems": "{% $states.input.max %}"},
+                "Arguments": {"Bucket": "{% $states.input.bucket %}", "Key": "items.json"}},
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"from": "{% $states.input.bucket %}"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P",
+                "States": {"P": {"Type": "Pass", "Output": "{% $count($states.input.Items) & '@' & $states.input.BatchInput.from %}", "End": true}}}}}),
+        "M",
+    );
+    let exec = harness(def).s3_object("b", "items.json", "[1, 2, 3, 4, 5]").run_blocking(json!({"bucket": "b", "max": 3}));
+    assert_eq!(exec.output(), &json!(["2@b", "1@b"]));
+}

@@ -5,7 +5,8 @@
 use super::error::{names, Exn, Failure, Halt};
 use super::io::{eval_template, select, Ctx};
 use super::Env;
-use crate::asl::ItemReader;
+use super::jsonata::{eval_query, States};
+use crate::asl::{Amount, Dynamic, ItemReader};
 use serde_json::{json, Map, Value};
 
 fn failed(cause: impl Into<String>) -> Failure {
@@ -15,17 +16,19 @@ fn failed(cause: impl Into<String>) -> Failure {
 /// The items `r` reads for a Map whose effective input is `input`.
 pub(super) fn read(r: &ItemReader, input: &Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
     let params = match &r.parameters {
-        Some(t) => eval_template(t, input, ctx, &mut env.rng)?,
+        Some(Dynamic::JsonPath(t)) => eval_template(t, input, ctx, &mut env.rng)?,
+        Some(Dynamic::Jsonata(q)) => eval_query(q, &States::input(input, ctx), &mut env.rng)?,
         None => json!({}),
     };
     let bucket = params.get("Bucket").and_then(Value::as_str).unwrap_or_default().to_string();
-    let max = match &r.max_items_path {
-        Some(p) => select(p, input, ctx)
+    let max = match &r.max_items {
+        None => 0,
+        Some(Amount::Path(p)) => select(p, input, ctx)
             .and_then(|v| super::map::number(&v, true))
             .filter(|n| *n >= 0.0)
             .map(|n| n as u64)
             .ok_or_else(|| Failure::runtime(format!("The MaxItemsPath field refers to a value that is not a positive integer: {}", p.as_str())))?,
-        None => r.max_items.unwrap_or(0),
+        Some(a) => super::map::amount(a, "MaxItems", "integer", input, ctx, &mut env.rng)?.max(0.0) as u64,
     };
     let objects = env.tasks.s3_objects();
     let mut items = if r.resource.ends_with(":listObjectsV2") {
@@ -153,7 +156,6 @@ mod tests {
             csv_headers: config.get("CSVHeaders").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
             csv_delimiter: None,
             max_items: None,
-            max_items_path: None,
         }
     }
 

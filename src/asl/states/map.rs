@@ -8,7 +8,6 @@ use crate::asl::jsonata::{expr_in, expression_text, query_in, Expr, Query};
 use crate::asl::lower::{dynamic, machine, opt_path, opt_str, opt_uint};
 use crate::asl::model::{Dynamic, QueryLanguage, StateMachine};
 use crate::asl::path::Path;
-use crate::asl::template::{template_in, Template};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -78,8 +77,8 @@ pub struct ResultWriter {
 pub struct ItemReader {
     /// `arn:aws:states:::s3:getObject` or `…:s3:listObjectsV2`.
     pub resource: String,
-    /// `Parameters` (Bucket, Key or Prefix).
-    pub parameters: Option<Template>,
+    /// `Parameters` / `Arguments` (Bucket, Key or Prefix).
+    pub parameters: Option<Dynamic>,
     /// `ReaderConfig.InputType`: JSON, JSONL, CSV (getObject).
     pub input_type: Option<String>,
     /// `ReaderConfig.CSVHeaderLocation`: FIRST_ROW (default) or GIVEN.
@@ -88,10 +87,8 @@ pub struct ItemReader {
     pub csv_headers: Vec<String>,
     /// `ReaderConfig.CSVDelimiter`: COMMA (default), PIPE, SEMICOLON, SPACE, TAB.
     pub csv_delimiter: Option<String>,
-    /// `ReaderConfig.MaxItems` (0: all).
-    pub max_items: Option<u64>,
-    /// `ReaderConfig.MaxItemsPath`.
-    pub max_items_path: Option<Path>,
+    /// `ReaderConfig.MaxItems` (0: all), `MaxItemsPath` or a JSONata expression.
+    pub max_items: Option<Amount>,
 }
 
 /// A number given literally, by a path or by a JSONata expression
@@ -126,7 +123,7 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
         _ => None,
     };
     let distributed = sub.pointer("/ProcessorConfig/Mode").and_then(Value::as_str) == Some("DISTRIBUTED");
-    let item_reader = obj.get("ItemReader").and_then(|r| item_reader(cx, r, &format!("{loc}/ItemReader")));
+    let item_reader = obj.get("ItemReader").and_then(|r| item_reader(cx, r, &format!("{loc}/ItemReader"), ql));
     Some(StateKind::Map(Box::new(MapSpec {
         processor,
         item_reader,
@@ -145,7 +142,7 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     })))
 }
 
-fn item_reader(cx: &mut Cx, v: &Value, loc: &str) -> Option<ItemReader> {
+fn item_reader(cx: &mut Cx, v: &Value, loc: &str, ql: QueryLanguage) -> Option<ItemReader> {
     let Some(obj) = v.as_object() else {
         cx.schema(loc, "'ItemReader' must be an object");
         return None;
@@ -154,7 +151,8 @@ fn item_reader(cx: &mut Cx, v: &Value, loc: &str) -> Option<ItemReader> {
         cx.schema(loc, "an ItemReader needs a 'Resource'");
         return None;
     };
-    let parameters = obj.get("Parameters").or_else(|| obj.get("Arguments")).map(|t| template_in(cx, t, &format!("{loc}/Parameters")));
+    let key = if obj.contains_key("Arguments") { "Arguments" } else { "Parameters" };
+    let parameters = obj.get(key).map(|t| dynamic(cx, t, &format!("{loc}/{key}"), key, ql));
     let config = obj.get("ReaderConfig").and_then(Value::as_object).cloned().unwrap_or_default();
     let rloc = format!("{loc}/ReaderConfig");
     let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_string);
@@ -165,8 +163,7 @@ fn item_reader(cx: &mut Cx, v: &Value, loc: &str) -> Option<ItemReader> {
         csv_header_location: text("CSVHeaderLocation"),
         csv_headers: config.get("CSVHeaders").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
         csv_delimiter: text("CSVDelimiter"),
-        max_items: if config.get("MaxItems").is_some_and(Value::is_string) { None } else { opt_uint(cx, &config, "MaxItems", &rloc) },
-        max_items_path: opt_path(cx, &config, "MaxItemsPath", &rloc),
+        max_items: amount(cx, &config, "MaxItems", &rloc, ql),
     })
 }
 
