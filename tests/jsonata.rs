@@ -183,6 +183,8 @@ fn definitions_are_checked_for_jsonata_rules() {
     let bad = [
         (json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {}, "End": true}}}), "/States/P/Parameters"),
         (json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Output": {}, "End": true}}}), "/States/P/Output"),
+        (json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}}), "/States/W/SecondsPath"),
+        (json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": true}}}), "/States/P/Result"),
         (json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": "{% 1 + %}", "End": true}}}), "/States/P/Output"),
         (json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"states": 1}, "End": true}}}), "/States/P/Assign/states"),
         (json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"1x": 1}, "End": true}}}), "/States/P/Assign/1x"),

@@ -19,7 +19,11 @@ use std::sync::Arc;
 /// Fields every state type takes.
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
 /// The JSONPath-only fields.
-const JSONPATH: &[&str] = &["InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "ItemsPath"];
+const JSONPATH: &[&str] = &[
+    "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "ItemsPath", "Result", "SecondsPath", "TimestampPath",
+    "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath", "ToleratedFailureCountPath", "ToleratedFailurePercentagePath",
+    "ErrorPath", "CausePath",
+];
 /// The JSONata-only fields.
 const JSONATA: &[&str] = &["Arguments", "Output"];
 
