@@ -285,3 +285,13 @@ fn an_item_reader_takes_jsonata_arguments_and_max_items() {
     let exec = harness(def).s3_object("b", "items.json", "[1, 2, 3, 4, 5]").run_blocking(json!({"bucket": "b", "max": 3}));
     assert_eq!(exec.output(), &json!(["2@b", "1@b"]));
 }
+
+#[test]
+fn pad_works_but_refuses_a_width_no_payload_could_hold() {
+    let def = jsonata(json!({"P": {"Type": "Pass", "Output": {"r": "{% $pad('ab', 5, '-') %}", "l": "{% $pad('ab', -4) %}", "same": "{% $pad('abc', 2) %}"}, "End": true}}), "P");
+    assert_eq!(harness(def).run_blocking(json!({})).output(), &json!({"r": "ab---", "l": "  ab", "same": "abc"}));
+    let def = jsonata(json!({"P": {"Type": "Pass", "Output": "{% $pad('', 1000000000000, 'x') %}", "End": true}}), "P");
+    let exec = harness(def).run_blocking(json!({}));
+    exec.assert_failed_with("States.QueryEvaluationError");
+    assert!(exec.cause.as_deref().unwrap().contains("larger than a payload can hold"));
+}

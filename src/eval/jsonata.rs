@@ -234,9 +234,31 @@ fn functions(ev: &mut Evaluator, reads: &Reads, drawn: &Drawn, now_ms: i64) {
     if reads.names("millis") {
         let _ = ev.register_fn_override("millis", move |_: &[JValue]| Ok(JValue::from_i64(now_ms)));
     }
+    if reads.names("pad") {
+        let _ = ev.register_fn_override("pad", pad);
+    }
     if reads.names("eval") {
         let _ = ev.register_fn_override("eval", |_: &[JValue]| Err(fail("T1006: Attempted to invoke a non-function")));
     }
+}
+
+/// `$pad(str, width[, char])` as JSONata defines it, but refusing a width
+/// no payload could hold: one call must not ask for gigabytes.
+fn pad(args: &[JValue]) -> Result<JValue, EvaluatorError> {
+    let Some(s) = args.first().and_then(JValue::as_str) else {
+        return match args.first() {
+            None | Some(JValue::Undefined) => Ok(JValue::Undefined),
+            Some(_) => Err(fail("T0410: Argument 1 of function \"pad\" does not match function signature")),
+        };
+    };
+    let width = args.get(1).and_then(JValue::as_f64).ok_or_else(|| fail("T0410: Argument 2 of function \"pad\" does not match function signature"))?.trunc();
+    if width.abs() > crate::eval::MAX_PAYLOAD_BYTES as f64 {
+        return Err(fail(format!("D3080: $pad width {width} is larger than a payload can hold ({} characters)", crate::eval::MAX_PAYLOAD_BYTES)));
+    }
+    let fill = args.get(2).and_then(JValue::as_str).filter(|c| !c.is_empty()).unwrap_or(" ");
+    let missing = (width.abs() as usize).saturating_sub(s.chars().count());
+    let padding: String = fill.chars().cycle().take(missing).collect();
+    Ok(JValue::from(if width < 0.0 { padding + s } else { format!("{s}{padding}") }))
 }
 
 /// A value of the wrong type for its field, in AWS's words.
