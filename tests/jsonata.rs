@@ -206,7 +206,7 @@ fn a_state_may_switch_language_and_strings_outside_braces_stay_literal() {
 
 #[test]
 fn what_one_state_assigns_is_at_most_256_kib() {
-    let def = jsonata(json!({"P": {"Type": "Pass", "Assign": {"big": "{% $pad('', 300000, 'x') %}"}, "End": true}}), "P");
+    let def = jsonata(json!({"P": {"Type": "Pass", "Assign": {"big": "{% $join([1..60000].$string($), ',') %}"}, "End": true}}), "P");
     let exec = harness(def).run_blocking(json!({}));
     exec.assert_failed_with("States.DataLimitExceeded");
 }
