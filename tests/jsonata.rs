@@ -185,6 +185,8 @@ fn definitions_are_checked_for_jsonata_rules() {
         (json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Output": {}, "End": true}}}), "/States/P/Output"),
         (json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}}), "/States/W/SecondsPath"),
         (json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": true}}}), "/States/P/Result"),
+        (json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Output": 1, "Next": "C"}], "Default": "C"}}}), "/States/C/Choices/0/Output"),
+        (json!({"StartAt": "M", "States": {"M": {"Type": "Map", "Items": [1], "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}}), "/States/M/Items"),
         (json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": "{% 1 + %}", "End": true}}}), "/States/P/Output"),
         (json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"states": 1}, "End": true}}}), "/States/P/Assign/states"),
         (json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"1x": 1}, "End": true}}}), "/States/P/Assign/1x"),

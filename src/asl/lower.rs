@@ -264,8 +264,21 @@ fn jsonata_fields(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLan
     if ql == QueryLanguage::JsonPath {
         return (None, None);
     }
-    let field = |cx: &mut Cx, k: &str| obj.get(k).map(|v| query_in(cx, v, &format!("{loc}/{k}"), k));
-    (field(cx, "Arguments"), field(cx, "Output"))
+    (jsonata_field(cx, obj, "Arguments", loc, ql), jsonata_field(cx, obj, "Output", loc, ql))
+}
+
+/// A JSONata-only field (`Output`, `Items`, …) of a state, a catcher or a
+/// choice rule: its query, or a diagnostic in a JSONPath state.
+pub(crate) fn jsonata_field(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Query> {
+    let v = obj.get(key)?;
+    let kloc = format!("{loc}/{key}");
+    match ql {
+        QueryLanguage::Jsonata => Some(query_in(cx, v, &kloc, key)),
+        QueryLanguage::JsonPath => {
+            cx.schema(&kloc, format!("'{key}' is a JSONata field and cannot be used in a JSONPath state"));
+            None
+        }
+    }
 }
 
 /// `Next` (as an index) or `End: true`: exactly one of them.

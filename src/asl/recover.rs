@@ -1,8 +1,8 @@
 //! Retry and Catch: retriers and catchers, their fields, defaults and checks.
 
-use super::lower::{assign_field, result_path, target, Cx};
+use super::lower::{assign_field, jsonata_field, result_path, target, Cx};
 use super::diagnostic::token;
-use super::jsonata::{query_in, Query};
+use super::jsonata::Query;
 use super::model::{Dynamic, QueryLanguage, ResultPath};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -135,14 +135,7 @@ pub(crate) fn catcher(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String,
         }
     };
     let assign = assign_field(cx, obj, loc, ql);
-    let output = match (obj.get("Output"), ql) {
-        (None, _) => None,
-        (Some(v), QueryLanguage::Jsonata) => Some(query_in(cx, v, &format!("{loc}/Output"), "Output")),
-        (Some(_), QueryLanguage::JsonPath) => {
-            cx.schema(&format!("{loc}/Output"), "'Output' is a JSONata field and cannot be used in a JSONPath state");
-            None
-        }
-    };
+    let output = jsonata_field(cx, obj, "Output", loc, ql);
     if ql == QueryLanguage::Jsonata && obj.contains_key("ResultPath") {
         cx.schema(&format!("{loc}/ResultPath"), "'ResultPath' is a JSONPath field and cannot be used in a JSONata state");
     }

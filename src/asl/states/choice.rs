@@ -4,8 +4,8 @@ use super::Fields;
 use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
 use crate::asl::diagnostic::token;
-use crate::asl::lower::{assign_field, target};
-use crate::asl::jsonata::{expr_in, query_in, Query};
+use crate::asl::lower::{assign_field, jsonata_field, target};
+use crate::asl::jsonata::{expr_in, Query};
 use crate::asl::model::{Dynamic, QueryLanguage};
 use crate::asl::path::Path;
 use serde_json::{Map, Value};
@@ -135,10 +135,7 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
         let rule = rule(cx, c, &cloc, true, ql);
         if let (Some(rule), Some(next)) = (rule, next) {
             let assign = assign_field(cx, cobj, &cloc, ql);
-            let output = match (cobj.get("Output"), ql) {
-                (Some(v), QueryLanguage::Jsonata) => Some(query_in(cx, v, &format!("{cloc}/Output"), "Output")),
-                _ => None,
-            };
+            let output = jsonata_field(cx, cobj, "Output", &cloc, ql);
             choices.push(ChoiceBranch { rule, next, assign, output });
         }
     }

@@ -4,8 +4,8 @@
 use super::Fields;
 use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
-use crate::asl::jsonata::{expr_in, expression_text, query_in, Expr, Query};
-use crate::asl::lower::{dynamic, machine, opt_path, opt_str, opt_uint};
+use crate::asl::jsonata::{expr_in, expression_text, Expr, Query};
+use crate::asl::lower::{dynamic, jsonata_field, machine, opt_path, opt_str, opt_uint};
 use crate::asl::model::{Dynamic, QueryLanguage, StateMachine};
 use crate::asl::path::Path;
 use serde_json::{Map, Value};
@@ -110,14 +110,7 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     let processor = machine(cx, sub, &format!("{loc}/{key}"), ql, false)?;
     let selector_key = if obj.contains_key("ItemSelector") { "ItemSelector" } else { "Parameters" };
     let item_selector = obj.get(selector_key).map(|t| dynamic(cx, t, &format!("{loc}/{selector_key}"), selector_key, ql));
-    let items = match (obj.get("Items"), ql) {
-        (Some(v), QueryLanguage::Jsonata) => Some(query_in(cx, v, &format!("{loc}/Items"), "Items")),
-        (Some(_), QueryLanguage::JsonPath) => {
-            cx.schema(&format!("{loc}/Items"), "'Items' is a JSONata field and cannot be used in a JSONPath state");
-            None
-        }
-        (None, _) => None,
-    };
+    let items = jsonata_field(cx, obj, "Items", loc, ql);
     let max_concurrency_expr = match obj.get("MaxConcurrency") {
         Some(Value::String(s)) if ql == QueryLanguage::Jsonata => expr_in(cx, s, &format!("{loc}/MaxConcurrency"), "MaxConcurrency"),
         _ => None,
