@@ -185,6 +185,16 @@ pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rn
     }
 }
 
+/// Evaluates a value given in either language (ItemSelector, BatchInput,
+/// ResultWriter and ItemReader parameters) on `input`: a JSONPath template
+/// with `$` = `input`, or a JSONata query with `$states.input` = `input`.
+pub(crate) fn eval_dynamic(d: &crate::asl::Dynamic, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
+    match d {
+        crate::asl::Dynamic::JsonPath(t) => eval_template(t, input, ctx, rng),
+        crate::asl::Dynamic::Jsonata(q) => super::jsonata::eval_query(q, &super::jsonata::States::input(input, ctx), rng),
+    }
+}
+
 /// Evaluates an intrinsic function call.
 pub(crate) fn eval_call(c: &Call, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
     // a function that only reads its one argument needs no copy of it

@@ -3,10 +3,9 @@
 //! objects the test provides (`Harness::s3_object`), with AWS's errors.
 
 use super::error::{names, Exn, Failure, Halt};
-use super::io::{eval_template, select, Ctx};
+use super::io::{eval_dynamic, select, Ctx};
 use super::Env;
-use super::jsonata::{eval_query, States};
-use crate::asl::{Amount, Dynamic, ItemReader};
+use crate::asl::{Amount, ItemReader};
 use serde_json::{json, Map, Value};
 
 fn failed(cause: impl Into<String>) -> Failure {
@@ -16,8 +15,7 @@ fn failed(cause: impl Into<String>) -> Failure {
 /// The items `r` reads for a Map whose effective input is `input`.
 pub(super) fn read(r: &ItemReader, input: &Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
     let params = match &r.parameters {
-        Some(Dynamic::JsonPath(t)) => eval_template(t, input, ctx, &mut env.rng)?,
-        Some(Dynamic::Jsonata(q)) => eval_query(q, &States::input(input, ctx), &mut env.rng)?,
+        Some(d) => eval_dynamic(d, input, ctx, &mut env.rng)?,
         None => json!({}),
     };
     let bucket = params.get("Bucket").and_then(Value::as_str).unwrap_or_default().to_string();

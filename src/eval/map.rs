@@ -11,12 +11,12 @@
 //! the running ones (MapIterationAborted).
 
 use super::error::{Exn, Failure};
-use super::io::{apply_io_path, eval_template, select, Ctx};
+use super::io::{apply_io_path, eval_dynamic, select, Ctx};
 use super::nested::{abort_events, conclude, failed, run_nested};
 use super::sched::{join, Place};
 use super::{Env, Step};
 use super::jsonata::{eval, eval_count, eval_query, unexpected, States};
-use crate::asl::{Dynamic, MapSpec, Query, QueryLanguage, State, Amount};
+use crate::asl::{Amount, MapSpec, Query, QueryLanguage, State};
 use crate::rng::Rng;
 use crate::history::{Details, Payload};
 use crate::json::shown;
@@ -226,10 +226,7 @@ pub(super) fn select_item(state: &State, spec: &MapSpec, index: usize, item: &Va
     };
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
     let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms()).map_item(index, item);
-    match selector {
-        Dynamic::JsonPath(t) => eval_template(t, effective, &ctx, &mut env.rng),
-        Dynamic::Jsonata(q) => eval_query(q, &States::input(effective, &ctx), &mut env.rng),
-    }
+    eval_dynamic(selector, effective, &ctx, &mut env.rng)
 }
 
 /// ToleratedFailureCount / ToleratedFailurePercentage, evaluated.

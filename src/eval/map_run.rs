@@ -6,23 +6,14 @@
 //! instead of the results.
 
 use super::error::{Exn, Failure};
-use super::io::{eval_template, Ctx};
-use super::jsonata::{eval_query, States};
+use super::io::{eval_dynamic, Ctx};
 use super::map::{amount, select_item};
 use super::Env;
-use crate::asl::{Dynamic, ItemBatcher, MapSpec, ResultWriter, State};
+use crate::asl::{ItemBatcher, MapSpec, ResultWriter, State};
 use serde_json::{json, Map, Value};
 
 /// AWS's quota for one batch's input.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
-
-/// Evaluates a value in the Map's query language on its effective input.
-fn build(d: &Dynamic, effective: &Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Value, Failure> {
-    match d {
-        Dynamic::JsonPath(t) => eval_template(t, effective, ctx, &mut env.rng),
-        Dynamic::Jsonata(q) => eval_query(q, &States::input(effective, ctx), &mut env.rng),
-    }
-}
 
 /// The items (each through the ItemSelector) grouped into batches.
 pub(super) fn batches(b: &ItemBatcher, state: &State, spec: &MapSpec, items: Vec<Value>, effective: &Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
@@ -44,7 +35,7 @@ pub(super) fn batches(b: &ItemBatcher, state: &State, spec: &MapSpec, items: Vec
         n => n.min(MAX_BATCH_BYTES),
     };
     let batch_input = match &b.batch_input {
-        Some(d) => Some(build(d, effective, ctx, env)?),
+        Some(d) => Some(eval_dynamic(d, effective, ctx, &mut env.rng)?),
         None => None,
     };
     let mut out = Vec::new();
@@ -80,7 +71,7 @@ fn batch(items: Vec<Value>, batch_input: &Option<Value>) -> Value {
 /// result file) and gives the Map's result: the map run and the manifest.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_results(w: &ResultWriter, run_arn: &str, run_id: &str, items: &[Value], outputs: Vec<Value>, effective: &Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Value, Exn> {
-    let params = build(&w.parameters, effective, ctx, env)?;
+    let params = eval_dynamic(&w.parameters, effective, ctx, &mut env.rng)?;
     let bucket = params.get("Bucket").and_then(Value::as_str).unwrap_or_default().to_string();
     let prefix = params.get("Prefix").and_then(Value::as_str).unwrap_or_default().trim_end_matches('/').to_string();
     let dir = if prefix.is_empty() { run_id.to_string() } else { format!("{prefix}/{run_id}") };
