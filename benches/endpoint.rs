@@ -35,12 +35,20 @@ fn p99(mut v: Vec<f64>) -> f64 {
 /// The process's resident memory now and at its peak, in MiB.
 fn rss_mib() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = |key: &str| status.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse::<f64>().ok()).unwrap_or(0.0);
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let cfg = EndpointConfig { mock_config: Some(MockConfig::from_file("fixtures/seed/mock-config.json").unwrap()), ..EndpointConfig::default() };
         let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
@@ -89,7 +97,10 @@ fn main() {
     });
 
     // memory: 100,000 executions in process (the endpoint keeps the newest 1,000)
-    let ep = Endpoint::new(EndpointConfig { mock_config: Some(MockConfig::from_file("fixtures/seed/mock-config.json").unwrap()), ..EndpointConfig::default() });
+    let ep = Endpoint::new(EndpointConfig {
+        mock_config: Some(MockConfig::from_file("fixtures/seed/mock-config.json").unwrap()),
+        ..EndpointConfig::default()
+    });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let def = serde_json::json!({"name": "mem", "definition": std::fs::read_to_string("fixtures/seed/state-machine.asl.json").unwrap(), "roleArn": "arn:aws:iam::123456789012:role/r"});

@@ -24,7 +24,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0))
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -36,20 +40,42 @@ fn main() {
     // SFN_HARNESS_BENCH_RUNS=N: N worker-model runs of the seed and nothing
     // else, for instruction counts (valgrind --tool=callgrind);
     // SFN_HARNESS_BENCH_DEF picks the definition (default: the JSONPath seed)
-    if let Some(n) = std::env::var("SFN_HARNESS_BENCH_RUNS").ok().and_then(|v| v.parse::<usize>().ok()) {
-        let def = std::env::var("SFN_HARNESS_BENCH_DEF").unwrap_or_else(|_| "fixtures/seed/state-machine.asl.json".into());
+    if let Some(n) =
+        std::env::var("SFN_HARNESS_BENCH_RUNS").ok().and_then(|v| v.parse::<usize>().ok())
+    {
+        let def = std::env::var("SFN_HARNESS_BENCH_DEF")
+            .unwrap_or_else(|_| "fixtures/seed/state-machine.asl.json".into());
         let h = Harness::from_file(&def).unwrap().on_task("FargateTask", seed_worker);
         for _ in 0..n {
-            assert_eq!(std::hint::black_box(h.run_blocking(json!({"input": {"number": 0}}))).event_count(), 46);
+            assert_eq!(
+                std::hint::black_box(h.run_blocking(json!({"input": {"number": 0}}))).event_count(),
+                46
+            );
         }
         return;
     }
 
     for (name, def, handler) in [
-        ("seed_loop/sync/increment", "fixtures/seed/state-machine.asl.json", increment_number as fn(&_) -> _),
-        ("seed_loop/sync/worker_model", "fixtures/seed/state-machine.asl.json", seed_worker as fn(&_) -> _),
-        ("seed_loop/wait_for_token/worker_model", "fixtures/seed/state-machine.wait-for-token.asl.json", seed_worker as fn(&_) -> _),
-        ("seed_loop/jsonata/worker_model", "fixtures/seed/state-machine.jsonata.asl.json", seed_worker as fn(&_) -> _),
+        (
+            "seed_loop/sync/increment",
+            "fixtures/seed/state-machine.asl.json",
+            increment_number as fn(&_) -> _,
+        ),
+        (
+            "seed_loop/sync/worker_model",
+            "fixtures/seed/state-machine.asl.json",
+            seed_worker as fn(&_) -> _,
+        ),
+        (
+            "seed_loop/wait_for_token/worker_model",
+            "fixtures/seed/state-machine.wait-for-token.asl.json",
+            seed_worker as fn(&_) -> _,
+        ),
+        (
+            "seed_loop/jsonata/worker_model",
+            "fixtures/seed/state-machine.jsonata.asl.json",
+            seed_worker as fn(&_) -> _,
+        ),
     ] {
         if !wanted(name) {
             continue;
@@ -76,7 +102,10 @@ fn main() {
 
     if wanted("seed_loop/sync/mock_config") {
         let cfg = sfn_harness::MockConfig::from_file("fixtures/seed/mock-config.json").unwrap();
-        let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().mock_config(&cfg, None, "HappyPath").unwrap();
+        let h = Harness::from_file("fixtures/seed/state-machine.asl.json")
+            .unwrap()
+            .mock_config(&cfg, None, "HappyPath")
+            .unwrap();
         let input = json!({"input": {"number": 0}});
         let n = 20_000;
         let rounds: Vec<f64> = (0..5)
@@ -88,11 +117,16 @@ fn main() {
                 n as f64 / t.elapsed().as_secs_f64()
             })
             .collect();
-        println!("seed_loop/sync/mock_config: {:.0} executions/s (median of 5 rounds of {n})", median(rounds));
+        println!(
+            "seed_loop/sync/mock_config: {:.0} executions/s (median of 5 rounds of {n})",
+            median(rounds)
+        );
     }
 
     if wanted("property_workload") {
-        let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().on_task("FargateTask", increment_number);
+        let h = Harness::from_file("fixtures/seed/state-machine.asl.json")
+            .unwrap()
+            .on_task("FargateTask", increment_number);
         let rounds: Vec<f64> = (0..3)
             .map(|_| {
                 let t = Instant::now();
@@ -106,7 +140,10 @@ fn main() {
                 t.elapsed().as_secs_f64()
             })
             .collect();
-        println!("property_workload: numbers -1000..1000, 504510 invocations: {:.3} s (median of 3)", median(rounds));
+        println!(
+            "property_workload: numbers -1000..1000, 504510 invocations: {:.3} s (median of 3)",
+            median(rounds)
+        );
     }
     // the simulation scheduler: a Map of 1,000 iterations (Wait 1..10 s,
     // then a Task) all at once and ten at a time
@@ -122,7 +159,9 @@ fn main() {
                     "Work": {{"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}}}},
                 "End": true}}}}}}"#
         );
-        let h = Harness::from_definition(&def).unwrap().on_task("Work", |c| sfn_harness::TaskReply::ok(c.parameters.as_ref().clone()));
+        let h = Harness::from_definition(&def)
+            .unwrap()
+            .on_task("Work", |c| sfn_harness::TaskReply::ok(c.parameters.as_ref().clone()));
         let items: Vec<serde_json::Value> = (0..1000).map(|i| json!(1 + i % 10)).collect();
         let input = serde_json::Value::Array(items);
         let rounds: Vec<f64> = (0..5)

@@ -9,7 +9,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "sfn-harness", version, about = "Run and test AWS Step Functions state machines offline")]
+#[command(
+    name = "sfn-harness",
+    version,
+    about = "Run and test AWS Step Functions state machines offline"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -137,12 +141,36 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { definition, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json, substitutions } => {
+        Command::Run {
+            definition,
+            input,
+            input_file,
+            mock_config,
+            test_case,
+            state_machine,
+            seed_worker,
+            containers,
+            seed,
+            json,
+            substitutions,
+        } => {
             let subs = match substitutions_of(&substitutions) {
                 Ok(s) => s,
                 Err(e) => return usage(e),
             };
-            run(&definition, &subs, input, input_file, mock_config, test_case, state_machine, seed_worker, containers, seed, json)
+            run(
+                &definition,
+                &subs,
+                input,
+                input_file,
+                mock_config,
+                test_case,
+                state_machine,
+                seed_worker,
+                containers,
+                seed,
+                json,
+            )
         }
         Command::BuildSeedImage => match crate::container::seed_worker_image() {
             Ok(tag) => {
@@ -154,13 +182,17 @@ pub fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Validate { definition, json, substitutions } => match substitutions_of(&substitutions) {
-            Ok(subs) => validate(&definition, &subs, json),
-            Err(e) => usage(e),
-        },
+        Command::Validate { definition, json, substitutions } => {
+            match substitutions_of(&substitutions) {
+                Ok(subs) => validate(&definition, &subs, json),
+                Err(e) => usage(e),
+            }
+        }
         Command::Replay { definition, history } => replay(&definition, &history),
         Command::Coverage { definition, dirs, out } => coverage(&definition, &dirs, &out),
-        Command::Graph { definition, format, coverage, execution, out } => graph(&definition, format, &coverage, execution.as_deref(), out.as_deref()),
+        Command::Graph { definition, format, coverage, execution, out } => {
+            graph(&definition, format, &coverage, execution.as_deref(), out.as_deref())
+        }
         Command::Conformance { dir, report } => conformance(&dir, &report),
         Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region, max_executions } => {
             serve(bind, mock_config, ecs_endpoint, wait_scale, region, max_executions)
@@ -210,7 +242,9 @@ fn coverage(definition: &str, dirs: &[std::path::PathBuf], out: &std::path::Path
         Err(e) => return usage(format!("cannot read the coverage directories: {e}")),
     };
     print!("{c}");
-    if let Err(e) = std::fs::write(out, serde_json::to_string_pretty(&c.to_json()).unwrap_or_default()) {
+    if let Err(e) =
+        std::fs::write(out, serde_json::to_string_pretty(&c.to_json()).unwrap_or_default())
+    {
         return usage(format!("{}: {e}", out.display()));
     }
     println!("written to {}", out.display());
@@ -218,7 +252,13 @@ fn coverage(definition: &str, dirs: &[std::path::PathBuf], out: &std::path::Path
 }
 
 /// `graph`: the picture, marked by recorded coverage or one execution.
-fn graph(definition: &str, format: crate::GraphFormat, coverage: &[std::path::PathBuf], execution: Option<&str>, out: Option<&std::path::Path>) -> ExitCode {
+fn graph(
+    definition: &str,
+    format: crate::GraphFormat,
+    coverage: &[std::path::PathBuf],
+    execution: Option<&str>,
+    out: Option<&std::path::Path>,
+) -> ExitCode {
     let harness = match Harness::from_file(definition) {
         Ok(h) => h,
         Err(e) => return usage(e),
@@ -229,17 +269,24 @@ fn graph(definition: &str, format: crate::GraphFormat, coverage: &[std::path::Pa
             Err(e) => return usage(format!("cannot read the coverage directories: {e}")),
         }
     } else if let Some(file) = execution {
-        let v: Value = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+        let v: Value = match std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        {
             Ok(v) => v,
             Err(e) => return usage(format!("{file}: {e}")),
         };
         let Some(history) = v.get("history").and_then(Value::as_array) else {
-            return usage(format!("{file}: expected the output of `run --json` (an object with \"history\")"));
+            return usage(format!(
+                "{file}: expected the output of `run --json` (an object with \"history\")"
+            ));
         };
         history
             .iter()
             .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with("StateEntered")))
-            .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str().map(|n| format!("state:{n}")))
+            .filter_map(|e| {
+                e["stateEnteredEventDetails"]["name"].as_str().map(|n| format!("state:{n}"))
+            })
             .collect()
     } else {
         Default::default()
@@ -258,7 +305,9 @@ fn graph(definition: &str, format: crate::GraphFormat, coverage: &[std::path::Pa
 }
 
 /// `NAME=VALUE` pairs of `--substitute`.
-fn substitutions_of(pairs: &[String]) -> Result<std::collections::BTreeMap<String, String>, String> {
+fn substitutions_of(
+    pairs: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, String> {
     pairs
         .iter()
         .map(|p| match p.split_once('=') {
@@ -334,7 +383,9 @@ fn run(
 fn read_input(input: Option<String>, input_file: Option<String>) -> Result<Value, String> {
     let text = match (input, input_file) {
         (Some(t), _) => t,
-        (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| format!("cannot read --input-file {f}: {e}"))?,
+        (None, Some(f)) => {
+            std::fs::read_to_string(&f).map_err(|e| format!("cannot read --input-file {f}: {e}"))?
+        }
         (None, None) => "{}".to_string(),
     };
     serde_json::from_str(&text).map_err(|e| format!("the input is not JSON: {e}"))
@@ -356,7 +407,11 @@ fn template_container(definition: &str) -> Result<String, String> {
 
 /// Routes every ECS task state to real containers (`NAME=IMAGE`, or
 /// `IMAGE` for the template's one container).
-fn with_containers(mut harness: Harness, definition: &str, containers: &[String]) -> Result<Harness, String> {
+fn with_containers(
+    mut harness: Harness,
+    definition: &str,
+    containers: &[String],
+) -> Result<Harness, String> {
     let mut tasks = crate::integrations::containers::ContainerTasks::new().progress(true);
     for c in containers {
         let (name, image) = match c.split_once('=') {
@@ -424,7 +479,10 @@ fn print_execution(exec: &crate::Execution, as_json: bool) {
             history: Events(exec.history.events()),
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let written = serde_json::to_writer_pretty(&mut out, &result).map_err(std::io::Error::from).and_then(|_| writeln!(out)).and_then(|_| out.flush());
+        let written = serde_json::to_writer_pretty(&mut out, &result)
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(out))
+            .and_then(|_| out.flush());
         if let Err(e) = written {
             eprintln!("sfn-harness: cannot write the result: {e}");
         }
@@ -433,7 +491,11 @@ fn print_execution(exec: &crate::Execution, as_json: bool) {
     }
 }
 
-fn validate(definition: &str, substitutions: &std::collections::BTreeMap<String, String>, as_json: bool) -> ExitCode {
+fn validate(
+    definition: &str,
+    substitutions: &std::collections::BTreeMap<String, String>,
+    as_json: bool,
+) -> ExitCode {
     let text = match asl::load_definition_with(definition, substitutions) {
         Ok((t, _)) => t,
         Err(e) => return usage(e),
@@ -450,7 +512,12 @@ fn validate(definition: &str, substitutions: &std::collections::BTreeMap<String,
         for d in &diags {
             println!("{d}");
         }
-        println!("{}: {} error(s), {} warning(s)", if errors == 0 { "OK" } else { "FAIL" }, errors, diags.len() - errors);
+        println!(
+            "{}: {} error(s), {} warning(s)",
+            if errors == 0 { "OK" } else { "FAIL" },
+            errors,
+            diags.len() - errors
+        );
     }
     if errors == 0 {
         ExitCode::SUCCESS
@@ -464,7 +531,10 @@ fn conformance(dir: &str, report: &str) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage(format!("cannot start a runtime: {e}")),
     };
-    match rt.block_on(crate::conformance::run_dir(std::path::Path::new(dir), std::path::Path::new(report))) {
+    match rt.block_on(crate::conformance::run_dir(
+        std::path::Path::new(dir),
+        std::path::Path::new(report),
+    )) {
         Ok((s, _)) => {
             println!(
                 "{} cases: {} SUCCEEDED, {} did not succeed, {} harness errors; report in {report}",
@@ -476,20 +546,41 @@ fn conformance(dir: &str, report: &str) -> ExitCode {
     }
 }
 
-fn serve(bind: std::net::SocketAddr, mock_config: Option<String>, ecs_endpoint: Option<String>, wait_scale: f64, region: String, max_executions: usize) -> ExitCode {
+fn serve(
+    bind: std::net::SocketAddr,
+    mock_config: Option<String>,
+    ecs_endpoint: Option<String>,
+    wait_scale: f64,
+    region: String,
+    max_executions: usize,
+) -> ExitCode {
     use crate::endpoint::{server, Endpoint, EndpointConfig};
     if wait_scale < 0.0 || !wait_scale.is_finite() {
         return usage("--wait-scale must be a number >= 0");
     }
-    let mock_config = match mock_config.map(|f| MockConfig::from_file(&f).map_err(|e| format!("{f}: {e}"))).transpose() {
+    let mock_config = match mock_config
+        .map(|f| MockConfig::from_file(&f).map_err(|e| format!("{f}: {e}")))
+        .transpose()
+    {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    let ecs = ecs_endpoint.map(|url| crate::integrations::ecs_sdk::EcsIntegration::new(crate::integrations::sdk::ecs_client(&url, &region)));
+    let ecs = ecs_endpoint.map(|url| {
+        crate::integrations::ecs_sdk::EcsIntegration::new(crate::integrations::sdk::ecs_client(
+            &url, &region,
+        ))
+    });
     if max_executions == 0 {
         return usage("--max-executions must be at least 1");
     }
-    let cfg = EndpointConfig { mock_config, ecs, wait_scale, region, max_executions, ..EndpointConfig::default() };
+    let cfg = EndpointConfig {
+        mock_config,
+        ecs,
+        wait_scale,
+        region,
+        max_executions,
+        ..EndpointConfig::default()
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return usage(format!("cannot start a runtime: {e}")),

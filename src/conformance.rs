@@ -42,8 +42,11 @@ pub async fn run_case(case: &Value) -> Value {
                 .flatten()
                 .enumerate()
                 .map(|(i, e)| {
-                    let mut entry = MockEntry::parse(e, &format!("/mocks/{state}/{i}")).map_err(|e| e.to_string())?;
-                    if let (MockEntry::Throw { cause: Some(c), .. }, Some(obj @ Value::Object(_))) = (&mut entry, e.pointer("/Throw/Cause")) {
+                    let mut entry = MockEntry::parse(e, &format!("/mocks/{state}/{i}"))
+                        .map_err(|e| e.to_string())?;
+                    if let (MockEntry::Throw { cause: Some(c), .. }, Some(obj @ Value::Object(_))) =
+                        (&mut entry, e.pointer("/Throw/Cause"))
+                    {
                         if legacy_lambda {
                             *c = python_json(obj);
                         }
@@ -52,7 +55,10 @@ pub async fn run_case(case: &Value) -> Value {
                 })
                 .collect();
             match entries {
-                Ok(entries) => tasks.insert(state.clone(), Arc::new(MockedResponse::in_order(state.clone(), entries))),
+                Ok(entries) => tasks.insert(
+                    state.clone(),
+                    Arc::new(MockedResponse::in_order(state.clone(), entries)),
+                ),
                 Err(e) => return harness_error(format!("bad mock for {state}: {e}")),
             }
         }
@@ -77,11 +83,14 @@ pub async fn run_case(case: &Value) -> Value {
 /// value that holds a JSON object (`assignedVariables` are JSON text on
 /// AWS) into that object.
 fn as_recorded(event: &mut Value) {
-    let Some(Value::Object(vars)) = event.pointer_mut("/stateExitedEventDetails/assignedVariables") else {
+    let Some(Value::Object(vars)) = event.pointer_mut("/stateExitedEventDetails/assignedVariables")
+    else {
         return;
     };
     for v in vars.values_mut() {
-        if let Some(Ok(obj @ Value::Object(_))) = v.as_str().filter(|s| s.starts_with('{')).map(serde_json::from_str::<Value>) {
+        if let Some(Ok(obj @ Value::Object(_))) =
+            v.as_str().filter(|s| s.starts_with('{')).map(serde_json::from_str::<Value>)
+        {
             *v = obj;
         }
     }
@@ -91,10 +100,15 @@ fn as_recorded(event: &mut Value) {
 fn python_json(v: &Value) -> String {
     match v {
         Value::Object(m) => {
-            let items: Vec<String> = m.iter().map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v))).collect();
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v)))
+                .collect();
             format!("{{{}}}", items.join(", "))
         }
-        Value::Array(a) => format!("[{}]", a.iter().map(python_json).collect::<Vec<_>>().join(", ")),
+        Value::Array(a) => {
+            format!("[{}]", a.iter().map(python_json).collect::<Vec<_>>().join(", "))
+        }
         other => other.to_string(),
     }
 }
@@ -109,11 +123,17 @@ pub struct Summary {
 }
 
 /// Runs every `*.json` case in `dir`; writes the report lines to `report`.
-pub async fn run_dir(dir: &std::path::Path, report: &std::path::Path) -> std::io::Result<(Summary, Vec<Value>)> {
+pub async fn run_dir(
+    dir: &std::path::Path,
+    report: &std::path::Path,
+) -> std::io::Result<(Summary, Vec<Value>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('_')))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json")
+                && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('_'))
+        })
         .collect();
     files.sort();
     let mut lines = Vec::new();
@@ -125,10 +145,14 @@ pub async fn run_dir(dir: &std::path::Path, report: &std::path::Path) -> std::io
                 // a panic in one case must not end the run
                 match crate::eval::catch_panic(run_case(&case)).await {
                     Ok(v) => v,
-                    Err(msg) => json!({"name": case.get("name"), "status": "HARNESS_ERROR", "history": [], "message": format!("panic: {msg}")}),
+                    Err(msg) => {
+                        json!({"name": case.get("name"), "status": "HARNESS_ERROR", "history": [], "message": format!("panic: {msg}")})
+                    }
                 }
             }
-            Err(e) => json!({"name": f.file_stem().map(|s| s.to_string_lossy().to_string()), "status": "HARNESS_ERROR", "history": [], "message": format!("not JSON: {e}")}),
+            Err(e) => {
+                json!({"name": f.file_stem().map(|s| s.to_string_lossy().to_string()), "status": "HARNESS_ERROR", "history": [], "message": format!("not JSON: {e}")})
+            }
         };
         summary.cases += 1;
         match line["status"].as_str() {
@@ -147,7 +171,6 @@ pub async fn run_dir(dir: &std::path::Path, report: &std::path::Path) -> std::io
     Ok((summary, lines))
 }
 
-
 #[cfg(test)]
 /// Whether a report line matches a case at the result level, as
 /// `score.py` decides: same status, and the same output (SUCCEEDED) or error
@@ -161,7 +184,8 @@ pub fn result_ok(case: &Value, report: &Value) -> bool {
     match status {
         "SUCCEEDED" => matches(&exp["output"], &maybe_json(&report["output"]), Some("output")),
         "FAILED" => {
-            matches(&exp["error"], &report["error"], None) && matches(&exp["cause"], &report["cause"], Some("cause"))
+            matches(&exp["error"], &report["error"], None)
+                && matches(&exp["cause"], &report["cause"], Some("cause"))
         }
         _ => true,
     }
@@ -209,7 +233,12 @@ pub fn first_miss(case: &Value, report: &Value) -> Option<Level> {
     let act: &[Value] = report["history"].as_array().map(Vec::as_slice).unwrap_or_default();
     let features = case["features"].as_array().map(Vec::as_slice).unwrap_or_default();
     let unordered = features.iter().any(|f| f == "history:map-iterations" || f == "Parallel");
-    let types = |events: &[Value]| events.iter().map(|e| e["type"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>();
+    let types = |events: &[Value]| {
+        events
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
     let (mut et, mut at) = (types(exp), types(act));
     if unordered {
         et.sort();
@@ -220,12 +249,14 @@ pub fn first_miss(case: &Value, report: &Value) -> Option<Level> {
     }
     let details_ok = if unordered {
         let mut pool: Vec<&Value> = act.iter().collect();
-        exp.iter().all(|e| match pool.iter().position(|a| a["type"] == e["type"] && details_equal(e, a)) {
-            Some(i) => {
-                pool.remove(i);
-                true
+        exp.iter().all(|e| {
+            match pool.iter().position(|a| a["type"] == e["type"] && details_equal(e, a)) {
+                Some(i) => {
+                    pool.remove(i);
+                    true
+                }
+                None => false,
             }
-            None => false,
         })
     } else {
         exp.iter().zip(act).all(|(e, a)| details_equal(e, a))
@@ -237,7 +268,10 @@ pub fn first_miss(case: &Value, report: &Value) -> Option<Level> {
 #[cfg(test)]
 fn details_equal(e: &Value, a: &Value) -> bool {
     let keys = |v: &Value| {
-        let mut k: Vec<String> = v.as_object().map(|m| m.keys().filter(|k| k.ends_with("EventDetails")).cloned().collect()).unwrap_or_default();
+        let mut k: Vec<String> = v
+            .as_object()
+            .map(|m| m.keys().filter(|k| k.ends_with("EventDetails")).cloned().collect())
+            .unwrap_or_default();
         k.sort();
         k
     };
@@ -258,7 +292,10 @@ mod tests {
 
     #[test]
     fn placeholders_match_any_text() {
-        assert!(str_match("arn:<partition>:states:<region>:111111111111:x", "arn:aws:states:us-east-1:123456789012:x"));
+        assert!(str_match(
+            "arn:<partition>:states:<region>:111111111111:x",
+            "arn:aws:states:us-east-1:123456789012:x"
+        ));
         assert!(!str_match("arn:<partition>:y", "arn:aws:x"));
         assert!(!str_match("abc", "abd"));
     }
@@ -267,7 +304,10 @@ mod tests {
     fn result_level() {
         let case = json!({"expected": {"status": "FAILED", "error": "E", "cause": {"a": 1}}});
         assert!(result_ok(&case, &json!({"status": "FAILED", "error": "E", "cause": "{\"a\":1}"})));
-        assert!(!result_ok(&case, &json!({"status": "FAILED", "error": "E", "cause": "{\"a\":2}"})));
+        assert!(!result_ok(
+            &case,
+            &json!({"status": "FAILED", "error": "E", "cause": "{\"a\":2}"})
+        ));
         let case = json!({"expected": {"status": "SUCCEEDED", "output": {"n": 1}}});
         assert!(result_ok(&case, &json!({"status": "SUCCEEDED", "output": {"n": 1.0}})));
     }
@@ -296,14 +336,27 @@ mod tests {
                 eprintln!("SKIPPED: no conformance cases at {} (clone the project beside shared/ to run them)", dir.display());
                 return;
             }
-            let report = std::env::temp_dir().join(format!("sfn-harness-conformance-{}.jsonl", std::process::id()));
-            let (summary, lines) = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run_dir(&dir, &report)).unwrap();
+            let report = std::env::temp_dir()
+                .join(format!("sfn-harness-conformance-{}.jsonl", std::process::id()));
+            let (summary, lines) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(run_dir(&dir, &report))
+                .unwrap();
             // what each case misses first now
             let mut missing = BTreeMap::new();
             for line in &lines {
                 let name = line["name"].as_str().unwrap_or_default().to_string();
-                let case: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap();
-                assert!(line["message"].as_str().is_none_or(|m| !m.starts_with("panic")), "{name} crashed the runner: {}", line["message"]);
+                let case: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),
+                )
+                .unwrap();
+                assert!(
+                    line["message"].as_str().is_none_or(|m| !m.starts_with("panic")),
+                    "{name} crashed the runner: {}",
+                    line["message"]
+                );
                 if let Some(level) = first_miss(&case, line) {
                     missing.insert(name, level);
                 }
@@ -314,17 +367,33 @@ mod tests {
             let mut known = BTreeMap::new();
             for l in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
                 let mut parts = l.splitn(3, ' ');
-                let (name, level, reason) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default().trim());
-                let level = Level::ALL.into_iter().find(|lv| lv.name() == level).unwrap_or_else(|| panic!("{KNOWN}: '{l}' needs a level (result, events or details)"));
+                let (name, level, reason) = (
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default().trim(),
+                );
+                let level =
+                    Level::ALL.into_iter().find(|lv| lv.name() == level).unwrap_or_else(|| {
+                        panic!("{KNOWN}: '{l}' needs a level (result, events or details)")
+                    });
                 assert!(!reason.is_empty(), "{KNOWN}: '{name}' needs its reason on its line");
                 known.insert(name.to_string(), (level, reason.to_string()));
             }
             let regressions: Vec<String> = missing
                 .iter()
                 .filter(|(name, level)| known.get(*name).is_none_or(|(k, _)| *level < k))
-                .map(|(name, level)| format!("{name}: misses {} (listed: {})", level.name(), known.get(name).map_or("nothing", |(k, _)| k.name())))
+                .map(|(name, level)| {
+                    format!(
+                        "{name}: misses {} (listed: {})",
+                        level.name(),
+                        known.get(name).map_or("nothing", |(k, _)| k.name())
+                    )
+                })
                 .collect();
-            let fixed = known.iter().filter(|(name, (k, _))| missing.get(*name).is_none_or(|m| m > k)).count();
+            let fixed = known
+                .iter()
+                .filter(|(name, (k, _))| missing.get(*name).is_none_or(|m| m > k))
+                .count();
             let passed = summary.cases - missing.values().filter(|l| **l == Level::Result).count();
             eprintln!("conformance: {passed} of {} pass at the result level; {fixed} listed cases do better now", summary.cases);
             if std::env::var("SFN_HARNESS_WRITE_KNOWN_FAILURES").as_deref() == Ok("1") {
@@ -336,8 +405,15 @@ mod tests {
                 std::fs::write(&path, body).unwrap();
             }
             assert!(regressions.is_empty(), "conformance regressions (a level listed as passing, or not listed, is missed): {regressions:#?}");
-            assert!(known.values().all(|(_, r)| !r.starts_with("TODO")), "{KNOWN}: every listed case needs its reason");
-            assert!(passed * 100 >= summary.cases * 60, "below the 60 % bar: {passed} of {}", summary.cases);
+            assert!(
+                known.values().all(|(_, r)| !r.starts_with("TODO")),
+                "{KNOWN}: every listed case needs its reason"
+            );
+            assert!(
+                passed * 100 >= summary.cases * 60,
+                "below the 60 % bar: {passed} of {}",
+                summary.cases
+            );
         }
     }
 }

@@ -38,51 +38,152 @@ impl std::fmt::Debug for Deferred {
 /// One history event's type and details.
 #[derive(Debug, Clone)]
 pub enum Details {
-    ExecutionStarted { input: Payload, role_arn: Arc<str> },
-    ExecutionSucceeded { output: Payload },
-    ExecutionFailed { error: Option<String>, cause: Option<String> },
-    ExecutionTimedOut { error: Option<String>, cause: Option<String> },
+    ExecutionStarted {
+        input: Payload,
+        role_arn: Arc<str>,
+    },
+    ExecutionSucceeded {
+        output: Payload,
+    },
+    ExecutionFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ExecutionTimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
     #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
-    ExecutionAborted { error: Option<String>, cause: Option<String> },
-    StateEntered { state_type: &'static str, name: Arc<str>, input: Payload },
-    StateExited { state_type: &'static str, name: Arc<str>, output: Payload, assigned: Option<Arc<serde_json::Map<String, Value>>> },
-    TaskScheduled { res: TaskResource, region: Arc<str>, parameters: Payload, timeout: Option<u64>, heartbeat: Option<u64> },
-    TaskStarted { res: TaskResource },
-    TaskSubmitted { res: TaskResource, output: Payload },
+    ExecutionAborted {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    StateEntered {
+        state_type: &'static str,
+        name: Arc<str>,
+        input: Payload,
+    },
+    StateExited {
+        state_type: &'static str,
+        name: Arc<str>,
+        output: Payload,
+        assigned: Option<Arc<serde_json::Map<String, Value>>>,
+    },
+    TaskScheduled {
+        res: TaskResource,
+        region: Arc<str>,
+        parameters: Payload,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+    },
+    TaskStarted {
+        res: TaskResource,
+    },
+    TaskSubmitted {
+        res: TaskResource,
+        output: Payload,
+    },
     /// TaskSubmitted whose output (a simulated service response) is
     /// rendered when the history is read.
-    TaskSubmittedDeferred { res: TaskResource, output: Deferred },
-    TaskSucceeded { res: TaskResource, output: Payload },
-    TaskFailed { res: TaskResource, error: Option<String>, cause: Option<String> },
-    TaskTimedOut { res: TaskResource, error: Option<String>, cause: Option<String> },
-    LambdaFunctionScheduled { resource: Arc<str>, input: Payload, timeout: Option<u64> },
+    TaskSubmittedDeferred {
+        res: TaskResource,
+        output: Deferred,
+    },
+    TaskSucceeded {
+        res: TaskResource,
+        output: Payload,
+    },
+    TaskFailed {
+        res: TaskResource,
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    TaskTimedOut {
+        res: TaskResource,
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    LambdaFunctionScheduled {
+        resource: Arc<str>,
+        input: Payload,
+        timeout: Option<u64>,
+    },
     LambdaFunctionStarted,
-    LambdaFunctionSucceeded { output: Payload },
-    LambdaFunctionFailed { error: Option<String>, cause: Option<String> },
-    LambdaFunctionTimedOut { error: Option<String>, cause: Option<String> },
-    ActivityScheduled { resource: Arc<str>, input: Payload, timeout: Option<u64>, heartbeat: Option<u64> },
-    ActivityStarted { worker_name: String },
-    ActivitySucceeded { output: Payload },
-    ActivityFailed { error: Option<String>, cause: Option<String> },
-    ActivityTimedOut { error: Option<String>, cause: Option<String> },
-    MapStateStarted { length: usize },
-    MapIterationStarted { name: Arc<str>, index: usize },
-    MapIterationSucceeded { name: Arc<str>, index: usize },
-    MapIterationFailed { name: Arc<str>, index: usize },
+    LambdaFunctionSucceeded {
+        output: Payload,
+    },
+    LambdaFunctionFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    LambdaFunctionTimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ActivityScheduled {
+        resource: Arc<str>,
+        input: Payload,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+    },
+    ActivityStarted {
+        worker_name: String,
+    },
+    ActivitySucceeded {
+        output: Payload,
+    },
+    ActivityFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ActivityTimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    MapStateStarted {
+        length: usize,
+    },
+    MapIterationStarted {
+        name: Arc<str>,
+        index: usize,
+    },
+    MapIterationSucceeded {
+        name: Arc<str>,
+        index: usize,
+    },
+    MapIterationFailed {
+        name: Arc<str>,
+        index: usize,
+    },
     /// An iteration stopped because another failed the Map.
-    MapIterationAborted { name: Arc<str>, index: usize },
+    MapIterationAborted {
+        name: Arc<str>,
+        index: usize,
+    },
     /// A state a failure elsewhere interrupted (`TaskStateAborted`, …).
-    StateAborted { state_type: &'static str },
+    StateAborted {
+        state_type: &'static str,
+    },
     MapStateSucceeded,
     MapStateFailed,
-    MapRunStarted { map_run_arn: String },
+    MapRunStarted {
+        map_run_arn: String,
+    },
     MapRunSucceeded,
-    MapRunFailed { error: Option<String>, cause: Option<String> },
+    MapRunFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
     ParallelStateStarted,
     ParallelStateFailed,
     /// A JSONata expression (or a value it gave) failed a state
     /// (`States.QueryEvaluationError`); `location` names the field.
-    EvaluationFailed { state: Arc<str>, error: Option<String>, cause: Option<String>, location: Option<String> },
+    EvaluationFailed {
+        state: Arc<str>,
+        error: Option<String>,
+        cause: Option<String>,
+        location: Option<String>,
+    },
 }
 
 impl Details {
@@ -109,7 +210,9 @@ impl Details {
             Details::StateAborted { .. } => "StateAborted",
             Details::TaskScheduled { .. } => "TaskScheduled",
             Details::TaskStarted { .. } => "TaskStarted",
-            Details::TaskSubmitted { .. } | Details::TaskSubmittedDeferred { .. } => "TaskSubmitted",
+            Details::TaskSubmitted { .. } | Details::TaskSubmittedDeferred { .. } => {
+                "TaskSubmitted"
+            }
             Details::TaskSucceeded { .. } => "TaskSucceeded",
             Details::TaskFailed { .. } => "TaskFailed",
             Details::TaskTimedOut { .. } => "TaskTimedOut",
@@ -151,7 +254,9 @@ impl Details {
             Details::StateExited { .. } => "stateExitedEventDetails",
             Details::TaskScheduled { .. } => "taskScheduledEventDetails",
             Details::TaskStarted { .. } => "taskStartedEventDetails",
-            Details::TaskSubmitted { .. } | Details::TaskSubmittedDeferred { .. } => "taskSubmittedEventDetails",
+            Details::TaskSubmitted { .. } | Details::TaskSubmittedDeferred { .. } => {
+                "taskSubmittedEventDetails"
+            }
             Details::TaskSucceeded { .. } => "taskSucceededEventDetails",
             Details::TaskFailed { .. } => "taskFailedEventDetails",
             Details::TaskTimedOut { .. } => "taskTimedOutEventDetails",
@@ -207,9 +312,9 @@ impl Details {
                 payload(&mut m, "input", input);
                 m.insert("roleArn".into(), Value::String(role_arn.to_string()));
             }
-            Details::ExecutionSucceeded { output } | Details::LambdaFunctionSucceeded { output } | Details::ActivitySucceeded { output } => {
-                payload(&mut m, "output", output)
-            }
+            Details::ExecutionSucceeded { output }
+            | Details::LambdaFunctionSucceeded { output }
+            | Details::ActivitySucceeded { output } => payload(&mut m, "output", output),
             Details::ExecutionFailed { error, cause }
             | Details::ExecutionTimedOut { error, cause }
             | Details::ExecutionAborted { error, cause }
@@ -251,7 +356,10 @@ impl Details {
             Details::StateExited { name, output, assigned, .. } => {
                 if let Some(vars) = assigned {
                     if data {
-                        let rendered = vars.iter().map(|(k, v)| (k.clone(), Value::String(to_json_string(v)))).collect();
+                        let rendered = vars
+                            .iter()
+                            .map(|(k, v)| (k.clone(), Value::String(to_json_string(v))))
+                            .collect();
                         m.insert("assignedVariables".into(), Value::Object(rendered));
                     }
                     m.insert("assignedVariablesDetails".into(), json!({"truncated": false}));
@@ -277,11 +385,13 @@ impl Details {
                 res(&mut m, r);
                 payload(&mut m, "output", &Arc::new(output.0.value()));
             }
-            Details::TaskSubmitted { res: r, output } | Details::TaskSucceeded { res: r, output } => {
+            Details::TaskSubmitted { res: r, output }
+            | Details::TaskSucceeded { res: r, output } => {
                 res(&mut m, r);
                 payload(&mut m, "output", output);
             }
-            Details::TaskFailed { res: r, error, cause } | Details::TaskTimedOut { res: r, error, cause } => {
+            Details::TaskFailed { res: r, error, cause }
+            | Details::TaskTimedOut { res: r, error, cause } => {
                 res(&mut m, r);
                 err(&mut m, error, cause);
             }
@@ -310,7 +420,6 @@ impl Details {
         Value::Object(m)
     }
 }
-
 
 /// One history event.
 #[derive(Debug, Clone)]

@@ -114,7 +114,11 @@ fn format(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
                 chars.next();
                 match rest.next() {
                     Some(v) => out.push_str(&crate::json::shown(v)),
-                    None => return Err(fail("States.Format: the template has more {} placeholders than arguments")),
+                    None => {
+                        return Err(fail(
+                            "States.Format: the template has more {} placeholders than arguments",
+                        ))
+                    }
                 }
             }
             c => out.push(c),
@@ -128,7 +132,8 @@ fn format(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
 
 fn string_to_json(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
     let s = take_str(args, 0, "States.StringToJson")?;
-    serde_json::from_str(&s).map_err(|e| fail(format!("States.StringToJson: '{s}' is not JSON: {e}")))
+    serde_json::from_str(&s)
+        .map_err(|e| fail(format!("States.StringToJson: '{s}' is not JSON: {e}")))
 }
 
 fn json_to_string(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
@@ -147,7 +152,9 @@ fn array_partition(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Intrinsi
     let a = take_array(args, 0, "States.ArrayPartition")?;
     let size = int(&args[1], 1, "States.ArrayPartition")?;
     if size <= 0 {
-        return Err(fail(format!("States.ArrayPartition: the chunk size must be positive, found {size}")));
+        return Err(fail(format!(
+            "States.ArrayPartition: the chunk size must be positive, found {size}"
+        )));
     }
     Ok(Value::Array(a.chunks(size as usize).map(|c| Value::Array(c.to_vec())).collect()))
 }
@@ -179,7 +186,10 @@ fn array_get_item(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Intrinsic
     let mut a = take_array(args, 0, "States.ArrayGetItem")?;
     let i = int(&args[1], 1, "States.ArrayGetItem")?;
     if i < 0 || i as usize >= a.len() {
-        return Err(fail(format!("States.ArrayGetItem: index {i} is out of bounds for an array of {}", a.len())));
+        return Err(fail(format!(
+            "States.ArrayGetItem: index {i} is out of bounds for an array of {}",
+            a.len()
+        )));
     }
     Ok(a.swap_remove(i as usize))
 }
@@ -191,7 +201,9 @@ fn array_length(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicEr
 fn length(v: &Value) -> Result<Value, IntrinsicError> {
     match v {
         Value::Array(a) => Ok(Value::from(a.len())),
-        other => Err(fail(format!("States.ArrayLength: argument 1 must be an array, found {other}"))),
+        other => {
+            Err(fail(format!("States.ArrayLength: argument 1 must be an array, found {other}")))
+        }
     }
 }
 
@@ -224,7 +236,9 @@ fn base64_decode(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicE
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&s)
         .map_err(|e| fail(format!("States.Base64Decode: '{s}' is not base64: {e}")))?;
-    String::from_utf8(bytes).map(Value::String).map_err(|_| fail("States.Base64Decode: the decoded bytes are not UTF-8"))
+    String::from_utf8(bytes)
+        .map(Value::String)
+        .map_err(|_| fail("States.Base64Decode: the decoded bytes are not UTF-8"))
 }
 
 fn hash(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {
@@ -251,7 +265,9 @@ fn json_merge(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicErro
     if args[2] != Value::Bool(false) {
         return Err(fail("States.JsonMerge: only shallow merges (false) are supported"));
     }
-    let (Value::Object(a), Value::Object(b)) = (std::mem::take(&mut args[0]), std::mem::take(&mut args[1])) else {
+    let (Value::Object(a), Value::Object(b)) =
+        (std::mem::take(&mut args[0]), std::mem::take(&mut args[1]))
+    else {
         return Err(fail("States.JsonMerge: both arguments must be JSON objects"));
     };
     let mut out: Map<String, Value> = a;
@@ -263,8 +279,11 @@ fn json_merge(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicErro
 
 fn math_random(args: &mut Vec<Value>, rng: &mut Rng) -> Result<Value, IntrinsicError> {
     let f = "States.MathRandom";
-    let lo = args[0].as_f64().ok_or_else(|| fail(format!("{f}: the start must be a number")))?.trunc() as i64;
-    let hi = args[1].as_f64().ok_or_else(|| fail(format!("{f}: the end must be a number")))?.trunc() as i64;
+    let lo =
+        args[0].as_f64().ok_or_else(|| fail(format!("{f}: the start must be a number")))?.trunc()
+            as i64;
+    let hi = args[1].as_f64().ok_or_else(|| fail(format!("{f}: the end must be a number")))?.trunc()
+        as i64;
     if hi < lo {
         return Err(fail(format!("{f}: the end ({hi}) is smaller than the start ({lo})")));
     }
@@ -280,7 +299,11 @@ fn math_add(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError>
     // AWS takes any numbers and truncates them to integers (recorded: 59 + 4.3 = 63)
     let truncated = |i: usize| match args[i].as_f64() {
         Some(x) if x.abs() < 9.0e15 => Ok(x.trunc() as i64),
-        _ => Err(fail(format!("States.MathAdd: argument {} must be a number, found {}", i + 1, args[i]))),
+        _ => Err(fail(format!(
+            "States.MathAdd: argument {} must be a number, found {}",
+            i + 1,
+            args[i]
+        ))),
     };
     let (a, b) = (truncated(0)?, truncated(1)?);
     a.checked_add(b).map(Value::from).ok_or_else(|| fail("States.MathAdd: the sum overflows"))
@@ -290,7 +313,10 @@ fn string_split(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicEr
     let s = take_str(args, 0, "States.StringSplit")?;
     let d = take_str(args, 1, "States.StringSplit")?;
     Ok(Value::Array(
-        s.split(|c| d.contains(c)).filter(|p| !p.is_empty()).map(|p| Value::String(p.to_string())).collect(),
+        s.split(|c| d.contains(c))
+            .filter(|p| !p.is_empty())
+            .map(|p| Value::String(p.to_string()))
+            .collect(),
     ))
 }
 
@@ -344,8 +370,16 @@ mod tests {
         gives("States.ArrayUnique", json!([[1, 2, 1, 3, 2]]), json!([1, 2, 3]));
         gives("States.Base64Encode", json!(["Data to encode"]), json!("RGF0YSB0byBlbmNvZGU="));
         gives("States.Base64Decode", json!(["RGF0YSB0byBlbmNvZGU="]), json!("Data to encode"));
-        gives("States.Hash", json!(["input data", "SHA-1"]), json!("aaff4a450a104cd177d28d18d74485e8cae074b7"));
-        gives("States.JsonMerge", json!([{"a": 1, "b": 2}, {"b": 3}, false]), json!({"a": 1, "b": 3}));
+        gives(
+            "States.Hash",
+            json!(["input data", "SHA-1"]),
+            json!("aaff4a450a104cd177d28d18d74485e8cae074b7"),
+        );
+        gives(
+            "States.JsonMerge",
+            json!([{"a": 1, "b": 2}, {"b": 3}, false]),
+            json!({"a": 1, "b": 3}),
+        );
         gives("States.MathAdd", json!([111, -1]), json!(110));
         gives("States.StringSplit", json!([", , ,", ","]), json!([" ", " "]));
         let r = apply("States.MathRandom", vec![json!(1), json!(3)], &mut Rng::new(1)).unwrap();

@@ -25,7 +25,14 @@ pub fn shown(v: &Value) -> String {
 /// Detail fields that differ between any two runs, which comparisons with
 /// a recording leave out (as `score.py` does): role and map-run ARNs,
 /// credentials, times.
-pub(crate) const VOLATILE_KEYS: [&str; 6] = ["roleArn", "mapRunArn", "taskCredentials", "timestamp", "stateMachineAliasArn", "stateMachineVersionArn"];
+pub(crate) const VOLATILE_KEYS: [&str; 6] = [
+    "roleArn",
+    "mapRunArn",
+    "taskCredentials",
+    "timestamp",
+    "stateMachineAliasArn",
+    "stateMachineVersionArn",
+];
 
 /// Fields whose value is JSON text, compared as parsed JSON.
 pub(crate) const JSON_TEXT_KEYS: [&str; 5] = ["input", "output", "parameters", "cause", "result"];
@@ -34,7 +41,9 @@ pub(crate) const JSON_TEXT_KEYS: [&str; 5] = ["input", "output", "parameters", "
 pub(crate) fn maybe_json(v: &Value) -> Value {
     if let Value::String(s) = v {
         let t = s.trim();
-        let looks = t.starts_with(['{', '[', '"']) || matches!(t, "true" | "false" | "null") || t.parse::<f64>().is_ok();
+        let looks = t.starts_with(['{', '[', '"'])
+            || matches!(t, "true" | "false" | "null")
+            || t.parse::<f64>().is_ok();
         if looks {
             if let Ok(p) = serde_json::from_str(t) {
                 return p;
@@ -49,7 +58,11 @@ pub(crate) fn maybe_json(v: &Value) -> Value {
 /// text (under `key` in [`JSON_TEXT_KEYS`]) parsed, [`VOLATILE_KEYS`] left
 /// out, and recorded placeholders standing for any text.
 pub(crate) fn recorded_match(exp: &Value, act: &Value, key: Option<&str>) -> bool {
-    let (exp, act) = if key.is_some_and(|k| JSON_TEXT_KEYS.contains(&k)) { (maybe_json(exp), maybe_json(act)) } else { (exp.clone(), act.clone()) };
+    let (exp, act) = if key.is_some_and(|k| JSON_TEXT_KEYS.contains(&k)) {
+        (maybe_json(exp), maybe_json(act))
+    } else {
+        (exp.clone(), act.clone())
+    };
     match (&exp, &act) {
         (Value::Bool(a), Value::Bool(b)) => a == b,
         (Value::Bool(_), _) | (_, Value::Bool(_)) => false,
@@ -61,11 +74,18 @@ pub(crate) fn recorded_match(exp: &Value, act: &Value, key: Option<&str>) -> boo
             parsed != exp && recorded_match(&parsed, &act, None)
         }
         (Value::Object(e), Value::Object(a)) => {
-            let ek: Vec<&String> = e.keys().filter(|k| !VOLATILE_KEYS.contains(&k.as_str())).collect();
-            let ak: Vec<&String> = a.keys().filter(|k| !VOLATILE_KEYS.contains(&k.as_str())).collect();
-            ek.len() == ak.len() && ek.iter().all(|k| a.get(*k).is_some_and(|av| recorded_match(&e[*k], av, Some(k))))
+            let ek: Vec<&String> =
+                e.keys().filter(|k| !VOLATILE_KEYS.contains(&k.as_str())).collect();
+            let ak: Vec<&String> =
+                a.keys().filter(|k| !VOLATILE_KEYS.contains(&k.as_str())).collect();
+            ek.len() == ak.len()
+                && ek
+                    .iter()
+                    .all(|k| a.get(*k).is_some_and(|av| recorded_match(&e[*k], av, Some(k))))
         }
-        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(x, y)| recorded_match(x, y, None)),
+        (Value::Array(e), Value::Array(a)) => {
+            e.len() == a.len() && e.iter().zip(a).all(|(x, y)| recorded_match(x, y, None))
+        }
         _ => exp == act,
     }
 }
@@ -106,7 +126,10 @@ pub(crate) fn placeholder_match(exp: &str, act: &str) -> bool {
         return false;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !act.starts_with(first) || !act[first.len()..].ends_with(last) || act.len() < first.len() + last.len() {
+    if !act.starts_with(first)
+        || !act[first.len()..].ends_with(last)
+        || act.len() < first.len() + last.len()
+    {
         return false;
     }
     let mut pos = first.len();

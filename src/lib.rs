@@ -89,13 +89,16 @@ pub mod workers;
 pub use asl::{validate, Diagnostic, InvalidDefinition, LoadError, Severity};
 pub use eval::{sleep, Execution, Status, TaskLog, VirtualSleep};
 pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
-pub use integrations::{container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline};
-pub use mock::{MockConfig, MockConfigError};
-pub use testing::{
-    Attempt, Counted, Counterexample, Coverage, Divergence, GraphFormat, Harness, HarnessError, Replay, ReplayError, ReplayReport, Schedule, Scheduled, StateReport, Visit, Within,
+pub use integrations::{
+    container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline,
 };
+pub use mock::{MockConfig, MockConfigError};
 #[cfg(feature = "proptest")]
 pub use testing::strategies;
+pub use testing::{
+    Attempt, Counted, Counterexample, Coverage, Divergence, GraphFormat, Harness, HarnessError,
+    Replay, ReplayError, ReplayReport, Schedule, Scheduled, StateReport, Visit, Within,
+};
 pub use time::{RealTime, Wall};
 
 /// A boxed, sendable future: what an [`Integration`] returns.
@@ -115,8 +118,8 @@ pub mod sdk {
 #[cfg(feature = "containers")]
 pub mod containers {
     pub use crate::container::{
-        bridge_gateway, build_dockerfile_dir, build_worker_image, docker_available, seed_worker_image, wait_removed,
-        ContainerError, OWNER_LABEL,
+        bridge_gateway, build_dockerfile_dir, build_worker_image, docker_available,
+        seed_worker_image, wait_removed, ContainerError, OWNER_LABEL,
     };
     pub use crate::integrations::containers::ContainerTasks;
     pub use crate::integrations::http_server::{serve_tokens, Server};

@@ -20,10 +20,10 @@
 //! }
 //! ```
 
-use crate::rng::Rng;
 #[cfg(feature = "sdk")]
 use crate::integrations::ecs_sdk::WorkerExit;
 use crate::integrations::{container_env_var, container_environment, TaskCall, TaskReply};
+use crate::rng::Rng;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -66,7 +66,10 @@ pub enum WorkerRun {
 
 /// Runs the model of `app.py` on a container environment.
 pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
-    let crash = |msg: &str| WorkerRun::Crash { exit_code: 1, stderr: format!("Traceback (most recent call last):\n{msg}") };
+    let crash = |msg: &str| WorkerRun::Crash {
+        exit_code: 1,
+        stderr: format!("Traceback (most recent call last):\n{msg}"),
+    };
     let Some(token) = env.get("TOKEN") else { return crash("KeyError: 'TOKEN'") };
     let Some(raw) = env.get("INPUT") else { return crash("KeyError: 'INPUT'") };
     let mut input: Value = match serde_json::from_str(raw) {
@@ -74,10 +77,18 @@ pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
         Err(e) => return crash(&format!("json.decoder.JSONDecodeError: {e}")),
     };
     let Some(n) = input.get("number").cloned() else {
-        let msg = if input.is_object() { "KeyError: 'number'" } else { "TypeError: list indices must be integers or slices, not str" };
+        let msg = if input.is_object() {
+            "KeyError: 'number'"
+        } else {
+            "TypeError: list indices must be integers or slices, not str"
+        };
         return crash(msg);
     };
-    let failure = || WorkerRun::Failure { token: token.clone(), error: "Container task failed.".into(), stdout: "Container task failed.\n".into() };
+    let failure = || WorkerRun::Failure {
+        token: token.clone(),
+        error: "Container task failed.".into(),
+        stdout: "Container task failed.\n".into(),
+    };
     // np.random.random(n): non-negative ints only; numpy 2 (Debian 13) also
     // rejects bools ("expected a sequence of integers or a single integer")
     let count = match &n {
@@ -106,7 +117,10 @@ pub fn seed_worker(call: &TaskCall) -> TaskReply {
         WorkerRun::Failure { error, .. } => TaskReply::Fail { error, cause: None },
         WorkerRun::Crash { exit_code, stderr } => TaskReply::NoCallback {
             exit_code: Some(exit_code),
-            detail: format!("the worker exited with code {exit_code} without calling back ({})", stderr.lines().last().unwrap_or("")),
+            detail: format!(
+                "the worker exited with code {exit_code} without calling back ({})",
+                stderr.lines().last().unwrap_or("")
+            ),
         },
     }
 }
@@ -114,18 +128,28 @@ pub fn seed_worker(call: &TaskCall) -> TaskReply {
 #[cfg(feature = "sdk")]
 /// The seed worker as a simulated container: it reads the environment and
 /// calls back through a real `aws_sdk_sfn::Client`, as `app.py` does with boto3.
-pub async fn seed_worker_sdk(env: BTreeMap<String, String>, sfn: aws_sdk_sfn::Client) -> WorkerExit {
+pub async fn seed_worker_sdk(
+    env: BTreeMap<String, String>,
+    sfn: aws_sdk_sfn::Client,
+) -> WorkerExit {
     match run_seed_worker(&env) {
         WorkerRun::Success { token, output, stdout } => {
-            match sfn.send_task_success().task_token(token).output(output.to_string()).send().await {
+            match sfn.send_task_success().task_token(token).output(output.to_string()).send().await
+            {
                 Ok(_) => WorkerExit { exit_code: 0, logs: stdout },
-                Err(e) => WorkerExit { exit_code: 1, logs: format!("{stdout}botocore error: {e:?}\n") },
+                Err(e) => {
+                    WorkerExit { exit_code: 1, logs: format!("{stdout}botocore error: {e:?}\n") }
+                }
             }
         }
-        WorkerRun::Failure { token, error, stdout } => match sfn.send_task_failure().task_token(token).error(error).send().await {
-            Ok(_) => WorkerExit { exit_code: 0, logs: stdout },
-            Err(e) => WorkerExit { exit_code: 1, logs: format!("{stdout}botocore error: {e:?}\n") },
-        },
+        WorkerRun::Failure { token, error, stdout } => {
+            match sfn.send_task_failure().task_token(token).error(error).send().await {
+                Ok(_) => WorkerExit { exit_code: 0, logs: stdout },
+                Err(e) => {
+                    WorkerExit { exit_code: 1, logs: format!("{stdout}botocore error: {e:?}\n") }
+                }
+            }
+        }
         WorkerRun::Crash { exit_code, stderr } => WorkerExit { exit_code, logs: stderr },
     }
 }

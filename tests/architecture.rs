@@ -77,7 +77,8 @@ fn root_names() -> BTreeMap<String, BTreeSet<String>> {
             if !t.ends_with(';') {
                 continue;
             }
-            let body = statement.trim_start_matches("pub use ").trim_start_matches("crate::").to_string();
+            let body =
+                statement.trim_start_matches("pub use ").trim_start_matches("crate::").to_string();
             statement.clear();
             let source = body.split("::").next().unwrap().to_string();
             match &facade {
@@ -86,7 +87,8 @@ fn root_names() -> BTreeMap<String, BTreeSet<String>> {
                 }
                 None => {
                     let items = body.split("::").last().unwrap().trim_end_matches(';');
-                    for item in items.trim_matches(|c| c == '{' || c == '}' || c == ' ').split(',') {
+                    for item in items.trim_matches(|c| c == '{' || c == '}' || c == ' ').split(',')
+                    {
                         let item = item.trim().trim_matches(|c| c == '{' || c == '}');
                         if !item.is_empty() {
                             names.entry(item.to_string()).or_default().insert(source.clone());
@@ -111,7 +113,8 @@ fn crate_refs(text: &str) -> BTreeSet<String> {
         while let Some(i) = rest.find("crate::") {
             let before = rest[..i].chars().last();
             let after = &rest[i + "crate::".len()..];
-            let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let name: String =
+                after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
             // `$crate::` in a macro names the crate from outside
             if before != Some('$') && !name.is_empty() {
                 out.insert(name);
@@ -124,7 +127,8 @@ fn crate_refs(text: &str) -> BTreeSet<String> {
 
 #[test]
 fn dependencies_point_one_way() {
-    let layer: BTreeMap<&str, usize> = LAYERS.iter().enumerate().flat_map(|(i, l)| l.iter().map(move |m| (*m, i))).collect();
+    let layer: BTreeMap<&str, usize> =
+        LAYERS.iter().enumerate().flat_map(|(i, l)| l.iter().map(move |m| (*m, i))).collect();
     let roots = root_names();
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
@@ -132,7 +136,10 @@ fn dependencies_point_one_way() {
     for file in files {
         let Some(module) = module_of(&file) else { continue };
         let Some(&own) = layer.get(module.as_str()) else {
-            panic!("{} is in no layer of tests/architecture.rs: place its module there", file.display());
+            panic!(
+                "{} is in no layer of tests/architecture.rs: place its module there",
+                file.display()
+            );
         };
         let text = std::fs::read_to_string(&file).unwrap();
         for name in crate_refs(&text) {
@@ -153,7 +160,11 @@ fn dependencies_point_one_way() {
             }
         }
     }
-    assert!(wrong.is_empty(), "modules that use a module of their own or a higher layer:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "modules that use a module of their own or a higher layer:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -166,8 +177,16 @@ fn the_layer_table_finds_the_modules_it_names() {
 }
 
 /// Calls that read the system clock, sleep or set a timer.
-const REAL_TIME: &[&str] =
-    &["Instant::now", "SystemTime", "UNIX_EPOCH", "tokio::time::sleep", "tokio::time::timeout", "thread::sleep", ".elapsed()", "wait_timeout"];
+const REAL_TIME: &[&str] = &[
+    "Instant::now",
+    "SystemTime",
+    "UNIX_EPOCH",
+    "tokio::time::sleep",
+    "tokio::time::timeout",
+    "thread::sleep",
+    ".elapsed()",
+    "wait_timeout",
+];
 
 #[test]
 fn real_time_is_read_in_one_place() {
@@ -186,5 +205,9 @@ fn real_time_is_read_in_one_place() {
             }
         }
     }
-    assert!(found.is_empty(), "real time outside src/time/wall.rs (use time::Wall):\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "real time outside src/time/wall.rs (use time::Wall):\n{}",
+        found.join("\n")
+    );
 }

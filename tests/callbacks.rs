@@ -28,7 +28,11 @@ fn seconds(exec: &Execution) -> i64 {
 fn at(exec: &Execution, ty: &str) -> Option<i64> {
     let h = exec.history_json();
     let first = h[0]["timestamp"].as_f64().unwrap();
-    h.as_array().unwrap().iter().find(|e| e["type"] == ty).map(|e| (e["timestamp"].as_f64().unwrap() - first).round() as i64)
+    h.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == ty)
+        .map(|e| (e["timestamp"].as_f64().unwrap() - first).round() as i64)
 }
 
 #[test]
@@ -38,7 +42,9 @@ fn two_hours_of_heartbeats_then_success_take_no_real_time() {
         .unwrap()
         .on_task("Export", |_| {
             TaskReply::Callbacks(
-                Timeline::new().heartbeats_every(Duration::from_secs(300), Duration::from_secs(7200)).succeed_at(Duration::from_secs(7200), json!({"rows": 42})),
+                Timeline::new()
+                    .heartbeats_every(Duration::from_secs(300), Duration::from_secs(7200))
+                    .succeed_at(Duration::from_secs(7200), json!({"rows": 42})),
             )
         })
         .run_blocking(json!({}));
@@ -51,20 +57,33 @@ fn two_hours_of_heartbeats_then_success_take_no_real_time() {
 
 #[test]
 fn heartbeats_that_stop_time_out_at_the_heartbeat_as_states_timeout() {
-    let stops = |_: &sfn_harness::TaskCall| TaskReply::Callbacks(Timeline::new().heartbeats_every(Duration::from_secs(300), Duration::from_secs(1800)));
+    let stops = |_: &sfn_harness::TaskCall| {
+        TaskReply::Callbacks(
+            Timeline::new().heartbeats_every(Duration::from_secs(300), Duration::from_secs(1800)),
+        )
+    };
     // uncaught: TaskTimedOut, and the execution fails with States.Timeout
-    let exec = Harness::from_definition(&callback_machine("Never")).unwrap().on_task("Export", stops).run_blocking(json!({}));
+    let exec = Harness::from_definition(&callback_machine("Never"))
+        .unwrap()
+        .on_task("Export", stops)
+        .run_blocking(json!({}));
     exec.assert_failed_with("States.Timeout");
     assert_eq!(seconds(&exec), 1800 + 600);
     assert_eq!(at(&exec, "TaskTimedOut"), Some(2400));
     // caught by either name
     for name in ["States.HeartbeatTimeout", "States.Timeout", "States.ALL"] {
-        let exec = Harness::from_definition(&callback_machine(name)).unwrap().on_task("Export", stops).run_blocking(json!({}));
+        let exec = Harness::from_definition(&callback_machine(name))
+            .unwrap()
+            .on_task("Export", stops)
+            .run_blocking(json!({}));
         exec.assert_succeeded();
         assert_eq!(exec.output()["error"]["Error"], "States.Timeout", "caught by {name}");
     }
     // States.TaskFailed does not match a timeout
-    let exec = Harness::from_definition(&callback_machine("States.TaskFailed")).unwrap().on_task("Export", stops).run_blocking(json!({}));
+    let exec = Harness::from_definition(&callback_machine("States.TaskFailed"))
+        .unwrap()
+        .on_task("Export", stops)
+        .run_blocking(json!({}));
     exec.assert_failed_with("States.Timeout");
 }
 
@@ -72,12 +91,18 @@ fn heartbeats_that_stop_time_out_at_the_heartbeat_as_states_timeout() {
 fn silence_ends_at_the_timeout_or_stalls() {
     let silent = |_: &sfn_harness::TaskCall| TaskReply::Callbacks(Timeline::new());
     let no_heartbeat = callback_machine("Never").replace(r#""HeartbeatSeconds": 600,"#, "");
-    let exec = Harness::from_definition(&no_heartbeat).unwrap().on_task("Export", silent).run_blocking(json!({}));
+    let exec = Harness::from_definition(&no_heartbeat)
+        .unwrap()
+        .on_task("Export", silent)
+        .run_blocking(json!({}));
     exec.assert_failed_with("States.Timeout");
     assert_eq!(seconds(&exec), 10800);
 
     let unbounded = no_heartbeat.replace(r#""TimeoutSeconds": 10800,"#, "");
-    let exec = Harness::from_definition(&unbounded).unwrap().on_task("Export", silent).run_blocking(json!({}));
+    let exec = Harness::from_definition(&unbounded)
+        .unwrap()
+        .on_task("Export", silent)
+        .run_blocking(json!({}));
     assert_eq!(exec.status, Status::Running);
     assert!(exec.stalled.as_deref().unwrap().contains("'Export'"), "{:?}", exec.stalled);
 }
@@ -86,7 +111,13 @@ fn silence_ends_at_the_timeout_or_stalls() {
 fn a_scripted_failure_fails_the_task_with_its_error() {
     let exec = Harness::from_definition(&callback_machine("Never"))
         .unwrap()
-        .on_task("Export", |_| TaskReply::Callbacks(Timeline::new().heartbeat_at(Duration::from_secs(500)).fail_at(Duration::from_secs(900), "ExportFailed", Some("disk full"))))
+        .on_task("Export", |_| {
+            TaskReply::Callbacks(Timeline::new().heartbeat_at(Duration::from_secs(500)).fail_at(
+                Duration::from_secs(900),
+                "ExportFailed",
+                Some("disk full"),
+            ))
+        })
         .run_blocking(json!({}));
     exec.assert_failed_with("ExportFailed");
     assert_eq!(exec.cause.as_deref(), Some("disk full"));
@@ -104,7 +135,11 @@ fn timelines_of_concurrent_iterations_overlap() {
         .unwrap()
         .on_task("Job", |c| {
             let n = c.parameters["Payload"]["n"].as_u64().unwrap();
-            TaskReply::Callbacks(Timeline::new().heartbeats_every(Duration::from_secs(50), Duration::from_secs(100 * n)).succeed_at(Duration::from_secs(100 * n), json!(n)))
+            TaskReply::Callbacks(
+                Timeline::new()
+                    .heartbeats_every(Duration::from_secs(50), Duration::from_secs(100 * n))
+                    .succeed_at(Duration::from_secs(100 * n), json!(n)),
+            )
         })
         .run_blocking(json!([1, 2, 3]));
     exec.assert_succeeded();
@@ -129,7 +164,12 @@ mod through_the_sdk_client {
                     sfn_harness::sleep(Duration::from_secs(300)).await;
                     sfn.send_task_heartbeat().task_token(&token).send().await.unwrap();
                 }
-                sfn.send_task_success().task_token(&token).output(r#"{"done": true}"#).send().await.unwrap();
+                sfn.send_task_success()
+                    .task_token(&token)
+                    .output(r#"{"done": true}"#)
+                    .send()
+                    .await
+                    .unwrap();
                 TaskReply::AwaitCallback
             }
         })

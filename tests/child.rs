@@ -16,12 +16,16 @@ fn parent(resource: &str) -> String {
 
 fn seed_child() -> Harness {
     // named after its file: state-machine
-    Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().on_task("FargateTask", seed_worker)
+    Harness::from_file("fixtures/seed/state-machine.asl.json")
+        .unwrap()
+        .on_task("FargateTask", seed_worker)
 }
 
 #[test]
 fn a_parent_runs_the_seed_as_a_child_with_sync_2_and_sees_its_output() {
-    let h = Harness::from_definition(&parent("arn:aws:states:::states:startExecution.sync:2")).unwrap().with_child(seed_child());
+    let h = Harness::from_definition(&parent("arn:aws:states:::states:startExecution.sync:2"))
+        .unwrap()
+        .with_child(seed_child());
     let exec = h.run_blocking(json!({"input": {"number": 0}}));
     exec.assert_succeeded();
     let out = exec.output();
@@ -29,7 +33,10 @@ fn a_parent_runs_the_seed_as_a_child_with_sync_2_and_sees_its_output() {
     assert_eq!(out["Output"]["input"]["number"], 4, "the child's output, as JSON");
     assert_eq!(out["Input"], json!({"input": {"number": 0}}));
     assert_eq!(out["Name"], "seed-child");
-    assert!(out["ExecutionArn"].as_str().unwrap().ends_with(":execution:state-machine:seed-child"), "{out}");
+    assert!(
+        out["ExecutionArn"].as_str().unwrap().ends_with(":execution:state-machine:seed-child"),
+        "{out}"
+    );
     // the child's 40 virtual seconds pass on the parent's clock
     assert_eq!(exec.elapsed().as_secs(), 40);
     let children = h.child_executions();
@@ -40,7 +47,9 @@ fn a_parent_runs_the_seed_as_a_child_with_sync_2_and_sees_its_output() {
 
 #[test]
 fn sync_gives_json_text_and_a_failed_child_fails_the_task() {
-    let h = Harness::from_definition(&parent("arn:aws:states:::states:startExecution.sync")).unwrap().with_child(seed_child());
+    let h = Harness::from_definition(&parent("arn:aws:states:::states:startExecution.sync"))
+        .unwrap()
+        .with_child(seed_child());
     let exec = h.run_blocking(json!({"input": {"number": 2}}));
     exec.assert_succeeded();
     let output: Value = serde_json::from_str(exec.output()["Output"].as_str().unwrap()).unwrap();
@@ -55,7 +64,9 @@ fn sync_gives_json_text_and_a_failed_child_fails_the_task() {
 
 #[test]
 fn request_response_goes_on_once_the_child_started() {
-    let h = Harness::from_definition(&parent("arn:aws:states:::states:startExecution")).unwrap().with_child(seed_child());
+    let h = Harness::from_definition(&parent("arn:aws:states:::states:startExecution"))
+        .unwrap()
+        .with_child(seed_child());
     let exec = h.run_blocking(json!({"input": {"number": 0}}));
     exec.assert_succeeded();
     assert!(exec.output()["ExecutionArn"].is_string());
@@ -64,7 +75,16 @@ fn request_response_goes_on_once_the_child_started() {
 
 #[test]
 fn a_child_nobody_registered_is_a_harness_error() {
-    let exec = Harness::from_definition(&parent("arn:aws:states:::states:startExecution.sync:2")).unwrap().with_child(Harness::from_definition(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#).unwrap().state_machine_name("Other")).run_blocking(json!({"input": {}}));
+    let exec = Harness::from_definition(&parent("arn:aws:states:::states:startExecution.sync:2"))
+        .unwrap()
+        .with_child(
+            Harness::from_definition(
+                r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+            )
+            .unwrap()
+            .state_machine_name("Other"),
+        )
+        .run_blocking(json!({"input": {}}));
     exec.assert_failed_with("Harness.NoIntegration");
     assert!(exec.cause.as_deref().unwrap().contains("with_child"), "{:?}", exec.cause);
 }

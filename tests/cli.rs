@@ -4,7 +4,11 @@ use serde_json::Value;
 use std::process::{Command, Output};
 
 fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sfn-harness")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_sfn-harness"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -14,8 +18,14 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn run_with_a_mock_config_prints_a_trace_and_succeeds() {
     let o = cli(&[
-        "run", "fixtures/seed/state-machine.asl.json", "--input", r#"{"input":{"number":0}}"#,
-        "--mock-config", "fixtures/seed/mock-config.json", "--test-case", "HappyPath",
+        "run",
+        "fixtures/seed/state-machine.asl.json",
+        "--input",
+        r#"{"input":{"number":0}}"#,
+        "--mock-config",
+        "fixtures/seed/mock-config.json",
+        "--test-case",
+        "HappyPath",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let out = stdout(&o);
@@ -25,13 +35,22 @@ fn run_with_a_mock_config_prints_a_trace_and_succeeds() {
 
 #[test]
 fn run_json_has_status_output_error_cause_history() {
-    let o = cli(&["run", "fixtures/seed/state-machine.wait-for-token.asl.json", "--input", r#"{"input":{"number":-1}}"#, "--seed-worker", "FargateTask", "--json"]);
+    let o = cli(&[
+        "run",
+        "fixtures/seed/state-machine.wait-for-token.asl.json",
+        "--input",
+        r#"{"input":{"number":-1}}"#,
+        "--seed-worker",
+        "FargateTask",
+        "--json",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["status"], "FAILED");
     assert_eq!(v["error"], "Container task failed.");
     assert_eq!(v["cause"], Value::Null);
-    let types: Vec<&str> = v["history"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> =
+        v["history"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(&types[types.len() - 2..], ["TaskFailed", "ExecutionFailed"]);
 }
 
@@ -45,7 +64,14 @@ fn bad_usage_and_invalid_definitions_exit_2() {
     let o = cli(&["run", "fixtures/nope.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read fixtures/nope.json"));
-    let o = cli(&["run", "fixtures/seed/state-machine.asl.json", "--mock-config", "fixtures/seed/mock-config.json", "--test-case", "Nope"]);
+    let o = cli(&[
+        "run",
+        "fixtures/seed/state-machine.asl.json",
+        "--mock-config",
+        "fixtures/seed/mock-config.json",
+        "--test-case",
+        "Nope",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no test case 'Nope'"));
 }
@@ -56,7 +82,12 @@ fn validate_reports_every_problem() {
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["result"], "FAIL");
-    let locs: Vec<&str> = v["diagnostics"].as_array().unwrap().iter().map(|d| d["location"].as_str().unwrap()).collect();
+    let locs: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["location"].as_str().unwrap())
+        .collect();
     for want in [
         "/States/Start/Next",
         "/States/Start/InputPath",
@@ -140,48 +171,91 @@ fn serve_out_of_descriptors_backs_off_and_recovers() {
 fn a_mock_config_answers_states_inside_maps_and_parallels() {
     let run = |case: &str| {
         cli(&[
-            "run", "fixtures/pipeline/pipeline.asl.json", "--input", r#"{"partitions":["a","b","c"]}"#,
-            "--mock-config", "fixtures/pipeline/mock-config.json", "--test-case", case, "--json",
+            "run",
+            "fixtures/pipeline/pipeline.asl.json",
+            "--input",
+            r#"{"partitions":["a","b","c"]}"#,
+            "--mock-config",
+            "fixtures/pipeline/mock-config.json",
+            "--test-case",
+            case,
+            "--json",
         ])
     };
     let o = run("Approved");
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["output"]["processed"], serde_json::json!([{"partition": "ok"}, {"partition": "ok"}, {"partition": "ok"}]));
+    assert_eq!(
+        v["output"]["processed"],
+        serde_json::json!([{"partition": "ok"}, {"partition": "ok"}, {"partition": "ok"}])
+    );
     assert_eq!(v["output"]["published"], serde_json::json!([{"tables": 3}, "sent"]));
 
     let o = run("FlakyPartitionThenRejected");
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["error"], "NotApproved");
-    let types: Vec<&str> = v["history"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types.iter().filter(|t| **t == "TaskFailed").count(), 1, "the first attempt failed, the retry succeeded");
+    let types: Vec<&str> =
+        v["history"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types.iter().filter(|t| **t == "TaskFailed").count(),
+        1,
+        "the first attempt failed, the retry succeeded"
+    );
 }
 
 #[test]
 fn replay_exits_0_on_a_match_and_1_at_a_divergence() {
     // record a run of the seed as the aws CLI would print it
-    let o = cli(&["run", "fixtures/seed/state-machine.asl.json", "--input", r#"{"input":{"number":2}}"#, "--seed-worker", "FargateTask", "--json"]);
+    let o = cli(&[
+        "run",
+        "fixtures/seed/state-machine.asl.json",
+        "--input",
+        r#"{"input":{"number":2}}"#,
+        "--seed-worker",
+        "FargateTask",
+        "--json",
+    ]);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let dir = std::env::temp_dir().join(format!("sfn-harness-replay-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let history = dir.join("history.json");
     std::fs::write(&history, serde_json::json!({"events": v["history"]}).to_string()).unwrap();
-    let o = cli(&["replay", "fixtures/seed/state-machine.asl.json", "--history", history.to_str().unwrap()]);
+    let o = cli(&[
+        "replay",
+        "fixtures/seed/state-machine.asl.json",
+        "--history",
+        history.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
     assert!(stdout(&o).contains("matches the recorded history"), "{}", stdout(&o));
 
     let changed = dir.join("changed.asl.json");
-    std::fs::write(&changed, std::fs::read_to_string("fixtures/seed/state-machine.asl.json").unwrap().replace("\"NumericGreaterThan\": 3", "\"NumericGreaterThan\": 2")).unwrap();
+    std::fs::write(
+        &changed,
+        std::fs::read_to_string("fixtures/seed/state-machine.asl.json")
+            .unwrap()
+            .replace("\"NumericGreaterThan\": 3", "\"NumericGreaterThan\": 2"),
+    )
+    .unwrap();
     let o = cli(&["replay", changed.to_str().unwrap(), "--history", history.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let out = stdout(&o);
     assert!(out.contains("the replay diverges at event #"), "{out}");
     assert!(out.contains("--- recorded") && out.contains("+++ replayed"), "{out}");
 
-    let o = cli(&["replay", "fixtures/seed/state-machine.asl.json", "--history", "fixtures/seed/mock-config.json"]);
+    let o = cli(&[
+        "replay",
+        "fixtures/seed/state-machine.asl.json",
+        "--history",
+        "fixtures/seed/mock-config.json",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("GetExecutionHistory"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("GetExecutionHistory"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -190,7 +264,14 @@ fn coverage_of_recorded_seed_runs_and_the_graph_of_one() {
     let _ = std::fs::remove_dir_all(&dir);
     for input in [r#"{"input":{"number":0}}"#, r#"{"input":{"number":-1}}"#] {
         let o = Command::new(env!("CARGO_BIN_EXE_sfn-harness"))
-            .args(["run", "fixtures/seed/state-machine.asl.json", "--input", input, "--seed-worker", "FargateTask"])
+            .args([
+                "run",
+                "fixtures/seed/state-machine.asl.json",
+                "--input",
+                input,
+                "--seed-worker",
+                "FargateTask",
+            ])
             .env("SFN_HARNESS_COVERAGE", &dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
@@ -198,14 +279,27 @@ fn coverage_of_recorded_seed_runs_and_the_graph_of_one() {
         assert!(o.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let out = dir.join("coverage.json");
-    let o = cli(&["coverage", "fixtures/seed/state-machine.asl.json", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = cli(&[
+        "coverage",
+        "fixtures/seed/state-machine.asl.json",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let table = stdout(&o);
     assert!(table.contains("states") && table.contains("4      4"), "{table}");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(v["branches"], serde_json::json!({"covered": 2, "total": 2}));
 
-    let o = cli(&["graph", "fixtures/seed/state-machine.asl.json", "--format", "mermaid", "--coverage", dir.to_str().unwrap()]);
+    let o = cli(&[
+        "graph",
+        "fixtures/seed/state-machine.asl.json",
+        "--format",
+        "mermaid",
+        "--coverage",
+        dir.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("class s0 ran;"), "{}", stdout(&o));
     let o = cli(&["graph", "fixtures/seed/state-machine.asl.json", "--format", "svg"]);

@@ -16,7 +16,13 @@ impl Drop for Served {
 fn serve() -> Served {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_sfn-harness"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--mock-config", "fixtures/seed/mock-config.json"])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--mock-config",
+            "fixtures/seed/mock-config.json",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(Stdio::null())
         .spawn()
@@ -33,7 +39,10 @@ fn serve() -> Served {
 fn available(cmd: &str, args: &[&str]) -> bool {
     let ok = Command::new(cmd).args(args).output().map(|o| o.status.success()).unwrap_or(false);
     if !ok {
-        assert!(std::env::var("SFN_HARNESS_REQUIRE_CLIENTS").as_deref() != Ok("1"), "{cmd} is required (SFN_HARNESS_REQUIRE_CLIENTS=1) but not usable");
+        assert!(
+            std::env::var("SFN_HARNESS_REQUIRE_CLIENTS").as_deref() != Ok("1"),
+            "{cmd} is required (SFN_HARNESS_REQUIRE_CLIENTS=1) but not usable"
+        );
         eprintln!("SKIPPED: {cmd} is not installed (pip install boto3 awscli)");
     }
     ok
@@ -45,8 +54,18 @@ fn boto3_drives_the_seed_activities_and_errors() {
         return;
     }
     let s = serve();
-    let out = Command::new("python3").arg("tests/clients/boto3_seed.py").arg(&s.1).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .arg("tests/clients/boto3_seed.py")
+        .arg(&s.1)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -65,13 +84,33 @@ fn the_aws_cli_drives_the_seed() {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
-    let (code, out, err) = aws(&["create-state-machine", "--name", "state-machine", "--definition", "file://fixtures/seed/state-machine.asl.json", "--role-arn", "arn:aws:iam::123456789012:role/r"]);
+    let (code, out, err) = aws(&[
+        "create-state-machine",
+        "--name",
+        "state-machine",
+        "--definition",
+        "file://fixtures/seed/state-machine.asl.json",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/r",
+    ]);
     assert_eq!(code, Some(0), "{err}");
     let sm: serde_json::Value = serde_json::from_str(&out).unwrap();
     let arn = sm["stateMachineArn"].as_str().unwrap();
-    let (code, out, err) = aws(&["start-execution", "--state-machine-arn", &format!("{arn}#HappyPath"), "--name", "cli-0", "--input", r#"{"input":{"number":0}}"#]);
+    let (code, out, err) = aws(&[
+        "start-execution",
+        "--state-machine-arn",
+        &format!("{arn}#HappyPath"),
+        "--name",
+        "cli-0",
+        "--input",
+        r#"{"input":{"number":0}}"#,
+    ]);
     assert_eq!(code, Some(0), "{err}");
     let ex: serde_json::Value = serde_json::from_str(&out).unwrap();
     let ex = ex["executionArn"].as_str().unwrap().to_string();
@@ -81,7 +120,11 @@ fn the_aws_cli_drives_the_seed() {
         let d: serde_json::Value = serde_json::from_str(&out).unwrap();
         status = d["status"].as_str().unwrap().to_string();
         if status != "RUNNING" {
-            assert_eq!(serde_json::from_str::<serde_json::Value>(d["output"].as_str().unwrap()).unwrap()["input"]["number"], 4);
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(d["output"].as_str().unwrap()).unwrap()
+                    ["input"]["number"],
+                4
+            );
             break;
         }
     }
@@ -90,6 +133,9 @@ fn the_aws_cli_drives_the_seed() {
     let h: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(h["events"].as_array().unwrap().len(), 46);
     let (code, _, err) = aws(&["describe-execution", "--execution-arn", &format!("{ex}-nope")]);
-    assert!(matches!(code, Some(254) | Some(255)), "aws CLI v1 exits 255, v2 254 on service errors: {code:?}");
+    assert!(
+        matches!(code, Some(254) | Some(255)),
+        "aws CLI v1 exits 255, v2 254 on service errors: {code:?}"
+    );
     assert!(err.contains("ExecutionDoesNotExist"), "{err}");
 }

@@ -36,7 +36,10 @@ fn retry_backoffs_of_concurrent_iterations_overlap() {
     // two iterations that each fail once and back off 5 s: done after 5 s
     // when they run side by side, 10 s when MaxConcurrency is 1
     for (limit, seconds) in [(0, 5.0), (2, 5.0), (1, 10.0)] {
-        let exec = Harness::from_definition(&map_of_flaky_tasks(limit)).unwrap().on_task("Work", flaky).run_blocking(json!(["a", "b"]));
+        let exec = Harness::from_definition(&map_of_flaky_tasks(limit))
+            .unwrap()
+            .on_task("Work", flaky)
+            .run_blocking(json!(["a", "b"]));
         exec.assert_succeeded();
         assert_eq!(elapsed_s(&exec), seconds, "MaxConcurrency {limit}");
         assert_eq!(exec.invocations("Work"), 4);
@@ -79,17 +82,24 @@ fn iterations_end_in_virtual_time_order_and_max_concurrency_path_holds() {
 #[test]
 fn a_two_hour_map_runs_at_once() {
     let started = std::time::Instant::now();
-    let exec = Harness::from_definition(WAITS).unwrap().run_blocking(json!({"limit": 0, "waits": vec![7200; 40]}));
+    let exec = Harness::from_definition(WAITS)
+        .unwrap()
+        .run_blocking(json!({"limit": 0, "waits": vec![7200; 40]}));
     exec.assert_succeeded();
     assert_eq!(elapsed_s(&exec), 7200.0);
-    assert!(started.elapsed() < std::time::Duration::from_secs(5), "virtual time costs no real time");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "virtual time costs no real time"
+    );
 }
 
 #[test]
 fn an_inline_map_runs_at_most_40_iterations_at_once() {
     // AWS's quota for inline Maps, whatever MaxConcurrency says
     for limit in [0, 100] {
-        let exec = Harness::from_definition(WAITS).unwrap().run_blocking(json!({"limit": limit, "waits": vec![10; 41]}));
+        let exec = Harness::from_definition(WAITS)
+            .unwrap()
+            .run_blocking(json!({"limit": limit, "waits": vec![10; 41]}));
         assert_eq!(elapsed_s(&exec), 20.0, "MaxConcurrency {limit}");
     }
 }
@@ -106,12 +116,18 @@ const RACING_BRANCHES: &str = r#"{"StartAt": "Both", "States": {"Both": {
 
 #[test]
 fn a_failing_branch_aborts_its_running_siblings() {
-    let exec = Harness::from_definition(RACING_BRANCHES).unwrap().on_task("Fails", |_| TaskReply::fail("Boom", Some("at once"))).run_blocking(json!({}));
+    let exec = Harness::from_definition(RACING_BRANCHES)
+        .unwrap()
+        .on_task("Fails", |_| TaskReply::fail("Boom", Some("at once")))
+        .run_blocking(json!({}));
     exec.assert_failed_with("Boom");
     assert_eq!(elapsed_s(&exec), 0.0, "the failure does not wait for the sibling's Wait");
     let types = exec.event_types();
     assert!(types.contains(&"WaitStateAborted".to_string()), "{types:?}");
-    assert!(!types.contains(&"PassStateEntered".to_string()), "the aborted branch goes no further: {types:?}");
+    assert!(
+        !types.contains(&"PassStateEntered".to_string()),
+        "the aborted branch goes no further: {types:?}"
+    );
     let failed_at = types.iter().position(|t| t == "TaskFailed").unwrap();
     let aborted_at = types.iter().position(|t| t == "WaitStateAborted").unwrap();
     let parallel_failed = types.iter().position(|t| t == "ParallelStateFailed").unwrap();
@@ -203,13 +219,24 @@ fn exploration_finds_a_lost_update_that_the_natural_order_misses() {
 
 #[test]
 fn exploration_passes_a_scenario_without_races_and_seeds_vary_the_order() {
-    let h = Harness::from_definition(LOST_UPDATE).unwrap().on_task("ReadA", |_| TaskReply::ok(json!(0))).on_task("ReadB", |_| TaskReply::ok(json!(0)));
-    let h = h.on_task("WriteA", |c| TaskReply::ok(c.parameters.as_ref().clone())).on_task("WriteB", |c| TaskReply::ok(c.parameters.as_ref().clone()));
+    let h = Harness::from_definition(LOST_UPDATE)
+        .unwrap()
+        .on_task("ReadA", |_| TaskReply::ok(json!(0)))
+        .on_task("ReadB", |_| TaskReply::ok(json!(0)));
+    let h = h
+        .on_task("WriteA", |c| TaskReply::ok(c.parameters.as_ref().clone()))
+        .on_task("WriteB", |c| TaskReply::ok(c.parameters.as_ref().clone()));
     h.explore(json!(null), 30, |exec| assert_eq!(exec.output(), &json!([0, 0]))).unwrap();
     let orders: std::collections::BTreeSet<Vec<String>> = (0..30)
         .map(|seed| {
             let exec = h.clone().interleaving(seed).run_blocking(json!(null));
-            exec.history_json().as_array().unwrap().iter().filter(|e| e["type"] == "TaskStateEntered").map(|e| e["stateEnteredEventDetails"]["name"].as_str().unwrap().to_string()).collect()
+            exec.history_json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["type"] == "TaskStateEntered")
+                .map(|e| e["stateEnteredEventDetails"]["name"].as_str().unwrap().to_string())
+                .collect()
         })
         .collect();
     assert!(orders.len() > 2, "seeds explore several orders: {orders:?}");
@@ -217,7 +244,10 @@ fn exploration_passes_a_scenario_without_races_and_seeds_vary_the_order() {
 
 #[test]
 fn the_same_interleaving_gives_the_same_history_and_ids() {
-    let h = Harness::from_definition(&map_of_flaky_tasks(0)).unwrap().on_task("Work", flaky).interleaving(7);
+    let h = Harness::from_definition(&map_of_flaky_tasks(0))
+        .unwrap()
+        .on_task("Work", flaky)
+        .interleaving(7);
     let a = h.run_blocking(json!(["a", "b", "c"]));
     let b = h.run_blocking(json!(["a", "b", "c"]));
     assert_eq!(a.history_json(), b.history_json());

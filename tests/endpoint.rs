@@ -11,7 +11,10 @@ use std::io::{Read, Write};
 const SEED: &str = "fixtures/seed/state-machine.asl.json";
 
 async fn start() -> (server::Server, Client) {
-    let cfg = EndpointConfig { mock_config: Some(MockConfig::from_file("fixtures/seed/mock-config.json").unwrap()), ..EndpointConfig::default() };
+    let cfg = EndpointConfig {
+        mock_config: Some(MockConfig::from_file("fixtures/seed/mock-config.json").unwrap()),
+        ..EndpointConfig::default()
+    };
     let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = sfn_client(&srv.url(), "us-east-1");
     (srv, client)
@@ -43,7 +46,10 @@ async fn create_express(client: &Client, name: &str, definition: &str) -> String
         .state_machine_arn
 }
 
-async fn wait_done(client: &Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+async fn wait_done(
+    client: &Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
     for _ in 0..500 {
         let d = client.describe_execution().execution_arn(arn).send().await.unwrap();
         if d.status.as_str() != "RUNNING" {
@@ -79,7 +85,14 @@ async fn the_seed_runs_through_start_execution_with_a_mock_test_case() {
     let mut events = Vec::new();
     let mut token = None;
     loop {
-        let page = client.get_execution_history().execution_arn(&exec).max_results(10).set_next_token(token).send().await.unwrap();
+        let page = client
+            .get_execution_history()
+            .execution_arn(&exec)
+            .max_results(10)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
         events.extend(page.events().iter().map(|e| e.r#type().as_str().to_string()));
         token = page.next_token().map(str::to_string);
         if token.is_none() {
@@ -88,40 +101,90 @@ async fn the_seed_runs_through_start_execution_with_a_mock_test_case() {
     }
     assert_eq!(events.len(), 46);
     assert_eq!(events.iter().filter(|t| *t == "TaskScheduled").count(), 4);
-    let rev = client.get_execution_history().execution_arn(&exec).reverse_order(true).include_execution_data(false).max_results(1).send().await.unwrap();
+    let rev = client
+        .get_execution_history()
+        .execution_arn(&exec)
+        .reverse_order(true)
+        .include_execution_data(false)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(rev.events()[0].r#type().as_str(), "ExecutionSucceeded");
     assert!(rev.events()[0].execution_succeeded_event_details().unwrap().output().is_none());
-    let listed = client.list_executions().state_machine_arn(&sm).status_filter("SUCCEEDED".into()).send().await.unwrap();
+    let listed = client
+        .list_executions()
+        .state_machine_arn(&sm)
+        .status_filter("SUCCEEDED".into())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.executions().len(), 1);
     // the same name with another input is refused; unknown resources say so
-    let again = client.start_execution().state_machine_arn(&sm).name("number-0").input("{}").send().await;
+    let again =
+        client.start_execution().state_machine_arn(&sm).name("number-0").input("{}").send().await;
     assert_eq!(code(again.unwrap_err().into_service_error()), "ExecutionAlreadyExists");
-    let missing = client.describe_state_machine().state_machine_arn(format!("{sm}-nope")).send().await;
+    let missing =
+        client.describe_state_machine().state_machine_arn(format!("{sm}-nope")).send().await;
     assert_eq!(code(missing.unwrap_err().into_service_error()), "StateMachineDoesNotExist");
     let bad_arn = client.describe_execution().execution_arn("not-an-arn").send().await;
     assert_eq!(code(bad_arn.unwrap_err().into_service_error()), "InvalidArn");
-    let no_exec = client.describe_execution().execution_arn(exec.replace("number-0", "nope")).send().await;
+    let no_exec =
+        client.describe_execution().execution_arn(exec.replace("number-0", "nope")).send().await;
     assert_eq!(code(no_exec.unwrap_err().into_service_error()), "ExecutionDoesNotExist");
 }
 
 #[tokio::test]
 async fn definitions_are_validated_and_managed() {
     let (_srv, client) = start().await;
-    let bad = client.create_state_machine().name("bad").definition(r#"{"StartAt":"X","States":{}}"#).role_arn("arn:aws:iam::1:role/r").send().await;
+    let bad = client
+        .create_state_machine()
+        .name("bad")
+        .definition(r#"{"StartAt":"X","States":{}}"#)
+        .role_arn("arn:aws:iam::1:role/r")
+        .send()
+        .await;
     assert_eq!(code(bad.unwrap_err().into_service_error()), "InvalidDefinition");
-    let v = client.validate_state_machine_definition().definition(std::fs::read_to_string("fixtures/invalid.asl.json").unwrap()).send().await.unwrap();
+    let v = client
+        .validate_state_machine_definition()
+        .definition(std::fs::read_to_string("fixtures/invalid.asl.json").unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(v.result().as_str(), "FAIL");
-    assert!(v.diagnostics().iter().any(|d| d.location() == Some("/States/Start/Next") && d.code() == "MISSING_TRANSITION_TARGET"));
+    assert!(v
+        .diagnostics()
+        .iter()
+        .any(|d| d.location() == Some("/States/Start/Next")
+            && d.code() == "MISSING_TRANSITION_TARGET"));
     let sm = create(&client, "m", &std::fs::read_to_string(SEED).unwrap()).await;
     let d = client.describe_state_machine().state_machine_arn(&sm).send().await.unwrap();
     assert_eq!(d.name(), "m");
-    client.update_state_machine().state_machine_arn(&sm).definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).send().await.unwrap();
+    client
+        .update_state_machine()
+        .state_machine_arn(&sm)
+        .definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#)
+        .send()
+        .await
+        .unwrap();
     // StartSyncExecution runs EXPRESS state machines only
-    let standard = client.start_sync_execution().state_machine_arn(&sm).input(r#"{"a":1}"#).send().await;
+    let standard =
+        client.start_sync_execution().state_machine_arn(&sm).input(r#"{"a":1}"#).send().await;
     assert_eq!(code(standard.unwrap_err().into_service_error()), "StateMachineTypeNotSupported");
     client.delete_state_machine().state_machine_arn(&sm).send().await.unwrap();
-    let sm = create_express(&client, "m", r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).await;
-    let r = client.start_sync_execution().state_machine_arn(&sm).input(r#"{"a":1}"#).send().await.unwrap();
+    let sm = create_express(
+        &client,
+        "m",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+    )
+    .await;
+    let r = client
+        .start_sync_execution()
+        .state_machine_arn(&sm)
+        .input(r#"{"a":1}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_str(), "SUCCEEDED");
     assert_eq!(r.output(), Some(r#"{"a":1}"#));
     assert_eq!(client.list_state_machines().send().await.unwrap().state_machines().len(), 1);
@@ -135,8 +198,16 @@ async fn an_activity_worker_loop_answers_activity_tasks() {
     let act = client.create_activity().name("doubler").send().await.unwrap().activity_arn;
     let def = json!({"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": act, "TimeoutSeconds": 30, "End": true}}});
     let sm = create(&client, "with-activity", &def.to_string()).await;
-    let exec = client.start_execution().state_machine_arn(&sm).input(r#"{"n":21}"#).send().await.unwrap().execution_arn;
-    let task = client.get_activity_task().activity_arn(&act).worker_name("w1").send().await.unwrap();
+    let exec = client
+        .start_execution()
+        .state_machine_arn(&sm)
+        .input(r#"{"n":21}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let task =
+        client.get_activity_task().activity_arn(&act).worker_name("w1").send().await.unwrap();
     let input: Value = serde_json::from_str(task.input().unwrap()).unwrap();
     client
         .send_task_success()
@@ -150,18 +221,37 @@ async fn an_activity_worker_loop_answers_activity_tasks() {
     let h = client.get_execution_history().execution_arn(&exec).send().await.unwrap();
     let started = h.events().iter().find(|e| e.r#type().as_str() == "ActivityStarted").unwrap();
     assert_eq!(started.activity_started_event_details().unwrap().worker_name(), Some("w1"));
-    let dup = client.send_task_success().task_token(task.task_token().unwrap()).output("{}").send().await;
+    let dup =
+        client.send_task_success().task_token(task.task_token().unwrap()).output("{}").send().await;
     assert_eq!(code(dup.unwrap_err().into_service_error()), "TaskDoesNotExist");
     let unknown = client.send_task_failure().task_token("nope").send().await;
     assert_eq!(code(unknown.unwrap_err().into_service_error()), "InvalidToken");
     // a second execution, stopped while it waits for its worker
-    let exec2 = client.start_execution().state_machine_arn(&sm).input("{}").send().await.unwrap().execution_arn;
+    let exec2 = client
+        .start_execution()
+        .state_machine_arn(&sm)
+        .input("{}")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     // while it waits, its history so far can be read
     let running = client.get_execution_history().execution_arn(&exec2).send().await.unwrap();
     let types: Vec<&str> = running.events().iter().map(|e| e.r#type().as_str()).collect();
-    assert_eq!(types, ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"], "not started until a worker polls");
-    client.stop_execution().execution_arn(&exec2).error("Stopped").cause("by the test").send().await.unwrap();
+    assert_eq!(
+        types,
+        ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"],
+        "not started until a worker polls"
+    );
+    client
+        .stop_execution()
+        .execution_arn(&exec2)
+        .error("Stopped")
+        .cause("by the test")
+        .send()
+        .await
+        .unwrap();
     let d2 = client.describe_execution().execution_arn(&exec2).send().await.unwrap();
     assert_eq!(d2.status().as_str(), "ABORTED");
     let h = client.get_execution_history().execution_arn(&exec2).send().await.unwrap();
@@ -174,7 +264,12 @@ async fn wait_scale_paces_waits_in_real_time() {
     let cfg = EndpointConfig { wait_scale: 0.05, ..EndpointConfig::default() };
     let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = sfn_client(&srv.url(), "us-east-1");
-    let sm = create_express(&client, "waits", r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":10,"End":true}}}"#).await;
+    let sm = create_express(
+        &client,
+        "waits",
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":10,"End":true}}}"#,
+    )
+    .await;
     let started = std::time::Instant::now();
     let r = client.start_sync_execution().state_machine_arn(&sm).send().await.unwrap();
     assert_eq!(r.status().as_str(), "SUCCEEDED");
@@ -224,8 +319,16 @@ async fn bad_requests_get_aws_error_shapes() {
             raw(addr, Some("AWSStepFunctions.Frobnicate"), "{}"),
             raw(addr, None, "{}"),
             raw(addr, Some("AWSStepFunctions.SendTaskSuccess"), r#"{"taskToken":"t"}"#),
-            raw(addr, Some("AWSStepFunctions.CreateStateMachine"), r#"{"name":"a b","definition":"{}","roleArn":"r"}"#),
-            raw(addr, Some("AWSStepFunctions.StartExecution"), r#"{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:none"}"#),
+            raw(
+                addr,
+                Some("AWSStepFunctions.CreateStateMachine"),
+                r#"{"name":"a b","definition":"{}","roleArn":"r"}"#,
+            ),
+            raw(
+                addr,
+                Some("AWSStepFunctions.StartExecution"),
+                r#"{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:none"}"#,
+            ),
         ]
     })
     .await
@@ -262,7 +365,10 @@ impl sfn_harness::RealTime for FrozenDate {
 }
 
 fn frozen_endpoint() -> Endpoint {
-    Endpoint::new(EndpointConfig { wall: sfn_harness::Wall::new(FrozenDate), ..EndpointConfig::default() })
+    Endpoint::new(EndpointConfig {
+        wall: sfn_harness::Wall::new(FrozenDate),
+        ..EndpointConfig::default()
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,14 +380,29 @@ async fn executions_started_in_the_same_millisecond_never_share_ids_or_tokens() 
     let sm = create(&client, "together", &def.to_string()).await;
     let mut execs = Vec::new();
     for i in 0..20 {
-        execs.push(client.start_execution().state_machine_arn(&sm).input(json!({"i": i}).to_string()).send().await.unwrap().execution_arn);
+        execs.push(
+            client
+                .start_execution()
+                .state_machine_arn(&sm)
+                .input(json!({"i": i}).to_string())
+                .send()
+                .await
+                .unwrap()
+                .execution_arn,
+        );
     }
     let mut tokens = std::collections::BTreeSet::new();
     for _ in 0..20 {
         let task = client.get_activity_task().activity_arn(&act).send().await.unwrap();
         let token = task.task_token().unwrap().to_string();
         assert!(tokens.insert(token.clone()), "a token was delivered twice: {token}");
-        client.send_task_success().task_token(&token).output(task.input().unwrap()).send().await.unwrap();
+        client
+            .send_task_success()
+            .task_token(&token)
+            .output(task.input().unwrap())
+            .send()
+            .await
+            .unwrap();
     }
     for (i, exec) in execs.iter().enumerate() {
         let d = wait_done(&client, exec).await;
@@ -302,20 +423,30 @@ fn the_history_holds_execution_started_as_soon_as_start_execution_returns() {
     assert_eq!(status, 200);
     let sm: Value = serde_json::from_slice(&out).unwrap();
     for i in 0..50 {
-        let start = json!({"stateMachineArn": sm["stateMachineArn"], "input": json!({"i": i}).to_string()}).to_string();
+        let start =
+            json!({"stateMachineArn": sm["stateMachineArn"], "input": json!({"i": i}).to_string()})
+                .to_string();
         let (_, out) = rt.block_on(ep.handle("StartExecution", start.as_bytes()));
         let exec: Value = serde_json::from_slice(&out).unwrap();
         let read = json!({"executionArn": exec["executionArn"]}).to_string();
         let (_, out) = rt.block_on(ep.handle("GetExecutionHistory", read.as_bytes()));
         let h: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(h["events"][0]["type"], "ExecutionStarted", "try {i}: {h}");
-        assert_eq!(h["events"][0]["executionStartedEventDetails"]["input"], json!({"i": i}).to_string());
+        assert_eq!(
+            h["events"][0]["executionStartedEventDetails"]["input"],
+            json!({"i": i}).to_string()
+        );
         // once it has run: its own events follow, without a second ExecutionStarted
         rt.block_on(tokio::task::yield_now());
         let (_, out) = rt.block_on(ep.handle("GetExecutionHistory", read.as_bytes()));
         let h: Value = serde_json::from_slice(&out).unwrap();
-        let types: Vec<&str> = h["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-        assert_eq!(types, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"], "try {i}");
+        let types: Vec<&str> =
+            h["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"],
+            "try {i}"
+        );
     }
 }
 
@@ -324,10 +455,22 @@ async fn finished_executions_past_the_retention_are_forgotten_oldest_first() {
     let cfg = EndpointConfig { max_executions: 5, ..EndpointConfig::default() };
     let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = sfn_client(&srv.url(), "us-east-1");
-    let sm = create(&client, "kept", r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#).await;
+    let sm = create(
+        &client,
+        "kept",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+    )
+    .await;
     let mut execs = Vec::new();
     for i in 0..12 {
-        let e = client.start_execution().state_machine_arn(&sm).name(format!("e{i}")).send().await.unwrap().execution_arn;
+        let e = client
+            .start_execution()
+            .state_machine_arn(&sm)
+            .name(format!("e{i}"))
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
         wait_done(&client, &e).await;
         execs.push(e);
     }
@@ -344,11 +487,27 @@ async fn a_new_machine_of_a_deleted_ones_name_reuses_its_execution_names() {
     let (_srv, client) = start().await;
     let def = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
     let sm = create(&client, "again", def).await;
-    let first = client.start_execution().state_machine_arn(&sm).name("run-1").input(r#"{"v":1}"#).send().await.unwrap().execution_arn;
+    let first = client
+        .start_execution()
+        .state_machine_arn(&sm)
+        .name("run-1")
+        .input(r#"{"v":1}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
     wait_done(&client, &first).await;
     client.delete_state_machine().state_machine_arn(&sm).send().await.unwrap();
     let sm = create(&client, "again", def).await;
-    let second = client.start_execution().state_machine_arn(&sm).name("run-1").input(r#"{"v":2}"#).send().await.unwrap().execution_arn;
+    let second = client
+        .start_execution()
+        .state_machine_arn(&sm)
+        .name("run-1")
+        .input(r#"{"v":2}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
     assert_eq!(second, first);
     assert_eq!(wait_done(&client, &second).await.output(), Some(r#"{"v":2}"#));
 }
@@ -358,13 +517,28 @@ async fn a_long_history_pages_forward_and_backward() {
     let (_srv, client) = start().await;
     let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}});
     let sm = create(&client, "long", &def.to_string()).await;
-    let exec = client.start_execution().state_machine_arn(&sm).input(json!(vec![0; 300]).to_string()).send().await.unwrap().execution_arn;
+    let exec = client
+        .start_execution()
+        .state_machine_arn(&sm)
+        .input(json!(vec![0; 300]).to_string())
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
     wait_done(&client, &exec).await;
     for reverse in [false, true] {
         let mut ids = Vec::new();
         let mut token = None;
         loop {
-            let page = client.get_execution_history().execution_arn(&exec).reverse_order(reverse).max_results(250).set_next_token(token).send().await.unwrap();
+            let page = client
+                .get_execution_history()
+                .execution_arn(&exec)
+                .reverse_order(reverse)
+                .max_results(250)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
             ids.extend(page.events().iter().map(|e| e.id()));
             token = page.next_token().map(str::to_string);
             if token.is_none() {
@@ -382,7 +556,10 @@ async fn a_long_history_pages_forward_and_backward() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_sent_requests_are_closed_and_other_clients_are_served() {
-    let cfg = EndpointConfig { read_timeout: std::time::Duration::from_millis(300), ..EndpointConfig::default() };
+    let cfg = EndpointConfig {
+        read_timeout: std::time::Duration::from_millis(300),
+        ..EndpointConfig::default()
+    };
     let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     // clients that send half a request and stall
     let stalled: Vec<std::net::TcpStream> = (0..200)
@@ -423,11 +600,23 @@ async fn requests_aws_refuses_are_refused_with_awss_error() {
     let cases = [
         ("StartExecution", json!({"stateMachineArn": sm, "input": {}}), "ValidationException"),
         ("StartExecution", json!({"stateMachineArn": sm, "name": 1}), "ValidationException"),
-        ("StartExecution", json!({"stateMachineArn": sm, "input": "x".repeat(262_145)}), "ValidationException"),
+        (
+            "StartExecution",
+            json!({"stateMachineArn": sm, "input": "x".repeat(262_145)}),
+            "ValidationException",
+        ),
         ("CreateStateMachine", json!({"name": "m", "definition": "{}"}), "ValidationException"),
         ("ListExecutions", json!({"stateMachineArn": sm, "maxResults": -1}), "ValidationException"),
-        ("ListExecutions", json!({"stateMachineArn": sm, "statusFilter": "DONE"}), "ValidationException"),
-        ("SendTaskFailure", json!({"taskToken": "t", "error": "e".repeat(257)}), "ValidationException"),
+        (
+            "ListExecutions",
+            json!({"stateMachineArn": sm, "statusFilter": "DONE"}),
+            "ValidationException",
+        ),
+        (
+            "SendTaskFailure",
+            json!({"taskToken": "t", "error": "e".repeat(257)}),
+            "ValidationException",
+        ),
         ("StopExecution", json!({"executionArn": "not-an-arn"}), "InvalidArn"),
     ];
     for (op, body, want) in cases {
@@ -438,7 +627,10 @@ async fn requests_aws_refuses_are_refused_with_awss_error() {
     // a definition just under AWS's quota of 1,048,576 characters is accepted over HTTP
     let srv = server::serve(ep, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = sfn_client(&srv.url(), "us-east-1");
-    let def = format!(r#"{{"Comment": "{}", "StartAt": "P", "States": {{"P": {{"Type": "Pass", "End": true}}}}}}"#, "c".repeat(1_048_000));
+    let def = format!(
+        r#"{{"Comment": "{}", "StartAt": "P", "States": {{"P": {{"Type": "Pass", "End": true}}}}}}"#,
+        "c".repeat(1_048_000)
+    );
     create(&client, "big", &def).await;
     // the API is POST only
     let mut s = std::net::TcpStream::connect(srv.addr).unwrap();

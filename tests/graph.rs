@@ -19,10 +19,12 @@ const SMALL: &str = r#"{"StartAt": "Check", "States": {
 
 #[test]
 fn coverage_counts_states_branches_retriers_and_catchers() {
-    let h = Harness::from_definition(SMALL).unwrap().on_task("Work", |c| match (c.parameters["mode"].as_str(), c.retry_count) {
-        (Some("flaky"), 0) => TaskReply::fail("Flaky", None),
-        (Some("fatal"), _) => TaskReply::fail("Fatal", None),
-        _ => TaskReply::ok(json!(1)),
+    let h = Harness::from_definition(SMALL).unwrap().on_task("Work", |c| {
+        match (c.parameters["mode"].as_str(), c.retry_count) {
+            (Some("flaky"), 0) => TaskReply::fail("Flaky", None),
+            (Some("fatal"), _) => TaskReply::fail("Fatal", None),
+            _ => TaskReply::ok(json!(1)),
+        }
     });
     let one = h.run_blocking(json!({"n": 1, "mode": "flaky"}));
     let c = h.coverage([&one]);
@@ -33,7 +35,10 @@ fn coverage_counts_states_branches_retriers_and_catchers() {
     let fatal = h.run_blocking(json!({"n": 1, "mode": "fatal"}));
     let other = h.run_blocking(json!({"n": 7}));
     let c = h.coverage([&one, &fatal, &other]);
-    assert_eq!((c.states.covered, c.branches.covered, c.retriers.covered, c.catchers.covered), (4, 2, 1, 1));
+    assert_eq!(
+        (c.states.covered, c.branches.covered, c.retriers.covered, c.catchers.covered),
+        (4, 2, 1, 1)
+    );
     assert_eq!(c.uncovered, vec!["branch:Check#1".to_string(), "retrier:Work#1".to_string()]);
     let table = c.to_string();
     assert!(table.contains("branches") && table.contains("branch:Check#1"), "{table}");
@@ -45,12 +50,23 @@ fn the_graph_in_mermaid_and_dot_draws_nested_machines_and_marks() {
     let h = Harness::from_file("fixtures/pipeline/pipeline.asl.json").unwrap();
     let mermaid = h.graph(GraphFormat::Mermaid, &BTreeSet::new());
     assert!(mermaid.starts_with("flowchart TD"), "{mermaid}");
-    assert!(mermaid.contains("subgraph") && mermaid.contains("RunPartition") && mermaid.contains("|\"Default\"|"), "{mermaid}");
-    let marked = BTreeSet::from(["state:ProcessPartitions".to_string(), "state:RunPartition".to_string()]);
+    assert!(
+        mermaid.contains("subgraph")
+            && mermaid.contains("RunPartition")
+            && mermaid.contains("|\"Default\"|"),
+        "{mermaid}"
+    );
+    let marked =
+        BTreeSet::from(["state:ProcessPartitions".to_string(), "state:RunPartition".to_string()]);
     let mermaid = h.graph(GraphFormat::Mermaid, &marked);
     assert!(mermaid.contains("class s1 ran;") && mermaid.contains("notran"), "{mermaid}");
     let dot = h.graph(GraphFormat::Dot, &marked);
-    assert!(dot.starts_with("digraph") && dot.contains("subgraph cluster_s0") && dot.contains("fillcolor=\"#c8e6c9\""), "{dot}");
+    assert!(
+        dot.starts_with("digraph")
+            && dot.contains("subgraph cluster_s0")
+            && dot.contains("fillcolor=\"#c8e6c9\""),
+        "{dot}"
+    );
 }
 
 fn png_pixels(path: &std::path::Path) -> (u32, u32, Vec<[u8; 3]>) {
@@ -69,13 +85,20 @@ fn png_pixels(path: &std::path::Path) -> (u32, u32, Vec<[u8; 3]>) {
 /// colours of what ran.
 #[test]
 fn headless_chromium_draws_the_states() {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let chromium = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| {
+        std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success())
+    });
     let Some(chromium) = chromium else {
-        assert!(std::env::var("SFN_HARNESS_REQUIRE_CHROMIUM").as_deref() != Ok("1"), "chromium is missing but SFN_HARNESS_REQUIRE_CHROMIUM=1");
+        assert!(
+            std::env::var("SFN_HARNESS_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
+            "chromium is missing but SFN_HARNESS_REQUIRE_CHROMIUM=1"
+        );
         eprintln!("SKIPPED: no chromium (apt-get install chromium)");
         return;
     };
-    let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().on_task("FargateTask", seed_worker);
+    let h = Harness::from_file("fixtures/seed/state-machine.asl.json")
+        .unwrap()
+        .on_task("FargateTask", seed_worker);
     let dir = std::env::temp_dir().join(format!("sfn-harness-graph-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // pixels of boxes of states that ran, and of states that did not
@@ -87,7 +110,13 @@ fn headless_chromium_draws_the_states() {
         std::fs::write(&html, &page).unwrap();
         let shot = dir.join(format!("seed-{number}.png"));
         let out = std::process::Command::new(chromium)
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=900,700"])
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--window-size=900,700",
+            ])
             .arg(format!("--screenshot={}", shot.display()))
             .arg(format!("file://{}", html.display()))
             .output()

@@ -37,8 +37,18 @@ fn arguments_output_and_assign_read_states_and_the_variables_from_before() {
     exec.assert_succeeded();
     // Assign and Output of one state both see n as it was before it
     assert_eq!(exec.output(), &json!({"n": 2, "got": {"doubled": 10}, "prev": 1}));
-    let exited: Vec<Value> = exec.history_json().as_array().unwrap().iter().filter(|e| e["type"] == "TaskStateExited").cloned().collect();
-    assert_eq!(exited[0]["stateExitedEventDetails"]["assignedVariables"], json!({"n": "2", "got": "{\"doubled\":10}"}));
+    let exited: Vec<Value> = exec
+        .history_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "TaskStateExited")
+        .cloned()
+        .collect();
+    assert_eq!(
+        exited[0]["stateExitedEventDetails"]["assignedVariables"],
+        json!({"n": "2", "got": "{\"doubled\":10}"})
+    );
 }
 
 #[test]
@@ -54,7 +64,12 @@ fn a_catcher_reads_the_error_output() {
         }),
         "Call",
     );
-    let exec = harness(def).on_task("Call", |_| TaskReply::Fail { error: "Boom".into(), cause: Some("it broke".into()) }).run_blocking(json!({"id": 7}));
+    let exec = harness(def)
+        .on_task("Call", |_| TaskReply::Fail {
+            error: "Boom".into(),
+            cause: Some("it broke".into()),
+        })
+        .run_blocking(json!({"id": 7}));
     assert_eq!(exec.output(), &json!({"error": "Boom", "was": 7, "why": "it broke"}));
 }
 
@@ -77,14 +92,26 @@ fn map_items_item_selector_and_limits_take_expressions() {
 
 #[test]
 fn items_that_are_not_an_array_fail_with_aws_cause_and_event() {
-    let def = jsonata(json!({"M": {"Type": "Map", "Items": "{% $states.input.x %}", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}), "M");
+    let def = jsonata(
+        json!({"M": {"Type": "Map", "Items": "{% $states.input.x %}", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}),
+        "M",
+    );
     let exec = harness(def).run_blocking(json!({"x": {"a": 1}}));
     exec.assert_failed_with("States.QueryEvaluationError");
     assert_eq!(
         exec.cause.as_deref(),
         Some("An error occurred while executing the state 'M' (entered at the event id #2). The JSONata expression '$states.input.x' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was 'object' for value: {\"a\":1}")
     );
-    assert_eq!(exec.event_types(), ["ExecutionStarted", "MapStateEntered", "EvaluationFailed", "MapStateFailed", "ExecutionFailed"]);
+    assert_eq!(
+        exec.event_types(),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "EvaluationFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
+    );
     let failed = &exec.history_json()[2]["evaluationFailedEventDetails"];
     assert_eq!(failed["location"], "Items");
     assert_eq!(failed["state"], "M");
@@ -120,7 +147,10 @@ fn wait_and_task_timing_fields_take_expressions() {
         "W",
     );
     let exec = harness(def)
-        .on_task("T", |_| TaskReply::NoCallback { exit_code: Some(0), detail: "worker exited".into() })
+        .on_task("T", |_| TaskReply::NoCallback {
+            exit_code: Some(0),
+            detail: "worker exited".into(),
+        })
         .run_blocking(json!({"wait": 30, "at": "2024-01-01T00:10:00Z", "timeout": 60}));
     exec.assert_failed_with("States.Timeout");
     assert_eq!(exec.elapsed().as_secs(), 600 + 60);
@@ -128,7 +158,10 @@ fn wait_and_task_timing_fields_take_expressions() {
 
 #[test]
 fn fail_error_and_cause_take_expressions() {
-    let def = jsonata(json!({"F": {"Type": "Fail", "Error": "{% 'E.' & $states.input.code %}", "Cause": "{% $string($states.input) %}"}}), "F");
+    let def = jsonata(
+        json!({"F": {"Type": "Fail", "Error": "{% 'E.' & $states.input.code %}", "Cause": "{% $string($states.input) %}"}}),
+        "F",
+    );
     let exec = harness(def).run_blocking(json!({"code": "X"}));
     exec.assert_failed_with("E.X");
     assert_eq!(exec.cause.as_deref(), Some(r#"{"code":"X"}"#));
@@ -169,7 +202,10 @@ fn step_functions_functions_are_there_and_deterministic() {
 
 #[test]
 fn eval_is_not_available_and_errors_keep_their_jsonata_code() {
-    let def = jsonata(json!({"P": {"Type": "Pass", "Output": {"x": "{% $eval('1') %}"}, "End": true}}), "P");
+    let def = jsonata(
+        json!({"P": {"Type": "Pass", "Output": {"x": "{% $eval('1') %}"}, "End": true}}),
+        "P",
+    );
     let exec = harness(def).run_blocking(json!({}));
     exec.assert_failed_with("States.QueryEvaluationError");
     assert_eq!(
@@ -181,20 +217,53 @@ fn eval_is_not_available_and_errors_keep_their_jsonata_code() {
 #[test]
 fn definitions_are_checked_for_jsonata_rules() {
     let bad = [
-        (json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {}, "End": true}}}), "/States/P/Parameters"),
-        (json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Output": {}, "End": true}}}), "/States/P/Output"),
-        (json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}}), "/States/W/SecondsPath"),
-        (json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": true}}}), "/States/P/Result"),
-        (json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Output": 1, "Next": "C"}], "Default": "C"}}}), "/States/C/Choices/0/Output"),
-        (json!({"StartAt": "M", "States": {"M": {"Type": "Map", "Items": [1], "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}}), "/States/M/Items"),
-        (json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": "{% 1 + %}", "End": true}}}), "/States/P/Output"),
-        (json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"states": 1}, "End": true}}}), "/States/P/Assign/states"),
-        (json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"1x": 1}, "End": true}}}), "/States/P/Assign/1x"),
-        (json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Condition": "{% true %}", "Next": "C"}]}}}), "/States/C/Choices/0/Condition"),
+        (
+            json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {}, "End": true}}}),
+            "/States/P/Parameters",
+        ),
+        (
+            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Output": {}, "End": true}}}),
+            "/States/P/Output",
+        ),
+        (
+            json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}}),
+            "/States/W/SecondsPath",
+        ),
+        (
+            json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": true}}}),
+            "/States/P/Result",
+        ),
+        (
+            json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Output": 1, "Next": "C"}], "Default": "C"}}}),
+            "/States/C/Choices/0/Output",
+        ),
+        (
+            json!({"StartAt": "M", "States": {"M": {"Type": "Map", "Items": [1], "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}}),
+            "/States/M/Items",
+        ),
+        (
+            json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": "{% 1 + %}", "End": true}}}),
+            "/States/P/Output",
+        ),
+        (
+            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"states": 1}, "End": true}}}),
+            "/States/P/Assign/states",
+        ),
+        (
+            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"1x": 1}, "End": true}}}),
+            "/States/P/Assign/1x",
+        ),
+        (
+            json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Condition": "{% true %}", "Next": "C"}]}}}),
+            "/States/C/Choices/0/Condition",
+        ),
     ];
     for (def, at) in bad {
         let d = sfn_harness::validate(&def.to_string());
-        assert!(d.iter().any(|d| d.code == "SCHEMA_VALIDATION_FAILED" && d.location == at), "{at}: {d:?}");
+        assert!(
+            d.iter().any(|d| d.code == "SCHEMA_VALIDATION_FAILED" && d.location == at),
+            "{at}: {d:?}"
+        );
     }
 }
 
@@ -203,12 +272,18 @@ fn a_state_may_switch_language_and_strings_outside_braces_stay_literal() {
     let def = json!({"StartAt": "A", "States": {
         "A": {"Type": "Pass", "Parameters": {"x.$": "$.x"}, "Assign": {"y.$": "$.x"}, "Next": "B"},
         "B": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": {"sum": "{% $states.input.x + $y %}", "lit": " {% not an expression %}", "path": "$.x"}, "End": true}}});
-    assert_eq!(harness(def).run_blocking(json!({"x": 2})).output(), &json!({"sum": 4, "lit": " {% not an expression %}", "path": "$.x"}));
+    assert_eq!(
+        harness(def).run_blocking(json!({"x": 2})).output(),
+        &json!({"sum": 4, "lit": " {% not an expression %}", "path": "$.x"})
+    );
 }
 
 #[test]
 fn what_one_state_assigns_is_at_most_256_kib() {
-    let def = jsonata(json!({"P": {"Type": "Pass", "Assign": {"big": "{% $join([1..60000].$string($), ',') %}"}, "End": true}}), "P");
+    let def = jsonata(
+        json!({"P": {"Type": "Pass", "Assign": {"big": "{% $join([1..60000].$string($), ',') %}"}, "End": true}}),
+        "P",
+    );
     let exec = harness(def).run_blocking(json!({}));
     exec.assert_failed_with("States.DataLimitExceeded");
 }
@@ -264,11 +339,17 @@ proptest! {
 #[test]
 fn a_runaway_expression_fails_instead_of_holding_the_execution() {
     // an endless tail recursion: JSONata's own timeout ends it
-    let def = jsonata(json!({"P": {"Type": "Pass", "Output": "{% ($f := function($n){ $f($n + 1) }; $f(0)) %}", "End": true}}), "P");
+    let def = jsonata(
+        json!({"P": {"Type": "Pass", "Output": "{% ($f := function($n){ $f($n + 1) }; $f(0)) %}", "End": true}}),
+        "P",
+    );
     let exec = harness(def).run_blocking(json!({}));
     exec.assert_failed_with("States.QueryEvaluationError");
     // a deep non-tail recursion stops at the nesting bound
-    let def = jsonata(json!({"P": {"Type": "Pass", "Output": "{% ($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(1000000)) %}", "End": true}}), "P");
+    let def = jsonata(
+        json!({"P": {"Type": "Pass", "Output": "{% ($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(1000000)) %}", "End": true}}),
+        "P",
+    );
     let exec = harness(def).run_blocking(json!({}));
     exec.assert_failed_with("States.QueryEvaluationError");
 }
@@ -284,15 +365,26 @@ fn an_item_reader_takes_jsonata_arguments_and_max_items() {
                 "States": {"P": {"Type": "Pass", "Output": "{% $count($states.input.Items) & '@' & $states.input.BatchInput.from %}", "End": true}}}}}),
         "M",
     );
-    let exec = harness(def).s3_object("b", "items.json", "[1, 2, 3, 4, 5]").run_blocking(json!({"bucket": "b", "max": 3}));
+    let exec = harness(def)
+        .s3_object("b", "items.json", "[1, 2, 3, 4, 5]")
+        .run_blocking(json!({"bucket": "b", "max": 3}));
     assert_eq!(exec.output(), &json!(["2@b", "1@b"]));
 }
 
 #[test]
 fn pad_works_but_refuses_a_width_no_payload_could_hold() {
-    let def = jsonata(json!({"P": {"Type": "Pass", "Output": {"r": "{% $pad('ab', 5, '-') %}", "l": "{% $pad('ab', -4) %}", "same": "{% $pad('abc', 2) %}"}, "End": true}}), "P");
-    assert_eq!(harness(def).run_blocking(json!({})).output(), &json!({"r": "ab---", "l": "  ab", "same": "abc"}));
-    let def = jsonata(json!({"P": {"Type": "Pass", "Output": "{% $pad('', 1000000000000, 'x') %}", "End": true}}), "P");
+    let def = jsonata(
+        json!({"P": {"Type": "Pass", "Output": {"r": "{% $pad('ab', 5, '-') %}", "l": "{% $pad('ab', -4) %}", "same": "{% $pad('abc', 2) %}"}, "End": true}}),
+        "P",
+    );
+    assert_eq!(
+        harness(def).run_blocking(json!({})).output(),
+        &json!({"r": "ab---", "l": "  ab", "same": "abc"})
+    );
+    let def = jsonata(
+        json!({"P": {"Type": "Pass", "Output": "{% $pad('', 1000000000000, 'x') %}", "End": true}}),
+        "P",
+    );
     let exec = harness(def).run_blocking(json!({}));
     exec.assert_failed_with("States.QueryEvaluationError");
     assert!(exec.cause.as_deref().unwrap().contains("larger than a payload can hold"));

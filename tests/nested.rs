@@ -82,7 +82,11 @@ fn a_mock_config_can_name_nested_states() {
             "MockedResponses": {"Sent": {"0": {"Return": "sent"}}, "Done": {"0-2": {"Return": {"ok": true}}}}}"#,
     )
     .unwrap();
-    let exec = Harness::from_definition(PIPELINE).unwrap().mock_config(&cfg, None, "Happy").unwrap().run_blocking(input());
+    let exec = Harness::from_definition(PIPELINE)
+        .unwrap()
+        .mock_config(&cfg, None, "Happy")
+        .unwrap()
+        .run_blocking(input());
     exec.assert_succeeded();
     assert_eq!(exec.output(), &json!(["sent", [{"ok": true}, {"ok": true}, {"ok": true}]]));
     assert_eq!(exec.invocations("Work"), 3);
@@ -127,8 +131,16 @@ fn a_shadowed_mock_fails_the_run_whichever_came_first() {
             "MockedResponses": {"R": {"0": {"Return": 1}}}}"#,
     )
     .unwrap();
-    let handler_first = Harness::from_definition(CAUGHT).unwrap().on_task("T", |_| TaskReply::ok(json!(2))).mock_config(&cfg, None, "Happy").unwrap();
-    let mock_first = Harness::from_definition(CAUGHT).unwrap().mock_config(&cfg, None, "Happy").unwrap().on_task("T", |_| TaskReply::ok(json!(2)));
+    let handler_first = Harness::from_definition(CAUGHT)
+        .unwrap()
+        .on_task("T", |_| TaskReply::ok(json!(2)))
+        .mock_config(&cfg, None, "Happy")
+        .unwrap();
+    let mock_first = Harness::from_definition(CAUGHT)
+        .unwrap()
+        .mock_config(&cfg, None, "Happy")
+        .unwrap()
+        .on_task("T", |_| TaskReply::ok(json!(2)));
     for h in [handler_first, mock_first] {
         let exec = h.run_blocking(json!({}));
         exec.assert_failed_with("Harness.ShadowedMock");
@@ -143,7 +155,11 @@ fn a_mock_alone_still_answers() {
             "MockedResponses": {"R": {"0": {"Return": 1}}}}"#,
     )
     .unwrap();
-    let exec = Harness::from_definition(CAUGHT).unwrap().mock_config(&cfg, None, "Happy").unwrap().run_blocking(json!({}));
+    let exec = Harness::from_definition(CAUGHT)
+        .unwrap()
+        .mock_config(&cfg, None, "Happy")
+        .unwrap()
+        .run_blocking(json!({}));
     exec.assert_succeeded();
     assert_eq!(exec.output(), &json!(1));
 }
@@ -173,8 +189,10 @@ mod generated {
         ];
         leaf.prop_recursive(3, 24, 3, |inner| {
             prop_oneof![
-                (0u8..3, prop::collection::vec(inner.clone(), 1..3)).prop_map(|(limit, body)| Node::Map { limit, body }),
-                prop::collection::vec(prop::collection::vec(inner, 1..3), 1..3).prop_map(Node::Parallel),
+                (0u8..3, prop::collection::vec(inner.clone(), 1..3))
+                    .prop_map(|(limit, body)| Node::Map { limit, body }),
+                prop::collection::vec(prop::collection::vec(inner, 1..3), 1..3)
+                    .prop_map(Node::Parallel),
             ]
         })
     }
@@ -272,7 +290,10 @@ mod pipeline {
         Harness::from_file("fixtures/pipeline/pipeline.asl.json")
             .unwrap()
             .on_task("RunPartition", |c| {
-                let partition = sfn_harness::container_env_var(&c.parameters, Some("worker"), "PARTITION").unwrap_or_default().to_string();
+                let partition =
+                    sfn_harness::container_env_var(&c.parameters, Some("worker"), "PARTITION")
+                        .unwrap_or_default()
+                        .to_string();
                 if partition == "b" && c.retry_count == 0 {
                     return TaskReply::fail("States.TaskFailed", Some("exit code 1"));
                 }
@@ -285,27 +306,54 @@ mod pipeline {
 
     #[test]
     fn approved_after_fifty_minutes_of_heartbeats() {
-        let approval = Timeline::new().heartbeats_every(Duration::from_secs(300), Duration::from_secs(3000)).succeed_at(Duration::from_secs(3000), json!({"approved": true}));
+        let approval = Timeline::new()
+            .heartbeats_every(Duration::from_secs(300), Duration::from_secs(3000))
+            .succeed_at(Duration::from_secs(3000), json!({"approved": true}));
         let exec = harness(approval).run_blocking(json!({"partitions": ["a", "b", "c"]}));
         exec.assert_succeeded();
         assert_eq!(exec.invocations("RunPartition"), 4);
-        assert_eq!(exec.output()["processed"], json!([{"partition": "a"}, {"partition": "b"}, {"partition": "c"}]));
+        assert_eq!(
+            exec.output()["processed"],
+            json!([{"partition": "a"}, {"partition": "b"}, {"partition": "c"}])
+        );
         // b backs off 5 s while a and c run (MaxConcurrency 2), then the approval takes 3,000 s
         assert_eq!(exec.elapsed(), Duration::from_secs(5 + 3000));
 
         // each attempt of the nested Task, with its Map index, retry number and times
         let runs = exec.state("RunPartition");
-        let summary: Vec<(Option<usize>, u32, Option<&str>, u64)> =
-            runs.attempts.iter().map(|a| (a.within.map_index, a.retry, a.error.as_deref(), a.started.as_secs())).collect();
-        assert_eq!(summary, vec![(Some(0), 0, None, 0), (Some(1), 0, Some("States.TaskFailed"), 0), (Some(2), 0, None, 0), (Some(1), 1, None, 5)]);
-        assert_eq!(sfn_harness::container_env_var(&runs.attempts[3].parameters, Some("worker"), "PARTITION"), Some("b"));
+        let summary: Vec<(Option<usize>, u32, Option<&str>, u64)> = runs
+            .attempts
+            .iter()
+            .map(|a| (a.within.map_index, a.retry, a.error.as_deref(), a.started.as_secs()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (Some(0), 0, None, 0),
+                (Some(1), 0, Some("States.TaskFailed"), 0),
+                (Some(2), 0, None, 0),
+                (Some(1), 1, None, 5)
+            ]
+        );
+        assert_eq!(
+            sfn_harness::container_env_var(
+                &runs.attempts[3].parameters,
+                Some("worker"),
+                "PARTITION"
+            ),
+            Some("b")
+        );
         assert_eq!(runs.visits.len(), 3);
         let notify = exec.state("NotifyTeam");
         assert_eq!(notify.attempts[0].within.branch, Some(1));
         assert_eq!(notify.results(), vec![&json!({"Payload": "sent"})]);
         let approval = exec.state("AwaitApproval").attempts;
-        assert_eq!((approval[0].started.as_secs(), approval[0].ended.unwrap().as_secs()), (5, 3005));
-        exec.assert_attempts("RunPartition", 4).assert_output_of("Approved?", &exec.output_of("AwaitApproval").unwrap());
+        assert_eq!(
+            (approval[0].started.as_secs(), approval[0].ended.unwrap().as_secs()),
+            (5, 3005)
+        );
+        exec.assert_attempts("RunPartition", 4)
+            .assert_output_of("Approved?", &exec.output_of("AwaitApproval").unwrap());
         let path = exec.path();
         assert_eq!(path.first(), Some(&"ProcessPartitions"));
         assert_eq!(&path[path.len() - 3..], ["AwaitApproval", "Approved?", "Done"]);
@@ -337,7 +385,8 @@ mod pipeline {
 
     #[test]
     fn a_failed_assertion_shows_the_states_part_of_the_trace() {
-        let approval = Timeline::new().succeed_at(Duration::from_secs(1), json!({"approved": true}));
+        let approval =
+            Timeline::new().succeed_at(Duration::from_secs(1), json!({"approved": true}));
         let exec = harness(approval).run_blocking(json!({"partitions": ["b"]}));
         let message = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             exec.assert_attempts("RunPartition", 1);
@@ -351,7 +400,8 @@ mod pipeline {
 
     #[test]
     fn heartbeats_that_stop_are_caught_as_a_timeout_and_rejected() {
-        let approval = Timeline::new().heartbeats_every(Duration::from_secs(300), Duration::from_secs(1200));
+        let approval =
+            Timeline::new().heartbeats_every(Duration::from_secs(300), Duration::from_secs(1200));
         let exec = harness(approval).run_blocking(json!({"partitions": ["a"]}));
         exec.assert_failed_with("NotApproved");
         assert_eq!((exec.stop_ms - exec.start_ms) / 1000, 1200 + 600);

@@ -17,7 +17,8 @@ fn arb_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("[A-Za-z.$]{1,8}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map("[A-Za-z.$]{1,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -70,7 +71,8 @@ fn deeply_nested_definitions_are_refused_with_a_diagnostic() {
         let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": value}, "End": true}}}).to_string();
         let diags = sfn_harness::validate(&def);
         assert!(
-            diags.iter().any(|d| d.code == "SCHEMA_VALIDATION_FAILED" && d.location == "/States/P/Parameters/x.$"),
+            diags.iter().any(|d| d.code == "SCHEMA_VALIDATION_FAILED"
+                && d.location == "/States/P/Parameters/x.$"),
             "case {i}: {diags:?}"
         );
         assert!(sfn_harness::Harness::from_definition(&def).is_err(), "case {i}");

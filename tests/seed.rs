@@ -65,7 +65,13 @@ fn the_jsonata_seed_records_the_same_history() {
 /// number) or goes on to the task (a string).
 #[test]
 fn the_jsonata_choice_fails_on_what_it_cannot_compare() {
-    for (input, why) in [(json!({"input": {}}), "returned nothing (undefined)."), (json!({"input": {"number": "x"}}), "T2009: The expressions on either side of operator \">\" must be of the same data type")] {
+    for (input, why) in [
+        (json!({"input": {}}), "returned nothing (undefined)."),
+        (
+            json!({"input": {"number": "x"}}),
+            "T2009: The expressions on either side of operator \">\" must be of the same data type",
+        ),
+    ] {
         let exec = seed(JSONATA).run_blocking(input);
         exec.assert_failed_with("States.QueryEvaluationError");
         let cause = exec.cause.as_deref().unwrap();
@@ -85,11 +91,33 @@ fn per_state_views_of_the_seed_loop() {
     exec.assert_attempts("FargateTask", 4);
     let task = exec.state("FargateTask");
     assert_eq!(task.attempts[3].started.as_secs(), 30);
-    assert_eq!(task.attempts[0].parameters["Overrides"]["ContainerOverrides"][0]["Environment"][0]["Value"], r#"{"number":0}"#);
-    assert!(task.attempts.iter().all(|a| a.retry == 0 && a.within == sfn_harness::Within::default()));
+    assert_eq!(
+        task.attempts[0].parameters["Overrides"]["ContainerOverrides"][0]["Environment"][0]
+            ["Value"],
+        r#"{"number":0}"#
+    );
+    assert!(task
+        .attempts
+        .iter()
+        .all(|a| a.retry == 0 && a.within == sfn_harness::Within::default()));
     assert_eq!(task.visits.len(), 4);
     assert_eq!(exec.elapsed().as_secs(), 40);
-    exec.assert_path(&["Choice", "FargateTask", "Wait", "Choice", "FargateTask", "Wait", "Choice", "FargateTask", "Wait", "Choice", "FargateTask", "Wait", "Choice", "Succeed"]);
+    exec.assert_path(&[
+        "Choice",
+        "FargateTask",
+        "Wait",
+        "Choice",
+        "FargateTask",
+        "Wait",
+        "Choice",
+        "FargateTask",
+        "Wait",
+        "Choice",
+        "FargateTask",
+        "Wait",
+        "Choice",
+        "Succeed",
+    ]);
     assert_eq!(exec.output_of("Wait"), exec.output_of("FargateTask"));
 }
 
@@ -109,21 +137,29 @@ fn the_task_receives_input_and_token_overrides() {
     let exec = Harness::from_file(WFT)
         .unwrap()
         .on_task("FargateTask", move |call| {
-            let env = sfn_harness::container_environment(&call.parameters, Some("python-container"));
+            let env =
+                sfn_harness::container_environment(&call.parameters, Some("python-container"));
             assert_eq!(Some(&env["TOKEN"]), call.token.as_ref());
             log.lock().unwrap().push(env["INPUT"].clone());
             seed_worker(call)
         })
         .run_blocking(number(json!(0)));
     exec.assert_succeeded();
-    assert_eq!(*seen.lock().unwrap(), vec![r#"{"number":0}"#, r#"{"number":1}"#, r#"{"number":2}"#, r#"{"number":3}"#]);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![r#"{"number":0}"#, r#"{"number":1}"#, r#"{"number":2}"#, r#"{"number":3}"#]
+    );
 }
 
 #[test]
 fn a_failing_worker_fails_the_execution_with_its_error() {
     for def in [SYNC, WFT, JSONATA] {
         // (a string stops the JSONata Choice first: see below)
-        let bad_numbers = if def == JSONATA { vec![json!(-1), json!(2.5)] } else { vec![json!(-1), json!("x"), json!(2.5)] };
+        let bad_numbers = if def == JSONATA {
+            vec![json!(-1), json!(2.5)]
+        } else {
+            vec![json!(-1), json!("x"), json!(2.5)]
+        };
         for bad in bad_numbers {
             let exec = seed(def).run_blocking(number(bad.clone()));
             exec.assert_failed_with("Container task failed.");
@@ -156,7 +192,12 @@ fn a_worker_that_never_calls_back() {
     let exec = task_alone(WFT).run_blocking(json!({"input": {}}));
     assert_eq!(exec.status, Status::Running);
     let why = exec.stalled.as_deref().unwrap();
-    assert!(why.contains("FargateTask") && why.contains("exited with code 1") && why.contains("KeyError: 'number'"), "{why}");
+    assert!(
+        why.contains("FargateTask")
+            && why.contains("exited with code 1")
+            && why.contains("KeyError: 'number'"),
+        "{why}"
+    );
     // .sync: the stopped ECS task decides: exit 1 is States.TaskFailed with the task as cause
     let exec = task_alone(SYNC).run_blocking(json!({"input": {}}));
     exec.assert_failed_with("States.TaskFailed");
@@ -193,18 +234,29 @@ fn the_cloudformation_template_runs_like_the_asl() {
 fn mock_config_drives_the_loop() {
     let cfg = sfn_harness::MockConfig::from_file("fixtures/seed/mock-config.json").unwrap();
     for def in [SYNC, JSONATA] {
-        let exec = Harness::from_file(def).unwrap().mock_config(&cfg, None, "HappyPath").unwrap().run_blocking(number(json!(0)));
+        let exec = Harness::from_file(def)
+            .unwrap()
+            .mock_config(&cfg, None, "HappyPath")
+            .unwrap()
+            .run_blocking(number(json!(0)));
         exec.assert_succeeded();
         assert_eq!(exec.invocations("FargateTask"), 4);
         assert_eq!(exec.output()["input"]["number"], 4);
     }
-    let exec = Harness::from_file(WFT).unwrap().mock_config(&cfg, None, "WorkerFails").unwrap().run_blocking(number(json!(0)));
+    let exec = Harness::from_file(WFT)
+        .unwrap()
+        .mock_config(&cfg, None, "WorkerFails")
+        .unwrap()
+        .run_blocking(number(json!(0)));
     exec.assert_failed_with("Container task failed.");
     // invocation counters include retries: the RetryThenSucceed case retries once
-    let exec = seed_with(SYNC, |task| task["Retry"] = json!([{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 5, "MaxAttempts": 2}]))
-        .mock_config(&cfg, None, "RetryThenSucceed")
-        .unwrap()
-        .run_blocking(number(json!(3)));
+    let exec = seed_with(SYNC, |task| {
+        task["Retry"] =
+            json!([{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 5, "MaxAttempts": 2}])
+    })
+    .mock_config(&cfg, None, "RetryThenSucceed")
+    .unwrap()
+    .run_blocking(number(json!(3)));
     exec.assert_succeeded();
     assert_eq!(exec.invocations("FargateTask"), 2);
     assert_eq!(exec.stop_ms - exec.start_ms, 15_000, "5 s backoff + 10 s wait");
@@ -257,7 +309,9 @@ mod failure_schedules {
     use sfn_harness::{Schedule, Scheduled};
 
     fn run(schedule: &Schedule, n: i64) -> sfn_harness::Execution {
-        seed(SYNC).on_task("FargateTask", schedule.clone().handler(seed_worker)).run_blocking(number(json!(n)))
+        seed(SYNC)
+            .on_task("FargateTask", schedule.clone().handler(seed_worker))
+            .run_blocking(number(json!(n)))
     }
 
     proptest! {
@@ -306,17 +360,27 @@ mod failure_schedules {
     #[test]
     fn shrinking_ends_at_the_minimal_schedule() {
         use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
-        let mut runner = TestRunner::new_with_rng(Config { cases: 500, ..Config::default() }, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+        let mut runner = TestRunner::new_with_rng(
+            Config { cases: 500, ..Config::default() },
+            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        );
         let result = runner.run(&schedules(&["Boom", "Other"], 8), |schedule| {
             if schedule.0.first() == Some(&Scheduled::Succeed) || schedule.0.is_empty() {
-                prop_assert!(run(&schedule, 0).succeeded(), "schedule {} fails the execution", schedule);
+                prop_assert!(
+                    run(&schedule, 0).succeeded(),
+                    "schedule {} fails the execution",
+                    schedule
+                );
             }
             Ok(())
         });
         match result {
             Err(TestError::Fail(why, minimal)) => {
                 assert_eq!(minimal.to_string(), "[ok, fail(Boom)]", "{why}");
-                assert!(why.to_string().contains("schedule [ok, fail(Boom)] fails the execution"), "{why}");
+                assert!(
+                    why.to_string().contains("schedule [ok, fail(Boom)] fails the execution"),
+                    "{why}"
+                );
             }
             other => panic!("the wrong property must be refuted: {other:?}"),
         }

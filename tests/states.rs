@@ -43,7 +43,11 @@ fn map_runs_the_processor_per_item_with_an_item_selector() {
     let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemsPath": "$.items",
         "ItemSelector": {"index.$": "$$.Map.Item.Index", "value.$": "$$.Map.Item.Value", "k.$": "$.k"},
         "ItemProcessor": {"StartAt": "Inc", "States": {"Inc": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.value, $.index)", "k.$": "$.k"}, "End": true}}}}}});
-    let types = gives(def, json!({"items": [10, 20, 30], "k": "x"}), json!([{"n": 10, "k": "x"}, {"n": 21, "k": "x"}, {"n": 32, "k": "x"}]));
+    let types = gives(
+        def,
+        json!({"items": [10, 20, 30], "k": "x"}),
+        json!([{"n": 10, "k": "x"}, {"n": 21, "k": "x"}, {"n": 32, "k": "x"}]),
+    );
     assert_eq!(types.iter().filter(|t| *t == "MapIterationStarted").count(), 3);
     assert_eq!(types.iter().filter(|t| *t == "MapIterationSucceeded").count(), 3);
     assert!(types.contains(&"MapStateSucceeded".to_string()));
@@ -57,7 +61,11 @@ fn map_failures_retry_the_whole_state_and_bad_items_fail_clearly() {
     let exec = run(def, json!([1]));
     exec.assert_failed_with("Bad");
     let types = exec.event_types();
-    assert_eq!(types.iter().filter(|t| *t == "MapStateStarted").count(), 3, "one try and two retries");
+    assert_eq!(
+        types.iter().filter(|t| *t == "MapStateStarted").count(),
+        3,
+        "one try and two retries"
+    );
     assert_eq!(exec.stop_ms - exec.start_ms, 9_000, "3 s + 6 s of backoff");
     let not_array = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
     let exec = run(not_array, json!({"a": 1}));
@@ -70,7 +78,19 @@ fn distributed_maps_record_a_map_run_not_iterations() {
     let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "Label": "L",
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
     let types = gives(def, json!(["a", "b"]), json!(["a", "b"]));
-    assert_eq!(types, ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunSucceeded", "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]);
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
 }
 
 #[test]
@@ -81,7 +101,10 @@ fn unsupported_inside_a_map_is_not_caught() {
             "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST"}, "Parameters": {"Bucket": "b", "Key": "k"}},
             "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}},
         "Done": {"Type": "Succeed"}}});
-    let exec = Harness::from_definition(&def.to_string()).unwrap().s3_object("b", "k", "{}").run_blocking(json!([1]));
+    let exec = Harness::from_definition(&def.to_string())
+        .unwrap()
+        .s3_object("b", "k", "{}")
+        .run_blocking(json!([1]));
     assert_eq!(exec.error.as_deref(), Some("Harness.Unsupported"));
     assert!(exec.unsupported.as_deref().unwrap().contains("InputType MANIFEST"));
 }
@@ -114,9 +137,13 @@ fn tolerated_failures_let_a_map_finish_or_fail_past_the_threshold() {
     let items = json!([1, -1, 2, -2]);
     gives(map(json!({"ToleratedFailureCount": 2})), items.clone(), json!([1, 2]));
     gives(map(json!({"ToleratedFailurePercentage": 50})), items.clone(), json!([1, 2]));
-    run(map(json!({"ToleratedFailureCount": 1})), items.clone()).assert_failed_with("States.ExceedToleratedFailureThreshold");
+    run(map(json!({"ToleratedFailureCount": 1})), items.clone())
+        .assert_failed_with("States.ExceedToleratedFailureThreshold");
     run(map(json!({})), items.clone()).assert_failed_with("Negative");
-    let exec = run(map(json!({"ToleratedFailureCountPath": "$.n", "ItemsPath": "$.items"})), json!({"items": [1], "n": "many"}));
+    let exec = run(
+        map(json!({"ToleratedFailureCountPath": "$.n", "ItemsPath": "$.items"})),
+        json!({"items": [1], "n": "many"}),
+    );
     assert_eq!(
         exec.cause.as_deref(),
         Some("An error occurred while executing the state 'M' (entered at the event id #2). The ToleratedFailureCountPath field refers to value \"many\" which is not a valid integer: $.n")
@@ -130,11 +157,21 @@ fn assign_sets_variables_that_later_states_read() {
         "M": {"Type": "Map", "ItemsPath": "$items", "Next": "B", "ResultPath": "$.done",
               "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "Parameters": {"v.$": "$", "l.$": "$label"}, "Assign": {"label": "inner"}, "End": true}}}},
         "B": {"Type": "Pass", "Parameters": {"label.$": "$label", "first.$": "$items[0]"}, "End": true}}});
-    let exec = Harness::from_definition(&def.to_string()).unwrap().execution_name("e1").run_blocking(json!({}));
+    let exec = Harness::from_definition(&def.to_string())
+        .unwrap()
+        .execution_name("e1")
+        .run_blocking(json!({}));
     exec.assert_succeeded();
     // the Map's inner assignment stays inside the iteration
     assert_eq!(exec.output(), &json!({"label": "L", "first": 1}));
-    let exited = exec.history_json().as_array().unwrap().iter().find(|e| e["type"] == "PassStateExited").cloned().unwrap();
+    let exited = exec
+        .history_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "PassStateExited")
+        .cloned()
+        .unwrap();
     let vars = &exited["stateExitedEventDetails"]["assignedVariables"];
     assert_eq!(vars, &json!({"items": "[1,2]", "label": "\"L\"", "id": "\"e1\""}));
 }
@@ -179,5 +216,9 @@ fn an_item_reader_reads_the_s3_objects_the_test_provides() {
     assert_eq!(exec.invocations("Work"), 2);
     let missing = h.run_blocking(json!({"key": "nope.csv"}));
     missing.assert_failed_with("Harness.NoS3Object");
-    assert!(missing.cause.as_deref().unwrap().contains("s3://data/nope.csv"), "{:?}", missing.cause);
+    assert!(
+        missing.cause.as_deref().unwrap().contains("s3://data/nope.csv"),
+        "{:?}",
+        missing.cause
+    );
 }

@@ -19,7 +19,15 @@ fn the_seed_runs_the_same_from_cdk_json_sam_yaml_and_an_inline_yaml_definition()
         "fixtures/seed-sam/template.yaml#InlineStateMachine",
     ];
     for n in [0, 2, -1] {
-        let runs: Vec<_> = sources.iter().map(|s| Harness::from_file(s).unwrap().on_task("FargateTask", seed_worker).run_blocking(number(n))).collect();
+        let runs: Vec<_> = sources
+            .iter()
+            .map(|s| {
+                Harness::from_file(s)
+                    .unwrap()
+                    .on_task("FargateTask", seed_worker)
+                    .run_blocking(number(n))
+            })
+            .collect();
         for (s, e) in sources.iter().zip(&runs) {
             assert_eq!(e.status, runs[0].status, "{s} {n}");
             assert_eq!(e.output, runs[0].output, "{s} {n}");
@@ -32,12 +40,18 @@ fn the_seed_runs_the_same_from_cdk_json_sam_yaml_and_an_inline_yaml_definition()
 
 #[test]
 fn references_become_readable_arns_named_after_their_logical_ids() {
-    let exec = Harness::from_file("fixtures/seed-sam/template.yaml#SeedStateMachine").unwrap().on_task("FargateTask", seed_worker).run_blocking(number(3));
+    let exec = Harness::from_file("fixtures/seed-sam/template.yaml#SeedStateMachine")
+        .unwrap()
+        .on_task("FargateTask", seed_worker)
+        .run_blocking(number(3));
     exec.assert_succeeded();
     let p = &exec.state("FargateTask").attempts[0].parameters;
     assert_eq!(p["Cluster"], "arn:aws:ecs:us-east-1:123456789012:cluster/EcsCluster");
     assert_eq!(p["TaskDefinition"], "arn:aws:ecs:us-east-1:123456789012:task-definition/TaskDef:1");
-    assert!(p["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"][0].as_str().unwrap().starts_with("subnet-"));
+    assert!(p["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("subnet-"));
 }
 
 #[test]
@@ -48,28 +62,38 @@ fn substitutions_override_what_the_template_says() {
         .unwrap()
         .on_task("FargateTask", seed_worker);
     let exec = h.run_blocking(number(3));
-    assert_eq!(exec.state("FargateTask").attempts[0].parameters["Cluster"], "arn:aws:ecs:eu-west-1:999999999999:cluster/prod");
+    assert_eq!(
+        exec.state("FargateTask").attempts[0].parameters["Cluster"],
+        "arn:aws:ecs:eu-west-1:999999999999:cluster/prod"
+    );
     // a logical id stands for what its Ref / GetAtt give
     let subs = BTreeMap::from([("TaskDef".to_string(), "family:7".to_string())]);
-    let exec = Harness::from_file_with("fixtures/seed-sam/template.yaml#InlineStateMachine", &subs).unwrap().on_task("FargateTask", seed_worker).run_blocking(number(3));
+    let exec = Harness::from_file_with("fixtures/seed-sam/template.yaml#InlineStateMachine", &subs)
+        .unwrap()
+        .on_task("FargateTask", seed_worker)
+        .run_blocking(number(3));
     assert_eq!(exec.state("FargateTask").attempts[0].parameters["TaskDefinition"], "family:7");
 }
 
 #[test]
 fn an_unfilled_placeholder_is_named_with_the_flag_that_fills_it() {
-    let Err(HarnessError::Invalid(e)) = Harness::from_file("fixtures/placeholders/orders.asl.json") else { panic!("must not load") };
+    let Err(HarnessError::Invalid(e)) = Harness::from_file("fixtures/placeholders/orders.asl.json")
+    else {
+        panic!("must not load")
+    };
     let d = &e.diagnostics[0];
     assert_eq!(d.code, "UNFILLED_PLACEHOLDER");
     assert_eq!(d.location, "/States/ProcessOrder/Resource");
     assert!(d.message.contains("--substitute ProcessOrderFunctionArn="), "{}", d.message);
 
-    let exec = Harness::from_file("fixtures/placeholders/orders.asl.json")
-        .unwrap_err()
-        .to_string();
+    let exec = Harness::from_file("fixtures/placeholders/orders.asl.json").unwrap_err().to_string();
     assert!(exec.contains("ProcessOrderFunctionArn"), "{exec}");
 
     let subs = BTreeMap::from([
-        ("ProcessOrderFunctionArn".to_string(), "arn:aws:lambda:us-east-1:123456789012:function:process".to_string()),
+        (
+            "ProcessOrderFunctionArn".to_string(),
+            "arn:aws:lambda:us-east-1:123456789012:function:process".to_string(),
+        ),
         ("OrdersTableName".to_string(), "orders".to_string()),
     ]);
     let exec = Harness::from_file_with("fixtures/placeholders/orders.asl.json", &subs)

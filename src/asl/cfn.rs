@@ -31,7 +31,10 @@ fn convert(y: serde_norway::Value) -> Value {
             } else if let Some(u) = n.as_u64() {
                 Value::from(u)
             } else {
-                n.as_f64().and_then(serde_json::Number::from_f64).map(Value::Number).unwrap_or(Value::Null)
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
             }
         }
         Y::String(s) => Value::String(s),
@@ -56,7 +59,10 @@ fn convert(y: serde_norway::Value) -> Value {
                 "GetAtt" => {
                     let args = match value {
                         Value::String(s) => match s.split_once('.') {
-                            Some((id, attr)) => Value::Array(vec![Value::String(id.into()), Value::String(attr.into())]),
+                            Some((id, attr)) => Value::Array(vec![
+                                Value::String(id.into()),
+                                Value::String(attr.into()),
+                            ]),
                             None => Value::Array(vec![Value::String(s)]),
                         },
                         other => other,
@@ -84,17 +90,40 @@ pub(crate) struct Resolver<'a> {
 impl<'a> Resolver<'a> {
     pub fn new(template: &'a Value, user: &'a BTreeMap<String, String>) -> Resolver<'a> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-        let resources = template.get("Resources").and_then(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Map::new));
+        let resources = template
+            .get("Resources")
+            .and_then(Value::as_object)
+            .unwrap_or_else(|| EMPTY.get_or_init(Map::new));
         let obj = |k: &str| template.get(k).and_then(Value::as_object).cloned().unwrap_or_default();
-        Resolver { resources, parameters: obj("Parameters"), conditions: obj("Conditions"), mappings: obj("Mappings"), region: region_of(template), user }
+        Resolver {
+            resources,
+            parameters: obj("Parameters"),
+            conditions: obj("Conditions"),
+            mappings: obj("Mappings"),
+            region: region_of(template),
+            user,
+        }
     }
 
     /// Resolves every intrinsic function inside `v`.
     pub fn resolve_all(&self, v: &Value) -> Result<Value, LoadError> {
         match v {
-            Value::Object(m) if m.len() == 1 && m.keys().next().is_some_and(|k| k == "Ref" || k.starts_with("Fn::")) => self.resolve(v),
-            Value::Object(m) => m.iter().map(|(k, v)| Ok((k.clone(), self.resolve_all(v)?))).collect::<Result<Map<_, _>, _>>().map(Value::Object),
-            Value::Array(a) => a.iter().map(|v| self.resolve_all(v)).collect::<Result<Vec<_>, _>>().map(Value::Array),
+            Value::Object(m)
+                if m.len() == 1
+                    && m.keys().next().is_some_and(|k| k == "Ref" || k.starts_with("Fn::")) =>
+            {
+                self.resolve(v)
+            }
+            Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), self.resolve_all(v)?)))
+                .collect::<Result<Map<_, _>, _>>()
+                .map(Value::Object),
+            Value::Array(a) => a
+                .iter()
+                .map(|v| self.resolve_all(v))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
             other => Ok(other.clone()),
         }
     }
@@ -120,7 +149,10 @@ impl<'a> Resolver<'a> {
             "AWS::AccountId" => return a.into(),
             "AWS::URLSuffix" => return "amazonaws.com".into(),
             "AWS::StackName" => return "Stack".into(),
-            "AWS::StackId" => return format!("arn:aws:cloudformation:{r}:{a}:stack/Stack/00000000-0000-0000-0000-000000000000"),
+            "AWS::StackId" => {
+                const STACK: &str = "stack/Stack/00000000-0000-0000-0000-000000000000";
+                return format!("arn:aws:cloudformation:{r}:{a}:{STACK}");
+            }
             "AWS::NoValue" => return String::new(),
             _ => {}
         }
@@ -134,9 +166,11 @@ impl<'a> Resolver<'a> {
         let ty = self.resource_type(name);
         match ty {
             "AWS::SQS::Queue" => format!("https://sqs.{r}.amazonaws.com/{a}/{name}"),
-            "AWS::SNS::Topic" | "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" | "AWS::StepFunctions::Activity" | "AWS::ECS::TaskDefinition" => {
-                self.get_att(name, "Arn")
-            }
+            "AWS::SNS::Topic"
+            | "AWS::Serverless::StateMachine"
+            | "AWS::StepFunctions::StateMachine"
+            | "AWS::StepFunctions::Activity"
+            | "AWS::ECS::TaskDefinition" => self.get_att(name, "Arn"),
             "AWS::S3::Bucket" => name.to_lowercase(),
             _ => name.to_string(),
         }
@@ -156,20 +190,32 @@ impl<'a> Resolver<'a> {
         let (r, a) = (&self.region, ACCOUNT);
         match (ty, attr) {
             ("AWS::ECS::Cluster", "Arn") => format!("arn:aws:ecs:{r}:{a}:cluster/{id}"),
-            ("AWS::Lambda::Function" | "AWS::Serverless::Function", "Arn") => format!("arn:aws:lambda:{r}:{a}:function:{id}"),
+            ("AWS::Lambda::Function" | "AWS::Serverless::Function", "Arn") => {
+                format!("arn:aws:lambda:{r}:{a}:function:{id}")
+            }
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{a}:role/{id}"),
-            ("AWS::ECS::TaskDefinition", "Arn" | "TaskDefinitionArn") => format!("arn:aws:ecs:{r}:{a}:task-definition/{id}:1"),
+            ("AWS::ECS::TaskDefinition", "Arn" | "TaskDefinitionArn") => {
+                format!("arn:aws:ecs:{r}:{a}:task-definition/{id}:1")
+            }
             ("AWS::SQS::Queue", "Arn") => format!("arn:aws:sqs:{r}:{a}:{id}"),
             ("AWS::SQS::Queue", "QueueUrl") => format!("https://sqs.{r}.amazonaws.com/{a}/{id}"),
             ("AWS::SQS::Queue", "QueueName") => id.to_string(),
             ("AWS::SNS::Topic", "TopicArn" | "Arn") => format!("arn:aws:sns:{r}:{a}:{id}"),
-            ("AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable", "Arn") => format!("arn:aws:dynamodb:{r}:{a}:table/{id}"),
+            ("AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable", "Arn") => {
+                format!("arn:aws:dynamodb:{r}:{a}:table/{id}")
+            }
             ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{}", id.to_lowercase()),
             ("AWS::Events::EventBus", "Arn") => format!("arn:aws:events:{r}:{a}:event-bus/{id}"),
             ("AWS::Events::EventBus", "Name") => id.to_string(),
-            ("AWS::StepFunctions::StateMachine" | "AWS::Serverless::StateMachine", "Arn") => format!("arn:aws:states:{r}:{a}:stateMachine:{id}"),
-            ("AWS::StepFunctions::StateMachine" | "AWS::Serverless::StateMachine", "Name") => id.to_string(),
-            ("AWS::StepFunctions::Activity", "Arn") => format!("arn:aws:states:{r}:{a}:activity:{id}"),
+            ("AWS::StepFunctions::StateMachine" | "AWS::Serverless::StateMachine", "Arn") => {
+                format!("arn:aws:states:{r}:{a}:stateMachine:{id}")
+            }
+            ("AWS::StepFunctions::StateMachine" | "AWS::Serverless::StateMachine", "Name") => {
+                id.to_string()
+            }
+            ("AWS::StepFunctions::Activity", "Arn") => {
+                format!("arn:aws:states:{r}:{a}:activity:{id}")
+            }
             ("AWS::EC2::SecurityGroup", "GroupId") => format!("sg-{}", hex_of(id)),
             ("AWS::EC2::Subnet", "SubnetId") => format!("subnet-{}", hex_of(id)),
             (_, "Arn") => format!("arn:aws:{}:{r}:{a}:{id}", service_of(ty)),
@@ -187,12 +233,21 @@ impl<'a> Resolver<'a> {
         };
         let err = |msg: &str| LoadError(format!("{name}: {msg}"));
         Ok(match name.as_str() {
-            "Ref" => Value::String(self.reference(args.as_str().ok_or_else(|| err("needs a logical id"))?)),
+            "Ref" => Value::String(
+                self.reference(args.as_str().ok_or_else(|| err("needs a logical id"))?),
+            ),
             "Fn::GetAtt" => {
                 let (id, attr) = match args {
-                    Value::Array(a) if a.len() == 2 => (self.resolve_str(&a[0])?, self.resolve_str(&a[1])?),
-                    Value::Array(a) if a.len() == 1 => (self.resolve_str(&a[0])?, "Arn".to_string()),
-                    Value::String(s) => s.split_once('.').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((s.clone(), "Arn".into())),
+                    Value::Array(a) if a.len() == 2 => {
+                        (self.resolve_str(&a[0])?, self.resolve_str(&a[1])?)
+                    }
+                    Value::Array(a) if a.len() == 1 => {
+                        (self.resolve_str(&a[0])?, "Arn".to_string())
+                    }
+                    Value::String(s) => s
+                        .split_once('.')
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .unwrap_or((s.clone(), "Arn".into())),
                     _ => return Err(err("needs [LogicalId, Attribute]")),
                 };
                 Value::String(self.get_att(&id, &attr))
@@ -201,7 +256,9 @@ impl<'a> Resolver<'a> {
                 let name = self.resolve_str(args)?;
                 match self.user.get(&name) {
                     Some(v) => Value::String(v.clone()),
-                    None if name.to_lowercase().contains("subnet") => Value::String(format!("subnet-{}", hex_of(&name))),
+                    None if name.to_lowercase().contains("subnet") => {
+                        Value::String(format!("subnet-{}", hex_of(&name)))
+                    }
                     None => Value::String(name),
                 }
             }
@@ -211,25 +268,44 @@ impl<'a> Resolver<'a> {
                     Some(Value::Array(p)) => p,
                     _ => return Err(err("needs [separator, [parts]]")),
                 };
-                let parts: Result<Vec<String>, LoadError> = parts.iter().map(|p| self.resolve_str(p)).collect();
+                let parts: Result<Vec<String>, LoadError> =
+                    parts.iter().map(|p| self.resolve_str(p)).collect();
                 Value::String(parts?.join(sep))
             }
             "Fn::Select" => {
-                let i = args.get(0).map(|i| self.resolve_str(i)).transpose()?.and_then(|i| i.parse::<usize>().ok()).ok_or_else(|| err("needs [index, list]"))?;
+                let i = args
+                    .get(0)
+                    .map(|i| self.resolve_str(i))
+                    .transpose()?
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .ok_or_else(|| err("needs [index, list]"))?;
                 match args.get(1).map(|l| self.resolve(l)).transpose()? {
-                    Some(Value::Array(l)) => self.resolve(l.get(i).ok_or_else(|| err("index out of range"))?)?,
+                    Some(Value::Array(l)) => {
+                        self.resolve(l.get(i).ok_or_else(|| err("index out of range"))?)?
+                    }
                     _ => return Err(err("needs [index, list]")),
                 }
             }
             "Fn::Split" => {
-                let sep = args.get(0).and_then(Value::as_str).ok_or_else(|| err("needs [separator, string]"))?;
-                let s = self.resolve_str(args.get(1).ok_or_else(|| err("needs [separator, string]"))?)?;
+                let sep = args
+                    .get(0)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| err("needs [separator, string]"))?;
+                let s =
+                    self.resolve_str(args.get(1).ok_or_else(|| err("needs [separator, string]"))?)?;
                 Value::Array(s.split(sep).map(|p| Value::String(p.to_string())).collect())
             }
-            "Fn::GetAZs" => Value::Array(["a", "b", "c"].iter().map(|z| Value::String(format!("{}{z}", self.region))).collect()),
+            "Fn::GetAZs" => Value::Array(
+                ["a", "b", "c"]
+                    .iter()
+                    .map(|z| Value::String(format!("{}{z}", self.region)))
+                    .collect(),
+            ),
             "Fn::Base64" => {
                 use base64::Engine;
-                Value::String(base64::engine::general_purpose::STANDARD.encode(self.resolve_str(args)?))
+                Value::String(
+                    base64::engine::general_purpose::STANDARD.encode(self.resolve_str(args)?),
+                )
             }
             "Fn::If" => {
                 let (cond, yes, no) = match args.as_array().map(Vec::as_slice) {
@@ -240,9 +316,19 @@ impl<'a> Resolver<'a> {
             }
             "Fn::Sub" => Value::String(self.sub(args)?),
             "Fn::FindInMap" => {
-                let keys: Vec<String> = args.as_array().map(|a| a.iter().map(|k| self.resolve_str(k)).collect::<Result<_, _>>()).transpose()?.unwrap_or_default();
+                let keys: Vec<String> = args
+                    .as_array()
+                    .map(|a| a.iter().map(|k| self.resolve_str(k)).collect::<Result<_, _>>())
+                    .transpose()?
+                    .unwrap_or_default();
                 match keys.as_slice() {
-                    [map, top, second] => self.mappings.get(map).and_then(|m| m.get(top)).and_then(|t| t.get(second)).cloned().ok_or_else(|| err(&format!("no {map}.{top}.{second} in Mappings")))?,
+                    [map, top, second] => self
+                        .mappings
+                        .get(map)
+                        .and_then(|m| m.get(top))
+                        .and_then(|t| t.get(second))
+                        .cloned()
+                        .ok_or_else(|| err(&format!("no {map}.{top}.{second} in Mappings")))?,
                     _ => return Err(err("needs [MapName, TopLevelKey, SecondLevelKey]")),
                 }
             }
@@ -263,7 +349,9 @@ impl<'a> Resolver<'a> {
         if depth > 32 {
             return Err(LoadError("conditions nest too deep".into()));
         }
-        let Some((k, a)) = c.as_object().and_then(|m| m.iter().next()) else { return Ok(c.as_bool().unwrap_or(false)) };
+        let Some((k, a)) = c.as_object().and_then(|m| m.iter().next()) else {
+            return Ok(c.as_bool().unwrap_or(false));
+        };
         let list = || a.as_array().cloned().unwrap_or_default();
         Ok(match k.as_str() {
             "Fn::Equals" => {
@@ -271,8 +359,18 @@ impl<'a> Resolver<'a> {
                 l.len() == 2 && self.resolve_str(&l[0])? == self.resolve_str(&l[1])?
             }
             "Fn::Not" => !self.truth(list().first().unwrap_or(&Value::Bool(false)), depth + 1)?,
-            "Fn::And" => list().iter().map(|x| self.truth(x, depth + 1)).collect::<Result<Vec<_>, _>>()?.iter().all(|b| *b),
-            "Fn::Or" => list().iter().map(|x| self.truth(x, depth + 1)).collect::<Result<Vec<_>, _>>()?.iter().any(|b| *b),
+            "Fn::And" => list()
+                .iter()
+                .map(|x| self.truth(x, depth + 1))
+                .collect::<Result<Vec<_>, _>>()?
+                .iter()
+                .all(|b| *b),
+            "Fn::Or" => list()
+                .iter()
+                .map(|x| self.truth(x, depth + 1))
+                .collect::<Result<Vec<_>, _>>()?
+                .iter()
+                .any(|b| *b),
             "Condition" => match a.as_str().and_then(|n| self.conditions.get(n)) {
                 Some(inner) => self.truth(inner, depth + 1)?,
                 None => false,
@@ -285,14 +383,20 @@ impl<'a> Resolver<'a> {
     fn sub(&self, args: &Value) -> Result<String, LoadError> {
         let (template, vars) = match args {
             Value::String(s) => (s.clone(), Map::new()),
-            Value::Array(a) => (a.first().and_then(Value::as_str).unwrap_or("").to_string(), a.get(1).and_then(Value::as_object).cloned().unwrap_or_default()),
+            Value::Array(a) => (
+                a.first().and_then(Value::as_str).unwrap_or("").to_string(),
+                a.get(1).and_then(Value::as_object).cloned().unwrap_or_default(),
+            ),
             _ => return Err(LoadError("Fn::Sub needs a string or [string, {vars}]".into())),
         };
         let mut out = String::new();
         let mut rest = template.as_str();
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
-            let end = rest[start..].find('}').map(|e| start + e).ok_or_else(|| LoadError("unterminated ${ in Fn::Sub".into()))?;
+            let end = rest[start..]
+                .find('}')
+                .map(|e| start + e)
+                .ok_or_else(|| LoadError("unterminated ${ in Fn::Sub".into()))?;
             let name = &rest[start + 2..end];
             if let Some(literal) = name.strip_prefix('!') {
                 out.push_str(&format!("${{{literal}}}"));
@@ -356,14 +460,32 @@ mod tests {
         let none = BTreeMap::new();
         let r = Resolver::new(&t, &none);
         let get = |v: Value| r.resolve(&v).unwrap();
-        assert_eq!(get(json!({"Fn::GetAtt": ["Fn", "Arn"]})), json!("arn:aws:lambda:us-east-1:123456789012:function:Fn"));
-        assert_eq!(get(json!({"Ref": "Q"})), json!("https://sqs.us-east-1.amazonaws.com/123456789012/Q"));
-        assert_eq!(get(json!({"Fn::GetAtt": ["T", "Arn"]})), json!("arn:aws:dynamodb:us-east-1:123456789012:table/T"));
-        assert_eq!(get(json!({"Fn::Sub": "${Stage}-${Fn.Arn}-${!Keep}"})), json!("dev-arn:aws:lambda:us-east-1:123456789012:function:Fn-${Keep}"));
+        assert_eq!(
+            get(json!({"Fn::GetAtt": ["Fn", "Arn"]})),
+            json!("arn:aws:lambda:us-east-1:123456789012:function:Fn")
+        );
+        assert_eq!(
+            get(json!({"Ref": "Q"})),
+            json!("https://sqs.us-east-1.amazonaws.com/123456789012/Q")
+        );
+        assert_eq!(
+            get(json!({"Fn::GetAtt": ["T", "Arn"]})),
+            json!("arn:aws:dynamodb:us-east-1:123456789012:table/T")
+        );
+        assert_eq!(
+            get(json!({"Fn::Sub": "${Stage}-${Fn.Arn}-${!Keep}"})),
+            json!("dev-arn:aws:lambda:us-east-1:123456789012:function:Fn-${Keep}")
+        );
         assert_eq!(get(json!({"Fn::If": ["IsProd", "p", "np"]})), json!("np"));
         assert_eq!(get(json!({"Fn::Select": [1, ["a", "b"]]})), json!("b"));
-        let user = BTreeMap::from([("Fn".to_string(), "arn:aws:lambda:eu-west-1:1:function:real".to_string())]);
+        let user = BTreeMap::from([(
+            "Fn".to_string(),
+            "arn:aws:lambda:eu-west-1:1:function:real".to_string(),
+        )]);
         let r = Resolver::new(&t, &user);
-        assert_eq!(r.resolve(&json!({"Fn::GetAtt": ["Fn", "Arn"]})).unwrap(), json!("arn:aws:lambda:eu-west-1:1:function:real"));
+        assert_eq!(
+            r.resolve(&json!({"Fn::GetAtt": ["Fn", "Arn"]})).unwrap(),
+            json!("arn:aws:lambda:eu-west-1:1:function:real")
+        );
     }
 }

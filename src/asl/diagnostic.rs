@@ -69,7 +69,8 @@ pub struct InvalidDefinition {
 
 impl fmt::Display for InvalidDefinition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let errors: Vec<_> = self.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+        let errors: Vec<_> =
+            self.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
         writeln!(f, "InvalidDefinition: {} error(s)", errors.len())?;
         for d in errors {
             writeln!(f, "  {d}")?;

@@ -10,17 +10,29 @@ use std::collections::HashSet;
 
 /// Where a state can go next: Next, Default, Choices' and catchers' Next.
 pub(crate) fn successors(s: &Value) -> Vec<&str> {
-    let rules = |k: &str| s.get(k).and_then(Value::as_array).into_iter().flatten().filter_map(|c| c.get("Next"));
-    [s.get("Next"), s.get("Default")].into_iter().flatten().chain(rules("Choices")).chain(rules("Catch")).filter_map(Value::as_str).collect()
+    let rules = |k: &str| {
+        s.get(k).and_then(Value::as_array).into_iter().flatten().filter_map(|c| c.get("Next"))
+    };
+    [s.get("Next"), s.get("Default")]
+        .into_iter()
+        .flatten()
+        .chain(rules("Choices"))
+        .chain(rules("Catch"))
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 /// Whether a state ends its machine (`End: true`, Succeed, Fail).
 pub(crate) fn ends(s: &Value) -> bool {
-    s.get("End") == Some(&Value::Bool(true)) || matches!(s.get("Type").and_then(Value::as_str), Some("Succeed" | "Fail"))
+    s.get("End") == Some(&Value::Bool(true))
+        || matches!(s.get("Type").and_then(Value::as_str), Some("Succeed" | "Fail"))
 }
 
 /// The states reachable from `start`.
-pub(crate) fn reachable<'a>(states: &'a Map<String, Value>, start: &'a str) -> std::collections::BTreeSet<&'a str> {
+pub(crate) fn reachable<'a>(
+    states: &'a Map<String, Value>,
+    start: &'a str,
+) -> std::collections::BTreeSet<&'a str> {
     let mut seen = std::collections::BTreeSet::new();
     let mut stack = vec![start];
     while let Some(name) = stack.pop() {
@@ -39,11 +51,19 @@ pub(crate) fn graph_checks(cx: &mut Cx, states: &Map<String, Value>, start: &str
     let seen = reachable(states, start);
     for name in states.keys() {
         if !seen.contains(name.as_str()) {
-            cx.err(code::UNREACHABLE_STATE, &format!("{loc}/States/{}", token(name)), format!("state '{name}' is not reachable from StartAt"));
+            cx.err(
+                code::UNREACHABLE_STATE,
+                &format!("{loc}/States/{}", token(name)),
+                format!("state '{name}' is not reachable from StartAt"),
+            );
         }
     }
     if !states.values().any(ends) {
-        cx.err(code::MISSING_END_STATE, loc, "no state ends the execution: add a Succeed or Fail state, or 'End': true");
+        cx.err(
+            code::MISSING_END_STATE,
+            loc,
+            "no state ends the execution: add a Succeed or Fail state, or 'End': true",
+        );
     }
 }
 
@@ -110,11 +130,13 @@ pub fn duplicate_state_names(text: &str) -> Vec<Diagnostic> {
                 }
                 let raw = &text[start..i.min(text.len())];
                 if expecting_key {
-                    let key: String = serde_json::from_str(&format!("\"{raw}\"")).unwrap_or_else(|_| raw.to_string());
+                    let key: String = serde_json::from_str(&format!("\"{raw}\""))
+                        .unwrap_or_else(|_| raw.to_string());
                     if path.last().map(|s| s == "States").unwrap_or(false) {
                         if let Some((_, seen)) = stack.last_mut() {
                             if !seen.insert(key.clone()) {
-                                let loc: String = path.iter().map(|p| format!("/{}", token(p))).collect();
+                                let loc: String =
+                                    path.iter().map(|p| format!("/{}", token(p))).collect();
                                 out.push(Diagnostic {
                                     severity: Severity::Error,
                                     code: code::DUPLICATE_STATE_NAME,

@@ -46,14 +46,24 @@ impl fmt::Display for CallError {
         match self {
             CallError::UnknownFunction(name) => write!(f, "'{name}' is not an intrinsic function"),
             CallError::ExpectedOpenParen(name) => write!(f, "expected '(' after {name}"),
-            CallError::ExpectedCommaOrClose(name) => write!(f, "expected ',' or ')' in the arguments of {name}"),
-            CallError::Arity { function, takes, given } => write!(f, "{function} takes {takes} argument(s), {given} given"),
+            CallError::ExpectedCommaOrClose(name) => {
+                write!(f, "expected ',' or ')' in the arguments of {name}")
+            }
+            CallError::Arity { function, takes, given } => {
+                write!(f, "{function} takes {takes} argument(s), {given} given")
+            }
             CallError::UnexpectedEnd => f.write_str("unexpected end of the call"),
-            CallError::BadArgument(text) => write!(f, "'{text}' is not a valid argument (string literals use single quotes)"),
+            CallError::BadArgument(text) => {
+                write!(f, "'{text}' is not a valid argument (string literals use single quotes)")
+            }
             CallError::UnterminatedString => f.write_str("unterminated string literal"),
-            CallError::Trailing { rest, call } => write!(f, "unexpected '{rest}' after the call in '{call}'"),
+            CallError::Trailing { rest, call } => {
+                write!(f, "unexpected '{rest}' after the call in '{call}'")
+            }
             CallError::Path(e) => e.fmt(f),
-            CallError::TooDeep => write!(f, "intrinsic calls nest more than {MAX_CALL_NESTING} deep"),
+            CallError::TooDeep => {
+                write!(f, "intrinsic calls nest more than {MAX_CALL_NESTING} deep")
+            }
         }
     }
 }
@@ -117,7 +127,9 @@ impl Parser<'_> {
     fn call(&mut self) -> Result<Call, CallError> {
         self.ws();
         let start = self.i;
-        while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'.') {
+        while self.i < self.s.len()
+            && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'.')
+        {
             self.i += 1;
         }
         let name = &self.src[start..self.i];
@@ -206,7 +218,9 @@ impl Parser<'_> {
                 }
                 let text = self.src[start..self.i].trim();
                 match serde_json::from_str::<Value>(text) {
-                    Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => Ok(Arg::Literal(v)),
+                    Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => {
+                        Ok(Arg::Literal(v))
+                    }
                     _ => Err(CallError::BadArgument(text.to_string())),
                 }
             }
@@ -247,7 +261,9 @@ mod tests {
 
     #[test]
     fn parses_nested_calls_and_literals() {
-        let c = Call::parse("States.Format('a {} \\'b\\'', States.MathAdd($.x[0], -1), true, null)").unwrap();
+        let c =
+            Call::parse("States.Format('a {} \\'b\\'', States.MathAdd($.x[0], -1), true, null)")
+                .unwrap();
         assert_eq!(c.args.len(), 4);
         match &c.args[0] {
             Arg::Literal(Value::String(s)) => assert_eq!(s, "a {} 'b'"),
@@ -267,11 +283,17 @@ mod tests {
         assert_eq!(fails("States.Nope(1)"), CallError::UnknownFunction("States.Nope".into()));
         assert_eq!(fails("States.UUID"), CallError::ExpectedOpenParen("States.UUID"));
         assert_eq!(fails("States.Array('a' 'b')"), CallError::ExpectedCommaOrClose("States.Array"));
-        assert_eq!(fails("States.UUID(1)"), CallError::Arity { function: "States.UUID", takes: "0".into(), given: 1 });
+        assert_eq!(
+            fails("States.UUID(1)"),
+            CallError::Arity { function: "States.UUID", takes: "0".into(), given: 1 }
+        );
         assert_eq!(fails("States.Array(1,"), CallError::UnexpectedEnd);
         assert_eq!(fails("States.Array(\"x\")"), CallError::BadArgument("\"x\"".into()));
         assert_eq!(fails("States.Array('x)"), CallError::UnterminatedString);
-        assert_eq!(fails("States.UUID() x"), CallError::Trailing { rest: "x".into(), call: "States.UUID() x".into() });
+        assert_eq!(
+            fails("States.UUID() x"),
+            CallError::Trailing { rest: "x".into(), call: "States.UUID() x".into() }
+        );
         assert!(matches!(fails("States.Array($.a[)"), CallError::Path(_)));
         let nested = |n: usize| format!("{}1{}", "States.Array(".repeat(n), ")".repeat(n));
         assert!(Call::parse(&nested(MAX_CALL_NESTING)).is_ok());

@@ -76,9 +76,12 @@ pub(crate) fn expr_in(cx: &mut Cx, s: &str, loc: &str, field: &str) -> Option<Ar
         return None;
     }
     match jsonata_core::parser::parse(text) {
-        Ok(ast) => {
-            Some(Arc::new(Expr { text: text.to_string(), field: field.to_string(), ast, reads: reads(text) }))
-        }
+        Ok(ast) => Some(Arc::new(Expr {
+            text: text.to_string(),
+            field: field.to_string(),
+            ast,
+            reads: reads(text),
+        })),
         Err(e) => {
             cx.schema(loc, format!("invalid JSONata expression '{text}': {e}"));
             None
@@ -98,9 +101,21 @@ pub(crate) fn query_in(cx: &mut Cx, v: &Value, loc: &str, field: &str) -> Query 
             None => Query::Literal(Value::Null),
         },
         Value::Object(m) => Query::Object(
-            m.iter().map(|(k, val)| (k.clone(), query_in(cx, val, &format!("{loc}/{}", token(k)), &format!("{field}/{k}")))).collect(),
+            m.iter()
+                .map(|(k, val)| {
+                    (
+                        k.clone(),
+                        query_in(cx, val, &format!("{loc}/{}", token(k)), &format!("{field}/{k}")),
+                    )
+                })
+                .collect(),
         ),
-        Value::Array(a) => Query::Array(a.iter().enumerate().map(|(i, val)| query_in(cx, val, &format!("{loc}/{i}"), &format!("{field}/{i}"))).collect()),
+        Value::Array(a) => Query::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, val)| query_in(cx, val, &format!("{loc}/{i}"), &format!("{field}/{i}")))
+                .collect(),
+        ),
         other => Query::Literal(other.clone()),
     }
 }
@@ -132,7 +147,9 @@ fn reads(text: &str) -> Reads {
             b'$' => {
                 let start = i + 1;
                 let mut end = start;
-                while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_' || b[end] >= 0x80) {
+                while end < b.len()
+                    && (b[end].is_ascii_alphanumeric() || b[end] == b'_' || b[end] >= 0x80)
+                {
                     end += 1;
                 }
                 let name = &text[start..end];
@@ -140,7 +157,9 @@ fn reads(text: &str) -> Reads {
                     r.states = true;
                     let rest = &text[end..];
                     let plain = [".input", ".result", ".errorOutput"].iter().any(|f| {
-                        rest.strip_prefix(f).is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+                        rest.strip_prefix(f).is_some_and(|after| {
+                            !after.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                        })
                     });
                     r.context |= !plain;
                 } else if !name.is_empty() && !r.names(name) {
@@ -178,7 +197,12 @@ mod tests {
     #[test]
     fn queries_name_their_fields_and_report_parse_errors() {
         let mut cx = Cx { diags: Vec::new() };
-        let q = query_in(&mut cx, &serde_json::json!({"a": {"b": "{% 1 + %}"}, "c": ["{% $x %}"]}), "/States/S/Output", "Output");
+        let q = query_in(
+            &mut cx,
+            &serde_json::json!({"a": {"b": "{% 1 + %}"}, "c": ["{% $x %}"]}),
+            "/States/S/Output",
+            "Output",
+        );
         assert_eq!(cx.diags.len(), 1);
         assert_eq!(cx.diags[0].location, "/States/S/Output/a/b");
         let Query::Object(fields) = q else { panic!() };

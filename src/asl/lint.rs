@@ -3,8 +3,8 @@
 //! (`States.ALL` not last in a Retry or Catch is an error AWS reports
 //! itself, in `recover.rs`.)
 
-use super::diagnostic::{Diagnostic, Severity};
 use super::diagnostic::token;
+use super::diagnostic::{Diagnostic, Severity};
 use super::graph::{ends, reachable, successors};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -43,7 +43,8 @@ fn machine(v: &Value, loc: &str, out: &mut Vec<Diagnostic>) {
         task(s, &sloc, out);
         choice(s, &sloc, out);
         catchers(s, &sloc, out);
-        for (i, b) in s.get("Branches").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (i, b) in s.get("Branches").and_then(Value::as_array).into_iter().flatten().enumerate()
+        {
             machine(b, &format!("{sloc}/Branches/{i}"), out);
         }
         for key in ["ItemProcessor", "Iterator"] {
@@ -59,7 +60,8 @@ fn machine(v: &Value, loc: &str, out: &mut Vec<Diagnostic>) {
 fn task(s: &Value, loc: &str, out: &mut Vec<Diagnostic>) {
     let Some(resource) = s.get("Resource").and_then(Value::as_str) else { return };
     let has = |k: &str| s.get(k).is_some() || s.get(format!("{k}Path")).is_some();
-    if resource.ends_with(".waitForTaskToken") && !has("HeartbeatSeconds") && !has("TimeoutSeconds") {
+    if resource.ends_with(".waitForTaskToken") && !has("HeartbeatSeconds") && !has("TimeoutSeconds")
+    {
         warn(
             out,
             codes::CALLBACK_WITHOUT_TIMEOUT,
@@ -84,9 +86,17 @@ fn task(s: &Value, loc: &str, out: &mut Vec<Diagnostic>) {
 /// The pointer of the first value that hands out the task token.
 fn find_token(v: &Value, loc: &str) -> Option<String> {
     match v {
-        Value::String(s) if s.contains("$$.Task.Token") || s.contains("$states.context.Task.Token") => Some(loc.to_string()),
-        Value::Object(m) => m.iter().find_map(|(k, x)| find_token(x, &format!("{loc}/{}", token(k)))),
-        Value::Array(a) => a.iter().enumerate().find_map(|(i, x)| find_token(x, &format!("{loc}/{i}"))),
+        Value::String(s)
+            if s.contains("$$.Task.Token") || s.contains("$states.context.Task.Token") =>
+        {
+            Some(loc.to_string())
+        }
+        Value::Object(m) => {
+            m.iter().find_map(|(k, x)| find_token(x, &format!("{loc}/{}", token(k))))
+        }
+        Value::Array(a) => {
+            a.iter().enumerate().find_map(|(i, x)| find_token(x, &format!("{loc}/{i}")))
+        }
         _ => None,
     }
 }
@@ -97,7 +107,8 @@ fn choice(s: &Value, loc: &str, out: &mut Vec<Diagnostic>) {
             out,
             codes::CHOICE_WITHOUT_DEFAULT,
             loc.to_string(),
-            "a Choice with no Default fails with States.NoChoiceMatched when no rule matches".into(),
+            "a Choice with no Default fails with States.NoChoiceMatched when no rule matches"
+                .into(),
         );
     }
 }
@@ -107,18 +118,35 @@ fn catchers(s: &Value, loc: &str, out: &mut Vec<Diagnostic>) {
     let Some(list) = s.get("Catch").and_then(Value::as_array) else { return };
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for (i, c) in list.iter().enumerate() {
-        let errors: Vec<String> = c.get("ErrorEquals").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+        let errors: Vec<String> = c
+            .get("ErrorEquals")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
         let covered = |e: &String| {
             seen.contains(e)
                 || (seen.contains("States.ALL") && e != "States.Runtime")
-                || (seen.contains("States.TaskFailed") && !matches!(e.as_str(), "States.Timeout" | "States.HeartbeatTimeout" | "States.ALL" | "States.Runtime"))
+                || (seen.contains("States.TaskFailed")
+                    && !matches!(
+                        e.as_str(),
+                        "States.Timeout"
+                            | "States.HeartbeatTimeout"
+                            | "States.ALL"
+                            | "States.Runtime"
+                    ))
         };
         if !errors.is_empty() && errors.iter().all(covered) {
             warn(
                 out,
                 codes::UNREACHABLE_CATCHER,
                 format!("{loc}/Catch/{i}"),
-                format!("catcher {i} never runs: an earlier catcher already takes {}", errors.join(", ")),
+                format!(
+                    "catcher {i} never runs: an earlier catcher already takes {}",
+                    errors.join(", ")
+                ),
             );
         }
         seen.extend(errors);
@@ -131,7 +159,8 @@ fn loops(v: &Value, states: &Map<String, Value>, loc: &str, out: &mut Vec<Diagno
     let Some(start) = v.get("StartAt").and_then(Value::as_str) else { return };
     let reachable = reachable(states, start);
     // states that can reach an end, found backwards
-    let mut exits: BTreeSet<&str> = states.iter().filter(|(_, s)| ends(s)).map(|(n, _)| n.as_str()).collect();
+    let mut exits: BTreeSet<&str> =
+        states.iter().filter(|(_, s)| ends(s)).map(|(n, _)| n.as_str()).collect();
     loop {
         let before = exits.len();
         for (n, s) in states {
@@ -292,16 +321,36 @@ mod tests {
     fn lints_reach_nested_machines() {
         let v = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": {"StartAt": "C", "States": {
             "C": {"Type": "Choice", "Choices": [{"Variable": "$", "IsNull": true, "Next": "E"}]}, "E": {"Type": "Succeed"}}}, "End": true}}});
-        assert_eq!(codes_of(v), vec![(codes::CHOICE_WITHOUT_DEFAULT, "/States/M/ItemProcessor/States/C".to_string())]);
+        assert_eq!(
+            codes_of(v),
+            vec![(codes::CHOICE_WITHOUT_DEFAULT, "/States/M/ItemProcessor/States/C".to_string())]
+        );
     }
 
     #[test]
     fn the_seed_sync_definition_hands_out_its_token() {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string("fixtures/seed/state-machine.asl.json").unwrap()).unwrap();
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string("fixtures/seed/state-machine.asl.json").unwrap(),
+        )
+        .unwrap();
         assert_eq!(codes_of(v), vec![(codes::SYNC_WITH_TASK_TOKEN, "/States/FargateTask/Parameters/Overrides/ContainerOverrides/0/Environment/1/Value.$".to_string())]);
-        let v: Value = serde_json::from_str(&std::fs::read_to_string("fixtures/seed/state-machine.jsonata.asl.json").unwrap()).unwrap();
-        assert_eq!(codes_of(v), vec![(codes::SYNC_WITH_TASK_TOKEN, "/States/FargateTask/Arguments/Overrides/ContainerOverrides/0/Environment/1/Value".to_string())]);
-        let v: Value = serde_json::from_str(&std::fs::read_to_string("fixtures/seed/state-machine.wait-for-token.asl.json").unwrap()).unwrap();
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string("fixtures/seed/state-machine.jsonata.asl.json").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            codes_of(v),
+            vec![(
+                codes::SYNC_WITH_TASK_TOKEN,
+                "/States/FargateTask/Arguments/Overrides/ContainerOverrides/0/Environment/1/Value"
+                    .to_string()
+            )]
+        );
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string("fixtures/seed/state-machine.wait-for-token.asl.json")
+                .unwrap(),
+        )
+        .unwrap();
         let got = codes_of(v);
         assert!(got.iter().all(|(c, _)| *c == codes::CALLBACK_WITHOUT_TIMEOUT), "{got:?}");
     }

@@ -14,7 +14,9 @@ use std::fmt;
 pub enum Source {
     Asl,
     /// A CloudFormation template; the state machine's logical id.
-    CloudFormation { logical_id: String },
+    CloudFormation {
+        logical_id: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -30,7 +32,8 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// State machine resource types and where each keeps its definition.
-const MACHINE_TYPES: [&str; 2] = ["AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine"];
+const MACHINE_TYPES: [&str; 2] =
+    ["AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine"];
 
 /// Reads a definition: ASL (JSON or YAML) as it is, or the state machine of
 /// a CloudFormation or SAM template in JSON or YAML (`path#LogicalId` picks
@@ -45,19 +48,27 @@ pub fn load_definition(spec: &str) -> Result<(String, Source), LoadError> {
 /// references stand for (`--substitute NAME=VALUE`): a
 /// DefinitionSubstitutions key, a placeholder of a bare ASL file, or a
 /// logical id (its `Ref` / `Fn::GetAtt`).
-pub fn load_definition_with(spec: &str, user: &BTreeMap<String, String>) -> Result<(String, Source), LoadError> {
+pub fn load_definition_with(
+    spec: &str,
+    user: &BTreeMap<String, String>,
+) -> Result<(String, Source), LoadError> {
     let (path, pick) = match spec.rsplit_once('#') {
         Some((p, id)) if !id.contains('/') => (p, Some(id)),
         _ => (spec, None),
     };
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError(format!("cannot read {path}: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| LoadError(format!("cannot read {path}: {e}")))?;
     let v = match parse_json_or_yaml(&text) {
         Parsed::Json(v) | Parsed::Yaml(v) if v.get("Resources").is_some() => v,
-        Parsed::Json(v) if !user.is_empty() => return Ok((pretty(&substitute(&v, user)), Source::Asl)),
+        Parsed::Json(v) if !user.is_empty() => {
+            return Ok((pretty(&substitute(&v, user)), Source::Asl))
+        }
         // plain JSON ASL as written: the validator reports positions and duplicate names
         Parsed::Json(_) | Parsed::NotJson => return Ok((text, Source::Asl)),
         Parsed::Yaml(v) => return Ok((pretty(&substitute(&v, user)), Source::Asl)),
-        Parsed::Neither(e) => return Err(LoadError(format!("{path} is neither JSON nor YAML: {e}"))),
+        Parsed::Neither(e) => {
+            return Err(LoadError(format!("{path} is neither JSON nor YAML: {e}")))
+        }
     };
     let base = std::path::Path::new(path).parent().unwrap_or(std::path::Path::new("."));
     let (id, def) = template_machine(&v, path, pick, base, user)?;
@@ -93,10 +104,23 @@ fn pretty(v: &Value) -> String {
 
 /// The chosen state machine of a template: its logical id and definition,
 /// intrinsic functions resolved and substitutions made.
-fn template_machine(v: &Value, path: &str, pick: Option<&str>, base: &std::path::Path, user: &BTreeMap<String, String>) -> Result<(String, Value), LoadError> {
-    let resources = v.get("Resources").and_then(Value::as_object).ok_or_else(|| LoadError(format!("{path}: 'Resources' is not an object")))?;
-    let machines: Vec<(&String, &Value)> =
-        resources.iter().filter(|(_, r)| r.get("Type").and_then(Value::as_str).is_some_and(|t| MACHINE_TYPES.contains(&t))).collect();
+fn template_machine(
+    v: &Value,
+    path: &str,
+    pick: Option<&str>,
+    base: &std::path::Path,
+    user: &BTreeMap<String, String>,
+) -> Result<(String, Value), LoadError> {
+    let resources = v
+        .get("Resources")
+        .and_then(Value::as_object)
+        .ok_or_else(|| LoadError(format!("{path}: 'Resources' is not an object")))?;
+    let machines: Vec<(&String, &Value)> = resources
+        .iter()
+        .filter(|(_, r)| {
+            r.get("Type").and_then(Value::as_str).is_some_and(|t| MACHINE_TYPES.contains(&t))
+        })
+        .collect();
     let (id, res) = match (pick, machines.as_slice()) {
         (Some(want), _) => machines.iter().find(|(id, _)| id.as_str() == want).copied().ok_or_else(|| {
             let ids: Vec<&str> = machines.iter().map(|(id, _)| id.as_str()).collect();
@@ -115,7 +139,11 @@ fn template_machine(v: &Value, path: &str, pick: Option<&str>, base: &std::path:
     let mut subs: BTreeMap<String, String> = BTreeMap::new();
     if let Some(m) = props.get("DefinitionSubstitutions").and_then(Value::as_object) {
         for (k, val) in m {
-            subs.insert(k.clone(), cx.resolve_str(val).map_err(|e| LoadError(format!("{id}: DefinitionSubstitutions/{k}: {e}")))?);
+            subs.insert(
+                k.clone(),
+                cx.resolve_str(val)
+                    .map_err(|e| LoadError(format!("{id}: DefinitionSubstitutions/{k}: {e}")))?,
+            );
         }
     }
     subs.extend(user.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -123,7 +151,8 @@ fn template_machine(v: &Value, path: &str, pick: Option<&str>, base: &std::path:
         cx.resolve_all(d).map_err(|e| LoadError(format!("{id}: Definition: {e}")))?
     } else if let Some(d) = props.get("DefinitionString") {
         let s = cx.resolve_str(d).map_err(|e| LoadError(format!("{id}: DefinitionString: {e}")))?;
-        serde_json::from_str(&s).map_err(|e| LoadError(format!("{id}: DefinitionString is not JSON: {e}")))?
+        serde_json::from_str(&s)
+            .map_err(|e| LoadError(format!("{id}: DefinitionString is not JSON: {e}")))?
     } else if let Some(uri) = props.get("DefinitionUri") {
         let Value::String(rel) = uri else {
             return Err(LoadError(format!(
@@ -135,16 +164,29 @@ fn template_machine(v: &Value, path: &str, pick: Option<&str>, base: &std::path:
             return Err(LoadError(format!("{id}: DefinitionUri {rel} is in S3; pass the definition file itself, or a template whose DefinitionUri is a local path")));
         }
         let file = base.join(rel);
-        let text = std::fs::read_to_string(&file).map_err(|e| LoadError(format!("{id}: DefinitionUri {}: {e}", file.display())))?;
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| LoadError(format!("{id}: DefinitionUri {}: {e}", file.display())))?;
         match parse_json_or_yaml(&text) {
             Parsed::Json(d) | Parsed::Yaml(d) => d,
-            Parsed::NotJson => return Err(LoadError(format!("{id}: DefinitionUri {} is not valid JSON", file.display()))),
-            Parsed::Neither(e) => return Err(LoadError(format!("{id}: DefinitionUri {} is neither JSON nor YAML: {e}", file.display()))),
+            Parsed::NotJson => {
+                return Err(LoadError(format!(
+                    "{id}: DefinitionUri {} is not valid JSON",
+                    file.display()
+                )))
+            }
+            Parsed::Neither(e) => {
+                return Err(LoadError(format!(
+                    "{id}: DefinitionUri {} is neither JSON nor YAML: {e}",
+                    file.display()
+                )))
+            }
         }
     } else if props.get("DefinitionS3Location").is_some() {
         return Err(LoadError(format!("{id}: DefinitionS3Location is in S3; pass the definition file itself (sfn-harness run FILE.asl.json)")));
     } else {
-        return Err(LoadError(format!("{id} has no Definition, DefinitionString or DefinitionUri")));
+        return Err(LoadError(format!(
+            "{id} has no Definition, DefinitionString or DefinitionUri"
+        )));
     };
     Ok((id.clone(), substitute(&def, &subs)))
 }
@@ -165,7 +207,8 @@ pub struct TemplateContainer {
 #[cfg(any(feature = "cli", test))]
 pub fn template_containers(spec: &str) -> Result<Vec<TemplateContainer>, LoadError> {
     let path = spec.rsplit_once('#').map_or(spec, |(p, _)| p);
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError(format!("cannot read {path}: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| LoadError(format!("cannot read {path}: {e}")))?;
     let v = match parse_json_or_yaml(&text) {
         Parsed::Json(v) | Parsed::Yaml(v) => v,
         _ => return Ok(Vec::new()),
@@ -177,10 +220,19 @@ pub fn template_containers(spec: &str) -> Result<Vec<TemplateContainer>, LoadErr
         if r.get("Type").and_then(Value::as_str) != Some("AWS::ECS::TaskDefinition") {
             continue;
         }
-        for c in r.pointer("/Properties/ContainerDefinitions").and_then(Value::as_array).into_iter().flatten() {
+        for c in r
+            .pointer("/Properties/ContainerDefinitions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let Some(name) = c.get("Name").and_then(Value::as_str) else { continue };
             let image = c.get("Image").map(|i| cx.resolve_str(i)).transpose()?.unwrap_or_default();
-            out.push(TemplateContainer { task_definition: id.clone(), name: name.to_string(), image });
+            out.push(TemplateContainer {
+                task_definition: id.clone(),
+                name: name.to_string(),
+                image,
+            });
         }
     }
     Ok(out)
@@ -201,7 +253,9 @@ fn substitute(v: &Value, subs: &BTreeMap<String, String>) -> Value {
             }
             Value::String(out)
         }
-        Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), substitute(x, subs))).collect::<Map<_, _>>()),
+        Value::Object(m) => Value::Object(
+            m.iter().map(|(k, x)| (k.clone(), substitute(x, subs))).collect::<Map<_, _>>(),
+        ),
         Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, subs)).collect()),
         other => other.clone(),
     }
@@ -213,12 +267,16 @@ mod tests {
 
     #[test]
     fn loads_the_seed_template() {
-        let (text, src) = load_definition("fixtures/seed/StepFunctionsStack.template.json").unwrap();
+        let (text, src) =
+            load_definition("fixtures/seed/StepFunctionsStack.template.json").unwrap();
         assert!(matches!(src, Source::CloudFormation { .. }));
         let sm = crate::asl::parse_str(&text).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["States"]["FargateTask"]["Resource"], "arn:aws:states:::ecs:runTask.sync");
-        assert!(v["States"]["FargateTask"]["Parameters"]["Cluster"].as_str().unwrap().starts_with("arn:aws:ecs:"));
+        assert!(v["States"]["FargateTask"]["Parameters"]["Cluster"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:ecs:"));
         assert_eq!(sm.states.len(), 4);
     }
 
@@ -227,7 +285,11 @@ mod tests {
         let found = template_containers("fixtures/seed/StepFunctionsStack.template.json").unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "python-container");
-        assert!(found[0].image.contains("container-assets") && found[0].image.contains("amazonaws.com"), "{}", found[0].image);
+        assert!(
+            found[0].image.contains("container-assets") && found[0].image.contains("amazonaws.com"),
+            "{}",
+            found[0].image
+        );
         let sam = template_containers("fixtures/seed-sam/template.yaml").unwrap();
         assert_eq!(sam[0].name, "python-container");
         assert_eq!(sam[0].image, "123456789012.dkr.ecr.us-east-1.amazonaws.com/seed-worker:latest");

@@ -5,13 +5,13 @@
 //! use. What each state type adds is in `states/`, one file per type.
 
 use super::diagnostic::{code, token, Diagnostic, Severity};
+use super::graph::graph_checks;
+use super::jsonata::{query_in, Query};
 use super::model::*;
 use super::path::{Path, ReferencePath};
 use super::recover::{catcher, retrier};
 use super::states::{self, Fields};
-use super::jsonata::{query_in, Query};
 use super::template::template_in;
-use super::graph::graph_checks;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,9 +20,22 @@ use std::sync::Arc;
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
 /// The JSONPath-only fields.
 const JSONPATH: &[&str] = &[
-    "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "ItemsPath", "Result", "SecondsPath", "TimestampPath",
-    "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath", "ToleratedFailureCountPath", "ToleratedFailurePercentagePath",
-    "ErrorPath", "CausePath",
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "ItemsPath",
+    "Result",
+    "SecondsPath",
+    "TimestampPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
+    "ErrorPath",
+    "CausePath",
 ];
 /// The JSONata-only fields.
 const JSONATA: &[&str] = &["Arguments", "Output"];
@@ -34,13 +47,23 @@ pub(crate) struct Cx {
 
 impl Cx {
     pub(crate) fn err(&mut self, code: &'static str, loc: &str, msg: impl Into<String>) {
-        self.diags.push(Diagnostic { severity: Severity::Error, code, location: loc.to_string(), message: msg.into() });
+        self.diags.push(Diagnostic {
+            severity: Severity::Error,
+            code,
+            location: loc.to_string(),
+            message: msg.into(),
+        });
     }
     pub(crate) fn schema(&mut self, loc: &str, msg: impl Into<String>) {
         self.err(code::SCHEMA_VALIDATION_FAILED, loc, msg)
     }
     pub(crate) fn warn(&mut self, code: &'static str, loc: &str, msg: impl Into<String>) {
-        self.diags.push(Diagnostic { severity: Severity::Warning, code, location: loc.to_string(), message: msg.into() });
+        self.diags.push(Diagnostic {
+            severity: Severity::Warning,
+            code,
+            location: loc.to_string(),
+            message: msg.into(),
+        });
     }
 }
 
@@ -60,7 +83,9 @@ pub(crate) fn placeholder(s: &str) -> Option<&str> {
     let start = s.find("${")?;
     let end = s[start..].find('}')? + start;
     let name = &s[start + 2..end];
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ':')).then_some(name)
+    (!name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ':'))
+    .then_some(name)
 }
 
 /// Numbers every state of the machine, nested ones included, depth first:
@@ -77,7 +102,13 @@ fn number_states(sm: &mut StateMachine, mut next: usize) -> usize {
     next
 }
 
-pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguage, top: bool) -> Option<StateMachine> {
+pub(crate) fn machine(
+    cx: &mut Cx,
+    v: &Value,
+    loc: &str,
+    parent_ql: QueryLanguage,
+    top: bool,
+) -> Option<StateMachine> {
     let Some(obj) = v.as_object() else {
         cx.schema(loc, "a state machine must be a JSON object with StartAt and States");
         return None;
@@ -89,7 +120,10 @@ pub(crate) fn machine(cx: &mut Cx, v: &Value, loc: &str, parent_ql: QueryLanguag
     };
     for k in obj.keys() {
         if !allowed_top.contains(&k.as_str()) {
-            cx.schema(&format!("{loc}/{}", token(k)), format!("field '{k}' is not supported at the top of a state machine"));
+            cx.schema(
+                &format!("{loc}/{}", token(k)),
+                format!("field '{k}' is not supported at the top of a state machine"),
+            );
         }
     }
     let ql = query_language(cx, obj, loc).unwrap_or(parent_ql);
@@ -142,21 +176,38 @@ fn state_index(cx: &mut Cx, states: &Map<String, Value>, loc: &str) -> HashMap<S
     for (i, name) in states.keys().enumerate() {
         index.insert(name.clone(), i);
         if name.is_empty() || name.chars().count() > 80 {
-            cx.err(code::INVALID_STATE_NAME, &format!("{loc}/States/{}", token(name)), format!("state name '{name}' must be 1 to 80 characters"));
+            cx.err(
+                code::INVALID_STATE_NAME,
+                &format!("{loc}/States/{}", token(name)),
+                format!("state name '{name}' must be 1 to 80 characters"),
+            );
         } else if name.chars().any(|c| c.is_control()) {
-            cx.err(code::INVALID_STATE_NAME, &format!("{loc}/States/{}", token(name)), format!("state name '{name}' contains control characters"));
+            cx.err(
+                code::INVALID_STATE_NAME,
+                &format!("{loc}/States/{}", token(name)),
+                format!("state name '{name}' contains control characters"),
+            );
         }
     }
     index
 }
 
 /// `StartAt` as a position.
-fn start_at(cx: &mut Cx, obj: &Map<String, Value>, index: &HashMap<String, usize>, loc: &str) -> Option<usize> {
+fn start_at(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    index: &HashMap<String, usize>,
+    loc: &str,
+) -> Option<usize> {
     match obj.get("StartAt") {
         Some(Value::String(s)) => match index.get(s) {
             Some(i) => Some(*i),
             None => {
-                cx.err(code::MISSING_TRANSITION_TARGET, &format!("{loc}/StartAt"), format!("StartAt '{s}' is not a state of this machine"));
+                cx.err(
+                    code::MISSING_TRANSITION_TARGET,
+                    &format!("{loc}/StartAt"),
+                    format!("StartAt '{s}' is not a state of this machine"),
+                );
                 None
             }
         },
@@ -173,7 +224,14 @@ fn start_at(cx: &mut Cx, obj: &Map<String, Value>, index: &HashMap<String, usize
 
 /// Lowers one state: its type (found by name), the fields every state
 /// shares, then what its type adds.
-pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: QueryLanguage, index: &HashMap<String, usize>) -> Option<State> {
+pub(crate) fn state(
+    cx: &mut Cx,
+    name: &str,
+    v: &Value,
+    loc: &str,
+    parent_ql: QueryLanguage,
+    index: &HashMap<String, usize>,
+) -> Option<State> {
     let Some(obj) = v.as_object() else {
         cx.schema(loc, format!("state '{name}' must be a JSON object"));
         return None;
@@ -183,19 +241,24 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
     let _ = opt_str(cx, obj, "Comment", loc);
     let assign = assign_field(cx, obj, loc, ql);
     let (arguments, output) = jsonata_fields(cx, obj, loc, ql);
-    let next = if ty_def.fields.contains(&"Next") { transition(cx, name, obj, loc, index) } else { None };
+    let next =
+        if ty_def.fields.contains(&"Next") { transition(cx, name, obj, loc, index) } else { None };
     let input_path = io_path(cx, obj, "InputPath", loc);
     let output_path = io_path(cx, obj, "OutputPath", loc);
-    let parameters = obj.get("Parameters").map(|p| template_in(cx, p, &format!("{loc}/Parameters")));
+    let parameters =
+        obj.get("Parameters").map(|p| template_in(cx, p, &format!("{loc}/Parameters")));
     if let Some(p) = obj.get("Parameters") {
         if !p.is_object() {
             cx.schema(&format!("{loc}/Parameters"), "'Parameters' must be an object");
         }
     }
-    let result_selector = obj.get("ResultSelector").map(|p| template_in(cx, p, &format!("{loc}/ResultSelector")));
+    let result_selector =
+        obj.get("ResultSelector").map(|p| template_in(cx, p, &format!("{loc}/ResultSelector")));
     let result_path = result_path(cx, obj.get("ResultPath"), &format!("{loc}/ResultPath"));
     let retry = array_field(cx, obj, "Retry", loc, "retriers", retrier);
-    let catch = array_field(cx, obj, "Catch", loc, "catchers", |cx, c, l, last| catcher(cx, c, l, index, last, ql));
+    let catch = array_field(cx, obj, "Catch", loc, "catchers", |cx, c, l, last| {
+        catcher(cx, c, l, index, last, ql)
+    });
     let fields = Fields { obj, loc, ql, index };
     let kind = (ty_def.lower)(cx, &fields)?;
     Some(State {
@@ -220,7 +283,12 @@ pub(crate) fn state(cx: &mut Cx, name: &str, v: &Value, loc: &str, parent_ql: Qu
 
 /// The state's type, found by its `Type`; every field the type does not
 /// take is reported.
-fn state_type(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str) -> Option<&'static states::StateType> {
+fn state_type(
+    cx: &mut Cx,
+    name: &str,
+    obj: &Map<String, Value>,
+    loc: &str,
+) -> Option<&'static states::StateType> {
     let ty = match obj.get("Type") {
         Some(Value::String(t)) => t.as_str(),
         Some(_) => {
@@ -233,7 +301,10 @@ fn state_type(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str) -> O
         }
     };
     let Some(ty_def) = states::find(ty) else {
-        cx.schema(&format!("{loc}/Type"), format!("'{ty}' is not a state type ({})", states::names().join(", ")));
+        cx.schema(
+            &format!("{loc}/Type"),
+            format!("'{ty}' is not a state type ({})", states::names().join(", ")),
+        );
         return None;
     };
     for k in obj.keys() {
@@ -251,14 +322,22 @@ fn state_type(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str) -> O
 
 /// `Arguments` and `Output`, in a JSONata state; each query language's
 /// own fields are refused in a state of the other.
-fn jsonata_fields(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLanguage) -> (Option<Query>, Option<Query>) {
+fn jsonata_fields(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    loc: &str,
+    ql: QueryLanguage,
+) -> (Option<Query>, Option<Query>) {
     let (refused, theirs, ours) = match ql {
         QueryLanguage::Jsonata => (JSONPATH, "JSONPath", "JSONata"),
         QueryLanguage::JsonPath => (JSONATA, "JSONata", "JSONPath"),
     };
     for k in refused {
         if obj.contains_key(*k) {
-            cx.schema(&format!("{loc}/{k}"), format!("'{k}' is a {theirs} field and cannot be used in a {ours} state"));
+            cx.schema(
+                &format!("{loc}/{k}"),
+                format!("'{k}' is a {theirs} field and cannot be used in a {ours} state"),
+            );
         }
     }
     if ql == QueryLanguage::JsonPath {
@@ -269,20 +348,35 @@ fn jsonata_fields(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLan
 
 /// A JSONata-only field (`Output`, `Items`, …) of a state, a catcher or a
 /// choice rule: its query, or a diagnostic in a JSONPath state.
-pub(crate) fn jsonata_field(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Query> {
+pub(crate) fn jsonata_field(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    ql: QueryLanguage,
+) -> Option<Query> {
     let v = obj.get(key)?;
     let kloc = format!("{loc}/{key}");
     match ql {
         QueryLanguage::Jsonata => Some(query_in(cx, v, &kloc, key)),
         QueryLanguage::JsonPath => {
-            cx.schema(&kloc, format!("'{key}' is a JSONata field and cannot be used in a JSONPath state"));
+            cx.schema(
+                &kloc,
+                format!("'{key}' is a JSONata field and cannot be used in a JSONPath state"),
+            );
             None
         }
     }
 }
 
 /// `Next` (as an index) or `End: true`: exactly one of them.
-fn transition(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str, index: &HashMap<String, usize>) -> Option<usize> {
+fn transition(
+    cx: &mut Cx,
+    name: &str,
+    obj: &Map<String, Value>,
+    loc: &str,
+    index: &HashMap<String, usize>,
+) -> Option<usize> {
     let end = match obj.get("End") {
         None => false,
         Some(Value::Bool(b)) => *b,
@@ -299,7 +393,11 @@ fn transition(cx: &mut Cx, name: &str, obj: &Map<String, Value>, loc: &str, inde
         (Some(n), false) => target(cx, n, &format!("{loc}/Next"), index, "Next"),
         (None, true) => None,
         (None, false) => {
-            cx.err(code::MISSING_TRANSITION_TARGET, loc, format!("state '{name}' needs 'Next' or 'End': true"));
+            cx.err(
+                code::MISSING_TRANSITION_TARGET,
+                loc,
+                format!("state '{name}' needs 'Next' or 'End': true"),
+            );
             None
         }
     }
@@ -317,7 +415,11 @@ fn array_field<T>(
 ) -> Vec<T> {
     match obj.get(key) {
         None => Vec::new(),
-        Some(Value::Array(a)) => a.iter().enumerate().filter_map(|(i, v)| item(cx, v, &format!("{loc}/{key}/{i}"), i + 1 == a.len())).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| item(cx, v, &format!("{loc}/{key}/{i}"), i + 1 == a.len()))
+            .collect(),
         Some(_) => {
             cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be an array of {what}"));
             Vec::new()
@@ -325,18 +427,30 @@ fn array_field<T>(
     }
 }
 
-pub(crate) fn query_language(cx: &mut Cx, obj: &Map<String, Value>, loc: &str) -> Option<QueryLanguage> {
+pub(crate) fn query_language(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    loc: &str,
+) -> Option<QueryLanguage> {
     match obj.get("QueryLanguage")? {
         Value::String(s) if s == "JSONPath" => Some(QueryLanguage::JsonPath),
         Value::String(s) if s == "JSONata" => Some(QueryLanguage::Jsonata),
         _ => {
-            cx.schema(&format!("{loc}/QueryLanguage"), "'QueryLanguage' must be \"JSONPath\" or \"JSONata\"");
+            cx.schema(
+                &format!("{loc}/QueryLanguage"),
+                "'QueryLanguage' must be \"JSONPath\" or \"JSONata\"",
+            );
             None
         }
     }
 }
 
-pub(crate) fn opt_str(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<String> {
+pub(crate) fn opt_str(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+) -> Option<String> {
     match obj.get(key)? {
         Value::String(s) => Some(s.clone()),
         _ => {
@@ -351,13 +465,21 @@ pub(crate) fn opt_uint(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &s
     match v.as_u64() {
         Some(n) => Some(n),
         None => {
-            cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a non-negative integer, found {v}"));
+            cx.schema(
+                &format!("{loc}/{key}"),
+                format!("'{key}' must be a non-negative integer, found {v}"),
+            );
             None
         }
     }
 }
 
-pub(crate) fn opt_path(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<Path> {
+pub(crate) fn opt_path(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+) -> Option<Path> {
     let v = obj.get(key)?;
     let Some(s) = v.as_str() else {
         cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a JSONPath string"));
@@ -398,12 +520,22 @@ pub(crate) fn result_path(cx: &mut Cx, v: Option<&Value>, loc: &str) -> ResultPa
     }
 }
 
-pub(crate) fn target(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String, usize>, what: &str) -> Option<usize> {
+pub(crate) fn target(
+    cx: &mut Cx,
+    v: &Value,
+    loc: &str,
+    index: &HashMap<String, usize>,
+    what: &str,
+) -> Option<usize> {
     match v {
         Value::String(s) => match index.get(s) {
             Some(i) => Some(*i),
             None => {
-                cx.err(code::MISSING_TRANSITION_TARGET, loc, format!("{what} '{s}' is not a state of this machine"));
+                cx.err(
+                    code::MISSING_TRANSITION_TARGET,
+                    loc,
+                    format!("{what} '{s}' is not a state of this machine"),
+                );
                 None
             }
         },
@@ -417,7 +549,12 @@ pub(crate) fn target(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String, 
 /// `Assign`: an object of variable names whose values are, in JSONPath
 /// mode, paths or intrinsic calls under `.$` keys (as in Parameters), in
 /// JSONata mode values or `{% … %}` expressions.
-pub(crate) fn assign_field(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql: QueryLanguage) -> Option<Dynamic> {
+pub(crate) fn assign_field(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    loc: &str,
+    ql: QueryLanguage,
+) -> Option<Dynamic> {
     let v = obj.get("Assign")?;
     let aloc = format!("{loc}/Assign");
     let Some(vars) = v.as_object() else {
@@ -425,7 +562,8 @@ pub(crate) fn assign_field(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql:
         return None;
     };
     for key in vars.keys() {
-        let name = if ql == QueryLanguage::JsonPath { key.strip_suffix(".$").unwrap_or(key) } else { key };
+        let name =
+            if ql == QueryLanguage::JsonPath { key.strip_suffix(".$").unwrap_or(key) } else { key };
         if !is_variable_name(name) {
             cx.schema(&format!("{aloc}/{}", token(key)), format!("'{name}' is not a variable name: a letter or '_', then letters, digits or '_' (at most 80), and not the reserved 'states'"));
         }
@@ -438,11 +576,20 @@ pub(crate) fn assign_field(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, ql:
 fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
-    first_ok && chars.all(|c| c.is_alphanumeric() || c == '_') && name.chars().count() <= 80 && name != "states"
+    first_ok
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && name.chars().count() <= 80
+        && name != "states"
 }
 
 /// A value built per evaluation (Assign, ItemSelector) in `ql`.
-pub(crate) fn dynamic(cx: &mut Cx, v: &Value, loc: &str, field: &str, ql: QueryLanguage) -> Dynamic {
+pub(crate) fn dynamic(
+    cx: &mut Cx,
+    v: &Value,
+    loc: &str,
+    field: &str,
+    ql: QueryLanguage,
+) -> Dynamic {
     match ql {
         QueryLanguage::JsonPath => Dynamic::JsonPath(template_in(cx, v, loc)),
         QueryLanguage::Jsonata => Dynamic::Jsonata(query_in(cx, v, loc, field)),

@@ -19,23 +19,26 @@ mod template;
 
 pub use diagnostic::{code, Diagnostic, InvalidDefinition, Severity};
 pub use intrinsic::{Arg, Call};
-pub use jsonata::{Expr, Query};
 pub(crate) use jsonata::Reads;
-pub use load::{load_definition_with, substitute_placeholders, LoadError};
+pub use jsonata::{Expr, Query};
 #[cfg(feature = "cli")]
 pub use load::template_containers;
+pub use load::{load_definition_with, substitute_placeholders, LoadError};
 pub use model::*;
-pub use parse::{diagnostics, parse_str};
-#[cfg(feature = "endpoint")]
-pub use parse::MAX_DEFINITION_CHARS;
 #[cfg(any(feature = "cli", test))]
 pub use parse::parse_value;
-pub use path::{Path, Root, Seg};
+#[cfg(feature = "endpoint")]
+pub use parse::MAX_DEFINITION_CHARS;
+pub use parse::{diagnostics, parse_str};
 #[cfg(test)]
 pub(crate) use path::ReferencePath;
+pub use path::{Path, Root, Seg};
 pub use recover::{Catcher, Jitter, Retrier};
 pub use resource::{Pattern, Resource, TaskResource};
-pub use states::{ChoiceBranch, ItemReader, MapSpec, Op, Operand, ResultWriter, Rule, Seconds, Task, Text, Amount, ItemBatcher, WaitFor};
+pub use states::{
+    Amount, ChoiceBranch, ItemBatcher, ItemReader, MapSpec, Op, Operand, ResultWriter, Rule,
+    Seconds, Task, Text, WaitFor,
+};
 pub use template::Template;
 
 /// Every diagnostic (errors and warnings, each with AWS's code, a JSON

@@ -2,10 +2,10 @@
 //! payload templates and intrinsic calls parsed once. The types of one state
 //! type live with its lowering in `states/`.
 
+use super::jsonata::Query;
 use super::path::{Path, ReferencePath};
 use super::recover::{Catcher, Retrier};
 use super::states::{ChoiceBranch, MapSpec, Task, Text, WaitFor};
-use super::jsonata::Query;
 use super::template::Template;
 use serde_json::Value;
 use std::collections::HashMap;

@@ -18,7 +18,10 @@ pub fn parse_str(text: &str) -> Result<StateMachine, InvalidDefinition> {
                 severity: Severity::Error,
                 code: code::SCHEMA_VALIDATION_FAILED,
                 location: String::new(),
-                message: format!("the definition has {} characters; AWS accepts at most {MAX_DEFINITION_CHARS}", text.chars().count()),
+                message: format!(
+                    "the definition has {} characters; AWS accepts at most {MAX_DEFINITION_CHARS}",
+                    text.chars().count()
+                ),
             }],
         });
     }
@@ -37,7 +40,11 @@ pub fn parse_str(text: &str) -> Result<StateMachine, InvalidDefinition> {
             severity: Severity::Error,
             code: code::INVALID_JSON_DESCRIPTION,
             location: String::new(),
-            message: format!("the definition is not JSON: {e} (line {}, column {})", e.line(), e.column()),
+            message: format!(
+                "the definition is not JSON: {e} (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         }],
     })?;
     let dups = duplicate_state_names(text);
@@ -70,7 +77,11 @@ mod tests {
     use serde_json::json;
 
     fn codes(v: Value) -> Vec<(String, &'static str)> {
-        diagnostics(&v).into_iter().filter(|d| d.severity == Severity::Error).map(|d| (d.location, d.code)).collect()
+        diagnostics(&v)
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| (d.location, d.code))
+            .collect()
     }
 
     #[test]
@@ -84,23 +95,38 @@ mod tests {
                 "D": {"Type": "Succeed", "Seconds": 3}
             }
         }));
-        assert!(got.contains(&("/States/A/Next".into(), code::MISSING_TRANSITION_TARGET)), "{got:?}");
-        assert!(got.contains(&("/States/A/Bogus".into(), code::SCHEMA_VALIDATION_FAILED)), "{got:?}");
+        assert!(
+            got.contains(&("/States/A/Next".into(), code::MISSING_TRANSITION_TARGET)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("/States/A/Bogus".into(), code::SCHEMA_VALIDATION_FAILED)),
+            "{got:?}"
+        );
         assert!(got.contains(&("/States/B".into(), code::SCHEMA_VALIDATION_FAILED)), "{got:?}");
-        assert!(got.contains(&("/States/C/Retry/0/BackoffRate".into(), code::SCHEMA_VALIDATION_FAILED)), "{got:?}");
-        assert!(got.contains(&("/States/D/Seconds".into(), code::SCHEMA_VALIDATION_FAILED)), "{got:?}");
+        assert!(
+            got.contains(&("/States/C/Retry/0/BackoffRate".into(), code::SCHEMA_VALIDATION_FAILED)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("/States/D/Seconds".into(), code::SCHEMA_VALIDATION_FAILED)),
+            "{got:?}"
+        );
     }
 
     #[test]
     fn unreachable_and_missing_end() {
-        let got = codes(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}, "B": {"Type": "Pass", "Next": "A"}}}));
+        let got = codes(
+            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}, "B": {"Type": "Pass", "Next": "A"}}}),
+        );
         assert!(got.contains(&("/States/B".into(), code::UNREACHABLE_STATE)), "{got:?}");
         assert!(got.contains(&("".into(), code::MISSING_END_STATE)), "{got:?}");
     }
 
     #[test]
     fn bad_paths_and_intrinsics() {
-        let got = codes(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "a.b",
+        let got =
+            codes(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "a.b",
             "Parameters": {"x.$": "States.Nope(1)", "y.$": "$.ok", "z.$": 3}, "End": true}}}));
         assert!(got.contains(&("/States/A/InputPath".into(), code::SCHEMA_VALIDATION_FAILED)));
         assert!(got.contains(&("/States/A/Parameters/x.$".into(), code::SCHEMA_VALIDATION_FAILED)));
@@ -110,7 +136,9 @@ mod tests {
 
     #[test]
     fn duplicate_names_are_found_in_text() {
-        let d = duplicate_state_names(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"A":{"Type":"Succeed"}}}"#);
+        let d = duplicate_state_names(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"A":{"Type":"Succeed"}}}"#,
+        );
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].location, "/States/A");
     }
@@ -118,7 +146,9 @@ mod tests {
     #[test]
     fn a_definition_over_awss_size_quota_is_refused() {
         let pad = " ".repeat(MAX_DEFINITION_CHARS);
-        let text = format!(r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Pass", "End": true}}}}}}{pad}"#);
+        let text = format!(
+            r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Pass", "End": true}}}}}}{pad}"#
+        );
         let e = parse_str(&text).unwrap_err();
         assert!(e.diagnostics[0].message.contains("at most 1048576"), "{e}");
         parse_str(&text[..MAX_DEFINITION_CHARS]).unwrap();
@@ -126,7 +156,10 @@ mod tests {
 
     #[test]
     fn seed_definitions_are_valid() {
-        for f in ["fixtures/seed/state-machine.asl.json", "fixtures/seed/state-machine.wait-for-token.asl.json"] {
+        for f in [
+            "fixtures/seed/state-machine.asl.json",
+            "fixtures/seed/state-machine.wait-for-token.asl.json",
+        ] {
             let text = std::fs::read_to_string(f).unwrap();
             parse_str(&text).unwrap();
         }

@@ -55,13 +55,20 @@ impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PathError::NoDollar(p) => write!(f, "'{p}' is not a JSONPath: it must start with '$'"),
-            PathError::Invalid { path, reason } => write!(f, "'{path}' is not a valid JSONPath: {reason}"),
-            PathError::NotReference(p) => write!(f, "'{p}' is not a reference path: it must start with '$'"),
+            PathError::Invalid { path, reason } => {
+                write!(f, "'{path}' is not a valid JSONPath: {reason}")
+            }
+            PathError::NotReference(p) => {
+                write!(f, "'{p}' is not a reference path: it must start with '$'")
+            }
             PathError::NotDefinite(p) => {
                 write!(f, "'{p}' is not a reference path: only '.field', ['field'] and [index] steps are allowed")
             }
             PathError::TooDeep { path, what, limit } => {
-                write!(f, "'{path}' nests {what} more than {limit} deep, more than sfn-harness evaluates")
+                write!(
+                    f,
+                    "'{path}' nests {what} more than {limit} deep, more than sfn-harness evaluates"
+                )
             }
             PathError::TooManyDescendants(p) => {
                 write!(f, "'{p}' has more than {MAX_DESCENDANTS} descendant segment ('..'): their matches grow as a power of the input's size")
@@ -131,8 +138,10 @@ impl Path {
             None => {
                 check_work(text)?;
                 let rfc = to_rfc9535(rest);
-                let q = serde_json_path::JsonPath::parse(&rfc)
-                    .map_err(|e| PathError::Invalid { path: text.to_string(), reason: e.message().to_string() })?;
+                let q = serde_json_path::JsonPath::parse(&rfc).map_err(|e| PathError::Invalid {
+                    path: text.to_string(),
+                    reason: e.message().to_string(),
+                })?;
                 Kind::Query(q)
             }
         };
@@ -218,7 +227,10 @@ pub struct ReferencePath {
 impl ReferencePath {
     /// Parses a reference path (a definite path into the state input).
     pub fn parse(text: &str) -> Result<ReferencePath, PathError> {
-        let rest = text.strip_prefix('$').filter(|r| !r.starts_with('$')).ok_or_else(|| PathError::NotReference(text.to_string()))?;
+        let rest = text
+            .strip_prefix('$')
+            .filter(|r| !r.starts_with('$'))
+            .ok_or_else(|| PathError::NotReference(text.to_string()))?;
         let segs = parse_simple(rest).ok_or_else(|| PathError::NotDefinite(text.to_string()))?;
         Ok(ReferencePath { text: text.to_string(), segs })
     }
@@ -227,7 +239,11 @@ impl ReferencePath {
     /// way. Fails when a step meets a value that is not an object/array.
     pub fn assign(&self, target: Value, value: Value) -> Result<Value, PathError> {
         let mut target = target;
-        place(&mut target, &self.segs, value).map_err(|(step, found)| PathError::Unplaceable { path: self.text.clone(), step, found })?;
+        place(&mut target, &self.segs, value).map_err(|(step, found)| PathError::Unplaceable {
+            path: self.text.clone(),
+            step,
+            found,
+        })?;
         Ok(target)
     }
 }
@@ -242,7 +258,9 @@ fn place(slot: &mut Value, segs: &[Seg], value: Value) -> Result<(), (String, &'
             let child = m.entry(f.clone()).or_insert_with(|| Value::Object(Default::default()));
             place(child, rest, value)
         }
-        (Seg::Index(i), Value::Array(a)) if *i >= 0 && (*i as usize) < a.len() => place(&mut a[*i as usize], rest, value),
+        (Seg::Index(i), Value::Array(a)) if *i >= 0 && (*i as usize) < a.len() => {
+            place(&mut a[*i as usize], rest, value)
+        }
         (Seg::Field(f), other) => Err((f.clone(), type_name(other))),
         (Seg::Index(i), other) => Err((i.to_string(), type_name(other))),
     }
@@ -322,7 +340,8 @@ fn parse_simple(mut s: &str) -> Option<Vec<Seg>> {
             }
             let end = r.find(['.', '[']).unwrap_or(r.len());
             let name = &r[..end];
-            if name.is_empty() || name.contains(['*', '?', '(', ')', '@', ' ', ',', ']', '\'', '"']) {
+            if name.is_empty() || name.contains(['*', '?', '(', ')', '@', ' ', ',', ']', '\'', '"'])
+            {
                 return None;
             }
             segs.push(Seg::Field(name.to_string()));
@@ -450,7 +469,10 @@ mod tests {
         let r = ReferencePath::parse("$.a.b").unwrap();
         assert_eq!(r.assign(json!({"x": 1}), json!(2)).unwrap(), json!({"x": 1, "a": {"b": 2}}));
         assert!(r.assign(json!({"a": 1}), json!(2)).is_err());
-        assert_eq!(ReferencePath::parse("$").unwrap().assign(json!(1), json!(2)).unwrap(), json!(2));
+        assert_eq!(
+            ReferencePath::parse("$").unwrap().assign(json!(1), json!(2)).unwrap(),
+            json!(2)
+        );
     }
 
     proptest::proptest! {
@@ -471,12 +493,19 @@ mod tests {
 
     #[test]
     fn work_limits_hold_before_parsing() {
-        let nested = |open: &str, close: &str, n: usize| format!("$.a{}{}", open.repeat(n), close.repeat(n));
+        let nested =
+            |open: &str, close: &str, n: usize| format!("$.a{}{}", open.repeat(n), close.repeat(n));
         assert!(matches!(Path::parse(&nested("[", "]", 1000)), Err(PathError::TooDeep { .. })));
-        assert!(matches!(Path::parse(&format!("$.a[?({}@.b{})]", "(".repeat(1000), ")".repeat(1000))), Err(PathError::TooDeep { .. })));
+        assert!(matches!(
+            Path::parse(&format!("$.a[?({}@.b{})]", "(".repeat(1000), ")".repeat(1000))),
+            Err(PathError::TooDeep { .. })
+        ));
         let filters = |n: usize| format!("$.a{}{}", "[?(@.b".repeat(n), ")]".repeat(n));
         assert!(Path::parse(&filters(MAX_FILTER_NESTING)).is_ok());
-        assert!(matches!(Path::parse(&filters(MAX_FILTER_NESTING + 1)), Err(PathError::TooDeep { what: "filters", .. })));
+        assert!(matches!(
+            Path::parse(&filters(MAX_FILTER_NESTING + 1)),
+            Err(PathError::TooDeep { what: "filters", .. })
+        ));
         assert!(matches!(Path::parse(&filters(20)), Err(PathError::TooDeep { .. })));
         assert!(Path::parse("$..a").is_ok());
         assert!(matches!(Path::parse("$..a..b"), Err(PathError::TooManyDescendants(_))));

@@ -1,8 +1,8 @@
 //! Retry and Catch: retriers and catchers, their fields, defaults and checks.
 
-use super::lower::{assign_field, jsonata_field, result_path, target, Cx};
 use super::diagnostic::token;
 use super::jsonata::Query;
+use super::lower::{assign_field, jsonata_field, result_path, target, Cx};
 use super::model::{Dynamic, QueryLanguage, ResultPath};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -35,18 +35,29 @@ pub struct Catcher {
     pub output: Option<Query>,
 }
 
-pub(crate) fn error_equals(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, last: bool) -> Option<Vec<String>> {
+pub(crate) fn error_equals(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    loc: &str,
+    last: bool,
+) -> Option<Vec<String>> {
     let list: Vec<String> = match obj.get("ErrorEquals") {
         Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_string) => {
             a.iter().map(|e| e.as_str().unwrap_or_default().to_string()).collect()
         }
         _ => {
-            cx.schema(&format!("{loc}/ErrorEquals"), "'ErrorEquals' must be a non-empty array of error names");
+            cx.schema(
+                &format!("{loc}/ErrorEquals"),
+                "'ErrorEquals' must be a non-empty array of error names",
+            );
             return None;
         }
     };
     if list.iter().any(|e| e == "States.ALL") && (list.len() > 1 || !last) {
-        cx.schema(&format!("{loc}/ErrorEquals"), "'States.ALL' must appear alone and in the last retrier or catcher");
+        cx.schema(
+            &format!("{loc}/ErrorEquals"),
+            "'States.ALL' must appear alone and in the last retrier or catcher",
+        );
     }
     Some(list)
 }
@@ -58,8 +69,21 @@ pub(crate) fn retrier(cx: &mut Cx, v: &Value, loc: &str, last: bool) -> Option<R
         return None;
     };
     for k in obj.keys() {
-        if !["ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"].contains(&k.as_str()) {
-            cx.schema(&format!("{loc}/{}", token(k)), format!("field '{k}' is not a field of a retrier"));
+        if ![
+            "ErrorEquals",
+            "IntervalSeconds",
+            "MaxAttempts",
+            "BackoffRate",
+            "MaxDelaySeconds",
+            "JitterStrategy",
+            "Comment",
+        ]
+        .contains(&k.as_str())
+        {
+            cx.schema(
+                &format!("{loc}/{}", token(k)),
+                format!("field '{k}' is not a field of a retrier"),
+            );
         }
     }
     let error_equals = error_equals(cx, obj, loc, last)?;
@@ -68,7 +92,10 @@ pub(crate) fn retrier(cx: &mut Cx, v: &Value, loc: &str, last: bool) -> Option<R
         Some(v) => match v.as_u64() {
             Some(n) if (1..=99_999_999).contains(&n) => n,
             _ => {
-                cx.schema(&format!("{loc}/IntervalSeconds"), format!("'IntervalSeconds' must be a positive integer, found {v}"));
+                cx.schema(
+                    &format!("{loc}/IntervalSeconds"),
+                    format!("'IntervalSeconds' must be a positive integer, found {v}"),
+                );
                 1
             }
         },
@@ -78,7 +105,10 @@ pub(crate) fn retrier(cx: &mut Cx, v: &Value, loc: &str, last: bool) -> Option<R
         Some(v) => match v.as_u64() {
             Some(n) if n <= 99_999_999 => n,
             _ => {
-                cx.schema(&format!("{loc}/MaxAttempts"), format!("'MaxAttempts' must be a non-negative integer, found {v}"));
+                cx.schema(
+                    &format!("{loc}/MaxAttempts"),
+                    format!("'MaxAttempts' must be a non-negative integer, found {v}"),
+                );
                 3
             }
         },
@@ -88,7 +118,10 @@ pub(crate) fn retrier(cx: &mut Cx, v: &Value, loc: &str, last: bool) -> Option<R
         Some(v) => match v.as_f64() {
             Some(n) if n >= 1.0 => n,
             _ => {
-                cx.schema(&format!("{loc}/BackoffRate"), format!("'BackoffRate' must be a number of at least 1.0, found {v}"));
+                cx.schema(
+                    &format!("{loc}/BackoffRate"),
+                    format!("'BackoffRate' must be a number of at least 1.0, found {v}"),
+                );
                 2.0
             }
         },
@@ -98,7 +131,10 @@ pub(crate) fn retrier(cx: &mut Cx, v: &Value, loc: &str, last: bool) -> Option<R
         Some(v) => match v.as_u64() {
             Some(n) if n >= 1 => Some(n),
             _ => {
-                cx.schema(&format!("{loc}/MaxDelaySeconds"), format!("'MaxDelaySeconds' must be a positive integer, found {v}"));
+                cx.schema(
+                    &format!("{loc}/MaxDelaySeconds"),
+                    format!("'MaxDelaySeconds' must be a positive integer, found {v}"),
+                );
                 None
             }
         },
@@ -108,21 +144,43 @@ pub(crate) fn retrier(cx: &mut Cx, v: &Value, loc: &str, last: bool) -> Option<R
         Some(Value::String(s)) if s == "NONE" => Jitter::None,
         Some(Value::String(s)) if s == "FULL" => Jitter::Full,
         Some(v) => {
-            cx.schema(&format!("{loc}/JitterStrategy"), format!("'JitterStrategy' must be \"FULL\" or \"NONE\", found {v}"));
+            cx.schema(
+                &format!("{loc}/JitterStrategy"),
+                format!("'JitterStrategy' must be \"FULL\" or \"NONE\", found {v}"),
+            );
             Jitter::None
         }
     };
-    Some(Retrier { error_equals, interval_seconds, max_attempts, backoff_rate, max_delay_seconds, jitter })
+    Some(Retrier {
+        error_equals,
+        interval_seconds,
+        max_attempts,
+        backoff_rate,
+        max_delay_seconds,
+        jitter,
+    })
 }
 
-pub(crate) fn catcher(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String, usize>, last: bool, ql: QueryLanguage) -> Option<Catcher> {
+pub(crate) fn catcher(
+    cx: &mut Cx,
+    v: &Value,
+    loc: &str,
+    index: &HashMap<String, usize>,
+    last: bool,
+    ql: QueryLanguage,
+) -> Option<Catcher> {
     let Some(obj) = v.as_object() else {
         cx.schema(loc, "a catcher must be an object");
         return None;
     };
     for k in obj.keys() {
-        if !["ErrorEquals", "ResultPath", "Next", "Comment", "Assign", "Output"].contains(&k.as_str()) {
-            cx.schema(&format!("{loc}/{}", token(k)), format!("field '{k}' is not a field of a catcher"));
+        if !["ErrorEquals", "ResultPath", "Next", "Comment", "Assign", "Output"]
+            .contains(&k.as_str())
+        {
+            cx.schema(
+                &format!("{loc}/{}", token(k)),
+                format!("field '{k}' is not a field of a catcher"),
+            );
         }
     }
     let error_equals = error_equals(cx, obj, loc, last);
@@ -137,7 +195,10 @@ pub(crate) fn catcher(cx: &mut Cx, v: &Value, loc: &str, index: &HashMap<String,
     let assign = assign_field(cx, obj, loc, ql);
     let output = jsonata_field(cx, obj, "Output", loc, ql);
     if ql == QueryLanguage::Jsonata && obj.contains_key("ResultPath") {
-        cx.schema(&format!("{loc}/ResultPath"), "'ResultPath' is a JSONPath field and cannot be used in a JSONata state");
+        cx.schema(
+            &format!("{loc}/ResultPath"),
+            "'ResultPath' is a JSONPath field and cannot be used in a JSONata state",
+        );
     }
     Some(Catcher { error_equals: error_equals?, result_path, next: next?, assign, output })
 }

@@ -48,7 +48,12 @@ impl Resource {
     /// Classifies a `Resource` ARN.
     pub fn parse(arn: &str) -> Resource {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        if parts.len() == 6 && parts[0] == "arn" && parts[2] == "states" && parts[3].is_empty() && parts[4].is_empty() {
+        if parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "states"
+            && parts[3].is_empty()
+            && parts[4].is_empty()
+        {
             let spec = parts[5];
             let (service, api) = spec.rsplit_once(':').unwrap_or(("", spec));
             let pattern = if api.ends_with(".waitForTaskToken") {
@@ -81,7 +86,10 @@ impl Resource {
     /// function of the execution's region and account, named after it.
     pub fn function_arn(arn: &Arc<str>, region: &str, account: &str) -> Arc<str> {
         if Resource::is_unresolved(arn) {
-            Arc::from(format!("arn:aws:lambda:{region}:{account}:function:{}", arn.trim_matches('_')))
+            Arc::from(format!(
+                "arn:aws:lambda:{region}:{account}:function:{}",
+                arn.trim_matches('_')
+            ))
         } else {
             arn.clone()
         }
@@ -102,10 +110,21 @@ mod tests {
     #[test]
     fn classifies_each_kind_of_arn() {
         let r = Resource::parse("arn:aws:states:::ecs:runTask.sync");
-        assert!(matches!(&r, Resource::Service { res, pattern: Pattern::Sync } if &*res.resource_type == "ecs" && &*res.resource == "runTask.sync"));
+        assert!(
+            matches!(&r, Resource::Service { res, pattern: Pattern::Sync } if &*res.resource_type == "ecs" && &*res.resource == "runTask.sync")
+        );
         assert!(r.is_ecs());
-        assert!(matches!(Resource::parse("arn:aws:states:::sqs:sendMessage.waitForTaskToken").pattern(), Pattern::WaitForTaskToken));
-        assert!(matches!(Resource::parse("arn:aws:lambda:us-east-1:1:function:f"), Resource::LambdaFunction(_)));
-        assert!(matches!(Resource::parse("arn:aws:states:us-east-1:1:activity:a"), Resource::Activity(_)));
+        assert!(matches!(
+            Resource::parse("arn:aws:states:::sqs:sendMessage.waitForTaskToken").pattern(),
+            Pattern::WaitForTaskToken
+        ));
+        assert!(matches!(
+            Resource::parse("arn:aws:lambda:us-east-1:1:function:f"),
+            Resource::LambdaFunction(_)
+        ));
+        assert!(matches!(
+            Resource::parse("arn:aws:states:us-east-1:1:activity:a"),
+            Resource::Activity(_)
+        ));
     }
 }

@@ -15,7 +15,10 @@ pub enum Template {
     /// An object with some dynamic fields: `skeleton` holds the static
     /// fields and a placeholder for each dynamic one, in order, so an
     /// evaluation clones it and fills the `dynamic` slots.
-    Object { skeleton: serde_json::Map<String, Value>, dynamic: Vec<(String, Template)> },
+    Object {
+        skeleton: serde_json::Map<String, Value>,
+        dynamic: Vec<(String, Template)>,
+    },
     Array(Vec<Template>),
     Path(Path),
     Call(Call),
@@ -50,7 +53,10 @@ pub(crate) fn template_in(cx: &mut Cx, v: &Value, loc: &str) -> Template {
             Template::Object { skeleton, dynamic }
         }
         Value::Array(a) => Template::Array(
-            a.iter().enumerate().map(|(i, val)| template_in(cx, val, &format!("{loc}/{i}"))).collect(),
+            a.iter()
+                .enumerate()
+                .map(|(i, val)| template_in(cx, val, &format!("{loc}/{i}")))
+                .collect(),
         ),
         other => Template::Literal(other.clone()),
     }
@@ -58,7 +64,8 @@ pub(crate) fn template_in(cx: &mut Cx, v: &Value, loc: &str) -> Template {
 
 pub(crate) fn no_dollar_warning(cx: &mut Cx, k: &str, val: &Value, loc: &str) {
     if let Value::String(s) = val {
-        if s.starts_with("$.") || s.starts_with("$$.") || (Call::looks_like(s) && s.ends_with(')')) {
+        if s.starts_with("$.") || s.starts_with("$$.") || (Call::looks_like(s) && s.ends_with(')'))
+        {
             cx.warn(code::NO_DOLLAR, loc, format!("'{k}' holds '{s}', which looks like a path or intrinsic call; did you mean '{k}.$'?"));
         }
     }
@@ -66,7 +73,10 @@ pub(crate) fn no_dollar_warning(cx: &mut Cx, k: &str, val: &Value, loc: &str) {
 
 pub(crate) fn dynamic_field(cx: &mut Cx, v: &Value, loc: &str, key: &str) -> Template {
     let Some(s) = v.as_str() else {
-        cx.schema(loc, format!("the value of '{key}' must be a path or an intrinsic function call string"));
+        cx.schema(
+            loc,
+            format!("the value of '{key}' must be a path or an intrinsic function call string"),
+        );
         return Template::Literal(Value::Null);
     };
     if Call::looks_like(s) {

@@ -8,14 +8,14 @@
 //! [`reap_stale`] removes those whose process is gone, so a test that was
 //! interrupted leaves nothing behind for the next run.
 
+use crate::time::Wall;
 use std::collections::BTreeMap;
 use std::process::Command;
-use crate::time::Wall;
 use std::time::Duration;
-use tokio::time::Instant;
 use testcontainers::core::{Host, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
+use tokio::time::Instant;
 
 /// The label every harness container carries (value: the owner's pid).
 pub const OWNER_LABEL: &str = "sfn-harness.pid";
@@ -67,7 +67,11 @@ impl std::error::Error for ContainerError {}
 
 /// Whether a Docker engine answers.
 pub fn docker_available() -> bool {
-    Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 /// The IP where containers on the default bridge reach the host
@@ -75,7 +79,13 @@ pub fn docker_available() -> bool {
 /// listens there rather than on every interface.
 pub fn bridge_gateway() -> Result<std::net::IpAddr, ContainerError> {
     let out = Command::new("docker")
-        .args(["network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}}"])
+        .args([
+            "network",
+            "inspect",
+            "bridge",
+            "--format",
+            "{{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}}",
+        ])
         .output()
         .map_err(|e| ContainerError(format!("cannot run docker: {e}")))?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -92,13 +102,22 @@ pub fn bridge_gateway() -> Result<std::net::IpAddr, ContainerError> {
             }
         }
     }
-    Err(ContainerError(format!("cannot find the docker bridge gateway (docker network inspect bridge gave '{text}')")))
+    Err(ContainerError(format!(
+        "cannot find the docker bridge gateway (docker network inspect bridge gave '{text}')"
+    )))
 }
 
 /// Removes harness containers whose owning process no longer exists.
 pub fn reap_stale() {
     let Ok(out) = Command::new("docker")
-        .args(["ps", "-a", "--filter", &format!("label={OWNER_LABEL}"), "--format", &format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}")])
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label={OWNER_LABEL}"),
+            "--format",
+            &format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}"),
+        ])
         .output()
     else {
         return;
@@ -115,7 +134,12 @@ pub fn reap_stale() {
 /// Runs `spec` until the container exits or `stop` says to stop it
 /// (polled every `poll` of `wall`'s time; `stop` is given `wall`'s instant
 /// of the start and of now). The container is removed before this returns.
-pub async fn run(spec: &ContainerSpec, wall: &Wall, poll: Duration, mut stop: impl FnMut(Instant, Instant) -> Option<Stop>) -> Result<ContainerExit, ContainerError> {
+pub async fn run(
+    spec: &ContainerSpec,
+    wall: &Wall,
+    poll: Duration,
+    mut stop: impl FnMut(Instant, Instant) -> Option<Stop>,
+) -> Result<ContainerExit, ContainerError> {
     let (name, tag) = match spec.image.rsplit_once(':') {
         Some((n, t)) if !t.contains('/') => (n.to_string(), t.to_string()),
         _ => (spec.image.clone(), "latest".to_string()),
@@ -131,10 +155,12 @@ pub async fn run(spec: &ContainerSpec, wall: &Wall, poll: Duration, mut stop: im
         req = req.with_cmd(cmd);
     }
     let started = wall.now();
-    let c = req
-        .start()
-        .await
-        .map_err(|e| ContainerError(format!("cannot start a container of {}: {e} (images are built locally; nothing can be pulled)", spec.image)))?;
+    let c = req.start().await.map_err(|e| {
+        ContainerError(format!(
+            "cannot start a container of {}: {e} (images are built locally; nothing can be pulled)",
+            spec.image
+        ))
+    })?;
     let id = c.id().to_string();
     let mut stopped = None;
     loop {
@@ -164,11 +190,19 @@ pub async fn run(spec: &ContainerSpec, wall: &Wall, poll: Duration, mut stop: im
     // are reaped by the next ContainerTasks (their owner pid is gone)
     std::mem::forget(c);
     remove_in_background(id.clone());
-    Ok(ContainerExit { id, exit_code: exit_code.ok().flatten(), logs, stopped, elapsed, ran: ran.ok().flatten() })
+    Ok(ContainerExit {
+        id,
+        exit_code: exit_code.ok().flatten(),
+        logs,
+        stopped,
+        elapsed,
+        ran: ran.ok().flatten(),
+    })
 }
 
 fn pending() -> &'static (std::sync::Mutex<usize>, std::sync::Condvar) {
-    static PENDING: std::sync::OnceLock<(std::sync::Mutex<usize>, std::sync::Condvar)> = std::sync::OnceLock::new();
+    static PENDING: std::sync::OnceLock<(std::sync::Mutex<usize>, std::sync::Condvar)> =
+        std::sync::OnceLock::new();
     PENDING.get_or_init(Default::default)
 }
 
@@ -194,7 +228,10 @@ pub fn wait_removed(limit: Duration) -> bool {
 
 /// Docker's own record of how long the container ran.
 fn run_time(id: &str) -> Option<Duration> {
-    let out = Command::new("docker").args(["inspect", "-f", "{{.State.StartedAt}} {{.State.FinishedAt}}", id]).output().ok()?;
+    let out = Command::new("docker")
+        .args(["inspect", "-f", "{{.State.StartedAt}} {{.State.FinishedAt}}", id])
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let mut it = text.split_whitespace().map(chrono::DateTime::parse_from_rfc3339);
     let (Some(Ok(a)), Some(Ok(b))) = (it.next(), it.next()) else { return None };
@@ -209,7 +246,8 @@ pub fn build_dockerfile_dir(dir: &std::path::Path) -> Result<String, ContainerEr
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| ContainerError(format!("{}: {e}", d.display())))?;
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| ContainerError(format!("{}: {e}", d.display())))?;
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -230,7 +268,11 @@ pub fn build_dockerfile_dir(dir: &std::path::Path) -> Result<String, ContainerEr
     }
     let key: String = h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
     let tag = format!("sfn-harness/built:{key}");
-    let exists = Command::new("docker").args(["image", "inspect", &tag]).output().map(|o| o.status.success()).unwrap_or(false);
+    let exists = Command::new("docker")
+        .args(["image", "inspect", &tag])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !exists {
         let out = Command::new("docker")
             .args(["build", "-q", "-t", &tag])
@@ -238,7 +280,11 @@ pub fn build_dockerfile_dir(dir: &std::path::Path) -> Result<String, ContainerEr
             .output()
             .map_err(|e| ContainerError(format!("cannot run docker build: {e}")))?;
         if !out.status.success() {
-            return Err(ContainerError(format!("docker build {} failed:\n{}", dir.display(), String::from_utf8_lossy(&out.stderr))));
+            return Err(ContainerError(format!(
+                "docker build {} failed:\n{}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )));
         }
     }
     Ok(tag)
@@ -270,7 +316,10 @@ pub fn build_worker_image(app_py: &str) -> Result<String, ContainerError> {
         .map_err(|e| ContainerError(format!("cannot run bash: {e}")))?;
     let _ = std::fs::remove_dir_all(&dir);
     if !out.status.success() {
-        return Err(ContainerError(format!("building the worker image failed:\n{}", String::from_utf8_lossy(&out.stderr))));
+        return Err(ContainerError(format!(
+            "building the worker image failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

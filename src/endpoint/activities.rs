@@ -3,8 +3,8 @@
 //! answers with SendTaskSuccess / SendTaskFailure.
 
 use super::{err, optional, page, required, with_next, ApiResult};
-use crate::time::Wall;
 use crate::integrations::{Answer, TaskCall, TaskReply};
+use crate::time::Wall;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -40,14 +40,23 @@ impl Activities {
         let arn = format!("{arn_prefix}{name}");
         let mut acts = self.lock();
         let created = acts.get(&arn).map(|a| a.created).unwrap_or(now);
-        acts.entry(arn.clone()).or_insert_with(|| Activity { arn: arn.clone(), name: name.into(), created, queue: VecDeque::new(), notify: Arc::new(Notify::new()) });
+        acts.entry(arn.clone()).or_insert_with(|| Activity {
+            arn: arn.clone(),
+            name: name.into(),
+            created,
+            queue: VecDeque::new(),
+            notify: Arc::new(Notify::new()),
+        });
         Ok(json!({"activityArn": arn, "creationDate": created}))
     }
 
     fn arn(req: &Value) -> Result<String, super::ApiError> {
         let arn = required(req, "activityArn")?;
         if !arn.starts_with("arn:") || !arn.contains(":activity:") {
-            return Err(err("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")));
+            return Err(err(
+                "InvalidArn",
+                format!("Invalid Arn: 'Resource type not valid in this context: {arn}'"),
+            ));
         }
         Ok(arn.to_string())
     }
@@ -55,12 +64,18 @@ impl Activities {
     pub(super) fn describe(&self, req: &Value) -> ApiResult {
         let arn = Self::arn(req)?;
         let acts = self.lock();
-        let a = acts.get(&arn).ok_or_else(|| err("ActivityDoesNotExist", format!("Activity Does Not Exist: '{arn}'")))?;
+        let a = acts.get(&arn).ok_or_else(|| {
+            err("ActivityDoesNotExist", format!("Activity Does Not Exist: '{arn}'"))
+        })?;
         Ok(json!({"activityArn": a.arn, "name": a.name, "creationDate": a.created}))
     }
 
     pub(super) fn list(&self, req: &Value) -> ApiResult {
-        let all: Vec<Value> = self.lock().values().map(|a| json!({"activityArn": a.arn, "name": a.name, "creationDate": a.created})).collect();
+        let all: Vec<Value> = self
+            .lock()
+            .values()
+            .map(|a| json!({"activityArn": a.arn, "name": a.name, "creationDate": a.created}))
+            .collect();
         let (items, next) = page(&all, req, 100)?;
         Ok(with_next(json!({"activities": items}), next))
     }
@@ -71,14 +86,21 @@ impl Activities {
         Ok(json!({}))
     }
 
-    pub(super) async fn get_task(&self, req: &Value, tokens: &crate::integrations::tokens::TokenRegistry, wall: &Wall) -> ApiResult {
+    pub(super) async fn get_task(
+        &self,
+        req: &Value,
+        tokens: &crate::integrations::tokens::TokenRegistry,
+        wall: &Wall,
+    ) -> ApiResult {
         let arn = Self::arn(req)?;
         let worker = optional(req, "workerName").unwrap_or("");
         let deadline = wall.now() + LONG_POLL;
         loop {
             let notify = {
                 let mut acts = self.lock();
-                let a = acts.get_mut(&arn).ok_or_else(|| err("ActivityDoesNotExist", format!("Activity Does Not Exist: '{arn}'")))?;
+                let a = acts.get_mut(&arn).ok_or_else(|| {
+                    err("ActivityDoesNotExist", format!("Activity Does Not Exist: '{arn}'"))
+                })?;
                 if let Some((token, input)) = a.queue.pop_front() {
                     // the task records ActivityStarted with this worker's name
                     let _ = tokens.started(&token, worker);
@@ -96,10 +118,18 @@ impl Activities {
     pub(super) fn schedule(&self, arn: &str, call: &TaskCall) -> Answer {
         let mut acts = self.lock();
         let Some(a) = acts.get_mut(arn) else {
-            return TaskReply::Fail { error: crate::names::RUNTIME.into(), cause: Some(format!("The activity {arn} does not exist.")) }.into();
+            return TaskReply::Fail {
+                error: crate::names::RUNTIME.into(),
+                cause: Some(format!("The activity {arn} does not exist.")),
+            }
+            .into();
         };
         let Some(token) = call.token.clone() else {
-            return TaskReply::Fail { error: crate::names::RUNTIME.into(), cause: Some("an activity task needs a task token".into()) }.into();
+            return TaskReply::Fail {
+                error: crate::names::RUNTIME.into(),
+                cause: Some("an activity task needs a task token".into()),
+            }
+            .into();
         };
         a.queue.push_back((token, crate::json::to_json_string(&call.parameters)));
         a.notify.notify_waiters();

@@ -14,7 +14,10 @@ pub mod server {
     pub use crate::integrations::http_server::Server;
 
     /// Binds `addr` (port 0 picks a free one) and serves `endpoint`.
-    pub async fn serve(endpoint: super::Endpoint, addr: std::net::SocketAddr) -> std::io::Result<Server> {
+    pub async fn serve(
+        endpoint: super::Endpoint,
+        addr: std::net::SocketAddr,
+    ) -> std::io::Result<Server> {
         let limits = crate::integrations::http_server::Limits {
             header_read_timeout: endpoint.inner.cfg.read_timeout,
             wall: endpoint.inner.cfg.wall.clone(),
@@ -26,18 +29,20 @@ pub mod server {
 
 use crate::asl::{self, Severity, StateMachine};
 use crate::eval::{self, Execution, RunConfig, Status};
-use crate::integrations::ecs_sdk::EcsIntegration;
-use crate::integrations::aws_json::{error_response, ok_response, SfnApi};
-use crate::integrations::tokens::{handle_callback_op, TokenRegistry};
-use crate::integrations::{Answer, BoxFuture, Integration, Integrations, Resource, TaskCall, TaskReply};
 use crate::history::{Details, Event};
+use crate::integrations::aws_json::{error_response, ok_response, SfnApi};
+use crate::integrations::ecs_sdk::EcsIntegration;
+use crate::integrations::tokens::{handle_callback_op, TokenRegistry};
+use crate::integrations::{
+    Answer, BoxFuture, Integration, Integrations, Resource, TaskCall, TaskReply,
+};
 use crate::mock::MockConfig;
 use crate::rng::Rng;
+use crate::time::Wall;
 use activities::Activities;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use crate::time::Wall;
 use std::time::Duration;
 
 /// How the endpoint runs executions; every field states its default.
@@ -128,7 +133,10 @@ impl Store {
     /// Forgets the oldest finished executions while more than `max` are kept.
     fn forget_finished_past(&mut self, max: usize) {
         while self.executions.len() > max {
-            let finished = self.order.iter().position(|a| self.executions.get(a).is_none_or(|r| r.status != Status::Running));
+            let finished = self
+                .order
+                .iter()
+                .position(|a| self.executions.get(a).is_none_or(|r| r.status != Status::Running));
             let Some(i) = finished else { return };
             if let Some(arn) = self.order.remove(i) {
                 self.executions.remove(&arn);
@@ -185,10 +193,16 @@ fn optional<'a>(req: &'a Value, key: &str) -> Option<&'a str> {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.chars().count() <= 80
-        && !name.chars().any(|c| c.is_whitespace() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c) || c.is_control())
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c) || c.is_control())
 }
 
-fn page<T: Clone>(items: &[T], req: &Value, default_max: usize) -> Result<(Vec<T>, Option<String>), ApiError> {
+fn page<T: Clone>(
+    items: &[T],
+    req: &Value,
+    default_max: usize,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
     let max = match req.get("maxResults").and_then(Value::as_u64) {
         None | Some(0) => default_max,
         Some(n) if n <= 1000 => n as usize,
@@ -196,7 +210,9 @@ fn page<T: Clone>(items: &[T], req: &Value, default_max: usize) -> Result<(Vec<T
     };
     let start = match optional(req, "nextToken") {
         None => 0,
-        Some(t) => t.parse::<usize>().map_err(|_| err("InvalidToken", format!("Invalid pagination token: {t}")))?,
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| err("InvalidToken", format!("Invalid pagination token: {t}")))?,
     };
     if start > items.len() {
         return Err(err("InvalidToken", "Invalid pagination token"));
@@ -212,9 +228,21 @@ impl Endpoint {
         let activities = Activities::default();
         // ECS workers call back in process, through this endpoint's registry
         let api: Arc<dyn SfnApi> = tokens.clone();
-        let ecs = cfg.ecs.clone().map(|e| e.default_sfn_client(|| crate::integrations::sdk::in_process_sfn_client(api, &cfg.region)));
+        let ecs = cfg.ecs.clone().map(|e| {
+            e.default_sfn_client(|| {
+                crate::integrations::sdk::in_process_sfn_client(api, &cfg.region)
+            })
+        });
         let fallback = Arc::new(Fallback { ecs, activities: activities.clone() });
-        Endpoint { inner: Arc::new(Inner { cfg, store: Mutex::new(Store::default()), tokens, activities, fallback }) }
+        Endpoint {
+            inner: Arc::new(Inner {
+                cfg,
+                store: Mutex::new(Store::default()),
+                tokens,
+                activities,
+                fallback,
+            }),
+        }
     }
 
     /// The token registry SendTask* calls resolve in.
@@ -238,8 +266,18 @@ impl Endpoint {
         } else {
             match serde_json::from_slice(body) {
                 Ok(v @ Value::Object(_)) => v,
-                Ok(_) => return error_response("SerializationException", "the request body must be a JSON object"),
-                Err(e) => return error_response("SerializationException", &format!("the request body is not JSON: {e}")),
+                Ok(_) => {
+                    return error_response(
+                        "SerializationException",
+                        "the request body must be a JSON object",
+                    )
+                }
+                Err(e) => {
+                    return error_response(
+                        "SerializationException",
+                        &format!("the request body is not JSON: {e}"),
+                    )
+                }
             }
         };
         if let Err(e) = requests::check(operation, &req) {
@@ -262,12 +300,21 @@ impl Endpoint {
             "GetExecutionHistory" => self.get_execution_history(&req),
             "ValidateStateMachineDefinition" => validate(&req),
             "TestState" => self.test_state(&req).await,
-            "CreateActivity" => self.inner.activities.create(&req, &self.arn("activity", ""), epoch_secs(&self.inner.cfg.wall)),
+            "CreateActivity" => self.inner.activities.create(
+                &req,
+                &self.arn("activity", ""),
+                epoch_secs(&self.inner.cfg.wall),
+            ),
             "DescribeActivity" => self.inner.activities.describe(&req),
             "ListActivities" => self.inner.activities.list(&req),
             "DeleteActivity" => self.inner.activities.delete(&req),
-            "GetActivityTask" => self.inner.activities.get_task(&req, &self.inner.tokens, &self.inner.cfg.wall).await,
-            other => Err(err("UnknownOperationException", format!("'{other}' is not an operation of AWSStepFunctions served here"))),
+            "GetActivityTask" => {
+                self.inner.activities.get_task(&req, &self.inner.tokens, &self.inner.cfg.wall).await
+            }
+            other => Err(err(
+                "UnknownOperationException",
+                format!("'{other}' is not an operation of AWSStepFunctions served here"),
+            )),
         };
         match result {
             Ok(v) => ok_response(&v),
@@ -277,15 +324,24 @@ impl Endpoint {
 
     fn parse_definition(definition: &str) -> Result<StateMachine, ApiError> {
         asl::parse_str(definition).map_err(|e| {
-            let msgs: Vec<String> = e.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| d.to_string()).collect();
-            err("InvalidDefinition", format!("Invalid State Machine Definition: '{}'", msgs.join("; ")))
+            let msgs: Vec<String> = e
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| d.to_string())
+                .collect();
+            err(
+                "InvalidDefinition",
+                format!("Invalid State Machine Definition: '{}'", msgs.join("; ")),
+            )
         })
     }
 
     fn create_state_machine(&self, req: &Value) -> ApiResult {
         let name = required(req, "name")?;
         let definition = required(req, "definition")?;
-        let role_arn = optional(req, "roleArn").unwrap_or("arn:aws:iam::123456789012:role/StepFunctionsRole");
+        let role_arn =
+            optional(req, "roleArn").unwrap_or("arn:aws:iam::123456789012:role/StepFunctionsRole");
         let kind = optional(req, "type").unwrap_or("STANDARD");
         if !valid_name(name) {
             return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
@@ -300,12 +356,23 @@ impl Endpoint {
             if m.definition == definition && m.role_arn == role_arn {
                 return Ok(json!({"stateMachineArn": arn, "creationDate": m.created}));
             }
-            return Err(err("StateMachineAlreadyExists", format!("State Machine Already Exists: '{arn}'")));
+            return Err(err(
+                "StateMachineAlreadyExists",
+                format!("State Machine Already Exists: '{arn}'"),
+            ));
         }
         let created = epoch_secs(&self.inner.cfg.wall);
         store.machines.insert(
             arn.clone(),
-            Machine { arn: arn.clone(), name: name.into(), definition: definition.into(), role_arn: role_arn.into(), kind: kind.into(), created, sm: Arc::new(sm) },
+            Machine {
+                arn: arn.clone(),
+                name: name.into(),
+                definition: definition.into(),
+                role_arn: role_arn.into(),
+                kind: kind.into(),
+                created,
+                sm: Arc::new(sm),
+            },
         );
         Ok(json!({"stateMachineArn": arn, "creationDate": created}))
     }
@@ -342,7 +409,10 @@ impl Endpoint {
         let definition = optional(req, "definition");
         let role = optional(req, "roleArn");
         if definition.is_none() && role.is_none() {
-            return Err(err("MissingRequiredParameter", "Either the definition or the roleArn must be specified"));
+            return Err(err(
+                "MissingRequiredParameter",
+                "Either the definition or the roleArn must be specified",
+            ));
         }
         let sm = definition.map(Self::parse_definition).transpose()?;
         let mut store = self.store();
@@ -363,7 +433,8 @@ impl Endpoint {
         let arn = Self::machine_arn(req)?;
         let mut store = self.store();
         store.machines.remove(&arn);
-        let gone: std::collections::HashSet<String> = store.executions.values().filter(|r| r.sm_arn == arn).map(|r| r.arn.clone()).collect();
+        let gone: std::collections::HashSet<String> =
+            store.executions.values().filter(|r| r.sm_arn == arn).map(|r| r.arn.clone()).collect();
         for exec in &gone {
             if let Some(mut r) = store.executions.remove(exec) {
                 if let Some(h) = r.abort.take() {
@@ -376,7 +447,11 @@ impl Endpoint {
     }
 
     /// The integrations of one execution: a mock test case, ECS, activities.
-    fn integrations(&self, machine: &Machine, test_case: Option<&str>) -> Result<Integrations, ApiError> {
+    fn integrations(
+        &self,
+        machine: &Machine,
+        test_case: Option<&str>,
+    ) -> Result<Integrations, ApiError> {
         let mut ints = Integrations::new();
         ints.set_tokens(self.inner.tokens.clone());
         ints.callback_wait = self.inner.cfg.callback_wait;
@@ -398,7 +473,8 @@ impl Endpoint {
     /// into the endpoint's, so no two executions share ids or task tokens.
     fn run_config(&self, machine: &Machine, name: &str, start_ms: i64, seq: u64) -> RunConfig {
         let mut cfg = RunConfig {
-            seed: Rng::new(self.inner.cfg.seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15)).next_u64(),
+            seed: Rng::new(self.inner.cfg.seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .next_u64(),
             start_ms,
             region: self.inner.cfg.region.clone(),
             account: self.inner.cfg.account.clone(),
@@ -412,38 +488,58 @@ impl Endpoint {
             let wall = self.inner.cfg.wall.clone();
             cfg.pacer = Some(eval::Pacer::new(move |ms| {
                 let wall = wall.clone();
-                Box::pin(async move { wall.sleep(Duration::from_secs_f64(ms as f64 / 1000.0 * scale)).await })
+                Box::pin(async move {
+                    wall.sleep(Duration::from_secs_f64(ms as f64 / 1000.0 * scale)).await
+                })
             }));
         }
         cfg
     }
 
     /// Starts an execution; returns the response and the spawned run.
-    fn start_execution(&self, req: &Value) -> Result<(Value, tokio::task::JoinHandle<()>), ApiError> {
+    fn start_execution(
+        &self,
+        req: &Value,
+    ) -> Result<(Value, tokio::task::JoinHandle<()>), ApiError> {
         // Longer than a screen: the operation's checks in the order AWS applies them, then the start.
         let full = required(req, "stateMachineArn")?;
         let arn = Self::machine_arn(req)?;
         let test_case = full.split_once('#').map(|(_, tc)| tc.to_string());
         let input_text = optional(req, "input").unwrap_or("{}").to_string();
-        let input: Value = serde_json::from_str(&input_text).map_err(|e| err("InvalidExecutionInput", format!("Invalid execution input: {e}")))?;
+        let input: Value = serde_json::from_str(&input_text)
+            .map_err(|e| err("InvalidExecutionInput", format!("Invalid execution input: {e}")))?;
         let mut store = self.store();
         store.seq += 1;
         let seq = store.seq;
         let (exec_name, sm, ints, cfg) = {
             let m = store.machines.get(&arn).ok_or_else(|| no_machine(&arn))?;
-            let name = optional(req, "name").map(str::to_string).unwrap_or_else(|| format!("{:08x}-{:04x}-4000-8000-{:012x}", seq, seq & 0xffff, seq));
+            let name = optional(req, "name").map(str::to_string).unwrap_or_else(|| {
+                format!("{:08x}-{:04x}-4000-8000-{:012x}", seq, seq & 0xffff, seq)
+            });
             if !valid_name(&name) {
                 return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
             }
             let start_ms = self.inner.cfg.wall.epoch_ms();
-            (name.clone(), m.sm.clone(), self.integrations(m, test_case.as_deref())?, self.run_config(m, &name, start_ms, seq))
+            (
+                name.clone(),
+                m.sm.clone(),
+                self.integrations(m, test_case.as_deref())?,
+                self.run_config(m, &name, start_ms, seq),
+            )
         };
-        let exec_arn = self.arn("execution", &format!("{}:{exec_name}", arn.rsplit(':').next().unwrap_or("")));
+        let exec_arn =
+            self.arn("execution", &format!("{}:{exec_name}", arn.rsplit(':').next().unwrap_or("")));
         if let Some(existing) = store.executions.get(&exec_arn) {
             if existing.status == Status::Running && existing.input == input_text {
-                return Ok((json!({"executionArn": exec_arn, "startDate": existing.start}), tokio::spawn(async {})));
+                return Ok((
+                    json!({"executionArn": exec_arn, "startDate": existing.start}),
+                    tokio::spawn(async {}),
+                ));
             }
-            return Err(err("ExecutionAlreadyExists", format!("Execution Already Exists: '{exec_arn}'")));
+            return Err(err(
+                "ExecutionAlreadyExists",
+                format!("Execution Already Exists: '{exec_arn}'"),
+            ));
         }
         let start = cfg.start_ms as f64 / 1000.0;
         // ExecutionStarted is there as soon as StartExecution returns, as on AWS
@@ -468,7 +564,10 @@ impl Endpoint {
                         Err(panic) => {
                             rec.status = Status::Failed;
                             rec.stop = Some(epoch_secs(&this.inner.cfg.wall));
-                            rec.stop_reason = Some((Some(crate::names::HARNESS_INTERNAL_ERROR.into()), Some(panic)));
+                            rec.stop_reason = Some((
+                                Some(crate::names::HARNESS_INTERNAL_ERROR.into()),
+                                Some(panic),
+                            ));
                         }
                     }
                 }
@@ -593,7 +692,10 @@ impl Endpoint {
             }
             r.status = Status::Aborted;
             r.stop = Some(stop);
-            r.stop_reason = Some((optional(req, "error").map(str::to_string), optional(req, "cause").map(str::to_string)));
+            r.stop_reason = Some((
+                optional(req, "error").map(str::to_string),
+                optional(req, "cause").map(str::to_string),
+            ));
         }
         Ok(json!({"stopDate": r.stop.unwrap_or(stop)}))
     }
@@ -614,7 +716,13 @@ impl Endpoint {
                     let (error, cause) = r.stop_reason.clone().unwrap_or_default();
                     let id = live.len() as u64 + 1;
                     let stop_ms = (r.stop.unwrap_or_default() * 1000.0).round() as i64;
-                    Event { id, previous_event_id: id - 1, timestamp_ms: stop_ms, details: Details::ExecutionAborted { error, cause }, fiber: 0 }
+                    Event {
+                        id,
+                        previous_event_id: id - 1,
+                        timestamp_ms: stop_ms,
+                        details: Details::ExecutionAborted { error, cause },
+                        fiber: 0,
+                    }
                 });
                 (&live[..], aborted)
             }
@@ -625,15 +733,21 @@ impl Endpoint {
             at.reverse();
         }
         let (positions, next) = page(&at, req, 100)?;
-        let items: Vec<Value> = positions.iter().filter_map(|&i| events.get(i).or(aborted.as_ref())).map(|e| e.to_json(data)).collect();
+        let items: Vec<Value> = positions
+            .iter()
+            .filter_map(|&i| events.get(i).or(aborted.as_ref()))
+            .map(|e| e.to_json(data))
+            .collect();
         Ok(with_next(json!({"events": items}), next))
     }
 
     async fn test_state(&self, req: &Value) -> ApiResult {
         // Longer than a screen: TestState's request fields read and checked in AWS's order, then one run.
         let definition = required(req, "definition")?;
-        let state: Value = serde_json::from_str(definition).map_err(|e| err("InvalidDefinition", format!("Invalid State Definition: {e}")))?;
-        let input: Value = serde_json::from_str(optional(req, "input").unwrap_or("{}")).map_err(|e| err("InvalidExecutionInput", format!("Invalid input: {e}")))?;
+        let state: Value = serde_json::from_str(definition)
+            .map_err(|e| err("InvalidDefinition", format!("Invalid State Definition: {e}")))?;
+        let input: Value = serde_json::from_str(optional(req, "input").unwrap_or("{}"))
+            .map_err(|e| err("InvalidExecutionInput", format!("Invalid input: {e}")))?;
         // the state alone, its Next/End replaced so it validates as a machine
         let mut single = state.clone();
         let next = single.get("Next").and_then(Value::as_str).map(str::to_string);
@@ -658,13 +772,21 @@ impl Endpoint {
         ints.set_tokens(self.inner.tokens.clone());
         if let Some(mock) = req.get("mock") {
             let reply = if let Some(r) = mock.get("result").and_then(Value::as_str) {
-                TaskReply::Succeed(serde_json::from_str(r).map_err(|e| err("ValidationException", format!("mock.result is not JSON: {e}")))?)
+                TaskReply::Succeed(serde_json::from_str(r).map_err(|e| {
+                    err("ValidationException", format!("mock.result is not JSON: {e}"))
+                })?)
             } else if let Some(e) = mock.get("errorOutput") {
-                TaskReply::Fail { error: e.get("error").and_then(Value::as_str).unwrap_or("").into(), cause: e.get("cause").and_then(Value::as_str).map(str::to_string) }
+                TaskReply::Fail {
+                    error: e.get("error").and_then(Value::as_str).unwrap_or("").into(),
+                    cause: e.get("cause").and_then(Value::as_str).map(str::to_string),
+                }
             } else {
                 return Err(err("ValidationException", "mock needs 'result' or 'errorOutput'"));
             };
-            ints.insert("State", Arc::new(crate::integrations::Handler(move |_: &TaskCall| reply.clone())));
+            ints.insert(
+                "State",
+                Arc::new(crate::integrations::Handler(move |_: &TaskCall| reply.clone())),
+            );
         }
         let exec = eval::execute(&sm, Arc::new(input), &ints, &RunConfig::default()).await;
         let mut out = Map::new();
@@ -697,7 +819,10 @@ impl Endpoint {
 fn checked_arn(arn: &str, resource: &str, parts: usize) -> Result<String, ApiError> {
     let p: Vec<&str> = arn.split(':').collect();
     if p.len() != parts || p[0] != "arn" || p[2] != "states" || p[5] != resource {
-        return Err(err("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")));
+        return Err(err(
+            "InvalidArn",
+            format!("Invalid Arn: 'Resource type not valid in this context: {arn}'"),
+        ));
     }
     Ok(arn.to_string())
 }

@@ -42,7 +42,8 @@ const ERROR: Kind = Str(0, 256);
 const CAUSE: Kind = Str(0, 32_768);
 const TYPE: Kind = Enum(&["STANDARD", "EXPRESS"]);
 const INCLUDED_DATA: Kind = Enum(&["ALL_DATA", "METADATA_ONLY"]);
-const STATUS: Kind = Enum(&["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]);
+const STATUS: Kind =
+    Enum(&["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]);
 
 /// Every operation served, with its fields (API reference, 2024).
 const OPERATIONS: &[(&str, &[Field])] = &[
@@ -61,8 +62,14 @@ const OPERATIONS: &[(&str, &[Field])] = &[
             Field("versionDescription", Str(0, 256), false),
         ],
     ),
-    ("DescribeStateMachine", &[Field("stateMachineArn", ARN, true), Field("includedData", INCLUDED_DATA, false)]),
-    ("ListStateMachines", &[Field("maxResults", MAX_RESULTS, false), Field("nextToken", NEXT_TOKEN, false)]),
+    (
+        "DescribeStateMachine",
+        &[Field("stateMachineArn", ARN, true), Field("includedData", INCLUDED_DATA, false)],
+    ),
+    (
+        "ListStateMachines",
+        &[Field("maxResults", MAX_RESULTS, false), Field("nextToken", NEXT_TOKEN, false)],
+    ),
     (
         "UpdateStateMachine",
         &[
@@ -80,7 +87,12 @@ const OPERATIONS: &[(&str, &[Field])] = &[
     // the ARN may carry `#TestCase` (a mock-config test case), hence the longer bound
     (
         "StartExecution",
-        &[Field("stateMachineArn", LONG_ARN, true), Field("name", NAME, false), Field("input", PAYLOAD, false), Field("traceHeader", Str(0, 256), false)],
+        &[
+            Field("stateMachineArn", LONG_ARN, true),
+            Field("name", NAME, false),
+            Field("input", PAYLOAD, false),
+            Field("traceHeader", Str(0, 256), false),
+        ],
     ),
     (
         "StartSyncExecution",
@@ -92,7 +104,10 @@ const OPERATIONS: &[(&str, &[Field])] = &[
             Field("includedData", INCLUDED_DATA, false),
         ],
     ),
-    ("DescribeExecution", &[Field("executionArn", LONG_ARN, true), Field("includedData", INCLUDED_DATA, false)]),
+    (
+        "DescribeExecution",
+        &[Field("executionArn", LONG_ARN, true), Field("includedData", INCLUDED_DATA, false)],
+    ),
     (
         "ListExecutions",
         &[
@@ -104,7 +119,14 @@ const OPERATIONS: &[(&str, &[Field])] = &[
             Field("redriveFilter", Enum(&["REDRIVEN", "NOT_REDRIVEN"]), false),
         ],
     ),
-    ("StopExecution", &[Field("executionArn", LONG_ARN, true), Field("error", ERROR, false), Field("cause", CAUSE, false)]),
+    (
+        "StopExecution",
+        &[
+            Field("executionArn", LONG_ARN, true),
+            Field("error", ERROR, false),
+            Field("cause", CAUSE, false),
+        ],
+    ),
     (
         "GetExecutionHistory",
         &[
@@ -116,11 +138,28 @@ const OPERATIONS: &[(&str, &[Field])] = &[
         ],
     ),
     ("SendTaskSuccess", &[Field("taskToken", LONG_ARN, true), Field("output", PAYLOAD, true)]),
-    ("SendTaskFailure", &[Field("taskToken", LONG_ARN, true), Field("error", ERROR, false), Field("cause", CAUSE, false)]),
+    (
+        "SendTaskFailure",
+        &[
+            Field("taskToken", LONG_ARN, true),
+            Field("error", ERROR, false),
+            Field("cause", CAUSE, false),
+        ],
+    ),
     ("SendTaskHeartbeat", &[Field("taskToken", LONG_ARN, true)]),
-    ("CreateActivity", &[Field("name", NAME, true), Field("tags", List, false), Field("encryptionConfiguration", Object, false)]),
+    (
+        "CreateActivity",
+        &[
+            Field("name", NAME, true),
+            Field("tags", List, false),
+            Field("encryptionConfiguration", Object, false),
+        ],
+    ),
     ("DescribeActivity", &[Field("activityArn", ARN, true)]),
-    ("ListActivities", &[Field("maxResults", MAX_RESULTS, false), Field("nextToken", NEXT_TOKEN, false)]),
+    (
+        "ListActivities",
+        &[Field("maxResults", MAX_RESULTS, false), Field("nextToken", NEXT_TOKEN, false)],
+    ),
     ("DeleteActivity", &[Field("activityArn", ARN, true)]),
     ("GetActivityTask", &[Field("activityArn", ARN, true), Field("workerName", NAME, false)]),
     (
@@ -186,13 +225,19 @@ fn describe(v: &Value, kind: &Kind) -> Option<String> {
             }
         }
         (Int(min, max), Value::Number(n)) => match n.as_i64() {
-            Some(i) if i < *min => Some(format!("Member must have value greater than or equal to {min}")),
-            Some(i) if i > *max => Some(format!("Member must have value less than or equal to {max}")),
+            Some(i) if i < *min => {
+                Some(format!("Member must have value greater than or equal to {min}"))
+            }
+            Some(i) if i > *max => {
+                Some(format!("Member must have value less than or equal to {max}"))
+            }
             Some(_) => None,
             None => Some("Member must be an integer".into()),
         },
         (Enum(values), Value::String(s)) if values.contains(&s.as_str()) => None,
-        (Enum(values), Value::String(_)) => Some(format!("Member must satisfy enum value set: [{}]", values.join(", "))),
+        (Enum(values), Value::String(_)) => {
+            Some(format!("Member must satisfy enum value set: [{}]", values.join(", ")))
+        }
         (Bool, Value::Bool(_)) | (Object, Value::Object(_)) | (List, Value::Array(_)) => None,
         (Str(..) | Enum(_), _) => Some("Member must be a string".into()),
         (Int(..), _) => Some("Member must be an integer".into()),
@@ -213,21 +258,44 @@ mod tests {
 
     #[test]
     fn what_aws_refuses_is_refused_with_its_message() {
-        assert!(refused("StartExecution", json!({"stateMachineArn": "arn", "input": {}})).contains("Value at 'input' failed to satisfy constraint: Member must be a string"));
-        assert!(refused("StartExecution", json!({"stateMachineArn": "arn", "name": 1})).contains("'name'"));
-        assert!(refused("StartExecution", json!({"stateMachineArn": "arn", "input": "x".repeat(MAX_PAYLOAD + 1)})).contains("less than or equal to 262144"));
-        assert!(refused("CreateStateMachine", json!({"name": "n", "definition": "{}"})).contains("Value null at 'roleArn'"));
-        assert!(refused("ListExecutions", json!({"maxResults": -1})).contains("Value '-1' at 'maxResults'"));
-        assert!(refused("ListExecutions", json!({"statusFilter": "DONE"})).contains("enum value set"));
-        assert!(refused("SendTaskFailure", json!({"taskToken": "t", "error": "e".repeat(257)})).contains("'error'"));
-        assert!(refused("StopExecution", json!({"executionArn": "a", "cause": "c".repeat(32_769)})).contains("'cause'"));
-        assert!(refused("GetExecutionHistory", json!({"executionArn": "a", "reverseOrder": "yes"})).contains("boolean"));
+        assert!(refused("StartExecution", json!({"stateMachineArn": "arn", "input": {}}))
+            .contains("Value at 'input' failed to satisfy constraint: Member must be a string"));
+        assert!(refused("StartExecution", json!({"stateMachineArn": "arn", "name": 1}))
+            .contains("'name'"));
+        assert!(refused(
+            "StartExecution",
+            json!({"stateMachineArn": "arn", "input": "x".repeat(MAX_PAYLOAD + 1)})
+        )
+        .contains("less than or equal to 262144"));
+        assert!(refused("CreateStateMachine", json!({"name": "n", "definition": "{}"}))
+            .contains("Value null at 'roleArn'"));
+        assert!(refused("ListExecutions", json!({"maxResults": -1}))
+            .contains("Value '-1' at 'maxResults'"));
+        assert!(
+            refused("ListExecutions", json!({"statusFilter": "DONE"})).contains("enum value set")
+        );
+        assert!(refused("SendTaskFailure", json!({"taskToken": "t", "error": "e".repeat(257)}))
+            .contains("'error'"));
+        assert!(refused(
+            "StopExecution",
+            json!({"executionArn": "a", "cause": "c".repeat(32_769)})
+        )
+        .contains("'cause'"));
+        assert!(refused(
+            "GetExecutionHistory",
+            json!({"executionArn": "a", "reverseOrder": "yes"})
+        )
+        .contains("boolean"));
     }
 
     #[test]
     fn what_aws_accepts_passes() {
         check("StartExecution", &json!({"stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:m#Happy", "input": "{}"})).unwrap();
-        check("ListExecutions", &json!({"stateMachineArn": "arn", "maxResults": 0, "statusFilter": "RUNNING"})).unwrap();
+        check(
+            "ListExecutions",
+            &json!({"stateMachineArn": "arn", "maxResults": 0, "statusFilter": "RUNNING"}),
+        )
+        .unwrap();
         check("CreateStateMachine", &json!({"name": "n", "definition": "x".repeat(MAX_DEFINITION), "roleArn": "r", "tags": []})).unwrap();
         check("NotAnOperation", &json!({"anything": 1})).unwrap();
     }

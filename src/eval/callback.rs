@@ -9,17 +9,17 @@
 use super::error::{names, Halt};
 use super::sched::{in_fiber, FiberId, Sim, Sleep};
 use super::Env;
-use crate::integrations::{Answer, BoxFuture, Timeline};
-use std::collections::VecDeque;
-use std::future::Future;
-use std::sync::Arc;
-use std::task::Poll;
 use crate::asl::{Pattern, State};
 use crate::history::{Details, Payload};
 use crate::integrations::ecs;
 use crate::integrations::tokens::{Callback, Closed, TokenRegistry};
 use crate::integrations::TaskReply;
+use crate::integrations::{Answer, BoxFuture, Timeline};
 use crate::time::{Mark, Wall};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
+use std::task::Poll;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
@@ -48,7 +48,11 @@ pub(super) struct Pending<'a> {
 }
 
 /// Turns the integration's `reply` into the task's.
-pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
+pub(super) async fn resolve(
+    mut r: Pending<'_>,
+    reply: TaskReply,
+    env: &mut Env<'_>,
+) -> Result<TaskReply, Halt> {
     // a callback that already arrived wins over what the work reported after it
     let mut queued = None;
     if let Some(rx) = r.callbacks.as_deref_mut() {
@@ -71,11 +75,16 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
         (None, TaskReply::AwaitCallback) => match r.callbacks.take() {
             None => TaskReply::Fail {
                 error: names::RUNTIME.into(),
-                cause: Some(format!("Task state '{}' is not a callback task but its integration awaits a callback", r.state.name)),
+                cause: Some(format!(
+                    "Task state '{}' is not a callback task but its integration awaits a callback",
+                    r.state.name
+                )),
             },
             Some(rx) => await_callback(&r, rx, env).await?,
         },
-        (None, TaskReply::NoCallback { exit_code, detail }) => no_callback(&r, exit_code, detail, env).await?,
+        (None, TaskReply::NoCallback { exit_code, detail }) => {
+            no_callback(&r, exit_code, detail, env).await?
+        }
         (None, TaskReply::Callbacks(t)) => virtual_wait(&mut r, None, Some(t), env).await?,
         (None, other) => other,
     };
@@ -85,13 +94,25 @@ pub(super) async fn resolve(mut r: Pending<'_>, reply: TaskReply, env: &mut Env<
 /// Waits in real time for the callback of a task whose integration awaits
 /// one, bounded by TimeoutSeconds / HeartbeatSeconds (heartbeats extend it);
 /// the virtual clock follows the real time that passed.
-async fn await_callback(r: &Pending<'_>, rx: &mut UnboundedReceiver<Callback>, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
+async fn await_callback(
+    r: &Pending<'_>,
+    rx: &mut UnboundedReceiver<Callback>,
+    env: &mut Env<'_>,
+) -> Result<TaskReply, Halt> {
     let wall = env.cfg.wall.clone();
     let started = wall.now();
     let mut heartbeat_at = r.limits.heartbeat.map(|h| started + std::time::Duration::from_secs(h));
     let mut counted_ms = 0;
     loop {
-        let waited = wait_for_callback(&wall, rx, r.limits, env.tasks.callback_wait, started, &mut heartbeat_at).await;
+        let waited = wait_for_callback(
+            &wall,
+            rx,
+            r.limits,
+            env.tasks.callback_wait,
+            started,
+            &mut heartbeat_at,
+        )
+        .await;
         // real time passed while waiting: the virtual clock follows it
         let real_ms = wall.elapsed(started).as_millis() as i64;
         let in_time = env.sleep_ms(real_ms - counted_ms).await;
@@ -126,15 +147,29 @@ async fn await_callback(r: &Pending<'_>, rx: &mut UnboundedReceiver<Callback>, e
 /// The end of a task whose worker exited without calling back: under
 /// `.sync` on ECS the stopped task decides; otherwise the task times out at
 /// its TimeoutSeconds / HeartbeatSeconds, or the execution stalls.
-async fn no_callback(r: &Pending<'_>, exit_code: Option<i64>, detail: String, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
+async fn no_callback(
+    r: &Pending<'_>,
+    exit_code: Option<i64>,
+    detail: String,
+    env: &mut Env<'_>,
+) -> Result<TaskReply, Halt> {
     Ok(match r.pattern {
         Pattern::Sync if r.is_ecs => {
             let code = exit_code.unwrap_or(1);
-            let stopped = ecs::stopped_task(r.params, &env.region, &env.account, &format!("{:032x}", r.task_id), code);
+            let stopped = ecs::stopped_task(
+                r.params,
+                &env.region,
+                &env.account,
+                &format!("{:032x}", r.task_id),
+                code,
+            );
             if code == 0 {
                 TaskReply::Succeed(stopped)
             } else {
-                TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::json::to_json_string(&stopped)) }
+                TaskReply::Fail {
+                    error: names::TASK_FAILED.into(),
+                    cause: Some(crate::json::to_json_string(&stopped)),
+                }
             }
         }
         Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(r.limits) {
@@ -155,15 +190,21 @@ async fn no_callback(r: &Pending<'_>, exit_code: Option<i64>, detail: String, en
                 )));
             }
         },
-        Pattern::RequestResponse => TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(detail) },
+        Pattern::RequestResponse => {
+            TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(detail) }
+        }
     })
 }
 
 pub(super) fn from_callback(cb: Callback) -> TaskReply {
     match cb {
         Callback::Success(v) => TaskReply::Succeed(v),
-        Callback::Failure { error, cause } => TaskReply::Fail { error: error.unwrap_or_default(), cause },
-        Callback::Heartbeat | Callback::Started { .. } => unreachable!("heartbeats and starts are handled before"),
+        Callback::Failure { error, cause } => {
+            TaskReply::Fail { error: error.unwrap_or_default(), cause }
+        }
+        Callback::Heartbeat | Callback::Started { .. } => {
+            unreachable!("heartbeats and starts are handled before")
+        }
     }
 }
 
@@ -185,14 +226,25 @@ enum Event {
 /// scripted timeline, and the task's HeartbeatSeconds / TimeoutSeconds.
 /// A handler that ends with [`TaskReply::AwaitCallback`] hands the rest of
 /// the wait to real time (someone outside will call back).
-pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture<'_, Answer>>, script: Option<Timeline>, env: &mut Env<'_>) -> Result<TaskReply, Halt> {
+pub(super) async fn virtual_wait(
+    r: &mut Pending<'_>,
+    mut work: Option<BoxFuture<'_, Answer>>,
+    script: Option<Timeline>,
+    env: &mut Env<'_>,
+) -> Result<TaskReply, Halt> {
     // Longer than a screen: one loop over what can happen next (work,
     // callback, scripted event, deadline), each handled where it is met.
     let start = env.now_ms();
     let ms = |s: u64| start.saturating_add((s as i64).saturating_mul(1000));
     // a timeline's callbacks, placed on the clock from `from`
-    let placed = |t: &Timeline, from: i64| t.events().iter().map(move |(at, cb)| (from.saturating_add(at.as_millis() as i64), cb.clone())).collect::<Vec<_>>();
-    let mut script: VecDeque<(i64, Callback)> = script.map(|t| placed(&t, start).into()).unwrap_or_default();
+    let placed = |t: &Timeline, from: i64| {
+        t.events()
+            .iter()
+            .map(move |(at, cb)| (from.saturating_add(at.as_millis() as i64), cb.clone()))
+            .collect::<Vec<_>>()
+    };
+    let mut script: VecDeque<(i64, Callback)> =
+        script.map(|t| placed(&t, start).into()).unwrap_or_default();
     let mut heartbeat_due = r.limits.heartbeat.map(ms);
     let timeout_due = r.limits.timeout.map(ms);
     let (sim, fiber) = (env.sim.clone(), env.fiber);
@@ -214,7 +266,9 @@ pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture
             let waits = Waits { sim: &sim, fiber, wall: &env.cfg.wall, due: next_due };
             match next_event(waits, work.as_mut(), rx, &mut timer, &mut mark).await {
                 // the timer of the next scripted callback: it arrives now
-                Event::Timer if script.front().is_some_and(|(t, _)| *t <= env.now_ms()) => Event::Callback(script.pop_front().expect("checked").1),
+                Event::Timer if script.front().is_some_and(|(t, _)| *t <= env.now_ms()) => {
+                    Event::Callback(script.pop_front().expect("checked").1)
+                }
                 other => other,
             }
         };
@@ -231,12 +285,17 @@ pub(super) async fn virtual_wait(r: &mut Pending<'_>, mut work: Option<BoxFuture
                         script.extend(placed(&t, env.now_ms()));
                         script.make_contiguous().sort_by_key(|(t, _)| *t);
                     }
-                    TaskReply::NoCallback { exit_code, detail } => return no_callback(r, exit_code, detail, env).await,
+                    TaskReply::NoCallback { exit_code, detail } => {
+                        return no_callback(r, exit_code, detail, env).await
+                    }
                     reply => return Ok(reply),
                 }
             }
             Event::Closed => return Err(silence(r)),
-            Event::Callback(Callback::Heartbeat) => heartbeat_due = r.limits.heartbeat.map(|h| env.now_ms().saturating_add(h as i64 * 1000)),
+            Event::Callback(Callback::Heartbeat) => {
+                heartbeat_due =
+                    r.limits.heartbeat.map(|h| env.now_ms().saturating_add(h as i64 * 1000))
+            }
             Event::Callback(Callback::Started { worker_name }) => {
                 env.push(Details::ActivityStarted { worker_name })?;
             }
@@ -328,7 +387,10 @@ async fn next_event<'t>(
 fn not_a_callback_task(r: &Pending<'_>) -> TaskReply {
     TaskReply::Fail {
         error: names::RUNTIME.into(),
-        cause: Some(format!("Task state '{}' is not a callback task but its integration awaits a callback", r.state.name)),
+        cause: Some(format!(
+            "Task state '{}' is not a callback task but its integration awaits a callback",
+            r.state.name
+        )),
     }
 }
 
@@ -409,4 +471,3 @@ fn first_deadline<T: Ord + Copy>(timeout: Option<T>, heartbeat: Option<T>) -> Op
         (None, None) => None,
     }
 }
-

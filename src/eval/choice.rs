@@ -13,11 +13,11 @@
 
 use super::error::{names, Exn, Failure};
 use super::io::{apply_io_path, select, Ctx};
-use super::{Env, Step};
 use super::jsonata::{eval, unexpected, States};
+use super::{Env, Step};
 use crate::asl::{ChoiceBranch, Op, Operand, Query, QueryLanguage, Rule, State};
-use crate::rng::Rng;
 use crate::history::Payload;
+use crate::rng::Rng;
 use crate::time::parse_datetime;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -25,7 +25,13 @@ use std::cmp::Ordering;
 /// The Choice state: the first matching rule's Next (its Assign and Output
 /// applied), else Default (the state's Assign and Output applied), else
 /// `States.NoChoiceMatched`.
-pub(super) fn run(state: &State, choices: &[ChoiceBranch], default: Option<usize>, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(super) fn run(
+    state: &State,
+    choices: &[ChoiceBranch],
+    default: Option<usize>,
+    raw: Payload,
+    env: &mut Env<'_>,
+) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
     let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
     let jsonata = state.ql == QueryLanguage::Jsonata;
@@ -67,7 +73,12 @@ pub(super) fn run(state: &State, choices: &[ChoiceBranch], default: Option<usize
 }
 
 /// Evaluates a rule against the state's effective input.
-pub(crate) fn eval_rule(rule: &Rule, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<bool, Failure> {
+pub(crate) fn eval_rule(
+    rule: &Rule,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<bool, Failure> {
     match rule {
         Rule::And(rs) => {
             for r in rs {
@@ -131,27 +142,34 @@ pub(crate) fn compare(op: Op, var: &Value, rhs: &Value) -> bool {
         IsBoolean => var.is_boolean() == want,
         IsTimestamp => var.as_str().and_then(parse_datetime).is_some() == want,
         IsPresent => true,
-        StringEquals | StringLessThan | StringGreaterThan | StringLessThanEquals | StringGreaterThanEquals => {
-            match (var.as_str(), rhs.as_str()) {
-                (Some(a), Some(b)) => ordered(op, a.cmp(b)),
-                _ => false,
-            }
-        }
+        StringEquals
+        | StringLessThan
+        | StringGreaterThan
+        | StringLessThanEquals
+        | StringGreaterThanEquals => match (var.as_str(), rhs.as_str()) {
+            (Some(a), Some(b)) => ordered(op, a.cmp(b)),
+            _ => false,
+        },
         StringMatches => match (var.as_str(), rhs.as_str()) {
             (Some(a), Some(p)) => glob(p, a),
             _ => false,
         },
-        NumericEquals | NumericLessThan | NumericGreaterThan | NumericLessThanEquals | NumericGreaterThanEquals => {
-            match (var.as_f64(), rhs.as_f64()) {
-                (Some(a), Some(b)) => a.partial_cmp(&b).map(|o| ordered(op, o)).unwrap_or(false),
-                _ => false,
-            }
-        }
+        NumericEquals
+        | NumericLessThan
+        | NumericGreaterThan
+        | NumericLessThanEquals
+        | NumericGreaterThanEquals => match (var.as_f64(), rhs.as_f64()) {
+            (Some(a), Some(b)) => a.partial_cmp(&b).map(|o| ordered(op, o)).unwrap_or(false),
+            _ => false,
+        },
         BooleanEquals => match (var.as_bool(), rhs.as_bool()) {
             (Some(a), Some(b)) => a == b,
             _ => false,
         },
-        TimestampEquals | TimestampLessThan | TimestampGreaterThan | TimestampLessThanEquals
+        TimestampEquals
+        | TimestampLessThan
+        | TimestampGreaterThan
+        | TimestampLessThanEquals
         | TimestampGreaterThanEquals => match (var.as_str(), rhs.as_str()) {
             (Some(a), Some(b)) => match (parse_datetime(a), parse_datetime(b)) {
                 (Some(x), Some(y)) => ordered(op, x.cmp(&y)),
@@ -169,8 +187,12 @@ fn ordered(op: Op, o: Ordering) -> bool {
         StringEquals | NumericEquals | TimestampEquals => o == Ordering::Equal,
         StringLessThan | NumericLessThan | TimestampLessThan => o == Ordering::Less,
         StringGreaterThan | NumericGreaterThan | TimestampGreaterThan => o == Ordering::Greater,
-        StringLessThanEquals | NumericLessThanEquals | TimestampLessThanEquals => o != Ordering::Greater,
-        StringGreaterThanEquals | NumericGreaterThanEquals | TimestampGreaterThanEquals => o != Ordering::Less,
+        StringLessThanEquals | NumericLessThanEquals | TimestampLessThanEquals => {
+            o != Ordering::Greater
+        }
+        StringGreaterThanEquals | NumericGreaterThanEquals | TimestampGreaterThanEquals => {
+            o != Ordering::Less
+        }
         _ => false,
     }
 }
@@ -235,7 +257,12 @@ mod tests {
             (StringGreaterThanEquals, json!("b"), json!("b"), true),
             (BooleanEquals, json!(true), json!(true), true),
             (BooleanEquals, json!(1), json!(true), false),
-            (TimestampEquals, json!("2016-03-14T01:59:00Z"), json!("2016-03-14T02:59:00+01:00"), true),
+            (
+                TimestampEquals,
+                json!("2016-03-14T01:59:00Z"),
+                json!("2016-03-14T02:59:00+01:00"),
+                true,
+            ),
             (TimestampLessThan, json!("2016-03-14T01:59:00Z"), json!("2016-03-14T01:59:01Z"), true),
             (TimestampEquals, json!("date"), json!("date"), true),
             (IsNull, json!(null), json!(true), true),

@@ -29,7 +29,13 @@ pub struct Failure {
 impl Failure {
     /// A failure reported by a task or a Fail state (no prefix).
     pub fn new(error: impl Into<String>, cause: Option<String>) -> Failure {
-        Failure { error: Some(error.into()), cause, in_state: false, heartbeat: false, evaluation: None }
+        Failure {
+            error: Some(error.into()),
+            cause,
+            in_state: false,
+            heartbeat: false,
+            evaluation: None,
+        }
     }
 
     /// `States.Runtime`: e.g. `$.missing` in InputPath.
@@ -49,16 +55,31 @@ impl Failure {
 
     /// `States.QueryEvaluationError` in `field` (empty: no one field).
     pub fn query(field: &str, msg: impl Into<String>) -> Failure {
-        Failure { evaluation: Some(field.to_string()), ..Failure::in_state(names::QUERY_EVALUATION_ERROR, msg) }
+        Failure {
+            evaluation: Some(field.to_string()),
+            ..Failure::in_state(names::QUERY_EVALUATION_ERROR, msg)
+        }
     }
 
     fn in_state(error: &str, msg: impl Into<String>) -> Failure {
-        Failure { error: Some(error.into()), cause: Some(msg.into()), in_state: true, heartbeat: false, evaluation: None }
+        Failure {
+            error: Some(error.into()),
+            cause: Some(msg.into()),
+            in_state: true,
+            heartbeat: false,
+            evaluation: None,
+        }
     }
 
     /// `States.Timeout` (no cause).
     pub fn timeout() -> Failure {
-        Failure { error: Some(names::TIMEOUT.into()), cause: None, in_state: false, heartbeat: false, evaluation: None }
+        Failure {
+            error: Some(names::TIMEOUT.into()),
+            cause: None,
+            in_state: false,
+            heartbeat: false,
+            evaluation: None,
+        }
     }
 
     /// `States.Timeout` from a missed heartbeat (`States.HeartbeatTimeout`
@@ -82,14 +103,12 @@ impl Failure {
             return false;
         }
         // States.TaskFailed is a wildcard for every error but States.Timeout
-        error_equals
-            .iter()
-            .any(|e| {
-                e == name
-                    || e == names::ALL
-                    || (e == names::TASK_FAILED && name != names::TIMEOUT)
-                    || (self.heartbeat && e == names::HEARTBEAT_TIMEOUT)
-            })
+        error_equals.iter().any(|e| {
+            e == name
+                || e == names::ALL
+                || (e == names::TASK_FAILED && name != names::TIMEOUT)
+                || (self.heartbeat && e == names::HEARTBEAT_TIMEOUT)
+        })
     }
 
     /// Adds AWS's state prefix to an interpreter failure's cause.
@@ -168,7 +187,10 @@ mod tests {
     #[test]
     fn locate_prefixes_interpreter_failures_only() {
         let f = Failure::runtime("Boom.").locate("S", 2);
-        assert_eq!(f.cause.unwrap(), "An error occurred while executing the state 'S' (entered at the event id #2). Boom.");
+        assert_eq!(
+            f.cause.unwrap(),
+            "An error occurred while executing the state 'S' (entered at the event id #2). Boom."
+        );
         let t = Failure::new("E", Some("c".into())).locate("S", 2);
         assert_eq!(t.cause.unwrap(), "c");
     }

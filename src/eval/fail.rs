@@ -2,18 +2,27 @@
 //! by path or intrinsic call.
 
 use super::error::{Exn, Failure};
-use super::io::{Ctx, eval_call, select};
-use super::{Env, Step};
+use super::io::{eval_call, select, Ctx};
 use super::jsonata::{eval, unexpected, States};
+use super::{Env, Step};
 use crate::asl::State;
-use crate::history::Payload;
 use crate::asl::Text;
+use crate::history::Payload;
 use serde_json::Value;
 
-pub(super) fn run(state: &State, error: &Option<Text>, cause: &Option<Text>, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(super) fn run(
+    state: &State,
+    error: &Option<Text>,
+    cause: &Option<Text>,
+    raw: Payload,
+    env: &mut Env<'_>,
+) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
     let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
-    let text = |t: &Option<Text>, field: &str, env: &mut Env<'_>| -> Result<Option<String>, Failure> {
+    let text = |t: &Option<Text>,
+                field: &str,
+                env: &mut Env<'_>|
+     -> Result<Option<String>, Failure> {
         match t {
             None => Ok(None),
             Some(Text::Literal(s)) => Ok(Some(s.clone())),

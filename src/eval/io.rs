@@ -11,10 +11,10 @@
 
 use super::error::Failure;
 use crate::asl::{Arg, Call, IoPath, Path, ResultPath, Root, Seg, Template};
+use crate::history::Payload;
 use crate::rng::Rng;
 use crate::time::format_timestamp;
 use serde_json::{json, Map, Value};
-use crate::history::Payload;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -51,8 +51,22 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// The context of the state `state_name` entered at `entered_ms`: first
     /// attempt, no task token, no Map item.
-    pub fn new(exec: &'a ExecInfo, vars: &'a super::Vars, state_name: &'a str, entered_ms: i64) -> Ctx<'a> {
-        Ctx { exec, state_name, entered_ms, retry_count: 0, token: None, callback: false, map_item: None, vars }
+    pub fn new(
+        exec: &'a ExecInfo,
+        vars: &'a super::Vars,
+        state_name: &'a str,
+        entered_ms: i64,
+    ) -> Ctx<'a> {
+        Ctx {
+            exec,
+            state_name,
+            entered_ms,
+            retry_count: 0,
+            token: None,
+            callback: false,
+            map_item: None,
+            vars,
+        }
     }
 
     /// `$$.State.RetryCount` and `$$.Task.Token` of a task attempt.
@@ -110,11 +124,17 @@ impl<'a> Ctx<'a> {
             };
             if segs.len() == 2 {
                 let leaf = match (field(0), field(1)) {
-                    (Some("Task"), Some("Token")) => self.token.map(|t| Value::String(t.to_string())),
-                    (Some("State"), Some("Name")) => Some(Value::String(self.state_name.to_string())),
+                    (Some("Task"), Some("Token")) => {
+                        self.token.map(|t| Value::String(t.to_string()))
+                    }
+                    (Some("State"), Some("Name")) => {
+                        Some(Value::String(self.state_name.to_string()))
+                    }
                     (Some("State"), Some("RetryCount")) => Some(Value::from(self.retry_count)),
                     (Some("Execution"), Some("Id")) => Some(Value::String(self.exec.id.clone())),
-                    (Some("Execution"), Some("Name")) => Some(Value::String(self.exec.name.clone())),
+                    (Some("Execution"), Some("Name")) => {
+                        Some(Value::String(self.exec.name.clone()))
+                    }
                     _ => None,
                 };
                 if leaf.is_some() {
@@ -141,7 +161,11 @@ pub(crate) fn select<'v>(path: &Path, input: &'v Value, ctx: &Ctx) -> Option<Cow
 
 /// The AWS cause for a path that matches nothing in InputPath/OutputPath/…Path fields.
 pub(crate) fn no_results(path: &Path) -> Failure {
-    Failure::runtime(format!("Invalid path '{}' : No results for path: {}", path.as_str(), path.bracketed()))
+    Failure::runtime(format!(
+        "Invalid path '{}' : No results for path: {}",
+        path.as_str(),
+        path.bracketed()
+    ))
 }
 
 /// Applies InputPath or OutputPath; `$` shares the value, no copy.
@@ -157,7 +181,12 @@ pub(crate) fn apply_io_path(p: &IoPath, v: Payload, ctx: &Ctx) -> Result<Payload
 }
 
 /// Evaluates a payload template (Parameters, ResultSelector).
-pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
+pub(crate) fn eval_template(
+    t: &Template,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Value, Failure> {
     match t {
         Template::Literal(v) => Ok(v.clone()),
         Template::Object { skeleton, dynamic } => {
@@ -179,8 +208,14 @@ pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rn
             }
             Ok(Value::Object(m))
         }
-        Template::Array(items) => items.iter().map(|i| eval_template(i, input, ctx, rng)).collect::<Result<_, _>>().map(Value::Array),
-        Template::Path(p) => select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| no_results(p)),
+        Template::Array(items) => items
+            .iter()
+            .map(|i| eval_template(i, input, ctx, rng))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        Template::Path(p) => {
+            select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| no_results(p))
+        }
         Template::Call(c) => eval_call(c, input, ctx, rng),
     }
 }
@@ -188,15 +223,27 @@ pub(crate) fn eval_template(t: &Template, input: &Value, ctx: &Ctx, rng: &mut Rn
 /// Evaluates a value given in either language (ItemSelector, BatchInput,
 /// ResultWriter and ItemReader parameters) on `input`: a JSONPath template
 /// with `$` = `input`, or a JSONata query with `$states.input` = `input`.
-pub(crate) fn eval_dynamic(d: &crate::asl::Dynamic, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
+pub(crate) fn eval_dynamic(
+    d: &crate::asl::Dynamic,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Value, Failure> {
     match d {
         crate::asl::Dynamic::JsonPath(t) => eval_template(t, input, ctx, rng),
-        crate::asl::Dynamic::Jsonata(q) => super::jsonata::eval_query(q, &super::jsonata::States::input(input, ctx), rng),
+        crate::asl::Dynamic::Jsonata(q) => {
+            super::jsonata::eval_query(q, &super::jsonata::States::input(input, ctx), rng)
+        }
     }
 }
 
 /// Evaluates an intrinsic function call.
-pub(crate) fn eval_call(c: &Call, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Value, Failure> {
+pub(crate) fn eval_call(
+    c: &Call,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Value, Failure> {
     // a function that only reads its one argument needs no copy of it
     if let ([only], Some(read)) = (c.args.as_slice(), c.function.read) {
         let v = call_arg(c, only, input, ctx, rng)?;
@@ -209,7 +256,13 @@ pub(crate) fn eval_call(c: &Call, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Re
     (c.function.apply)(&mut args, rng).map_err(|e| Failure::intrinsic(e.0))
 }
 
-fn call_arg<'v>(c: &Call, a: &'v Arg, input: &'v Value, ctx: &Ctx, rng: &mut Rng) -> Result<Cow<'v, Value>, Failure> {
+fn call_arg<'v>(
+    c: &Call,
+    a: &'v Arg,
+    input: &'v Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Cow<'v, Value>, Failure> {
     match a {
         Arg::Literal(v) => Ok(Cow::Borrowed(v)),
         Arg::Path(p) => select(p, input, ctx).ok_or_else(|| {
@@ -225,7 +278,11 @@ fn call_arg<'v>(c: &Call, a: &'v Arg, input: &'v Value, ctx: &Ctx, rng: &mut Rng
 }
 
 /// Applies ResultPath: combines the state's raw input with its result.
-pub(crate) fn apply_result_path(rp: &ResultPath, raw_input: Payload, result: Payload) -> Result<Payload, Failure> {
+pub(crate) fn apply_result_path(
+    rp: &ResultPath,
+    raw_input: Payload,
+    result: Payload,
+) -> Result<Payload, Failure> {
     match rp {
         ResultPath::Replace => Ok(result),
         ResultPath::Discard => Ok(raw_input),
@@ -240,7 +297,11 @@ pub(crate) fn apply_result_path(rp: &ResultPath, raw_input: Payload, result: Pay
 }
 
 /// OutputPath, then the transition.
-pub(crate) fn finish(state: &crate::asl::State, combined: Payload, ctx: &Ctx) -> Result<super::Step, super::error::Exn> {
+pub(crate) fn finish(
+    state: &crate::asl::State,
+    combined: Payload,
+    ctx: &Ctx,
+) -> Result<super::Step, super::error::Exn> {
     let out = apply_io_path(&state.output_path, combined, ctx)?;
     Ok(match state.next {
         Some(n) => super::Step::Next(n, out),
@@ -276,18 +337,30 @@ mod tests {
         .unwrap();
         let t = sm.states[0].parameters.as_ref().unwrap();
         let got = eval_template(t, &json!({"x": {"k": 1}}), &ctx, &mut Rng::new(0)).unwrap();
-        assert_eq!(got, json!({"a": {"k": 1}, "t": "tok", "n": 2, "i": 1, "s": "{\"k\":1}", "lit": [{"v": {"k": 1}}]}));
+        assert_eq!(
+            got,
+            json!({"a": {"k": 1}, "t": "tok", "n": 2, "i": 1, "s": "{\"k\":1}", "lit": [{"v": {"k": 1}}]})
+        );
         let err = eval_template(t, &json!({}), &ctx, &mut Rng::new(0)).unwrap_err();
-        assert_eq!(err.cause.unwrap(), "The JSONPath '$.x' specified for the field 'a.$' could not be found in the input '{}'");
+        assert_eq!(
+            err.cause.unwrap(),
+            "The JSONPath '$.x' specified for the field 'a.$' could not be found in the input '{}'"
+        );
     }
 
     #[test]
     fn result_path_places_or_fails() {
         let rp = ResultPath::Path(ReferencePath::parse("$.r").unwrap());
         let a = |v: Value| Arc::new(v);
-        assert_eq!(*apply_result_path(&rp, a(json!({"a": 1})), a(json!(2))).unwrap(), json!({"a": 1, "r": 2}));
+        assert_eq!(
+            *apply_result_path(&rp, a(json!({"a": 1})), a(json!(2))).unwrap(),
+            json!({"a": 1, "r": 2})
+        );
         let err = apply_result_path(&rp, a(json!("str")), a(json!(2))).unwrap_err();
         assert_eq!(err.error.as_deref(), Some("States.ResultPathMatchFailure"));
-        assert_eq!(*apply_result_path(&ResultPath::Discard, a(json!(1)), a(json!(2))).unwrap(), json!(1));
+        assert_eq!(
+            *apply_result_path(&ResultPath::Discard, a(json!(1)), a(json!(2))).unwrap(),
+            json!(1)
+        );
     }
 }

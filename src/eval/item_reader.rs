@@ -13,7 +13,12 @@ fn failed(cause: impl Into<String>) -> Failure {
 }
 
 /// The items `r` reads for a Map whose effective input is `input`.
-pub(super) fn read(r: &ItemReader, input: &Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
+pub(super) fn read(
+    r: &ItemReader,
+    input: &Value,
+    ctx: &Ctx,
+    env: &mut Env<'_>,
+) -> Result<Vec<Value>, Exn> {
     let params = match &r.parameters {
         Some(d) => eval_dynamic(d, input, ctx, &mut env.rng)?,
         None => json!({}),
@@ -25,8 +30,15 @@ pub(super) fn read(r: &ItemReader, input: &Value, ctx: &Ctx, env: &mut Env<'_>) 
             .and_then(|v| super::map::number(&v, true))
             .filter(|n| *n >= 0.0)
             .map(|n| n as u64)
-            .ok_or_else(|| Failure::runtime(format!("The MaxItemsPath field refers to a value that is not a positive integer: {}", p.as_str())))?,
-        Some(a) => super::map::amount(a, "MaxItems", "integer", input, ctx, &mut env.rng)?.max(0.0) as u64,
+            .ok_or_else(|| {
+                Failure::runtime(format!(
+                    "The MaxItemsPath field refers to a value that is not a positive integer: {}",
+                    p.as_str()
+                ))
+            })?,
+        Some(a) => {
+            super::map::amount(a, "MaxItems", "integer", input, ctx, &mut env.rng)?.max(0.0) as u64
+        }
     };
     let objects = env.tasks.s3_objects();
     let mut items = if r.resource.ends_with(":listObjectsV2") {
@@ -83,7 +95,10 @@ fn parse(r: &ItemReader, body: &str) -> Result<Vec<Value>, Failure> {
         "JSONL" => body
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(|e| failed(format!("A line of the object is not valid JSON: {e}"))))
+            .map(|l| {
+                serde_json::from_str(l)
+                    .map_err(|e| failed(format!("A line of the object is not valid JSON: {e}")))
+            })
             .collect(),
         _ => csv(r, body),
     }
@@ -115,7 +130,13 @@ fn csv(r: &ItemReader, body: &str) -> Result<Vec<Value>, Failure> {
     }
     Ok(rows
         .map(|fields| {
-            let m: Map<String, Value> = headers.iter().enumerate().map(|(i, h)| (h.clone(), Value::String(fields.get(i).cloned().unwrap_or_default()))).collect();
+            let m: Map<String, Value> = headers
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    (h.clone(), Value::String(fields.get(i).cloned().unwrap_or_default()))
+                })
+                .collect();
             Value::Object(m)
         })
         .collect())
@@ -151,7 +172,14 @@ mod tests {
             parameters: None,
             input_type: text("InputType"),
             csv_header_location: text("CSVHeaderLocation"),
-            csv_headers: config.get("CSVHeaders").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
+            csv_headers: config
+                .get("CSVHeaders")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
             csv_delimiter: None,
             max_items: None,
         }
@@ -160,15 +188,30 @@ mod tests {
     #[test]
     fn csv_rows_follow_the_headers() {
         let r = reader(json!({"InputType": "CSV"}));
-        assert_eq!(csv(&r, "a,b\n1,2,3\n,\n\"x,y\",\"q\"\"\"\n").unwrap(), vec![json!({"a": "1", "b": "2"}), json!({"a": "", "b": ""}), json!({"a": "x,y", "b": "q\""})]);
-        let given = reader(json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["H", "H"]}));
-        assert_eq!(csv(&given, "1,2\n").unwrap_err().cause.as_deref(), Some("CSV headers cannot contain duplicates."));
+        assert_eq!(
+            csv(&r, "a,b\n1,2,3\n,\n\"x,y\",\"q\"\"\"\n").unwrap(),
+            vec![
+                json!({"a": "1", "b": "2"}),
+                json!({"a": "", "b": ""}),
+                json!({"a": "x,y", "b": "q\""})
+            ]
+        );
+        let given = reader(
+            json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["H", "H"]}),
+        );
+        assert_eq!(
+            csv(&given, "1,2\n").unwrap_err().cause.as_deref(),
+            Some("CSV headers cannot contain duplicates.")
+        );
     }
 
     #[test]
     fn json_must_be_an_array_and_jsonl_is_one_value_a_line() {
         let r = reader(json!({"InputType": "JSON"}));
-        assert_eq!(parse(&r, r#"{"a": 1}"#).unwrap_err().cause.as_deref(), Some("Attempting to map over non-iterable node."));
+        assert_eq!(
+            parse(&r, r#"{"a": 1}"#).unwrap_err().cause.as_deref(),
+            Some("Attempting to map over non-iterable node.")
+        );
         let l = reader(json!({"InputType": "JSONL"}));
         assert_eq!(parse(&l, "{\"a\":1}\n\n[2]\n").unwrap(), vec![json!({"a": 1}), json!([2])]);
     }

@@ -90,13 +90,17 @@ pub(crate) fn eval_query(q: &Query, st: &States, rng: &mut Rng) -> Result<Value,
             }
             Ok(Value::Object(m))
         }
-        Query::Array(items) => items.iter().map(|i| eval_query(i, st, rng)).collect::<Result<_, _>>().map(Value::Array),
+        Query::Array(items) => {
+            items.iter().map(|i| eval_query(i, st, rng)).collect::<Result<_, _>>().map(Value::Array)
+        }
     }
 }
 
 /// Evaluates one expression to a JSON value.
 pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failure> {
-    let shown = |what: &str| format!("The JSONata expression '{}' specified for the field '{}' {what}", e.text, e.field);
+    let shown = |what: &str| {
+        format!("The JSONata expression '{}' specified for the field '{}' {what}", e.text, e.field)
+    };
     let mut context = Context::new();
     if e.reads.states {
         context.bind("states".into(), st.value(e.reads.context));
@@ -113,9 +117,15 @@ pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failur
     drop(ev);
     *rng = Rc::try_unwrap(drawn).map(RefCell::into_inner).unwrap_or_else(|rc| rc.borrow().clone());
     match out {
-        Ok(v) if v.is_undefined() => Err(Failure::query(&e.field, shown("returned nothing (undefined)."))),
-        Ok(v) => to_json(&v).ok_or_else(|| Failure::query(&e.field, shown("returned an unsupported result type."))),
-        Err(err) => Err(Failure::query(&e.field, shown(&format!("threw an error during evaluation. {}", message(&err))))),
+        Ok(v) if v.is_undefined() => {
+            Err(Failure::query(&e.field, shown("returned nothing (undefined).")))
+        }
+        Ok(v) => to_json(&v)
+            .ok_or_else(|| Failure::query(&e.field, shown("returned an unsupported result type."))),
+        Err(err) => Err(Failure::query(
+            &e.field,
+            shown(&format!("threw an error during evaluation. {}", message(&err))),
+        )),
     }
 }
 
@@ -123,7 +133,11 @@ pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failur
 /// recursion, a sequence of billions) fails with JSONata's own error (D1012,
 /// D2015) instead of holding the execution, or a server, forever.
 fn bounds() -> EvaluatorOptions {
-    EvaluatorOptions { timeout_ms: Some(MAX_EVALUATION_MS), max_sequence_length: Some(MAX_SEQUENCE), ..EvaluatorOptions::default() }
+    EvaluatorOptions {
+        timeout_ms: Some(MAX_EVALUATION_MS),
+        max_sequence_length: Some(MAX_SEQUENCE),
+        ..EvaluatorOptions::default()
+    }
 }
 
 /// The longest one expression may evaluate, in milliseconds.
@@ -149,9 +163,9 @@ pub(crate) fn to_json(v: &JValue) -> Option<Value> {
         JValue::Bool(b) => Value::Bool(*b),
         JValue::Number(n) => number(*n),
         JValue::String(s) => Value::String(s.to_string()),
-        JValue::Array(a) => {
-            Value::Array(a.iter().filter(|i| !i.is_undefined()).map(to_json).collect::<Option<_>>()?)
-        }
+        JValue::Array(a) => Value::Array(
+            a.iter().filter(|i| !i.is_undefined()).map(to_json).collect::<Option<_>>()?,
+        ),
         JValue::Object(m) => {
             let mut out = Map::with_capacity(m.len());
             for (k, val) in m.iter() {
@@ -181,7 +195,9 @@ fn fail(msg: impl Into<String>) -> EvaluatorError {
 }
 
 fn json_args(args: &[JValue]) -> Result<Vec<Value>, EvaluatorError> {
-    args.iter().map(|a| to_json(a).ok_or_else(|| fail("a function cannot be an argument here"))).collect()
+    args.iter()
+        .map(|a| to_json(a).ok_or_else(|| fail("a function cannot be an argument here")))
+        .collect()
 }
 
 /// Runs an intrinsic of the same meaning (`States.ArrayPartition` for
@@ -198,16 +214,22 @@ fn intrinsic(name: &str, args: &[JValue], rng: &mut Rng) -> Result<JValue, Evalu
 /// virtual clock (`now_ms`, when the state was entered).
 /// Only the functions the expression names are registered.
 fn functions(ev: &mut Evaluator, reads: &Reads, drawn: &Drawn, now_ms: i64) {
-    let plain: [(&str, &'static str); 3] = [("partition", "States.ArrayPartition"), ("hash", "States.Hash"), ("parse", "States.StringToJson")];
+    let plain: [(&str, &'static str); 3] = [
+        ("partition", "States.ArrayPartition"),
+        ("hash", "States.Hash"),
+        ("parse", "States.StringToJson"),
+    ];
     for (name, states_name) in plain.into_iter().filter(|(n, _)| reads.names(n)) {
         let d = drawn.clone();
-        let _ = ev.register_fn(name, move |args: &[JValue]| intrinsic(states_name, args, &mut d.borrow_mut()));
+        let _ = ev.register_fn(name, move |args: &[JValue]| {
+            intrinsic(states_name, args, &mut d.borrow_mut())
+        });
     }
     if reads.names("range") {
         let d = drawn.clone();
         let _ = ev.register_fn("range", move |args: &[JValue]| {
-        // a sequence: one number is that number, as AWS gives it
-        let v = intrinsic("States.ArrayRange", args, &mut d.borrow_mut())?;
+            // a sequence: one number is that number, as AWS gives it
+            let v = intrinsic("States.ArrayRange", args, &mut d.borrow_mut())?;
             Ok(match v.as_array() {
                 Some(items) => JValue::sequence(items.clone()),
                 None => v,
@@ -223,13 +245,17 @@ fn functions(ev: &mut Evaluator, reads: &Reads, drawn: &Drawn, now_ms: i64) {
         let _ = ev.register_fn_override("random", move |args: &[JValue]| {
             Ok(JValue::from_f64(match args.first().and_then(to_json) {
                 // a seed gives the same number every time
-                Some(seed) => Rng::new(crate::rng::stable_hash(seed.to_string().as_bytes())).next_f64(),
+                Some(seed) => {
+                    Rng::new(crate::rng::stable_hash(seed.to_string().as_bytes())).next_f64()
+                }
                 None => d.borrow_mut().next_f64(),
             }))
         });
     }
     if reads.names("now") {
-        let _ = ev.register_fn_override("now", move |_: &[JValue]| Ok(JValue::from(crate::time::format_timestamp(now_ms))));
+        let _ = ev.register_fn_override("now", move |_: &[JValue]| {
+            Ok(JValue::from(crate::time::format_timestamp(now_ms)))
+        });
     }
     if reads.names("millis") {
         let _ = ev.register_fn_override("millis", move |_: &[JValue]| Ok(JValue::from_i64(now_ms)));
@@ -238,7 +264,9 @@ fn functions(ev: &mut Evaluator, reads: &Reads, drawn: &Drawn, now_ms: i64) {
         let _ = ev.register_fn_override("pad", pad);
     }
     if reads.names("eval") {
-        let _ = ev.register_fn_override("eval", |_: &[JValue]| Err(fail("T1006: Attempted to invoke a non-function")));
+        let _ = ev.register_fn_override("eval", |_: &[JValue]| {
+            Err(fail("T1006: Attempted to invoke a non-function"))
+        });
     }
 }
 
@@ -248,12 +276,23 @@ fn pad(args: &[JValue]) -> Result<JValue, EvaluatorError> {
     let Some(s) = args.first().and_then(JValue::as_str) else {
         return match args.first() {
             None | Some(JValue::Undefined) => Ok(JValue::Undefined),
-            Some(_) => Err(fail("T0410: Argument 1 of function \"pad\" does not match function signature")),
+            Some(_) => {
+                Err(fail("T0410: Argument 1 of function \"pad\" does not match function signature"))
+            }
         };
     };
-    let width = args.get(1).and_then(JValue::as_f64).ok_or_else(|| fail("T0410: Argument 2 of function \"pad\" does not match function signature"))?.trunc();
+    let width = args
+        .get(1)
+        .and_then(JValue::as_f64)
+        .ok_or_else(|| {
+            fail("T0410: Argument 2 of function \"pad\" does not match function signature")
+        })?
+        .trunc();
     if width.abs() > crate::eval::MAX_PAYLOAD_BYTES as f64 {
-        return Err(fail(format!("D3080: $pad width {width} is larger than a payload can hold ({} characters)", crate::eval::MAX_PAYLOAD_BYTES)));
+        return Err(fail(format!(
+            "D3080: $pad width {width} is larger than a payload can hold ({} characters)",
+            crate::eval::MAX_PAYLOAD_BYTES
+        )));
     }
     let fill = args.get(2).and_then(JValue::as_str).filter(|c| !c.is_empty()).unwrap_or(" ");
     let missing = (width.abs() as usize).saturating_sub(s.chars().count());

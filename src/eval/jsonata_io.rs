@@ -25,7 +25,12 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// `Arguments`, evaluated on the raw input; without it, the input itself.
-pub(crate) fn arguments(state: &State, raw: &Payload, ctx: &Ctx, rng: &mut Rng) -> Result<Payload, Failure> {
+pub(crate) fn arguments(
+    state: &State,
+    raw: &Payload,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Payload, Failure> {
     match &state.arguments {
         Some(q) => Ok(Arc::new(eval_query(q, &States::input(raw, ctx), rng)?)),
         None => Ok(raw.clone()),
@@ -33,7 +38,12 @@ pub(crate) fn arguments(state: &State, raw: &Payload, ctx: &Ctx, rng: &mut Rng) 
 }
 
 /// `Output` on `st`, or `default` without one.
-pub(crate) fn output(q: Option<&Query>, default: &Payload, st: &States, rng: &mut Rng) -> Result<Payload, Failure> {
+pub(crate) fn output(
+    q: Option<&Query>,
+    default: &Payload,
+    st: &States,
+    rng: &mut Rng,
+) -> Result<Payload, Failure> {
     match q {
         Some(q) => Ok(Arc::new(eval_query(q, st, rng)?)),
         None => Ok(default.clone()),
@@ -43,7 +53,13 @@ pub(crate) fn output(q: Option<&Query>, default: &Payload, st: &States, rng: &mu
 /// Assign and Output, then the transition. `result` is `$states.result`
 /// for the states that have one (Task, Map, Parallel); Output defaults to
 /// it, or to the input.
-pub(crate) fn conclude(state: &State, raw: Payload, result: Option<Payload>, ctx: &Ctx, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(crate) fn conclude(
+    state: &State,
+    raw: Payload,
+    result: Option<Payload>,
+    ctx: &Ctx,
+    env: &mut Env<'_>,
+) -> Result<Step, Exn> {
     let mut st = States::input(&raw, ctx);
     if let Some(r) = &result {
         st = st.with_result(r);
@@ -60,7 +76,13 @@ pub(crate) fn conclude(state: &State, raw: Payload, result: Option<Payload>, ctx
 
 /// A catcher's Assign and Output (default: the error output), on
 /// `$states.errorOutput`.
-pub(crate) fn caught(c: &Catcher, raw: &Payload, error: Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Payload, Failure> {
+pub(crate) fn caught(
+    c: &Catcher,
+    raw: &Payload,
+    error: Value,
+    ctx: &Ctx,
+    env: &mut Env<'_>,
+) -> Result<Payload, Failure> {
     let error = Arc::new(error);
     let st = States::input(raw, ctx).with_error(&error);
     if let Some(a) = &c.assign {

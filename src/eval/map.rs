@@ -12,24 +12,30 @@
 
 use super::error::{Exn, Failure};
 use super::io::{apply_io_path, eval_dynamic, select, Ctx};
+use super::jsonata::{eval, eval_count, eval_query, unexpected, States};
 use super::nested::{abort_events, conclude, failed, run_nested};
 use super::sched::{join, Place};
 use super::{Env, Step};
-use super::jsonata::{eval, eval_count, eval_query, unexpected, States};
 use crate::asl::{Amount, MapSpec, Query, QueryLanguage, State};
-use crate::rng::Rng;
 use crate::history::{Details, Payload};
 use crate::json::shown;
+use crate::rng::Rng;
 use serde_json::Value;
 use std::sync::Arc;
 
-pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(super) async fn run(
+    state: &State,
+    spec: &MapSpec,
+    raw: Payload,
+    env: &mut Env<'_>,
+) -> Result<Step, Exn> {
     let entered_ms = env.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
     let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
     let jsonata = state.ql == QueryLanguage::Jsonata;
-    let effective = if jsonata { raw.clone() } else { apply_io_path(&state.input_path, raw.clone(), &ctx)? };
+    let effective =
+        if jsonata { raw.clone() } else { apply_io_path(&state.input_path, raw.clone(), &ctx)? };
     // an ItemReader's items (ItemsPath does not apply to them); its failure
     // is the map run's, recorded once the run started
     let mut read_failure = None;
@@ -46,18 +52,29 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
             (Some(q), _) => match eval_query(q, &States::input(&effective, &ctx), &mut env.rng) {
                 Ok(v @ Value::Array(_)) => v,
                 Ok(other) => match q {
-                    Query::Expr(e) => return Err(no_items(state, unexpected(e, "array", &other), env)),
+                    Query::Expr(e) => {
+                        return Err(no_items(state, unexpected(e, "array", &other), env))
+                    }
                     _ => other,
                 },
                 Err(f) => return Err(no_items(state, f, env)),
             },
             (None, None) => effective.as_ref().clone(),
-            (None, Some(p)) => select(p, &effective, &ctx).map(|c| c.into_owned()).ok_or_else(|| super::io::no_results(p))?,
+            (None, Some(p)) => select(p, &effective, &ctx)
+                .map(|c| c.into_owned())
+                .ok_or_else(|| super::io::no_results(p))?,
         },
     };
     let Value::Array(items) = items else {
-        let msg = format!("Map state input must be an array but was: {}", crate::json::to_json_string(&items));
-        return Err(no_items(state, if jsonata { Failure::query("", msg) } else { Failure::runtime(msg) }, env));
+        let msg = format!(
+            "Map state input must be an array but was: {}",
+            crate::json::to_json_string(&items)
+        );
+        return Err(no_items(
+            state,
+            if jsonata { Failure::query("", msg) } else { Failure::runtime(msg) },
+            env,
+        ));
     };
     let items = match &spec.item_batcher {
         Some(b) => super::map_run::batches(b, state, spec, items, &effective, &ctx, env)?,
@@ -76,7 +93,10 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
         let outcome = if spec.distributed {
             let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
             let run_id = env.rng.uuid();
-            let run_arn = format!("arn:aws:states:{}:{}:mapRun:{}/{label}:{run_id}", env.region, env.account, env.exec.state_machine_name);
+            let run_arn = format!(
+                "arn:aws:states:{}:{}:mapRun:{}/{label}:{run_id}",
+                env.region, env.account, env.exec.state_machine_name
+            );
             map_run = Some((run_arn.clone(), run_id));
             env.push(Details::MapRunStarted { map_run_arn: run_arn })?;
             // child executions: their events stay out of this history
@@ -90,7 +110,10 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
                     env.push(Details::MapRunSucceeded)?;
                 }
                 Err(Exn::Fail(f)) => {
-                    env.push(Details::MapRunFailed { error: f.error.clone(), cause: f.cause.clone() })?;
+                    env.push(Details::MapRunFailed {
+                        error: f.error.clone(),
+                        cause: f.cause.clone(),
+                    })?;
                 }
                 Err(Exn::Halt(_)) => {}
             }
@@ -103,7 +126,9 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
         let failure = match outcome {
             Ok(outputs) => {
                 let result = match (&spec.result_writer, &map_run) {
-                    (Some(w), Some((arn, id))) => super::map_run::write_results(w, arn, id, &items, outputs, &effective, &ctx, env)?,
+                    (Some(w), Some((arn, id))) => super::map_run::write_results(
+                        w, arn, id, &items, outputs, &effective, &ctx, env,
+                    )?,
                     _ => Value::Array(outputs),
                 };
                 env.push(Details::MapStateSucceeded)?;
@@ -112,7 +137,9 @@ pub(super) async fn run(state: &State, spec: &MapSpec, raw: Payload, env: &mut E
             Err(Exn::Fail(f)) => f,
             Err(halt) => return Err(halt),
         };
-        if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::MapStateFailed).await? {
+        if let Some(step) =
+            failed(state, failure, &mut attempts, &raw, env, Details::MapStateFailed).await?
+        {
             return Ok(step);
         }
     }
@@ -195,7 +222,12 @@ async fn iterate(run: &Run<'_>, env: &mut Env<'_>, record: bool) -> Result<Vec<V
 }
 
 /// One item's iteration, with its events.
-async fn iteration(run: &Run<'_>, index: usize, env: &mut Env<'_>, record: bool) -> Result<Value, Exn> {
+async fn iteration(
+    run: &Run<'_>,
+    index: usize,
+    env: &mut Env<'_>,
+    record: bool,
+) -> Result<Value, Exn> {
     let name = &run.state.name;
     if record {
         env.push(Details::MapIterationStarted { name: name.clone(), index })?;
@@ -210,7 +242,9 @@ async fn iteration(run: &Run<'_>, index: usize, env: &mut Env<'_>, record: bool)
     if record {
         match &ended {
             Ok(_) => env.push(Details::MapIterationSucceeded { name: name.clone(), index })?,
-            Err(Exn::Fail(_)) => env.push(Details::MapIterationFailed { name: name.clone(), index })?,
+            Err(Exn::Fail(_)) => {
+                env.push(Details::MapIterationFailed { name: name.clone(), index })?
+            }
             Err(Exn::Halt(_)) => 0,
         };
     }
@@ -220,7 +254,14 @@ async fn iteration(run: &Run<'_>, index: usize, env: &mut Env<'_>, record: bool)
 /// An item as its iteration gets it: through the ItemSelector, which sees
 /// the Map's effective input (`$`, `$states.input`) and the item
 /// (`$$.Map.Item`).
-pub(super) fn select_item(state: &State, spec: &MapSpec, index: usize, item: &Value, effective: &Value, env: &mut Env<'_>) -> Result<Value, Failure> {
+pub(super) fn select_item(
+    state: &State,
+    spec: &MapSpec,
+    index: usize,
+    item: &Value,
+    effective: &Value,
+    env: &mut Env<'_>,
+) -> Result<Value, Failure> {
     let Some(selector) = &spec.item_selector else {
         return Ok(item.clone());
     };
@@ -246,7 +287,8 @@ impl Tolerated {
             return false;
         }
         let by_count = self.count.is_some_and(|c| failed as u64 > c);
-        let by_share = self.percentage.is_some_and(|p| failed as f64 * 100.0 / total.max(1) as f64 > p);
+        let by_share =
+            self.percentage.is_some_and(|p| failed as f64 * 100.0 / total.max(1) as f64 > p);
         by_count || by_share || (self.count.is_none() && self.percentage.is_none())
     }
 }
@@ -269,14 +311,23 @@ const DISTRIBUTED_CONCURRENCY: usize = 10_000;
 
 /// MaxConcurrency, or MaxConcurrencyPath read from the input (0: as many
 /// as the mode allows: 40 inline, 10,000 distributed).
-fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<usize, Failure> {
+fn max_concurrency(
+    spec: &MapSpec,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<usize, Failure> {
     let cap = if spec.distributed { DISTRIBUTED_CONCURRENCY } else { INLINE_CONCURRENCY };
     let limit = |n: usize| if n == 0 { cap } else { n.min(cap) };
     if let Some(e) = &spec.max_concurrency_expr {
-        return Ok(limit(usize::try_from(eval_count(e, &States::input(input, ctx), rng)?).unwrap_or(usize::MAX)));
+        return Ok(limit(
+            usize::try_from(eval_count(e, &States::input(input, ctx), rng)?).unwrap_or(usize::MAX),
+        ));
     }
     let Some(p) = &spec.max_concurrency_path else {
-        return Ok(limit(spec.max_concurrency.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))));
+        return Ok(limit(
+            spec.max_concurrency.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        ));
     };
     let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
     match number(&v, true) {
@@ -294,23 +345,43 @@ fn max_concurrency(spec: &MapSpec, input: &Value, ctx: &Ctx, rng: &mut Rng) -> R
 /// A number given literally, by path (input, context or variable) or by
 /// a JSONata expression; `kind` is `integer` or `float`, as AWS's messages
 /// name them.
-pub(super) fn amount(a: &Amount, field: &str, kind: &str, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<f64, Failure> {
+pub(super) fn amount(
+    a: &Amount,
+    field: &str,
+    kind: &str,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<f64, Failure> {
     match a {
         Amount::Literal(n) => Ok(*n),
         Amount::Expr(e) => {
             let v = eval(e, &States::input(input, ctx), rng)?;
-            number(&v, kind == "integer").ok_or_else(|| unexpected(e, if kind == "integer" { "integer" } else { "number" }, &v))
+            number(&v, kind == "integer").ok_or_else(|| {
+                unexpected(e, if kind == "integer" { "integer" } else { "number" }, &v)
+            })
         }
         Amount::Path(p) => {
             let v = select(p, input, ctx).ok_or_else(|| super::io::no_results(p))?;
             let n = number(&v, kind == "integer");
-            n.ok_or_else(|| Failure::runtime(format!("The {field}Path field refers to value \"{}\" which is not a valid {kind}: {}", shown(&v), p.as_str())))
+            n.ok_or_else(|| {
+                Failure::runtime(format!(
+                    "The {field}Path field refers to value \"{}\" which is not a valid {kind}: {}",
+                    shown(&v),
+                    p.as_str()
+                ))
+            })
         }
     }
 }
 
 /// Evaluates the tolerances, with AWS's messages.
-fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Tolerated, Failure> {
+fn tolerance(
+    spec: &MapSpec,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Tolerated, Failure> {
     let mut resolve = |t: &Amount, field: &str, kind: &str| amount(t, field, kind, input, ctx, rng);
     let count = match &spec.tolerated_count {
         None => None,
@@ -327,7 +398,9 @@ fn tolerance(spec: &MapSpec, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<
         Some(t) => {
             let p = resolve(t, "ToleratedFailurePercentage", "float")?;
             if !(0.0..=100.0).contains(&p) {
-                return Err(Failure::runtime("ToleratedFailurePercentage must be between 0 and 100."));
+                return Err(Failure::runtime(
+                    "ToleratedFailurePercentage must be between 0 and 100.",
+                ));
             }
             Some(p)
         }

@@ -16,8 +16,19 @@ use serde_json::{json, Map, Value};
 const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// The items (each through the ItemSelector) grouped into batches.
-pub(super) fn batches(b: &ItemBatcher, state: &State, spec: &MapSpec, items: Vec<Value>, effective: &Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
-    let limit = |a: &Option<crate::asl::Amount>, field: &str, env: &mut Env<'_>| -> Result<usize, Failure> {
+pub(super) fn batches(
+    b: &ItemBatcher,
+    state: &State,
+    spec: &MapSpec,
+    items: Vec<Value>,
+    effective: &Value,
+    ctx: &Ctx,
+    env: &mut Env<'_>,
+) -> Result<Vec<Value>, Exn> {
+    let limit = |a: &Option<crate::asl::Amount>,
+                 field: &str,
+                 env: &mut Env<'_>|
+     -> Result<usize, Failure> {
         match a {
             None => Ok(0),
             Some(a) => {
@@ -44,7 +55,8 @@ pub(super) fn batches(b: &ItemBatcher, state: &State, spec: &MapSpec, items: Vec
     for (i, item) in items.iter().enumerate() {
         let item = select_item(state, spec, i, item, effective, env)?;
         let size = crate::json::to_json_string(&item).len() + 1;
-        let full = (max_items > 0 && current.len() >= max_items) || (!current.is_empty() && bytes + size > max_bytes);
+        let full = (max_items > 0 && current.len() >= max_items)
+            || (!current.is_empty() && bytes + size > max_bytes);
         if full {
             out.push(batch(std::mem::take(&mut current), &batch_input));
             bytes = 0;
@@ -70,10 +82,24 @@ fn batch(items: Vec<Value>, batch_input: &Option<Value>) -> Value {
 /// Writes the results under `Prefix/<map run id>/` (a manifest and one
 /// result file) and gives the Map's result: the map run and the manifest.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn write_results(w: &ResultWriter, run_arn: &str, run_id: &str, items: &[Value], outputs: Vec<Value>, effective: &Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Value, Exn> {
+pub(super) fn write_results(
+    w: &ResultWriter,
+    run_arn: &str,
+    run_id: &str,
+    items: &[Value],
+    outputs: Vec<Value>,
+    effective: &Value,
+    ctx: &Ctx,
+    env: &mut Env<'_>,
+) -> Result<Value, Exn> {
     let params = eval_dynamic(&w.parameters, effective, ctx, &mut env.rng)?;
     let bucket = params.get("Bucket").and_then(Value::as_str).unwrap_or_default().to_string();
-    let prefix = params.get("Prefix").and_then(Value::as_str).unwrap_or_default().trim_end_matches('/').to_string();
+    let prefix = params
+        .get("Prefix")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
     let dir = if prefix.is_empty() { run_id.to_string() } else { format!("{prefix}/{run_id}") };
     let results: Vec<Value> = items
         .iter()
@@ -100,5 +126,7 @@ pub(super) fn write_results(w: &ResultWriter, run_arn: &str, run_id: &str, items
     let manifest_key = format!("{dir}/manifest.json");
     env.write_s3(format!("{bucket}/{results_key}"), results_text);
     env.write_s3(format!("{bucket}/{manifest_key}"), crate::json::to_json_string(&manifest));
-    Ok(json!({"MapRunArn": run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}))
+    Ok(
+        json!({"MapRunArn": run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}),
+    )
 }

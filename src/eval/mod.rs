@@ -19,24 +19,24 @@ mod nested;
 mod parallel;
 mod pass;
 mod recover;
-mod succeed;
-mod wait;
-mod task;
 mod sched;
+mod succeed;
+mod task;
+mod wait;
 
+pub(crate) use error::names;
 pub use error::Failure;
 pub(crate) use error::{Exn, Halt};
-pub(crate) use error::names;
 pub use io::ExecInfo;
-pub use sched::{sleep, Place, VirtualSleep};
 pub(crate) use sched::current_now_ms;
+pub use sched::{sleep, Place, VirtualSleep};
 
 use crate::asl::{StateKind, StateMachine};
+use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
+use crate::integrations::{BoxFuture, Integrations};
 use crate::rng::Rng;
 use crate::time::{Wall, DEFAULT_START_MS};
 use sched::{FiberId, Sim};
-use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
-use crate::integrations::{BoxFuture, Integrations};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -88,7 +88,9 @@ pub struct Pacer(Arc<dyn Fn(i64) -> crate::integrations::BoxFuture<'static, ()> 
 impl Pacer {
     /// A pacer that sleeps as `f` says for the virtual milliseconds it is given.
     #[cfg(feature = "endpoint")]
-    pub fn new(f: impl Fn(i64) -> crate::integrations::BoxFuture<'static, ()> + Send + Sync + 'static) -> Pacer {
+    pub fn new(
+        f: impl Fn(i64) -> crate::integrations::BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> Pacer {
         Pacer(Arc::new(f))
     }
 }
@@ -157,8 +159,11 @@ impl RunConfig {
             match v {
                 Value::String(s) if s.starts_with("arn:") => {
                     let p: Vec<&str> = s.splitn(6, ':').collect();
-                    (p.len() == 6 && !p[3].is_empty() && p[4].chars().all(|c| c.is_ascii_digit()) && !p[4].is_empty())
-                        .then(|| (p[3].to_string(), p[4].to_string()))
+                    (p.len() == 6
+                        && !p[3].is_empty()
+                        && p[4].chars().all(|c| c.is_ascii_digit())
+                        && !p[4].is_empty())
+                    .then(|| (p[3].to_string(), p[4].to_string()))
                 }
                 Value::Object(m) => m.values().find_map(find),
                 Value::Array(a) => a.iter().find_map(find),
@@ -174,7 +179,10 @@ impl RunConfig {
 
     /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.
     pub fn state_machine_arn(&self) -> String {
-        format!("arn:aws:states:{}:{}:stateMachine:{}", self.region, self.account, self.state_machine_name)
+        format!(
+            "arn:aws:states:{}:{}:stateMachine:{}",
+            self.region, self.account, self.state_machine_name
+        )
     }
 }
 
@@ -490,11 +498,22 @@ fn role_arn(cfg: &RunConfig) -> String {
 #[cfg(any(feature = "endpoint", test))]
 pub(crate) fn started_event(cfg: &RunConfig, input: Payload) -> crate::history::Event {
     let details = Details::ExecutionStarted { input, role_arn: Arc::from(role_arn(cfg).as_str()) };
-    crate::history::Event { id: 1, previous_event_id: 0, timestamp_ms: cfg.start_ms, details, fiber: 0 }
+    crate::history::Event {
+        id: 1,
+        previous_event_id: 0,
+        timestamp_ms: cfg.start_ms,
+        details,
+        fiber: 0,
+    }
 }
 
 /// Runs `sm` on `input` to the end.
-pub async fn execute(sm: &StateMachine, input: Payload, tasks: &Integrations, cfg: &RunConfig) -> Execution {
+pub async fn execute(
+    sm: &StateMachine,
+    input: Payload,
+    tasks: &Integrations,
+    cfg: &RunConfig,
+) -> Execution {
     let mut env = Env::start(sm, input, tasks, cfg);
     let input = env.exec.input.clone();
     let end = if payload_too_large(&input) {
@@ -512,12 +531,20 @@ pub async fn execute(sm: &StateMachine, input: Payload, tasks: &Integrations, cf
 
 impl<'a> Env<'a> {
     /// A new execution's environment, its ExecutionStarted event recorded.
-    fn start(sm: &StateMachine, input: Payload, tasks: &'a Integrations, cfg: &'a RunConfig) -> Env<'a> {
+    fn start(
+        sm: &StateMachine,
+        input: Payload,
+        tasks: &'a Integrations,
+        cfg: &'a RunConfig,
+    ) -> Env<'a> {
         let mut rng = Rng::new(cfg.seed);
         let name = cfg.execution_name.clone().unwrap_or_else(|| rng.uuid());
         let role_arn = role_arn(cfg);
         let exec = ExecInfo {
-            id: format!("arn:aws:states:{}:{}:execution:{}:{}", cfg.region, cfg.account, cfg.state_machine_name, name),
+            id: format!(
+                "arn:aws:states:{}:{}:execution:{}:{}",
+                cfg.region, cfg.account, cfg.state_machine_name, name
+            ),
             name,
             input: input.clone(),
             role_arn: role_arn.clone(),
@@ -525,7 +552,8 @@ impl<'a> Env<'a> {
             state_machine_id: cfg.state_machine_arn(),
             state_machine_name: cfg.state_machine_name.clone(),
         };
-        let tally = Tally { invocations: vec![0; sm.state_count.max(sm.states.len())], ..Tally::default() };
+        let tally =
+            Tally { invocations: vec![0; sm.state_count.max(sm.states.len())], ..Tally::default() };
         let mut env = Env {
             sim: Sim::new(cfg.start_ms, cfg.interleaving),
             fiber: sched::ROOT,
@@ -558,12 +586,18 @@ impl<'a> Env<'a> {
                 Status::Succeeded
             }
             Err(Exn::Fail(f) | Exn::Halt(Halt::Fail(f))) => {
-                self.record(Details::ExecutionFailed { error: f.error.clone(), cause: f.cause.clone() });
+                self.record(Details::ExecutionFailed {
+                    error: f.error.clone(),
+                    cause: f.cause.clone(),
+                });
                 (error, cause) = (f.error, f.cause);
                 Status::Failed
             }
             Err(Exn::Halt(Halt::ExecutionTimedOut)) => {
-                self.record(Details::ExecutionTimedOut { error: Some(names::TIMEOUT.into()), cause: None });
+                self.record(Details::ExecutionTimedOut {
+                    error: Some(names::TIMEOUT.into()),
+                    cause: None,
+                });
                 error = Some(names::TIMEOUT.into());
                 Status::TimedOut
             }
@@ -573,9 +607,19 @@ impl<'a> Env<'a> {
             }
         };
         let tally = std::mem::take(&mut *lock(&self.tally));
-        let invocations = tally.invocations.iter().enumerate().filter(|(_, n)| **n > 0).filter_map(|(id, n)| Some((sm.names.get(id)?.clone(), *n))).collect();
+        let invocations = tally
+            .invocations
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .filter_map(|(id, n)| Some((sm.names.get(id)?.clone(), *n)))
+            .collect();
         let history = std::mem::take(&mut *lock(&self.history));
-        let hits = tally.hits.iter().filter_map(|(id, h)| Some((sm.names.get(*id)?.clone(), *h))).collect();
+        let hits = tally
+            .hits
+            .iter()
+            .filter_map(|(id, h)| Some((sm.names.get(*id)?.clone(), *h)))
+            .collect();
         Execution {
             status,
             output,
@@ -625,11 +669,21 @@ fn data_limit(what: &str) -> Failure {
 
 /// Runs `sm` from state `start` until it ends, returning its output; nested
 /// machines (Parallel branches, Map item processors) run through here too.
-pub(crate) fn run_machine<'a, 'e: 'a>(sm: &'a StateMachine, start: usize, input: Payload, env: &'a mut Env<'e>) -> BoxFuture<'a, Result<Payload, Exn>> {
+pub(crate) fn run_machine<'a, 'e: 'a>(
+    sm: &'a StateMachine,
+    start: usize,
+    input: Payload,
+    env: &'a mut Env<'e>,
+) -> BoxFuture<'a, Result<Payload, Exn>> {
     Box::pin(run_states(sm, start, input, env))
 }
 
-async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &mut Env<'_>) -> Result<Payload, Exn> {
+async fn run_states(
+    sm: &StateMachine,
+    start: usize,
+    mut input: Payload,
+    env: &mut Env<'_>,
+) -> Result<Payload, Exn> {
     let mut cur = start;
     loop {
         let state = &sm.states[cur];
@@ -640,7 +694,11 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
                 return Err(Halt::ExecutionTimedOut.into());
             }
         }
-        let entered = env.push(Details::StateEntered { state_type: state.type_name(), name: state.name.clone(), input: input.clone() })?;
+        let entered = env.push(Details::StateEntered {
+            state_type: state.type_name(),
+            name: state.name.clone(),
+            input: input.clone(),
+        })?;
         if env.fiber != sched::ROOT {
             env.sim.in_state(env.fiber, Some(state.type_name()));
         }
@@ -650,9 +708,13 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         let step = match &state.kind {
             StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
             StateKind::Map(spec) => map::run(state, spec, input.clone(), env).await,
-            StateKind::Parallel { branches } => parallel::run(state, branches, input.clone(), env).await,
+            StateKind::Parallel { branches } => {
+                parallel::run(state, branches, input.clone(), env).await
+            }
             StateKind::Pass { result } => pass::run(state, result, input.clone(), env),
-            StateKind::Choice { choices, default } => choice::run(state, choices, *default, input.clone(), env),
+            StateKind::Choice { choices, default } => {
+                choice::run(state, choices, *default, input.clone(), env)
+            }
             StateKind::Wait(w) => wait::run(state, w, input.clone(), env).await,
             StateKind::Succeed => succeed::run(state, input.clone(), env),
             StateKind::Fail { error, cause } => fail::run(state, error, cause, input.clone(), env),
@@ -669,7 +731,9 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
             Err(Exn::Fail(f)) => {
                 let f = env.failed_in(state, f)?;
                 // a Task that fails a Parallel branch is recorded as aborted, as AWS does
-                if matches!(state.kind, StateKind::Task(_)) && matches!(env.sim.place_of(env.fiber), Place::Branch { .. }) {
+                if matches!(state.kind, StateKind::Task(_))
+                    && matches!(env.sim.place_of(env.fiber), Place::Branch { .. })
+                {
                     env.push(Details::StateAborted { state_type: state.type_name() })?;
                 }
                 return Err(f.into());
@@ -684,7 +748,12 @@ async fn run_states(sm: &StateMachine, start: usize, mut input: Payload, env: &m
         if env.fiber != sched::ROOT {
             env.sim.in_state(env.fiber, None);
         }
-        env.push(Details::StateExited { state_type: state.type_name(), name: state.name.clone(), output: output.clone(), assigned })?;
+        env.push(Details::StateExited {
+            state_type: state.type_name(),
+            name: state.name.clone(),
+            output: output.clone(),
+            assigned,
+        })?;
         match next {
             Some(n) => {
                 cur = n;
@@ -710,14 +779,16 @@ fn history_limit() -> Failure {
 pub async fn catch_panic<T, F: std::future::Future<Output = T>>(fut: F) -> Result<T, String> {
     use std::task::Poll;
     let mut fut = std::pin::pin!(fut);
-    std::future::poll_fn(move |cx| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-        Ok(Poll::Pending) => Poll::Pending,
-        Err(p) => Poll::Ready(Err(p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".into()))),
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(p) => Poll::Ready(Err(p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into()))),
+        }
     })
     .await
 }
@@ -726,11 +797,19 @@ pub async fn catch_panic<T, F: std::future::Future<Output = T>>(fut: F) -> Resul
 mod tests {
     #[test]
     fn started_event_is_the_first_event_an_execution_records() {
-        let sm = crate::asl::parse_str(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#).unwrap();
+        let sm = crate::asl::parse_str(
+            r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+        )
+        .unwrap();
         let cfg = super::RunConfig::default();
         let input = serde_json::json!({"a": [1, 2]});
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let exec = rt.block_on(super::execute(&sm, std::sync::Arc::new(input.clone()), &super::Integrations::new(), &cfg));
+        let exec = rt.block_on(super::execute(
+            &sm,
+            std::sync::Arc::new(input.clone()),
+            &super::Integrations::new(),
+            &cfg,
+        ));
         let first = exec.history.events()[0].to_json(true);
         assert_eq!(first, super::started_event(&cfg, std::sync::Arc::new(input)).to_json(true));
     }

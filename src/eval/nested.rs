@@ -14,14 +14,22 @@ use std::sync::Arc;
 /// Runs a nested machine (a branch, an item's processor) from its start on
 /// `input`, in the fiber `env` belongs to: it reads the variables in scope
 /// when it started, and what it assigns stays inside it.
-pub(super) async fn run_nested(sm: &StateMachine, input: Payload, env: &mut Env<'_>) -> Result<Value, Exn> {
+pub(super) async fn run_nested(
+    sm: &StateMachine,
+    input: Payload,
+    env: &mut Env<'_>,
+) -> Result<Value, Exn> {
     run_machine(sm, sm.start_at, input, env).await.map(Arc::unwrap_or_clone)
 }
 
 /// Records what an abort interrupted: each running state's
 /// `…StateAborted`, then (in a Map, `iterations` names it) the iteration's
 /// MapIterationAborted.
-pub(super) fn abort_events(aborted: &[(usize, Vec<&'static str>)], iterations: Option<&Arc<str>>, env: &mut Env<'_>) -> Result<(), Exn> {
+pub(super) fn abort_events(
+    aborted: &[(usize, Vec<&'static str>)],
+    iterations: Option<&Arc<str>>,
+    env: &mut Env<'_>,
+) -> Result<(), Exn> {
     for (index, states) in aborted {
         for t in states {
             env.push(Details::StateAborted { state_type: t })?;
@@ -35,7 +43,14 @@ pub(super) fn abort_events(aborted: &[(usize, Vec<&'static str>)], iterations: O
 
 /// Retries the state (`None`), or records its `…StateFailed` event once, when
 /// no retry follows, and ends it (caught, or failed).
-pub(super) async fn failed(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>, event: Details) -> Result<Option<Step>, Exn> {
+pub(super) async fn failed(
+    state: &State,
+    failure: Failure,
+    attempts: &mut [u64],
+    raw: &Payload,
+    env: &mut Env<'_>,
+    event: Details,
+) -> Result<Option<Step>, Exn> {
     let outcome = recover(state, failure, attempts, raw, env).await;
     if !matches!(outcome, Ok(None)) {
         env.push(event)?;
@@ -45,7 +60,13 @@ pub(super) async fn failed(state: &State, failure: Failure, attempts: &mut [u64]
 
 /// ResultSelector, ResultPath, OutputPath (JSONata: Assign and Output),
 /// then the transition.
-pub(super) fn conclude(state: &State, raw: Payload, result: Value, ctx: &Ctx, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(super) fn conclude(
+    state: &State,
+    raw: Payload,
+    result: Value,
+    ctx: &Ctx,
+    env: &mut Env<'_>,
+) -> Result<Step, Exn> {
     let result = Arc::new(result);
     if state.ql == crate::asl::QueryLanguage::Jsonata {
         return super::jsonata_io::conclude(state, raw, Some(result), ctx, env);

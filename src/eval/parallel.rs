@@ -14,7 +14,12 @@ use crate::history::{Details, Payload};
 use serde_json::Value;
 use std::sync::Arc;
 
-pub(super) async fn run(state: &State, branches: &[StateMachine], raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(super) async fn run(
+    state: &State,
+    branches: &[StateMachine],
+    raw: Payload,
+    env: &mut Env<'_>,
+) -> Result<Step, Exn> {
     let entered_ms = env.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
@@ -36,7 +41,9 @@ pub(super) async fn run(state: &State, branches: &[StateMachine], raw: Payload, 
             Err(Exn::Fail(f)) => f,
             Err(halt) => return Err(halt),
         };
-        if let Some(step) = failed(state, failure, &mut attempts, &raw, env, Details::ParallelStateFailed).await? {
+        if let Some(step) =
+            failed(state, failure, &mut attempts, &raw, env, Details::ParallelStateFailed).await?
+        {
             return Ok(step);
         }
     }
@@ -44,7 +51,12 @@ pub(super) async fn run(state: &State, branches: &[StateMachine], raw: Payload, 
 
 /// Runs the branches concurrently on the effective input; the first to fail
 /// aborts the others.
-async fn run_branches(state: &State, branches: &[StateMachine], effective: &Payload, env: &mut Env<'_>) -> Result<Vec<Value>, Exn> {
+async fn run_branches(
+    state: &State,
+    branches: &[StateMachine],
+    effective: &Payload,
+    env: &mut Env<'_>,
+) -> Result<Vec<Value>, Exn> {
     let sim = env.sim.clone();
     let parent = env.fiber;
     let joined = join(

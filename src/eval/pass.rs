@@ -2,7 +2,7 @@
 //! (JSONata: its Output).
 
 use super::error::Exn;
-use super::io::{Ctx, apply_io_path, apply_result_path, eval_template, finish};
+use super::io::{apply_io_path, apply_result_path, eval_template, finish, Ctx};
 use super::jsonata::States;
 use super::{Env, Step};
 use crate::asl::{QueryLanguage, State};
@@ -10,7 +10,12 @@ use crate::history::Payload;
 use serde_json::Value;
 use std::sync::Arc;
 
-pub(super) fn run(state: &State, result: &Option<Value>, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(super) fn run(
+    state: &State,
+    result: &Option<Value>,
+    raw: Payload,
+    env: &mut Env<'_>,
+) -> Result<Step, Exn> {
     let (exec, vars) = (env.exec.clone(), env.vars.clone());
     let ctx = Ctx::new(&exec, &vars, &state.name, env.now_ms());
     if state.ql == QueryLanguage::Jsonata {

@@ -4,8 +4,8 @@ use super::error::{Exn, Failure, Halt};
 use super::io::apply_result_path;
 use super::{Env, Step};
 use crate::asl::{Jitter, QueryLanguage, Retrier, State};
-use crate::rng::Rng;
 use crate::history::Payload;
+use crate::rng::Rng;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -16,7 +16,13 @@ use std::sync::Arc;
 /// - `Ok(Some(step))`: a catcher's transition;
 /// - `Err`: the failure is not handled here (or the backoff passed the
 ///   execution's timeout).
-pub(crate) async fn recover(state: &State, failure: Failure, attempts: &mut [u64], raw: &Payload, env: &mut Env<'_>) -> Result<Option<Step>, Exn> {
+pub(crate) async fn recover(
+    state: &State,
+    failure: Failure,
+    attempts: &mut [u64],
+    raw: &Payload,
+    env: &mut Env<'_>,
+) -> Result<Option<Step>, Exn> {
     if let Some((i, delay_ms)) = retry_delay(&state.retry, attempts, &failure, &mut env.rng) {
         env.hit(state.id, super::Hit::Retrier(i));
         if !env.sleep_ms(delay_ms).await {
@@ -24,13 +30,18 @@ pub(crate) async fn recover(state: &State, failure: Failure, attempts: &mut [u64
         }
         return Ok(None);
     }
-    if let Some((i, c)) = state.catch.iter().enumerate().find(|(_, c)| failure.matches(&c.error_equals)) {
+    if let Some((i, c)) =
+        state.catch.iter().enumerate().find(|(_, c)| failure.matches(&c.error_equals))
+    {
         env.hit(state.id, super::Hit::Catcher(i));
         let err = error_output(&failure);
         let (exec, vars) = (env.exec.clone(), env.vars.clone());
         let ctx = super::io::Ctx::new(&exec, &vars, &state.name, env.now_ms());
         if state.ql == QueryLanguage::Jsonata {
-            return Ok(Some(Step::Next(c.next, super::jsonata_io::caught(c, raw, err, &ctx, env)?)));
+            return Ok(Some(Step::Next(
+                c.next,
+                super::jsonata_io::caught(c, raw, err, &ctx, env)?,
+            )));
         }
         if let Some(a) = &c.assign {
             env.assign(a, &super::jsonata::States::input(raw, &ctx).with_error(&err))?;
@@ -52,7 +63,12 @@ fn error_output(f: &Failure) -> serde_json::Value {
 
 /// Finds the retrier for `f`; returns the backoff delay (ms) if one applies
 /// and has attempts left, counting the attempt.
-fn retry_delay(retriers: &[Retrier], attempts: &mut [u64], f: &Failure, rng: &mut Rng) -> Option<(usize, i64)> {
+fn retry_delay(
+    retriers: &[Retrier],
+    attempts: &mut [u64],
+    f: &Failure,
+    rng: &mut Rng,
+) -> Option<(usize, i64)> {
     let i = retriers.iter().position(|r| f.matches(&r.error_equals))?;
     let r = &retriers[i];
     if attempts[i] >= r.max_attempts {

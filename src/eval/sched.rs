@@ -133,7 +133,13 @@ impl Sim {
     /// A simulation starting at `start_ms` with the root fiber running;
     /// `interleaving` orders simultaneous events (0: the natural order).
     pub fn new(start_ms: i64, interleaving: u64) -> Arc<Sim> {
-        let root = Fiber { status: Status::Running, parent: ROOT, place: Place::Top, state: None, timers: 0 };
+        let root = Fiber {
+            status: Status::Running,
+            parent: ROOT,
+            place: Place::Top,
+            state: None,
+            timers: 0,
+        };
         Arc::new(Sim {
             now: AtomicI64::new(start_ms),
             explores: interleaving != 0,
@@ -251,12 +257,15 @@ impl Sim {
     /// abort interrupts. One pass over the fibers.
     fn interrupted(&self, aborted: &[FiberId]) -> Vec<Vec<&'static str>> {
         let i = self.lock();
-        let slot: HashMap<FiberId, usize> = aborted.iter().enumerate().map(|(k, f)| (*f, k)).collect();
+        let slot: HashMap<FiberId, usize> =
+            aborted.iter().enumerate().map(|(k, f)| (*f, k)).collect();
         let mut out = vec![Vec::new(); aborted.len()];
         let first = aborted.iter().min().copied().unwrap_or(0);
         for g in (first..i.fibers.len()).rev() {
             let fiber = &i.fibers[g];
-            let Some(state) = fiber.state.filter(|_| fiber.status != Status::Done) else { continue };
+            let Some(state) = fiber.state.filter(|_| fiber.status != Status::Done) else {
+                continue;
+            };
             // the aborted fiber this one belongs to, if any
             let mut h = g;
             let owner = loop {
@@ -289,13 +298,25 @@ impl Sim {
     /// Polls a sleep of `fiber` until `due` whose timer is `seq` once set.
     /// `direct`: when nothing else can happen before `due`, go straight
     /// there (not for a handler's sleeps: the task's deadlines race them).
-    fn poll_sleep(&self, fiber: FiberId, due: i64, seq: &mut Option<u64>, cx: &mut Context<'_>, direct: bool) -> Poll<()> {
+    fn poll_sleep(
+        &self,
+        fiber: FiberId,
+        due: i64,
+        seq: &mut Option<u64>,
+        cx: &mut Context<'_>,
+        direct: bool,
+    ) -> Poll<()> {
         let mut i = self.lock();
         match *seq {
             None => {
                 // nothing else can happen before it: go straight there
                 // (the top level only: a join may still have children to start)
-                if direct && fiber == ROOT && i.running == 1 && i.timers.is_empty() && i.fibers[fiber].status == Status::Running {
+                if direct
+                    && fiber == ROOT
+                    && i.running == 1
+                    && i.timers.is_empty()
+                    && i.fibers[fiber].status == Status::Running
+                {
                     self.reach(due);
                     return Poll::Ready(());
                 }
@@ -411,7 +432,12 @@ pub(crate) fn in_fiber<R>(sim: &Arc<Sim>, fiber: FiberId, f: impl FnOnce() -> R)
 /// Outside a task handler of a running execution: there is no virtual
 /// clock to wait on.
 pub fn sleep(duration: std::time::Duration) -> VirtualSleep {
-    VirtualSleep { duration_ms: i64::try_from(duration.as_millis()).unwrap_or(i64::MAX), at: None, seq: None, done: false }
+    VirtualSleep {
+        duration_ms: i64::try_from(duration.as_millis()).unwrap_or(i64::MAX),
+        at: None,
+        seq: None,
+        done: false,
+    }
 }
 
 /// The future of [`sleep`].
@@ -561,7 +587,9 @@ pub(crate) async fn join<'a, T: Send + 'a>(
             }
             for index in woken {
                 let Some(c) = slots[index].as_mut() else { continue };
-                let Poll::Ready(v) = c.fut.as_mut().poll(&mut Context::from_waker(&c.waker)) else { continue };
+                let Poll::Ready(v) = c.fut.as_mut().poll(&mut Context::from_waker(&c.waker)) else {
+                    continue;
+                };
                 let fiber = c.fiber;
                 slots[index] = None;
                 live -= 1;
@@ -581,7 +609,11 @@ pub(crate) async fn join<'a, T: Send + 'a>(
     .await;
     let mut aborted = Vec::new();
     if stopped.is_some() {
-        let running: Vec<(usize, FiberId)> = slots.iter().enumerate().filter_map(|(index, c)| Some((index, c.as_ref()?.fiber))).collect();
+        let running: Vec<(usize, FiberId)> = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(index, c)| Some((index, c.as_ref()?.fiber)))
+            .collect();
         let states = sim.interrupted(&running.iter().map(|(_, f)| *f).collect::<Vec<_>>());
         aborted = running.into_iter().map(|(index, _)| index).zip(states).collect();
     }

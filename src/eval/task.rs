@@ -1,68 +1,85 @@
 //! The Task state: parameters, the integration call with AWS's event
 //! sequence, timeouts, Retry and Catch, then result processing.
 
-use super::error::{names, Exn, Failure, Halt};
-use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
 use super::callback::{resolve, virtual_wait, Limits, Pending};
-use super::sched::in_fiber;
-use crate::integrations::{Answer, BoxFuture};
-use std::task::{Context, Poll, Waker};
-use super::recover::recover;
+use super::error::{names, Exn, Failure, Halt};
 use super::io::finish;
-use super::{Env, Step};
+use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
 use super::jsonata::{eval_count, States};
+use super::recover::recover;
+use super::sched::in_fiber;
+use super::{Env, Step};
 use crate::asl::{Pattern, QueryLanguage, Resource, Seconds, State, Task};
-use crate::rng::Rng;
 use crate::history::{Deferred, Details, Payload, Render, TaskResource};
 use crate::integrations::ecs;
 use crate::integrations::tokens::Closed;
+use crate::integrations::{Answer, BoxFuture};
 use crate::integrations::{TaskCall, TaskReply};
+use crate::rng::Rng;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
-pub(crate) async fn run(state: &State, task: &Task, raw: Payload, env: &mut Env<'_>) -> Result<Step, Exn> {
+pub(crate) async fn run(
+    state: &State,
+    task: &Task,
+    raw: Payload,
+    env: &mut Env<'_>,
+) -> Result<Step, Exn> {
     let entered_ms = env.now_ms();
     let exec = env.exec.clone();
     let vars = env.vars.clone();
     let jsonata = state.ql == QueryLanguage::Jsonata;
     let effective = {
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
-        if jsonata { raw.clone() } else { apply_io_path(&state.input_path, raw.clone(), &ctx)? }
+        if jsonata {
+            raw.clone()
+        } else {
+            apply_io_path(&state.input_path, raw.clone(), &ctx)?
+        }
     };
     let limits = {
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
-        Limits { timeout: seconds(&task.timeout, &effective, &ctx, &mut env.rng)?, heartbeat: seconds(&task.heartbeat, &effective, &ctx, &mut env.rng)? }
+        Limits {
+            timeout: seconds(&task.timeout, &effective, &ctx, &mut env.rng)?,
+            heartbeat: seconds(&task.heartbeat, &effective, &ctx, &mut env.rng)?,
+        }
     };
     let callback = task.kind.pattern() != Pattern::RequestResponse;
     let mut retry_count: u32 = 0;
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
     loop {
         let token = task_token(&mut env.rng);
-        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token).callback(callback);
+        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
+            .attempt(retry_count, &token)
+            .callback(callback);
         let parameters = match &state.parameters {
             _ if jsonata => super::jsonata_io::arguments(state, &effective, &ctx, &mut env.rng)?,
             Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
             None => effective.clone(),
         };
-        let failure = match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
-            Ok(result) => {
-                let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms).attempt(retry_count, &token).callback(callback);
-                if jsonata {
-                    return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
+        let failure =
+            match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
+                Ok(result) => {
+                    let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
+                        .attempt(retry_count, &token)
+                        .callback(callback);
+                    if jsonata {
+                        return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
+                    }
+                    let selected = match &state.result_selector {
+                        Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
+                        None => result,
+                    };
+                    if let Some(a) = &state.assign {
+                        env.assign(a, &States::input(&selected, &ctx))?;
+                    }
+                    let combined = apply_result_path(&state.result_path, raw, selected)?;
+                    return finish(state, combined, &ctx);
                 }
-                let selected = match &state.result_selector {
-                    Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
-                    None => result,
-                };
-                if let Some(a) = &state.assign {
-                    env.assign(a, &States::input(&selected, &ctx))?;
-                }
-                let combined = apply_result_path(&state.result_path, raw, selected)?;
-                return finish(state, combined, &ctx);
-            }
-            Err(Exn::Fail(f)) => f,
-            Err(halt) => return Err(halt),
-        };
+                Err(Exn::Fail(f)) => f,
+                Err(halt) => return Err(halt),
+            };
         match recover(state, failure, &mut attempts, &raw, env).await? {
             None => retry_count += 1,
             Some(step) => return Ok(step),
@@ -84,7 +101,12 @@ fn task_token(rng: &mut Rng) -> String {
 }
 
 /// TimeoutSeconds / HeartbeatSeconds: fixed, read by path, or a JSONata expression.
-fn seconds(s: &Option<Seconds>, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Result<Option<u64>, Failure> {
+fn seconds(
+    s: &Option<Seconds>,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Option<u64>, Failure> {
     match s {
         None => Ok(None),
         Some(Seconds::Fixed(n)) => Ok(Some(*n)),
@@ -93,7 +115,11 @@ fn seconds(s: &Option<Seconds>, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Resu
             let v = select(p, input, ctx).ok_or_else(|| no_results(p))?;
             match v.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
-                _ => Err(Failure::runtime(format!("The value of '{}' must be a positive integer, found {}", p.as_str(), v))),
+                _ => Err(Failure::runtime(format!(
+                    "The value of '{}' must be a positive integer, found {}",
+                    p.as_str(),
+                    v
+                ))),
             }
         }
     }
@@ -101,14 +127,25 @@ fn seconds(s: &Option<Seconds>, input: &Value, ctx: &Ctx, rng: &mut Rng) -> Resu
 
 /// One attempt: the scheduled/started/submitted events, the integration
 /// call, and the closing event; the task's result, or why there is none.
-async fn invoke(state: &State, task: &Task, params: Payload, token: String, retry_count: u32, limits: Limits, env: &mut Env<'_>) -> Result<Payload, Exn> {
+async fn invoke(
+    state: &State,
+    task: &Task,
+    params: Payload,
+    token: String,
+    retry_count: u32,
+    limits: Limits,
+    env: &mut Env<'_>,
+) -> Result<Payload, Exn> {
     // Longer than a screen: the steps of one attempt in the order AWS records
     // them (events, token, call, submitted, time, callback, closing event).
     let Limits { timeout, heartbeat } = limits;
     if let Resource::Service { res, .. } = &task.kind {
         if let Some(why) = crate::integrations::params::check(res, &params) {
             let shown = crate::json::to_json_string(&params);
-            return Err(Failure::runtime(format!("The Parameters '{shown}' could not be used to start the Task: [{why}]")).into());
+            return Err(Failure::runtime(format!(
+                "The Parameters '{shown}' could not be used to start the Task: [{why}]"
+            ))
+            .into());
         }
     }
     scheduled(state, task, &params, limits, env)?;
@@ -117,12 +154,17 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
     let integration = env.tasks.get(&state.name);
     // activities and callback patterns are answered through their token
-    let waits = matches!(pattern, Pattern::Sync | Pattern::WaitForTaskToken) || matches!(task.kind, Resource::Activity(_));
+    let waits = matches!(pattern, Pattern::Sync | Pattern::WaitForTaskToken)
+        || matches!(task.kind, Resource::Activity(_));
     let callback = waits && integration.is_some_and(|i| i.uses_callbacks());
     let tokens = env.tasks.tokens().clone();
     let mut callbacks = callback.then(|| tokens.register(&token));
     let invocation = env.count_invocation(state.id);
-    let iteration = if env.fiber == super::sched::ROOT { Vec::new() } else { env.sim.iteration_path(env.fiber) };
+    let iteration = if env.fiber == super::sched::ROOT {
+        Vec::new()
+    } else {
+        env.sim.iteration_path(env.fiber)
+    };
     let call = TaskCall {
         iteration,
         state_name: state.name.clone(),
@@ -135,7 +177,9 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         heartbeat_seconds: heartbeat,
     };
     if let Some(why) = env.tasks.shadowed(&state.name) {
-        return Err(Halt::Fail(Failure::new(names::HARNESS_SHADOWED_MOCK, Some(why.to_string()))).into());
+        return Err(
+            Halt::Fail(Failure::new(names::HARNESS_SHADOWED_MOCK, Some(why.to_string()))).into()
+        );
     }
     let mut work: BoxFuture<'_, Answer> = match integration {
         Some(i) => i.call(&call),
@@ -145,25 +189,36 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
     // simulation (a handler that sleeps) is waited for in virtual time,
     // work outside it (a container) in real time
     let (sim, fiber) = (env.sim.clone(), env.fiber);
-    let first = in_fiber(&sim, fiber, || work.as_mut().poll(&mut Context::from_waker(Waker::noop())));
+    let first =
+        in_fiber(&sim, fiber, || work.as_mut().poll(&mut Context::from_waker(Waker::noop())));
     let real_time = integration.is_some_and(|i| i.real_time());
     let (mut answer, running) = match first {
         Poll::Ready(a) => (a, None),
         Poll::Pending if real_time => (work.await, None),
         Poll::Pending => (Answer::from(TaskReply::AwaitCallback), Some(work)),
     };
-    if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } = &task.kind {
+    if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } =
+        &task.kind
+    {
         let details = submitted(res, answer.submitted.take(), is_ecs, &params, task_id, env);
         env.push(details)?;
     }
     if let Some(logs) = answer.logs {
-        env.task_log(super::TaskLog { state: state.name.clone(), invocation, logs, worker_ms: answer.worker_ms });
+        env.task_log(super::TaskLog {
+            state: state.name.clone(),
+            invocation,
+            logs,
+            worker_ms: answer.worker_ms,
+        });
     }
     if !env.sleep_ms(answer.elapsed_ms).await {
         tokens.close(&token, Closed::Aborted);
         return Err(Halt::ExecutionTimedOut.into());
     }
-    let direct = matches!(answer.reply, TaskReply::Succeed(_) | TaskReply::Fail { .. } | TaskReply::TimedOut);
+    let direct = matches!(
+        answer.reply,
+        TaskReply::Succeed(_) | TaskReply::Fail { .. } | TaskReply::TimedOut
+    );
     let reply = if direct && callbacks.is_none() && running.is_none() {
         answer.reply // answered directly, no token involved: nothing to resolve
     } else {
@@ -206,7 +261,11 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
         TaskReply::Fail { error, cause } => {
             let harness_problem = error.starts_with(names::HARNESS_PREFIX);
             // no error name (SendTaskFailure without one): none is recorded
-            let f = if error.is_empty() { Failure { error: None, ..Failure::new("", cause) } } else { Failure::new(error, cause) };
+            let f = if error.is_empty() {
+                Failure { error: None, ..Failure::new("", cause) }
+            } else {
+                Failure::new(error, cause)
+            };
             env.push(closing(&task.kind, Err((&f, false))))?;
             if harness_problem {
                 // a problem of the test (no handler, a mock run dry…): no
@@ -221,7 +280,11 @@ async fn invoke(state: &State, task: &Task, params: Payload, token: String, retr
             Err(f.into())
         }
         TaskReply::NoCallback { .. } | TaskReply::AwaitCallback | TaskReply::Callbacks(_) => {
-            Err(Halt::Fail(Failure::new(names::HARNESS_INTERNAL_ERROR, Some(format!("Task state '{}' ended without an answer", state.name)))).into())
+            Err(Halt::Fail(Failure::new(
+                names::HARNESS_INTERNAL_ERROR,
+                Some(format!("Task state '{}' ended without an answer", state.name)),
+            ))
+            .into())
         }
     }
 }
@@ -239,20 +302,41 @@ fn no_integration(state: &State, task: &Task) -> Answer {
 }
 
 /// The events that open an attempt: …Scheduled and …Started, by resource kind.
-fn scheduled(state: &State, task: &Task, params: &Payload, limits: Limits, env: &mut Env<'_>) -> Result<(), Halt> {
+fn scheduled(
+    state: &State,
+    task: &Task,
+    params: &Payload,
+    limits: Limits,
+    env: &mut Env<'_>,
+) -> Result<(), Halt> {
     let Limits { timeout, heartbeat } = limits;
     match &task.kind {
         Resource::Service { res, .. } => {
-            env.push(Details::TaskScheduled { res: res.clone(), region: env.region.clone(), parameters: params.clone(), timeout, heartbeat })?;
+            env.push(Details::TaskScheduled {
+                res: res.clone(),
+                region: env.region.clone(),
+                parameters: params.clone(),
+                timeout,
+                heartbeat,
+            })?;
             env.push(Details::TaskStarted { res: res.clone() })?;
         }
         Resource::LambdaFunction(arn) => {
             let resource = Resource::function_arn(arn, &env.region, &env.account);
-            env.push(Details::LambdaFunctionScheduled { resource, input: params.clone(), timeout })?;
+            env.push(Details::LambdaFunctionScheduled {
+                resource,
+                input: params.clone(),
+                timeout,
+            })?;
             env.push(Details::LambdaFunctionStarted)?;
         }
         Resource::Activity(arn) => {
-            env.push(Details::ActivityScheduled { resource: arn.clone(), input: params.clone(), timeout, heartbeat })?;
+            env.push(Details::ActivityScheduled {
+                resource: arn.clone(),
+                input: params.clone(),
+                timeout,
+                heartbeat,
+            })?;
             // a worker polling GetActivityTask records its own start, with its name
             if !env.tasks.get(&state.name).is_some_and(|i| i.uses_callbacks()) {
                 env.push(Details::ActivityStarted { worker_name: "sfn-harness".into() })?;
@@ -265,11 +349,23 @@ fn scheduled(state: &State, task: &Task, params: &Payload, limits: Limits, env: 
 /// TaskSubmitted of a `.sync` / `.waitForTaskToken` service task: what the
 /// integration `given`, else a simulated RunTask response for ECS (rendered
 /// only if the history is read), else `{}`.
-fn submitted(res: &TaskResource, given: Option<Value>, is_ecs: bool, params: &Payload, task_id: u128, env: &Env<'_>) -> Details {
+fn submitted(
+    res: &TaskResource,
+    given: Option<Value>,
+    is_ecs: bool,
+    params: &Payload,
+    task_id: u128,
+    env: &Env<'_>,
+) -> Details {
     match given {
         Some(v) => Details::TaskSubmitted { res: res.clone(), output: Arc::new(v) },
         None if is_ecs => {
-            let run = SimulatedRunTask { params: params.clone(), region: env.region.clone(), account: env.account.clone(), task_id };
+            let run = SimulatedRunTask {
+                params: params.clone(),
+                region: env.region.clone(),
+                account: env.account.clone(),
+                task_id,
+            };
             Details::TaskSubmittedDeferred { res: res.clone(), output: Deferred(Arc::new(run)) }
         }
         None => Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) },
@@ -287,7 +383,12 @@ struct SimulatedRunTask {
 
 impl Render for SimulatedRunTask {
     fn value(&self) -> Value {
-        ecs::run_task_response(&self.params, &self.region, &self.account, &format!("{:032x}", self.task_id))
+        ecs::run_task_response(
+            &self.params,
+            &self.region,
+            &self.account,
+            &format!("{:032x}", self.task_id),
+        )
     }
 
     fn summary(&self) -> String {
@@ -298,14 +399,26 @@ impl Render for SimulatedRunTask {
 /// The event that ends an attempt, by resource kind and outcome.
 fn closing(kind: &Resource, outcome: Result<&Payload, (&Failure, bool)>) -> Details {
     match (kind, outcome) {
-        (Resource::Service { res, .. }, Ok(v)) => Details::TaskSucceeded { res: res.clone(), output: v.clone() },
+        (Resource::Service { res, .. }, Ok(v)) => {
+            Details::TaskSucceeded { res: res.clone(), output: v.clone() }
+        }
         (Resource::Service { res, .. }, Err((f, timed_out))) => task_failed(res, f, timed_out),
-        (Resource::LambdaFunction(_), Ok(v)) => Details::LambdaFunctionSucceeded { output: v.clone() },
-        (Resource::LambdaFunction(_), Err((f, true))) => Details::LambdaFunctionTimedOut { error: f.error.clone(), cause: f.cause.clone() },
-        (Resource::LambdaFunction(_), Err((f, false))) => Details::LambdaFunctionFailed { error: f.error.clone(), cause: f.cause.clone() },
+        (Resource::LambdaFunction(_), Ok(v)) => {
+            Details::LambdaFunctionSucceeded { output: v.clone() }
+        }
+        (Resource::LambdaFunction(_), Err((f, true))) => {
+            Details::LambdaFunctionTimedOut { error: f.error.clone(), cause: f.cause.clone() }
+        }
+        (Resource::LambdaFunction(_), Err((f, false))) => {
+            Details::LambdaFunctionFailed { error: f.error.clone(), cause: f.cause.clone() }
+        }
         (Resource::Activity(_), Ok(v)) => Details::ActivitySucceeded { output: v.clone() },
-        (Resource::Activity(_), Err((f, true))) => Details::ActivityTimedOut { error: f.error.clone(), cause: f.cause.clone() },
-        (Resource::Activity(_), Err((f, false))) => Details::ActivityFailed { error: f.error.clone(), cause: f.cause.clone() },
+        (Resource::Activity(_), Err((f, true))) => {
+            Details::ActivityTimedOut { error: f.error.clone(), cause: f.cause.clone() }
+        }
+        (Resource::Activity(_), Err((f, false))) => {
+            Details::ActivityFailed { error: f.error.clone(), cause: f.cause.clone() }
+        }
     }
 }
 

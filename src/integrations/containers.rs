@@ -13,14 +13,14 @@
 //! - TimeoutSeconds and HeartbeatSeconds count real seconds while the
 //!   container runs.
 
-use super::http_server::{serve, Limits, Server};
 use super::ecs;
+use super::http_server::{serve, Limits, Server};
 use super::tokens::TokenRegistry;
 use super::{container_environment, Answer, BoxFuture, Integration, Pattern, TaskCall, TaskReply};
 use crate::asl::Resource;
+use crate::container::{self, ContainerSpec, Stop};
 use crate::names;
 use crate::time::Wall;
-use crate::container::{self, ContainerSpec, Stop};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,7 +66,11 @@ impl ContainerTasks {
     /// Builds the Dockerfile directory `dir` (cached by content) and runs it
     /// for the container `container`: the real-world path, where the engine
     /// can pull the Dockerfile's base image.
-    pub fn dockerfile(self, container: &str, dir: impl AsRef<std::path::Path>) -> Result<ContainerTasks, container::ContainerError> {
+    pub fn dockerfile(
+        self,
+        container: &str,
+        dir: impl AsRef<std::path::Path>,
+    ) -> Result<ContainerTasks, container::ContainerError> {
         let tag = container::build_dockerfile_dir(dir.as_ref())?;
         Ok(self.image(container, &tag))
     }
@@ -83,13 +87,23 @@ impl ContainerTasks {
     }
 
     async fn callback_url(&self) -> Result<String, String> {
-        let tokens = self.tokens.get().map(|(t, _)| t.clone()).ok_or("the container tasks are not bound to a token registry")?;
+        let tokens = self
+            .tokens
+            .get()
+            .map(|(t, _)| t.clone())
+            .ok_or("the container tasks are not bound to a token registry")?;
         let server = self
             .server
             .get_or_try_init(|| async move {
                 let ip = container::bridge_gateway().map_err(|e| e.to_string())?;
                 let api: Arc<dyn super::aws_json::SfnApi> = tokens;
-                serve(api, std::net::SocketAddr::new(ip, 0), Limits { wall: self.wall.clone(), ..Limits::default() }).await.map_err(|e| format!("cannot listen on the docker bridge {ip}: {e}"))
+                serve(
+                    api,
+                    std::net::SocketAddr::new(ip, 0),
+                    Limits { wall: self.wall.clone(), ..Limits::default() },
+                )
+                .await
+                .map_err(|e| format!("cannot listen on the docker bridge {ip}: {e}"))
             })
             .await?;
         Ok(format!("http://host.docker.internal:{}", server.addr.port()))
@@ -98,10 +112,15 @@ impl ContainerTasks {
     /// The container to run and its image: the overridden container that
     /// has an image, else the only one mapped.
     fn chosen(&self, call: &TaskCall) -> Result<(String, String), String> {
-        let overrides: Vec<&str> = ecs::container_overrides(&call.parameters).filter_map(ecs::override_name).collect();
-        let chosen = overrides.iter().find(|n| self.images.contains_key(**n)).map(|n| n.to_string()).or_else(|| {
-            (self.images.len() == 1).then(|| self.images.keys().next().cloned()).flatten()
-        });
+        let overrides: Vec<&str> =
+            ecs::container_overrides(&call.parameters).filter_map(ecs::override_name).collect();
+        let chosen = overrides
+            .iter()
+            .find(|n| self.images.contains_key(**n))
+            .map(|n| n.to_string())
+            .or_else(|| {
+                (self.images.len() == 1).then(|| self.images.keys().next().cloned()).flatten()
+            });
         let name = chosen.ok_or_else(|| {
             format!(
                 "no image for the containers of task state '{}' (overrides name {:?}; images are mapped for {:?})",
@@ -116,7 +135,11 @@ impl ContainerTasks {
 
     async fn run(&self, call: &TaskCall) -> Answer {
         // Longer than a screen: the container's life (spec, run with its stop rules, reply) in order.
-        let region = self.tokens.get().map(|(_, r)| r.clone()).unwrap_or_else(|| names::DEFAULT_REGION.into());
+        let region = self
+            .tokens
+            .get()
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| names::DEFAULT_REGION.into());
         let pattern = Resource::parse(&call.resource).pattern();
         let params: &Value = &call.parameters;
         let (name, image) = match self.chosen(call) {
@@ -127,7 +150,11 @@ impl ContainerTasks {
             Ok(u) => u,
             Err(e) => return fail(e),
         };
-        let spec = ContainerSpec { image: image.clone(), env: environment(params, &name, &url, &region), cmd: command(params, &name) };
+        let spec = ContainerSpec {
+            image: image.clone(),
+            env: environment(params, &name, &url, &region),
+            cmd: command(params, &name),
+        };
         let tag = format!("[{} #{}]", call.state_name, call.invocation);
         if self.progress {
             eprintln!("{tag} starting {image} for container '{name}'");
@@ -163,20 +190,42 @@ impl ContainerTasks {
             Err(e) => return fail(e.to_string()),
         };
         if self.progress {
-            eprintln!("{tag} container {} exited with {:?} after {:.2} s", &exit.id[..exit.id.len().min(12)], exit.exit_code, exit.elapsed.as_secs_f64());
+            eprintln!(
+                "{tag} container {} exited with {:?} after {:.2} s",
+                &exit.id[..exit.id.len().min(12)],
+                exit.exit_code,
+                exit.elapsed.as_secs_f64()
+            );
         }
         let elapsed_ms = exit.elapsed.as_millis() as i64;
         let logs = Some(exit.logs.clone());
         let reply = match exit.stopped {
             Some(Stop::Timeout) => TaskReply::TimedOut,
-            Some(Stop::Heartbeat) => TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None },
+            Some(Stop::Heartbeat) => {
+                TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None }
+            }
             Some(Stop::Done) => TaskReply::AwaitCallback,
             None => match pattern {
-                Pattern::RequestResponse => TaskReply::Succeed(ecs::run_task_response(params, &region, names::DEFAULT_ACCOUNT, &exit.id)),
-                _ => super::exited_without_callback(&format!("container '{name}' ({image})"), exit.exit_code, &exit.logs),
+                Pattern::RequestResponse => TaskReply::Succeed(ecs::run_task_response(
+                    params,
+                    &region,
+                    names::DEFAULT_ACCOUNT,
+                    &exit.id,
+                )),
+                _ => super::exited_without_callback(
+                    &format!("container '{name}' ({image})"),
+                    exit.exit_code,
+                    &exit.logs,
+                ),
             },
         };
-        Answer { reply, submitted: None, elapsed_ms, logs, worker_ms: exit.ran.map(|d| d.as_millis() as i64) }
+        Answer {
+            reply,
+            submitted: None,
+            elapsed_ms,
+            logs,
+            worker_ms: exit.ran.map(|d| d.as_millis() as i64),
+        }
     }
 }
 

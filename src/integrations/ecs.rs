@@ -7,7 +7,12 @@ use serde_json::{json, Value};
 /// The `Overrides.ContainerOverrides` entries of RunTask parameters, in order:
 /// the one walk every reader of container overrides goes through.
 pub fn container_overrides(params: &Value) -> impl Iterator<Item = &Value> {
-    params.get("Overrides").and_then(|o| o.get("ContainerOverrides")).and_then(Value::as_array).into_iter().flatten()
+    params
+        .get("Overrides")
+        .and_then(|o| o.get("ContainerOverrides"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
 /// The container name of one override entry.
@@ -81,7 +86,13 @@ pub fn run_task_response(params: &Value, region: &str, account: &str, task_id: &
 
 /// The DescribeTasks task object of a stopped task (`.sync`'s result, or
 /// the cause of its `States.TaskFailed`).
-pub fn stopped_task(params: &Value, region: &str, account: &str, task_id: &str, exit_code: i64) -> Value {
+pub fn stopped_task(
+    params: &Value,
+    region: &str,
+    account: &str,
+    task_id: &str,
+    exit_code: i64,
+) -> Value {
     let (cluster_arn, td_arn, task_arn) = arns(params, region, account, task_id);
     json!({
         "ClusterArn": cluster_arn,

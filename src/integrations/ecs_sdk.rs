@@ -45,7 +45,11 @@ pub struct WorkerExit {
 pub trait Worker: Send + Sync {
     /// Runs the work with the container environment `env` (RunTask's
     /// overrides applied), calling back through `sfn`.
-    fn run(&self, env: BTreeMap<String, String>, sfn: aws_sdk_sfn::Client) -> BoxFuture<'static, WorkerExit>;
+    fn run(
+        &self,
+        env: BTreeMap<String, String>,
+        sfn: aws_sdk_sfn::Client,
+    ) -> BoxFuture<'static, WorkerExit>;
 }
 
 impl<F, Fut> Worker for F
@@ -53,8 +57,12 @@ where
     F: Fn(BTreeMap<String, String>, aws_sdk_sfn::Client) -> Fut + Send + Sync,
     Fut: std::future::Future<Output = WorkerExit> + Send + 'static,
 {
-        // Longer than a screen: RunTask, then one arm per integration pattern.
-    fn run(&self, env: BTreeMap<String, String>, sfn: aws_sdk_sfn::Client) -> BoxFuture<'static, WorkerExit> {
+    // Longer than a screen: RunTask, then one arm per integration pattern.
+    fn run(
+        &self,
+        env: BTreeMap<String, String>,
+        sfn: aws_sdk_sfn::Client,
+    ) -> BoxFuture<'static, WorkerExit> {
         Box::pin(self(env, sfn))
     }
 }
@@ -74,7 +82,13 @@ pub struct EcsIntegration {
 impl EcsIntegration {
     /// ECS through `ecs`; no simulated workers yet.
     pub fn new(ecs: aws_sdk_ecs::Client) -> EcsIntegration {
-        EcsIntegration { ecs, sfn: None, workers: Vec::new(), poll_interval_ms: 6_000, max_polls: 10_000 }
+        EcsIntegration {
+            ecs,
+            sfn: None,
+            workers: Vec::new(),
+            poll_interval_ms: 6_000,
+            max_polls: 10_000,
+        }
     }
 
     /// Runs `worker` for each started task's container named `container`.
@@ -91,7 +105,10 @@ impl EcsIntegration {
     }
 
     /// Sets the callback client unless one was given.
-    pub(crate) fn default_sfn_client(mut self, sfn: impl FnOnce() -> aws_sdk_sfn::Client) -> EcsIntegration {
+    pub(crate) fn default_sfn_client(
+        mut self,
+        sfn: impl FnOnce() -> aws_sdk_sfn::Client,
+    ) -> EcsIntegration {
         if self.sfn.is_none() {
             self.sfn = Some(sfn());
         }
@@ -129,7 +146,10 @@ impl EcsIntegration {
         }
         if !out.failures().is_empty() || out.tasks().is_empty() {
             return Answer {
-                reply: TaskReply::Fail { error: names::ECS_UNKNOWN.into(), cause: Some(crate::json::to_json_string(&submitted["Failures"])) },
+                reply: TaskReply::Fail {
+                    error: names::ECS_UNKNOWN.into(),
+                    cause: Some(crate::json::to_json_string(&submitted["Failures"])),
+                },
                 submitted: Some(submitted),
                 elapsed_ms: 0,
                 logs: None,
@@ -148,43 +168,91 @@ impl EcsIntegration {
             exit = Some((container.clone(), e));
         }
         let reply_after_exit = |exit: &Option<(String, WorkerExit)>| match exit {
-            Some((container, e)) => super::exited_without_callback(&format!("container '{container}'"), Some(e.exit_code), &e.logs),
+            Some((container, e)) => super::exited_without_callback(
+                &format!("container '{container}'"),
+                Some(e.exit_code),
+                &e.logs,
+            ),
             None => TaskReply::AwaitCallback,
         };
         match pattern {
             Pattern::RequestResponse => unreachable!("answered right after RunTask"),
             Pattern::WaitForTaskToken => {
                 let logs = exit.as_ref().map(|(_, e)| e.logs.clone());
-                Answer { reply: reply_after_exit(&exit), submitted: Some(submitted), elapsed_ms: 0, logs, worker_ms: None }
+                Answer {
+                    reply: reply_after_exit(&exit),
+                    submitted: Some(submitted),
+                    elapsed_ms: 0,
+                    logs,
+                    worker_ms: None,
+                }
             }
             Pattern::Sync => {
                 let (reply, elapsed_ms) = self.wait_stopped(task, params).await;
-                Answer { reply, submitted: Some(submitted), elapsed_ms, logs: None, worker_ms: None }
+                Answer {
+                    reply,
+                    submitted: Some(submitted),
+                    elapsed_ms,
+                    logs: None,
+                    worker_ms: None,
+                }
             }
         }
     }
 
     /// Polls DescribeTasks until the task is STOPPED.
     async fn wait_stopped(&self, task: &ecs::Task, params: &Value) -> (TaskReply, i64) {
-        let cluster = task.cluster_arn().map(str::to_string).or_else(|| params.get("Cluster").and_then(Value::as_str).map(str::to_string));
+        let cluster = task
+            .cluster_arn()
+            .map(str::to_string)
+            .or_else(|| params.get("Cluster").and_then(Value::as_str).map(str::to_string));
         let Some(arn) = task.task_arn() else {
-            return (TaskReply::Fail { error: names::ECS_UNKNOWN.into(), cause: Some("RunTask returned a task without TaskArn".into()) }, 0);
+            return (
+                TaskReply::Fail {
+                    error: names::ECS_UNKNOWN.into(),
+                    cause: Some("RunTask returned a task without TaskArn".into()),
+                },
+                0,
+            );
         };
         let mut elapsed = 0;
         for _ in 0..self.max_polls {
-            let out = match self.ecs.describe_tasks().set_cluster(cluster.clone()).tasks(arn).send().await {
+            let out = match self
+                .ecs
+                .describe_tasks()
+                .set_cluster(cluster.clone())
+                .tasks(arn)
+                .send()
+                .await
+            {
                 Ok(o) => o,
                 Err(e) => return (sdk_failure(e), elapsed),
             };
             let Some(t) = out.tasks().iter().find(|t| t.task_arn() == Some(arn)) else {
-                return (TaskReply::Fail { error: names::ECS_UNKNOWN.into(), cause: Some(format!("DescribeTasks does not know the task {arn}")) }, elapsed);
+                return (
+                    TaskReply::Fail {
+                        error: names::ECS_UNKNOWN.into(),
+                        cause: Some(format!("DescribeTasks does not know the task {arn}")),
+                    },
+                    elapsed,
+                );
             };
             if t.last_status() == Some("STOPPED") {
                 let v = task_json(t);
-                let failed_to_start = matches!(t.stop_code(), Some(ecs::TaskStopCode::TaskFailedToStart));
-                let bad_exit = t.containers().iter().any(|c| c.exit_code().is_some_and(|x| x != 0) || c.exit_code().is_none());
+                let failed_to_start =
+                    matches!(t.stop_code(), Some(ecs::TaskStopCode::TaskFailedToStart));
+                let bad_exit = t
+                    .containers()
+                    .iter()
+                    .any(|c| c.exit_code().is_some_and(|x| x != 0) || c.exit_code().is_none());
                 return if failed_to_start || bad_exit {
-                    (TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(crate::json::to_json_string(&v)) }, elapsed)
+                    (
+                        TaskReply::Fail {
+                            error: names::TASK_FAILED.into(),
+                            cause: Some(crate::json::to_json_string(&v)),
+                        },
+                        elapsed,
+                    )
                 } else {
                     (TaskReply::Succeed(v), elapsed)
                 };
@@ -194,7 +262,10 @@ impl EcsIntegration {
         (
             TaskReply::Fail {
                 error: names::TASK_FAILED.into(),
-                cause: Some(format!("the ECS task {arn} did not stop after {} DescribeTasks polls", self.max_polls)),
+                cause: Some(format!(
+                    "the ECS task {arn} did not stop after {} DescribeTasks polls",
+                    self.max_polls
+                )),
             },
             elapsed,
         )
@@ -212,22 +283,46 @@ impl Integration for EcsIntegration {
     }
 }
 
-fn sdk_failure<E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: aws_sdk_ecs::error::SdkError<E, R>) -> TaskReply {
+fn sdk_failure<
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+>(
+    e: aws_sdk_ecs::error::SdkError<E, R>,
+) -> TaskReply {
     let (code, msg) = match e.as_service_error() {
-        Some(se) => (se.code().unwrap_or("Unknown").to_string(), se.message().unwrap_or("").to_string()),
+        Some(se) => {
+            (se.code().unwrap_or("Unknown").to_string(), se.message().unwrap_or("").to_string())
+        }
         None => ("SdkError".to_string(), format!("{e:?}")),
     };
     TaskReply::Fail { error: format!("ECS.{code}"), cause: Some(msg) }
 }
 
 const RUN_TASK_FIELDS: &[&str] = &[
-    "Cluster", "TaskDefinition", "LaunchType", "NetworkConfiguration", "Overrides", "PropagateTags", "PlatformVersion",
-    "Group", "StartedBy", "Count", "EnableEcsManagedTags", "EnableExecuteCommand", "ReferenceId", "Tags",
-    "CapacityProviderStrategy", "PlacementConstraints", "PlacementStrategy",
+    "Cluster",
+    "TaskDefinition",
+    "LaunchType",
+    "NetworkConfiguration",
+    "Overrides",
+    "PropagateTags",
+    "PlatformVersion",
+    "Group",
+    "StartedBy",
+    "Count",
+    "EnableEcsManagedTags",
+    "EnableExecuteCommand",
+    "ReferenceId",
+    "Tags",
+    "CapacityProviderStrategy",
+    "PlacementConstraints",
+    "PlacementStrategy",
 ];
 
 /// Builds RunTask from Step Functions' PascalCase parameters.
-fn run_task_request(client: &aws_sdk_ecs::Client, p: &Value) -> Result<aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder, String> {
+fn run_task_request(
+    client: &aws_sdk_ecs::Client,
+    p: &Value,
+) -> Result<aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder, String> {
     // Longer than a screen: RunTask's request fields mapped one by one, read as a table.
     let obj = p.as_object().ok_or("The parameters must be an object")?;
     for k in obj.keys() {
@@ -236,7 +331,13 @@ fn run_task_request(client: &aws_sdk_ecs::Client, p: &Value) -> Result<aws_sdk_e
         }
     }
     let s = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    let strs = |v: Option<&Value>| -> Vec<String> { v.and_then(Value::as_array).into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect() };
+    let strs = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    };
     let Some(td) = s("TaskDefinition") else {
         return Err("The field 'TaskDefinition' is required".into());
     };
@@ -247,7 +348,11 @@ fn run_task_request(client: &aws_sdk_ecs::Client, p: &Value) -> Result<aws_sdk_e
     if let Some(pt) = s("PropagateTags") {
         req = req.propagate_tags(ecs::PropagateTags::from(pt.as_str()));
     }
-    req = req.set_platform_version(s("PlatformVersion")).set_group(s("Group")).set_started_by(s("StartedBy")).set_reference_id(s("ReferenceId"));
+    req = req
+        .set_platform_version(s("PlatformVersion"))
+        .set_group(s("Group"))
+        .set_started_by(s("StartedBy"))
+        .set_reference_id(s("ReferenceId"));
     if let Some(c) = obj.get("Count").and_then(Value::as_i64) {
         req = req.count(c as i32);
     }
@@ -264,17 +369,23 @@ fn run_task_request(client: &aws_sdk_ecs::Client, p: &Value) -> Result<aws_sdk_e
         if let Some(a) = vpc.get("AssignPublicIp").and_then(Value::as_str) {
             b = b.assign_public_ip(ecs::AssignPublicIp::from(a));
         }
-        let vpc = b.build().map_err(|e| format!("NetworkConfiguration.AwsvpcConfiguration: {e}"))?;
-        req = req.network_configuration(ecs::NetworkConfiguration::builder().awsvpc_configuration(vpc).build());
+        let vpc =
+            b.build().map_err(|e| format!("NetworkConfiguration.AwsvpcConfiguration: {e}"))?;
+        req = req.network_configuration(
+            ecs::NetworkConfiguration::builder().awsvpc_configuration(vpc).build(),
+        );
     }
     if let Some(o) = obj.get("Overrides") {
         let mut to = ecs::TaskOverride::builder()
             .set_cpu(o.get("Cpu").and_then(Value::as_str).map(str::to_string))
             .set_memory(o.get("Memory").and_then(Value::as_str).map(str::to_string))
             .set_task_role_arn(o.get("TaskRoleArn").and_then(Value::as_str).map(str::to_string))
-            .set_execution_role_arn(o.get("ExecutionRoleArn").and_then(Value::as_str).map(str::to_string));
+            .set_execution_role_arn(
+                o.get("ExecutionRoleArn").and_then(Value::as_str).map(str::to_string),
+            );
         for c in super::ecs::container_overrides(p) {
-            let mut co = ecs::ContainerOverride::builder().set_name(super::ecs::override_name(c).map(str::to_string));
+            let mut co = ecs::ContainerOverride::builder()
+                .set_name(super::ecs::override_name(c).map(str::to_string));
             if c.get("Command").is_some() {
                 co = co.set_command(Some(strs(c.get("Command"))));
             }
@@ -284,7 +395,12 @@ fn run_task_request(client: &aws_sdk_ecs::Client, p: &Value) -> Result<aws_sdk_e
                     Some(other) => Some(other.to_string()),
                     None => None,
                 };
-                co = co.environment(ecs::KeyValuePair::builder().set_name(e.get("Name").and_then(Value::as_str).map(str::to_string)).set_value(value).build());
+                co = co.environment(
+                    ecs::KeyValuePair::builder()
+                        .set_name(e.get("Name").and_then(Value::as_str).map(str::to_string))
+                        .set_value(value)
+                        .build(),
+                );
             }
             if let Some(cpu) = c.get("Cpu").and_then(Value::as_i64) {
                 co = co.cpu(cpu as i32);

@@ -4,12 +4,12 @@
 //! (`sfn-harness serve`) or just a token registry (for worker containers).
 
 use super::aws_json::{error_response, SfnApi};
-use std::sync::Arc;
+use crate::time::Wall;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
-use crate::time::Wall;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest request body accepted: a definition of AWS's 1,048,576
@@ -31,7 +31,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { header_read_timeout: Duration::from_secs(10), body_read_timeout: Duration::from_secs(30), wall: Wall::system() }
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            wall: Wall::system(),
+        }
     }
 }
 
@@ -69,12 +73,19 @@ impl Drop for Server {
 /// Serves only `tokens`' SendTaskSuccess / SendTaskFailure /
 /// SendTaskHeartbeat: the callback endpoint worker containers reach.
 /// Binds `addr` (port 0 picks a free one).
-pub async fn serve_tokens(tokens: Arc<super::tokens::TokenRegistry>, addr: SocketAddr) -> std::io::Result<Server> {
+pub async fn serve_tokens(
+    tokens: Arc<super::tokens::TokenRegistry>,
+    addr: SocketAddr,
+) -> std::io::Result<Server> {
     serve(tokens, addr, Limits::default()).await
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `api`.
-pub async fn serve(api: Arc<dyn SfnApi>, addr: SocketAddr, limits: Limits) -> std::io::Result<Server> {
+pub async fn serve(
+    api: Arc<dyn SfnApi>,
+    addr: SocketAddr,
+    limits: Limits,
+) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let limits = Arc::new(limits);
@@ -116,8 +127,13 @@ pub async fn serve(api: Arc<dyn SfnApi>, addr: SocketAddr, limits: Limits) -> st
 const BACKOFF_MIN: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
-async fn respond(ep: &Arc<dyn SfnApi>, req: Request<Incoming>, limits: &Limits) -> Response<Full<Bytes>> {
-    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+async fn respond(
+    ep: &Arc<dyn SfnApi>,
+    req: Request<Incoming>,
+    limits: &Limits,
+) -> Response<Full<Bytes>> {
+    let target =
+        req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let method = req.method().clone();
     let (status, body) = match target.strip_prefix("AWSStepFunctions.") {
         None if method == hyper::Method::GET => (200, br#"{"service":"sfn-harness"}"#.to_vec()),

@@ -109,7 +109,11 @@ impl Timeline {
     }
 
     /// SendTaskHeartbeat every `every`, from `every` up to `until` included.
-    pub fn heartbeats_every(mut self, every: std::time::Duration, until: std::time::Duration) -> Timeline {
+    pub fn heartbeats_every(
+        mut self,
+        every: std::time::Duration,
+        until: std::time::Duration,
+    ) -> Timeline {
         if every.is_zero() {
             return self;
         }
@@ -128,7 +132,13 @@ impl Timeline {
 
     /// SendTaskFailure with `error` and `cause` at `at`.
     pub fn fail_at(self, at: std::time::Duration, error: &str, cause: Option<&str>) -> Timeline {
-        self.at(at, tokens::Callback::Failure { error: Some(error.to_string()), cause: cause.map(str::to_string) })
+        self.at(
+            at,
+            tokens::Callback::Failure {
+                error: Some(error.to_string()),
+                cause: cause.map(str::to_string),
+            },
+        )
     }
 
     /// The callbacks, in time order.
@@ -250,7 +260,10 @@ where
 /// let env = sfn_harness::container_environment(&params, Some("c"));
 /// assert_eq!(env["INPUT"], "{}");
 /// ```
-pub fn container_environment(parameters: &Value, container: Option<&str>) -> std::collections::BTreeMap<String, String> {
+pub fn container_environment(
+    parameters: &Value,
+    container: Option<&str>,
+) -> std::collections::BTreeMap<String, String> {
     environment_overrides(parameters, container)
         .into_iter()
         .map(|(k, v)| (k.to_string(), crate::json::shown(v)))
@@ -258,7 +271,11 @@ pub fn container_environment(parameters: &Value, container: Option<&str>) -> std
 }
 
 /// One variable of [`container_environment`], without building the map.
-pub fn container_env_var<'a>(parameters: &'a Value, container: Option<&str>, name: &str) -> Option<&'a str> {
+pub fn container_env_var<'a>(
+    parameters: &'a Value,
+    container: Option<&str>,
+    name: &str,
+) -> Option<&'a str> {
     let mut found = None;
     for o in ecs::container_overrides(parameters) {
         if container.is_some() && ecs::override_name(o) != container {
@@ -274,7 +291,10 @@ pub fn container_env_var<'a>(parameters: &'a Value, container: Option<&str>, nam
 }
 
 /// The `(Name, Value)` pairs of the Environment overrides, in order.
-fn environment_overrides<'a>(parameters: &'a Value, container: Option<&str>) -> Vec<(&'a str, &'a Value)> {
+fn environment_overrides<'a>(
+    parameters: &'a Value,
+    container: Option<&str>,
+) -> Vec<(&'a str, &'a Value)> {
     let mut out = Vec::new();
     for o in ecs::container_overrides(parameters) {
         if container.is_some() && ecs::override_name(o) != container {

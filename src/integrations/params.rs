@@ -17,11 +17,14 @@ pub fn check(res: &TaskResource, params: &Value) -> Option<String> {
 /// API Gateway's invoke: Headers and QueryParameters map names to lists of
 /// strings; Method is an HTTP method.
 fn api_gateway(params: &Value) -> Option<String> {
-    let invalid = |field: &str| Some(format!("The value of the field '{field}' has an invalid format"));
+    let invalid =
+        |field: &str| Some(format!("The value of the field '{field}' has an invalid format"));
     for field in ["Headers", "QueryParameters"] {
         match params.get(field) {
             None | Some(Value::Null) => {}
-            Some(Value::Object(m)) if m.values().all(|v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string))) => {}
+            Some(Value::Object(m))
+                if m.values()
+                    .all(|v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string))) => {}
             Some(_) => return invalid(field),
         }
     }
@@ -40,7 +43,13 @@ mod tests {
     fn api_gateway_headers_are_lists_of_strings() {
         let res = TaskResource { resource_type: "apigateway".into(), resource: "invoke".into() };
         assert_eq!(check(&res, &json!({"Headers": {"h": ["a"]}, "Method": "POST"})), None);
-        assert_eq!(check(&res, &json!({"Headers": {"h": "a"}})).as_deref(), Some("The value of the field 'Headers' has an invalid format"));
-        assert_eq!(check(&res, &json!({"Method": "FETCH"})).as_deref(), Some("The value of the field 'Method' has an invalid format"));
+        assert_eq!(
+            check(&res, &json!({"Headers": {"h": "a"}})).as_deref(),
+            Some("The value of the field 'Headers' has an invalid format")
+        );
+        assert_eq!(
+            check(&res, &json!({"Method": "FETCH"})).as_deref(),
+            Some("The value of the field 'Method' has an invalid format")
+        );
     }
 }

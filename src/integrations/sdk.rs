@@ -31,7 +31,8 @@ impl HttpConnector for InProcess {
         let api = self.0.clone();
         HttpConnectorFuture::new(async move {
             let (status, bytes) = api.handle(&op, &body).await;
-            let status = StatusCode::try_from(status).map_err(|e| ConnectorError::other(Box::new(e), None))?;
+            let status = StatusCode::try_from(status)
+                .map_err(|e| ConnectorError::other(Box::new(e), None))?;
             let mut resp = HttpResponse::new(status, SdkBody::from(bytes));
             resp.headers_mut().insert("content-type", "application/x-amz-json-1.0");
             Ok(resp)
@@ -42,9 +43,17 @@ impl HttpConnector for InProcess {
 /// The one configuration every SDK client the harness builds shares: static
 /// test credentials, `region`, `endpoint_url`, and the HTTP client `http`.
 fn sdk_config(endpoint_url: &str, region: &str, http: SharedHttpClient) -> aws_types::SdkConfig {
-    let credentials = aws_credential_types::Credentials::new("sfn-harness", "sfn-harness", None, None, "sfn-harness");
+    let credentials = aws_credential_types::Credentials::new(
+        "sfn-harness",
+        "sfn-harness",
+        None,
+        None,
+        "sfn-harness",
+    );
     aws_types::SdkConfig::builder()
-        .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+        .behavior_version(
+            aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
+        )
         .region(aws_types::region::Region::new(region.to_string()))
         .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(credentials))
         .endpoint_url(endpoint_url)
@@ -61,7 +70,10 @@ pub fn in_process_sfn_client(api: Arc<dyn SfnApi>, region: &str) -> aws_sdk_sfn:
 /// A plain-HTTP connector (hyper, no TLS) for local endpoints.
 #[derive(Clone)]
 struct PlainHttp {
-    client: hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, http_body_util::Full<bytes::Bytes>>,
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<bytes::Bytes>,
+    >,
 }
 
 impl fmt::Debug for PlainHttp {
@@ -89,7 +101,10 @@ impl HttpConnector for PlainHttp {
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             let bytes = resp.into_body().collect().await.map_err(|e| io(Box::new(e)))?.to_bytes();
-            let mut out = HttpResponse::new(StatusCode::try_from(status).map_err(|e| io(Box::new(e)))?, SdkBody::from(bytes));
+            let mut out = HttpResponse::new(
+                StatusCode::try_from(status).map_err(|e| io(Box::new(e)))?,
+                SdkBody::from(bytes),
+            );
             for (k, v) in headers.iter() {
                 if let Ok(v) = v.to_str() {
                     out.headers_mut().insert(k.as_str().to_string(), v.to_string());
@@ -103,7 +118,8 @@ impl HttpConnector for PlainHttp {
 /// An SDK HTTP client that speaks plain HTTP (for `http://` endpoints).
 pub fn plain_http_client() -> SharedHttpClient {
     let connector = PlainHttp {
-        client: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+        client: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http(),
     };
     http_client_fn(move |_, _| SharedHttpConnector::new(connector.clone()))
 }

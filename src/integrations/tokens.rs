@@ -11,11 +11,11 @@
 //! assert_eq!(reg.calls().success, 0);
 //! ```
 
+use crate::time::Wall;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
-use crate::time::Wall;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -76,7 +76,10 @@ impl TokenError {
     /// The error's message.
     pub fn message(&self) -> &str {
         match self {
-            TokenError::InvalidToken(m) | TokenError::TaskDoesNotExist(m) | TokenError::TaskTimedOut(m) | TokenError::InvalidOutput(m) => m,
+            TokenError::InvalidToken(m)
+            | TokenError::TaskDoesNotExist(m)
+            | TokenError::TaskTimedOut(m)
+            | TokenError::InvalidOutput(m) => m,
         }
     }
 }
@@ -139,7 +142,10 @@ impl TokenRegistry {
     /// Opens `token`; callbacks arrive on the returned receiver.
     pub fn register(&self, token: &str) -> mpsc::UnboundedReceiver<Callback> {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).insert(token.to_string(), Slot::Open { tx, answered: false, last_beat: None });
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.to_string(), Slot::Open { tx, answered: false, last_beat: None });
         rx
     }
 
@@ -185,29 +191,51 @@ impl TokenRegistry {
     fn deliver(&self, token: &str, cb: Callback) -> Result<(), TokenError> {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         match slots.get_mut(token) {
-            None => Err(TokenError::InvalidToken(format!("Invalid Token: '{}' was not issued by this harness", short(token)))),
-            Some(Slot::Closed(Closed::TimedOut)) => Err(TokenError::TaskTimedOut(format!("Task Timed Out: '{}'", short(token)))),
-            Some(Slot::Closed(_)) => Err(TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}'", short(token)))),
+            None => Err(TokenError::InvalidToken(format!(
+                "Invalid Token: '{}' was not issued by this harness",
+                short(token)
+            ))),
+            Some(Slot::Closed(Closed::TimedOut)) => {
+                Err(TokenError::TaskTimedOut(format!("Task Timed Out: '{}'", short(token))))
+            }
+            Some(Slot::Closed(_)) => Err(TokenError::TaskDoesNotExist(format!(
+                "Task Does Not Exist: '{}'",
+                short(token)
+            ))),
             Some(Slot::Open { tx, answered, last_beat }) => {
                 match cb {
                     Callback::Heartbeat => *last_beat = Some(self.wall.now()),
                     Callback::Started { .. } => {}
-                    _ if *answered => return Err(TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}' was already answered", short(token)))),
+                    _ if *answered => {
+                        return Err(TokenError::TaskDoesNotExist(format!(
+                            "Task Does Not Exist: '{}' was already answered",
+                            short(token)
+                        )))
+                    }
                     _ => *answered = true,
                 }
-                tx.send(cb).map_err(|_| TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}'", short(token))))
+                tx.send(cb).map_err(|_| {
+                    TokenError::TaskDoesNotExist(format!("Task Does Not Exist: '{}'", short(token)))
+                })
             }
         }
     }
 
     /// SendTaskSuccess: `output` must be JSON text.
     pub fn send_success(&self, token: &str, output: &str) -> Result<(), TokenError> {
-        let v: Value = serde_json::from_str(output).map_err(|e| TokenError::InvalidOutput(format!("The provided JSON output data is invalid: {e}")))?;
+        let v: Value = serde_json::from_str(output).map_err(|e| {
+            TokenError::InvalidOutput(format!("The provided JSON output data is invalid: {e}"))
+        })?;
         self.send(token, Callback::Success(v))
     }
 
     /// SendTaskFailure.
-    pub fn send_failure(&self, token: &str, error: Option<String>, cause: Option<String>) -> Result<(), TokenError> {
+    pub fn send_failure(
+        &self,
+        token: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<(), TokenError> {
         self.send(token, Callback::Failure { error, cause })
     }
 
@@ -225,12 +253,19 @@ impl TokenRegistry {
     /// The tokens tasks are waiting on now.
     pub fn open_tokens(&self) -> Vec<String> {
         let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots.iter().filter(|(_, s)| matches!(s, Slot::Open { .. })).map(|(t, _)| t.clone()).collect()
+        slots
+            .iter()
+            .filter(|(_, s)| matches!(s, Slot::Open { .. }))
+            .map(|(t, _)| t.clone())
+            .collect()
     }
 
     /// Whether SendTaskSuccess / SendTaskFailure arrived for `token`.
     pub fn answered(&self, token: &str) -> bool {
-        matches!(self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token), Some(Slot::Open { answered: true, .. }))
+        matches!(
+            self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(token),
+            Some(Slot::Open { answered: true, .. })
+        )
     }
 
     /// When the last SendTaskHeartbeat for `token` arrived.
@@ -245,7 +280,10 @@ impl TokenRegistry {
 
 fn short(token: &str) -> String {
     if token.len() > 24 {
-        format!("{}…", &token[..token.char_indices().nth(24).map(|(i, _)| i).unwrap_or(token.len())])
+        format!(
+            "{}…",
+            &token[..token.char_indices().nth(24).map(|(i, _)| i).unwrap_or(token.len())]
+        )
     } else {
         token.to_string()
     }
@@ -261,14 +299,22 @@ pub fn handle_callback_op(reg: &TokenRegistry, op: &str, body: &[u8]) -> Option<
     }
     let req: Value = match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => v,
-        _ => return Some(error_response("SerializationException", "the request body is not a JSON object")),
+        _ => {
+            return Some(error_response(
+                "SerializationException",
+                "the request body is not a JSON object",
+            ))
+        }
     };
     let field = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_string);
     let Some(token) = field("taskToken") else {
         return Some(error_response("ValidationException", "1 validation error detected: Value null at 'taskToken' failed to satisfy constraint: Member must not be null"));
     };
     if token.is_empty() || token.len() > 2048 {
-        return Some(error_response("InvalidToken", "Invalid Token: the task token must be 1 to 2048 characters"));
+        return Some(error_response(
+            "InvalidToken",
+            "Invalid Token: the task token must be 1 to 2048 characters",
+        ));
     }
     let result = match op {
         "SendTaskSuccess" => match field("output") {
@@ -288,7 +334,12 @@ pub fn handle_callback_op(reg: &TokenRegistry, op: &str, body: &[u8]) -> Option<
 impl super::aws_json::SfnApi for TokenRegistry {
     fn handle(&self, op: &str, body: &[u8]) -> super::BoxFuture<'static, (u16, Vec<u8>)> {
         let out = handle_callback_op(self, op, body).unwrap_or_else(|| {
-            super::aws_json::error_response("UnknownOperationException", &format!("{op} is not served in process; use the local endpoint (sfn-harness serve)"))
+            super::aws_json::error_response(
+                "UnknownOperationException",
+                &format!(
+                    "{op} is not served in process; use the local endpoint (sfn-harness serve)"
+                ),
+            )
         });
         Box::pin(std::future::ready(out))
     }

@@ -26,7 +26,12 @@ pub struct MockConfigError {
 
 impl fmt::Display for MockConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "mock config {}: {}", if self.location.is_empty() { "/" } else { &self.location }, self.message)
+        write!(
+            f,
+            "mock config {}: {}",
+            if self.location.is_empty() { "/" } else { &self.location },
+            self.message
+        )
     }
 }
 
@@ -47,7 +52,9 @@ pub enum MockEntry {
 impl MockEntry {
     /// Parses `{"Return": v}`, `{"Throw": {"Error", "Cause"}}` or `{"TimedOut": true}`.
     pub fn parse(v: &Value, loc: &str) -> Result<MockEntry, MockConfigError> {
-        let obj = v.as_object().ok_or_else(|| err(loc, "a mocked response must be an object with Return or Throw"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| err(loc, "a mocked response must be an object with Return or Throw"))?;
         // a timeout recorded with its Throw is a timeout
         if obj.get("TimedOut") == Some(&Value::Bool(true)) {
             return Ok(MockEntry::TimedOut);
@@ -59,7 +66,9 @@ impl MockEntry {
             // no Error: a failure without an error name (SendTaskFailure without one)
             let error = match t.get("Error") {
                 None | Some(Value::Null) => "",
-                Some(e) => e.as_str().ok_or_else(|| err(format!("{loc}/Throw/Error"), "'Error' must be a string"))?,
+                Some(e) => e
+                    .as_str()
+                    .ok_or_else(|| err(format!("{loc}/Throw/Error"), "'Error' must be a string"))?,
             };
             let cause = match t.get("Cause") {
                 None | Some(Value::Null) => None,
@@ -77,7 +86,9 @@ impl MockEntry {
     pub fn reply(&self) -> TaskReply {
         match self {
             MockEntry::Return(v) => TaskReply::Succeed(v.clone()),
-            MockEntry::Throw { error, cause } => TaskReply::Fail { error: error.clone(), cause: cause.clone() },
+            MockEntry::Throw { error, cause } => {
+                TaskReply::Fail { error: error.clone(), cause: cause.clone() }
+            }
             MockEntry::TimedOut => TaskReply::TimedOut,
         }
     }
@@ -93,15 +104,24 @@ pub struct MockedResponse {
 impl MockedResponse {
     /// Responses in call order: entry `i` answers invocation `i`.
     pub fn in_order(name: impl Into<String>, entries: Vec<MockEntry>) -> MockedResponse {
-        MockedResponse { name: name.into(), ranges: entries.into_iter().enumerate().map(|(i, e)| (i, i, e)).collect() }
+        MockedResponse {
+            name: name.into(),
+            ranges: entries.into_iter().enumerate().map(|(i, e)| (i, i, e)).collect(),
+        }
     }
 
     fn parse(name: &str, v: &Value, loc: &str) -> Result<MockedResponse, MockConfigError> {
-        let obj = v.as_object().ok_or_else(|| err(loc, "a mocked response must map invocation numbers to responses"))?;
+        let obj = v.as_object().ok_or_else(|| {
+            err(loc, "a mocked response must map invocation numbers to responses")
+        })?;
         let mut ranges = Vec::new();
         for (k, entry) in obj {
             let kloc = format!("{loc}/{k}");
-            let parse_n = |s: &str| s.trim().parse::<usize>().map_err(|_| err(&kloc, format!("'{k}' is not an invocation number or a range like \"1-2\"")));
+            let parse_n = |s: &str| {
+                s.trim().parse::<usize>().map_err(|_| {
+                    err(&kloc, format!("'{k}' is not an invocation number or a range like \"1-2\""))
+                })
+            };
             let (lo, hi) = match k.split_once('-') {
                 Some((a, b)) => (parse_n(a)?, parse_n(b)?),
                 None => {
@@ -127,7 +147,11 @@ impl MockedResponse {
     }
 
     fn covered(&self) -> String {
-        self.ranges.iter().map(|(l, h, _)| if l == h { l.to_string() } else { format!("{l}-{h}") }).collect::<Vec<_>>().join(", ")
+        self.ranges
+            .iter()
+            .map(|(l, h, _)| if l == h { l.to_string() } else { format!("{l}-{h}") })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -169,7 +193,8 @@ impl MockConfig {
     /// Reads a mock-config file.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<MockConfig, MockConfigError> {
         let p = path.as_ref();
-        let text = std::fs::read_to_string(p).map_err(|e| err("", format!("cannot read {}: {e}", p.display())))?;
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| err("", format!("cannot read {}: {e}", p.display())))?;
         MockConfig::from_str(&text)
     }
 
@@ -184,24 +209,43 @@ impl MockConfig {
     /// Reads a mock config given as JSON.
     pub fn from_value(v: &Value) -> Result<MockConfig, MockConfigError> {
         let mut responses = HashMap::new();
-        let mr = v.get("MockedResponses").and_then(Value::as_object).ok_or_else(|| err("/MockedResponses", "missing or not an object"))?;
+        let mr = v
+            .get("MockedResponses")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err("/MockedResponses", "missing or not an object"))?;
         for (name, r) in mr {
-            responses.insert(name.clone(), Arc::new(MockedResponse::parse(name, r, &format!("/MockedResponses/{name}"))?));
+            responses.insert(
+                name.clone(),
+                Arc::new(MockedResponse::parse(name, r, &format!("/MockedResponses/{name}"))?),
+            );
         }
-        let sms = v.get("StateMachines").and_then(Value::as_object).ok_or_else(|| err("/StateMachines", "missing or not an object"))?;
+        let sms = v
+            .get("StateMachines")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err("/StateMachines", "missing or not an object"))?;
         let mut state_machines = Vec::new();
         for (sm, body) in sms {
             let loc = format!("/StateMachines/{sm}/TestCases");
-            let cases = body.get("TestCases").and_then(Value::as_object).ok_or_else(|| err(&loc, "missing or not an object"))?;
+            let cases = body
+                .get("TestCases")
+                .and_then(Value::as_object)
+                .ok_or_else(|| err(&loc, "missing or not an object"))?;
             let mut tcs = Vec::new();
             for (tc, states) in cases {
                 let tloc = format!("{loc}/{tc}");
-                let states = states.as_object().ok_or_else(|| err(&tloc, "a test case maps state names to mocked response names"))?;
+                let states = states.as_object().ok_or_else(|| {
+                    err(&tloc, "a test case maps state names to mocked response names")
+                })?;
                 let mut map = Vec::new();
                 for (state, resp) in states {
-                    let resp = resp.as_str().ok_or_else(|| err(format!("{tloc}/{state}"), "must name a mocked response"))?;
+                    let resp = resp.as_str().ok_or_else(|| {
+                        err(format!("{tloc}/{state}"), "must name a mocked response")
+                    })?;
                     if !responses.contains_key(resp) {
-                        return Err(err(format!("{tloc}/{state}"), format!("'{resp}' is not in MockedResponses")));
+                        return Err(err(
+                            format!("{tloc}/{state}"),
+                            format!("'{resp}' is not in MockedResponses"),
+                        ));
                     }
                     map.push((state.clone(), resp.to_string()));
                 }
@@ -214,12 +258,18 @@ impl MockConfig {
 
     /// The mocked responses of one test case, by state name. With no state
     /// machine name, the test case must be unique across the file.
-    pub fn test_case(&self, state_machine: Option<&str>, test_case: &str) -> Result<Vec<(String, Arc<MockedResponse>)>, MockConfigError> {
+    pub fn test_case(
+        &self,
+        state_machine: Option<&str>,
+        test_case: &str,
+    ) -> Result<Vec<(String, Arc<MockedResponse>)>, MockConfigError> {
         let candidates: Vec<_> = self
             .state_machines
             .iter()
             .filter(|(sm, _)| state_machine.is_none_or(|want| want == sm))
-            .flat_map(|(sm, tcs)| tcs.iter().filter(|(tc, _)| tc == test_case).map(move |tc| (sm, tc)))
+            .flat_map(|(sm, tcs)| {
+                tcs.iter().filter(|(tc, _)| tc == test_case).map(move |tc| (sm, tc))
+            })
             .collect();
         match candidates.as_slice() {
             [(_, (_, states))] => Ok(states.iter().map(|(s, r)| (s.clone(), self.responses[r].clone())).collect()),
@@ -258,14 +308,20 @@ mod tests {
         let tc = cfg.test_case(None, "T").unwrap();
         let r = &tc[0].1;
         assert_eq!(r.entry(0), Some(&MockEntry::Return(json!(1))));
-        assert_eq!(r.entry(2), Some(&MockEntry::Throw { error: "E".into(), cause: Some("c".into()) }));
+        assert_eq!(
+            r.entry(2),
+            Some(&MockEntry::Throw { error: "E".into(), cause: Some("c".into()) })
+        );
         assert_eq!(r.entry(3), None);
         assert!(cfg.test_case(Some("Other"), "T").is_err());
     }
 
     #[test]
     fn bad_configs_say_where() {
-        let e = MockConfig::from_value(&json!({"StateMachines": {}, "MockedResponses": {"R": {"x": {"Return": 1}}}})).unwrap_err();
+        let e = MockConfig::from_value(
+            &json!({"StateMachines": {}, "MockedResponses": {"R": {"x": {"Return": 1}}}}),
+        )
+        .unwrap_err();
         assert_eq!(e.location, "/MockedResponses/R/x");
         let e = MockConfig::from_value(&json!({"StateMachines": {"S": {"TestCases": {"T": {"A": "Nope"}}}}, "MockedResponses": {}})).unwrap_err();
         assert_eq!(e.location, "/StateMachines/S/TestCases/T/A");

@@ -32,7 +32,13 @@ impl Children {
 /// integrations return it (`json_payloads`: `.sync:2`, Input and Output as
 /// JSON rather than JSON text).
 fn describe(exec: &Execution, json_payloads: bool) -> Value {
-    let payload = |v: &Value| if json_payloads { v.clone() } else { Value::String(crate::json::to_json_string(v)) };
+    let payload = |v: &Value| {
+        if json_payloads {
+            v.clone()
+        } else {
+            Value::String(crate::json::to_json_string(v))
+        }
+    };
     let mut m = Map::new();
     m.insert("ExecutionArn".into(), json!(exec.execution_arn));
     m.insert("Input".into(), payload(&exec.input));
@@ -61,7 +67,12 @@ impl Integration for StartExecution {
             let params = call.parameters.as_ref();
             let arn = params.get("StateMachineArn").and_then(Value::as_str).unwrap_or_default();
             // `…:stateMachine:Name`, `…:stateMachine:Name:version` or an alias
-            let name = arn.split(":stateMachine:").nth(1).and_then(|r| r.split(':').next()).unwrap_or(arn).to_string();
+            let name = arn
+                .split(":stateMachine:")
+                .nth(1)
+                .and_then(|r| r.split(':').next())
+                .unwrap_or(arn)
+                .to_string();
             let child = {
                 let children = self.0.lock().unwrap_or_else(|p| p.into_inner());
                 children.machines.get(&name).cloned()
@@ -80,7 +91,13 @@ impl Integration for StartExecution {
                 None | Some(Value::Null) => json!({}),
                 Some(Value::String(s)) => match serde_json::from_str(s) {
                     Ok(v) => v,
-                    Err(e) => return TaskReply::fail("StepFunctions.InvalidExecutionInputException", Some(&format!("Invalid State Machine Execution Input: '{e}'"))).into(),
+                    Err(e) => {
+                        return TaskReply::fail(
+                            "StepFunctions.InvalidExecutionInputException",
+                            Some(&format!("Invalid State Machine Execution Input: '{e}'")),
+                        )
+                        .into()
+                    }
                 },
                 Some(v) => v.clone(),
             };
@@ -96,19 +113,35 @@ impl Integration for StartExecution {
             let elapsed_ms = exec.stop_ms - exec.start_ms;
             let started = json!({"ExecutionArn": exec.execution_arn, "StartDate": exec.start_ms});
             let resource = call.resource.as_str();
-            let answer = if !resource.contains(".sync") && !resource.ends_with(".waitForTaskToken") {
+            let answer = if !resource.contains(".sync") && !resource.ends_with(".waitForTaskToken")
+            {
                 // request-response: the parent goes on as soon as the child started
-                Answer { reply: TaskReply::Succeed(started), submitted: None, elapsed_ms: 0, logs: None, worker_ms: None }
+                Answer {
+                    reply: TaskReply::Succeed(started),
+                    submitted: None,
+                    elapsed_ms: 0,
+                    logs: None,
+                    worker_ms: None,
+                }
             } else if resource.ends_with(".waitForTaskToken") {
                 // the child calls back with the token it was given
-                Answer { reply: TaskReply::AwaitCallback, submitted: Some(started), elapsed_ms: 0, logs: None, worker_ms: None }
+                Answer {
+                    reply: TaskReply::AwaitCallback,
+                    submitted: Some(started),
+                    elapsed_ms: 0,
+                    logs: None,
+                    worker_ms: None,
+                }
             } else {
                 let described = describe(&exec, resource.ends_with(".sync:2"));
                 let reply = match exec.status {
                     Status::Succeeded => TaskReply::Succeed(described),
                     // a child that waits for a callback that never comes: so does the parent
                     Status::Running => TaskReply::Callbacks(Timeline::new()),
-                    _ => TaskReply::Fail { error: crate::names::TASK_FAILED.into(), cause: Some(crate::json::to_json_string(&described)) },
+                    _ => TaskReply::Fail {
+                        error: crate::names::TASK_FAILED.into(),
+                        cause: Some(crate::json::to_json_string(&described)),
+                    },
                 };
                 Answer { reply, submitted: Some(started), elapsed_ms, logs: None, worker_ms: None }
             };

@@ -67,7 +67,9 @@ pub(crate) fn items(sm: &StateMachine) -> Vec<String> {
     for s in sm.all_states() {
         out.push(item(Kind::State, &s.name, None));
         if let StateKind::Choice { choices, default } = &s.kind {
-            out.extend((0..choices.len()).map(|i| item(Kind::Branch, &s.name, Some(i.to_string()))));
+            out.extend(
+                (0..choices.len()).map(|i| item(Kind::Branch, &s.name, Some(i.to_string()))),
+            );
             if default.is_some() {
                 out.push(item(Kind::Branch, &s.name, Some("Default".into())));
             }
@@ -80,7 +82,8 @@ pub(crate) fn items(sm: &StateMachine) -> Vec<String> {
 
 /// What one execution covered.
 pub(crate) fn covered(exec: &Execution) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = exec.path().into_iter().map(|s| item(Kind::State, s, None)).collect();
+    let mut out: BTreeSet<String> =
+        exec.path().into_iter().map(|s| item(Kind::State, s, None)).collect();
     for (state, hit) in &exec.hits {
         out.insert(match hit {
             Hit::Rule(i) => item(Kind::Branch, state, Some(i.to_string())),
@@ -160,7 +163,12 @@ impl Coverage {
 impl fmt::Display for Coverage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{:<10} {:>8} {:>6} {:>7}", "", "covered", "total", "")?;
-        for (k, c) in [(Kind::State, self.states), (Kind::Branch, self.branches), (Kind::Retrier, self.retriers), (Kind::Catcher, self.catchers)] {
+        for (k, c) in [
+            (Kind::State, self.states),
+            (Kind::Branch, self.branches),
+            (Kind::Retrier, self.retriers),
+            (Kind::Catcher, self.catchers),
+        ] {
             let pct = if c.total == 0 { 100.0 } else { c.covered as f64 * 100.0 / c.total as f64 };
             writeln!(f, "{:<10} {:>8} {:>6} {:>6.1}%", k.label(), c.covered, c.total, pct)?;
         }
@@ -197,11 +205,17 @@ impl Harness {
     /// process's file in DIR (one line per execution, one write each).
     pub(crate) fn record_coverage(&self, exec: &Execution) {
         static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
-        let Some(dir) = DIR.get_or_init(|| std::env::var_os("SFN_HARNESS_COVERAGE").map(std::path::PathBuf::from)) else { return };
+        let Some(dir) = DIR
+            .get_or_init(|| std::env::var_os("SFN_HARNESS_COVERAGE").map(std::path::PathBuf::from))
+        else {
+            return;
+        };
         let print = fingerprint(&self.sm);
         let line = json!({"definition": print, "items": covered(exec)}).to_string() + "\n";
         let file = dir.join(format!("{print}-{}.jsonl", std::process::id()));
-        let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&file)).and_then(|mut f| f.write_all(line.as_bytes()));
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&file))
+            .and_then(|mut f| f.write_all(line.as_bytes()));
         if let Err(e) = written {
             eprintln!("sfn-harness: cannot record coverage in {}: {e}", file.display());
         }
@@ -221,7 +235,14 @@ impl Harness {
                 for line in std::fs::read_to_string(&path)?.lines() {
                     let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
                     if v["definition"] == print.as_str() {
-                        ran.extend(v["items"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string));
+                        ran.extend(
+                            v["items"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string),
+                        );
                     }
                 }
             }

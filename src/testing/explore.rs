@@ -55,11 +55,20 @@ impl Harness {
     ///                  {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}]}}}"#).unwrap();
     /// h.explore(json!({}), 20, |exec| assert!(exec.succeeded())).unwrap();
     /// ```
-    pub fn explore(&self, input: Value, count: u64, check: impl Fn(&Execution)) -> Result<(), Box<Counterexample>> {
+    pub fn explore(
+        &self,
+        input: Value,
+        count: u64,
+        check: impl Fn(&Execution),
+    ) -> Result<(), Box<Counterexample>> {
         for seed in 0..=count {
             let exec = self.clone().interleaving(seed).run_blocking(input.clone());
             if let Err(message) = checked(&check, &exec) {
-                return Err(Box::new(Counterexample { interleaving: seed, message, execution: exec }));
+                return Err(Box::new(Counterexample {
+                    interleaving: seed,
+                    message,
+                    execution: exec,
+                }));
             }
         }
         Ok(())
@@ -69,6 +78,9 @@ impl Harness {
 /// Runs `check`, turning a panic into its message.
 fn checked(check: &impl Fn(&Execution), exec: &Execution) -> Result<(), String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(exec))).map_err(|p| {
-        p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the check panicked".into())
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the check panicked".into())
     })
 }

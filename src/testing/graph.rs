@@ -51,7 +51,9 @@ fn edges(s: &State) -> Vec<(usize, String, bool)> {
             out.push((*d, "Default".into(), true));
         }
     }
-    out.extend(s.catch.iter().map(|c| (c.next, format!("catch {}", c.error_equals.join(", ")), true)));
+    out.extend(
+        s.catch.iter().map(|c| (c.next, format!("catch {}", c.error_equals.join(", ")), true)),
+    );
     out
 }
 
@@ -83,37 +85,63 @@ fn escape(s: &str) -> String {
 
 fn mermaid(sm: &StateMachine, marked: &BTreeSet<String>) -> String {
     let mut out = String::from("flowchart TD\n");
-    out.push_str(&format!("  classDef ran fill:{},stroke:{};\n  classDef notran fill:{},stroke:{};\n", RAN.0, RAN.1, NOT_RAN.0, NOT_RAN.1));
+    out.push_str(&format!(
+        "  classDef ran fill:{},stroke:{};\n  classDef notran fill:{},stroke:{};\n",
+        RAN.0, RAN.1, NOT_RAN.0, NOT_RAN.1
+    ));
     mermaid_machine(sm, marked, "  ", &mut out, "start");
     out
 }
 
-fn mermaid_machine(sm: &StateMachine, marked: &BTreeSet<String>, indent: &str, out: &mut String, start_id: &str) {
+fn mermaid_machine(
+    sm: &StateMachine,
+    marked: &BTreeSet<String>,
+    indent: &str,
+    out: &mut String,
+    start_id: &str,
+) {
     let _ = writeln!(out, "{indent}{start_id}(( )) --> s{}", sm.states[sm.start_at].id);
     for s in &sm.states {
         let label = format!("{}<br/><small>{}</small>", escape(&s.name), s.type_name());
         let nested = s.kind.nested();
         if nested.is_empty() {
-            let shape = if matches!(s.kind, StateKind::Choice { .. }) { format!("{{\"{label}\"}}") } else { format!("[\"{label}\"]") };
+            let shape = if matches!(s.kind, StateKind::Choice { .. }) {
+                format!("{{\"{label}\"}}")
+            } else {
+                format!("[\"{label}\"]")
+            };
             let _ = writeln!(out, "{indent}s{}{shape}", s.id);
         } else {
             let _ = writeln!(out, "{indent}subgraph s{}[\"{label}\"]", s.id);
             let _ = writeln!(out, "{indent}  direction TB");
             for (i, m) in nested.iter().enumerate() {
-                let _ = writeln!(out, "{indent}  subgraph s{}_{i}[\"{}\"]", s.id, if nested.len() > 1 { format!("branch {i}") } else { "each item".into() });
-                mermaid_machine(m, marked, &format!("{indent}    "), out, &format!("start{}_{i}", s.id));
+                let _ = writeln!(
+                    out,
+                    "{indent}  subgraph s{}_{i}[\"{}\"]",
+                    s.id,
+                    if nested.len() > 1 { format!("branch {i}") } else { "each item".into() }
+                );
+                mermaid_machine(
+                    m,
+                    marked,
+                    &format!("{indent}    "),
+                    out,
+                    &format!("start{}_{i}", s.id),
+                );
                 let _ = writeln!(out, "{indent}  end");
             }
             let _ = writeln!(out, "{indent}end");
         }
         if let Some(ran) = status(s, marked) {
-            let _ = writeln!(out, "{indent}class s{} {};", s.id, if ran { "ran" } else { "notran" });
+            let _ =
+                writeln!(out, "{indent}class s{} {};", s.id, if ran { "ran" } else { "notran" });
         }
     }
     for s in &sm.states {
         for (to, label, dashed) in edges(s) {
             let arrow = if dashed { "-.->" } else { "-->" };
-            let label = if label.is_empty() { String::new() } else { format!("|\"{}\"|", escape(&label)) };
+            let label =
+                if label.is_empty() { String::new() } else { format!("|\"{}\"|", escape(&label)) };
             let _ = writeln!(out, "{indent}s{} {arrow}{label} s{}", s.id, sm.states[to].id);
         }
     }
@@ -134,25 +162,49 @@ fn dot_machine(sm: &StateMachine, marked: &BTreeSet<String>, indent: &str, out: 
             None => PLAIN,
         };
         let shape = if matches!(s.kind, StateKind::Choice { .. }) { ", shape=diamond" } else { "" };
-        let node = format!("s{} [label=\"{}\\n({})\", fillcolor=\"{fill}\", color=\"{stroke}\"{shape}];", s.id, s.name.replace('"', "\\\""), s.type_name());
+        let node = format!(
+            "s{} [label=\"{}\\n({})\", fillcolor=\"{fill}\", color=\"{stroke}\"{shape}];",
+            s.id,
+            s.name.replace('"', "\\\""),
+            s.type_name()
+        );
         let nested = s.kind.nested();
         if nested.is_empty() {
             let _ = writeln!(out, "{indent}{node}");
             continue;
         }
-        let _ = writeln!(out, "{indent}subgraph cluster_s{} {{\n{indent}  label=\"{}\";\n{indent}  {node}", s.id, s.name.replace('"', "\\\""));
+        let _ = writeln!(
+            out,
+            "{indent}subgraph cluster_s{} {{\n{indent}  label=\"{}\";\n{indent}  {node}",
+            s.id,
+            s.name.replace('"', "\\\"")
+        );
         for m in nested {
-            let _ = writeln!(out, "{indent}  subgraph cluster_s{}_{} {{\n{indent}    label=\"\";", s.id, m.states[m.start_at].id);
+            let _ = writeln!(
+                out,
+                "{indent}  subgraph cluster_s{}_{} {{\n{indent}    label=\"\";",
+                s.id, m.states[m.start_at].id
+            );
             dot_machine(m, marked, &format!("{indent}    "), out);
             let _ = writeln!(out, "{indent}  }}");
-            let _ = writeln!(out, "{indent}  s{} -> s{} [style=dotted];", s.id, m.states[m.start_at].id);
+            let _ = writeln!(
+                out,
+                "{indent}  s{} -> s{} [style=dotted];",
+                s.id, m.states[m.start_at].id
+            );
         }
         let _ = writeln!(out, "{indent}}}");
     }
     for s in &sm.states {
         for (to, label, dashed) in edges(s) {
             let style = if dashed { ", style=dashed" } else { "" };
-            let _ = writeln!(out, "{indent}s{} -> s{} [label=\"{}\"{style}];", s.id, sm.states[to].id, label.replace('"', "\\\""));
+            let _ = writeln!(
+                out,
+                "{indent}s{} -> s{} [label=\"{}\"{style}];",
+                s.id,
+                sm.states[to].id,
+                label.replace('"', "\\\"")
+            );
         }
     }
 }
@@ -197,12 +249,18 @@ fn layout(sm: &StateMachine, marked: &BTreeSet<String>) -> Block {
     // each state's own drawing first (nested machines inside it)
     let inner: Vec<Block> = sm.states.iter().map(|s| state_block(s, marked)).collect();
     let rows = levels(sm);
-    let width = rows.iter().map(|r| r.iter().map(|i| inner[*i].w).sum::<f64>() + GAP_X * (r.len().saturating_sub(1)) as f64).fold(NODE_W, f64::max);
+    let width = rows
+        .iter()
+        .map(|r| {
+            r.iter().map(|i| inner[*i].w).sum::<f64>() + GAP_X * (r.len().saturating_sub(1)) as f64
+        })
+        .fold(NODE_W, f64::max);
     let mut boxes = vec![(0.0, 0.0, 0.0, 0.0); sm.states.len()];
     let mut svg = String::new();
     let mut y = PAD + 16.0;
     for r in &rows {
-        let row_w = r.iter().map(|i| inner[*i].w).sum::<f64>() + GAP_X * (r.len().saturating_sub(1)) as f64;
+        let row_w =
+            r.iter().map(|i| inner[*i].w).sum::<f64>() + GAP_X * (r.len().saturating_sub(1)) as f64;
         let row_h = r.iter().map(|i| inner[*i].h).fold(0.0, f64::max);
         let mut x = PAD + (width - row_w) / 2.0;
         for i in r {
@@ -221,7 +279,8 @@ fn layout(sm: &StateMachine, marked: &BTreeSet<String>) -> Block {
         for (to, label, dashed) in edges(s) {
             let (ax, ay, aw, ah) = boxes[i];
             let (bx, by, bw, bh) = boxes[to];
-            let ran = status(s, marked) == Some(true) && status(&sm.states[to], marked) == Some(true);
+            let ran =
+                status(s, marked) == Some(true) && status(&sm.states[to], marked) == Some(true);
             let color = if ran { RAN.1 } else { "#757575" };
             let dash = if dashed { " stroke-dasharray=\"5,4\"" } else { "" };
             let path = if by > ay {
@@ -229,11 +288,25 @@ fn layout(sm: &StateMachine, marked: &BTreeSet<String>) -> Block {
             } else {
                 // back to an earlier row: around the right side
                 let side = (ax + aw).max(bx + bw) + 18.0;
-                format!("M{:.1},{:.1} C{side:.1},{:.1} {side:.1},{:.1} {:.1},{:.1}", ax + aw, ay + ah / 2.0, ay + ah / 2.0, by + bh / 2.0, bx + bw, by + bh / 2.0)
+                format!(
+                    "M{:.1},{:.1} C{side:.1},{:.1} {side:.1},{:.1} {:.1},{:.1}",
+                    ax + aw,
+                    ay + ah / 2.0,
+                    ay + ah / 2.0,
+                    by + bh / 2.0,
+                    bx + bw,
+                    by + bh / 2.0
+                )
             };
             let _ = write!(lines, "<path d=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\"{dash} marker-end=\"url(#arrow)\"><title>{}</title></path>", escape(&label));
             if !label.is_empty() && by > ay {
-                let _ = write!(lines, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"edge\">{}</text>", (ax + aw / 2.0 + bx + bw / 2.0) / 2.0 + 4.0, (ay + ah + by) / 2.0, escape(&label));
+                let _ = write!(
+                    lines,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" class=\"edge\">{}</text>",
+                    (ax + aw / 2.0 + bx + bw / 2.0) / 2.0 + 4.0,
+                    (ay + ah + by) / 2.0,
+                    escape(&label)
+                );
             }
         }
     }
@@ -258,7 +331,8 @@ fn state_block(s: &State, marked: &BTreeSet<String>) -> Block {
         return Block { w: NODE_W, h: NODE_H, svg };
     }
     let parts: Vec<Block> = nested.iter().map(|m| layout(m, marked)).collect();
-    let w = (parts.iter().map(|p| p.w).sum::<f64>() + GAP_X * (parts.len() - 1) as f64 + 2.0 * PAD).max(NODE_W);
+    let w = (parts.iter().map(|p| p.w).sum::<f64>() + GAP_X * (parts.len() - 1) as f64 + 2.0 * PAD)
+        .max(NODE_W);
     let h = HEADER + 10.0 + parts.iter().map(|p| p.h).fold(0.0, f64::max) + PAD;
     let mut svg = format!("<rect class=\"state\" width=\"{w:.1}\" height=\"{h:.1}\" rx=\"11\" fill=\"{fill}\" fill-opacity=\"0.45\" stroke=\"{stroke}\" stroke-width=\"1.5\"/>{label}");
     let mut x = PAD;

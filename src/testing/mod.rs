@@ -28,7 +28,6 @@ pub use replay::{Divergence, Replay, ReplayError, ReplayReport};
 pub use report::{Attempt, StateReport, Visit, Within};
 pub use schedule::{Schedule, Scheduled};
 
-
 /// Why a harness could not be built.
 #[derive(Debug)]
 pub enum HarnessError {
@@ -104,8 +103,12 @@ impl Harness {
 
     /// [`Harness::from_file`] with what `${Name}` placeholders and template
     /// references stand for.
-    pub fn from_file_with(path: &str, substitutions: &std::collections::BTreeMap<String, String>) -> Result<Harness, HarnessError> {
-        let (text, _) = asl::load_definition_with(path, substitutions).map_err(HarnessError::Load)?;
+    pub fn from_file_with(
+        path: &str,
+        substitutions: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Harness, HarnessError> {
+        let (text, _) =
+            asl::load_definition_with(path, substitutions).map_err(HarnessError::Load)?;
         let stem = std::path::Path::new(path.split('#').next().unwrap_or(path))
             .file_stem()
             .and_then(|s| s.to_str())
@@ -193,7 +196,11 @@ impl Harness {
     /// workers call back through this harness's token registry unless the
     /// integration was given its own Step Functions client.
     #[cfg(feature = "sdk")]
-    pub fn on_ecs_task(mut self, state: &str, ecs: crate::integrations::ecs_sdk::EcsIntegration) -> Harness {
+    pub fn on_ecs_task(
+        mut self,
+        state: &str,
+        ecs: crate::integrations::ecs_sdk::EcsIntegration,
+    ) -> Harness {
         let client = self.sfn_client();
         self.integrations.insert(state, Arc::new(ecs.default_sfn_client(|| client)));
         self
@@ -203,7 +210,8 @@ impl Harness {
     /// SendTaskHeartbeat reach this harness's token registry in process.
     #[cfg(feature = "sdk")]
     pub fn sfn_client(&self) -> aws_sdk_sfn::Client {
-        let api: Arc<dyn crate::integrations::aws_json::SfnApi> = self.integrations.tokens().clone();
+        let api: Arc<dyn crate::integrations::aws_json::SfnApi> =
+            self.integrations.tokens().clone();
         crate::integrations::sdk::in_process_sfn_client(api, &self.config.region)
     }
 
@@ -223,14 +231,22 @@ impl Harness {
     /// ([`ContainerTasks`](crate::containers::ContainerTasks));
     /// their SDK calls reach this harness's token registry over HTTP.
     #[cfg(feature = "containers")]
-    pub fn on_container_task(self, state: &str, tasks: crate::integrations::containers::ContainerTasks) -> Harness {
+    pub fn on_container_task(
+        self,
+        state: &str,
+        tasks: crate::integrations::containers::ContainerTasks,
+    ) -> Harness {
         self.on_container_task_shared(state, Arc::new(tasks))
     }
 
     /// [`Harness::on_container_task`] for several states sharing one set of
     /// images (and one callback endpoint).
     #[cfg(feature = "containers")]
-    pub fn on_container_task_shared(self, state: &str, tasks: Arc<crate::integrations::containers::ContainerTasks>) -> Harness {
+    pub fn on_container_task_shared(
+        self,
+        state: &str,
+        tasks: Arc<crate::integrations::containers::ContainerTasks>,
+    ) -> Harness {
         tasks.bind(self.integrations.tokens().clone(), &self.config.region);
         self.with_integration(state, tasks)
     }
@@ -246,7 +262,12 @@ impl Harness {
     /// named. A state answered both by a Rust handler and by the test case
     /// fails the execution with `Harness.ShadowedMock` when it runs, since
     /// one of the answers would be silently ignored.
-    pub fn mock_config(mut self, cfg: &MockConfig, state_machine: Option<&str>, test_case: &str) -> Result<Harness, HarnessError> {
+    pub fn mock_config(
+        mut self,
+        cfg: &MockConfig,
+        state_machine: Option<&str>,
+        test_case: &str,
+    ) -> Result<Harness, HarnessError> {
         for (state, resp) in cfg.test_case(state_machine, test_case).map_err(HarnessError::Mock)? {
             if self.sm.find(&state).is_none() {
                 return Err(HarnessError::Mock(MockConfigError {
@@ -322,7 +343,12 @@ impl Harness {
     /// natural call.
     pub fn run_blocking(&self, input: Value) -> Execution {
         let rt = self.runtime.get_or_init(|| {
-            OwnRuntime(Some(tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread tokio runtime")))
+            OwnRuntime(Some(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a current-thread tokio runtime"),
+            ))
         });
         let rt = rt.0.as_ref().expect("present until dropped");
         let inside_a_runtime = tokio::runtime::Handle::try_current().is_ok();
@@ -375,7 +401,9 @@ impl Execution {
             .iter()
             .filter_map(|e| match &e.details {
                 D::TaskScheduled { parameters, .. } => Some(&**parameters),
-                D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => Some(&**input),
+                D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => {
+                    Some(&**input)
+                }
                 _ => None,
             })
             .collect()
@@ -407,12 +435,26 @@ impl Execution {
         let short = |v: &Value| {
             let s = crate::json::to_json_string(v);
             if s.len() > 100 {
-                format!("{}…", &s[..s.char_indices().take_while(|(i, _)| *i < 100).last().map(|(i, c)| i + c.len_utf8()).unwrap_or(0)])
+                format!(
+                    "{}…",
+                    &s[..s
+                        .char_indices()
+                        .take_while(|(i, _)| *i < 100)
+                        .last()
+                        .map(|(i, c)| i + c.len_utf8())
+                        .unwrap_or(0)]
+                )
             } else {
                 s
             }
         };
-        let failing = self.history.events().iter().rev().find(|e| matches!(e.details, D::StateEntered { .. })).map(|e| e.id);
+        let failing = self
+            .history
+            .events()
+            .iter()
+            .rev()
+            .find(|e| matches!(e.details, D::StateEntered { .. }))
+            .map(|e| e.id);
         for e in self.history.events() {
             let t = (e.timestamp_ms - self.start_ms) as f64 / 1000.0;
             let what = match &e.details {
@@ -421,9 +463,16 @@ impl Execution {
                 D::StateEntered { name, input, .. } => format!("{name} ← {}", short(input)),
                 D::StateExited { name, output, .. } => format!("{name} → {}", short(output)),
                 D::TaskSubmittedDeferred { output, .. } => output.0.summary(),
-                D::TaskScheduled { res, parameters, .. } => format!("{}:{} {}", res.resource_type, res.resource, short(parameters)),
-                D::TaskSubmitted { output, .. } | D::TaskSucceeded { output, .. } | D::LambdaFunctionSucceeded { output } | D::ActivitySucceeded { output } => short(output),
-                D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => short(input),
+                D::TaskScheduled { res, parameters, .. } => {
+                    format!("{}:{} {}", res.resource_type, res.resource, short(parameters))
+                }
+                D::TaskSubmitted { output, .. }
+                | D::TaskSucceeded { output, .. }
+                | D::LambdaFunctionSucceeded { output }
+                | D::ActivitySucceeded { output } => short(output),
+                D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => {
+                    short(input)
+                }
                 D::ExecutionFailed { error, cause }
                 | D::ExecutionTimedOut { error, cause }
                 | D::ExecutionAborted { error, cause }
@@ -433,7 +482,11 @@ impl Execution {
                 | D::LambdaFunctionTimedOut { error, cause }
                 | D::ActivityFailed { error, cause }
                 | D::ActivityTimedOut { error, cause } => {
-                    format!("{} {}", error.as_deref().unwrap_or("-"), cause.as_deref().unwrap_or(""))
+                    format!(
+                        "{} {}",
+                        error.as_deref().unwrap_or("-"),
+                        cause.as_deref().unwrap_or("")
+                    )
                 }
                 D::MapIterationStarted { name, index }
                 | D::MapIterationSucceeded { name, index }
@@ -442,8 +495,16 @@ impl Execution {
                 D::MapStateStarted { length } => format!("{length} items"),
                 _ => String::new(),
             };
-            let mark = if self.status != Status::Succeeded && Some(e.id) == failing { " ◀" } else { "" };
-            out.push_str(&format!("#{:<4} +{:>9.3}s  {:<24} {}{}\n", e.id, t, e.type_name(), what, mark));
+            let mark =
+                if self.status != Status::Succeeded && Some(e.id) == failing { " ◀" } else { "" };
+            out.push_str(&format!(
+                "#{:<4} +{:>9.3}s  {:<24} {}{}\n",
+                e.id,
+                t,
+                e.type_name(),
+                what,
+                mark
+            ));
         }
         out.push_str(&format!("=> {}", self.status.as_str()));
         if let Some(o) = self.output.as_deref() {
@@ -459,14 +520,24 @@ impl Execution {
             out.push_str(&format!("\n   stalled: {s}"));
         }
         for l in &self.task_logs {
-            out.push_str(&format!("\n--- {} #{} output ---\n{}", l.state, l.invocation, l.logs.trim_end()));
+            out.push_str(&format!(
+                "\n--- {} #{} output ---\n{}",
+                l.state,
+                l.invocation,
+                l.logs.trim_end()
+            ));
         }
         out
     }
 
     /// Panics with the trace unless the execution succeeded.
     pub fn assert_succeeded(&self) -> &Self {
-        assert!(self.succeeded(), "expected SUCCEEDED, got {}\n{}", self.status.as_str(), self.trace());
+        assert!(
+            self.succeeded(),
+            "expected SUCCEEDED, got {}\n{}",
+            self.status.as_str(),
+            self.trace()
+        );
         self
     }
 

@@ -84,7 +84,10 @@ fn check(mut events: Vec<Value>, at: &str) -> Result<Vec<Value>, ReplayError> {
 }
 
 fn details(e: &Value) -> Option<&Map<String, Value>> {
-    e.as_object()?.iter().find(|(k, _)| k.ends_with("EventDetails")).and_then(|(_, v)| v.as_object())
+    e.as_object()?
+        .iter()
+        .find(|(k, _)| k.ends_with("EventDetails"))
+        .and_then(|(_, v)| v.as_object())
 }
 
 fn json_text(v: &Value) -> Value {
@@ -99,9 +102,13 @@ struct Answers {
 }
 
 fn answers(events: &[Value]) -> Answers {
-    let by_id: HashMap<u64, &Value> = events.iter().map(|e| (e["id"].as_u64().unwrap_or(0), e)).collect();
-    let prev = |e: &Value| e.get("previousEventId").and_then(Value::as_u64).and_then(|p| by_id.get(&p).copied());
-    let input = details(&events[0]).and_then(|d| d.get("input")).map(json_text).unwrap_or(Value::Null);
+    let by_id: HashMap<u64, &Value> =
+        events.iter().map(|e| (e["id"].as_u64().unwrap_or(0), e)).collect();
+    let prev = |e: &Value| {
+        e.get("previousEventId").and_then(Value::as_u64).and_then(|p| by_id.get(&p).copied())
+    };
+    let input =
+        details(&events[0]).and_then(|d| d.get("input")).map(json_text).unwrap_or(Value::Null);
     // walking back from an event: the state it belongs to and the Map
     // iterations around it (an iteration's chain can run through its
     // siblings' events: skip to its MapStateStarted)
@@ -116,7 +123,10 @@ fn answers(events: &[Value]) -> Answers {
             }
             let ty = x["type"].as_str().unwrap_or("");
             if state.is_none() && ty.ends_with("StateEntered") {
-                state = details(x).and_then(|d| d.get("name")).and_then(Value::as_str).map(str::to_string);
+                state = details(x)
+                    .and_then(|d| d.get("name"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
             }
             if matches!(ty, "MapStateSucceeded" | "MapStateFailed") {
                 // a Map that ended before: none of its iterations encloses the event
@@ -138,21 +148,36 @@ fn answers(events: &[Value]) -> Answers {
         path.reverse();
         (state, path)
     };
-    let scheduled = |ty: &str| matches!(ty, "TaskScheduled" | "LambdaFunctionScheduled" | "ActivityScheduled");
+    let scheduled =
+        |ty: &str| matches!(ty, "TaskScheduled" | "LambdaFunctionScheduled" | "ActivityScheduled");
     // each closing event belongs to the nearest scheduled event behind it
     let mut outcome: HashMap<u64, (TaskReply, Option<Value>)> = HashMap::new();
     let mut submitted: HashMap<u64, Value> = HashMap::new();
     for e in events {
         let ty = e["type"].as_str().unwrap_or("");
         let reply = match ty {
-            "TaskSucceeded" | "LambdaFunctionSucceeded" | "ActivitySucceeded" => Some(TaskReply::Succeed(details(e).and_then(|d| d.get("output")).map(json_text).unwrap_or(Value::Null))),
-            "TaskFailed" | "LambdaFunctionFailed" | "ActivityFailed" | "TaskTimedOut" | "LambdaFunctionTimedOut" | "ActivityTimedOut" => {
+            "TaskSucceeded" | "LambdaFunctionSucceeded" | "ActivitySucceeded" => {
+                Some(TaskReply::Succeed(
+                    details(e).and_then(|d| d.get("output")).map(json_text).unwrap_or(Value::Null),
+                ))
+            }
+            "TaskFailed"
+            | "LambdaFunctionFailed"
+            | "ActivityFailed"
+            | "TaskTimedOut"
+            | "LambdaFunctionTimedOut"
+            | "ActivityTimedOut" => {
                 let d = details(e);
-                let error = d.and_then(|d| d.get("error")).and_then(Value::as_str).map(str::to_string);
+                let error =
+                    d.and_then(|d| d.get("error")).and_then(Value::as_str).map(str::to_string);
                 // a cause is JSON text, or (in some recordings) the JSON itself
-                let cause = d.and_then(|d| d.get("cause")).filter(|c| !c.is_null()).map(|c| c.as_str().map(str::to_string).unwrap_or_else(|| crate::json::to_json_string(c)));
+                let cause = d.and_then(|d| d.get("cause")).filter(|c| !c.is_null()).map(|c| {
+                    c.as_str().map(str::to_string).unwrap_or_else(|| crate::json::to_json_string(c))
+                });
                 Some(match (ty.ends_with("TimedOut"), error) {
-                    (true, Some(e)) if e == crate::names::TIMEOUT && cause.is_none() => TaskReply::TimedOut,
+                    (true, Some(e)) if e == crate::names::TIMEOUT && cause.is_none() => {
+                        TaskReply::TimedOut
+                    }
                     (_, error) => TaskReply::Fail { error: error.unwrap_or_default(), cause },
                 })
             }
@@ -188,8 +213,14 @@ fn answers(events: &[Value]) -> Answers {
         let id = e["id"].as_u64().unwrap_or(0);
         let (Some(state), path) = place(e) else { continue };
         // an attempt the execution left unanswered: it never answers
-        let reply = outcome.remove(&id).map(|(r, _)| r).unwrap_or_else(|| TaskReply::Callbacks(Timeline::new()));
-        by_task.entry((state, path)).or_default().push(Recorded { reply, submitted: submitted.remove(&id) });
+        let reply = outcome
+            .remove(&id)
+            .map(|(r, _)| r)
+            .unwrap_or_else(|| TaskReply::Callbacks(Timeline::new()));
+        by_task
+            .entry((state, path))
+            .or_default()
+            .push(Recorded { reply, submitted: submitted.remove(&id) });
     }
     Answers { input, by_task }
 }
@@ -265,7 +296,11 @@ pub struct ReplayReport {
 impl fmt::Display for ReplayReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.divergence {
-            None => write!(f, "the replay matches the recorded history ({} events)", self.execution.event_count()),
+            None => write!(
+                f,
+                "the replay matches the recorded history ({} events)",
+                self.execution.event_count()
+            ),
             Some(d) => {
                 writeln!(f, "the replay diverges at event #{}:", d.index + 1)?;
                 writeln!(f, "  recorded: {}", d.expected.as_deref().unwrap_or("(no more events)"))?;
@@ -300,7 +335,13 @@ impl Harness {
         let Answers { input, by_task } = answers(&recorded);
         let replayer = Arc::new(Replayer { by_task, next: Mutex::new(HashMap::new()) });
         let mut harness = self;
-        let tasks: Vec<String> = harness.sm.all_states().iter().filter(|s| matches!(s.kind, crate::asl::StateKind::Task(_))).map(|s| s.name.to_string()).collect();
+        let tasks: Vec<String> = harness
+            .sm
+            .all_states()
+            .iter()
+            .filter(|s| matches!(s.kind, crate::asl::StateKind::Task(_)))
+            .map(|s| s.name.to_string())
+            .collect();
         for t in tasks {
             harness.integrations.insert(t, replayer.clone());
         }
@@ -339,21 +380,32 @@ impl Replay {
 /// order are no divergence: AWS's order of concurrent branches is not
 /// deterministic, so the histories are compared as multisets.
 fn diverges(recorded: &[Value], replayed: &[Value], concurrent: bool) -> Option<Divergence> {
-    let index = (0..recorded.len().max(replayed.len())).find(|&i| match (recorded.get(i), replayed.get(i)) {
-        (Some(a), Some(b)) => !same_event(a, b),
-        _ => true,
+    let index = (0..recorded.len().max(replayed.len())).find(|&i| {
+        match (recorded.get(i), replayed.get(i)) {
+            (Some(a), Some(b)) => !same_event(a, b),
+            _ => true,
+        }
     })?;
     if concurrent && permutation(&recorded[index..], &replayed[index..]) {
         return None;
     }
     let line = |e: &Value| {
         let d = details(e).map(|d| {
-            let mut fields: Vec<(&String, Value)> =
-                d.iter().filter(|(k, _)| !IGNORED.contains(&k.as_str())).map(|(k, v)| (k, if JSON_TEXT.contains(&k.as_str()) { json_text(v) } else { v.clone() })).collect();
+            let mut fields: Vec<(&String, Value)> = d
+                .iter()
+                .filter(|(k, _)| !IGNORED.contains(&k.as_str()))
+                .map(|(k, v)| {
+                    (k, if JSON_TEXT.contains(&k.as_str()) { json_text(v) } else { v.clone() })
+                })
+                .collect();
             fields.sort_by(|a, b| a.0.cmp(b.0));
             Value::Object(fields.into_iter().map(|(k, v)| (k.clone(), v)).collect())
         });
-        format!("{} {}", e["type"].as_str().unwrap_or("?"), d.map(|d| crate::json::to_json_string(&d)).unwrap_or_default())
+        format!(
+            "{} {}",
+            e["type"].as_str().unwrap_or("?"),
+            d.map(|d| crate::json::to_json_string(&d)).unwrap_or_default()
+        )
     };
     let a: String = recorded.iter().map(|e| line(e) + "\n").collect();
     // an event that matches its recorded twin is shown as recorded, so the
@@ -366,8 +418,17 @@ fn diverges(recorded: &[Value], replayed: &[Value], concurrent: bool) -> Option<
             _ => line(e) + "\n",
         })
         .collect();
-    let diff = similar::TextDiff::from_lines(&a, &b).unified_diff().context_radius(3).header("recorded", "replayed").to_string();
-    Some(Divergence { index, expected: recorded.get(index).map(line), actual: replayed.get(index).map(line), diff })
+    let diff = similar::TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(3)
+        .header("recorded", "replayed")
+        .to_string();
+    Some(Divergence {
+        index,
+        expected: recorded.get(index).map(line),
+        actual: replayed.get(index).map(line),
+        diff,
+    })
 }
 
 /// Whether the two lists hold the same events in some order.
@@ -404,7 +465,10 @@ mod tests {
 
     #[test]
     fn placeholders_stand_for_any_text() {
-        assert!(placeholder_match("arn:aws:states:<region>:111111111111:execution:<uuid:1>", "arn:aws:states:us-east-1:123456789012:execution:abc"));
+        assert!(placeholder_match(
+            "arn:aws:states:<region>:111111111111:execution:<uuid:1>",
+            "arn:aws:states:us-east-1:123456789012:execution:abc"
+        ));
         assert!(placeholder_match("<uuid:1>", "anything at all"));
         assert!(!placeholder_match("prefix-<x>", "other-1"));
         assert!(!placeholder_match("no placeholders", "no placeholders!"));

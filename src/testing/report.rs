@@ -101,7 +101,9 @@ impl Execution {
         let mut w = Within::default();
         while let Some((parent, place)) = self.fibers.get(f) {
             match place {
-                Place::Iteration { index, .. } if w.map_index.is_none() => w.map_index = Some(*index),
+                Place::Iteration { index, .. } if w.map_index.is_none() => {
+                    w.map_index = Some(*index)
+                }
                 Place::Branch { index, .. } if w.branch.is_none() => w.branch = Some(*index),
                 _ => {}
             }
@@ -134,7 +136,8 @@ impl Execution {
     pub fn state(&self, name: &str) -> StateReport {
         // Longer than a screen: one pass over the history, one arm per kind
         // of event a visit or an attempt is made of.
-        let mut report = StateReport { name: name.to_string(), visits: Vec::new(), attempts: Vec::new() };
+        let mut report =
+            StateReport { name: name.to_string(), visits: Vec::new(), attempts: Vec::new() };
         // per fiber: the open visit of `name` (its index) and its attempts so far
         let mut open: HashMap<u32, (usize, u32)> = HashMap::new();
         let mut attempt_of: HashMap<u32, usize> = HashMap::new();
@@ -142,7 +145,13 @@ impl Execution {
             let f = e.fiber;
             match &e.details {
                 Details::StateEntered { name: n, input, .. } if &**n == name => {
-                    report.visits.push(Visit { input: (**input).clone(), output: None, entered: self.since_start(e), exited: None, within: self.within(f as usize) });
+                    report.visits.push(Visit {
+                        input: (**input).clone(),
+                        output: None,
+                        entered: self.since_start(e),
+                        exited: None,
+                        within: self.within(f as usize),
+                    });
                     open.insert(f, (report.visits.len() - 1, 0));
                 }
                 Details::StateEntered { .. } => {
@@ -154,7 +163,9 @@ impl Execution {
                         report.visits[i].exited = Some(self.since_start(e));
                     }
                 }
-                Details::TaskScheduled { parameters: p, .. } | Details::LambdaFunctionScheduled { input: p, .. } | Details::ActivityScheduled { input: p, .. } => {
+                Details::TaskScheduled { parameters: p, .. }
+                | Details::LambdaFunctionScheduled { input: p, .. }
+                | Details::ActivityScheduled { input: p, .. } => {
                     if let Some((_, tries)) = open.get_mut(&f) {
                         report.attempts.push(Attempt {
                             retry: *tries,
@@ -170,7 +181,9 @@ impl Execution {
                         attempt_of.insert(f, report.attempts.len() - 1);
                     }
                 }
-                Details::TaskSucceeded { output, .. } | Details::LambdaFunctionSucceeded { output } | Details::ActivitySucceeded { output } => {
+                Details::TaskSucceeded { output, .. }
+                | Details::LambdaFunctionSucceeded { output }
+                | Details::ActivitySucceeded { output } => {
                     if let Some(a) = attempt_of.remove(&f).filter(|_| open.contains_key(&f)) {
                         report.attempts[a].result = Some((**output).clone());
                         report.attempts[a].ended = Some(self.since_start(e));
@@ -210,7 +223,9 @@ impl Execution {
     /// The output of the last visit of `state` that exited.
     pub fn output_of(&self, state: &str) -> Option<Value> {
         self.history.events().iter().rev().find_map(|e| match &e.details {
-            Details::StateExited { name, output, .. } if &**name == state => Some((**output).clone()),
+            Details::StateExited { name, output, .. } if &**name == state => {
+                Some((**output).clone())
+            }
             _ => None,
         })
     }
@@ -222,8 +237,15 @@ impl Execution {
 
     /// The trace's lines about `state` (its visits and their events).
     pub fn trace_of(&self, state: &str) -> String {
-        let fibers: std::collections::HashSet<u32> =
-            self.history.events().iter().filter(|e| matches!(&e.details, Details::StateEntered { name, .. } if &**name == state)).map(|e| e.fiber).collect();
+        let fibers: std::collections::HashSet<u32> = self
+            .history
+            .events()
+            .iter()
+            .filter(
+                |e| matches!(&e.details, Details::StateEntered { name, .. } if &**name == state),
+            )
+            .map(|e| e.fiber)
+            .collect();
         let mut inside: HashMap<u32, bool> = HashMap::new();
         let keep: Vec<u64> = self
             .history
@@ -239,7 +261,12 @@ impl Execution {
             .collect();
         self.trace()
             .lines()
-            .filter(|l| l.strip_prefix('#').and_then(|r| r.split_whitespace().next()).and_then(|id| id.parse::<u64>().ok()).is_some_and(|id| keep.contains(&id)))
+            .filter(|l| {
+                l.strip_prefix('#')
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|id| id.parse::<u64>().ok())
+                    .is_some_and(|id| keep.contains(&id))
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -248,14 +275,22 @@ impl Execution {
     /// included); on failure shows that state's part of the trace.
     pub fn assert_attempts(&self, state: &str, n: usize) -> &Self {
         let got = self.state(state).attempts.len();
-        assert!(got == n, "expected {n} attempts of '{state}', got {got}:\n{}", self.trace_of(state));
+        assert!(
+            got == n,
+            "expected {n} attempts of '{state}', got {got}:\n{}",
+            self.trace_of(state)
+        );
         self
     }
 
     /// Asserts the states entered, in order; on failure shows both paths and the trace.
     pub fn assert_path(&self, expected: &[&str]) -> &Self {
         let got = self.path();
-        assert!(got == expected, "expected the path\n  {expected:?}\ngot\n  {got:?}\n{}", self.trace());
+        assert!(
+            got == expected,
+            "expected the path\n  {expected:?}\ngot\n  {got:?}\n{}",
+            self.trace()
+        );
         self
     }
 
@@ -263,7 +298,11 @@ impl Execution {
     /// that state's part of the trace.
     pub fn assert_output_of(&self, state: &str, expected: &Value) -> &Self {
         let got = self.output_of(state);
-        assert!(got.as_ref() == Some(expected), "expected '{state}' to output {expected}, got {got:?}:\n{}", self.trace_of(state));
+        assert!(
+            got.as_ref() == Some(expected),
+            "expected '{state}' to output {expected}, got {got:?}:\n{}",
+            self.trace_of(state)
+        );
         self
     }
 }

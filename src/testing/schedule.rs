@@ -38,7 +38,10 @@ impl Schedule {
     pub fn reply(&self, call: &TaskCall, success: impl Fn(&TaskCall) -> TaskReply) -> TaskReply {
         match self.0.get(call.invocation) {
             None | Some(Scheduled::Succeed) => success(call),
-            Some(Scheduled::Fail(e)) => TaskReply::Fail { error: e.clone(), cause: Some(format!("scheduled failure of invocation {}", call.invocation)) },
+            Some(Scheduled::Fail(e)) => TaskReply::Fail {
+                error: e.clone(),
+                cause: Some(format!("scheduled failure of invocation {}", call.invocation)),
+            },
             Some(Scheduled::TimeOut) => TaskReply::TimedOut,
             Some(Scheduled::Silence) => TaskReply::Callbacks(Timeline::new()),
         }
@@ -46,7 +49,10 @@ impl Schedule {
 
     /// A handler answering as scheduled, with `success` for the rest (for
     /// [`crate::Harness::on_task`]).
-    pub fn handler(self, success: impl Fn(&TaskCall) -> TaskReply + Send + Sync) -> impl Fn(&TaskCall) -> TaskReply + Send + Sync {
+    pub fn handler(
+        self,
+        success: impl Fn(&TaskCall) -> TaskReply + Send + Sync,
+    ) -> impl Fn(&TaskCall) -> TaskReply + Send + Sync {
         move |call| self.reply(call, &success)
     }
 

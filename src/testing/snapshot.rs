@@ -39,7 +39,12 @@ impl Execution {
     /// ```
     pub fn snapshot(&self) -> String {
         let mut out = String::new();
-        let _ = write!(out, "{} in {:.3}s", self.status.as_str(), (self.stop_ms - self.start_ms) as f64 / 1000.0);
+        let _ = write!(
+            out,
+            "{} in {:.3}s",
+            self.status.as_str(),
+            (self.stop_ms - self.start_ms) as f64 / 1000.0
+        );
         if let Some(s) = &self.stalled {
             let _ = write!(out, " (stalled: {s})");
         }
@@ -59,7 +64,10 @@ impl Execution {
             let t = (e.timestamp_ms - self.start_ms) as f64 / 1000.0;
             let v = e.to_json(true);
             let _ = write!(out, "#{} +{t:.3}s {}", e.id, e.type_name());
-            let details = v.as_object().and_then(|m| m.iter().find(|(k, _)| k.ends_with("EventDetails"))).map(|(_, d)| d);
+            let details = v
+                .as_object()
+                .and_then(|m| m.iter().find(|(k, _)| k.ends_with("EventDetails")))
+                .map(|(_, d)| d);
             let Some(Value::Object(d)) = details else {
                 out.push('\n');
                 continue;
@@ -70,10 +78,15 @@ impl Execution {
             out.push('\n');
             for (k, v) in d {
                 // the name is on the event's line; the role is the harness's placeholder
-                if k == "name" || k == "roleArn" || (k.ends_with("Details") && is_default_noise(v)) {
+                if k == "name" || k == "roleArn" || (k.ends_with("Details") && is_default_noise(v))
+                {
                     continue;
                 }
-                let v = if JSON_TEXT.contains(&k.as_str()) { v.as_str().map(json_text).unwrap_or_else(|| v.clone()) } else { v.clone() };
+                let v = if JSON_TEXT.contains(&k.as_str()) {
+                    v.as_str().map(json_text).unwrap_or_else(|| v.clone())
+                } else {
+                    v.clone()
+                };
                 field(&mut out, "  ", k, &v);
             }
         }
@@ -83,7 +96,8 @@ impl Execution {
 
 /// `{"truncated": false}` and the like: what every event says.
 fn is_default_noise(v: &Value) -> bool {
-    v.as_object().is_some_and(|m| m.iter().all(|(k, v)| k == "truncated" && v == &Value::Bool(false)))
+    v.as_object()
+        .is_some_and(|m| m.iter().all(|(k, v)| k == "truncated" && v == &Value::Bool(false)))
 }
 
 /// JSON text parsed, or the text itself when it is not JSON.
@@ -118,7 +132,12 @@ fn pretty(out: &mut String, v: &Value, indent: &str) {
                 let key = crate::json::to_json_string(&Value::String(k.clone()));
                 let mut member = String::new();
                 pretty(&mut member, x, &inner);
-                let _ = write!(out, "{}\n{inner}{key}: {}", if i == 0 { "" } else { "," }, member.trim_start());
+                let _ = write!(
+                    out,
+                    "{}\n{inner}{key}: {}",
+                    if i == 0 { "" } else { "," },
+                    member.trim_start()
+                );
             }
             let _ = write!(out, "\n{indent}}}");
         }

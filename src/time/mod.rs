@@ -15,7 +15,6 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 /// 2024-01-01T00:00:00Z: where virtual time starts unless a test says otherwise.
 pub const DEFAULT_START_MS: i64 = 1_704_067_200_000;
 
-
 /// Parses an ISO-8601 extended offset date-time (`2016-03-14T01:59:00Z`,
 /// `2016-03-14T01:59:00.123+02:00`) as AWS accepts it: a `T` between date
 /// and time, and an offset, are required.
@@ -53,5 +52,4 @@ mod tests {
         assert!(parse_timestamp("2016-13-05T21:29:29Z").is_none());
         assert!(parse_timestamp("05-12-2016T21:29:29Z").is_none());
     }
-
 }

@@ -35,7 +35,10 @@ impl RealTime for System {
     }
 
     fn epoch_ms(&self) -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
     }
 
     fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
@@ -95,7 +98,13 @@ impl Wall {
     /// (re-checked whenever `cv` is notified), for at most `limit` of real
     /// time; gives the guard back. (A thread's blocking wait is always the
     /// system's: it is not paced by an injected [`RealTime`].)
-    pub fn block_while<'a, T>(&self, cv: &Condvar, guard: MutexGuard<'a, T>, limit: Duration, cond: impl FnMut(&mut T) -> bool) -> MutexGuard<'a, T> {
+    pub fn block_while<'a, T>(
+        &self,
+        cv: &Condvar,
+        guard: MutexGuard<'a, T>,
+        limit: Duration,
+        cond: impl FnMut(&mut T) -> bool,
+    ) -> MutexGuard<'a, T> {
         match cv.wait_timeout_while(guard, limit, cond) {
             Ok((g, _)) => g,
             Err(poisoned) => poisoned.into_inner().0,
@@ -162,7 +171,9 @@ mod tests {
         let start = wall.now();
         assert_eq!(wall.elapsed(start), Duration::ZERO);
         // the fake timer fires at once: a pending future times out
-        let r = rt.block_on(wall.timeout_at(start + Duration::from_secs(3600), std::future::pending::<()>()));
+        let r = rt.block_on(
+            wall.timeout_at(start + Duration::from_secs(3600), std::future::pending::<()>()),
+        );
         assert_eq!(r, None);
         let r = rt.block_on(wall.timeout_at(start, async { 5 }));
         assert_eq!(r, Some(5));

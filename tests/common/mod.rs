@@ -15,5 +15,6 @@ pub fn seed_with(path: &str, edit: impl FnOnce(&mut Value)) -> Harness {
 
 /// Makes the task's container sleep for a minute instead of working.
 pub fn sleep_instead(task: &mut Value) {
-    task["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"] = serde_json::json!(["python3", "-c", "import time; time.sleep(60)"]);
+    task["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"] =
+        serde_json::json!(["python3", "-c", "import time; time.sleep(60)"]);
 }

@@ -1,17 +1,18 @@
 //! Choice: rules (comparisons, And/Or/Not, JSONata Condition) and Default.
 
 use super::Fields;
-use crate::asl::lower::Cx;
-use crate::asl::model::StateKind;
 use crate::asl::diagnostic::token;
-use crate::asl::lower::{assign_field, jsonata_field, target};
 use crate::asl::jsonata::{expr_in, Query};
+use crate::asl::lower::Cx;
+use crate::asl::lower::{assign_field, jsonata_field, target};
+use crate::asl::model::StateKind;
 use crate::asl::model::{Dynamic, QueryLanguage};
 use crate::asl::path::Path;
 use serde_json::{Map, Value};
 
 /// The Choice state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
-pub(super) const TYPE: super::StateType = super::StateType { name: "Choice", fields: FIELDS, lower };
+pub(super) const TYPE: super::StateType =
+    super::StateType { name: "Choice", fields: FIELDS, lower };
 
 const FIELDS: &[&str] = &["InputPath", "OutputPath", "Choices", "Default", "Assign", "Output"];
 
@@ -31,7 +32,11 @@ pub enum Rule {
     And(Vec<Rule>),
     Or(Vec<Rule>),
     Not(Box<Rule>),
-    Compare { variable: Path, op: Op, operand: Operand },
+    Compare {
+        variable: Path,
+        op: Op,
+        operand: Operand,
+    },
     /// A JSONata `Condition`: an expression, or a literal boolean.
     Condition(Query),
 }
@@ -110,7 +115,8 @@ impl Op {
 
 fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     let (obj, loc, index, ql) = (f.obj, f.loc, f.index, f.ql);
-    let default = obj.get("Default").and_then(|d| target(cx, d, &format!("{loc}/Default"), index, "Default"));
+    let default =
+        obj.get("Default").and_then(|d| target(cx, d, &format!("{loc}/Default"), index, "Default"));
     let Some(Value::Array(list)) = obj.get("Choices") else {
         cx.schema(loc, "a Choice state needs a non-empty 'Choices' array");
         return None;
@@ -151,11 +157,16 @@ fn rule(cx: &mut Cx, v: &Value, loc: &str, top: bool, ql: QueryLanguage) -> Opti
     if let Some(c) = obj.get("Condition") {
         let cloc = format!("{loc}/Condition");
         if ql == QueryLanguage::JsonPath {
-            cx.schema(&cloc, "'Condition' is a JSONata field and cannot be used in a JSONPath state");
+            cx.schema(
+                &cloc,
+                "'Condition' is a JSONata field and cannot be used in a JSONPath state",
+            );
             return None;
         }
         return match c {
-            Value::String(s) => expr_in(cx, s, &cloc, "Condition").map(|e| Rule::Condition(Query::Expr(e))),
+            Value::String(s) => {
+                expr_in(cx, s, &cloc, "Condition").map(|e| Rule::Condition(Query::Expr(e)))
+            }
             Value::Bool(b) => Some(Rule::Condition(Query::Literal(Value::Bool(*b)))),
             _ => {
                 cx.schema(&cloc, "'Condition' must be a JSONata expression string or a boolean");
@@ -167,7 +178,10 @@ fn rule(cx: &mut Cx, v: &Value, loc: &str, top: bool, ql: QueryLanguage) -> Opti
         let Some(val) = obj.get(k) else { continue };
         for other in obj.keys() {
             if other != k && !meta(other) {
-                cx.schema(&format!("{loc}/{}", token(other)), format!("field '{other}' cannot be combined with '{k}'"));
+                cx.schema(
+                    &format!("{loc}/{}", token(other)),
+                    format!("field '{other}' cannot be combined with '{k}'"),
+                );
             }
         }
         let kloc = format!("{loc}/{k}");
@@ -178,7 +192,11 @@ fn rule(cx: &mut Cx, v: &Value, loc: &str, top: bool, ql: QueryLanguage) -> Opti
                 cx.schema(&kloc, format!("'{k}' must be a non-empty array of rules"));
                 return None;
             };
-            let rules: Vec<Rule> = items.iter().enumerate().filter_map(|(i, r)| rule(cx, r, &format!("{kloc}/{i}"), false, ql)).collect();
+            let rules: Vec<Rule> = items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| rule(cx, r, &format!("{kloc}/{i}"), false, ql))
+                .collect();
             if rules.len() != items.len() {
                 return None;
             }
@@ -191,7 +209,12 @@ fn rule(cx: &mut Cx, v: &Value, loc: &str, top: bool, ql: QueryLanguage) -> Opti
 /// `Variable` and exactly one comparison operator (`NumericEquals`,
 /// `StringMatchesPath`, `IsPresent`, …) with an operand of the right type;
 /// `meta` tells the fields that may stand beside them.
-fn comparison(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, meta: &dyn Fn(&str) -> bool) -> Option<Rule> {
+fn comparison(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    loc: &str,
+    meta: &dyn Fn(&str) -> bool,
+) -> Option<Rule> {
     let variable = match obj.get("Variable") {
         Some(Value::String(s)) => match Path::parse(s) {
             Ok(p) => Some(p),
@@ -205,7 +228,10 @@ fn comparison(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, meta: &dyn Fn(&s
             None
         }
         None => {
-            cx.schema(loc, "a choice rule needs 'Variable' and a comparison operator, or And/Or/Not");
+            cx.schema(
+                loc,
+                "a choice rule needs 'Variable' and a comparison operator, or And/Or/Not",
+            );
             None
         }
     };
@@ -237,7 +263,14 @@ fn comparison(cx: &mut Cx, obj: &Map<String, Value>, loc: &str, meta: &dyn Fn(&s
 
 /// The operand of `op` (the value of key `k`): a path for a `…Path`
 /// operator, else a literal of the operator's type.
-fn operand(cx: &mut Cx, op: Op, is_path: bool, k: &str, val: &Value, kloc: &str) -> Option<Operand> {
+fn operand(
+    cx: &mut Cx,
+    op: Op,
+    is_path: bool,
+    k: &str,
+    val: &Value,
+    kloc: &str,
+) -> Option<Operand> {
     if is_path {
         return match val.as_str().map(Path::parse) {
             Some(Ok(p)) => Some(Operand::Path(p)),
@@ -252,14 +285,23 @@ fn operand(cx: &mut Cx, op: Op, is_path: bool, k: &str, val: &Value, kloc: &str)
         };
     }
     let ok = match op {
-        Op::StringEquals | Op::StringLessThan | Op::StringGreaterThan | Op::StringLessThanEquals | Op::StringGreaterThanEquals | Op::StringMatches => {
-            val.is_string()
-        }
-        Op::NumericEquals | Op::NumericLessThan | Op::NumericGreaterThan | Op::NumericLessThanEquals | Op::NumericGreaterThanEquals => val.is_number(),
+        Op::StringEquals
+        | Op::StringLessThan
+        | Op::StringGreaterThan
+        | Op::StringLessThanEquals
+        | Op::StringGreaterThanEquals
+        | Op::StringMatches => val.is_string(),
+        Op::NumericEquals
+        | Op::NumericLessThan
+        | Op::NumericGreaterThan
+        | Op::NumericLessThanEquals
+        | Op::NumericGreaterThanEquals => val.is_number(),
         // AWS accepts any string here (and compares non-timestamps as text)
-        Op::TimestampEquals | Op::TimestampLessThan | Op::TimestampGreaterThan | Op::TimestampLessThanEquals | Op::TimestampGreaterThanEquals => {
-            val.is_string()
-        }
+        Op::TimestampEquals
+        | Op::TimestampLessThan
+        | Op::TimestampGreaterThan
+        | Op::TimestampLessThanEquals
+        | Op::TimestampGreaterThanEquals => val.is_string(),
         _ => val.is_boolean(),
     };
     if !ok {

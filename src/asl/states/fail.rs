@@ -1,15 +1,15 @@
 //! Fail: ends the execution with Error and Cause (or their `…Path` forms).
 
 use super::Fields;
-use crate::asl::lower::Cx;
-use crate::asl::model::StateKind;
 use crate::asl::intrinsic::Call;
-use crate::asl::lower::opt_path;
 use crate::asl::jsonata::{expr_in, expression_text, Expr};
+use crate::asl::lower::opt_path;
+use crate::asl::lower::Cx;
 use crate::asl::model::QueryLanguage;
+use crate::asl::model::StateKind;
 use crate::asl::path::Path;
-use std::sync::Arc;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// The Fail state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
 pub(super) const TYPE: super::StateType = super::StateType { name: "Fail", fields: FIELDS, lower };
@@ -27,10 +27,19 @@ pub enum Text {
 }
 
 fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
-    Some(StateKind::Fail { error: text_field(cx, f.obj, "Error", f.loc, f.ql), cause: text_field(cx, f.obj, "Cause", f.loc, f.ql) })
+    Some(StateKind::Fail {
+        error: text_field(cx, f.obj, "Error", f.loc, f.ql),
+        cause: text_field(cx, f.obj, "Cause", f.loc, f.ql),
+    })
 }
 
-fn text_field(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Text> {
+fn text_field(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    ql: QueryLanguage,
+) -> Option<Text> {
     let pkey = format!("{key}Path");
     if obj.contains_key(key) && obj.contains_key(&pkey) {
         cx.schema(loc, format!("'{key}' and '{pkey}' cannot both be set"));
@@ -53,7 +62,10 @@ fn text_field(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: Q
         match Call::parse(s) {
             Ok(c) => Some(Text::Call(c)),
             Err(e) => {
-                cx.schema(&format!("{loc}/{pkey}"), format!("invalid intrinsic function call: {e}"));
+                cx.schema(
+                    &format!("{loc}/{pkey}"),
+                    format!("invalid intrinsic function call: {e}"),
+                );
                 None
             }
         }

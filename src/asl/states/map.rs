@@ -2,10 +2,10 @@
 //! ItemSelector, tolerated failures and MaxConcurrencyPath.
 
 use super::Fields;
-use crate::asl::lower::Cx;
-use crate::asl::model::StateKind;
 use crate::asl::jsonata::{expr_in, expression_text, Expr, Query};
+use crate::asl::lower::Cx;
 use crate::asl::lower::{dynamic, jsonata_field, machine, opt_path, opt_str, opt_uint};
+use crate::asl::model::StateKind;
 use crate::asl::model::{Dynamic, QueryLanguage, StateMachine};
 use crate::asl::path::Path;
 use serde_json::{Map, Value};
@@ -15,12 +15,34 @@ use std::sync::Arc;
 pub(super) const TYPE: super::StateType = super::StateType { name: "Map", fields: FIELDS, lower };
 
 const FIELDS: &[&str] = &[
-    "Next", "End", "InputPath", "OutputPath", "ItemsPath", "ItemProcessor", "Iterator", "ItemSelector", "Parameters",
-    "ItemReader", "ResultWriter", "ItemBatcher", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailurePercentage",
-    "ToleratedFailurePercentagePath", "ToleratedFailureCount", "ToleratedFailureCountPath", "ResultPath",
-    "ResultSelector", "Retry", "Catch", "Label", "Items", "Arguments", "Assign", "Output",
+    "Next",
+    "End",
+    "InputPath",
+    "OutputPath",
+    "ItemsPath",
+    "ItemProcessor",
+    "Iterator",
+    "ItemSelector",
+    "Parameters",
+    "ItemReader",
+    "ResultWriter",
+    "ItemBatcher",
+    "MaxConcurrency",
+    "MaxConcurrencyPath",
+    "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCount",
+    "ToleratedFailureCountPath",
+    "ResultPath",
+    "ResultSelector",
+    "Retry",
+    "Catch",
+    "Label",
+    "Items",
+    "Arguments",
+    "Assign",
+    "Output",
 ];
-
 
 /// A Map state: its item processor and how items are found and shaped.
 #[derive(Debug, Clone)]
@@ -109,14 +131,20 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     };
     let processor = machine(cx, sub, &format!("{loc}/{key}"), ql, false)?;
     let selector_key = if obj.contains_key("ItemSelector") { "ItemSelector" } else { "Parameters" };
-    let item_selector = obj.get(selector_key).map(|t| dynamic(cx, t, &format!("{loc}/{selector_key}"), selector_key, ql));
+    let item_selector = obj
+        .get(selector_key)
+        .map(|t| dynamic(cx, t, &format!("{loc}/{selector_key}"), selector_key, ql));
     let items = jsonata_field(cx, obj, "Items", loc, ql);
     let max_concurrency_expr = match obj.get("MaxConcurrency") {
-        Some(Value::String(s)) if ql == QueryLanguage::Jsonata => expr_in(cx, s, &format!("{loc}/MaxConcurrency"), "MaxConcurrency"),
+        Some(Value::String(s)) if ql == QueryLanguage::Jsonata => {
+            expr_in(cx, s, &format!("{loc}/MaxConcurrency"), "MaxConcurrency")
+        }
         _ => None,
     };
-    let distributed = sub.pointer("/ProcessorConfig/Mode").and_then(Value::as_str) == Some("DISTRIBUTED");
-    let item_reader = obj.get("ItemReader").and_then(|r| item_reader(cx, r, &format!("{loc}/ItemReader"), ql));
+    let distributed =
+        sub.pointer("/ProcessorConfig/Mode").and_then(Value::as_str) == Some("DISTRIBUTED");
+    let item_reader =
+        obj.get("ItemReader").and_then(|r| item_reader(cx, r, &format!("{loc}/ItemReader"), ql));
     Some(StateKind::Map(Box::new(MapSpec {
         processor,
         item_reader,
@@ -127,11 +155,19 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
         label: opt_str(cx, obj, "Label", loc),
         tolerated_count: amount(cx, obj, "ToleratedFailureCount", loc, ql),
         tolerated_percentage: amount(cx, obj, "ToleratedFailurePercentage", loc, ql),
-        max_concurrency: if max_concurrency_expr.is_some() { None } else { opt_uint(cx, obj, "MaxConcurrency", loc) },
+        max_concurrency: if max_concurrency_expr.is_some() {
+            None
+        } else {
+            opt_uint(cx, obj, "MaxConcurrency", loc)
+        },
         max_concurrency_path: opt_path(cx, obj, "MaxConcurrencyPath", loc),
         max_concurrency_expr,
-        item_batcher: obj.get("ItemBatcher").and_then(|b| item_batcher(cx, b, &format!("{loc}/ItemBatcher"), ql)),
-        result_writer: obj.get("ResultWriter").and_then(|w| result_writer(cx, w, &format!("{loc}/ResultWriter"), ql)),
+        item_batcher: obj
+            .get("ItemBatcher")
+            .and_then(|b| item_batcher(cx, b, &format!("{loc}/ItemBatcher"), ql)),
+        result_writer: obj
+            .get("ResultWriter")
+            .and_then(|w| result_writer(cx, w, &format!("{loc}/ResultWriter"), ql)),
     })))
 }
 
@@ -154,7 +190,14 @@ fn item_reader(cx: &mut Cx, v: &Value, loc: &str, ql: QueryLanguage) -> Option<I
         parameters,
         input_type: text("InputType"),
         csv_header_location: text("CSVHeaderLocation"),
-        csv_headers: config.get("CSVHeaders").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
+        csv_headers: config
+            .get("CSVHeaders")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         csv_delimiter: text("CSVDelimiter"),
         max_items: amount(cx, &config, "MaxItems", &rloc, ql),
     })
@@ -168,7 +211,9 @@ fn item_batcher(cx: &mut Cx, v: &Value, loc: &str, ql: QueryLanguage) -> Option<
     Some(ItemBatcher {
         max_items: amount(cx, obj, "MaxItemsPerBatch", loc, ql),
         max_bytes: amount(cx, obj, "MaxInputBytesPerBatch", loc, ql),
-        batch_input: obj.get("BatchInput").map(|b| dynamic(cx, b, &format!("{loc}/BatchInput"), "BatchInput", ql)),
+        batch_input: obj
+            .get("BatchInput")
+            .map(|b| dynamic(cx, b, &format!("{loc}/BatchInput"), "BatchInput", ql)),
     })
 }
 
@@ -187,12 +232,21 @@ fn result_writer(cx: &mut Cx, v: &Value, loc: &str, ql: QueryLanguage) -> Option
 
 /// A number given literally (`key`), by path (`keyPath`) or by a JSONata
 /// expression.
-fn amount(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Amount> {
+fn amount(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    ql: QueryLanguage,
+) -> Option<Amount> {
     if let Some(v) = obj.get(key) {
         return match v.as_f64() {
             Some(n) => Some(Amount::Literal(n)),
-            None if ql == QueryLanguage::Jsonata && v.as_str().and_then(expression_text).is_some() => {
-                expr_in(cx, v.as_str().unwrap_or_default(), &format!("{loc}/{key}"), key).map(Amount::Expr)
+            None if ql == QueryLanguage::Jsonata
+                && v.as_str().and_then(expression_text).is_some() =>
+            {
+                expr_in(cx, v.as_str().unwrap_or_default(), &format!("{loc}/{key}"), key)
+                    .map(Amount::Expr)
             }
             None => {
                 cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a number, found {v}"));

@@ -39,8 +39,16 @@ pub(crate) struct StateType {
 }
 
 /// Every state type of the Amazon States Language.
-pub(crate) const STATE_TYPES: &[StateType] =
-    &[pass::TYPE, task::TYPE, choice::TYPE, wait::TYPE, succeed::TYPE, fail::TYPE, map::TYPE, parallel::TYPE];
+pub(crate) const STATE_TYPES: &[StateType] = &[
+    pass::TYPE,
+    task::TYPE,
+    choice::TYPE,
+    wait::TYPE,
+    succeed::TYPE,
+    fail::TYPE,
+    map::TYPE,
+    parallel::TYPE,
+];
 
 /// The state type named `name`.
 pub(crate) fn find(name: &str) -> Option<&'static StateType> {

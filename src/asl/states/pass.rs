@@ -8,7 +8,15 @@ use crate::asl::model::StateKind;
 pub(super) const TYPE: super::StateType = super::StateType { name: "Pass", fields: FIELDS, lower };
 
 const FIELDS: &[&str] = &[
-    "Next", "End", "InputPath", "OutputPath", "Parameters", "ResultPath", "Result", "Assign", "Output",
+    "Next",
+    "End",
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultPath",
+    "Result",
+    "Assign",
+    "Output",
 ];
 
 fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {

@@ -5,7 +5,8 @@ use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
 
 /// The Succeed state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
-pub(super) const TYPE: super::StateType = super::StateType { name: "Succeed", fields: FIELDS, lower };
+pub(super) const TYPE: super::StateType =
+    super::StateType { name: "Succeed", fields: FIELDS, lower };
 
 const FIELDS: &[&str] = &["InputPath", "OutputPath", "Output"];
 

@@ -1,24 +1,39 @@
 //! Task: a Resource (classified once), TimeoutSeconds and HeartbeatSeconds.
 
 use super::Fields;
-use crate::asl::lower::Cx;
-use crate::asl::model::StateKind;
 use crate::asl::diagnostic::code;
-use crate::asl::lower::opt_path;
 use crate::asl::jsonata::{expr_in, Expr};
+use crate::asl::lower::opt_path;
+use crate::asl::lower::Cx;
 use crate::asl::model::QueryLanguage;
+use crate::asl::model::StateKind;
 use crate::asl::path::Path;
-use std::sync::Arc;
 use crate::asl::resource::Resource;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// The Task state: its fields (beyond Type, Comment, QueryLanguage) and lowering.
 pub(super) const TYPE: super::StateType = super::StateType { name: "Task", fields: FIELDS, lower };
 
 const FIELDS: &[&str] = &[
-    "Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch",
-    "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials",
-    "Arguments", "Assign", "Output",
+    "Next",
+    "End",
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Retry",
+    "Catch",
+    "Resource",
+    "TimeoutSeconds",
+    "TimeoutSecondsPath",
+    "HeartbeatSeconds",
+    "HeartbeatSecondsPath",
+    "Credentials",
+    "Arguments",
+    "Assign",
+    "Output",
 ];
 
 /// A number of seconds given literally or by a path.
@@ -50,7 +65,11 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
                     format!("'{s}' is a placeholder nothing filled: pass --substitute {name}=ARN (Harness::substitute), or load the template that fills it"),
                 );
             } else if !s.starts_with("arn:") && !Resource::is_unresolved(s) {
-                cx.err(code::INVALID_RESOURCE, &format!("{loc}/Resource"), format!("'{s}' is not a resource ARN"));
+                cx.err(
+                    code::INVALID_RESOURCE,
+                    &format!("{loc}/Resource"),
+                    format!("'{s}' is not a resource ARN"),
+                );
             }
             s.clone()
         }
@@ -67,13 +86,22 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     let heartbeat = seconds(cx, obj, "HeartbeatSeconds", loc, f.ql);
     if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat) {
         if h >= t {
-            cx.schema(&format!("{loc}/HeartbeatSeconds"), format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"));
+            cx.schema(
+                &format!("{loc}/HeartbeatSeconds"),
+                format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"),
+            );
         }
     }
     Some(StateKind::Task(Task { kind: Resource::parse(&resource), resource, timeout, heartbeat }))
 }
 
-fn seconds(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: QueryLanguage) -> Option<Seconds> {
+fn seconds(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    ql: QueryLanguage,
+) -> Option<Seconds> {
     let pkey = format!("{key}Path");
     if obj.contains_key(key) && obj.contains_key(&pkey) {
         cx.schema(loc, format!("'{key}' and '{pkey}' cannot both be set"));
@@ -81,9 +109,15 @@ fn seconds(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &str, ql: Quer
     if let Some(v) = obj.get(key) {
         return match v.as_u64() {
             Some(n) if n > 0 && n <= 99_999_999 => Some(Seconds::Fixed(n)),
-            _ if ql == QueryLanguage::Jsonata && v.is_string() => expr_in(cx, v.as_str().unwrap_or_default(), &format!("{loc}/{key}"), key).map(Seconds::Expr),
+            _ if ql == QueryLanguage::Jsonata && v.is_string() => {
+                expr_in(cx, v.as_str().unwrap_or_default(), &format!("{loc}/{key}"), key)
+                    .map(Seconds::Expr)
+            }
             _ => {
-                cx.schema(&format!("{loc}/{key}"), format!("'{key}' must be a positive integer, found {v}"));
+                cx.schema(
+                    &format!("{loc}/{key}"),
+                    format!("'{key}' must be a positive integer, found {v}"),
+                );
                 None
             }
         };

@@ -1,10 +1,10 @@
 //! Wait: waits Seconds, until a Timestamp, or their `…Path` forms (virtual time).
 
 use super::Fields;
+use crate::asl::jsonata::{expr_in, Expr};
+use crate::asl::lower::opt_path;
 use crate::asl::lower::Cx;
 use crate::asl::model::StateKind;
-use crate::asl::lower::opt_path;
-use crate::asl::jsonata::{expr_in, Expr};
 use crate::asl::path::Path;
 use std::sync::Arc;
 
@@ -12,7 +12,15 @@ use std::sync::Arc;
 pub(super) const TYPE: super::StateType = super::StateType { name: "Wait", fields: FIELDS, lower };
 
 const FIELDS: &[&str] = &[
-    "Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign",
+    "Next",
+    "End",
+    "InputPath",
+    "OutputPath",
+    "Seconds",
+    "SecondsPath",
+    "Timestamp",
+    "TimestampPath",
+    "Assign",
     "Output",
 ];
 
@@ -31,7 +39,10 @@ pub enum WaitFor {
 
 fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
     let (obj, loc) = (f.obj, f.loc);
-    let keys: Vec<_> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"].into_iter().filter(|k| obj.contains_key(*k)).collect();
+    let keys: Vec<_> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]
+        .into_iter()
+        .filter(|k| obj.contains_key(*k))
+        .collect();
     if keys.len() != 1 {
         cx.schema(loc, format!("a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath (found {})", keys.len()));
         return None;
@@ -43,7 +54,8 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
         "Seconds" => match v.as_u64() {
             Some(n) if n <= 99_999_999 => Some(StateKind::Wait(WaitFor::Seconds(n))),
             _ if v.is_string() && f.ql == crate::asl::QueryLanguage::Jsonata => {
-                expr_in(cx, v.as_str().unwrap_or_default(), &kloc, key).map(|e| StateKind::Wait(WaitFor::SecondsExpr(e)))
+                expr_in(cx, v.as_str().unwrap_or_default(), &kloc, key)
+                    .map(|e| StateKind::Wait(WaitFor::SecondsExpr(e)))
             }
             _ => {
                 cx.schema(&kloc, format!("'Seconds' must be a non-negative integer, found {v}"));
@@ -51,7 +63,10 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
             }
         },
         "Timestamp" => match v.as_str() {
-            Some(s) if f.ql == crate::asl::QueryLanguage::Jsonata && crate::asl::jsonata::expression_text(s).is_some() => {
+            Some(s)
+                if f.ql == crate::asl::QueryLanguage::Jsonata
+                    && crate::asl::jsonata::expression_text(s).is_some() =>
+            {
                 expr_in(cx, s, &kloc, key).map(|e| StateKind::Wait(WaitFor::TimestampExpr(e)))
             }
             Some(s) => match crate::time::parse_timestamp(s) {
@@ -66,7 +81,9 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
                 None
             }
         },
-        "SecondsPath" => opt_path(cx, obj, key, loc).map(|p| StateKind::Wait(WaitFor::SecondsPath(p))),
+        "SecondsPath" => {
+            opt_path(cx, obj, key, loc).map(|p| StateKind::Wait(WaitFor::SecondsPath(p)))
+        }
         _ => opt_path(cx, obj, key, loc).map(|p| StateKind::Wait(WaitFor::TimestampPath(p))),
     }
 }
