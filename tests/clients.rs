@@ -4,6 +4,8 @@
 
 use std::process::{Child, Command, Stdio};
 
+mod common;
+
 struct Served(Child, String);
 
 impl Drop for Served {
@@ -39,11 +41,10 @@ fn serve() -> Served {
 fn available(cmd: &str, args: &[&str]) -> bool {
     let ok = Command::new(cmd).args(args).output().map(|o| o.status.success()).unwrap_or(false);
     if !ok {
-        assert!(
-            std::env::var("SFN_HARNESS_REQUIRE_CLIENTS").as_deref() != Ok("1"),
-            "{cmd} is required (SFN_HARNESS_REQUIRE_CLIENTS=1) but not usable"
+        common::skip_unless_required(
+            "SFN_HARNESS_REQUIRE_CLIENTS",
+            &format!("{cmd} is not usable here (pip install boto3 awscli)"),
         );
-        eprintln!("SKIPPED: {cmd} is not installed (pip install boto3 awscli)");
     }
     ok
 }

@@ -5,6 +5,14 @@
 use serde_json::Value;
 use sfn_harness::Harness;
 
+/// A test that needs what this machine lacks skips with one line saying
+/// what to install, unless `var`=1 (as `.ci/run` sets it) makes it
+/// mandatory: then it fails, saying why.
+pub fn skip_unless_required(var: &str, why: &str) {
+    assert!(std::env::var(var).as_deref() != Ok("1"), "{why}, but {var}=1 makes it required");
+    eprintln!("SKIPPED: {why}");
+}
+
 /// A harness for the seed definition `path` with its `FargateTask` state
 /// changed by `edit` (a timeout, a retrier, a command override …).
 pub fn seed_with(path: &str, edit: impl FnOnce(&mut Value)) -> Harness {
