@@ -40,6 +40,8 @@
 //!   implementation (jsonata-core), with `$states`, variables and Step
 //!   Functions' own functions on the execution's seed and clock.
 //! - [`validate`] gives a definition's diagnostics with AWS's codes.
+//! - [`mutation`]: does the suite notice a change to the definition?
+//!   [`Harness::mutants`] runs a suite against small changes of it.
 //! - [`endpoint`] (feature `endpoint`) serves the Step Functions API locally.
 //! - [`workers`] holds Rust models of the seed pipeline's worker.
 //!
@@ -93,6 +95,9 @@ pub use integrations::{
     container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline,
 };
 pub use mock::{MockConfig, MockConfigError};
+/// Mutation testing of a definition: [`Harness::mutants`], the report, the
+/// mutant file `sfn-harness mutate` hands to a test command.
+pub use testing::mutation;
 #[cfg(feature = "proptest")]
 pub use testing::strategies;
 pub use testing::{

@@ -4,7 +4,7 @@
 //! `DefinitionSubstitutions`), intrinsic functions resolved (`cfn.rs`) and
 //! `${Name}` placeholders substituted.
 
-use super::cfn;
+use super::{cfn, mutant};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -58,20 +58,22 @@ pub fn load_definition_with(
     };
     let text =
         std::fs::read_to_string(path).map_err(|e| LoadError(format!("cannot read {path}: {e}")))?;
+    let mutated = |v: Value| mutant::for_file(path, None, v).map_err(LoadError);
     let v = match parse_json_or_yaml(&text) {
         Parsed::Json(v) | Parsed::Yaml(v) if v.get("Resources").is_some() => v,
-        Parsed::Json(v) if !user.is_empty() => {
-            return Ok((pretty(&substitute(&v, user)), Source::Asl))
+        Parsed::Json(v) if !user.is_empty() || mutant::any_active() => {
+            return Ok((pretty(&mutated(substitute(&v, user))?), Source::Asl))
         }
         // plain JSON ASL as written: the validator reports positions and duplicate names
         Parsed::Json(_) | Parsed::NotJson => return Ok((text, Source::Asl)),
-        Parsed::Yaml(v) => return Ok((pretty(&substitute(&v, user)), Source::Asl)),
+        Parsed::Yaml(v) => return Ok((pretty(&mutated(substitute(&v, user))?), Source::Asl)),
         Parsed::Neither(e) => {
             return Err(LoadError(format!("{path} is neither JSON nor YAML: {e}")))
         }
     };
     let base = std::path::Path::new(path).parent().unwrap_or(std::path::Path::new("."));
     let (id, def) = template_machine(&v, path, pick, base, user)?;
+    let def = mutant::for_file(path, Some(&id), def).map_err(LoadError)?;
     Ok((pretty(&def), Source::CloudFormation { logical_id: id }))
 }
 

@@ -10,6 +10,7 @@ mod lint;
 mod load;
 mod lower;
 mod model;
+pub mod mutant;
 mod parse;
 mod path;
 mod recover;

@@ -47,6 +47,15 @@ pub fn parse_str(text: &str) -> Result<StateMachine, InvalidDefinition> {
             ),
         }],
     })?;
+    // a mutant of exactly this definition, when a mutation run loads one
+    let v = super::mutant::for_definition(v).map_err(|message| InvalidDefinition {
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            code: code::SCHEMA_VALIDATION_FAILED,
+            location: String::new(),
+            message,
+        }],
+    })?;
     let dups = duplicate_state_names(text);
     if !dups.is_empty() {
         let mut diagnostics = dups;

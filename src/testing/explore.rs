@@ -63,7 +63,7 @@ impl Harness {
     ) -> Result<(), Box<Counterexample>> {
         for seed in 0..=count {
             let exec = self.clone().interleaving(seed).run_blocking(input.clone());
-            if let Err(message) = checked(&check, &exec) {
+            if let Err(message) = super::panics::quietly(|| check(&exec)) {
                 return Err(Box::new(Counterexample {
                     interleaving: seed,
                     message,
@@ -73,14 +73,4 @@ impl Harness {
         }
         Ok(())
     }
-}
-
-/// Runs `check`, turning a panic into its message.
-fn checked(check: &impl Fn(&Execution), exec: &Execution) -> Result<(), String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(exec))).map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the check panicked".into())
-    })
 }

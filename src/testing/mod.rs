@@ -14,6 +14,8 @@ mod child;
 mod coverage;
 mod explore;
 mod graph;
+pub mod mutation;
+mod panics;
 mod replay;
 mod report;
 mod schedule;
