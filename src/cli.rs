@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
 
+mod mutate;
+
 #[derive(Parser)]
 #[command(
     name = "sfn-harness",
@@ -129,6 +131,37 @@ enum Command {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Mutation testing: run the test command once per small change of the
+    /// definition (a Choice comparison flipped, a retrier changed, a Catch
+    /// removed, a Wait shortened …), each loaded by the suite through
+    /// SFN_HARNESS_MUTANT, and report the changes the suite let through.
+    /// Exit 1 below --min-score, 2 when the suite fails without a mutant.
+    Mutate {
+        /// ASL JSON or YAML, or a CloudFormation / SAM template (FILE#LogicalId)
+        definition: String,
+        /// What a ${NAME} placeholder or a template's logical id NAME stands for (repeatable)
+        #[arg(long = "substitute", value_name = "NAME=VALUE")]
+        substitutions: Vec<String>,
+        /// Mutants run at once (the build is shared: a mutant is data, not code)
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Write the report as JSON to FILE
+        #[arg(long, value_name = "FILE")]
+        json: Option<std::path::PathBuf>,
+        /// Exit 1 when fewer than PCT percent of the valid mutants are killed
+        #[arg(long, value_name = "PCT")]
+        min_score: Option<f64>,
+        /// Seconds one run may take before it is stopped and counted as timed out
+        /// (default: 5 × the unmutated run, at least 30)
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<f64>,
+        /// Only list the mutants (and which are invalid)
+        #[arg(long)]
+        list: bool,
+        /// The test command, after `--` (`-- cargo test`)
+        #[arg(last = true, value_name = "TEST COMMAND")]
+        command: Vec<String>,
+    },
     /// Run conformance cases (one JSON file each) and write a report for score.py.
     Conformance {
         dir: String,
@@ -194,6 +227,28 @@ pub fn main() -> ExitCode {
             graph(&definition, format, &coverage, execution.as_deref(), out.as_deref())
         }
         Command::Conformance { dir, report } => conformance(&dir, &report),
+        Command::Mutate {
+            definition,
+            substitutions,
+            jobs,
+            json,
+            min_score,
+            timeout,
+            list,
+            command,
+        } => match substitutions_of(&substitutions) {
+            Ok(substitutions) => mutate::main(mutate::Args {
+                definition,
+                substitutions,
+                jobs,
+                json,
+                min_score,
+                timeout,
+                list,
+                command,
+            }),
+            Err(e) => usage(e),
+        },
         Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region, max_executions } => {
             serve(bind, mock_config, ecs_endpoint, wait_scale, region, max_executions)
         }

@@ -305,3 +305,115 @@ fn coverage_of_recorded_seed_runs_and_the_graph_of_one() {
     let o = cli(&["graph", "fixtures/seed/state-machine.asl.json", "--format", "svg"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `sfn-harness mutate DEF -- sh -c SCRIPT`, with `$BIN` the binary in SCRIPT.
+fn mutate(def: &str, flags: &[&str], script: &str) -> Output {
+    let bin = env!("CARGO_BIN_EXE_sfn-harness");
+    let mut args = vec!["mutate", def];
+    args.extend_from_slice(flags);
+    let script = script.replace("$BIN", bin);
+    args.extend_from_slice(&["--", "sh", "-c", &script]);
+    cli(&args)
+}
+
+/// The seed's number-0 run, checked for its result only.
+const CHECKS_THE_RESULT: &str = r#"$BIN run fixtures/seed/state-machine.asl.json --input '{"input":{"number":0}}' --seed-worker FargateTask | grep -q '^=> SUCCEEDED output {"input":{"number":4}'"#;
+
+fn report(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn mutate_runs_the_test_command_per_mutant_and_reports_the_survivor() {
+    let json = std::env::temp_dir().join(format!("sfn-mutate-{}.json", std::process::id()));
+    let o = mutate(
+        "fixtures/seed/state-machine.asl.json",
+        &["--jobs", "2", "--json", json.to_str().unwrap()],
+        CHECKS_THE_RESULT,
+    );
+    let (out, err) = (stdout(&o), String::from_utf8_lossy(&o.stderr).into_owned());
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    // progress on stderr, one line per mutant
+    assert_eq!(err.lines().filter(|l| l.starts_with('[')).count(), 6, "{err}");
+    assert!(out.contains("#6   SURVIVED   Wait  /States/Wait/Seconds  Seconds 10 → 5"), "{out}");
+    assert!(out.contains("-  \"Seconds\": 10,\n  +  \"Seconds\": 5,"), "{out}");
+    assert!(out.contains("would be killed by: assert the virtual time"), "{out}");
+    assert!(
+        out.ends_with("6 mutants: 5 killed, 1 survived, 0 invalid (skipped); score 83.3 %\n"),
+        "{out}"
+    );
+    let r = report(&json);
+    assert_eq!(r["counts"]["killed"], 5);
+    assert_eq!(r["score"], 83.3);
+    let survived: Vec<&Value> =
+        r["mutants"].as_array().unwrap().iter().filter(|m| m["outcome"] == "survived").collect();
+    assert_eq!(survived.len(), 1);
+    assert_eq!(survived[0]["pointer"], "/States/Wait/Seconds");
+    assert_eq!(
+        survived[0]["patch"][0],
+        serde_json::json!({"op": "replace", "path": "/States/Wait/Seconds", "value": 5})
+    );
+    std::fs::remove_file(&json).unwrap();
+
+    // under --min-score the run fails; the suggested check (the virtual time) kills the survivor
+    let o =
+        mutate("fixtures/seed/state-machine.asl.json", &["--min-score", "90"], CHECKS_THE_RESULT);
+    assert_eq!(o.status.code(), Some(1));
+    let stronger = CHECKS_THE_RESULT.replace(
+        "| grep -q '^=> SUCCEEDED output {\"input\":{\"number\":4}'",
+        "> \"$SFN_HARNESS_MUTANT.out\" && grep -q '^=> SUCCEEDED output {\"input\":{\"number\":4}' \"$SFN_HARNESS_MUTANT.out\" && grep -q '+   40.000s  ExecutionSucceeded' \"$SFN_HARNESS_MUTANT.out\"",
+    );
+    assert_ne!(stronger, CHECKS_THE_RESULT);
+    let o = mutate("fixtures/seed/state-machine.asl.json", &["--min-score", "100"], &stronger);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).ends_with("score 100.0 %\n"), "{}", stdout(&o));
+}
+
+#[test]
+fn mutate_refuses_a_failing_suite_and_one_that_never_loads_the_definition() {
+    let o = mutate("fixtures/seed/state-machine.asl.json", &[], "echo broken; exit 3");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("fails on the definition as it is") && err.contains("broken"), "{err}");
+    let o = mutate("fixtures/seed/state-machine.asl.json", &[], "true");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("never loaded"), "{o:?}");
+    let o = cli(&["mutate", "fixtures/nope.asl.json", "--", "true"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fixtures/nope.asl.json"));
+}
+
+#[test]
+fn mutate_stops_a_run_past_its_time_limit() {
+    // mutant 6 (the shorter Wait) makes this suite hang: stopped, counted as killed
+    let script = format!(
+        r#"{CHECKS_THE_RESULT} && if grep -q '"mutant":{{"id":6,' "$SFN_HARNESS_MUTANT"; then sleep 60; fi"#
+    );
+    let o = mutate("fixtures/seed/state-machine.asl.json", &["--timeout", "2"], &script);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("#6   timed out  Wait"), "{out}");
+    assert!(
+        out.ends_with(
+            "6 mutants: 5 killed, 1 timed out, 0 survived, 0 invalid (skipped); score 100.0 %\n"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn mutate_loads_a_template_mutant_whatever_the_suite_substitutes() {
+    let o = mutate(
+        "fixtures/seed-sam/template.yaml#SeedStateMachine",
+        &[],
+        r#"$BIN run fixtures/seed-sam/template.yaml#SeedStateMachine --substitute ClusterArn=arn:aws:ecs:us-east-1:123456789012:cluster/other --input '{"input":{"number":0}}' --seed-worker FargateTask | grep -q '^=> SUCCEEDED output {"input":{"number":4}'"#,
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        out.ends_with("6 mutants: 5 killed, 1 survived, 0 invalid (skipped); score 83.3 %\n"),
+        "{out}"
+    );
+    let o = cli(&["mutate", "fixtures/seed-sam/template.yaml", "--list"]);
+    assert_eq!(o.status.code(), Some(2), "a template of two machines needs #LogicalId");
+}

@@ -38,7 +38,7 @@ fn image() -> Option<String> {
                 Ok(tag) => Some(tag),
                 Err(e) => {
                     let why = e.to_string();
-                    let why = why.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("");
+                    let why = why.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
                     skip_unless_required(
                         "SFN_HARNESS_REQUIRE_DOCKER",
                         &format!("the seed worker image cannot be built here: {why}"),

@@ -24,9 +24,10 @@ pub(crate) use jsonata::Reads;
 pub use jsonata::{Expr, Query};
 #[cfg(feature = "cli")]
 pub use load::template_containers;
+#[cfg(feature = "cli")]
+pub use load::Source;
 pub use load::{load_definition_with, substitute_placeholders, LoadError};
 pub use model::*;
-#[cfg(any(feature = "cli", test))]
 pub use parse::parse_value;
 #[cfg(feature = "endpoint")]
 pub use parse::MAX_DEFINITION_CHARS;

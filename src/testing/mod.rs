@@ -30,6 +30,9 @@ pub use replay::{Divergence, Replay, ReplayError, ReplayReport};
 pub use report::{Attempt, StateReport, Visit, Within};
 pub use schedule::{Schedule, Scheduled};
 
+/// Events a trace shows at most: the first half and the last half.
+const TRACE_EVENTS: usize = 200;
+
 /// Why a harness could not be built.
 #[derive(Debug)]
 pub enum HarnessError {
@@ -430,7 +433,8 @@ impl Execution {
         })
     }
 
-    /// A readable trace: one line per event, then the result.
+    /// A readable trace: one line per event (of a history longer than 200
+    /// events, the first and the last 100), then the result.
     pub fn trace(&self) -> String {
         use crate::history::Details as D;
         let mut out = String::new();
@@ -457,7 +461,20 @@ impl Execution {
             .rev()
             .find(|e| matches!(e.details, D::StateEntered { .. }))
             .map(|e| e.id);
-        for e in self.history.events() {
+        let events = self.history.events();
+        for (i, e) in events.iter().enumerate() {
+            // a long history shows its start and its end (where failures show)
+            if events.len() > TRACE_EVENTS && i >= TRACE_EVENTS / 2 {
+                if i == TRACE_EVENTS / 2 {
+                    out.push_str(&format!(
+                        "… {} events left out (exec.history_json() has them all) …\n",
+                        events.len() - TRACE_EVENTS
+                    ));
+                }
+                if i < events.len() - TRACE_EVENTS / 2 {
+                    continue;
+                }
+            }
             let t = (e.timestamp_ms - self.start_ms) as f64 / 1000.0;
             let what = match &e.details {
                 D::ExecutionStarted { input, .. } => format!("input {}", short(input)),
