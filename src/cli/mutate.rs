@@ -298,16 +298,47 @@ fn stop(pid: u32) {
     let _ = Command::new("taskkill").args(["/F", "/T", "/PID", &pid.to_string()]).status();
 }
 
-/// What a failed run said: the tests it names as failed, else its last lines.
+/// What a failed run said: the tests it names as failed (libtest's
+/// `failures:` list, `test … FAILED` lines, nextest's `FAIL` lines), else
+/// its last lines.
 fn tail(output: &str) -> String {
-    let failed: Vec<&str> = output
-        .lines()
-        .filter(|l| l.starts_with("test ") && l.trim_end().ends_with("FAILED"))
-        .map(|l| l.trim_start_matches("test ").trim_end_matches("... FAILED").trim())
-        .collect();
+    let lines: Vec<&str> = output.lines().collect();
+    let mut failed: Vec<&str> = Vec::new();
+    if let Some(at) = lines.iter().rposition(|l| l.trim_end() == "failures:") {
+        failed.extend(
+            lines[at + 1..]
+                .iter()
+                .take_while(|l| l.starts_with("    ") || l.trim().is_empty())
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty()),
+        );
+    }
+    if failed.is_empty() {
+        failed.extend(lines.iter().filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("test ")
+                .and_then(|r| r.strip_suffix(" ... FAILED"))
+                .or_else(|| l.strip_prefix("FAIL [").and_then(|r| r.rsplit(' ').next()))
+        }));
+    }
     if !failed.is_empty() {
+        failed.dedup();
         return format!("failed: {}", failed.join(", "));
     }
-    let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = lines.into_iter().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(8)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tail;
+
+    #[test]
+    fn a_failed_run_is_told_by_the_tests_it_names() {
+        let libtest = "running 3 tests\n..F\nfailures:\n\n---- a stdout ----\npanicked\n\nfailures:\n    a\n    m::b\n\ntest result: FAILED. 1 passed; 2 failed\n";
+        assert_eq!(tail(libtest), "failed: a, m::b");
+        assert_eq!(tail("test x ... ok\ntest y ... FAILED\n"), "failed: y");
+        assert_eq!(tail("        FAIL [   0.010s] crate::suite t1\n"), "failed: t1");
+        assert_eq!(tail("error: no such file\n"), "error: no such file");
+    }
 }
