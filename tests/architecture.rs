@@ -221,7 +221,10 @@ fn code_of(line: &str) -> String {
 #[test]
 fn code_of_leaves_out_comments_and_strings() {
     assert_eq!(code_of(r#"let t = Instant::now(); // SystemTime"#), "let t = Instant::now(); ");
-    assert_eq!(code_of(r#"f("x.elapsed() \" y", "http://a") + z.elapsed()"#), r#"f("", "") + z.elapsed()"#);
+    assert_eq!(
+        code_of(r#"f("x.elapsed() \" y", "http://a") + z.elapsed()"#),
+        r#"f("", "") + z.elapsed()"#
+    );
 }
 
 #[test]

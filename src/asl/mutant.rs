@@ -215,6 +215,9 @@ mod tests {
             PatchOp::Replace { path: "/a/d/0".into(), value: json!(0) },
         ];
         assert_eq!(apply(&v, &p).unwrap(), json!({"a": {"d": [0, 3, 9], "e": true}}));
+        // `add` on a member that exists replaces it, as RFC 6902 says
+        let p = [PatchOp::Add { path: "/a/b~1c".into(), value: json!(2) }];
+        assert_eq!(apply(&v, &p).unwrap()["a"]["b/c"], 2);
     }
 
     #[test]

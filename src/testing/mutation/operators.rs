@@ -168,11 +168,7 @@ fn retrier(out: &mut Out, name: &str, r: &Value, rp: &str, j: usize) {
     let max = r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3);
     let mut attempts = |to: u64| {
         let p = format!("{rp}/MaxAttempts");
-        let op = if r.get("MaxAttempts").is_some() {
-            PatchOp::Replace { path: p.clone(), value: json!(to) }
-        } else {
-            PatchOp::Add { path: p.clone(), value: json!(to) }
-        };
+        let op = set(&p, json!(to));
         let k = max.min(to);
         out.push(
             "retry_max_attempts",
@@ -196,11 +192,7 @@ fn retrier(out: &mut Out, name: &str, r: &Value, rp: &str, j: usize) {
     let rate = r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0);
     let to = if rate == 1.0 { 2.0 } else { 1.0 };
     let p = format!("{rp}/BackoffRate");
-    let op = if r.get("BackoffRate").is_some() {
-        PatchOp::Replace { path: p.clone(), value: json!(to) }
-    } else {
-        PatchOp::Add { path: p.clone(), value: json!(to) }
-    };
+    let op = set(&p, json!(to));
     out.push(
         "retry_backoff_rate",
         name,
@@ -226,11 +218,7 @@ fn map(out: &mut Out, name: &str, s: &Value, sp: &str) {
             let n = now.unwrap_or(0);
             let to = if n == 1 { 0 } else { 1 };
             let p = format!("{sp}/MaxConcurrency");
-            let op = if now.is_some() {
-                PatchOp::Replace { path: p.clone(), value: json!(to) }
-            } else {
-                PatchOp::Add { path: p.clone(), value: json!(to) }
-            };
+            let op = set(&p, json!(to));
             out.push(
                 "max_concurrency",
                 name,
@@ -419,6 +407,12 @@ fn comparisons(out: &mut Out, name: &str, rule: &Value, p: &str) {
             }
         }
     }
+}
+
+/// A field of an object set to `value`, whether it is there or not (JSON
+/// Patch's `add` replaces a member that exists).
+fn set(path: &str, value: Value) -> PatchOp {
+    PatchOp::Add { path: path.into(), value }
 }
 
 /// `x` as JSON, an integer where it is one.
