@@ -8,6 +8,8 @@ use sfn_harness::sdk::sfn_client;
 use sfn_harness::MockConfig;
 use std::io::{Read, Write};
 
+mod common;
+
 const SEED: &str = "fixtures/seed/state-machine.asl.json";
 
 async fn start() -> (server::Server, Client) {
@@ -639,4 +641,49 @@ async fn requests_aws_refuses_are_refused_with_awss_error() {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 405"), "{resp}");
+}
+
+/// The child half of the next test, run with `SFN_HARNESS_MUTANT` set (does
+/// nothing otherwise): the seed created through CreateStateMachine runs as
+/// the mutant, its loop taking the virtual seconds the parent expects.
+#[tokio::test]
+async fn create_state_machine_loads_the_mutant_in_a_mutation_run() {
+    let Ok(want) = std::env::var("SFN_HARNESS_MUTANT_TEST_EXPECT") else { return };
+    let (_srv, client) = start().await;
+    let sm = create(&client, "state-machine", &std::fs::read_to_string(SEED).unwrap()).await;
+    let exec = client
+        .start_execution()
+        .state_machine_arn(format!("{sm}#HappyPath"))
+        .input(r#"{"input":{"number":0}}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    assert_eq!(wait_done(&client, &exec).await.status.as_str(), "SUCCEEDED");
+    let events = client.get_execution_history().execution_arn(&exec).send().await.unwrap().events;
+    let (first, last) = (events.first().unwrap().timestamp, events.last().unwrap().timestamp);
+    assert_eq!((last.secs() - first.secs()).to_string(), want);
+}
+
+#[test]
+fn the_endpoint_honours_sfn_harness_mutant() {
+    let h = sfn_harness::Harness::from_file(SEED).unwrap();
+    let wait = h.mutants().iter().find(|m| m.operator == "wait_shortened").unwrap().clone();
+    let file =
+        std::env::temp_dir().join(format!("sfn-endpoint-mutant-{}.json", std::process::id()));
+    common::write_mutant_file(SEED, &wait, &file);
+    let child = |expect: &str| {
+        common::run_test_alone(
+            "create_state_machine_loads_the_mutant_in_a_mutation_run",
+            &[
+                ("SFN_HARNESS_MUTANT", file.as_os_str()),
+                ("SFN_HARNESS_MUTANT_TEST_EXPECT", expect.as_ref()),
+            ],
+        )
+    };
+    let out = child("20");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!child("40").status.success(), "the child's check can fail");
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(format!("{}.loaded", file.display()));
 }

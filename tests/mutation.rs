@@ -7,6 +7,8 @@ use sfn_harness::mutation::{Mutant, Outcome};
 use sfn_harness::workers::seed_worker;
 use sfn_harness::{Harness, MockConfig, TaskCall, TaskReply};
 
+mod common;
+
 const SEED: &str = "fixtures/seed/state-machine.asl.json";
 const SEED_JSONATA: &str = "fixtures/seed/state-machine.jsonata.asl.json";
 const PIPELINE: &str = "fixtures/pipeline/pipeline.asl.json";
@@ -279,22 +281,16 @@ fn every_loader_honours_sfn_harness_mutant() {
     std::fs::create_dir_all(&dir).unwrap();
     let h = seed(SEED);
     let wait = h.mutants().iter().find(|m| m.operator == "wait_shortened").unwrap().clone();
-    let original: Value = serde_json::from_str(&std::fs::read_to_string(SEED).unwrap()).unwrap();
     let file = dir.join("mutant.json");
-    let write = |m: &Mutant| {
-        let content = json!({
-            "origin": {"file": std::fs::canonicalize(SEED).unwrap(), "machine": null, "definition": original},
-            "mutant": m,
-        });
-        std::fs::write(&file, content.to_string()).unwrap();
-    };
+    let write = |m: &Mutant| common::write_mutant_file(SEED, m, &file);
     let child = |expect: &str| {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "mutant_loaded_in_a_child_process", "--nocapture"])
-            .env("SFN_HARNESS_MUTANT", &file)
-            .env("SFN_HARNESS_MUTANT_TEST_EXPECT", expect)
-            .output()
-            .unwrap()
+        common::run_test_alone(
+            "mutant_loaded_in_a_child_process",
+            &[
+                ("SFN_HARNESS_MUTANT", file.as_os_str()),
+                ("SFN_HARNESS_MUTANT_TEST_EXPECT", expect.as_ref()),
+            ],
+        )
     };
     write(&wait);
     let out = child("20");

@@ -26,3 +26,27 @@ pub fn sleep_instead(task: &mut Value) {
     task["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"] =
         serde_json::json!(["python3", "-c", "import time; time.sleep(60)"]);
 }
+
+/// Writes what `SFN_HARNESS_MUTANT` names: `mutant` of the ASL file `def`.
+pub fn write_mutant_file(
+    def: &str,
+    mutant: &sfn_harness::mutation::Mutant,
+    file: &std::path::Path,
+) {
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(def).unwrap()).unwrap();
+    let content = serde_json::json!({
+        "origin": {"file": std::fs::canonicalize(def).unwrap(), "machine": null, "definition": original},
+        "mutant": mutant,
+    });
+    std::fs::write(file, content.to_string()).unwrap();
+}
+
+/// Runs this test binary's test `name` alone, in a process of its own, with `env`.
+pub fn run_test_alone(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", name, "--nocapture"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
