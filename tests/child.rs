@@ -39,6 +39,15 @@ fn a_parent_runs_the_seed_as_a_child_with_sync_2_and_sees_its_output() {
     );
     // the child's 40 virtual seconds pass on the parent's clock
     assert_eq!(exec.elapsed().as_secs(), 40);
+    // recorded as AWS records it: the pattern's version belongs to the resource
+    let history = exec.history_json();
+    let scheduled =
+        &history.as_array().unwrap().iter().find(|e| e["type"] == "TaskScheduled").unwrap()
+            ["taskScheduledEventDetails"];
+    assert_eq!(
+        (&scheduled["resourceType"], &scheduled["resource"]),
+        (&json!("states"), &json!("startExecution.sync:2"))
+    );
     let children = h.child_executions();
     assert_eq!(children.len(), 1);
     assert_eq!(children[0].invocations("FargateTask"), 4);

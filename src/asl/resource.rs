@@ -39,6 +39,26 @@ pub enum Resource {
     Activity(Arc<str>),
 }
 
+/// `ecs:runTask.sync` → (`ecs`, `runTask.sync`), as TaskScheduled records
+/// them: the API is the last segment (`aws-sdk:s3:getObject` → `aws-sdk:s3`,
+/// `getObject`), with its pattern's version (`states:startExecution.sync:2`
+/// → `states`, `startExecution.sync:2`).
+fn service_and_api(spec: &str) -> (&str, &str) {
+    let last = spec.rfind(':');
+    let versioned = last.is_some_and(|i| {
+        let v = &spec[i + 1..];
+        !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
+    });
+    let cut = match last {
+        Some(i) if versioned => spec[..i].rfind(':'),
+        other => other,
+    };
+    match cut {
+        Some(i) => (&spec[..i], &spec[i + 1..]),
+        None => ("", spec),
+    }
+}
+
 impl Resource {
     /// Whether this is an ECS service integration (`arn:aws:states:::ecs:…`).
     pub fn is_ecs(&self) -> bool {
@@ -55,7 +75,7 @@ impl Resource {
             && parts[4].is_empty()
         {
             let spec = parts[5];
-            let (service, api) = spec.rsplit_once(':').unwrap_or(("", spec));
+            let (service, api) = service_and_api(spec);
             let pattern = if api.ends_with(".waitForTaskToken") {
                 Pattern::WaitForTaskToken
             } else if api.contains(".sync") {
@@ -114,6 +134,19 @@ mod tests {
             matches!(&r, Resource::Service { res, pattern: Pattern::Sync } if &*res.resource_type == "ecs" && &*res.resource == "runTask.sync")
         );
         assert!(r.is_ecs());
+        for (arn, ty, api) in [
+            ("arn:aws:states:::states:startExecution.sync:2", "states", "startExecution.sync:2"),
+            ("arn:aws:states:::states:startExecution.sync", "states", "startExecution.sync"),
+            ("arn:aws:states:::aws-sdk:s3:getObject", "aws-sdk:s3", "getObject"),
+            ("arn:aws:states:::lambda:invoke", "lambda", "invoke"),
+        ] {
+            let Resource::Service { res, .. } = Resource::parse(arn) else { panic!("{arn}") };
+            assert_eq!((&*res.resource_type, &*res.resource), (ty, api), "{arn}");
+        }
+        assert!(matches!(
+            Resource::parse("arn:aws:states:::states:startExecution.sync:2").pattern(),
+            Pattern::Sync
+        ));
         assert!(matches!(
             Resource::parse("arn:aws:states:::sqs:sendMessage.waitForTaskToken").pattern(),
             Pattern::WaitForTaskToken
