@@ -123,3 +123,27 @@ fn templates_that_cannot_be_run_say_what_to_pass_instead() {
     let e = Harness::from_file(bad.to_str().unwrap()).unwrap_err().to_string();
     assert!(e.contains("neither JSON nor YAML"), "{e}");
 }
+
+#[test]
+fn a_template_machine_is_named_after_its_logical_id_so_a_parent_finds_it() {
+    let child = Harness::from_file("fixtures/seed-sam/template.yaml#SeedStateMachine")
+        .unwrap()
+        .on_task("FargateTask", seed_worker);
+    let exec = child.run_blocking(number(3));
+    assert!(
+        exec.state_machine_arn.ends_with(":stateMachine:SeedStateMachine"),
+        "{}",
+        exec.state_machine_arn
+    );
+    // what `!Ref SeedStateMachine` gives a parent names the same machine
+    let parent = Harness::from_definition(
+        r#"{"StartAt": "Run", "States": {"Run": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:SeedStateMachine",
+                           "Input": {"input": {"number": 3}}}, "End": true}}}"#,
+    )
+    .unwrap()
+    .with_child(child);
+    let exec = parent.run_blocking(json!({}));
+    exec.assert_succeeded();
+    assert_eq!(exec.output()["Output"]["input"]["number"], 4);
+}

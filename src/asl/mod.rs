@@ -24,7 +24,6 @@ pub(crate) use jsonata::Reads;
 pub use jsonata::{Expr, Query};
 #[cfg(feature = "cli")]
 pub use load::template_containers;
-#[cfg(feature = "cli")]
 pub use load::Source;
 pub use load::{load_definition_with, substitute_placeholders, LoadError};
 pub use model::*;

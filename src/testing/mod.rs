@@ -60,7 +60,8 @@ impl std::error::Error for HarnessError {}
 ///
 /// Settings are values with stated defaults: seed 0, virtual start
 /// 2024-01-01T00:00:00Z, region/account from the definition's first ARN
-/// (else us-east-1 / 123456789012), state machine name from the file stem.
+/// (else us-east-1 / 123456789012), state machine name from the file stem
+/// (a template's state machine: its logical id, what its `Ref` gives).
 #[derive(Clone)]
 pub struct Harness {
     sm: Arc<StateMachine>,
@@ -112,13 +113,17 @@ impl Harness {
         path: &str,
         substitutions: &std::collections::BTreeMap<String, String>,
     ) -> Result<Harness, HarnessError> {
-        let (text, _) =
+        let (text, source) =
             asl::load_definition_with(path, substitutions).map_err(HarnessError::Load)?;
-        let stem = std::path::Path::new(path.split('#').next().unwrap_or(path))
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .map(|s| s.split('.').next().unwrap_or(s).to_string())
-            .unwrap_or_else(|| "StateMachine".into());
+        // a template's machine is named after its logical id (what its `Ref` gives)
+        let stem = match source {
+            asl::Source::CloudFormation { logical_id } => logical_id,
+            asl::Source::Asl => std::path::Path::new(path.split('#').next().unwrap_or(path))
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .map(|s| s.split('.').next().unwrap_or(s).to_string())
+                .unwrap_or_else(|| "StateMachine".into()),
+        };
         let mut h = Harness::from_definition(&text)?;
         h.config.state_machine_name = stem;
         h.origin = Some(path.to_string());
