@@ -147,3 +147,69 @@ fn a_template_machine_is_named_after_its_logical_id_so_a_parent_finds_it() {
     exec.assert_succeeded();
     assert_eq!(exec.output()["Output"]["input"]["number"], 4);
 }
+
+#[test]
+fn a_parameter_without_default_is_named_and_a_list_parameter_is_a_list() {
+    let dir = std::env::temp_dir().join(format!("sfn-harness-params-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = dir.join("template.yaml");
+    std::fs::write(
+        &template,
+        r#"Parameters:
+  Subnets:
+    Type: List<AWS::EC2::Subnet::Id>
+  Groups:
+    Type: CommaDelimitedList
+    Default: "sg-1, sg-2"
+  Cluster:
+    Type: String
+Resources:
+  Machine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      Definition:
+        StartAt: Run
+        States:
+          Run:
+            Type: Task
+            Resource: arn:aws:states:::ecs:runTask.sync
+            Parameters:
+              Cluster: !Ref Cluster
+              NetworkConfiguration:
+                AwsvpcConfiguration:
+                  Subnets: !Ref Subnets
+                  SecurityGroups: !Ref Groups
+              TaskDefinition: !Sub "task-in-${Cluster}"
+            End: true
+"#,
+    )
+    .unwrap();
+    let path = template.to_str().unwrap();
+    let e = Harness::from_file(path).unwrap_err().to_string();
+    assert!(e.contains("parameter 'Cluster' (String) has no Default"), "{e}");
+    assert!(e.contains("--substitute Cluster=VALUE"), "{e}");
+    let subs = BTreeMap::from([("Cluster".to_string(), "c1".to_string())]);
+    let e = Harness::from_file_with(path, &subs).unwrap_err().to_string();
+    assert!(e.contains("'Subnets' (List<AWS::EC2::Subnet::Id>)"), "{e}");
+    let subs = BTreeMap::from([
+        ("Cluster".to_string(), "c1".to_string()),
+        ("Subnets".to_string(), "subnet-a,subnet-b".to_string()),
+    ]);
+    let exec = Harness::from_file_with(path, &subs)
+        .unwrap()
+        .on_task("Run", |c| TaskReply::ok(c.parameters.as_ref().clone()))
+        .run_blocking(json!({}));
+    exec.assert_succeeded();
+    let p = exec.output();
+    assert_eq!(p["Cluster"], "c1");
+    assert_eq!(p["TaskDefinition"], "task-in-c1");
+    assert_eq!(
+        p["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"],
+        json!(["subnet-a", "subnet-b"])
+    );
+    assert_eq!(
+        p["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"],
+        json!(["sg-1", "sg-2"])
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -136,9 +136,36 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    /// What `Ref name` gives: a pseudo parameter, a parameter's default, or
-    /// a resource's physical id (a name, a URL or an ARN, by type).
-    fn reference(&self, name: &str) -> String {
+    /// What `Ref name` gives: a pseudo parameter, a parameter's value (what
+    /// the user said, else its Default; a list for `List<…>` and
+    /// `CommaDelimitedList` parameters), or a resource's physical id (a
+    /// name, a URL or an ARN, by type).
+    fn reference(&self, name: &str) -> Result<Value, LoadError> {
+        if let Some(p) = self.parameters.get(name) {
+            let ty = p.get("Type").and_then(Value::as_str).unwrap_or("String");
+            let value = match (self.user.get(name), p.get("Default")) {
+                (Some(v), _) => v.clone(),
+                (None, Some(Value::String(s))) => s.clone(),
+                (None, Some(other)) => crate::json::to_json_string(other),
+                (None, None) => {
+                    return Err(LoadError(format!(
+                        "template parameter '{name}' ({ty}) has no Default: say what it stands for with --substitute {name}=VALUE (Harness::substitute(\"{name}\", …))"
+                    )))
+                }
+            };
+            return Ok(if ty.starts_with("List<") || ty == "CommaDelimitedList" {
+                Value::Array(
+                    value.split(',').map(|v| Value::String(v.trim().to_string())).collect(),
+                )
+            } else {
+                Value::String(value)
+            });
+        }
+        Ok(Value::String(self.reference_str(name)))
+    }
+
+    /// What `Ref name` gives for a name that is no parameter.
+    fn reference_str(&self, name: &str) -> String {
         if let Some(v) = self.user.get(name) {
             return v.clone();
         }
@@ -155,13 +182,6 @@ impl<'a> Resolver<'a> {
             }
             "AWS::NoValue" => return String::new(),
             _ => {}
-        }
-        if let Some(p) = self.parameters.get(name) {
-            return match p.get("Default") {
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => crate::json::to_json_string(other),
-                None => name.to_string(),
-            };
         }
         let ty = self.resource_type(name);
         match ty {
@@ -233,9 +253,7 @@ impl<'a> Resolver<'a> {
         };
         let err = |msg: &str| LoadError(format!("{name}: {msg}"));
         Ok(match name.as_str() {
-            "Ref" => Value::String(
-                self.reference(args.as_str().ok_or_else(|| err("needs a logical id"))?),
-            ),
+            "Ref" => self.reference(args.as_str().ok_or_else(|| err("needs a logical id"))?)?,
             "Fn::GetAtt" => {
                 let (id, attr) = match args {
                     Value::Array(a) if a.len() == 2 => {
@@ -405,7 +423,16 @@ impl<'a> Resolver<'a> {
                     Some(v) => self.resolve_str(v)?,
                     None => match name.split_once('.') {
                         Some((id, attr)) if !name.starts_with("AWS::") => self.get_att(id, attr),
-                        _ => self.reference(name),
+                        _ => match self.reference(name)? {
+                            Value::String(s) => s,
+                            // a list parameter in a string: its items, as CloudFormation joins them
+                            other => other
+                                .as_array()
+                                .map(|a| {
+                                    a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")
+                                })
+                                .unwrap_or_default(),
+                        },
                     },
                 };
                 out.push_str(&val);
