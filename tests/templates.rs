@@ -213,3 +213,53 @@ Resources:
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_unfilled_placeholder_is_reported_in_any_field() {
+    let Err(HarnessError::Invalid(e)) = Harness::from_file("fixtures/placeholders/orders.asl.json")
+    else {
+        panic!("must not load")
+    };
+    let at: Vec<(&str, &str)> =
+        e.diagnostics.iter().map(|d| (d.code, d.location.as_str())).collect();
+    assert!(
+        at.contains(&("UNFILLED_PLACEHOLDER", "/States/StoreOrder/Parameters/TableName")),
+        "{at:?}"
+    );
+    let d = e.diagnostics.iter().find(|d| d.location.ends_with("TableName")).unwrap();
+    assert!(d.message.contains("--substitute OrdersTableName=VALUE"), "{}", d.message);
+
+    // a distributed Map's ItemReader and ResultWriter, a JSONata Arguments
+    let def = r#"{"StartAt": "M", "States": {"M": {"Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                       "Parameters": {"Bucket": "${DataBucket}", "Key": "items.json"}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "${ResultBucket}", "Prefix": "out"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "T", "States": {
+            "T": {"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Arguments": {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:${Fn}", "Payload": "{% $states.input %}"}, "End": true}}},
+        "End": true}}}"#;
+    let d = sfn_harness::validate(def);
+    let at: Vec<(&str, &str)> = d.iter().map(|d| (d.code, d.location.as_str())).collect();
+    for want in [
+        "/States/M/ItemReader/Parameters/Bucket",
+        "/States/M/ResultWriter/Parameters/Bucket",
+        "/States/M/ItemProcessor/States/T/Arguments/FunctionName",
+    ] {
+        assert!(at.contains(&("UNFILLED_PLACEHOLDER", want)), "{want} in {at:?}");
+    }
+    assert_eq!(
+        at.iter().filter(|(c, _)| *c == "UNFILLED_PLACEHOLDER").count(),
+        3,
+        "once each: {at:?}"
+    );
+
+    // inside longer text it may be meant literally: a warning, and the machine loads
+    let def = r#"{"StartAt": "N", "States": {"N": {"Type": "Pass", "Parameters": {"Message": "Order ${id} shipped"}, "End": true}}}"#;
+    let d = sfn_harness::validate(def);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(
+        (d[0].code, d[0].severity),
+        ("UNFILLED_PLACEHOLDER", sfn_harness::Severity::Warning)
+    );
+    assert!(Harness::from_definition(def).is_ok());
+}

@@ -88,6 +88,48 @@ pub(crate) fn placeholder(s: &str) -> Option<&str> {
     .then_some(name)
 }
 
+/// What an unfilled `${name}` in `s` is told: what fills it.
+pub(crate) fn unfilled(s: &str, name: &str, what: &str) -> String {
+    format!("'{s}' is a placeholder nothing filled: pass --substitute {name}={what} (Harness::substitute), or load the template that fills it")
+}
+
+/// `${Name}` placeholders nothing filled in a state's fields (Resource is
+/// the Task's own check; nested machines are their states'): an error
+/// where the placeholder is the whole value or in an ARN (a slot SAM, CDK
+/// or Terraform fills), a warning where it stands in longer text (which
+/// may mean it literally).
+fn unfilled_placeholders(cx: &mut Cx, obj: &Map<String, Value>, loc: &str) {
+    fn walk(cx: &mut Cx, v: &Value, loc: &str) {
+        match v {
+            Value::String(s) => {
+                let Some(name) = placeholder(s) else { return };
+                if s.trim() == format!("${{{name}}}") || s.starts_with("arn:") {
+                    cx.err(code::UNFILLED_PLACEHOLDER, loc, unfilled(s, name, "VALUE"));
+                } else {
+                    cx.warn(code::UNFILLED_PLACEHOLDER, loc, unfilled(s, name, "VALUE"));
+                }
+            }
+            Value::Object(m) => {
+                for (k, v) in m {
+                    walk(cx, v, &format!("{loc}/{}", token(k)));
+                }
+            }
+            Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(cx, v, &format!("{loc}/{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (k, v) in obj {
+        if !matches!(k.as_str(), "Resource" | "Comment" | "ItemProcessor" | "Iterator" | "Branches")
+        {
+            walk(cx, v, &format!("{loc}/{}", token(k)));
+        }
+    }
+}
+
 /// Numbers every state of the machine, nested ones included, depth first:
 /// a state's `id` is its place machine-wide (ASL names are unique
 /// machine-wide, so a name and an id say the same). Returns the next id.
@@ -259,6 +301,7 @@ pub(crate) fn state(
     let catch = array_field(cx, obj, "Catch", loc, "catchers", |cx, c, l, last| {
         catcher(cx, c, l, index, last, ql)
     });
+    unfilled_placeholders(cx, obj, loc);
     let fields = Fields { obj, loc, ql, index };
     let kind = (ty_def.lower)(cx, &fields)?;
     Some(State {

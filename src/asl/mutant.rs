@@ -120,7 +120,7 @@ fn index(key: &str, bound: usize, path: &str) -> Result<usize, String> {
 
 /// A JSON pointer segment for `key` (RFC 6901 escapes).
 pub fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+    super::diagnostic::token(key)
 }
 
 /// Where a mutant came from: the file the runner loaded (canonical path),

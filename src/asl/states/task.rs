@@ -62,7 +62,7 @@ fn lower(cx: &mut Cx, f: &Fields) -> Option<StateKind> {
                 cx.err(
                     code::UNFILLED_PLACEHOLDER,
                     &format!("{loc}/Resource"),
-                    format!("'{s}' is a placeholder nothing filled: pass --substitute {name}=ARN (Harness::substitute), or load the template that fills it"),
+                    super::super::lower::unfilled(s, name, "ARN"),
                 );
             } else if !s.starts_with("arn:") && !Resource::is_unresolved(s) {
                 cx.err(
