@@ -50,6 +50,11 @@ impl Activities {
         Ok(json!({"activityArn": arn, "creationDate": created}))
     }
 
+    /// Whether the activity `arn` exists.
+    pub(super) fn exists(&self, arn: &str) -> bool {
+        self.lock().contains_key(arn)
+    }
+
     fn arn(req: &Value) -> Result<String, super::ApiError> {
         let arn = required(req, "activityArn")?;
         if !arn.starts_with("arn:") || !arn.contains(":activity:") {

@@ -7,7 +7,9 @@
 //! puts it on a socket.
 
 mod activities;
+mod config;
 mod requests;
+mod tags;
 
 /// The endpoint on a socket.
 pub mod server {
@@ -40,6 +42,7 @@ use crate::mock::MockConfig;
 use crate::rng::Rng;
 use crate::time::Wall;
 use activities::Activities;
+use config::Configs;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -98,16 +101,21 @@ impl Default for EndpointConfig {
 struct Machine {
     arn: String,
     name: String,
-    definition: String,
+    definition: Arc<str>,
     role_arn: String,
     kind: String,
     created: f64,
+    /// When the definition, role or a configuration last changed.
+    updated: f64,
+    configs: Configs,
     sm: Arc<StateMachine>,
 }
 
 struct ExecRecord {
     arn: String,
     sm_arn: String,
+    /// The machine as this execution started it (DescribeStateMachineForExecution).
+    machine: MachineAtStart,
     name: String,
     input: String,
     status: Status,
@@ -118,6 +126,17 @@ struct ExecRecord {
     live: Arc<Mutex<Vec<crate::history::Event>>>,
     abort: Option<tokio::task::AbortHandle>,
     stop_reason: Option<(Option<String>, Option<String>)>,
+}
+
+/// What DescribeStateMachineForExecution gives: the machine as an
+/// execution started it, whatever updates came after.
+#[derive(Clone)]
+struct MachineAtStart {
+    name: String,
+    definition: Arc<str>,
+    role_arn: String,
+    updated: f64,
+    configs: Configs,
 }
 
 #[derive(Default)]
@@ -150,6 +169,7 @@ struct Inner {
     store: Mutex<Store>,
     tokens: Arc<TokenRegistry>,
     activities: Activities,
+    tags: tags::Tags,
     /// What answers tasks no mock answers (ECS, activities), built once.
     fallback: Arc<Fallback>,
 }
@@ -240,6 +260,7 @@ impl Endpoint {
                 store: Mutex::new(Store::default()),
                 tokens,
                 activities,
+                tags: tags::Tags::default(),
                 fallback,
             }),
         }
@@ -300,14 +321,16 @@ impl Endpoint {
             "GetExecutionHistory" => self.get_execution_history(&req),
             "ValidateStateMachineDefinition" => validate(&req),
             "TestState" => self.test_state(&req).await,
-            "CreateActivity" => self.inner.activities.create(
-                &req,
-                &self.arn("activity", ""),
-                epoch_secs(&self.inner.cfg.wall),
-            ),
+            "CreateActivity" => self.create_activity(&req),
             "DescribeActivity" => self.inner.activities.describe(&req),
             "ListActivities" => self.inner.activities.list(&req),
-            "DeleteActivity" => self.inner.activities.delete(&req),
+            "DeleteActivity" => self.inner.activities.delete(&req).inspect(|_| {
+                self.inner.tags.forget(optional(&req, "activityArn").unwrap_or_default())
+            }),
+            "TagResource" => self.tag_resource(&req),
+            "UntagResource" => self.untag_resource(&req),
+            "ListTagsForResource" => self.list_tags_for_resource(&req),
+            "DescribeStateMachineForExecution" => self.describe_state_machine_for_execution(&req),
             "GetActivityTask" => {
                 self.inner.activities.get_task(&req, &self.inner.tokens, &self.inner.cfg.wall).await
             }
@@ -340,8 +363,6 @@ impl Endpoint {
     fn create_state_machine(&self, req: &Value) -> ApiResult {
         let name = required(req, "name")?;
         let definition = required(req, "definition")?;
-        let role_arn =
-            optional(req, "roleArn").unwrap_or("arn:aws:iam::123456789012:role/StepFunctionsRole");
         let kind = optional(req, "type").unwrap_or("STANDARD");
         if !valid_name(name) {
             return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
@@ -349,11 +370,14 @@ impl Endpoint {
         if kind != "STANDARD" && kind != "EXPRESS" {
             return Err(err("ValidationException", format!("1 validation error detected: Value '{kind}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]")));
         }
+        let role_arn = checked_role(required(req, "roleArn")?)?;
+        let configs = Configs::default().updated(req)?;
+        let tags = tags::parse(req, "tags")?;
         let sm = Self::parse_definition(definition)?;
         let arn = self.arn("stateMachine", name);
         let mut store = self.store();
         if let Some(m) = store.machines.get(&arn) {
-            if m.definition == definition && m.role_arn == role_arn {
+            if &*m.definition == definition && m.role_arn == role_arn && m.configs == configs {
                 return Ok(json!({"stateMachineArn": arn, "creationDate": m.created}));
             }
             return Err(err(
@@ -361,6 +385,7 @@ impl Endpoint {
                 format!("State Machine Already Exists: '{arn}'"),
             ));
         }
+        self.inner.tags.tag(&arn, tags)?;
         let created = epoch_secs(&self.inner.cfg.wall);
         store.machines.insert(
             arn.clone(),
@@ -371,10 +396,85 @@ impl Endpoint {
                 role_arn: role_arn.into(),
                 kind: kind.into(),
                 created,
+                updated: created,
+                configs,
                 sm: Arc::new(sm),
             },
         );
         Ok(json!({"stateMachineArn": arn, "creationDate": created}))
+    }
+
+    fn create_activity(&self, req: &Value) -> ApiResult {
+        let tags = tags::parse(req, "tags")?;
+        if let Some(e) = req.get("encryptionConfiguration") {
+            Configs::default().updated(&json!({"encryptionConfiguration": e}))?;
+        }
+        let created = self.inner.activities.create(
+            req,
+            &self.arn("activity", ""),
+            epoch_secs(&self.inner.cfg.wall),
+        )?;
+        let arn = created["activityArn"].as_str().unwrap_or_default();
+        self.inner.tags.tag(arn, tags)?;
+        Ok(created)
+    }
+
+    /// The state machine or activity `resourceArn` names (tags are kept on those).
+    fn taggable(&self, req: &Value) -> Result<String, ApiError> {
+        let arn = required(req, "resourceArn")?;
+        let parts: Vec<&str> = arn.split(':').collect();
+        if parts.len() < 7 || parts[0] != "arn" || parts[2] != "states" {
+            return Err(err("InvalidArn", format!("Invalid Arn: '{arn}'")));
+        }
+        let exists = match parts[5] {
+            "stateMachine" if parts.len() == 7 => self.store().machines.contains_key(arn),
+            "activity" if parts.len() == 7 => self.inner.activities.exists(arn),
+            _ => false,
+        };
+        if !exists {
+            return Err(err("ResourceNotFound", format!("Resource not found: '{arn}'")));
+        }
+        Ok(arn.to_string())
+    }
+
+    fn tag_resource(&self, req: &Value) -> ApiResult {
+        let arn = self.taggable(req)?;
+        self.inner.tags.tag(&arn, tags::parse(req, "tags")?)?;
+        Ok(json!({}))
+    }
+
+    fn untag_resource(&self, req: &Value) -> ApiResult {
+        let arn = self.taggable(req)?;
+        let keys: Vec<&str> = req
+            .get("tagKeys")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        self.inner.tags.untag(&arn, &keys);
+        Ok(json!({}))
+    }
+
+    fn list_tags_for_resource(&self, req: &Value) -> ApiResult {
+        let arn = self.taggable(req)?;
+        Ok(self.inner.tags.list(&arn))
+    }
+
+    fn describe_state_machine_for_execution(&self, req: &Value) -> ApiResult {
+        let arn = Self::execution_arn(req)?;
+        let store = self.store();
+        let r = store.executions.get(&arn).ok_or_else(|| no_execution(&arn))?;
+        let m = &r.machine;
+        let mut v = json!({
+            "stateMachineArn": r.sm_arn, "name": m.name, "definition": &*m.definition,
+            "roleArn": m.role_arn, "updateDate": m.updated,
+            "loggingConfiguration": m.configs.logging, "tracingConfiguration": m.configs.tracing,
+        });
+        if let Some(e) = &m.configs.encryption {
+            v["encryptionConfiguration"] = e.clone();
+        }
+        Ok(v)
     }
 
     /// `stateMachineArn` without its `#TestCase` suffix.
@@ -387,10 +487,15 @@ impl Endpoint {
         let arn = Self::machine_arn(req)?;
         let store = self.store();
         let m = store.machines.get(&arn).ok_or_else(|| no_machine(&arn))?;
-        Ok(json!({
-            "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.definition,
+        let mut v = json!({
+            "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": &*m.definition,
             "roleArn": m.role_arn, "type": m.kind, "creationDate": m.created,
-        }))
+            "loggingConfiguration": m.configs.logging, "tracingConfiguration": m.configs.tracing,
+        });
+        if let Some(e) = &m.configs.encryption {
+            v["encryptionConfiguration"] = e.clone();
+        }
+        Ok(v)
     }
 
     fn list_state_machines(&self, req: &Value) -> ApiResult {
@@ -407,24 +512,27 @@ impl Endpoint {
     fn update_state_machine(&self, req: &Value) -> ApiResult {
         let arn = Self::machine_arn(req)?;
         let definition = optional(req, "definition");
-        let role = optional(req, "roleArn");
-        if definition.is_none() && role.is_none() {
+        let role = optional(req, "roleArn").map(checked_role).transpose()?;
+        if definition.is_none() && role.is_none() && !Configs::in_request(req) {
             return Err(err(
                 "MissingRequiredParameter",
-                "Either the definition or the roleArn must be specified",
+                "Either the definition, the roleArn, the loggingConfiguration, the tracingConfiguration or the encryptionConfiguration must be specified",
             ));
         }
         let sm = definition.map(Self::parse_definition).transpose()?;
         let mut store = self.store();
         let m = store.machines.get_mut(&arn).ok_or_else(|| no_machine(&arn))?;
+        let configs = m.configs.clone().updated(req)?;
         if let (Some(d), Some(sm)) = (definition, sm) {
-            m.definition = d.to_string();
+            m.definition = d.into();
             m.sm = Arc::new(sm);
         }
         if let Some(r) = role {
             m.role_arn = r.to_string();
         }
-        Ok(json!({"updateDate": epoch_secs(&self.inner.cfg.wall)}))
+        m.configs = configs;
+        m.updated = epoch_secs(&self.inner.cfg.wall);
+        Ok(json!({"updateDate": m.updated}))
     }
 
     /// Deletes the machine and its executions (running ones are stopped, as
@@ -433,6 +541,7 @@ impl Endpoint {
         let arn = Self::machine_arn(req)?;
         let mut store = self.store();
         store.machines.remove(&arn);
+        self.inner.tags.forget(&arn);
         let gone: std::collections::HashSet<String> =
             store.executions.values().filter(|r| r.sm_arn == arn).map(|r| r.arn.clone()).collect();
         for exec in &gone {
@@ -481,6 +590,7 @@ impl Endpoint {
             state_machine_name: machine.name.clone(),
             execution_name: Some(name.to_string()),
             wall: self.inner.cfg.wall.clone(),
+            role_arn: Some(machine.role_arn.clone()),
             ..RunConfig::default()
         };
         if self.inner.cfg.wait_scale > 0.0 {
@@ -511,7 +621,7 @@ impl Endpoint {
         let mut store = self.store();
         store.seq += 1;
         let seq = store.seq;
-        let (exec_name, sm, ints, cfg) = {
+        let (exec_name, sm, ints, cfg, at_start) = {
             let m = store.machines.get(&arn).ok_or_else(|| no_machine(&arn))?;
             let name = optional(req, "name").map(str::to_string).unwrap_or_else(|| {
                 format!("{:08x}-{:04x}-4000-8000-{:012x}", seq, seq & 0xffff, seq)
@@ -525,6 +635,13 @@ impl Endpoint {
                 m.sm.clone(),
                 self.integrations(m, test_case.as_deref())?,
                 self.run_config(m, &name, start_ms, seq),
+                MachineAtStart {
+                    name: m.name.clone(),
+                    definition: m.definition.clone(),
+                    role_arn: m.role_arn.clone(),
+                    updated: m.updated,
+                    configs: m.configs.clone(),
+                },
             )
         };
         let exec_arn =
@@ -578,6 +695,7 @@ impl Endpoint {
             ExecRecord {
                 arn: exec_arn.clone(),
                 sm_arn: arn,
+                machine: at_start,
                 name: exec_name,
                 input: input_text,
                 status: Status::Running,
@@ -825,6 +943,19 @@ fn checked_arn(arn: &str, resource: &str, parts: usize) -> Result<String, ApiErr
         ));
     }
     Ok(arn.to_string())
+}
+
+/// A role ARN as AWS accepts one: `arn:PARTITION:iam::ACCOUNT:role/NAME`.
+fn checked_role(arn: &str) -> Result<&str, ApiError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "iam", "", account, role]
+            if !account.is_empty() && role.strip_prefix("role/").is_some_and(|n| !n.is_empty()) =>
+        {
+            Ok(arn)
+        }
+        _ => Err(err("InvalidArn", format!("Invalid Role Arn: '{arn}'"))),
+    }
 }
 
 fn no_machine(arn: &str) -> ApiError {

@@ -161,6 +161,13 @@ const OPERATIONS: &[(&str, &[Field])] = &[
         &[Field("maxResults", MAX_RESULTS, false), Field("nextToken", NEXT_TOKEN, false)],
     ),
     ("DeleteActivity", &[Field("activityArn", ARN, true)]),
+    ("TagResource", &[Field("resourceArn", ARN, true), Field("tags", List, true)]),
+    ("UntagResource", &[Field("resourceArn", ARN, true), Field("tagKeys", List, true)]),
+    ("ListTagsForResource", &[Field("resourceArn", ARN, true)]),
+    (
+        "DescribeStateMachineForExecution",
+        &[Field("executionArn", ARN, true), Field("includedData", INCLUDED_DATA, false)],
+    ),
     ("GetActivityTask", &[Field("activityArn", ARN, true), Field("workerName", NAME, false)]),
     (
         "ValidateStateMachineDefinition",

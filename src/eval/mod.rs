@@ -132,6 +132,9 @@ pub struct RunConfig {
     /// A copy of the history as it is written, for readers while the
     /// execution runs (the endpoint's GetExecutionHistory). Default `None`.
     pub live_history: Option<Arc<std::sync::Mutex<Vec<crate::history::Event>>>>,
+    /// The state machine's IAM role, as ExecutionStarted records it.
+    /// Default: `arn:aws:iam::ACCOUNT:role/StepFunctionsRole`.
+    pub role_arn: Option<String>,
 }
 
 impl Default for RunConfig {
@@ -148,6 +151,7 @@ impl Default for RunConfig {
             pacer: None,
             wall: Wall::system(),
             live_history: None,
+            role_arn: None,
         }
     }
 }
@@ -489,6 +493,9 @@ pub(crate) enum Step {
 
 /// The execution's IAM role (a placeholder in the execution's account).
 fn role_arn(cfg: &RunConfig) -> String {
+    if let Some(r) = &cfg.role_arn {
+        return r.clone();
+    }
     format!("arn:aws:iam::{}:role/StepFunctionsRole", cfg.account)
 }
 

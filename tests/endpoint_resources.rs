@@ -1,0 +1,243 @@
+//! The endpoint's resources beyond running executions, driven by
+//! aws-sdk-sfn over HTTP: tags, configurations, the role an execution runs
+//! as, and the machine an execution started.
+
+use aws_sdk_sfn::types::{
+    CloudWatchLogsLogGroup, EncryptionConfiguration, EncryptionType, LogDestination, LogLevel,
+    LoggingConfiguration, Tag, TracingConfiguration,
+};
+use aws_sdk_sfn::Client;
+use sfn_harness::endpoint::{server, Endpoint, EndpointConfig};
+use sfn_harness::sdk::sfn_client;
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/sfn";
+const PASS: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
+
+async fn start() -> (server::Server, Client) {
+    let srv =
+        server::serve(Endpoint::new(EndpointConfig::default()), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+    let client = sfn_client(&srv.url(), "us-east-1");
+    (srv, client)
+}
+
+fn code<E: aws_sdk_sfn::error::ProvideErrorMetadata>(e: E) -> String {
+    e.code().unwrap_or("").to_string()
+}
+
+fn tag(k: &str, v: &str) -> Tag {
+    Tag::builder().key(k).value(v).build()
+}
+
+fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| (t.key().unwrap_or("").to_string(), t.value().unwrap_or("").to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn state_machines_and_activities_carry_tags() {
+    let (_srv, c) = start().await;
+    let sm = c
+        .create_state_machine()
+        .name("tagged")
+        .definition(PASS)
+        .role_arn(ROLE)
+        .tags(tag("team", "data"))
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    c.tag_resource()
+        .resource_arn(&sm)
+        .tags(tag("stage", "dev"))
+        .tags(tag("team", "platform"))
+        .send()
+        .await
+        .unwrap();
+    let tags = c.list_tags_for_resource().resource_arn(&sm).send().await.unwrap();
+    assert_eq!(
+        pairs(tags.tags()),
+        [("team".into(), "platform".into()), ("stage".into(), "dev".into())]
+    );
+    c.untag_resource().resource_arn(&sm).tag_keys("team").tag_keys("absent").send().await.unwrap();
+    let tags = c.list_tags_for_resource().resource_arn(&sm).send().await.unwrap();
+    assert_eq!(pairs(tags.tags()), [("stage".to_string(), "dev".to_string())]);
+
+    let act =
+        c.create_activity().name("work").tags(tag("k", "")).send().await.unwrap().activity_arn;
+    let tags = c.list_tags_for_resource().resource_arn(&act).send().await.unwrap();
+    assert_eq!(pairs(tags.tags()), [("k".to_string(), String::new())]);
+
+    // unknown resources, malformed ARNs, too many tags, bad keys
+    let gone = sm.replace(":tagged", ":gone");
+    let e = c.list_tags_for_resource().resource_arn(&gone).send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ResourceNotFound");
+    let e =
+        c.tag_resource().resource_arn("not-an-arn").tags(tag("a", "b")).send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "InvalidArn");
+    let mut many = c.tag_resource().resource_arn(&sm);
+    for i in 0..50 {
+        many = many.tags(tag(&format!("k{i}"), "v"));
+    }
+    let e = many.send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "TooManyTags");
+    let e = c
+        .tag_resource()
+        .resource_arn(&sm)
+        .tags(tag(&"k".repeat(129), "v"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ValidationException");
+    // a deleted machine's tags go with it
+    c.delete_state_machine().state_machine_arn(&sm).send().await.unwrap();
+    c.create_state_machine().name("tagged").definition(PASS).role_arn(ROLE).send().await.unwrap();
+    let tags = c.list_tags_for_resource().resource_arn(&sm).send().await.unwrap();
+    assert!(tags.tags().is_empty());
+}
+
+#[tokio::test]
+async fn configurations_are_checked_kept_and_described() {
+    let (_srv, c) = start().await;
+    let sm = c
+        .create_state_machine()
+        .name("configured")
+        .definition(PASS)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let d = c.describe_state_machine().state_machine_arn(&sm).send().await.unwrap();
+    let logging = d.logging_configuration().unwrap();
+    assert_eq!((logging.level(), logging.include_execution_data()), (Some(&LogLevel::Off), false));
+    assert_eq!(d.tracing_configuration().map(|t| t.enabled()), Some(false));
+
+    // an update with only a tracing configuration is accepted, as AWS accepts it
+    c.update_state_machine()
+        .state_machine_arn(&sm)
+        .tracing_configuration(TracingConfiguration::builder().enabled(true).build())
+        .send()
+        .await
+        .unwrap();
+    let group = "arn:aws:logs:us-east-1:123456789012:log-group:/sfn/configured:*";
+    c.update_state_machine()
+        .state_machine_arn(&sm)
+        .logging_configuration(
+            LoggingConfiguration::builder()
+                .level(LogLevel::Error)
+                .include_execution_data(true)
+                .destinations(
+                    LogDestination::builder()
+                        .cloud_watch_logs_log_group(
+                            CloudWatchLogsLogGroup::builder().log_group_arn(group).build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .encryption_configuration(
+            EncryptionConfiguration::builder()
+                .r#type(EncryptionType::CustomerManagedKmsKey)
+                .kms_key_id("alias/sfn")
+                .kms_data_key_reuse_period_seconds(120)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let d = c.describe_state_machine().state_machine_arn(&sm).send().await.unwrap();
+    assert_eq!(d.tracing_configuration().map(|t| t.enabled()), Some(true));
+    let logging = d.logging_configuration().unwrap();
+    assert_eq!(logging.level(), Some(&LogLevel::Error));
+    assert_eq!(
+        logging.destinations()[0].cloud_watch_logs_log_group().unwrap().log_group_arn(),
+        Some(group)
+    );
+    let enc = d.encryption_configuration().unwrap();
+    assert_eq!(
+        (enc.kms_key_id(), enc.kms_data_key_reuse_period_seconds()),
+        (Some("alias/sfn"), Some(120))
+    );
+
+    // what AWS refuses
+    let e = c
+        .update_state_machine()
+        .state_machine_arn(&sm)
+        .logging_configuration(LoggingConfiguration::builder().level(LogLevel::All).build())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(e.into_service_error()), "InvalidLoggingConfiguration");
+    let e = c
+        .create_state_machine()
+        .name("cmk")
+        .definition(PASS)
+        .role_arn(ROLE)
+        .encryption_configuration(
+            EncryptionConfiguration::builder()
+                .r#type(EncryptionType::CustomerManagedKmsKey)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(e.into_service_error()), "InvalidEncryptionConfiguration");
+    let e = c.update_state_machine().state_machine_arn(&sm).send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "MissingRequiredParameter");
+}
+
+#[tokio::test]
+async fn an_execution_runs_as_its_machines_role_and_remembers_the_machine_it_started() {
+    let (_srv, c) = start().await;
+    for bad in ["not-an-arn", "arn:aws:iam::aws:policy/AWSBatchFullAccess", "arn:aws:s3:::bucket"] {
+        let e = c
+            .create_state_machine()
+            .name("m")
+            .definition(PASS)
+            .role_arn(bad)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(e.into_service_error()), "InvalidArn", "{bad}");
+    }
+    let role = "arn:aws:iam::123456789012:role/pipeline-role";
+    let sm = c
+        .create_state_machine()
+        .name("m")
+        .definition(PASS)
+        .role_arn(role)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let exec = c.start_execution().state_machine_arn(&sm).send().await.unwrap().execution_arn;
+    let events = c.get_execution_history().execution_arn(&exec).send().await.unwrap().events;
+    let started = events[0].execution_started_event_details().unwrap();
+    assert_eq!(started.role_arn(), Some(role));
+
+    // the machine changes; the execution's machine stays what it started
+    let other = r#"{"StartAt": "Q", "States": {"Q": {"Type": "Succeed"}}}"#;
+    c.update_state_machine()
+        .state_machine_arn(&sm)
+        .definition(other)
+        .role_arn("arn:aws:iam::123456789012:role/new")
+        .send()
+        .await
+        .unwrap();
+    let d = c.describe_state_machine_for_execution().execution_arn(&exec).send().await.unwrap();
+    assert_eq!((d.state_machine_arn(), d.name(), d.definition()), (sm.as_str(), "m", PASS));
+    assert_eq!(d.role_arn(), role);
+    assert_eq!(d.logging_configuration().and_then(|l| l.level()), Some(&LogLevel::Off));
+    let later = c.start_execution().state_machine_arn(&sm).send().await.unwrap().execution_arn;
+    let d = c.describe_state_machine_for_execution().execution_arn(&later).send().await.unwrap();
+    assert_eq!(d.definition(), other);
+    let missing = exec.replace(exec.rsplit(':').next().unwrap(), "missing");
+    let e =
+        c.describe_state_machine_for_execution().execution_arn(&missing).send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ExecutionDoesNotExist");
+}
