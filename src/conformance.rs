@@ -74,6 +74,8 @@ pub async fn run_case(case: &Value) -> Value {
     let mut report = exec.to_json();
     report["name"] = json!(name);
     if let Some(Value::Array(events)) = report.get_mut("history") {
+        // the recordings' tooling dropped ParallelStateSucceeded (their ids show the gap)
+        events.retain(|e| e["type"] != "ParallelStateSucceeded");
         events.iter_mut().for_each(as_recorded);
     }
     report

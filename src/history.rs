@@ -175,6 +175,9 @@ pub enum Details {
         cause: Option<String>,
     },
     ParallelStateStarted,
+    /// The branches all succeeded (AWS records it; the recorded conformance
+    /// cases' tooling dropped it).
+    ParallelStateSucceeded,
     ParallelStateFailed,
     /// A JSONata expression (or a value it gave) failed a state
     /// (`States.QueryEvaluationError`); `location` names the field.
@@ -237,6 +240,7 @@ impl Details {
             Details::MapRunSucceeded => "MapRunSucceeded",
             Details::MapRunFailed { .. } => "MapRunFailed",
             Details::ParallelStateStarted => "ParallelStateStarted",
+            Details::ParallelStateSucceeded => "ParallelStateSucceeded",
             Details::ParallelStateFailed => "ParallelStateFailed",
         }
     }
@@ -281,6 +285,7 @@ impl Details {
             | Details::MapStateFailed
             | Details::MapRunSucceeded
             | Details::ParallelStateStarted
+            | Details::ParallelStateSucceeded
             | Details::ParallelStateFailed
             | Details::StateAborted { .. } => return None,
         })
@@ -347,6 +352,7 @@ impl Details {
             | Details::MapStateFailed
             | Details::MapRunSucceeded
             | Details::ParallelStateStarted
+            | Details::ParallelStateSucceeded
             | Details::ParallelStateFailed
             | Details::StateAborted { .. } => {}
             Details::StateEntered { name, input, .. } => {
@@ -463,12 +469,19 @@ pub struct History {
     /// Per fiber: its parent, and the latest event it or a fiber inside it
     /// recorded (what its next event follows).
     fibers: Vec<(u32, u64)>,
+    /// The latest event recorded aside by a fiber (see [`History::push_aside_in`]).
+    aside: Option<(u32, u64)>,
 }
 
 impl History {
     /// An empty history with room for `n` events.
     pub fn with_capacity(n: usize) -> History {
-        History { events: Vec::with_capacity(n), entered_any: false, fibers: vec![(0, 0)] }
+        History {
+            events: Vec::with_capacity(n),
+            entered_any: false,
+            fibers: vec![(0, 0)],
+            aside: None,
+        }
     }
 
     /// Appends an event recorded by `fiber` (a child of `parent`) at
@@ -476,6 +489,27 @@ impl History {
     /// thread, as AWS's does: its latest event (or one of the branches or
     /// iterations it started, when they ended after it), else its parent's.
     pub fn push_in(&mut self, fiber: u32, parent: u32, now_ms: i64, details: Details) -> u64 {
+        self.push_with(fiber, parent, now_ms, details, false)
+    }
+
+    /// [`History::push_in`] for an event the fiber's thread passes by, as
+    /// AWS records a Map's or Parallel's …Succeeded (and a map run's
+    /// MapRunSucceeded): it follows the fiber's latest event (or the event
+    /// recorded aside just before it), and the fiber's next event follows
+    /// what this one follows (MapStateExited after MapIterationSucceeded,
+    /// not after MapStateSucceeded).
+    pub fn push_aside_in(&mut self, fiber: u32, parent: u32, now_ms: i64, details: Details) -> u64 {
+        self.push_with(fiber, parent, now_ms, details, true)
+    }
+
+    fn push_with(
+        &mut self,
+        fiber: u32,
+        parent: u32,
+        now_ms: i64,
+        details: Details,
+        aside: bool,
+    ) -> u64 {
         let id = self.events.len() as u64 + 1;
         let f = fiber as usize;
         if self.fibers.len() <= f {
@@ -494,8 +528,17 @@ impl History {
                 self.entered_any = true;
                 0
             }
-            _ => follows,
+            _ => match self.aside {
+                Some((a, latest)) if aside && a == fiber => latest,
+                _ => follows,
+            },
         };
+        if aside {
+            self.aside = Some((fiber, id));
+            self.events.push(Event { id, previous_event_id, timestamp_ms: now_ms, details, fiber });
+            return id;
+        }
+        self.aside = None;
         // this fiber and every fiber around it have this event as their latest
         let mut g = f;
         loop {

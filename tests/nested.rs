@@ -5,6 +5,8 @@
 use serde_json::{json, Value};
 use sfn_harness::{Harness, MockConfig, TaskReply};
 
+mod common;
+
 /// A Pass, then a Parallel whose second branch holds a Map of Tasks.
 const PIPELINE: &str = r#"{
   "StartAt": "Prepare",
@@ -406,5 +408,113 @@ mod pipeline {
         exec.assert_failed_with("NotApproved");
         assert_eq!((exec.stop_ms - exec.start_ms) / 1000, 1200 + 600);
         assert!(exec.event_types().contains(&"TaskTimedOut".to_string()));
+    }
+}
+
+/// `(type, id, previousEventId)` of each event.
+fn ids(exec: &sfn_harness::Execution) -> Vec<(String, u64, u64)> {
+    exec.history_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["id"].as_u64().unwrap(),
+                e["previousEventId"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn find<'a>(events: &'a [(String, u64, u64)], ty: &str) -> &'a (String, u64, u64) {
+    events.iter().find(|e| e.0 == ty).unwrap_or_else(|| panic!("no {ty} in {events:?}"))
+}
+
+#[test]
+fn a_parallel_records_its_success_and_its_exit_follows_the_last_branch_event() {
+    let exec = Harness::from_definition(
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}]}}}"#,
+    )
+    .unwrap()
+    .run_blocking(json!({}));
+    exec.assert_succeeded();
+    let events = ids(&exec);
+    let (_, succeeded, after) = find(&events, "ParallelStateSucceeded");
+    let (_, exited, exited_after) = find(&events, "ParallelStateExited");
+    let last_branch =
+        events.iter().filter(|e| e.0 == "PassStateExited").map(|e| e.1).max().unwrap();
+    assert_eq!(*after, last_branch);
+    assert_eq!((*exited, *exited_after), (succeeded + 1, last_branch), "as AWS records it");
+    assert_eq!(find(&events, "ExecutionSucceeded").2, *exited);
+    // a failing branch records no ParallelStateSucceeded
+    let failed = Harness::from_definition(
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}]}}}"#,
+    )
+    .unwrap()
+    .run_blocking(json!({}));
+    assert!(!failed.event_types().iter().any(|t| t == "ParallelStateSucceeded"));
+}
+
+#[test]
+fn a_maps_exit_follows_what_its_success_follows() {
+    let inline = Harness::from_definition(
+        r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}}}}"#,
+    )
+    .unwrap()
+    .run_blocking(json!([1, 2]));
+    let events = ids(&inline);
+    let succeeded = find(&events, "MapStateSucceeded");
+    let exited = find(&events, "MapStateExited");
+    assert_eq!((exited.1, exited.2), (succeeded.1 + 1, succeeded.2), "{events:?}");
+    assert_eq!(events[succeeded.2 as usize - 1].0, "MapIterationSucceeded");
+
+    let distributed = Harness::from_definition(
+        r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}}}}"#,
+    )
+    .unwrap()
+    .run_blocking(json!([1, 2]));
+    let events = ids(&distributed);
+    let run_started = find(&events, "MapRunStarted").1;
+    let run_succeeded = find(&events, "MapRunSucceeded");
+    let succeeded = find(&events, "MapStateSucceeded");
+    let exited = find(&events, "MapStateExited");
+    // the recorded shape: 6 MapRunStarted, 7 MapRunSucceeded ← 6, 8 MapStateSucceeded ← 7, 9 MapStateExited ← 6
+    assert_eq!(run_succeeded.2, run_started);
+    assert_eq!(succeeded.2, run_succeeded.1);
+    assert_eq!(exited.2, run_started, "{events:?}");
+}
+
+#[test]
+fn recorded_parallel_executions_have_the_ids_we_record() {
+    // the recordings' tooling dropped ParallelStateSucceeded; their ids still count it
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../shared/conformance/cases/scenarios-test-base-scenarios-test-parallel-state-parallel-state.json",
+    );
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        common::skip_unless_required(
+            "SFN_HARNESS_REQUIRE_CONFORMANCE",
+            "no conformance cases beside the project (clone beside shared/)",
+        );
+        return;
+    };
+    let case: Value = serde_json::from_str(&text).unwrap();
+    let exec = Harness::from_definition(&case["definition"].to_string())
+        .unwrap()
+        .run_blocking(case["input"].clone());
+    let ours: Vec<(String, u64, u64)> =
+        ids(&exec).into_iter().filter(|e| e.0 != "ParallelStateSucceeded").collect();
+    let recorded = case["history"].as_array().unwrap();
+    assert_eq!(ours.len(), recorded.len());
+    for (o, r) in ours.iter().zip(recorded) {
+        if let (Some(id), Some(prev)) = (r["id"].as_u64(), r["previousEventId"].as_u64()) {
+            assert_eq!((o.0.as_str(), o.1, o.2), (r["type"].as_str().unwrap(), id, prev));
+        }
     }
 }

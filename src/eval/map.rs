@@ -107,7 +107,7 @@ pub(super) async fn run(
             };
             match &outcome {
                 Ok(_) => {
-                    env.push(Details::MapRunSucceeded)?;
+                    env.push_aside(Details::MapRunSucceeded)?;
                 }
                 Err(Exn::Fail(f)) => {
                     env.push(Details::MapRunFailed {
@@ -131,7 +131,7 @@ pub(super) async fn run(
                     )?,
                     _ => Value::Array(outputs),
                 };
-                env.push(Details::MapStateSucceeded)?;
+                env.push_aside(Details::MapStateSucceeded)?;
                 return conclude(state, raw, result, &ctx, env);
             }
             Err(Exn::Fail(f)) => f,

@@ -385,11 +385,29 @@ impl<'a> Env<'a> {
         Ok(self.record(d))
     }
 
+    /// [`Env::push`] for an event this fiber's thread passes by
+    /// ([`History::push_aside_in`]): a Map's or Parallel's …Succeeded.
+    pub fn push_aside(&mut self, d: Details) -> Result<u64, Halt> {
+        if lock(&self.history).len() + 2 > MAX_HISTORY_EVENTS {
+            return Err(Halt::Fail(history_limit()));
+        }
+        Ok(self.record_with(d, true))
+    }
+
     /// Records an event without a quota check: the first and the last of
     /// an execution (the quota keeps room for the last).
     fn record(&mut self, d: Details) -> u64 {
+        self.record_with(d, false)
+    }
+
+    fn record_with(&mut self, d: Details, aside: bool) -> u64 {
         let mut history = lock(&self.history);
-        let id = history.push_in(self.fiber as u32, self.parent as u32, self.sim.now_ms(), d);
+        let (fiber, parent, now) = (self.fiber as u32, self.parent as u32, self.sim.now_ms());
+        let id = if aside {
+            history.push_aside_in(fiber, parent, now, d)
+        } else {
+            history.push_in(fiber, parent, now, d)
+        };
         if let (Some(live), true) = (&self.cfg.live_history, self.own_history) {
             // the copy mirrors the history by event id: an event a reader
             // wrote first (ExecutionStarted, see started_event) stays as it is

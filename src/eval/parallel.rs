@@ -1,5 +1,6 @@
 //! The Parallel state: ParallelStateEntered, ParallelStateStarted, the
-//! branches' events, ParallelStateExited (ParallelStateFailed on failure).
+//! branches' events, ParallelStateSucceeded and ParallelStateExited
+//! (ParallelStateFailed on failure).
 //! Branches run concurrently on the virtual clock, each a fiber of its own;
 //! the first that fails aborts the others (their running states record
 //! `…StateAborted`).
@@ -37,7 +38,10 @@ pub(super) async fn run(
     loop {
         env.push(Details::ParallelStateStarted)?;
         let failure = match run_branches(state, branches, &effective, env).await {
-            Ok(outputs) => return conclude(state, raw, Value::Array(outputs), &ctx, env),
+            Ok(outputs) => {
+                env.push_aside(Details::ParallelStateSucceeded)?;
+                return conclude(state, raw, Value::Array(outputs), &ctx, env);
+            }
             Err(Exn::Fail(f)) => f,
             Err(halt) => return Err(halt),
         };
