@@ -158,7 +158,8 @@ fn serve_out_of_descriptors_backs_off_and_recovers() {
         let Ok(mut s) = std::net::TcpStream::connect(addr) else { return false };
         use std::io::{Read, Write};
         let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(1)));
-        let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let req = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.ListActivities\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+        let _ = s.write_all(req.as_bytes());
         let mut resp = String::new();
         let _ = s.read_to_string(&mut resp);
         resp.starts_with("HTTP/1.1 200")

@@ -241,3 +241,71 @@ async fn an_execution_runs_as_its_machines_role_and_remembers_the_machine_it_sta
         c.describe_state_machine_for_execution().execution_arn(&missing).send().await.unwrap_err();
     assert_eq!(code(e.into_service_error()), "ExecutionDoesNotExist");
 }
+
+/// A raw exchange with headers of our own (a signature no SDK here would make).
+fn raw(
+    addr: std::net::SocketAddr,
+    method: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "{method} / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+fn signed(region: &str, key: &str) -> String {
+    format!("Authorization: AWS4-HMAC-SHA256 Credential={key}/20240101/{region}/states/aws4_request, SignedHeaders=host;x-amz-target, Signature=00\r\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arns_are_in_the_callers_region_and_account() {
+    let (srv, _c) = start().await;
+    let addr = srv.addr;
+    let out = tokio::task::spawn_blocking(move || {
+        let create = format!(r#"{{"name": "m", "definition": {}, "roleArn": "{ROLE}"}}"#, serde_json::to_string(PASS).unwrap());
+        let h = signed("eu-west-1", "000000000000") + "X-Amz-Target: AWSStepFunctions.CreateStateMachine\r\n";
+        let made = raw(addr, "POST", &h, &create);
+        let h = signed("ap-southeast-2", "AKIAIOSFODNN7EXAMPLE") + "X-Amz-Target: AWSStepFunctions.CreateActivity\r\n";
+        let act = raw(addr, "POST", &h, r#"{"name": "a"}"#);
+        let h = signed("eu-west-1", "000000000000") + "X-Amz-Target: AWSStepFunctions.StartExecution\r\n";
+        let start = raw(addr, "POST", &h, r#"{"stateMachineArn": "arn:aws:states:eu-west-1:000000000000:stateMachine:m", "name": "e"}"#);
+        let get = raw(addr, "GET", "", "");
+        (made, act, start, get)
+    })
+    .await
+    .unwrap();
+    let arn = |r: &(u16, String, String), k: &str| {
+        serde_json::from_str::<serde_json::Value>(&r.2).unwrap()[k]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        arn(&out.0, "stateMachineArn"),
+        "arn:aws:states:eu-west-1:000000000000:stateMachine:m",
+        "{:?}",
+        out.0
+    );
+    assert_eq!(arn(&out.1, "activityArn"), "arn:aws:states:ap-southeast-2:581039954779:activity:a");
+    assert_eq!(
+        arn(&out.2, "executionArn"),
+        "arn:aws:states:eu-west-1:000000000000:execution:m:e",
+        "{:?}",
+        out.2
+    );
+    // only POST is served
+    assert_eq!(out.3 .0, 405, "{:?}", out.3);
+    // every response has a request id of its own
+    let id = |r: &(u16, String, String)| {
+        r.1.lines().find_map(|l| l.strip_prefix("x-amzn-requestid: ")).unwrap_or("").to_string()
+    };
+    let ids = [id(&out.0), id(&out.1), id(&out.2), id(&out.3)];
+    assert!(ids.iter().all(|i| i.len() == 36), "{ids:?}");
+    assert_eq!(ids.iter().collect::<std::collections::BTreeSet<_>>().len(), 4, "{ids:?}");
+}

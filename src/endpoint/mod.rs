@@ -32,6 +32,7 @@ pub mod server {
 use crate::asl::{self, Severity, StateMachine};
 use crate::eval::{self, Execution, RunConfig, Status};
 use crate::history::{Details, Event};
+pub use crate::integrations::aws_json::Caller;
 use crate::integrations::aws_json::{error_response, ok_response, SfnApi};
 use crate::integrations::ecs_sdk::EcsIntegration;
 use crate::integrations::tokens::{handle_callback_op, TokenRegistry};
@@ -275,13 +276,28 @@ impl Endpoint {
         self.inner.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn arn(&self, kind: &str, rest: &str) -> String {
-        format!("arn:aws:states:{}:{}:{kind}:{rest}", self.inner.cfg.region, self.inner.cfg.account)
+    /// The ARN of a resource `caller` creates: in the region its request
+    /// was signed for and its access key's account, else the endpoint's.
+    fn arn(&self, caller: &Caller, kind: &str, rest: &str) -> String {
+        let region = caller.region.as_deref().unwrap_or(&self.inner.cfg.region);
+        let account = caller.account.as_deref().unwrap_or(&self.inner.cfg.account);
+        format!("arn:aws:states:{region}:{account}:{kind}:{rest}")
     }
 
     /// Serves one awsJson1_0 request: `operation` is the part after
     /// `AWSStepFunctions.`; returns the HTTP status and JSON body.
     pub async fn handle(&self, operation: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        self.handle_for(operation, body, &Caller::default()).await
+    }
+
+    /// [`Endpoint::handle`] for a caller of a known region and account
+    /// (what `serve` reads off each request's signature).
+    pub async fn handle_for(
+        &self,
+        operation: &str,
+        body: &[u8],
+        caller: &Caller,
+    ) -> (u16, Vec<u8>) {
         let req: Value = if body.is_empty() {
             json!({})
         } else {
@@ -308,7 +324,7 @@ impl Endpoint {
             return out;
         }
         let result = match operation {
-            "CreateStateMachine" => self.create_state_machine(&req),
+            "CreateStateMachine" => self.create_state_machine(&req, caller),
             "DescribeStateMachine" => self.describe_state_machine(&req),
             "ListStateMachines" => self.list_state_machines(&req),
             "UpdateStateMachine" => self.update_state_machine(&req),
@@ -321,7 +337,7 @@ impl Endpoint {
             "GetExecutionHistory" => self.get_execution_history(&req),
             "ValidateStateMachineDefinition" => validate(&req),
             "TestState" => self.test_state(&req).await,
-            "CreateActivity" => self.create_activity(&req),
+            "CreateActivity" => self.create_activity(&req, caller),
             "DescribeActivity" => self.inner.activities.describe(&req),
             "ListActivities" => self.inner.activities.list(&req),
             "DeleteActivity" => self.inner.activities.delete(&req).inspect(|_| {
@@ -360,7 +376,7 @@ impl Endpoint {
         })
     }
 
-    fn create_state_machine(&self, req: &Value) -> ApiResult {
+    fn create_state_machine(&self, req: &Value, caller: &Caller) -> ApiResult {
         let name = required(req, "name")?;
         let definition = required(req, "definition")?;
         let kind = optional(req, "type").unwrap_or("STANDARD");
@@ -374,7 +390,7 @@ impl Endpoint {
         let configs = Configs::default().updated(req)?;
         let tags = tags::parse(req, "tags")?;
         let sm = Self::parse_definition(definition)?;
-        let arn = self.arn("stateMachine", name);
+        let arn = self.arn(caller, "stateMachine", name);
         let mut store = self.store();
         if let Some(m) = store.machines.get(&arn) {
             if &*m.definition == definition && m.role_arn == role_arn && m.configs == configs {
@@ -404,14 +420,14 @@ impl Endpoint {
         Ok(json!({"stateMachineArn": arn, "creationDate": created}))
     }
 
-    fn create_activity(&self, req: &Value) -> ApiResult {
+    fn create_activity(&self, req: &Value, caller: &Caller) -> ApiResult {
         let tags = tags::parse(req, "tags")?;
         if let Some(e) = req.get("encryptionConfiguration") {
             Configs::default().updated(&json!({"encryptionConfiguration": e}))?;
         }
         let created = self.inner.activities.create(
             req,
-            &self.arn("activity", ""),
+            &self.arn(caller, "activity", ""),
             epoch_secs(&self.inner.cfg.wall),
         )?;
         let arn = created["activityArn"].as_str().unwrap_or_default();
@@ -585,8 +601,9 @@ impl Endpoint {
             seed: Rng::new(self.inner.cfg.seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15))
                 .next_u64(),
             start_ms,
-            region: self.inner.cfg.region.clone(),
-            account: self.inner.cfg.account.clone(),
+            // an execution runs in its machine's region and account
+            region: machine.arn.split(':').nth(3).unwrap_or(&self.inner.cfg.region).to_string(),
+            account: machine.arn.split(':').nth(4).unwrap_or(&self.inner.cfg.account).to_string(),
             state_machine_name: machine.name.clone(),
             execution_name: Some(name.to_string()),
             wall: self.inner.cfg.wall.clone(),
@@ -644,8 +661,8 @@ impl Endpoint {
                 },
             )
         };
-        let exec_arn =
-            self.arn("execution", &format!("{}:{exec_name}", arn.rsplit(':').next().unwrap_or("")));
+        // the execution's ARN: its machine's, of kind execution, with its name
+        let exec_arn = format!("{}:{exec_name}", arn.replacen(":stateMachine:", ":execution:", 1));
         if let Some(existing) = store.executions.get(&exec_arn) {
             if existing.status == Status::Running && existing.input == input_text {
                 return Ok((
@@ -1020,9 +1037,17 @@ impl Integration for Fallback {
 
 impl SfnApi for Endpoint {
     fn handle(&self, op: &str, body: &[u8]) -> BoxFuture<'static, (u16, Vec<u8>)> {
+        self.handle_as(op, body, &Caller::default())
+    }
+
+    fn handle_as(
+        &self,
+        op: &str,
+        body: &[u8],
+        caller: &Caller,
+    ) -> BoxFuture<'static, (u16, Vec<u8>)> {
         let this = self.clone();
-        let op = op.to_string();
-        let body = body.to_vec();
-        Box::pin(async move { Endpoint::handle(&this, &op, &body).await })
+        let (op, body, caller) = (op.to_string(), body.to_vec(), caller.clone());
+        Box::pin(async move { this.handle_for(&op, &body, &caller).await })
     }
 }

@@ -3,7 +3,7 @@
 //! accepted; nothing is authenticated. Serves the full local endpoint
 //! (`sfn-harness serve`) or just a token registry (for worker containers).
 
-use super::aws_json::{error_response, SfnApi};
+use super::aws_json::{error_response, Caller, SfnApi};
 use crate::time::Wall;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -135,8 +135,13 @@ async fn respond(
     let target =
         req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let method = req.method().clone();
+    let caller = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(Caller::from_authorization)
+        .unwrap_or_default();
     let (status, body) = match target.strip_prefix("AWSStepFunctions.") {
-        None if method == hyper::Method::GET => (200, br#"{"service":"sfn-harness"}"#.to_vec()),
         // the API is POST only
         _ if method != hyper::Method::POST => {
             let (_, body) = error_response("UnknownOperationException", &format!("{method} is not served: the Step Functions API takes POST"));
@@ -146,7 +151,7 @@ async fn respond(
         Some(op) => {
             let deadline = limits.wall.now() + limits.body_read_timeout;
             match limits.wall.timeout_at(deadline, Limited::new(req.into_body(), MAX_BODY).collect()).await {
-                Some(Ok(b)) => ep.handle(op, &b.to_bytes()).await,
+                Some(Ok(b)) => ep.handle_as(op, &b.to_bytes(), &caller).await,
                 Some(Err(e)) => error_response("ValidationException", &format!("the request body could not be read: {e}")),
                 None => error_response("RequestTimeoutException", "the request body did not arrive in time"),
             }
@@ -155,7 +160,22 @@ async fn respond(
     Response::builder()
         .status(status)
         .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000")
+        .header("x-amzn-requestid", request_id())
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// A request id of its own for every response (AWS's shape: a UUID).
+fn request_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let h = crate::rng::stable_hash(&n.to_le_bytes());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        h >> 32,
+        (h >> 16) & 0xffff,
+        h & 0xfff,
+        n >> 48 & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
 }
