@@ -309,3 +309,202 @@ async fn arns_are_in_the_callers_region_and_account() {
     assert!(ids.iter().all(|i| i.len() == 36), "{ids:?}");
     assert_eq!(ids.iter().collect::<std::collections::BTreeSet<_>>().len(), 4, "{ids:?}");
 }
+
+fn pass_with(result: &str) -> String {
+    format!(
+        r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Pass", "Result": "{result}", "End": true}}}}}}"#
+    )
+}
+
+async fn output_of(
+    c: &Client,
+    exec: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..500 {
+        let d = c.describe_execution().execution_arn(exec).send().await.unwrap();
+        if d.status().as_str() != "RUNNING" {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("{exec} did not finish")
+}
+
+#[tokio::test]
+async fn versions_are_published_described_and_run() {
+    let (_srv, c) = start().await;
+    let e = c
+        .create_state_machine()
+        .name("v")
+        .definition(pass_with("one"))
+        .role_arn(ROLE)
+        .version_description("first")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ValidationException", "a description needs publish");
+    let made = c
+        .create_state_machine()
+        .name("v")
+        .definition(pass_with("one"))
+        .role_arn(ROLE)
+        .publish(true)
+        .version_description("first")
+        .send()
+        .await
+        .unwrap();
+    let sm = made.state_machine_arn().to_string();
+    let v1 = made.state_machine_version_arn().unwrap().to_string();
+    assert_eq!(v1, format!("{sm}:1"));
+    let updated = c
+        .update_state_machine()
+        .state_machine_arn(&sm)
+        .definition(pass_with("two"))
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    let v2 = updated.state_machine_version_arn().unwrap().to_string();
+    assert_eq!(v2, format!("{sm}:2"));
+    // nothing changed since: publishing gives the latest version again
+    let again = c.publish_state_machine_version().state_machine_arn(&sm).send().await.unwrap();
+    assert_eq!(again.state_machine_version_arn(), v2);
+    let e = c
+        .publish_state_machine_version()
+        .state_machine_arn(&sm)
+        .revision_id("not-the-revision")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ConflictException");
+    let listed = c.list_state_machine_versions().state_machine_arn(&sm).send().await.unwrap();
+    let arns: Vec<&str> =
+        listed.state_machine_versions().iter().map(|v| v.state_machine_version_arn()).collect();
+    assert_eq!(arns, [v2.as_str(), v1.as_str()], "newest first");
+    let d = c.describe_state_machine().state_machine_arn(&v1).send().await.unwrap();
+    assert_eq!((d.definition(), d.description()), (pass_with("one").as_str(), Some("first")));
+    assert!(d.revision_id().is_some());
+
+    // an execution of a version runs that version
+    let exec = c.start_execution().state_machine_arn(&v1).send().await.unwrap().execution_arn;
+    let d = output_of(&c, &exec).await;
+    assert_eq!(d.output(), Some(r#""one""#));
+    assert_eq!(
+        (d.state_machine_arn(), d.state_machine_version_arn()),
+        (sm.as_str(), Some(v1.as_str()))
+    );
+    let exec = c.start_execution().state_machine_arn(&sm).send().await.unwrap().execution_arn;
+    let d = output_of(&c, &exec).await;
+    assert_eq!((d.output(), d.state_machine_version_arn()), (Some(r#""two""#), None));
+    let through_v1 = c.list_executions().state_machine_arn(&v1).send().await.unwrap();
+    assert_eq!(through_v1.executions().len(), 1);
+    let e = c.start_execution().state_machine_arn(format!("{sm}:9")).send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "StateMachineDoesNotExist");
+}
+
+#[tokio::test]
+async fn aliases_route_executions_by_weight_and_guard_their_versions() {
+    use aws_sdk_sfn::types::RoutingConfigurationListItem as Route;
+    let route =
+        |v: &str, w: i32| Route::builder().state_machine_version_arn(v).weight(w).build().unwrap();
+    let (_srv, c) = start().await;
+    let sm = c
+        .create_state_machine()
+        .name("a")
+        .definition(pass_with("one"))
+        .role_arn(ROLE)
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    let (sm, v1) =
+        (sm.state_machine_arn().to_string(), sm.state_machine_version_arn().unwrap().to_string());
+    let v2 = c
+        .update_state_machine()
+        .state_machine_arn(&sm)
+        .definition(pass_with("two"))
+        .publish(true)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_version_arn()
+        .unwrap()
+        .to_string();
+    let e = c
+        .create_state_machine_alias()
+        .name("live")
+        .routing_configuration(route(&v1, 50))
+        .routing_configuration(route(&v2, 40))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ValidationException", "weights must add up to 100");
+    let e = c
+        .create_state_machine_alias()
+        .name("live")
+        .routing_configuration(route(&format!("{sm}:7"), 100))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ResourceNotFound");
+    let alias = c
+        .create_state_machine_alias()
+        .name("live")
+        .description("canary")
+        .routing_configuration(route(&v1, 80))
+        .routing_configuration(route(&v2, 20))
+        .send()
+        .await
+        .unwrap()
+        .state_machine_alias_arn;
+    assert_eq!(alias, format!("{sm}:live"));
+    let d = c.describe_state_machine_alias().state_machine_alias_arn(&alias).send().await.unwrap();
+    assert_eq!(
+        (d.name(), d.description(), d.routing_configuration().len()),
+        (Some("live"), Some("canary"), 2)
+    );
+
+    let mut ran = std::collections::BTreeMap::new();
+    for i in 0..40 {
+        let exec = c
+            .start_execution()
+            .state_machine_arn(&alias)
+            .name(format!("e{i}"))
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
+        let d = output_of(&c, &exec).await;
+        assert_eq!(d.state_machine_alias_arn(), Some(alias.as_str()));
+        let version = d.state_machine_version_arn().unwrap().to_string();
+        let want = if version == v1 { r#""one""# } else { r#""two""# };
+        assert_eq!(d.output(), Some(want), "the version it names is the one it ran");
+        *ran.entry(version).or_insert(0) += 1;
+    }
+    assert_eq!(ran.len(), 2, "both versions take executions: {ran:?}");
+    assert!(ran[&v1] > ran[&v2], "80 % against 20 %: {ran:?}");
+    let listed = c.list_executions().state_machine_arn(&alias).send().await.unwrap();
+    assert_eq!(listed.executions().len(), 40);
+
+    // a version an alias routes to cannot be deleted
+    let e =
+        c.delete_state_machine_version().state_machine_version_arn(&v1).send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ConflictException");
+    c.update_state_machine_alias()
+        .state_machine_alias_arn(&alias)
+        .routing_configuration(route(&v2, 100))
+        .send()
+        .await
+        .unwrap();
+    let exec = c.start_execution().state_machine_arn(&alias).send().await.unwrap().execution_arn;
+    assert_eq!(output_of(&c, &exec).await.output(), Some(r#""two""#));
+    c.delete_state_machine_version().state_machine_version_arn(&v1).send().await.unwrap();
+    let listed = c.list_state_machine_versions().state_machine_arn(&sm).send().await.unwrap();
+    assert_eq!(listed.state_machine_versions().len(), 1);
+    let aliases = c.list_state_machine_aliases().state_machine_arn(&sm).send().await.unwrap();
+    assert_eq!(aliases.state_machine_aliases()[0].state_machine_alias_arn(), alias);
+    c.delete_state_machine_alias().state_machine_alias_arn(&alias).send().await.unwrap();
+    let e =
+        c.describe_state_machine_alias().state_machine_alias_arn(&alias).send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ResourceNotFound");
+}

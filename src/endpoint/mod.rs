@@ -10,6 +10,7 @@ mod activities;
 mod config;
 mod requests;
 mod tags;
+mod versions;
 
 /// The endpoint on a socket.
 pub mod server {
@@ -110,13 +111,69 @@ struct Machine {
     updated: f64,
     configs: Configs,
     sm: Arc<StateMachine>,
+    /// Changes with every update that changes something (what a version
+    /// is published from).
+    revision_id: String,
+    revisions: u64,
+    published: versions::Published,
+}
+
+impl Machine {
+    /// The machine as it is now, as an execution or a version keeps it.
+    fn revision(&self) -> Revision {
+        Revision {
+            name: self.name.clone(),
+            definition: self.definition.clone(),
+            role_arn: self.role_arn.clone(),
+            updated: self.updated,
+            configs: self.configs.clone(),
+            sm: self.sm.clone(),
+        }
+    }
+
+    /// A new revision id, after a change.
+    fn revised(&mut self) {
+        self.revisions += 1;
+        self.revision_id = revision_id(&self.arn, self.revisions);
+    }
+}
+
+/// A revision id in AWS's shape (a UUID), stable for the machine and count.
+fn revision_id(arn: &str, n: u64) -> String {
+    let h = crate::rng::stable_hash(format!("{arn}#{n}").as_bytes());
+    let l = crate::rng::stable_hash(&h.to_le_bytes());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        h >> 32,
+        (h >> 16) & 0xffff,
+        h & 0xfff,
+        l >> 52,
+        l & 0xffff_ffff_ffff
+    )
+}
+
+/// DescribeStateMachine's answer for `arn` (the machine or a version of it).
+fn describe_json(arn: &str, m: &Machine, rev: &Revision, created: f64) -> Value {
+    let mut v = json!({
+        "stateMachineArn": arn, "name": rev.name, "status": "ACTIVE", "definition": &*rev.definition,
+        "roleArn": rev.role_arn, "type": m.kind, "creationDate": created,
+        "loggingConfiguration": rev.configs.logging, "tracingConfiguration": rev.configs.tracing,
+    });
+    if let Some(e) = &rev.configs.encryption {
+        v["encryptionConfiguration"] = e.clone();
+    }
+    v
 }
 
 struct ExecRecord {
     arn: String,
     sm_arn: String,
     /// The machine as this execution started it (DescribeStateMachineForExecution).
-    machine: MachineAtStart,
+    machine: Revision,
+    /// The version it ran, when started through a version or an alias.
+    version_arn: Option<String>,
+    /// The alias it was started through.
+    alias_arn: Option<String>,
     name: String,
     input: String,
     status: Status,
@@ -129,15 +186,16 @@ struct ExecRecord {
     stop_reason: Option<(Option<String>, Option<String>)>,
 }
 
-/// What DescribeStateMachineForExecution gives: the machine as an
-/// execution started it, whatever updates came after.
+/// A machine as it was at one time: what an execution runs
+/// (DescribeStateMachineForExecution) and what a version holds.
 #[derive(Clone)]
-struct MachineAtStart {
+struct Revision {
     name: String,
     definition: Arc<str>,
     role_arn: String,
     updated: f64,
     configs: Configs,
+    sm: Arc<StateMachine>,
 }
 
 #[derive(Default)]
@@ -347,6 +405,14 @@ impl Endpoint {
             "UntagResource" => self.untag_resource(&req),
             "ListTagsForResource" => self.list_tags_for_resource(&req),
             "DescribeStateMachineForExecution" => self.describe_state_machine_for_execution(&req),
+            "PublishStateMachineVersion" => self.publish_state_machine_version(&req),
+            "ListStateMachineVersions" => self.list_state_machine_versions(&req),
+            "DeleteStateMachineVersion" => self.delete_state_machine_version(&req),
+            "CreateStateMachineAlias" => self.create_state_machine_alias(&req),
+            "DescribeStateMachineAlias" => self.describe_state_machine_alias(&req),
+            "UpdateStateMachineAlias" => self.update_state_machine_alias(&req),
+            "DeleteStateMachineAlias" => self.delete_state_machine_alias(&req),
+            "ListStateMachineAliases" => self.list_state_machine_aliases(&req),
             "GetActivityTask" => {
                 self.inner.activities.get_task(&req, &self.inner.tokens, &self.inner.cfg.wall).await
             }
@@ -389,6 +455,7 @@ impl Endpoint {
         let role_arn = checked_role(required(req, "roleArn")?)?;
         let configs = Configs::default().updated(req)?;
         let tags = tags::parse(req, "tags")?;
+        let version_description = versions::version_description(req)?;
         let sm = Self::parse_definition(definition)?;
         let arn = self.arn(caller, "stateMachine", name);
         let mut store = self.store();
@@ -403,21 +470,26 @@ impl Endpoint {
         }
         self.inner.tags.tag(&arn, tags)?;
         let created = epoch_secs(&self.inner.cfg.wall);
-        store.machines.insert(
-            arn.clone(),
-            Machine {
-                arn: arn.clone(),
-                name: name.into(),
-                definition: definition.into(),
-                role_arn: role_arn.into(),
-                kind: kind.into(),
-                created,
-                updated: created,
-                configs,
-                sm: Arc::new(sm),
-            },
-        );
-        Ok(json!({"stateMachineArn": arn, "creationDate": created}))
+        let mut m = Machine {
+            arn: arn.clone(),
+            name: name.into(),
+            definition: definition.into(),
+            role_arn: role_arn.into(),
+            kind: kind.into(),
+            created,
+            updated: created,
+            configs,
+            sm: Arc::new(sm),
+            revision_id: revision_id(&arn, 0),
+            revisions: 0,
+            published: versions::Published::default(),
+        };
+        let mut out = json!({"stateMachineArn": arn, "creationDate": created});
+        if req.get("publish").and_then(Value::as_bool) == Some(true) {
+            out["stateMachineVersionArn"] = json!(m.publish(version_description, created));
+        }
+        store.machines.insert(arn.clone(), m);
+        Ok(out)
     }
 
     fn create_activity(&self, req: &Value, caller: &Caller) -> ApiResult {
@@ -500,17 +572,15 @@ impl Endpoint {
     }
 
     fn describe_state_machine(&self, req: &Value) -> ApiResult {
+        let full = required(req, "stateMachineArn")?;
+        if let (_, versions::Qualifier::Version(_)) = versions::split(full)? {
+            return self.describe_version(full);
+        }
         let arn = Self::machine_arn(req)?;
         let store = self.store();
         let m = store.machines.get(&arn).ok_or_else(|| no_machine(&arn))?;
-        let mut v = json!({
-            "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": &*m.definition,
-            "roleArn": m.role_arn, "type": m.kind, "creationDate": m.created,
-            "loggingConfiguration": m.configs.logging, "tracingConfiguration": m.configs.tracing,
-        });
-        if let Some(e) = &m.configs.encryption {
-            v["encryptionConfiguration"] = e.clone();
-        }
+        let mut v = describe_json(&m.arn, m, &m.revision(), m.created);
+        v["revisionId"] = json!(m.revision_id);
         Ok(v)
     }
 
@@ -535,10 +605,14 @@ impl Endpoint {
                 "Either the definition, the roleArn, the loggingConfiguration, the tracingConfiguration or the encryptionConfiguration must be specified",
             ));
         }
+        let version_description = versions::version_description(req)?;
         let sm = definition.map(Self::parse_definition).transpose()?;
         let mut store = self.store();
         let m = store.machines.get_mut(&arn).ok_or_else(|| no_machine(&arn))?;
         let configs = m.configs.clone().updated(req)?;
+        let changed = definition.is_some_and(|d| d != &*m.definition)
+            || role.is_some_and(|r| r != m.role_arn)
+            || configs != m.configs;
         if let (Some(d), Some(sm)) = (definition, sm) {
             m.definition = d.into();
             m.sm = Arc::new(sm);
@@ -548,7 +622,15 @@ impl Endpoint {
         }
         m.configs = configs;
         m.updated = epoch_secs(&self.inner.cfg.wall);
-        Ok(json!({"updateDate": m.updated}))
+        if changed {
+            m.revised();
+        }
+        let mut out = json!({"updateDate": m.updated, "revisionId": m.revision_id});
+        if req.get("publish").and_then(Value::as_bool) == Some(true) {
+            let now = m.updated;
+            out["stateMachineVersionArn"] = json!(m.publish(version_description, now));
+        }
+        Ok(out)
     }
 
     /// Deletes the machine and its executions (running ones are stopped, as
@@ -596,7 +678,14 @@ impl Endpoint {
 
     /// The settings of the execution numbered `seq`: its seed mixes `seq`
     /// into the endpoint's, so no two executions share ids or task tokens.
-    fn run_config(&self, machine: &Machine, name: &str, start_ms: i64, seq: u64) -> RunConfig {
+    fn run_config(
+        &self,
+        machine: &Machine,
+        rev: &Revision,
+        name: &str,
+        start_ms: i64,
+        seq: u64,
+    ) -> RunConfig {
         let mut cfg = RunConfig {
             seed: Rng::new(self.inner.cfg.seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15))
                 .next_u64(),
@@ -607,7 +696,7 @@ impl Endpoint {
             state_machine_name: machine.name.clone(),
             execution_name: Some(name.to_string()),
             wall: self.inner.cfg.wall.clone(),
-            role_arn: Some(machine.role_arn.clone()),
+            role_arn: Some(rev.role_arn.clone()),
             ..RunConfig::default()
         };
         if self.inner.cfg.wait_scale > 0.0 {
@@ -630,16 +719,21 @@ impl Endpoint {
     ) -> Result<(Value, tokio::task::JoinHandle<()>), ApiError> {
         // Longer than a screen: the operation's checks in the order AWS applies them, then the start.
         let full = required(req, "stateMachineArn")?;
-        let arn = Self::machine_arn(req)?;
-        let test_case = full.split_once('#').map(|(_, tc)| tc.to_string());
+        let (qualified, test_case) = match full.split_once('#') {
+            Some((a, tc)) => (a, Some(tc.to_string())),
+            None => (full, None),
+        };
+        let arn = versions::split(qualified)?.0;
         let input_text = optional(req, "input").unwrap_or("{}").to_string();
         let input: Value = serde_json::from_str(&input_text)
             .map_err(|e| err("InvalidExecutionInput", format!("Invalid execution input: {e}")))?;
         let mut store = self.store();
         store.seq += 1;
         let seq = store.seq;
-        let (exec_name, sm, ints, cfg, at_start) = {
-            let m = store.machines.get(&arn).ok_or_else(|| no_machine(&arn))?;
+        let (exec_name, sm, ints, cfg, at_start, version_arn, alias_arn) = {
+            // an alias routes by weight, drawn from this execution's own seed
+            let mut draw = Rng::new(self.inner.cfg.seed ^ seq.wrapping_mul(0xD1B5_4A32_D192_ED03));
+            let (m, rev, version_arn, alias_arn) = versions::resolve(&store, qualified, &mut draw)?;
             let name = optional(req, "name").map(str::to_string).unwrap_or_else(|| {
                 format!("{:08x}-{:04x}-4000-8000-{:012x}", seq, seq & 0xffff, seq)
             });
@@ -649,16 +743,12 @@ impl Endpoint {
             let start_ms = self.inner.cfg.wall.epoch_ms();
             (
                 name.clone(),
-                m.sm.clone(),
+                rev.sm.clone(),
                 self.integrations(m, test_case.as_deref())?,
-                self.run_config(m, &name, start_ms, seq),
-                MachineAtStart {
-                    name: m.name.clone(),
-                    definition: m.definition.clone(),
-                    role_arn: m.role_arn.clone(),
-                    updated: m.updated,
-                    configs: m.configs.clone(),
-                },
+                self.run_config(m, &rev, &name, start_ms, seq),
+                rev,
+                version_arn,
+                alias_arn,
             )
         };
         // the execution's ARN: its machine's, of kind execution, with its name
@@ -713,6 +803,8 @@ impl Endpoint {
                 arn: exec_arn.clone(),
                 sm_arn: arn,
                 machine: at_start,
+                version_arn,
+                alias_arn,
                 name: exec_name,
                 input: input_text,
                 status: Status::Running,
@@ -761,6 +853,12 @@ impl Endpoint {
         m.insert("input".into(), json!(r.input));
         m.insert("inputDetails".into(), json!({"included": true}));
         m.insert("redriveCount".into(), json!(0));
+        if let Some(v) = &r.version_arn {
+            m.insert("stateMachineVersionArn".into(), json!(v));
+        }
+        if let Some(a) = &r.alias_arn {
+            m.insert("stateMachineAliasArn".into(), json!(a));
+        }
         if let Some(s) = r.stop {
             m.insert("stopDate".into(), json!(s));
         }
@@ -788,7 +886,13 @@ impl Endpoint {
     }
 
     fn list_executions(&self, req: &Value) -> ApiResult {
-        let arn = Self::machine_arn(req)?;
+        let full = required(req, "stateMachineArn")?;
+        let (arn, q) = versions::split(full)?;
+        let through = |r: &ExecRecord| match &q {
+            versions::Qualifier::Latest => true,
+            versions::Qualifier::Version(_) => r.version_arn.as_deref() == Some(full),
+            versions::Qualifier::Alias(_) => r.alias_arn.as_deref() == Some(full),
+        };
         let filter = optional(req, "statusFilter");
         let store = self.store();
         if !store.machines.contains_key(&arn) {
@@ -799,7 +903,9 @@ impl Endpoint {
             .iter()
             .rev()
             .filter_map(|a| store.executions.get(a))
-            .filter(|r| r.sm_arn == arn && filter.is_none_or(|f| f == r.status.as_str()))
+            .filter(|r| {
+                r.sm_arn == arn && through(r) && filter.is_none_or(|f| f == r.status.as_str())
+            })
             .collect();
         // only the page is rendered
         let (records, next) = page(&all, req, 100)?;

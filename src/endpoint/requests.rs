@@ -162,6 +162,49 @@ const OPERATIONS: &[(&str, &[Field])] = &[
     ),
     ("DeleteActivity", &[Field("activityArn", ARN, true)]),
     ("TagResource", &[Field("resourceArn", ARN, true), Field("tags", List, true)]),
+    (
+        "PublishStateMachineVersion",
+        &[
+            Field("stateMachineArn", ARN, true),
+            Field("revisionId", Str(0, 2048), false),
+            Field("description", Str(0, 256), false),
+        ],
+    ),
+    (
+        "ListStateMachineVersions",
+        &[
+            Field("stateMachineArn", ARN, true),
+            Field("maxResults", MAX_RESULTS, false),
+            Field("nextToken", NEXT_TOKEN, false),
+        ],
+    ),
+    ("DeleteStateMachineVersion", &[Field("stateMachineVersionArn", LONG_ARN, true)]),
+    (
+        "CreateStateMachineAlias",
+        &[
+            Field("name", NAME, true),
+            Field("description", Str(0, 256), false),
+            Field("routingConfiguration", List, true),
+        ],
+    ),
+    ("DescribeStateMachineAlias", &[Field("stateMachineAliasArn", LONG_ARN, true)]),
+    (
+        "UpdateStateMachineAlias",
+        &[
+            Field("stateMachineAliasArn", LONG_ARN, true),
+            Field("description", Str(0, 256), false),
+            Field("routingConfiguration", List, false),
+        ],
+    ),
+    ("DeleteStateMachineAlias", &[Field("stateMachineAliasArn", LONG_ARN, true)]),
+    (
+        "ListStateMachineAliases",
+        &[
+            Field("stateMachineArn", LONG_ARN, true),
+            Field("maxResults", MAX_RESULTS, false),
+            Field("nextToken", NEXT_TOKEN, false),
+        ],
+    ),
     ("UntagResource", &[Field("resourceArn", ARN, true), Field("tagKeys", List, true)]),
     ("ListTagsForResource", &[Field("resourceArn", ARN, true)]),
     (
