@@ -733,7 +733,8 @@ impl Endpoint {
         let (exec_name, sm, ints, cfg, at_start, version_arn, alias_arn) = {
             // an alias routes by weight, drawn from this execution's own seed
             let mut draw = Rng::new(self.inner.cfg.seed ^ seq.wrapping_mul(0xD1B5_4A32_D192_ED03));
-            let (m, rev, version_arn, alias_arn) = versions::resolve(&store, qualified, &mut draw)?;
+            let versions::Resolved { machine: m, revision: rev, version_arn, alias_arn } =
+                versions::resolve(&store, qualified, &mut draw)?;
             let name = optional(req, "name").map(str::to_string).unwrap_or_else(|| {
                 format!("{:08x}-{:04x}-4000-8000-{:012x}", seq, seq & 0xffff, seq)
             });

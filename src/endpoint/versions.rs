@@ -73,21 +73,30 @@ fn not_found(arn: &str) -> ApiError {
     err("ResourceNotFound", format!("Resource not found: '{arn}'"))
 }
 
+/// What an execution of a (possibly qualified) machine ARN runs.
+pub(super) struct Resolved<'s> {
+    pub machine: &'s Machine,
+    pub revision: Revision,
+    /// The version it runs, when started through a version or an alias.
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+}
+
 /// What an execution of `arn` runs, and the version and alias it ran
 /// through; an alias draws its version from `rng`.
 pub(super) fn resolve<'s>(
     store: &'s Store,
     arn: &str,
     rng: &mut Rng,
-) -> Result<(&'s Machine, Revision, Option<String>, Option<String>), ApiError> {
+) -> Result<Resolved<'s>, ApiError> {
     let (machine_arn, q) = split(arn)?;
     let m = store.machines.get(&machine_arn).ok_or_else(|| super::no_machine(&machine_arn))?;
     let version = |n: u64| m.published.versions.get(&n).ok_or_else(|| super::no_machine(arn));
-    Ok(match q {
-        Qualifier::Latest => (m, m.revision(), None, None),
+    let (revision, version_arn, alias_arn) = match q {
+        Qualifier::Latest => (m.revision(), None, None),
         Qualifier::Version(n) => {
             let v = version(n)?;
-            (m, v.machine.clone(), Some(v.arn.clone()), None)
+            (v.machine.clone(), Some(v.arn.clone()), None)
         }
         Qualifier::Alias(name) => {
             let a = m.published.aliases.get(&name).ok_or_else(|| not_found(arn))?;
@@ -107,9 +116,10 @@ pub(super) fn resolve<'s>(
                 Qualifier::Version(n) => n,
                 _ => return Err(not_found(&chosen)),
             };
-            (m, version(n)?.machine.clone(), Some(chosen), Some(a.arn.clone()))
+            (version(n)?.machine.clone(), Some(chosen), Some(a.arn.clone()))
         }
-    })
+    };
+    Ok(Resolved { machine: m, revision, version_arn, alias_arn })
 }
 
 impl Machine {
