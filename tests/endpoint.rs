@@ -687,3 +687,51 @@ fn the_endpoint_honours_sfn_harness_mutant() {
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_file(format!("{}.loaded", file.display()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_the_oldest_idle_clients_make_room() {
+    // half-sent requests would hold their connections for the 30 s read timeout
+    let cfg = EndpointConfig {
+        read_timeout: std::time::Duration::from_secs(30),
+        max_connections: 50,
+        ..EndpointConfig::default()
+    };
+    let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = srv.addr;
+    let stalled = tokio::task::spawn_blocking(move || {
+        (0..200)
+            .map(|_| {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").unwrap();
+                s
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // a real client is served at once, not after the stalled ones time out
+    let client = sfn_client(&srv.url(), "us-east-1");
+    let served = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        client.list_state_machines().send(),
+    )
+    .await;
+    assert!(served.is_ok_and(|r| r.is_ok()), "a new client waited past the cap");
+    // the oldest stalled connections were closed to make room
+    let closed = tokio::task::spawn_blocking(move || {
+        stalled
+            .into_iter()
+            .take(100)
+            .filter(|s| {
+                let mut s = s;
+                s.set_read_timeout(Some(std::time::Duration::from_millis(100))).unwrap();
+                let mut buf = [0u8; 1];
+                matches!(s.read(&mut buf), Ok(0)) || matches!(s.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+            })
+            .count()
+    })
+    .await
+    .unwrap();
+    assert!(closed >= 100 - 50, "only {closed} of the oldest 100 were closed");
+}

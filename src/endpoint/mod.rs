@@ -24,6 +24,7 @@ pub mod server {
         let limits = crate::integrations::http_server::Limits {
             header_read_timeout: endpoint.inner.cfg.read_timeout,
             wall: endpoint.inner.cfg.wall.clone(),
+            max_connections: endpoint.inner.cfg.max_connections,
             ..Default::default()
         };
         crate::integrations::http_server::serve(std::sync::Arc::new(endpoint), addr, limits).await
@@ -81,6 +82,9 @@ pub struct EndpointConfig {
     /// How many executions are kept; past it the oldest finished ones are
     /// forgotten (default 1,000; running executions are always kept).
     pub max_executions: usize,
+    /// Connections kept open at most (default 512); past it the oldest idle
+    /// one is closed for a new client.
+    pub max_connections: usize,
 }
 
 impl Default for EndpointConfig {
@@ -95,6 +99,7 @@ impl Default for EndpointConfig {
             wall: Wall::system(),
             seed: 0,
             max_executions: 1_000,
+            max_connections: 512,
             read_timeout: Duration::from_secs(10),
         }
     }

@@ -27,6 +27,11 @@ pub struct Limits {
     /// The real time these are measured in, and the accept loop's back-off
     /// when the process runs out of descriptors.
     pub wall: Wall,
+    /// Connections kept open at most (default 512): past it, and when the
+    /// process runs out of descriptors, the oldest idle connection (one
+    /// not serving a request: a keep-alive, or a request half sent) is
+    /// closed so a new client is served at once.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -35,6 +40,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             wall: Wall::system(),
+            max_connections: 512,
         }
     }
 }
@@ -89,6 +95,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let limits = Arc::new(limits);
+    let conns = Arc::new(Connections::default());
     let handle = tokio::spawn(async move {
         let mut backoff = BACKOFF_MIN;
         loop {
@@ -97,30 +104,106 @@ pub async fn serve(
                     backoff = BACKOFF_MIN;
                     stream
                 }
-                // out of descriptors (or another passing error): wait before
-                // trying again, so the loop does not spin
+                // out of descriptors: free one held by an idle client and try
+                // again at once; with none to free (or another passing
+                // error), wait before trying again, so the loop does not spin
                 Err(_) => {
-                    limits.wall.sleep(backoff).await;
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    if !conns.shed_oldest_idle() {
+                        limits.wall.sleep(backoff).await;
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                    }
                     continue;
                 }
             };
-            let (ep, limits) = (api.clone(), limits.clone());
-            tokio::spawn(async move {
+            if conns.len() >= limits.max_connections {
+                conns.shed_oldest_idle();
+            }
+            let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let id = conns.open(busy.clone());
+            let (ep, limits, done) = (api.clone(), limits.clone(), conns.clone());
+            let task = tokio::spawn(async move {
                 let header_read_timeout = limits.header_read_timeout;
                 let svc = hyper::service::service_fn(move |req| {
-                    let (ep, limits) = (ep.clone(), limits.clone());
-                    async move { Ok::<_, std::convert::Infallible>(respond(&ep, req, &limits).await) }
+                    let (ep, limits, busy) = (ep.clone(), limits.clone(), busy.clone());
+                    async move {
+                        busy.store(true, std::sync::atomic::Ordering::SeqCst);
+                        let out = respond(&ep, req, &limits).await;
+                        busy.store(false, std::sync::atomic::Ordering::SeqCst);
+                        Ok::<_, std::convert::Infallible>(out)
+                    }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .header_read_timeout(header_read_timeout)
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                     .await;
+                done.close(id);
             });
+            conns.started(id, task.abort_handle());
         }
     });
     Ok(Server { addr, handle })
+}
+
+/// The open connections, oldest first: whether each is serving a request,
+/// and how to close it.
+#[derive(Default)]
+struct Connections {
+    inner: std::sync::Mutex<ConnectionsInner>,
+}
+
+#[derive(Default)]
+struct ConnectionsInner {
+    next: u64,
+    open: std::collections::BTreeMap<
+        u64,
+        (Arc<std::sync::atomic::AtomicBool>, Option<tokio::task::AbortHandle>),
+    >,
+}
+
+impl Connections {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ConnectionsInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn len(&self) -> usize {
+        self.lock().open.len()
+    }
+
+    fn open(&self, busy: Arc<std::sync::atomic::AtomicBool>) -> u64 {
+        let mut c = self.lock();
+        c.next += 1;
+        let id = c.next;
+        c.open.insert(id, (busy, None));
+        id
+    }
+
+    /// The connection's task is running (it may have ended already).
+    fn started(&self, id: u64, task: tokio::task::AbortHandle) {
+        if let Some(slot) = self.lock().open.get_mut(&id) {
+            slot.1 = Some(task);
+        }
+    }
+
+    fn close(&self, id: u64) {
+        self.lock().open.remove(&id);
+    }
+
+    /// Closes the oldest connection that is not serving a request; whether
+    /// there was one.
+    fn shed_oldest_idle(&self) -> bool {
+        let mut c = self.lock();
+        let idle = c.open.iter().find_map(|(id, (busy, task))| {
+            (!busy.load(std::sync::atomic::Ordering::SeqCst) && task.is_some()).then_some(*id)
+        });
+        match idle.and_then(|id| c.open.remove(&id)) {
+            Some((_, Some(task))) => {
+                task.abort();
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The accept loop's first and longest wait after a failed accept.
