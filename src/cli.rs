@@ -90,6 +90,9 @@ enum Command {
         /// Executions kept; past it the oldest finished ones are forgotten
         #[arg(long, default_value_t = 1_000)]
         max_executions: usize,
+        /// MiB finished executions may hold; past it the oldest are forgotten
+        #[arg(long, default_value_t = 256)]
+        max_retained_mib: usize,
     },
     /// Run a recorded execution again offline and compare: every task answers
     /// as HISTORY (aws stepfunctions get-execution-history output) recorded it.
@@ -249,9 +252,23 @@ pub fn main() -> ExitCode {
             }),
             Err(e) => usage(e),
         },
-        Command::Serve { bind, mock_config, ecs_endpoint, wait_scale, region, max_executions } => {
-            serve(bind, mock_config, ecs_endpoint, wait_scale, region, max_executions)
-        }
+        Command::Serve {
+            bind,
+            mock_config,
+            ecs_endpoint,
+            wait_scale,
+            region,
+            max_executions,
+            max_retained_mib,
+        } => serve(
+            bind,
+            mock_config,
+            ecs_endpoint,
+            wait_scale,
+            region,
+            max_executions,
+            max_retained_mib.saturating_mul(1024 * 1024),
+        ),
     }
 }
 
@@ -608,6 +625,7 @@ fn serve(
     wait_scale: f64,
     region: String,
     max_executions: usize,
+    max_retained_bytes: usize,
 ) -> ExitCode {
     use crate::endpoint::{server, Endpoint, EndpointConfig};
     if wait_scale < 0.0 || !wait_scale.is_finite() {
@@ -634,6 +652,7 @@ fn serve(
         wait_scale,
         region,
         max_executions,
+        max_retained_bytes,
         ..EndpointConfig::default()
     };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

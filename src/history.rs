@@ -245,6 +245,24 @@ impl Details {
         }
     }
 
+    /// The payload the event carries (its input, output or parameters).
+    fn payload(&self) -> Option<&Payload> {
+        match self {
+            Details::ExecutionStarted { input, .. }
+            | Details::StateEntered { input, .. }
+            | Details::LambdaFunctionScheduled { input, .. }
+            | Details::ActivityScheduled { input, .. } => Some(input),
+            Details::ExecutionSucceeded { output }
+            | Details::StateExited { output, .. }
+            | Details::TaskSubmitted { output, .. }
+            | Details::TaskSucceeded { output, .. }
+            | Details::LambdaFunctionSucceeded { output }
+            | Details::ActivitySucceeded { output } => Some(output),
+            Details::TaskScheduled { parameters, .. } => Some(parameters),
+            _ => None,
+        }
+    }
+
     /// The key of the details object (`taskScheduledEventDetails`).
     fn details_key(&self) -> Option<&'static str> {
         Some(match self {
@@ -560,8 +578,56 @@ impl History {
         &self.events
     }
 
+    /// About how many bytes the history holds: each payload it shares
+    /// counted once, as the JSON it renders to, and each event's own fields.
+    pub fn retained_bytes(&self) -> usize {
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0 += b.len();
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        const PER_EVENT: usize = 160;
+        let mut seen = std::collections::HashSet::new();
+        let mut count = Count(self.events.len() * PER_EVENT);
+        for p in self.events.iter().filter_map(|e| e.details.payload()) {
+            if seen.insert(Arc::as_ptr(p)) {
+                let _ = serde_json::to_writer(&mut count, &**p);
+            }
+        }
+        count.0
+    }
+
     /// The whole history as GetExecutionHistory's `events` array.
     pub fn to_json(&self) -> Value {
         Value::Array(self.events.iter().map(|e| e.to_json(true)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_payload_is_counted_once() {
+        let big: Payload = Arc::new(json!({"v": "x".repeat(10_000)}));
+        let mut h = History::with_capacity(4);
+        let role: Arc<str> = Arc::from("r");
+        h.push_in(
+            0,
+            0,
+            0,
+            Details::ExecutionStarted { input: big.clone(), role_arn: role.clone() },
+        );
+        h.push_in(0, 0, 0, Details::ExecutionSucceeded { output: big.clone() });
+        let once = h.retained_bytes();
+        assert!((10_000..12_000).contains(&once), "{once}");
+        let other: Payload = Arc::new(json!({"v": "x".repeat(10_000)}));
+        h.push_in(0, 0, 0, Details::ExecutionSucceeded { output: other });
+        assert!(h.retained_bytes() > once + 10_000);
     }
 }

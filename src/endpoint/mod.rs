@@ -85,6 +85,10 @@ pub struct EndpointConfig {
     /// Connections kept open at most (default 512); past it the oldest idle
     /// one is closed for a new client.
     pub max_connections: usize,
+    /// About how many bytes finished executions may hold (default 256 MiB);
+    /// past it the oldest finished ones are forgotten, as past
+    /// `max_executions`.
+    pub max_retained_bytes: usize,
 }
 
 impl Default for EndpointConfig {
@@ -100,6 +104,7 @@ impl Default for EndpointConfig {
             seed: 0,
             max_executions: 1_000,
             max_connections: 512,
+            max_retained_bytes: 256 * 1024 * 1024,
             read_timeout: Duration::from_secs(10),
         }
     }
@@ -189,6 +194,8 @@ struct ExecRecord {
     live: Arc<Mutex<Vec<crate::history::Event>>>,
     abort: Option<tokio::task::AbortHandle>,
     stop_reason: Option<(Option<String>, Option<String>)>,
+    /// About how many bytes it holds, once finished.
+    bytes: usize,
 }
 
 /// A machine as it was at one time: what an execution runs
@@ -210,21 +217,38 @@ struct Store {
     /// execution ARNs in start order
     order: std::collections::VecDeque<String>,
     seq: u64,
+    /// About how many bytes the finished executions hold.
+    retained: usize,
 }
 
 impl Store {
-    /// Forgets the oldest finished executions while more than `max` are kept.
-    fn forget_finished_past(&mut self, max: usize) {
-        while self.executions.len() > max {
-            let finished = self
+    /// Forgets the oldest finished executions while more than `max` are
+    /// kept or they hold more than `max_bytes`.
+    /// (The newest finished one stays whatever it holds: a client that just
+    /// saw it end can read it.)
+    fn forget_finished_past(&mut self, max: usize, max_bytes: usize) {
+        let finished = |s: &Store| {
+            s.order
+                .iter()
+                .filter(|a| s.executions.get(*a).is_none_or(|r| r.status != Status::Running))
+                .count()
+        };
+        while self.executions.len() > max || (self.retained > max_bytes && finished(self) > 1) {
+            let oldest = self
                 .order
                 .iter()
                 .position(|a| self.executions.get(a).is_none_or(|r| r.status != Status::Running));
-            let Some(i) = finished else { return };
+            let Some(i) = oldest else { return };
             if let Some(arn) = self.order.remove(i) {
-                self.executions.remove(&arn);
+                self.forget(&arn);
             }
         }
+    }
+
+    fn forget(&mut self, arn: &str) -> Option<ExecRecord> {
+        let r = self.executions.remove(arn)?;
+        self.retained = self.retained.saturating_sub(r.bytes);
+        Some(r)
     }
 }
 
@@ -648,7 +672,7 @@ impl Endpoint {
         let gone: std::collections::HashSet<String> =
             store.executions.values().filter(|r| r.sm_arn == arn).map(|r| r.arn.clone()).collect();
         for exec in &gone {
-            if let Some(mut r) = store.executions.remove(exec) {
+            if let Some(mut r) = store.forget(exec) {
                 if let Some(h) = r.abort.take() {
                     h.abort();
                 }
@@ -781,7 +805,9 @@ impl Endpoint {
         let arn_for_task = exec_arn.clone();
         let handle = tokio::spawn(async move {
             let outcome = eval::catch_panic(eval::execute(&sm, input, &ints, &cfg)).await;
+            let bytes = outcome.as_ref().map_or(0, |e| e.history.retained_bytes());
             let mut store = this.store();
+            let mut kept = 0;
             if let Some(rec) = store.executions.get_mut(&arn_for_task) {
                 if rec.status == Status::Running {
                     match outcome {
@@ -789,6 +815,10 @@ impl Endpoint {
                             rec.status = exec.status;
                             rec.stop = Some(exec.stop_ms as f64 / 1000.0);
                             rec.done = Some(exec);
+                            // the history is the execution's now: drop the copy readers had
+                            *rec.live.lock().unwrap_or_else(|e| e.into_inner()) = Vec::new();
+                            rec.bytes = bytes;
+                            kept = bytes;
                         }
                         // never a lost execution: a harness bug fails it, with the reason
                         Err(panic) => {
@@ -802,6 +832,9 @@ impl Endpoint {
                     }
                 }
             }
+            store.retained += kept;
+            let limits = (this.inner.cfg.max_executions, this.inner.cfg.max_retained_bytes);
+            store.forget_finished_past(limits.0, limits.1);
         });
         store.executions.insert(
             exec_arn.clone(),
@@ -820,10 +853,12 @@ impl Endpoint {
                 live,
                 abort: Some(handle.abort_handle()),
                 stop_reason: None,
+                bytes: 0,
             },
         );
         store.order.push_back(exec_arn.clone());
-        store.forget_finished_past(self.inner.cfg.max_executions);
+        store
+            .forget_finished_past(self.inner.cfg.max_executions, self.inner.cfg.max_retained_bytes);
         Ok((json!({"executionArn": exec_arn, "startDate": start}), handle))
     }
 
