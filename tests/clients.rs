@@ -43,7 +43,7 @@ fn available(cmd: &str, args: &[&str]) -> bool {
     if !ok {
         common::skip_unless_required(
             "SFN_HARNESS_REQUIRE_CLIENTS",
-            &format!("{cmd} is not usable here (pip install boto3 awscli)"),
+            &format!("{cmd} is not usable here (pip install boto3 awscli pytest)"),
         );
     }
     ok
@@ -67,6 +67,26 @@ fn boto3_drives_the_seed_activities_and_errors() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A pytest + boto3 suite in the style of AWS's Step Functions Local
+/// samples (mock-config test cases, happy / retry / failure paths, the event
+/// sequence), run against `serve` with only the endpoint changed.
+#[test]
+fn a_step_functions_local_style_pytest_suite_passes() {
+    if !available("python3", &["-c", "import boto3, pytest"]) {
+        return;
+    }
+    let s = serve();
+    let out = Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/clients/test_seed_sfl.py"])
+        .env("SFN_ENDPOINT", &s.1)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("4 passed"), "{text}");
 }
 
 #[test]
