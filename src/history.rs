@@ -175,6 +175,10 @@ pub enum Details {
         cause: Option<String>,
     },
     ParallelStateStarted,
+    /// A FAILED, TIMED_OUT or ABORTED execution goes on (RedriveExecution).
+    ExecutionRedriven {
+        redrive_count: u64,
+    },
     /// The branches all succeeded (AWS records it; the recorded conformance
     /// cases' tooling dropped it).
     ParallelStateSucceeded,
@@ -240,6 +244,7 @@ impl Details {
             Details::MapRunSucceeded => "MapRunSucceeded",
             Details::MapRunFailed { .. } => "MapRunFailed",
             Details::ParallelStateStarted => "ParallelStateStarted",
+            Details::ExecutionRedriven { .. } => "ExecutionRedriven",
             Details::ParallelStateSucceeded => "ParallelStateSucceeded",
             Details::ParallelStateFailed => "ParallelStateFailed",
         }
@@ -299,6 +304,7 @@ impl Details {
             Details::MapIterationAborted { .. } => "mapIterationAbortedEventDetails",
             Details::MapRunStarted { .. } => "mapRunStartedEventDetails",
             Details::MapRunFailed { .. } => "mapRunFailedEventDetails",
+            Details::ExecutionRedriven { .. } => "executionRedrivenEventDetails",
             Details::MapStateSucceeded
             | Details::MapStateFailed
             | Details::MapRunSucceeded
@@ -365,6 +371,9 @@ impl Details {
             }
             Details::MapRunStarted { map_run_arn } => {
                 m.insert("mapRunArn".into(), Value::String(map_run_arn.clone()));
+            }
+            Details::ExecutionRedriven { redrive_count } => {
+                m.insert("redriveCount".into(), json!(redrive_count));
             }
             Details::MapStateSucceeded
             | Details::MapStateFailed
@@ -576,6 +585,19 @@ impl History {
 
     pub fn events(&self) -> &[Event] {
         &self.events
+    }
+
+    /// The history a redrive goes on with: its events, their fibers
+    /// forgotten (the redriven run numbers its own from the top level).
+    pub fn resumed(mut self) -> History {
+        let last = self.events.len() as u64;
+        for e in &mut self.events {
+            e.fiber = 0;
+        }
+        self.fibers = vec![(0, last)];
+        self.entered_any = true;
+        self.aside = None;
+        self
     }
 
     /// About how many bytes the history holds: each payload it shares

@@ -89,7 +89,7 @@ pub mod endpoint;
 pub mod workers;
 
 pub use asl::{validate, Diagnostic, InvalidDefinition, LoadError, Severity};
-pub use eval::{sleep, Execution, Status, TaskLog, VirtualSleep};
+pub use eval::{sleep, Execution, NotRedrivable, Status, TaskLog, VirtualSleep};
 pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
 pub use integrations::{
     container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline,

@@ -19,6 +19,7 @@ mod nested;
 mod parallel;
 mod pass;
 mod recover;
+mod redrive;
 mod sched;
 mod succeed;
 mod task;
@@ -28,6 +29,8 @@ pub(crate) use error::names;
 pub use error::Failure;
 pub(crate) use error::{Exn, Halt};
 pub use io::ExecInfo;
+pub use redrive::NotRedrivable;
+pub(crate) use redrive::Resume;
 pub(crate) use sched::current_now_ms;
 pub use sched::{sleep, Place, VirtualSleep};
 
@@ -135,6 +138,8 @@ pub struct RunConfig {
     /// The state machine's IAM role, as ExecutionStarted records it.
     /// Default: `arn:aws:iam::ACCOUNT:role/StepFunctionsRole`.
     pub role_arn: Option<String>,
+    /// A redrive: the execution goes on from there instead of starting.
+    pub(crate) resume: Option<Arc<Resume>>,
 }
 
 impl Default for RunConfig {
@@ -152,6 +157,7 @@ impl Default for RunConfig {
             wall: Wall::system(),
             live_history: None,
             role_arn: None,
+            resume: None,
         }
     }
 }
@@ -221,6 +227,8 @@ pub struct Execution {
     pub stalled: Option<String>,
     /// Why the harness could not run it (an unsupported feature).
     pub unsupported: Option<String>,
+    /// How many times it was redriven (RedriveExecution, `Harness::redrive`).
+    pub redrive_count: u64,
     pub(crate) invocations: HashMap<Arc<str>, usize>,
     /// Each fiber's parent and place (Map iteration, Parallel branch), by
     /// the fiber id history events carry.
@@ -539,6 +547,24 @@ pub async fn execute(
     tasks: &Integrations,
     cfg: &RunConfig,
 ) -> Execution {
+    if let Some(resume) = &cfg.resume {
+        let mut env = Env::resume(sm, resume, tasks, cfg);
+        let end = match sm.find(&resume.state) {
+            Some((machine, s)) => {
+                let sim = env.sim.clone();
+                sched::drive(&sim, run_machine(machine, s.index, resume.input.clone(), &mut env))
+                    .await
+            }
+            None => Err(Exn::Fail(Failure::runtime(format!(
+                "the redriven state '{}' is not in the definition",
+                resume.state
+            )))),
+        };
+        let mut exec = env.finish(sm, end);
+        exec.redrive_count = resume.redrive_count;
+        exec.start_ms = resume.started_ms;
+        return exec;
+    }
     let mut env = Env::start(sm, input, tasks, cfg);
     let input = env.exec.input.clone();
     let end = if payload_too_large(&input) {
@@ -562,6 +588,21 @@ impl<'a> Env<'a> {
         tasks: &'a Integrations,
         cfg: &'a RunConfig,
     ) -> Env<'a> {
+        let mut env = Env::start_with(sm, input.clone(), tasks, cfg, cfg.start_ms);
+        let role_arn = env.exec.role_arn.clone();
+        env.record(Details::ExecutionStarted { input, role_arn: Arc::from(role_arn.as_str()) });
+        env
+    }
+
+    /// An execution's environment, nothing recorded yet; `started_ms` is
+    /// when the execution first started (`$$.Execution.StartTime`).
+    fn start_with(
+        sm: &StateMachine,
+        input: Payload,
+        tasks: &'a Integrations,
+        cfg: &'a RunConfig,
+        started_ms: i64,
+    ) -> Env<'a> {
         let mut rng = Rng::new(cfg.seed);
         let name = cfg.execution_name.clone().unwrap_or_else(|| rng.uuid());
         let role_arn = role_arn(cfg);
@@ -573,13 +614,13 @@ impl<'a> Env<'a> {
             name,
             input: input.clone(),
             role_arn: role_arn.clone(),
-            start_ms: cfg.start_ms,
+            start_ms: started_ms,
             state_machine_id: cfg.state_machine_arn(),
             state_machine_name: cfg.state_machine_name.clone(),
         };
         let tally =
             Tally { invocations: vec![0; sm.state_count.max(sm.states.len())], ..Tally::default() };
-        let mut env = Env {
+        let env = Env {
             sim: Sim::new(cfg.start_ms, cfg.interleaving),
             fiber: sched::ROOT,
             parent: sched::ROOT,
@@ -597,7 +638,33 @@ impl<'a> Env<'a> {
             assigned: None,
             entered: 0,
         };
-        env.record(Details::ExecutionStarted { input, role_arn: Arc::from(role_arn.as_str()) });
+        env
+    }
+
+    /// A redriven execution's environment: its history so far, then
+    /// ExecutionRedriven; its variables and invocation counts as they were.
+    /// The machine's TimeoutSeconds counts from the redrive, as on AWS.
+    fn resume(
+        sm: &StateMachine,
+        resume: &Resume,
+        tasks: &'a Integrations,
+        cfg: &'a RunConfig,
+    ) -> Env<'a> {
+        let mut env =
+            Env::start_with(sm, resume.execution_input.clone(), tasks, cfg, resume.started_ms);
+        *lock(&env.history) = resume.history.clone();
+        env.vars = Arc::new(resume.vars.clone());
+        {
+            let mut t = lock(&env.tally);
+            for (id, name) in sm.names.iter().enumerate() {
+                if let (Some(n), Some(slot)) =
+                    (resume.invocations.get(name), t.invocations.get_mut(id))
+                {
+                    *slot = *n;
+                }
+            }
+        }
+        env.record(Details::ExecutionRedriven { redrive_count: resume.redrive_count });
         env
     }
 
@@ -664,6 +731,7 @@ impl<'a> Env<'a> {
             hits,
             task_logs: tally.task_logs,
             written: tally.written,
+            redrive_count: 0,
         }
     }
 }

@@ -16,6 +16,7 @@ mod explore;
 mod graph;
 pub mod mutation;
 mod panics;
+mod redrive;
 mod replay;
 mod report;
 mod schedule;
@@ -352,6 +353,11 @@ impl Harness {
     /// runtime is not allowed. Inside async code, `run(..).await` is the
     /// natural call.
     pub fn run_blocking(&self, input: Value) -> Execution {
+        self.block_on(self.run(input))
+    }
+
+    /// Polls a run of this harness to its end, as [`Harness::run_blocking`] says.
+    fn block_on<'h>(&'h self, fut: impl Future<Output = Execution> + Send + 'h) -> Execution {
         let rt = self.runtime.get_or_init(|| {
             OwnRuntime(Some(
                 tokio::runtime::Builder::new_current_thread()
@@ -362,7 +368,7 @@ impl Harness {
         });
         let rt = rt.0.as_ref().expect("present until dropped");
         let inside_a_runtime = tokio::runtime::Handle::try_current().is_ok();
-        let mut fut = Box::pin(self.run(input));
+        let mut fut = Box::pin(fut);
         {
             let _guard = rt.enter();
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
