@@ -587,6 +587,13 @@ impl History {
         &self.events
     }
 
+    /// A history of these events (as a reader copied them).
+    pub(crate) fn from_events(events: Vec<Event>) -> History {
+        let mut h = History::with_capacity(0);
+        h.events = events;
+        h.resumed()
+    }
+
     /// The history a redrive goes on with: its events, their fibers
     /// forgotten (the redriven run numbers its own from the top level).
     pub fn resumed(mut self) -> History {

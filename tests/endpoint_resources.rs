@@ -508,3 +508,111 @@ async fn aliases_route_executions_by_weight_and_guard_their_versions() {
         c.describe_state_machine_alias().state_machine_alias_arn(&alias).send().await.unwrap_err();
     assert_eq!(code(e.into_service_error()), "ResourceNotFound");
 }
+
+#[tokio::test]
+async fn a_failed_execution_is_redriven_from_the_state_that_failed() {
+    let mocks = sfn_harness::MockConfig::from_str(
+        r#"{"StateMachines": {"etl": {"TestCases": {"FlakyLoad": {"Load": "DownThenUp"}}}},
+            "MockedResponses": {"DownThenUp": {
+                "0": {"Throw": {"Error": "Db.Unavailable", "Cause": "the database is down"}},
+                "1": {"Return": {"rows": 42}}}}}"#,
+    )
+    .unwrap();
+    let cfg = EndpointConfig { mock_config: Some(mocks), ..EndpointConfig::default() };
+    let srv = server::serve(Endpoint::new(cfg), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let c = sfn_client(&srv.url(), "us-east-1");
+    let def = r#"{"StartAt": "Extract", "States": {
+        "Extract": {"Type": "Pass", "Result": {"table": "orders"}, "Next": "Load"},
+        "Load": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}"#;
+    let sm = c
+        .create_state_machine()
+        .name("etl")
+        .definition(def)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let exec = c
+        .start_execution()
+        .state_machine_arn(format!("{sm}#FlakyLoad"))
+        .name("nightly")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let d = output_of(&c, &exec).await;
+    assert_eq!((d.status().as_str(), d.error()), ("FAILED", Some("Db.Unavailable")));
+    assert_eq!(d.redrive_status().map(|s| s.as_str()), Some("REDRIVABLE"));
+    let first = c.get_execution_history().execution_arn(&exec).send().await.unwrap().events;
+
+    let redriven = c.redrive_execution().execution_arn(&exec).send().await.unwrap();
+    let d = output_of(&c, &exec).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED");
+    assert_eq!(d.output(), Some(r#"{"rows":42}"#));
+    assert_eq!(d.redrive_count(), Some(1));
+    assert_eq!(d.redrive_date(), Some(&redriven.redrive_date));
+    assert_eq!(d.redrive_status().map(|s| s.as_str()), Some("NOT_REDRIVABLE"));
+    assert!(d.redrive_status_reason().unwrap().contains("SUCCEEDED"));
+    let all = c.get_execution_history().execution_arn(&exec).send().await.unwrap().events;
+    let types: Vec<&str> = all.iter().map(|e| e.r#type().as_str()).collect();
+    let n = first.len();
+    assert_eq!(types[n - 1], "ExecutionFailed");
+    assert_eq!(&types[n..n + 3], ["ExecutionRedriven", "TaskStateEntered", "TaskScheduled"]);
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
+    assert_eq!(types.iter().filter(|t| **t == "PassStateEntered").count(), 1, "Extract ran once");
+    assert_eq!(all[n].execution_redriven_event_details().unwrap().redrive_count(), Some(1));
+    assert_eq!((all[n].id(), all[n].previous_event_id()), (n as i64 + 1, n as i64));
+
+    let listed = c
+        .list_executions()
+        .state_machine_arn(&sm)
+        .redrive_filter(aws_sdk_sfn::types::ExecutionRedriveFilter::Redriven)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.executions().len(), 1);
+    // a succeeded execution is not redriven again
+    let e = c.redrive_execution().execution_arn(&exec).send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ExecutionNotRedrivable");
+    let missing = exec.replace("nightly", "never");
+    let e = c.redrive_execution().execution_arn(&missing).send().await.unwrap_err();
+    assert_eq!(code(e.into_service_error()), "ExecutionDoesNotExist");
+}
+
+#[tokio::test]
+async fn a_stopped_execution_is_redriven_and_its_activity_answered() {
+    let (_srv, c) = start().await;
+    let act = c.create_activity().name("approve").send().await.unwrap().activity_arn;
+    let def = format!(
+        r#"{{"StartAt": "Prepare", "States": {{
+            "Prepare": {{"Type": "Pass", "Next": "Approve"}},
+            "Approve": {{"Type": "Task", "Resource": "{act}", "End": true}}}}}}"#
+    );
+    let sm = c
+        .create_state_machine()
+        .name("approval")
+        .definition(def)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let exec =
+        c.start_execution().state_machine_arn(&sm).name("one").send().await.unwrap().execution_arn;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    c.stop_execution().execution_arn(&exec).error("Operator").send().await.unwrap();
+    let d = c.describe_execution().execution_arn(&exec).send().await.unwrap();
+    assert_eq!(d.status().as_str(), "ABORTED");
+    c.redrive_execution().execution_arn(&exec).send().await.unwrap();
+    // the activity is scheduled again: a worker answers it
+    let task = c.get_activity_task().activity_arn(&act).send().await.unwrap();
+    let token = task.task_token().unwrap().to_string();
+    c.send_task_success().task_token(&token).output(r#"{"approved":true}"#).send().await.unwrap();
+    let d = output_of(&c, &exec).await;
+    assert_eq!((d.status().as_str(), d.output()), ("SUCCEEDED", Some(r#"{"approved":true}"#)));
+    let events = c.get_execution_history().execution_arn(&exec).send().await.unwrap().events;
+    let types: Vec<&str> = events.iter().map(|e| e.r#type().as_str()).collect();
+    let at = types.iter().position(|t| *t == "ExecutionAborted").unwrap();
+    assert_eq!(&types[at..at + 3], ["ExecutionAborted", "ExecutionRedriven", "TaskStateEntered"]);
+}

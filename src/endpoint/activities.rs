@@ -106,10 +106,12 @@ impl Activities {
                 let a = acts.get_mut(&arn).ok_or_else(|| {
                     err("ActivityDoesNotExist", format!("Activity Does Not Exist: '{arn}'"))
                 })?;
-                if let Some((token, input)) = a.queue.pop_front() {
-                    // the task records ActivityStarted with this worker's name
-                    let _ = tokens.started(&token, worker);
-                    return Ok(json!({"taskToken": token, "input": input}));
+                while let Some((token, input)) = a.queue.pop_front() {
+                    // the task records ActivityStarted with this worker's name;
+                    // a task whose execution was stopped is gone, and skipped
+                    if tokens.started(&token, worker).is_ok() {
+                        return Ok(json!({"taskToken": token, "input": input}));
+                    }
                 }
                 a.notify.clone()
             };

@@ -196,6 +196,10 @@ struct ExecRecord {
     stop_reason: Option<(Option<String>, Option<String>)>,
     /// About how many bytes it holds, once finished.
     bytes: usize,
+    /// The mock-config test case it was started with (`arn#TestCase`).
+    test_case: Option<String>,
+    redrive_count: u64,
+    redrive_date: Option<f64>,
 }
 
 /// A machine as it was at one time: what an execution runs
@@ -421,6 +425,7 @@ impl Endpoint {
             "DescribeExecution" => self.describe_execution(&req),
             "ListExecutions" => self.list_executions(&req),
             "StopExecution" => self.stop_execution(&req),
+            "RedriveExecution" => self.redrive_execution(&req),
             "GetExecutionHistory" => self.get_execution_history(&req),
             "ValidateStateMachineDefinition" => validate(&req),
             "TestState" => self.test_state(&req).await,
@@ -801,9 +806,49 @@ impl Endpoint {
         let live = Arc::new(Mutex::new(vec![eval::started_event(&cfg, input.clone())]));
         let mut cfg = cfg;
         cfg.live_history = Some(live.clone());
+        let handle = self.spawn_run(exec_arn.clone(), sm, input, ints, cfg);
+        store.executions.insert(
+            exec_arn.clone(),
+            ExecRecord {
+                arn: exec_arn.clone(),
+                sm_arn: arn,
+                machine: at_start,
+                version_arn,
+                alias_arn,
+                name: exec_name,
+                input: input_text,
+                status: Status::Running,
+                start,
+                stop: None,
+                done: None,
+                live,
+                abort: Some(handle.abort_handle()),
+                stop_reason: None,
+                bytes: 0,
+                test_case,
+                redrive_count: 0,
+                redrive_date: None,
+            },
+        );
+        store.order.push_back(exec_arn.clone());
+        store
+            .forget_finished_past(self.inner.cfg.max_executions, self.inner.cfg.max_retained_bytes);
+        Ok((json!({"executionArn": exec_arn, "startDate": start}), handle))
+    }
+
+    /// Runs an execution (a start or a redrive) in the background; when it
+    /// ends, its record gets the result.
+    fn spawn_run(
+        &self,
+        exec_arn: String,
+        sm: Arc<StateMachine>,
+        input: Arc<Value>,
+        ints: Integrations,
+        cfg: RunConfig,
+    ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         let arn_for_task = exec_arn.clone();
-        let handle = tokio::spawn(async move {
+        tokio::spawn(async move {
             let outcome = eval::catch_panic(eval::execute(&sm, input, &ints, &cfg)).await;
             let bytes = outcome.as_ref().map_or(0, |e| e.history.retained_bytes());
             let mut store = this.store();
@@ -835,31 +880,7 @@ impl Endpoint {
             store.retained += kept;
             let limits = (this.inner.cfg.max_executions, this.inner.cfg.max_retained_bytes);
             store.forget_finished_past(limits.0, limits.1);
-        });
-        store.executions.insert(
-            exec_arn.clone(),
-            ExecRecord {
-                arn: exec_arn.clone(),
-                sm_arn: arn,
-                machine: at_start,
-                version_arn,
-                alias_arn,
-                name: exec_name,
-                input: input_text,
-                status: Status::Running,
-                start,
-                stop: None,
-                done: None,
-                live,
-                abort: Some(handle.abort_handle()),
-                stop_reason: None,
-                bytes: 0,
-            },
-        );
-        store.order.push_back(exec_arn.clone());
-        store
-            .forget_finished_past(self.inner.cfg.max_executions, self.inner.cfg.max_retained_bytes);
-        Ok((json!({"executionArn": exec_arn, "startDate": start}), handle))
+        })
     }
 
     async fn start_sync_execution(&self, req: &Value) -> ApiResult {
@@ -872,7 +893,9 @@ impl Endpoint {
         let arn = started["executionArn"].as_str().unwrap_or_default().to_string();
         let mut v = self.describe_execution(&json!({"executionArn": arn}))?;
         if let Some(m) = v.as_object_mut() {
-            m.remove("redriveCount");
+            for k in ["redriveCount", "redriveDate", "redriveStatus", "redriveStatusReason"] {
+                m.remove(k);
+            }
         }
         Ok(v)
     }
@@ -893,7 +916,20 @@ impl Endpoint {
         m.insert("startDate".into(), json!(r.start));
         m.insert("input".into(), json!(r.input));
         m.insert("inputDetails".into(), json!({"included": true}));
-        m.insert("redriveCount".into(), json!(0));
+        m.insert("redriveCount".into(), json!(r.redrive_count));
+        if let Some(d) = r.redrive_date {
+            m.insert("redriveDate".into(), json!(d));
+        }
+        let kind = store.machines.get(&r.sm_arn).map(|m| m.kind.as_str());
+        match redrivable(r.status, kind) {
+            Ok(()) => {
+                m.insert("redriveStatus".into(), json!("REDRIVABLE"));
+            }
+            Err(why) => {
+                m.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+                m.insert("redriveStatusReason".into(), json!(why));
+            }
+        }
         if let Some(v) = &r.version_arn {
             m.insert("stateMachineVersionArn".into(), json!(v));
         }
@@ -945,7 +981,14 @@ impl Endpoint {
             .rev()
             .filter_map(|a| store.executions.get(a))
             .filter(|r| {
-                r.sm_arn == arn && through(r) && filter.is_none_or(|f| f == r.status.as_str())
+                r.sm_arn == arn
+                    && through(r)
+                    && filter.is_none_or(|f| f == r.status.as_str())
+                    && match optional(req, "redriveFilter") {
+                        Some("REDRIVEN") => r.redrive_count > 0,
+                        Some("NOT_REDRIVEN") => r.redrive_count == 0,
+                        _ => true,
+                    }
             })
             .collect();
         // only the page is rendered
@@ -953,7 +996,10 @@ impl Endpoint {
         let items: Vec<Value> = records
             .iter()
             .map(|r| {
-                let mut v = json!({"executionArn": r.arn, "stateMachineArn": r.sm_arn, "name": r.name, "status": r.status.as_str(), "startDate": r.start});
+                let mut v = json!({"executionArn": r.arn, "stateMachineArn": r.sm_arn, "name": r.name, "status": r.status.as_str(), "startDate": r.start, "redriveCount": r.redrive_count});
+                if let Some(d) = r.redrive_date {
+                    v["redriveDate"] = json!(d);
+                }
                 if let Some(s) = r.stop {
                     v["stopDate"] = json!(s);
                 }
@@ -980,6 +1026,51 @@ impl Endpoint {
             ));
         }
         Ok(json!({"stopDate": r.stop.unwrap_or(stop)}))
+    }
+
+    /// RedriveExecution: the execution goes on from the state that did not
+    /// succeed, with the same ARN, definition, role and test case.
+    fn redrive_execution(&self, req: &Value) -> ApiResult {
+        let arn = Self::execution_arn(req)?;
+        let now_ms = self.inner.cfg.wall.epoch_ms();
+        let mut store = self.store();
+        store.seq += 1;
+        let seq = store.seq;
+        let r = store.executions.get(&arn).ok_or_else(|| no_execution(&arn))?;
+        let m = store.machines.get(&r.sm_arn).ok_or_else(|| no_execution(&arn))?;
+        redrivable(r.status, Some(&m.kind)).map_err(|why| err("ExecutionNotRedrivable", why))?;
+        let events = recorded_events(r);
+        let invocations = r.done.as_ref().map(|e| e.invocations.clone()).unwrap_or_default();
+        let resume = eval::Resume::from_events(
+            &crate::history::History::from_events(events.clone()),
+            r.status,
+            &invocations,
+            r.redrive_count + 1,
+            &arn,
+        )
+        .map_err(|e| err("ExecutionNotRedrivable", e.0))?;
+        let ints = self.integrations(m, r.test_case.as_deref())?;
+        let mut cfg = self.run_config(m, &r.machine, &r.name, now_ms, seq);
+        cfg.resume = Some(Arc::new(resume));
+        let live = Arc::new(Mutex::new(events));
+        cfg.live_history = Some(live.clone());
+        let (sm, input) =
+            (r.machine.sm.clone(), Arc::new(serde_json::from_str(&r.input).unwrap_or(Value::Null)));
+        let handle = self.spawn_run(arn.clone(), sm, input, ints, cfg);
+        let now = now_ms as f64 / 1000.0;
+        let r = store.executions.get_mut(&arn).ok_or_else(|| no_execution(&arn))?;
+        let freed = r.bytes;
+        r.status = Status::Running;
+        r.stop = None;
+        r.done = None;
+        r.bytes = 0;
+        r.live = live;
+        r.abort = Some(handle.abort_handle());
+        r.stop_reason = None;
+        r.redrive_count += 1;
+        r.redrive_date = Some(now);
+        store.retained = store.retained.saturating_sub(freed);
+        Ok(json!({"redriveDate": now}))
     }
 
     fn get_execution_history(&self, req: &Value) -> ApiResult {
@@ -1107,6 +1198,40 @@ fn checked_arn(arn: &str, resource: &str, parts: usize) -> Result<String, ApiErr
         ));
     }
     Ok(arn.to_string())
+}
+
+/// Whether an execution of this status (of a machine of this type) can be
+/// redriven; else why not, in AWS's words.
+fn redrivable(status: Status, kind: Option<&str>) -> Result<(), String> {
+    if kind == Some("EXPRESS") {
+        return Err("Execution is of an EXPRESS state machine and cannot be redriven".into());
+    }
+    match status {
+        Status::Failed | Status::TimedOut | Status::Aborted => Ok(()),
+        other => Err(format!("Execution is {} and cannot be redriven", other.as_str())),
+    }
+}
+
+/// Every event of an execution as GetExecutionHistory gives them: its
+/// history when it ended, else the events so far (and, when it was
+/// stopped, ExecutionAborted).
+fn recorded_events(r: &ExecRecord) -> Vec<Event> {
+    if let Some(e) = &r.done {
+        return e.history.events().to_vec();
+    }
+    let mut events = r.live.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if r.status == Status::Aborted {
+        let (error, cause) = r.stop_reason.clone().unwrap_or_default();
+        let id = events.len() as u64 + 1;
+        events.push(Event {
+            id,
+            previous_event_id: id - 1,
+            timestamp_ms: (r.stop.unwrap_or_default() * 1000.0).round() as i64,
+            details: Details::ExecutionAborted { error, cause },
+            fiber: 0,
+        });
+    }
+    events
 }
 
 /// A role ARN as AWS accepts one: `arn:PARTITION:iam::ACCOUNT:role/NAME`.

@@ -163,6 +163,10 @@ const OPERATIONS: &[(&str, &[Field])] = &[
     ("DeleteActivity", &[Field("activityArn", ARN, true)]),
     ("TagResource", &[Field("resourceArn", ARN, true), Field("tags", List, true)]),
     (
+        "RedriveExecution",
+        &[Field("executionArn", ARN, true), Field("clientToken", Str(1, 256), false)],
+    ),
+    (
         "PublishStateMachineVersion",
         &[
             Field("stateMachineArn", ARN, true),
