@@ -251,6 +251,7 @@ impl Details {
     }
 
     /// The payload the event carries (its input, output or parameters).
+    #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
     fn payload(&self) -> Option<&Payload> {
         match self {
             Details::ExecutionStarted { input, .. }
