@@ -589,6 +589,7 @@ impl History {
     }
 
     /// A history of these events (as a reader copied them).
+    #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
     pub(crate) fn from_events(events: Vec<Event>) -> History {
         let mut h = History::with_capacity(0);
         h.events = events;
@@ -610,6 +611,7 @@ impl History {
 
     /// About how many bytes the history holds: each payload it shares
     /// counted once, as the JSON it renders to, and each event's own fields.
+    #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
     pub fn retained_bytes(&self) -> usize {
         struct Count(usize);
         impl std::io::Write for Count {
