@@ -616,3 +616,48 @@ async fn a_stopped_execution_is_redriven_and_its_activity_answered() {
     let at = types.iter().position(|t| *t == "ExecutionAborted").unwrap();
     assert_eq!(&types[at..at + 3], ["ExecutionAborted", "ExecutionRedriven", "TaskStateEntered"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_definition_nested_ten_thousand_deep_is_refused_and_the_server_lives() {
+    let (srv, c) = start().await;
+    let addr = srv.addr;
+    let n = 10_000;
+    let expr = format!("{}1{}", "States.Array(".repeat(n), ")".repeat(n));
+    let def = serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": expr}, "End": true}}}).to_string();
+    let jsonata = format!(
+        r#"{{"QueryLanguage": "JSONata", "StartAt": "P", "States": {{"P": {{"Type": "Pass", "Output": "{{% {}1{} %}}", "End": true}}}}}}"#,
+        "[".repeat(n),
+        "]".repeat(n)
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        let mut answers = Vec::new();
+        for d in [&def, &jsonata] {
+            let body = serde_json::json!({"definition": d}).to_string();
+            let h = "X-Amz-Target: AWSStepFunctions.ValidateStateMachineDefinition\r\n";
+            answers.push(raw(addr, "POST", h, &body));
+            let body =
+                serde_json::json!({"name": "deep", "definition": d, "roleArn": ROLE}).to_string();
+            answers.push(raw(
+                addr,
+                "POST",
+                "X-Amz-Target: AWSStepFunctions.CreateStateMachine\r\n",
+                &body,
+            ));
+            let body =
+                serde_json::json!({"definition": d, "roleArn": ROLE, "input": "{}"}).to_string();
+            answers.push(raw(addr, "POST", "X-Amz-Target: AWSStepFunctions.TestState\r\n", &body));
+        }
+        answers
+    })
+    .await
+    .unwrap();
+    for (i, (status, _, body)) in out.iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        match i % 3 {
+            0 => assert_eq!((*status, v["result"].as_str()), (200, Some("FAIL")), "{body}"),
+            _ => assert_eq!(*status, 400, "{body}"),
+        }
+    }
+    // and it still serves
+    c.list_state_machines().send().await.unwrap();
+}
