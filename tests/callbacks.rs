@@ -296,3 +296,31 @@ async fn run_blocking_works_inside_a_tokio_test() {
     exec.assert_succeeded();
     assert_eq!(exec.output(), &json!("done"));
 }
+
+/// The execution's TimeoutSeconds holds while a task waits for its
+/// (scripted) answer, whatever the task pattern.
+#[test]
+fn the_execution_times_out_while_a_task_waits() {
+    for resource in [
+        r#""Resource": "arn:aws:states:::lambda:invoke""#,
+        r#""Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "Parameters": {"QueueUrl": "q", "MessageBody": {"t.$": "$$.Task.Token"}}"#,
+    ] {
+        let def = format!(
+            r#"{{"TimeoutSeconds": 30, "StartAt": "W", "States": {{
+                "W": {{"Type": "Wait", "Seconds": 20, "Next": "T"}},
+                "T": {{"Type": "Task", {resource}, "End": true}}}}}}"#
+        );
+        let exec = sfn_harness::Harness::from_definition(&def)
+            .unwrap()
+            .on_task("T", |_| {
+                sfn_harness::TaskReply::Callbacks(
+                    sfn_harness::Timeline::new()
+                        .succeed_at(std::time::Duration::from_secs(20), serde_json::json!("late")),
+                )
+            })
+            .run_blocking(serde_json::json!({}));
+        assert_eq!(exec.status.as_str(), "TIMED_OUT", "{}", exec.trace());
+        assert_eq!(exec.elapsed().as_secs(), 30);
+        assert_eq!(exec.event_types().last().map(String::as_str), Some("ExecutionTimedOut"));
+    }
+}

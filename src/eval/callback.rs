@@ -247,15 +247,17 @@ pub(super) async fn virtual_wait(
         script.map(|t| placed(&t, start).into()).unwrap_or_default();
     let mut heartbeat_due = r.limits.heartbeat.map(ms);
     let timeout_due = r.limits.timeout.map(ms);
+    // the execution's own TimeoutSeconds bounds the wait too
+    let execution_due = env.deadline_ms;
     let (sim, fiber) = (env.sim.clone(), env.fiber);
     // when the work started waiting for something real (see next_event)
     let mut mark = None;
     loop {
         let deadline = first_deadline(timeout_due, heartbeat_due);
-        let next_due = match (script.front().map(|(t, _)| *t), deadline.map(|(t, _)| t)) {
-            (Some(s), Some(d)) => Some(s.min(d)),
-            (s, d) => s.or(d),
-        };
+        let next_due = [script.front().map(|(t, _)| *t), deadline.map(|(t, _)| t), execution_due]
+            .into_iter()
+            .flatten()
+            .min();
         if work.is_none() && next_due.is_none() {
             // the script played out and nothing bounds the wait
             return Err(silence(r));
@@ -300,6 +302,10 @@ pub(super) async fn virtual_wait(
                 env.push(Details::ActivityStarted { worker_name })?;
             }
             Event::Callback(cb) => return Ok(from_callback(cb)),
+            Event::Timer if execution_due.is_some_and(|d| env.now_ms() >= d) => {
+                r.tokens.close(r.token, Closed::Aborted);
+                return Err(Halt::ExecutionTimedOut);
+            }
             Event::Timer => {
                 if let Some((_, heartbeat)) = deadline {
                     r.tokens.close(r.token, Closed::TimedOut);
