@@ -189,6 +189,20 @@ async fn configurations_are_checked_kept_and_described() {
     assert_eq!(code(e.into_service_error()), "InvalidEncryptionConfiguration");
     let e = c.update_state_machine().state_machine_arn(&sm).send().await.unwrap_err();
     assert_eq!(code(e.into_service_error()), "MissingRequiredParameter");
+
+    // an activity keeps its encryption configuration
+    let key = EncryptionConfiguration::builder()
+        .r#type(EncryptionType::CustomerManagedKmsKey)
+        .kms_key_id("alias/activities")
+        .build()
+        .unwrap();
+    let act = c.create_activity().name("work").encryption_configuration(key).send().await.unwrap();
+    let d = c.describe_activity().activity_arn(act.activity_arn()).send().await.unwrap();
+    let enc = d.encryption_configuration().unwrap();
+    assert_eq!(
+        (enc.kms_key_id(), enc.kms_data_key_reuse_period_seconds()),
+        (Some("alias/activities"), Some(300))
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,8 @@ struct Activity {
     arn: String,
     name: String,
     created: f64,
+    /// Its encryptionConfiguration, as given (checked by the caller).
+    encryption: Option<Value>,
     queue: VecDeque<(String, String)>,
     notify: Arc<Notify>,
 }
@@ -32,7 +34,13 @@ impl Activities {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn create(&self, req: &Value, arn_prefix: &str, now: f64) -> ApiResult {
+    pub(super) fn create(
+        &self,
+        req: &Value,
+        arn_prefix: &str,
+        now: f64,
+        encryption: Option<Value>,
+    ) -> ApiResult {
         let name = required(req, "name")?;
         if !super::valid_name(name) {
             return Err(err("InvalidName", format!("Invalid Name: '{name}'")));
@@ -44,6 +52,7 @@ impl Activities {
             arn: arn.clone(),
             name: name.into(),
             created,
+            encryption,
             queue: VecDeque::new(),
             notify: Arc::new(Notify::new()),
         });
@@ -72,7 +81,11 @@ impl Activities {
         let a = acts.get(&arn).ok_or_else(|| {
             err("ActivityDoesNotExist", format!("Activity Does Not Exist: '{arn}'"))
         })?;
-        Ok(json!({"activityArn": a.arn, "name": a.name, "creationDate": a.created}))
+        let mut v = json!({"activityArn": a.arn, "name": a.name, "creationDate": a.created});
+        if let Some(e) = &a.encryption {
+            v["encryptionConfiguration"] = e.clone();
+        }
+        Ok(v)
     }
 
     pub(super) fn list(&self, req: &Value) -> ApiResult {

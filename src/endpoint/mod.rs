@@ -528,13 +528,17 @@ impl Endpoint {
 
     fn create_activity(&self, req: &Value, caller: &Caller) -> ApiResult {
         let tags = tags::parse(req, "tags")?;
-        if let Some(e) = req.get("encryptionConfiguration") {
-            Configs::default().updated(&json!({"encryptionConfiguration": e}))?;
-        }
+        let encryption = match req.get("encryptionConfiguration") {
+            Some(e) => {
+                Configs::default().updated(&json!({"encryptionConfiguration": e}))?.encryption
+            }
+            None => None,
+        };
         let created = self.inner.activities.create(
             req,
             &self.arn(caller, "activity", ""),
             epoch_secs(&self.inner.cfg.wall),
+            encryption,
         )?;
         let arn = created["activityArn"].as_str().unwrap_or_default();
         self.inner.tags.tag(arn, tags)?;
