@@ -411,22 +411,6 @@ mod pipeline {
     }
 }
 
-/// `(type, id, previousEventId)` of each event.
-fn ids(exec: &sfn_harness::Execution) -> Vec<(String, u64, u64)> {
-    exec.history_json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["type"].as_str().unwrap().to_string(),
-                e["id"].as_u64().unwrap(),
-                e["previousEventId"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 fn find<'a>(events: &'a [(String, u64, u64)], ty: &str) -> &'a (String, u64, u64) {
     events.iter().find(|e| e.0 == ty).unwrap_or_else(|| panic!("no {ty} in {events:?}"))
 }
@@ -441,7 +425,7 @@ fn a_parallel_records_its_success_and_its_exit_follows_the_last_branch_event() {
     .unwrap()
     .run_blocking(json!({}));
     exec.assert_succeeded();
-    let events = ids(&exec);
+    let events = common::ids(&exec);
     let (_, succeeded, after) = find(&events, "ParallelStateSucceeded");
     let (_, exited, exited_after) = find(&events, "ParallelStateExited");
     let last_branch =
@@ -467,7 +451,7 @@ fn a_maps_exit_follows_what_its_success_follows() {
     )
     .unwrap()
     .run_blocking(json!([1, 2]));
-    let events = ids(&inline);
+    let events = common::ids(&inline);
     let succeeded = find(&events, "MapStateSucceeded");
     let exited = find(&events, "MapStateExited");
     assert_eq!((exited.1, exited.2), (succeeded.1 + 1, succeeded.2), "{events:?}");
@@ -480,7 +464,7 @@ fn a_maps_exit_follows_what_its_success_follows() {
     )
     .unwrap()
     .run_blocking(json!([1, 2]));
-    let events = ids(&distributed);
+    let events = common::ids(&distributed);
     let run_started = find(&events, "MapRunStarted").1;
     let run_succeeded = find(&events, "MapRunSucceeded");
     let succeeded = find(&events, "MapStateSucceeded");
@@ -509,7 +493,7 @@ fn recorded_parallel_executions_have_the_ids_we_record() {
         .unwrap()
         .run_blocking(case["input"].clone());
     let ours: Vec<(String, u64, u64)> =
-        ids(&exec).into_iter().filter(|e| e.0 != "ParallelStateSucceeded").collect();
+        common::ids(&exec).into_iter().filter(|e| e.0 != "ParallelStateSucceeded").collect();
     let recorded = case["history"].as_array().unwrap();
     assert_eq!(ours.len(), recorded.len());
     for (o, r) in ours.iter().zip(recorded) {

@@ -5,24 +5,14 @@ use serde_json::{json, Value};
 use sfn_harness::workers::seed_worker;
 use sfn_harness::{Harness, TaskCall, TaskReply};
 
+mod common;
+
 const SEED: &str = "fixtures/seed/state-machine.asl.json";
 
 fn number(call: &TaskCall) -> i64 {
     let env = sfn_harness::container_environment(&call.parameters, Some("python-container"));
     let input: Value = serde_json::from_str(&env["INPUT"]).unwrap();
     input["number"].as_i64().unwrap()
-}
-
-fn ids(exec: &sfn_harness::Execution) -> Vec<(String, u64, u64)> {
-    exec.history_json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let (ty, id, prev) = (&e["type"], &e["id"], &e["previousEventId"]);
-            (ty.as_str().unwrap().to_string(), id.as_u64().unwrap(), prev.as_u64().unwrap())
-        })
-        .collect()
 }
 
 #[test]
@@ -47,8 +37,8 @@ fn a_failed_seed_loop_goes_on_from_the_task_that_failed() {
     assert_eq!(redriven.execution_arn, failed.execution_arn, "the same execution");
     assert_eq!(redriven.invocations("FargateTask"), 5, "counts go on: 3 before, 2 after");
     // the history goes on: the first attempt's events, ExecutionRedriven, the task again
-    let before = ids(&failed);
-    let after = ids(&redriven);
+    let before = common::ids(&failed);
+    let after = common::ids(&redriven);
     assert_eq!(after[..before.len()], before[..]);
     let (ty, id, prev) = &after[before.len()];
     assert_eq!(

@@ -150,16 +150,7 @@ impl Machine {
 
 /// A revision id in AWS's shape (a UUID), stable for the machine and count.
 fn revision_id(arn: &str, n: u64) -> String {
-    let h = crate::rng::stable_hash(format!("{arn}#{n}").as_bytes());
-    let l = crate::rng::stable_hash(&h.to_le_bytes());
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        h >> 32,
-        (h >> 16) & 0xffff,
-        h & 0xfff,
-        l >> 52,
-        l & 0xffff_ffff_ffff
-    )
+    Rng::new(crate::rng::stable_hash(format!("{arn}#{n}").as_bytes())).uuid()
 }
 
 /// DescribeStateMachine's answer for `arn` (the machine or a version of it).

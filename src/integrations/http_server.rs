@@ -252,13 +252,5 @@ async fn respond(
 fn request_id() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let h = crate::rng::stable_hash(&n.to_le_bytes());
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        h >> 32,
-        (h >> 16) & 0xffff,
-        h & 0xfff,
-        n >> 48 & 0xfff,
-        n & 0xffff_ffff_ffff
-    )
+    crate::rng::Rng::new(crate::rng::stable_hash(&n.to_le_bytes())).uuid()
 }

@@ -50,3 +50,19 @@ pub fn run_test_alone(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::proc
     }
     cmd.output().unwrap()
 }
+
+/// `(type, id, previousEventId)` of each event.
+pub fn ids(exec: &sfn_harness::Execution) -> Vec<(String, u64, u64)> {
+    exec.history_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["id"].as_u64().unwrap(),
+                e["previousEventId"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
