@@ -55,3 +55,6 @@ pub const HARNESS_INTERNAL_ERROR: &str = "Harness.InternalError";
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
 /// The region used when the definition names none.
 pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// What Step Functions names an ECS API error: `ECS.AmazonECSException`.
+pub const ECS_EXCEPTION: &str = "AmazonECSException";

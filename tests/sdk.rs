@@ -330,3 +330,38 @@ async fn a_missed_heartbeat_times_the_task_out() {
     exec.assert_failed_with("States.Timeout");
     assert_eq!(exec.event_types().iter().rev().nth(1).map(String::as_str), Some("TaskTimedOut"));
 }
+
+#[tokio::test]
+async fn a_run_task_api_error_fails_as_aws_reports_it() {
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_types::body::SdkBody;
+    for pattern in ["runTask", "runTask.sync"] {
+        let run = mock!(aws_sdk_ecs::Client::run_task).then_http_response(|| {
+            let mut r = HttpResponse::new(
+                400.try_into().unwrap(),
+                SdkBody::from(
+                    r#"{"__type": "ClusterNotFoundException", "message": "Cluster not found."}"#,
+                ),
+            );
+            r.headers_mut().insert("x-amzn-requestid", "5f2c-request");
+            r
+        });
+        let ecs = mock_client!(aws_sdk_ecs, [&run]);
+        let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": format!("arn:aws:states:::ecs:{pattern}"), "Parameters": {"TaskDefinition": "td", "Cluster": "gone"}, "End": true}}});
+        let exec = Harness::from_definition(&def.to_string())
+            .unwrap()
+            .on_ecs_task("T", EcsIntegration::new(ecs))
+            .run(json!({}))
+            .await;
+        exec.assert_failed_with("ECS.AmazonECSException");
+        assert_eq!(
+            exec.cause.as_deref(),
+            Some("Cluster not found. (Service: AmazonECS; Status Code: 400; Error Code: ClusterNotFoundException; Request ID: 5f2c-request; Proxy: null)"),
+            "{pattern}"
+        );
+        // no task was submitted
+        let types = exec.event_types();
+        assert!(!types.iter().any(|t| t == "TaskSubmitted"), "{types:?}");
+        assert_eq!(types[types.len() - 2..], ["TaskFailed", "ExecutionFailed"]);
+    }
+}

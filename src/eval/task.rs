@@ -200,8 +200,11 @@ async fn invoke(
     if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } =
         &task.kind
     {
-        let details = submitted(res, answer.submitted.take(), is_ecs, &params, task_id, env);
-        env.push(details)?;
+        // a request the service refused submitted nothing
+        if answer.submitted != Some(Value::Null) {
+            let details = submitted(res, answer.submitted.take(), is_ecs, &params, task_id, env);
+            env.push(details)?;
+        }
     }
     if let Some(logs) = answer.logs {
         env.task_log(super::TaskLog {

@@ -10,8 +10,10 @@
 //! - a non-empty `Failures`: request-response returns the response and does
 //!   not fail; `.sync` and `.waitForTaskToken` fail with `AmazonECS.Unknown`
 //!   (AWS is silent on the cause; here: the failures as JSON);
-//! - an API error fails the task (AWS is silent on the name; here
-//!   `ECS.<ErrorCode>`, as the SDK integrations name service errors);
+//! - an API error fails the task with `ECS.AmazonECSException`, the cause
+//!   naming the error code as AWS writes it (`… (Service: AmazonECS; Status
+//!   Code: 400; Error Code: ClusterNotFoundException; …)`); no TaskSubmitted
+//!   is recorded for a RunTask that failed;
 //! - `.sync` polls DescribeTasks until the task is STOPPED (each poll costs
 //!   [`EcsIntegration::poll_interval_ms`] of virtual time) and returns the task
 //!   object with PascalCase keys; a container that exited non-zero or a task
@@ -121,19 +123,18 @@ impl EcsIntegration {
         let req = match run_task_request(&self.ecs, params) {
             Ok(r) => r,
             Err(msg) => {
-                return TaskReply::Fail {
+                return Answer::refused(TaskReply::Fail {
                     error: names::RUNTIME.into(),
                     cause: Some(format!(
                         "The Parameters '{}' could not be used to start the Task: [{msg}]",
                         crate::json::to_json_string(params)
                     )),
-                }
-                .into()
+                })
             }
         };
         let out = match req.send().await {
             Ok(o) => o,
-            Err(e) => return sdk_failure(e).into(),
+            Err(e) => return Answer::refused(sdk_failure(e)),
         };
         let submitted = json!({
             "Failures": out.failures().iter().map(failure_json).collect::<Vec<_>>(),
@@ -283,19 +284,29 @@ impl Integration for EcsIntegration {
     }
 }
 
-fn sdk_failure<
-    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
->(
-    e: aws_sdk_ecs::error::SdkError<E, R>,
+/// An ECS API error as Step Functions reports it: `ECS.AmazonECSException`,
+/// the cause in the Java SDK's words (`… (Service: AmazonECS; Status Code:
+/// 400; Error Code: ClusterNotFoundException; Request ID: …; Proxy: null)`);
+/// a request that got no answer, `ECS.SdkClientException`.
+fn sdk_failure<E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug>(
+    e: aws_sdk_ecs::error::SdkError<E, aws_sdk_ecs::config::http::HttpResponse>,
 ) -> TaskReply {
-    let (code, msg) = match e.as_service_error() {
-        Some(se) => {
-            (se.code().unwrap_or("Unknown").to_string(), se.message().unwrap_or("").to_string())
-        }
-        None => ("SdkError".to_string(), format!("{e:?}")),
+    let Some(se) = e.as_service_error() else {
+        return TaskReply::Fail {
+            error: "ECS.SdkClientException".into(),
+            cause: Some(format!("Unable to execute HTTP request: {e}")),
+        };
     };
-    TaskReply::Fail { error: format!("ECS.{code}"), cause: Some(msg) }
+    let status = e.raw_response().map_or(400, |r| r.status().as_u16());
+    let code = se.code().unwrap_or("Unknown");
+    let request_id = se.meta().extra("aws_request_id").unwrap_or("null");
+    let msg = se.message().unwrap_or("");
+    TaskReply::Fail {
+        error: format!("ECS.{}", names::ECS_EXCEPTION),
+        cause: Some(format!(
+            "{msg} (Service: AmazonECS; Status Code: {status}; Error Code: {code}; Request ID: {request_id}; Proxy: null)"
+        )),
+    }
 }
 
 const RUN_TASK_FIELDS: &[&str] = &[

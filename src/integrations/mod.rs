@@ -154,7 +154,9 @@ impl Timeline {
 pub struct Answer {
     /// How the task ended.
     pub reply: TaskReply,
-    /// What TaskSubmitted carries (`None`: simulated).
+    /// What TaskSubmitted carries (`None`: simulated; `Some(Value::Null)`:
+    /// nothing was submitted, the service refused the request, and no
+    /// TaskSubmitted is recorded — see [`Answer::refused`]).
     pub submitted: Option<Value>,
     /// Virtual time the work took.
     pub elapsed_ms: i64,
@@ -162,6 +164,14 @@ pub struct Answer {
     pub logs: Option<String>,
     /// How long the worker itself ran (a container's own run time), if known.
     pub worker_ms: Option<i64>,
+}
+
+impl Answer {
+    /// The answer of a task whose service refused to start it (an API
+    /// error of the submitting call): no TaskSubmitted is recorded.
+    pub fn refused(reply: TaskReply) -> Answer {
+        Answer { submitted: Some(Value::Null), ..Answer::from(reply) }
+    }
 }
 
 impl From<TaskReply> for Answer {
