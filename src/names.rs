@@ -57,4 +57,5 @@ pub const DEFAULT_ACCOUNT: &str = "123456789012";
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// What Step Functions names an ECS API error: `ECS.AmazonECSException`.
+#[cfg(feature = "sdk")]
 pub const ECS_EXCEPTION: &str = "AmazonECSException";
