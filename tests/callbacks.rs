@@ -324,3 +324,29 @@ fn the_execution_times_out_while_a_task_waits() {
         assert_eq!(exec.event_types().last().map(String::as_str), Some("ExecutionTimedOut"));
     }
 }
+
+/// What a scripted timeline sends shows in the token registry's counts, as
+/// what an SDK client sends does.
+#[test]
+fn scripted_heartbeats_and_answers_are_counted() {
+    use std::time::Duration;
+    let def = r#"{"StartAt": "Export", "States": {"Export": {"Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": "q", "MessageBody": {"t.$": "$$.Task.Token"}},
+        "HeartbeatSeconds": 600, "TimeoutSeconds": 9000, "End": true}}}"#;
+    let timeline = sfn_harness::Timeline::new()
+        .heartbeats_every(Duration::from_secs(300), Duration::from_secs(7200))
+        .succeed_at(Duration::from_secs(7200), serde_json::json!({"rows": 42}));
+    let beats = timeline
+        .events()
+        .iter()
+        .filter(|(_, c)| matches!(c, sfn_harness::Callback::Heartbeat))
+        .count();
+    assert!(beats >= 20, "{beats}");
+    let h = sfn_harness::Harness::from_definition(def)
+        .unwrap()
+        .on_task("Export", move |_| sfn_harness::TaskReply::Callbacks(timeline.clone()));
+    h.run_blocking(serde_json::json!({})).assert_succeeded();
+    let calls = h.tokens().calls();
+    assert_eq!((calls.success, calls.failure, calls.heartbeat), (1, 0, beats));
+}

@@ -269,7 +269,10 @@ pub(super) async fn virtual_wait(
             match next_event(waits, work.as_mut(), rx, &mut timer, &mut mark).await {
                 // the timer of the next scripted callback: it arrives now
                 Event::Timer if script.front().is_some_and(|(t, _)| *t <= env.now_ms()) => {
-                    Event::Callback(script.pop_front().expect("checked").1)
+                    let cb = script.pop_front().expect("checked").1;
+                    // counted as the SDK path counts what it sends
+                    r.tokens.count(&cb);
+                    Event::Callback(cb)
                 }
                 other => other,
             }
