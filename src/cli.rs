@@ -115,6 +115,9 @@ enum Command {
         /// Where to write the machine-readable coverage
         #[arg(long, default_value = "sfn-harness-coverage.json")]
         out: std::path::PathBuf,
+        /// What a ${NAME} placeholder or a template's logical id NAME stands for (repeatable)
+        #[arg(long = "substitute", value_name = "NAME=VALUE")]
+        substitutions: Vec<String>,
     },
     /// Draw the state graph (nested Map and Parallel inside their state), with
     /// an execution's path or recorded coverage marked.
@@ -133,6 +136,9 @@ enum Command {
         /// Write to FILE instead of standard output
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+        /// What a ${NAME} placeholder or a template's logical id NAME stands for (repeatable)
+        #[arg(long = "substitute", value_name = "NAME=VALUE")]
+        substitutions: Vec<String>,
     },
     /// Mutation testing: run the test command once per small change of the
     /// definition (a Choice comparison flipped, a retrier changed, a Catch
@@ -225,9 +231,24 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Replay { definition, history } => replay(&definition, &history),
-        Command::Coverage { definition, dirs, out } => coverage(&definition, &dirs, &out),
-        Command::Graph { definition, format, coverage, execution, out } => {
-            graph(&definition, format, &coverage, execution.as_deref(), out.as_deref())
+        Command::Coverage { definition, dirs, out, substitutions } => {
+            match substitutions_of(&substitutions) {
+                Ok(subs) => coverage(&definition, &subs, &dirs, &out),
+                Err(e) => usage(e),
+            }
+        }
+        Command::Graph { definition, format, coverage, execution, out, substitutions } => {
+            match substitutions_of(&substitutions) {
+                Ok(subs) => graph(
+                    &definition,
+                    &subs,
+                    format,
+                    &coverage,
+                    execution.as_deref(),
+                    out.as_deref(),
+                ),
+                Err(e) => usage(e),
+            }
         }
         Command::Conformance { dir, report } => conformance(&dir, &report),
         Command::Mutate {
@@ -304,8 +325,13 @@ fn replay(definition: &str, history: &str) -> ExitCode {
 }
 
 /// `coverage`: the table on standard output, the JSON in `out`.
-fn coverage(definition: &str, dirs: &[std::path::PathBuf], out: &std::path::Path) -> ExitCode {
-    let harness = match Harness::from_file(definition) {
+fn coverage(
+    definition: &str,
+    substitutions: &std::collections::BTreeMap<String, String>,
+    dirs: &[std::path::PathBuf],
+    out: &std::path::Path,
+) -> ExitCode {
+    let harness = match Harness::from_file_with(definition, substitutions) {
         Ok(h) => h,
         Err(e) => return usage(e),
     };
@@ -326,12 +352,13 @@ fn coverage(definition: &str, dirs: &[std::path::PathBuf], out: &std::path::Path
 /// `graph`: the picture, marked by recorded coverage or one execution.
 fn graph(
     definition: &str,
+    substitutions: &std::collections::BTreeMap<String, String>,
     format: crate::GraphFormat,
     coverage: &[std::path::PathBuf],
     execution: Option<&str>,
     out: Option<&std::path::Path>,
 ) -> ExitCode {
-    let harness = match Harness::from_file(definition) {
+    let harness = match Harness::from_file_with(definition, substitutions) {
         Ok(h) => h,
         Err(e) => return usage(e),
     };

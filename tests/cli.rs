@@ -418,3 +418,38 @@ fn mutate_loads_a_template_mutant_whatever_the_suite_substitutes() {
     let o = cli(&["mutate", "fixtures/seed-sam/template.yaml", "--list"]);
     assert_eq!(o.status.code(), Some(2), "a template of two machines needs #LogicalId");
 }
+
+#[test]
+fn coverage_and_graph_take_substitutions() {
+    let dir = std::env::temp_dir().join(format!("sfn-cli-subs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = dir.join("template.yaml");
+    std::fs::write(
+        &template,
+        "Parameters:\n  Fn:\n    Type: String\nResources:\n  M:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n      Definition:\n        StartAt: Call\n        States:\n          Call:\n            Type: Task\n            Resource: !Ref Fn\n            End: true\n",
+    )
+    .unwrap();
+    let t = template.to_str().unwrap();
+    let o = cli(&["graph", t]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("parameter 'Fn'"), "{o:?}");
+    let fill = "Fn=arn:aws:lambda:us-east-1:123456789012:function:f";
+    let o = cli(&["graph", t, "--substitute", fill]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(stdout(&o).contains("Call"), "{}", stdout(&o));
+    let covdir = dir.join("cov");
+    std::fs::create_dir_all(&covdir).unwrap();
+    let out = dir.join("cov.json");
+    let o = cli(&[
+        "coverage",
+        t,
+        covdir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--substitute",
+        fill,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(stdout(&o).contains("states"), "{}", stdout(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -159,6 +159,19 @@ impl Harness {
         Ok(self)
     }
 
+    /// The warnings and pipeline lints of the definition as loaded (a
+    /// template's, resolved and substituted; it has no errors, or it would
+    /// not have loaded): what `sfn-harness validate` prints.
+    ///
+    /// ```
+    /// # use sfn_harness::Harness;
+    /// let h = Harness::from_file("fixtures/seed-sam/template.yaml#SeedStateMachine").unwrap();
+    /// assert!(h.diagnostics().iter().all(|d| d.severity == sfn_harness::Severity::Warning));
+    /// ```
+    pub fn diagnostics(&self) -> Vec<asl::Diagnostic> {
+        asl::diagnostics(&self.sm.definition)
+    }
+
     /// Parses and validates ASL text.
     pub fn from_definition(text: &str) -> Result<Harness, HarnessError> {
         let sm = asl::parse_str(text).map_err(HarnessError::Invalid)?;
