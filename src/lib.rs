@@ -102,7 +102,8 @@ pub use testing::mutation;
 pub use testing::strategies;
 pub use testing::{
     Attempt, Counted, Counterexample, Coverage, Divergence, GraphFormat, Harness, HarnessError,
-    Replay, ReplayError, ReplayReport, Schedule, Scheduled, StateReport, Visit, Within,
+    ItemSchedule, Replay, ReplayError, ReplayReport, Schedule, Scheduled, StateReport, Visit,
+    Within,
 };
 pub use time::{RealTime, Wall};
 

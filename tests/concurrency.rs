@@ -271,3 +271,35 @@ proptest::proptest! {
         proptest::prop_assert_eq!(exec.invocations("Work"), 2 * n);
     }
 }
+
+/// A per-item failure schedule holds whatever order the items run in:
+/// item 3 fails twice and succeeds on its third attempt, under every
+/// interleaving.
+#[test]
+fn a_per_item_schedule_does_not_depend_on_the_interleaving() {
+    let def = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 2}], "End": true}}}}}}"#;
+    let boom = || sfn_harness::Scheduled::Fail("Boom".into());
+    let schedule =
+        sfn_harness::Schedule::per_item().item(3, sfn_harness::Schedule(vec![boom(), boom()]));
+    let h = Harness::from_definition(def).unwrap().on_task(
+        "Work",
+        schedule.handler(|c| sfn_harness::TaskReply::ok(serde_json::json!(c.iteration[0]))),
+    );
+    h.explore(serde_json::json!([0, 1, 2, 3, 4]), 30, |exec| {
+        exec.assert_succeeded();
+        assert_eq!(exec.output(), &serde_json::json!([0, 1, 2, 3, 4]));
+        let retries: Vec<u32> = exec
+            .state("Work")
+            .attempts
+            .iter()
+            .filter(|a| a.within.map_index == Some(3))
+            .map(|a| a.retry)
+            .collect();
+        assert_eq!(retries, [0, 1, 2]);
+        assert_eq!(exec.invocations("Work"), 7);
+    })
+    .unwrap();
+}

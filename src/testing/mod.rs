@@ -29,7 +29,7 @@ pub use explore::Counterexample;
 pub use graph::GraphFormat;
 pub use replay::{Divergence, Replay, ReplayError, ReplayReport};
 pub use report::{Attempt, StateReport, Visit, Within};
-pub use schedule::{Schedule, Scheduled};
+pub use schedule::{ItemSchedule, Schedule, Scheduled};
 
 /// Events a trace shows at most: the first half and the last half.
 const TRACE_EVENTS: usize = 200;

@@ -36,15 +36,28 @@ pub struct Schedule(pub Vec<Scheduled>);
 impl Schedule {
     /// The reply for `call`: its invocation's entry, or `success(call)`.
     pub fn reply(&self, call: &TaskCall, success: impl Fn(&TaskCall) -> TaskReply) -> TaskReply {
-        match self.0.get(call.invocation) {
-            None | Some(Scheduled::Succeed) => success(call),
-            Some(Scheduled::Fail(e)) => TaskReply::Fail {
-                error: e.clone(),
-                cause: Some(format!("scheduled failure of invocation {}", call.invocation)),
-            },
-            Some(Scheduled::TimeOut) => TaskReply::TimedOut,
-            Some(Scheduled::Silence) => TaskReply::Callbacks(Timeline::new()),
-        }
+        answer(
+            self.0.get(call.invocation),
+            &format!("invocation {}", call.invocation),
+            call,
+            success,
+        )
+    }
+
+    /// Schedules per Map item instead of per invocation: each item's
+    /// attempts (its first try, then its retries) follow that item's
+    /// schedule, whatever order the items run in.
+    ///
+    /// ```
+    /// use sfn_harness::{Schedule, Scheduled, TaskReply};
+    /// let boom = || Scheduled::Fail("Boom".into());
+    /// // item 3 fails twice, then succeeds; every other item succeeds
+    /// let per_item = Schedule::per_item().item(3, Schedule(vec![boom(), boom()]));
+    /// let handler = per_item.handler(|_| TaskReply::ok(serde_json::json!(1)));
+    /// # let _ = handler;
+    /// ```
+    pub fn per_item() -> ItemSchedule {
+        ItemSchedule::default()
     }
 
     /// A handler answering as scheduled, with `success` for the rest (for
@@ -59,6 +72,60 @@ impl Schedule {
     /// The first invocation that does not succeed, and what it does.
     pub fn first_failure(&self) -> Option<(usize, &Scheduled)> {
         self.0.iter().enumerate().find(|(_, s)| **s != Scheduled::Succeed)
+    }
+}
+
+/// `entry`'s reply (`what` names it in a failure's cause), or `success`.
+fn answer(
+    entry: Option<&Scheduled>,
+    what: &str,
+    call: &TaskCall,
+    success: impl Fn(&TaskCall) -> TaskReply,
+) -> TaskReply {
+    match entry {
+        None | Some(Scheduled::Succeed) => success(call),
+        Some(Scheduled::Fail(e)) => TaskReply::Fail {
+            error: e.clone(),
+            cause: Some(format!("scheduled failure of {what}")),
+        },
+        Some(Scheduled::TimeOut) => TaskReply::TimedOut,
+        Some(Scheduled::Silence) => TaskReply::Callbacks(Timeline::new()),
+    }
+}
+
+/// Schedules per Map item ([`Schedule::per_item`]): the item at a Map
+/// index (or, in Maps inside Maps, at a path of indexes, outermost first)
+/// answers its attempt `k` (`$$.State.RetryCount`) with entry `k` of its
+/// schedule; items without one, and attempts past its end, succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ItemSchedule(pub std::collections::BTreeMap<Vec<usize>, Schedule>);
+
+impl ItemSchedule {
+    /// The schedule of the item at `index` of a Map.
+    pub fn item(self, index: usize, schedule: Schedule) -> ItemSchedule {
+        self.at(&[index], schedule)
+    }
+
+    /// The schedule of the item at `path` (Maps inside Maps, outermost first).
+    pub fn at(mut self, path: &[usize], schedule: Schedule) -> ItemSchedule {
+        self.0.insert(path.to_vec(), schedule);
+        self
+    }
+
+    /// The reply for `call`: its item's entry for its attempt, or `success(call)`.
+    pub fn reply(&self, call: &TaskCall, success: impl Fn(&TaskCall) -> TaskReply) -> TaskReply {
+        let attempt = call.retry_count as usize;
+        let entry = self.0.get(&call.iteration).and_then(|s| s.0.get(attempt));
+        let what = format!("item {:?}, attempt {attempt}", call.iteration);
+        answer(entry, &what, call, success)
+    }
+
+    /// A handler answering as scheduled, with `success` for the rest.
+    pub fn handler(
+        self,
+        success: impl Fn(&TaskCall) -> TaskReply + Send + Sync,
+    ) -> impl Fn(&TaskCall) -> TaskReply + Send + Sync {
+        move |call| self.reply(call, &success)
     }
 }
 
