@@ -387,19 +387,20 @@ impl<'a> Env<'a> {
     /// ends the execution; otherwise the execution fails (AWS's quota of
     /// 25,000 events), whatever catchers say.
     pub fn push(&mut self, d: Details) -> Result<u64, Halt> {
-        if lock(&self.history).len() + 2 > MAX_HISTORY_EVENTS {
-            return Err(Halt::Fail(history_limit()));
-        }
-        Ok(self.record(d))
+        self.push_checked(d, false)
     }
 
     /// [`Env::push`] for an event this fiber's thread passes by
     /// ([`History::push_aside_in`]): a Map's or Parallel's …Succeeded.
     pub fn push_aside(&mut self, d: Details) -> Result<u64, Halt> {
+        self.push_checked(d, true)
+    }
+
+    fn push_checked(&mut self, d: Details, aside: bool) -> Result<u64, Halt> {
         if lock(&self.history).len() + 2 > MAX_HISTORY_EVENTS {
             return Err(Halt::Fail(history_limit()));
         }
-        Ok(self.record_with(d, true))
+        Ok(self.record_with(d, aside))
     }
 
     /// Records an event without a quota check: the first and the last of
