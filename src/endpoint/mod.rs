@@ -1080,18 +1080,7 @@ impl Endpoint {
             None => {
                 // still running, or aborted: the events written so far
                 live = r.live.lock().unwrap_or_else(|e| e.into_inner());
-                let aborted = (r.status == Status::Aborted).then(|| {
-                    let (error, cause) = r.stop_reason.clone().unwrap_or_default();
-                    let id = live.len() as u64 + 1;
-                    let stop_ms = (r.stop.unwrap_or_default() * 1000.0).round() as i64;
-                    Event {
-                        id,
-                        previous_event_id: id - 1,
-                        timestamp_ms: stop_ms,
-                        details: Details::ExecutionAborted { error, cause },
-                        fiber: 0,
-                    }
-                });
+                let aborted = aborted_event(r, live.len());
                 (&live[..], aborted)
             }
         };
@@ -1215,18 +1204,24 @@ fn recorded_events(r: &ExecRecord) -> Vec<Event> {
         return e.history.events().to_vec();
     }
     let mut events = r.live.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if r.status == Status::Aborted {
+    events.extend(aborted_event(r, events.len()));
+    events
+}
+
+/// The ExecutionAborted event a stopped execution ends with, after its
+/// `written` events (StopExecution records none; readers see it).
+fn aborted_event(r: &ExecRecord, written: usize) -> Option<Event> {
+    (r.status == Status::Aborted).then(|| {
         let (error, cause) = r.stop_reason.clone().unwrap_or_default();
-        let id = events.len() as u64 + 1;
-        events.push(Event {
+        let id = written as u64 + 1;
+        Event {
             id,
             previous_event_id: id - 1,
             timestamp_ms: (r.stop.unwrap_or_default() * 1000.0).round() as i64,
             details: Details::ExecutionAborted { error, cause },
             fiber: 0,
-        });
-    }
-    events
+        }
+    })
 }
 
 /// A role ARN as AWS accepts one: `arn:PARTITION:iam::ACCOUNT:role/NAME`.
