@@ -511,7 +511,7 @@ impl Endpoint {
         };
         let mut out = json!({"stateMachineArn": arn, "creationDate": created});
         if req.get("publish").and_then(Value::as_bool) == Some(true) {
-            out["stateMachineVersionArn"] = json!(m.publish(version_description, created));
+            out["stateMachineVersionArn"] = json!(m.publish(version_description, created).0);
         }
         store.machines.insert(arn.clone(), m);
         Ok(out)
@@ -657,7 +657,7 @@ impl Endpoint {
         let mut out = json!({"updateDate": m.updated, "revisionId": m.revision_id});
         if req.get("publish").and_then(Value::as_bool) == Some(true) {
             let now = m.updated;
-            out["stateMachineVersionArn"] = json!(m.publish(version_description, now));
+            out["stateMachineVersionArn"] = json!(m.publish(version_description, now).0);
         }
         Ok(out)
     }

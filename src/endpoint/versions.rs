@@ -124,12 +124,13 @@ pub(super) fn resolve<'s>(
 
 impl Machine {
     /// Publishes the machine as it is now: a new version, or the latest one
-    /// when nothing changed since (as AWS does). Returns the version's ARN.
-    pub(super) fn publish(&mut self, description: Option<&str>, now: f64) -> String {
+    /// when nothing changed since (as AWS does). Returns the version's ARN
+    /// and when it was made.
+    pub(super) fn publish(&mut self, description: Option<&str>, now: f64) -> (String, f64) {
         if let Some(v) =
             self.published.versions.values().rev().find(|v| v.revision_id == self.revision_id)
         {
-            return v.arn.clone();
+            return (v.arn.clone(), v.created);
         }
         self.published.last += 1;
         let n = self.published.last;
@@ -144,7 +145,7 @@ impl Machine {
                 machine: self.revision(),
             },
         );
-        arn
+        (arn, now)
     }
 }
 
@@ -226,14 +227,7 @@ impl Endpoint {
                 return Err(err("ConflictException", format!("Failed to publish the State Machine version for revision {rev}. The current State Machine revision is {}.", m.revision_id)));
             }
         }
-        let version = m.publish(optional(req, "description"), now);
-        let created = split(&version)
-            .ok()
-            .and_then(|(_, q)| match q {
-                Qualifier::Version(n) => m.published.versions.get(&n).map(|v| v.created),
-                _ => None,
-            })
-            .unwrap_or(now);
+        let (version, created) = m.publish(optional(req, "description"), now);
         Ok(json!({"stateMachineVersionArn": version, "creationDate": created}))
     }
 
