@@ -1037,7 +1037,7 @@ impl Endpoint {
         let events = recorded_events(r);
         let invocations = r.done.as_ref().map(|e| e.invocations.clone()).unwrap_or_default();
         let resume = eval::Resume::from_events(
-            &crate::history::History::from_events(events.clone()),
+            crate::history::History::from_events(events.clone()),
             r.status,
             &invocations,
             r.redrive_count + 1,

@@ -47,7 +47,7 @@ impl Resume {
     /// Where `events` (an execution's history, its last event how it ended)
     /// goes on from when redriven for the `count`-th time.
     pub(crate) fn from_events(
-        events: &History,
+        events: History,
         status: Status,
         invocations: &HashMap<Arc<str>, usize>,
         count: u64,
@@ -91,7 +91,7 @@ impl Resume {
             )));
         };
         Ok(Resume {
-            history: events.clone().resumed(),
+            history: events.resumed(),
             state,
             input,
             execution_input,
@@ -107,7 +107,7 @@ impl Execution {
     /// Where this execution goes on from when redriven.
     pub(crate) fn resume_point(&self) -> Result<Resume, NotRedrivable> {
         Resume::from_events(
-            &self.history,
+            self.history.clone(),
             self.status,
             &self.invocations,
             self.redrive_count + 1,

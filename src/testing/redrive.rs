@@ -36,23 +36,26 @@ impl Harness {
     /// assert_eq!(&types[at - 1..at + 2], ["ExecutionFailed", "ExecutionRedriven", "TaskStateEntered"]);
     /// ```
     pub async fn redrive(&self, exec: &Execution) -> Result<Execution, NotRedrivable> {
+        Ok(self.resumed(exec, exec.resume_point()?).await)
+    }
+
+    /// [`Harness::redrive`] for synchronous tests.
+    pub fn redrive_blocking(&self, exec: &Execution) -> Result<Execution, NotRedrivable> {
         let resume = exec.resume_point()?;
+        Ok(self.block_on(self.resumed(exec, resume)))
+    }
+
+    /// Runs `exec` on from `resume`: the same execution, going on from
+    /// where it stopped.
+    async fn resumed(&self, exec: &Execution, resume: eval::Resume) -> Execution {
         let mut cfg = self.config.clone();
-        // the same execution, going on from where it stopped
         cfg.execution_name = Some(exec.name.clone());
         cfg.start_ms = exec.stop_ms;
         cfg.seed ^= crate::rng::stable_hash(&resume.redrive_count.to_le_bytes());
         cfg.resume = Some(Arc::new(resume));
         let out = eval::execute(&self.sm, exec.input.clone(), &self.integrations, &cfg).await;
         self.record_coverage(&out);
-        Ok(out)
-    }
-
-    /// [`Harness::redrive`] for synchronous tests.
-    pub fn redrive_blocking(&self, exec: &Execution) -> Result<Execution, NotRedrivable> {
-        // checked first, so the run below always redrives
-        exec.resume_point()?;
-        Ok(self.block_on(async { self.redrive(exec).await.unwrap_or_else(|_| exec.clone()) }))
+        out
     }
 }
 
