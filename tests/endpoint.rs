@@ -48,20 +48,6 @@ async fn create_express(client: &Client, name: &str, definition: &str) -> String
         .state_machine_arn
 }
 
-async fn wait_done(
-    client: &Client,
-    arn: &str,
-) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    for _ in 0..500 {
-        let d = client.describe_execution().execution_arn(arn).send().await.unwrap();
-        if d.status.as_str() != "RUNNING" {
-            return d;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("{arn} did not finish");
-}
-
 fn code<E: aws_sdk_sfn::error::ProvideErrorMetadata>(e: E) -> String {
     e.code().unwrap_or("").to_string()
 }
@@ -79,7 +65,7 @@ async fn the_seed_runs_through_start_execution_with_a_mock_test_case() {
         .await
         .unwrap()
         .execution_arn;
-    let d = wait_done(&client, &exec).await;
+    let d = common::wait_done(&client, &exec).await;
     assert_eq!(d.status.as_str(), "SUCCEEDED");
     let out: Value = serde_json::from_str(d.output().unwrap()).unwrap();
     assert_eq!(out["input"]["number"], 4);
@@ -218,7 +204,7 @@ async fn an_activity_worker_loop_answers_activity_tasks() {
         .send()
         .await
         .unwrap();
-    let d = wait_done(&client, &exec).await;
+    let d = common::wait_done(&client, &exec).await;
     assert_eq!(d.output(), Some(r#"{"n":42}"#));
     let h = client.get_execution_history().execution_arn(&exec).send().await.unwrap();
     let started = h.events().iter().find(|e| e.r#type().as_str() == "ActivityStarted").unwrap();
@@ -407,7 +393,7 @@ async fn executions_started_in_the_same_millisecond_never_share_ids_or_tokens() 
             .unwrap();
     }
     for (i, exec) in execs.iter().enumerate() {
-        let d = wait_done(&client, exec).await;
+        let d = common::wait_done(&client, exec).await;
         assert_eq!(d.status().as_str(), "SUCCEEDED", "{exec}");
         // each execution got its own answer back
         assert_eq!(d.output(), Some(json!({"i": i}).to_string().as_str()), "{exec}");
@@ -473,7 +459,7 @@ async fn finished_executions_past_the_retention_are_forgotten_oldest_first() {
             .await
             .unwrap()
             .execution_arn;
-        wait_done(&client, &e).await;
+        common::wait_done(&client, &e).await;
         execs.push(e);
     }
     let listed = client.list_executions().state_machine_arn(&sm).send().await.unwrap();
@@ -498,7 +484,7 @@ async fn a_new_machine_of_a_deleted_ones_name_reuses_its_execution_names() {
         .await
         .unwrap()
         .execution_arn;
-    wait_done(&client, &first).await;
+    common::wait_done(&client, &first).await;
     client.delete_state_machine().state_machine_arn(&sm).send().await.unwrap();
     let sm = create(&client, "again", def).await;
     let second = client
@@ -511,7 +497,7 @@ async fn a_new_machine_of_a_deleted_ones_name_reuses_its_execution_names() {
         .unwrap()
         .execution_arn;
     assert_eq!(second, first);
-    assert_eq!(wait_done(&client, &second).await.output(), Some(r#"{"v":2}"#));
+    assert_eq!(common::wait_done(&client, &second).await.output(), Some(r#"{"v":2}"#));
 }
 
 #[tokio::test]
@@ -527,7 +513,7 @@ async fn a_long_history_pages_forward_and_backward() {
         .await
         .unwrap()
         .execution_arn;
-    wait_done(&client, &exec).await;
+    common::wait_done(&client, &exec).await;
     for reverse in [false, true] {
         let mut ids = Vec::new();
         let mut token = None;
@@ -659,7 +645,7 @@ async fn create_state_machine_loads_the_mutant_in_a_mutation_run() {
         .await
         .unwrap()
         .execution_arn;
-    assert_eq!(wait_done(&client, &exec).await.status.as_str(), "SUCCEEDED");
+    assert_eq!(common::wait_done(&client, &exec).await.status.as_str(), "SUCCEEDED");
     let events = client.get_execution_history().execution_arn(&exec).send().await.unwrap().events;
     let (first, last) = (events.first().unwrap().timestamp, events.last().unwrap().timestamp);
     assert_eq!((last.secs() - first.secs()).to_string(), want);
@@ -778,7 +764,7 @@ async fn finished_executions_are_forgotten_past_a_byte_budget_too() {
             .await
             .unwrap()
             .execution_arn;
-        wait_done(&client, &e).await;
+        common::wait_done(&client, &e).await;
         execs.push(e);
     }
     let listed = client.list_executions().state_machine_arn(&sm).send().await.unwrap();

@@ -10,6 +10,8 @@ use aws_sdk_sfn::Client;
 use sfn_harness::endpoint::{server, Endpoint, EndpointConfig};
 use sfn_harness::sdk::sfn_client;
 
+mod common;
+
 const ROLE: &str = "arn:aws:iam::123456789012:role/sfn";
 const PASS: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
 
@@ -330,20 +332,6 @@ fn pass_with(result: &str) -> String {
     )
 }
 
-async fn output_of(
-    c: &Client,
-    exec: &str,
-) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    for _ in 0..500 {
-        let d = c.describe_execution().execution_arn(exec).send().await.unwrap();
-        if d.status().as_str() != "RUNNING" {
-            return d;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    panic!("{exec} did not finish")
-}
-
 #[tokio::test]
 async fn versions_are_published_described_and_run() {
     let (_srv, c) = start().await;
@@ -401,14 +389,14 @@ async fn versions_are_published_described_and_run() {
 
     // an execution of a version runs that version
     let exec = c.start_execution().state_machine_arn(&v1).send().await.unwrap().execution_arn;
-    let d = output_of(&c, &exec).await;
+    let d = common::wait_done(&c, &exec).await;
     assert_eq!(d.output(), Some(r#""one""#));
     assert_eq!(
         (d.state_machine_arn(), d.state_machine_version_arn()),
         (sm.as_str(), Some(v1.as_str()))
     );
     let exec = c.start_execution().state_machine_arn(&sm).send().await.unwrap().execution_arn;
-    let d = output_of(&c, &exec).await;
+    let d = common::wait_done(&c, &exec).await;
     assert_eq!((d.output(), d.state_machine_version_arn()), (Some(r#""two""#), None));
     let through_v1 = c.list_executions().state_machine_arn(&v1).send().await.unwrap();
     assert_eq!(through_v1.executions().len(), 1);
@@ -488,7 +476,7 @@ async fn aliases_route_executions_by_weight_and_guard_their_versions() {
             .await
             .unwrap()
             .execution_arn;
-        let d = output_of(&c, &exec).await;
+        let d = common::wait_done(&c, &exec).await;
         assert_eq!(d.state_machine_alias_arn(), Some(alias.as_str()));
         let version = d.state_machine_version_arn().unwrap().to_string();
         let want = if version == v1 { r#""one""# } else { r#""two""# };
@@ -511,7 +499,7 @@ async fn aliases_route_executions_by_weight_and_guard_their_versions() {
         .await
         .unwrap();
     let exec = c.start_execution().state_machine_arn(&alias).send().await.unwrap().execution_arn;
-    assert_eq!(output_of(&c, &exec).await.output(), Some(r#""two""#));
+    assert_eq!(common::wait_done(&c, &exec).await.output(), Some(r#""two""#));
     c.delete_state_machine_version().state_machine_version_arn(&v1).send().await.unwrap();
     let listed = c.list_state_machine_versions().state_machine_arn(&sm).send().await.unwrap();
     assert_eq!(listed.state_machine_versions().len(), 1);
@@ -555,13 +543,13 @@ async fn a_failed_execution_is_redriven_from_the_state_that_failed() {
         .await
         .unwrap()
         .execution_arn;
-    let d = output_of(&c, &exec).await;
+    let d = common::wait_done(&c, &exec).await;
     assert_eq!((d.status().as_str(), d.error()), ("FAILED", Some("Db.Unavailable")));
     assert_eq!(d.redrive_status().map(|s| s.as_str()), Some("REDRIVABLE"));
     let first = c.get_execution_history().execution_arn(&exec).send().await.unwrap().events;
 
     let redriven = c.redrive_execution().execution_arn(&exec).send().await.unwrap();
-    let d = output_of(&c, &exec).await;
+    let d = common::wait_done(&c, &exec).await;
     assert_eq!(d.status().as_str(), "SUCCEEDED");
     assert_eq!(d.output(), Some(r#"{"rows":42}"#));
     assert_eq!(d.redrive_count(), Some(1));
@@ -623,7 +611,7 @@ async fn a_stopped_execution_is_redriven_and_its_activity_answered() {
     let task = c.get_activity_task().activity_arn(&act).send().await.unwrap();
     let token = task.task_token().unwrap().to_string();
     c.send_task_success().task_token(&token).output(r#"{"approved":true}"#).send().await.unwrap();
-    let d = output_of(&c, &exec).await;
+    let d = common::wait_done(&c, &exec).await;
     assert_eq!((d.status().as_str(), d.output()), ("SUCCEEDED", Some(r#"{"approved":true}"#)));
     let events = c.get_execution_history().execution_arn(&exec).send().await.unwrap().events;
     let types: Vec<&str> = events.iter().map(|e| e.r#type().as_str()).collect();

@@ -66,3 +66,18 @@ pub fn ids(exec: &sfn_harness::Execution) -> Vec<(String, u64, u64)> {
         })
         .collect()
 }
+
+/// Polls DescribeExecution until the execution is no longer RUNNING.
+pub async fn wait_done(
+    client: &aws_sdk_sfn::Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..500 {
+        let d = client.describe_execution().execution_arn(arn).send().await.unwrap();
+        if d.status.as_str() != "RUNNING" {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{arn} did not finish");
+}
