@@ -539,46 +539,12 @@ fn with_containers(
     Ok(harness)
 }
 
-/// `run --json`'s object.
-#[derive(serde::Serialize)]
-struct RunJson<'a> {
-    status: &'static str,
-    output: Option<&'a Value>,
-    error: Option<&'a str>,
-    cause: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stalled: Option<&'a str>,
-    #[serde(rename = "taskLogs", skip_serializing_if = "Vec::is_empty")]
-    task_logs: Vec<Value>,
-    history: Events<'a>,
-}
-
-/// A history serialized event by event.
-struct Events<'a>(&'a [crate::history::Event]);
-
-impl serde::Serialize for Events<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|e| e.to_json(true)))
-    }
-}
-
 /// The trace, or (`--json`) one object without the fields that say nothing.
 fn print_execution(exec: &crate::Execution, as_json: bool) {
     if as_json {
-        // written as it is rendered, one event at a time: a history of 25,000
-        // large payloads never stands in memory as JSON text at once
-        let task_logs: Vec<Value> = exec.task_logs.iter().map(crate::TaskLog::to_json).collect();
-        let result = RunJson {
-            status: exec.status.as_str(),
-            output: exec.output.as_deref(),
-            error: exec.error.as_deref(),
-            cause: exec.cause.as_deref(),
-            stalled: exec.stalled.as_deref(),
-            task_logs,
-            history: Events(exec.history.events()),
-        };
+        // written as it is rendered, one event at a time
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let written = serde_json::to_writer_pretty(&mut out, &result)
+        let written = serde_json::to_writer_pretty(&mut out, exec)
             .map_err(std::io::Error::from)
             .and_then(|_| writeln!(out))
             .and_then(|_| out.flush());

@@ -66,8 +66,8 @@ pub async fn run_case(case: &Value) -> Value {
     let cfg = RunConfig { state_machine_name: name.clone(), ..RunConfig::default() };
     let input = case.get("input").cloned().unwrap_or(json!({}));
     let exec = execute(&sm, std::sync::Arc::new(input), &tasks, &cfg).await;
-    if let Some(msg) = exec.unsupported.clone().or_else(|| exec.stalled.clone()) {
-        let mut r = harness_error(msg);
+    if let Some(msg) = exec.unsupported().or(exec.stalled()) {
+        let mut r = harness_error(msg.to_string());
         r["history"] = exec.history_json();
         return r;
     }

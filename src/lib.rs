@@ -69,6 +69,7 @@ mod asl;
 #[cfg(any(feature = "cli", test))]
 mod conformance;
 mod eval;
+mod failure;
 mod history;
 mod integrations;
 mod intrinsics;
@@ -89,7 +90,8 @@ pub mod endpoint;
 pub mod workers;
 
 pub use asl::{validate, Diagnostic, InvalidDefinition, LoadError, Severity};
-pub use eval::{sleep, Execution, NotRedrivable, Status, TaskLog, VirtualSleep};
+pub use eval::{sleep, Execution, NotRedrivable, Outcome, Status, TaskLog, VirtualSleep};
+pub use failure::{Failure, FaultKind, HarnessFault};
 pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
 pub use integrations::{
     container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline,

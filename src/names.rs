@@ -36,9 +36,6 @@ pub const HARNESS_UNSUPPORTED: &str = "Harness.Unsupported";
 pub const HARNESS_NO_INTEGRATION: &str = "Harness.NoIntegration";
 /// A Task state with both a Rust handler and a mock-config response.
 pub const HARNESS_SHADOWED_MOCK: &str = "Harness.ShadowedMock";
-/// The prefix of the harness's own errors: problems of the test, not of the
-/// state machine, so no Retry or Catch handles them.
-pub const HARNESS_PREFIX: &str = "Harness.";
 /// A replayed execution asked for a task attempt the recording does not have.
 pub const HARNESS_REPLAY_DIVERGED: &str = "Harness.ReplayDiverged";
 /// A Map's ItemReader reads an S3 object the test does not provide.
@@ -46,7 +43,6 @@ pub const HARNESS_NO_S3_OBJECT: &str = "Harness.NoS3Object";
 /// A mock-config test case ran out of responses.
 pub const HARNESS_MOCK_EXHAUSTED: &str = "Harness.MockExhausted";
 /// A worker container could not be run.
-#[cfg(feature = "containers")]
 pub const HARNESS_CONTAINER_ERROR: &str = "Harness.ContainerError";
 /// The harness itself failed (a panic inside an execution).
 pub const HARNESS_INTERNAL_ERROR: &str = "Harness.InternalError";

@@ -114,7 +114,7 @@ pub fn seed_worker(call: &TaskCall) -> TaskReply {
     let env = container_environment(&call.parameters, Some(SEED_CONTAINER));
     match run_seed_worker(&env) {
         WorkerRun::Success { output, .. } => TaskReply::Succeed(output),
-        WorkerRun::Failure { error, .. } => TaskReply::Fail { error, cause: None },
+        WorkerRun::Failure { error, .. } => TaskReply::Fail { error: Some(error), cause: None },
         WorkerRun::Crash { exit_code, stderr } => TaskReply::NoCallback {
             exit_code: Some(exit_code),
             detail: format!(

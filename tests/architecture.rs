@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // leaves: names, JSON text, the seeded generator, time
     &["names", "json", "rng", "time"],
-    // intrinsic functions; Docker containers (know nothing of ASL)
-    &["intrinsics", "container"],
+    // intrinsic functions; Docker containers (know nothing of ASL); typed failures
+    &["intrinsics", "container", "failure"],
     // WHAT a state machine is
     &["asl"],
     // events in GetExecutionHistory's shape

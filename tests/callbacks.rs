@@ -20,7 +20,7 @@ fn callback_machine(catch: &str) -> String {
 }
 
 fn seconds(exec: &Execution) -> i64 {
-    (exec.stop_ms - exec.start_ms) / 1000
+    (exec.stop_ms() - exec.start_ms()) / 1000
 }
 
 /// When the event of type `ty` happened, in seconds after the start
@@ -103,8 +103,8 @@ fn silence_ends_at_the_timeout_or_stalls() {
         .unwrap()
         .on_task("Export", silent)
         .run_blocking(json!({}));
-    assert_eq!(exec.status, Status::Running);
-    assert!(exec.stalled.as_deref().unwrap().contains("'Export'"), "{:?}", exec.stalled);
+    assert_eq!(exec.status(), Status::Running);
+    assert!(exec.stalled().unwrap().contains("'Export'"), "{:?}", exec.stalled());
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn a_scripted_failure_fails_the_task_with_its_error() {
         })
         .run_blocking(json!({}));
     exec.assert_failed_with("ExportFailed");
-    assert_eq!(exec.cause.as_deref(), Some("disk full"));
+    assert_eq!(exec.cause(), Some("disk full"));
     assert_eq!(seconds(&exec), 900);
 }
 
@@ -319,7 +319,7 @@ fn the_execution_times_out_while_a_task_waits() {
                 )
             })
             .run_blocking(serde_json::json!({}));
-        assert_eq!(exec.status.as_str(), "TIMED_OUT", "{}", exec.trace());
+        assert_eq!(exec.status().as_str(), "TIMED_OUT", "{}", exec.trace());
         assert_eq!(exec.elapsed().as_secs(), 30);
         assert_eq!(exec.event_types().last().map(String::as_str), Some("ExecutionTimedOut"));
     }

@@ -51,7 +51,7 @@ fn a_parent_runs_the_seed_as_a_child_with_sync_2_and_sees_its_output() {
     let children = h.child_executions();
     assert_eq!(children.len(), 1);
     assert_eq!(children[0].invocations("FargateTask"), 4);
-    assert_eq!(children[0].start_ms, exec.start_ms);
+    assert_eq!(children[0].start_ms(), exec.start_ms());
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn sync_gives_json_text_and_a_failed_child_fails_the_task() {
 
     let exec = h.run_blocking(json!({"input": {"number": -1}}));
     exec.assert_failed_with("States.TaskFailed");
-    let cause: Value = serde_json::from_str(exec.cause.as_deref().unwrap()).unwrap();
+    let cause: Value = serde_json::from_str(exec.cause().unwrap()).unwrap();
     assert_eq!(cause["Status"], "FAILED");
     assert_eq!(cause["Error"], "Container task failed.");
 }
@@ -95,5 +95,5 @@ fn a_child_nobody_registered_is_a_harness_error() {
         )
         .run_blocking(json!({"input": {}}));
     exec.assert_failed_with("Harness.NoIntegration");
-    assert!(exec.cause.as_deref().unwrap().contains("with_child"), "{:?}", exec.cause);
+    assert!(exec.cause().unwrap().contains("with_child"), "{:?}", exec.cause());
 }

@@ -20,7 +20,7 @@ fn map_of_flaky_tasks(max_concurrency: u64) -> String {
 }
 
 fn elapsed_s(exec: &Execution) -> f64 {
-    (exec.stop_ms - exec.start_ms) as f64 / 1000.0
+    (exec.stop_ms() - exec.start_ms()) as f64 / 1000.0
 }
 
 fn flaky(c: &sfn_harness::TaskCall) -> TaskReply {

@@ -100,7 +100,7 @@ async fn number_zero_runs_four_real_containers_on_both_definitions() {
         let wall = started.elapsed();
         exec.assert_succeeded();
         assert_eq!(exec.invocations("FargateTask"), 4);
-        assert_eq!(exec.task_logs.len(), 4, "four container runs");
+        assert_eq!(exec.task_logs().len(), 4, "four container runs");
         assert_eq!(
             inputs_sent(&exec),
             [r#"{"number":0}"#, r#"{"number":1}"#, r#"{"number":2}"#, r#"{"number":3}"#]
@@ -109,8 +109,8 @@ async fn number_zero_runs_four_real_containers_on_both_definitions() {
         let result = exec.output()["result"].as_array().unwrap();
         assert_eq!(result.len(), 3);
         assert!(result.iter().all(|x| x.as_f64().is_some_and(|f| (0.0..1.0).contains(&f))));
-        assert!(exec.task_logs.iter().all(|l| l.logs.contains("Container task success.")));
-        let ran: i64 = exec.task_logs.iter().filter_map(|l| l.worker_ms).sum();
+        assert!(exec.task_logs().iter().all(|l| l.logs.contains("Container task success.")));
+        let ran: i64 = exec.task_logs().iter().filter_map(|l| l.worker_ms).sum();
         eprintln!(
             "{def}: 4 invocations in {:.2} s wall; containers ran {:.2} s",
             wall.as_secs_f64(),
@@ -135,7 +135,7 @@ async fn a_failing_worker_sends_send_task_failure_and_the_execution_fails() {
                 1,
                 "SendTaskFailure reached the endpoint"
             );
-            assert!(exec.task_logs[0].logs.contains("Container task failed."));
+            assert!(exec.task_logs()[0].logs.contains("Container task failed."));
         }
     }
     no_containers_left();
@@ -148,8 +148,8 @@ async fn a_worker_without_number_is_diagnosed_or_fails_the_task() {
     // the task on its own (on AWS the Choice would fail first on {"input": {}})
     let exec =
         harness(WFT, &image).start_at("FargateTask").unwrap().run(json!({"input": {}})).await;
-    assert_eq!(exec.status, Status::Running);
-    let why = exec.stalled.as_deref().unwrap();
+    assert_eq!(exec.status(), Status::Running);
+    let why = exec.stalled().unwrap();
     assert!(
         why.contains("FargateTask")
             && why.contains("exited with code 1")
@@ -160,7 +160,7 @@ async fn a_worker_without_number_is_diagnosed_or_fails_the_task() {
     let exec =
         harness(SYNC, &image).start_at("FargateTask").unwrap().run(json!({"input": {}})).await;
     exec.assert_failed_with("States.TaskFailed");
-    let task: Value = serde_json::from_str(exec.cause.as_deref().unwrap()).unwrap();
+    let task: Value = serde_json::from_str(exec.cause().unwrap()).unwrap();
     assert_eq!(task["Containers"][0]["ExitCode"], 1);
     no_containers_left();
 }
@@ -180,8 +180,8 @@ async fn the_rust_worker_model_and_the_real_container_agree() {
             .await;
         let real = harness(WFT, &image).start_at("FargateTask").unwrap().run(input).await;
         // both stop after the task (the next state is the Wait, then the Choice)
-        assert_eq!(model.status, real.status, "{n}: {}\n{}", model.trace(), real.trace());
-        assert_eq!(model.error, real.error, "{n}");
+        assert_eq!(model.status(), real.status(), "{n}: {}\n{}", model.trace(), real.trace());
+        assert_eq!(model.error(), real.error(), "{n}");
         assert_eq!(model.output()["input"], real.output()["input"], "{n}");
         assert_eq!(
             model.output()["result"].as_array().map(Vec::len),

@@ -66,7 +66,7 @@ fn a_catcher_reads_the_error_output() {
     );
     let exec = harness(def)
         .on_task("Call", |_| TaskReply::Fail {
-            error: "Boom".into(),
+            error: Some("Boom".into()),
             cause: Some("it broke".into()),
         })
         .run_blocking(json!({"id": 7}));
@@ -99,7 +99,7 @@ fn items_that_are_not_an_array_fail_with_aws_cause_and_event() {
     let exec = harness(def).run_blocking(json!({"x": {"a": 1}}));
     exec.assert_failed_with("States.QueryEvaluationError");
     assert_eq!(
-        exec.cause.as_deref(),
+        exec.cause(),
         Some("An error occurred while executing the state 'M' (entered at the event id #2). The JSONata expression '$states.input.x' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was 'object' for value: {\"a\":1}")
     );
     assert_eq!(
@@ -131,7 +131,7 @@ fn parallel_arguments_feed_the_branches_and_variables_stay_in_their_scope() {
     let exec = harness(def).run_blocking(json!({"v": 1}));
     // a variable assigned in a branch is not visible outside it
     exec.assert_failed_with("States.QueryEvaluationError");
-    assert!(exec.cause.as_deref().unwrap().contains("The JSONata expression '$inner' specified for the field 'Output/inner' returned nothing (undefined)."), "{:?}", exec.cause);
+    assert!(exec.cause().unwrap().contains("The JSONata expression '$inner' specified for the field 'Output/inner' returned nothing (undefined)."), "{:?}", exec.cause());
     assert_eq!(exec.state("A").visits[0].output, Some(json!(6)));
 }
 
@@ -164,7 +164,7 @@ fn fail_error_and_cause_take_expressions() {
     );
     let exec = harness(def).run_blocking(json!({"code": "X"}));
     exec.assert_failed_with("E.X");
-    assert_eq!(exec.cause.as_deref(), Some(r#"{"code":"X"}"#));
+    assert_eq!(exec.cause(), Some(r#"{"code":"X"}"#));
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn eval_is_not_available_and_errors_keep_their_jsonata_code() {
     let exec = harness(def).run_blocking(json!({}));
     exec.assert_failed_with("States.QueryEvaluationError");
     assert_eq!(
-        exec.cause.as_deref(),
+        exec.cause(),
         Some("An error occurred while executing the state 'P' (entered at the event id #2). The JSONata expression '$eval('1')' specified for the field 'Output/x' threw an error during evaluation. T1006: Attempted to invoke a non-function")
     );
 }
@@ -387,5 +387,5 @@ fn pad_works_but_refuses_a_width_no_payload_could_hold() {
     );
     let exec = harness(def).run_blocking(json!({}));
     exec.assert_failed_with("States.QueryEvaluationError");
-    assert!(exec.cause.as_deref().unwrap().contains("larger than a payload can hold"));
+    assert!(exec.cause().unwrap().contains("larger than a payload can hold"));
 }

@@ -122,8 +122,8 @@ fn a_missing_handler_is_not_caught_by_the_definition() {
     let exec = Harness::from_definition(CAUGHT).unwrap().run_blocking(json!({}));
     exec.assert_failed_with("Harness.NoIntegration");
     assert_eq!(exec.invocations("T"), 1, "not retried");
-    assert!(exec.cause.as_deref().unwrap().contains("'T'"), "{:?}", exec.cause);
-    assert!(exec.cause.as_deref().unwrap().contains("on_task"), "{:?}", exec.cause);
+    assert!(exec.cause().unwrap().contains("'T'"), "{:?}", exec.cause());
+    assert!(exec.cause().unwrap().contains("on_task"), "{:?}", exec.cause());
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn a_shadowed_mock_fails_the_run_whichever_came_first() {
     for h in [handler_first, mock_first] {
         let exec = h.run_blocking(json!({}));
         exec.assert_failed_with("Harness.ShadowedMock");
-        assert!(exec.cause.as_deref().unwrap().contains("'T'"));
+        assert!(exec.cause().unwrap().contains("'T'"));
     }
 }
 
@@ -276,7 +276,7 @@ mod generated {
             for t in &tasks {
                 prop_assert_eq!(exec.invocations(t), seen.lock().unwrap().get(t).copied().unwrap_or(0), "{}", t);
             }
-            prop_assert!(exec.status != sfn_harness::Status::Running || exec.stalled.is_some());
+            prop_assert!(exec.status() != sfn_harness::Status::Running || exec.stalled().is_some());
         }
     }
 }
@@ -374,10 +374,10 @@ mod pipeline {
                 .run_blocking(json!({"partitions": ["a"]}));
             match schedule.0.first().unwrap_or(&sfn_harness::Scheduled::Succeed) {
                 sfn_harness::Scheduled::Succeed => proptest::prop_assert!(exec.succeeded()),
-                sfn_harness::Scheduled::Fail(e) => proptest::prop_assert_eq!(exec.error.as_deref(), Some(e.as_str())),
-                sfn_harness::Scheduled::TimeOut => proptest::prop_assert_eq!(exec.error.as_deref(), Some("NotApproved")),
+                sfn_harness::Scheduled::Fail(e) => proptest::prop_assert_eq!(exec.error(), Some(e.as_str())),
+                sfn_harness::Scheduled::TimeOut => proptest::prop_assert_eq!(exec.error(), Some("NotApproved")),
                 sfn_harness::Scheduled::Silence => {
-                    proptest::prop_assert_eq!(exec.error.as_deref(), Some("NotApproved"));
+                    proptest::prop_assert_eq!(exec.error(), Some("NotApproved"));
                     proptest::prop_assert_eq!(exec.state("AwaitApproval").attempts[0].ended.unwrap().as_secs(), 600);
                 }
             }
@@ -406,7 +406,7 @@ mod pipeline {
             Timeline::new().heartbeats_every(Duration::from_secs(300), Duration::from_secs(1200));
         let exec = harness(approval).run_blocking(json!({"partitions": ["a"]}));
         exec.assert_failed_with("NotApproved");
-        assert_eq!((exec.stop_ms - exec.start_ms) / 1000, 1200 + 600);
+        assert_eq!((exec.stop_ms() - exec.start_ms()) / 1000, 1200 + 600);
         assert!(exec.event_types().contains(&"TaskTimedOut".to_string()));
     }
 }

@@ -33,8 +33,8 @@ fn a_failed_seed_loop_goes_on_from_the_task_that_failed() {
     let redriven = failed.redrive(&fixed).unwrap();
     redriven.assert_succeeded();
     assert_eq!(redriven.output()["input"]["number"], 4);
-    assert_eq!(redriven.redrive_count, 1);
-    assert_eq!(redriven.execution_arn, failed.execution_arn, "the same execution");
+    assert_eq!(redriven.redrive_count(), 1);
+    assert_eq!(redriven.execution_arn(), failed.execution_arn(), "the same execution");
     assert_eq!(redriven.invocations("FargateTask"), 5, "counts go on: 3 before, 2 after");
     // the history goes on: the first attempt's events, ExecutionRedriven, the task again
     let before = common::ids(&failed);
@@ -63,8 +63,8 @@ fn a_failed_seed_loop_goes_on_from_the_task_that_failed() {
         .collect();
     assert_eq!(last_two, [json!(r#"{"number":2}"#), json!(r#"{"number":3}"#)]);
     // virtual time goes on from where it stopped
-    assert!(redriven.stop_ms > failed.stop_ms);
-    assert_eq!(redriven.start_ms, failed.start_ms);
+    assert!(redriven.stop_ms() > failed.stop_ms());
+    assert_eq!(redriven.start_ms(), failed.start_ms());
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn variables_assigned_before_the_failure_are_there_after_a_redrive() {
     let again = failing.redrive_blocking(&failed).unwrap();
     again.assert_failed_with("Down");
     let twice = again.redrive(&fixed).unwrap();
-    assert_eq!(twice.redrive_count, 2);
+    assert_eq!(twice.redrive_count(), 2);
     assert_eq!(twice.event_types().iter().filter(|t| *t == "ExecutionRedriven").count(), 2);
 }
 
@@ -107,7 +107,7 @@ fn a_timed_out_execution_is_redriven_with_its_timeout_counted_again() {
         "Done": {"Type": "Succeed"}}}"#;
     let h = Harness::from_definition(def).unwrap();
     let timed_out = h.run_blocking(json!({}));
-    assert_eq!(timed_out.status.as_str(), "TIMED_OUT");
+    assert_eq!(timed_out.status().as_str(), "TIMED_OUT");
     assert_eq!(timed_out.elapsed().as_secs(), 30);
     // W2 again, on a timeout counted from the redrive: 20 s of 30
     let redriven = h.redrive_blocking(&timed_out).unwrap();

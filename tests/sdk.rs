@@ -122,7 +122,7 @@ async fn the_seed_loop_through_mocked_ecs_sends_four_run_tasks_with_inputs_0_to_
         .unwrap();
         assert_eq!(out["Tasks"][0]["TaskArn"], TASK_ARN);
         // the callback came first, so .sync never needed to wait for DescribeTasks' answer
-        assert_eq!(exec.stop_ms - exec.start_ms, 40_000);
+        assert_eq!(exec.stop_ms() - exec.start_ms(), 40_000);
     }
 }
 
@@ -205,7 +205,7 @@ async fn sync_without_callback_returns_the_stopped_task_or_task_failed() {
         assert_eq!(task["LastStatus"], "STOPPED");
         // two RUNNING polls of 6 s of virtual time each, then the 10 s Wait
         let waited = if exit == 0 { 22_000 } else { 12_000 };
-        assert_eq!(exec.stop_ms - exec.start_ms, waited);
+        assert_eq!(exec.stop_ms() - exec.start_ms(), waited);
     }
 }
 
@@ -223,7 +223,7 @@ async fn run_task_failures_give_amazon_ecs_unknown() {
         .run(json!({"input": {"number": 0}}))
         .await;
     exec.assert_failed_with("AmazonECS.Unknown");
-    let cause: Value = serde_json::from_str(exec.cause.as_deref().unwrap()).unwrap();
+    let cause: Value = serde_json::from_str(exec.cause().unwrap()).unwrap();
     assert_eq!(cause, json!([{"Arn": "arn:x", "Reason": "RESOURCE:MEMORY"}]));
     // request-response returns the response as it is (documented)
     let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| {
@@ -255,8 +255,8 @@ async fn a_worker_that_exits_without_calling_back_is_diagnosed_at_once() {
         .unwrap()
         .run(json!({"input": {}}))
         .await;
-    assert_eq!(exec.status, Status::Running);
-    let why = exec.stalled.unwrap();
+    assert_eq!(exec.status(), Status::Running);
+    let why = exec.stalled().unwrap();
     assert!(
         why.contains("exited with code 1")
             && why.contains("KeyError: 'number'")
@@ -355,7 +355,7 @@ async fn a_run_task_api_error_fails_as_aws_reports_it() {
             .await;
         exec.assert_failed_with("ECS.AmazonECSException");
         assert_eq!(
-            exec.cause.as_deref(),
+            exec.cause(),
             Some("Cluster not found. (Service: AmazonECS; Status Code: 400; Error Code: ClusterNotFoundException; Request ID: 5f2c-request; Proxy: null)"),
             "{pattern}"
         );

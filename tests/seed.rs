@@ -31,7 +31,7 @@ fn number_zero_runs_the_task_four_times_on_both_definitions() {
         assert_eq!(exec.output()["input"]["number"], 4);
         assert_eq!(exec.output()["result"].as_array().unwrap().len(), 3);
         // four Waits of 10 s: 40 virtual seconds, no wall time
-        assert_eq!(exec.stop_ms - exec.start_ms, 40_000);
+        assert_eq!(exec.stop_ms() - exec.start_ms(), 40_000);
         let waits: Vec<f64> = exec
             .history_json()
             .as_array()
@@ -74,7 +74,7 @@ fn the_jsonata_choice_fails_on_what_it_cannot_compare() {
     ] {
         let exec = seed(JSONATA).run_blocking(input);
         exec.assert_failed_with("States.QueryEvaluationError");
-        let cause = exec.cause.as_deref().unwrap();
+        let cause = exec.cause().unwrap();
         assert!(cause.starts_with("An error occurred while executing the state 'Choice' (entered at the event id #2). The JSONata expression '$states.input.input.number > 3' specified for the field 'Condition'"), "{cause}");
         assert!(cause.ends_with(why), "{cause}");
         assert_eq!(exec.invocations("FargateTask"), 0);
@@ -163,7 +163,7 @@ fn a_failing_worker_fails_the_execution_with_its_error() {
         for bad in bad_numbers {
             let exec = seed(def).run_blocking(number(bad.clone()));
             exec.assert_failed_with("Container task failed.");
-            assert_eq!(exec.cause, None);
+            assert_eq!(exec.cause(), None);
             let types = exec.event_types();
             assert_eq!(&types[types.len() - 2..], ["TaskFailed", "ExecutionFailed"], "{def} {bad}");
             assert_eq!(exec.invocations("FargateTask"), 1);
@@ -178,7 +178,7 @@ fn an_input_without_number_fails_at_the_choice_as_on_aws() {
     let exec = seed(SYNC).run_blocking(json!({"input": {}}));
     exec.assert_failed_with("States.Runtime");
     assert_eq!(
-        exec.cause.as_deref(),
+        exec.cause(),
         Some("An error occurred while executing the state 'Choice' (entered at the event id #2). Invalid path '$.input.number': The choice state's condition path references an invalid value.")
     );
     assert_eq!(exec.invocations("FargateTask"), 0);
@@ -190,8 +190,8 @@ fn a_worker_that_never_calls_back() {
     let task_alone = |def| seed(def).start_at("FargateTask").unwrap();
     // .waitForTaskToken: AWS would wait a year; the harness says so at once
     let exec = task_alone(WFT).run_blocking(json!({"input": {}}));
-    assert_eq!(exec.status, Status::Running);
-    let why = exec.stalled.as_deref().unwrap();
+    assert_eq!(exec.status(), Status::Running);
+    let why = exec.stalled().unwrap();
     assert!(
         why.contains("FargateTask")
             && why.contains("exited with code 1")
@@ -201,7 +201,7 @@ fn a_worker_that_never_calls_back() {
     // .sync: the stopped ECS task decides: exit 1 is States.TaskFailed with the task as cause
     let exec = task_alone(SYNC).run_blocking(json!({"input": {}}));
     exec.assert_failed_with("States.TaskFailed");
-    let task: Value = serde_json::from_str(exec.cause.as_deref().unwrap()).unwrap();
+    let task: Value = serde_json::from_str(exec.cause().unwrap()).unwrap();
     assert_eq!(task["Containers"][0]["ExitCode"], 1);
     assert_eq!(task["Containers"][0]["Name"], "python-container");
     assert_eq!(task["LastStatus"], "STOPPED");
@@ -215,7 +215,7 @@ fn a_callback_timeout_ends_the_execution_as_aws_would() {
         .unwrap()
         .run_blocking(json!({"input": {}}));
     exec.assert_failed_with("States.Timeout");
-    assert_eq!(exec.stop_ms - exec.start_ms, 300_000);
+    assert_eq!(exec.stop_ms() - exec.start_ms(), 300_000);
     let types = exec.event_types();
     assert_eq!(&types[types.len() - 2..], ["TaskTimedOut", "ExecutionFailed"]);
 }
@@ -259,7 +259,7 @@ fn mock_config_drives_the_loop() {
     .run_blocking(number(json!(3)));
     exec.assert_succeeded();
     assert_eq!(exec.invocations("FargateTask"), 2);
-    assert_eq!(exec.stop_ms - exec.start_ms, 15_000, "5 s backoff + 10 s wait");
+    assert_eq!(exec.stop_ms() - exec.start_ms(), 15_000, "5 s backoff + 10 s wait");
 }
 
 proptest! {
@@ -279,7 +279,7 @@ proptest! {
     #[test]
     fn the_faithful_worker_fails_below_zero(n in -1000i64..0) {
         let exec = seed(WFT).run_blocking(number(json!(n)));
-        prop_assert_eq!(exec.error.as_deref(), Some("Container task failed."));
+        prop_assert_eq!(exec.error(), Some("Container task failed."));
         prop_assert_eq!(exec.invocations("FargateTask"), 1);
     }
 }
@@ -291,8 +291,8 @@ proptest! {
     fn histories_past_25000_events_fail_like_aws(n in -20_000i64..-2_600) {
         let exec = Harness::from_file(SYNC).unwrap().on_task("FargateTask", increment_number)
             .run_blocking(number(json!(n)));
-        prop_assert_eq!(exec.status, Status::Failed);
-        prop_assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
+        prop_assert_eq!(exec.status(), Status::Failed);
+        prop_assert_eq!(exec.error(), Some("States.Runtime"));
         // AWS's quota: 25,000 events
         prop_assert_eq!(exec.event_count(), 25_000);
         prop_assert_eq!(exec.event_types().last().cloned(), Some("ExecutionFailed".to_string()));
@@ -329,10 +329,10 @@ mod failure_schedules {
                     prop_assert_eq!(exec.invocations("FargateTask"), k + 1);
                     prop_assert_eq!(exec.state("FargateTask").attempts.len(), k + 1);
                     match what {
-                        Scheduled::Fail(e) => prop_assert_eq!(exec.error.as_deref(), Some(e.as_str())),
-                        Scheduled::TimeOut => prop_assert_eq!(exec.error.as_deref(), Some("States.Timeout")),
+                        Scheduled::Fail(e) => prop_assert_eq!(exec.error(), Some(e.as_str())),
+                        Scheduled::TimeOut => prop_assert_eq!(exec.error(), Some("States.Timeout")),
                         // no TimeoutSeconds on the seed's task: AWS would wait a year
-                        Scheduled::Silence => prop_assert!(exec.stalled.is_some()),
+                        Scheduled::Silence => prop_assert!(exec.stalled().is_some()),
                         Scheduled::Succeed => unreachable!(),
                     }
                 }
@@ -349,7 +349,7 @@ mod failure_schedules {
                 prop_assert!(exec.succeeded());
                 prop_assert_eq!(exec.invocations("FargateTask"), (4 - n).max(0) as usize);
             } else {
-                prop_assert_eq!(exec.error.as_deref(), Some("Container task failed."));
+                prop_assert_eq!(exec.error(), Some("Container task failed."));
             }
         }
     }

@@ -66,11 +66,11 @@ fn map_failures_retry_the_whole_state_and_bad_items_fail_clearly() {
         3,
         "one try and two retries"
     );
-    assert_eq!(exec.stop_ms - exec.start_ms, 9_000, "3 s + 6 s of backoff");
+    assert_eq!(exec.stop_ms() - exec.start_ms(), 9_000, "3 s + 6 s of backoff");
     let not_array = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
     let exec = run(not_array, json!({"a": 1}));
-    assert_eq!(exec.status, Status::Failed);
-    assert!(exec.cause.unwrap().contains("Map state input must be an array"));
+    assert_eq!(exec.status(), Status::Failed);
+    assert!(exec.cause().unwrap().contains("Map state input must be an array"));
 }
 
 #[test]
@@ -105,8 +105,8 @@ fn unsupported_inside_a_map_is_not_caught() {
         .unwrap()
         .s3_object("b", "k", "{}")
         .run_blocking(json!([1]));
-    assert_eq!(exec.error.as_deref(), Some("Harness.Unsupported"));
-    assert!(exec.unsupported.as_deref().unwrap().contains("InputType MANIFEST"));
+    assert_eq!(exec.error(), Some("Harness.Unsupported"));
+    assert!(exec.unsupported().unwrap().contains("InputType MANIFEST"));
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn tolerated_failures_let_a_map_finish_or_fail_past_the_threshold() {
         json!({"items": [1], "n": "many"}),
     );
     assert_eq!(
-        exec.cause.as_deref(),
+        exec.cause(),
         Some("An error occurred while executing the state 'M' (entered at the event id #2). The ToleratedFailureCountPath field refers to value \"many\" which is not a valid integer: $.n")
     );
 }
@@ -191,8 +191,8 @@ fn a_map_past_the_event_quota_stops_at_exactly_25000_events() {
     let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
         "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}});
     let exec = run(def, json!({"items": vec![0; 100_000]}));
-    assert_eq!(exec.status, Status::Failed);
-    assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(exec.status(), Status::Failed);
+    assert_eq!(exec.error(), Some("States.Runtime"));
     assert_eq!(exec.event_count(), 25_000);
     assert_eq!(exec.event_types().last().map(String::as_str), Some("ExecutionFailed"));
 }
@@ -216,9 +216,5 @@ fn an_item_reader_reads_the_s3_objects_the_test_provides() {
     assert_eq!(exec.invocations("Work"), 2);
     let missing = h.run_blocking(json!({"key": "nope.csv"}));
     missing.assert_failed_with("Harness.NoS3Object");
-    assert!(
-        missing.cause.as_deref().unwrap().contains("s3://data/nope.csv"),
-        "{:?}",
-        missing.cause
-    );
+    assert!(missing.cause().unwrap().contains("s3://data/nope.csv"), "{:?}", missing.cause());
 }

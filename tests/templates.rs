@@ -29,9 +29,9 @@ fn the_seed_runs_the_same_from_cdk_json_sam_yaml_and_an_inline_yaml_definition()
             })
             .collect();
         for (s, e) in sources.iter().zip(&runs) {
-            assert_eq!(e.status, runs[0].status, "{s} {n}");
-            assert_eq!(e.output, runs[0].output, "{s} {n}");
-            assert_eq!(e.error, runs[0].error, "{s} {n}");
+            assert_eq!(e.status(), runs[0].status(), "{s} {n}");
+            assert_eq!(e.output(), runs[0].output(), "{s} {n}");
+            assert_eq!(e.error(), runs[0].error(), "{s} {n}");
             assert_eq!(e.invocations("FargateTask"), runs[0].invocations("FargateTask"), "{s}");
             assert_eq!(e.event_types(), runs[0].event_types(), "{s}");
         }
@@ -131,9 +131,9 @@ fn a_template_machine_is_named_after_its_logical_id_so_a_parent_finds_it() {
         .on_task("FargateTask", seed_worker);
     let exec = child.run_blocking(number(3));
     assert!(
-        exec.state_machine_arn.ends_with(":stateMachine:SeedStateMachine"),
+        exec.state_machine_arn().ends_with(":stateMachine:SeedStateMachine"),
         "{}",
-        exec.state_machine_arn
+        exec.state_machine_arn()
     );
     // what `!Ref SeedStateMachine` gives a parent names the same machine
     let parent = Harness::from_definition(

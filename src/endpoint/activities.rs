@@ -139,14 +139,14 @@ impl Activities {
         let mut acts = self.lock();
         let Some(a) = acts.get_mut(arn) else {
             return TaskReply::Fail {
-                error: crate::names::RUNTIME.into(),
+                error: Some(crate::names::RUNTIME.into()),
                 cause: Some(format!("The activity {arn} does not exist.")),
             }
             .into();
         };
         let Some(token) = call.token.clone() else {
             return TaskReply::Fail {
-                error: crate::names::RUNTIME.into(),
+                error: Some(crate::names::RUNTIME.into()),
                 cause: Some("an activity task needs a task token".into()),
             }
             .into();

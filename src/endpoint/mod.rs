@@ -33,6 +33,7 @@ pub mod server {
 
 use crate::asl::{self, Severity, StateMachine};
 use crate::eval::{self, Execution, RunConfig, Status};
+use crate::failure::{FaultKind, HarnessFault};
 use crate::history::{Details, Event};
 pub use crate::integrations::aws_json::Caller;
 use crate::integrations::aws_json::{error_response, ok_response, SfnApi};
@@ -852,7 +853,7 @@ impl Endpoint {
                 if rec.status == Status::Running {
                     match outcome {
                         Ok(exec) => {
-                            rec.status = exec.status;
+                            rec.status = exec.status();
                             rec.stop = Some(exec.stop_ms as f64 / 1000.0);
                             rec.done = Some(exec);
                             // the history is the execution's now: drop the copy readers had
@@ -935,14 +936,14 @@ impl Endpoint {
             m.insert("stopDate".into(), json!(s));
         }
         if let Some(e) = &r.done {
-            if let Some(o) = e.output.as_deref() {
+            if let Some(o) = e.output_payload().map(|o| &**o) {
                 m.insert("output".into(), json!(crate::json::to_json_string(o)));
                 m.insert("outputDetails".into(), json!({"included": true}));
             }
-            if let Some(x) = &e.error {
+            if let Some(x) = &e.error() {
                 m.insert("error".into(), json!(x));
             }
-            if let Some(x) = &e.cause {
+            if let Some(x) = &e.cause() {
                 m.insert("cause".into(), json!(x));
             }
         }
@@ -1134,7 +1135,7 @@ impl Endpoint {
                 })?)
             } else if let Some(e) = mock.get("errorOutput") {
                 TaskReply::Fail {
-                    error: e.get("error").and_then(Value::as_str).unwrap_or("").into(),
+                    error: Some(e.get("error").and_then(Value::as_str).unwrap_or("").into()),
                     cause: e.get("cause").and_then(Value::as_str).map(str::to_string),
                 }
             } else {
@@ -1148,19 +1149,19 @@ impl Endpoint {
         let exec = eval::execute(&sm, Arc::new(input), &ints, &RunConfig::default()).await;
         let mut out = Map::new();
         let caught = exec.history.events().iter().any(|e| matches!(&e.details, crate::history::Details::StateEntered { name, .. } if &**name == "__next__"));
-        let status = match exec.status {
+        let status = match exec.status() {
             Status::Succeeded if caught => "CAUGHT_ERROR",
             Status::Succeeded => "SUCCEEDED",
             _ => "FAILED",
         };
         out.insert("status".into(), json!(status));
-        if let Some(o) = exec.output.as_deref() {
+        if let Some(o) = exec.output_payload().map(|o| &**o) {
             out.insert("output".into(), json!(crate::json::to_json_string(o)));
         }
-        if let Some(e) = &exec.error {
+        if let Some(e) = &exec.error() {
             out.insert("error".into(), json!(e));
         }
-        if let Some(c) = &exec.cause {
+        if let Some(c) = &exec.cause() {
             out.insert("cause".into(), json!(c));
         }
         if status == "SUCCEEDED" {
@@ -1271,22 +1272,21 @@ struct Fallback {
 }
 
 impl Integration for Fallback {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
         Box::pin(async move {
             match Resource::parse(&call.resource) {
-                Resource::Activity(arn) => self.activities.schedule(&arn, call),
+                Resource::Activity(arn) => Ok(self.activities.schedule(&arn, call)),
                 r if r.is_ecs() && self.ecs.is_some() => match &self.ecs {
                     Some(e) => e.call(call).await,
                     None => unreachable!(),
                 },
-                _ => TaskReply::Fail {
-                    error: crate::names::HARNESS_NO_INTEGRATION.into(),
-                    cause: Some(format!(
+                _ => Err(HarnessFault::new(
+                    FaultKind::NoIntegration,
+                    format!(
                         "Task state '{}' ({}) has no mocked response: start the execution with stateMachineArn#TestCase and a --mock-config, or give --ecs-endpoint for ECS tasks",
                         call.state_name, call.resource
-                    )),
-                }
-                .into(),
+                    ),
+                )),
             }
         })
     }

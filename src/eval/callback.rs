@@ -6,7 +6,7 @@
 //! real time, bounded the same way (heartbeats extend it); a worker that
 //! exited without calling back ends as AWS would end it.
 
-use super::error::{names, Halt};
+use super::error::{names, Failure, Halt, HarnessFault};
 use super::sched::{in_fiber, FiberId, Sim, Sleep};
 use super::Env;
 use crate::asl::{Pattern, State};
@@ -47,12 +47,51 @@ pub(super) struct Pending<'a> {
     pub callbacks: Option<&'a mut UnboundedReceiver<Callback>>,
 }
 
-/// Turns the integration's `reply` into the task's.
+/// How a task attempt ended, before its closing event is recorded.
+#[derive(Debug)]
+pub(super) enum Settled {
+    Succeeded(serde_json::Value),
+    /// A failure of the task (Retry and Catch may handle it).
+    Failed(Failure),
+    /// A problem of the test: recorded as the task's failure, then the
+    /// execution fails with it.
+    Faulted(HarnessFault),
+}
+
+impl From<Failure> for Settled {
+    fn from(f: Failure) -> Settled {
+        Settled::Failed(f)
+    }
+}
+
+/// What a reply leaves to wait for, when it does not end the attempt itself.
+pub(super) enum Work {
+    AwaitCallback,
+    Callbacks(Timeline),
+    NoCallback { exit_code: Option<i64>, detail: String },
+}
+
+/// A reply that ends the attempt as it is, or the work still to wait for.
+pub(super) fn direct(reply: TaskReply) -> Result<Settled, Work> {
+    Ok(match reply {
+        TaskReply::Succeed(v) => Settled::Succeeded(v),
+        TaskReply::Fail { error, cause } => Failure::reported(error, cause).into(),
+        TaskReply::TimedOut => Failure::timeout().into(),
+        TaskReply::HeartbeatTimedOut => Failure::heartbeat_timeout().into(),
+        TaskReply::AwaitCallback => return Err(Work::AwaitCallback),
+        TaskReply::Callbacks(t) => return Err(Work::Callbacks(t)),
+        TaskReply::NoCallback { exit_code, detail } => {
+            return Err(Work::NoCallback { exit_code, detail })
+        }
+    })
+}
+
+/// Turns the integration's `reply` (see [`direct`]) into the task's.
 pub(super) async fn resolve(
     mut r: Pending<'_>,
-    reply: TaskReply,
+    reply: Result<Settled, Work>,
     env: &mut Env<'_>,
-) -> Result<TaskReply, Halt> {
+) -> Result<Settled, Halt> {
     // a callback that already arrived wins over what the work reported after it
     let mut queued = None;
     if let Some(rx) = r.callbacks.as_deref_mut() {
@@ -70,25 +109,20 @@ pub(super) async fn resolve(
             }
         }
     }
-    let reply = match (queued, reply) {
-        (Some(cb), _) => from_callback(cb),
-        (None, TaskReply::AwaitCallback) => match r.callbacks.take() {
-            None => TaskReply::Fail {
-                error: names::RUNTIME.into(),
-                cause: Some(format!(
-                    "Task state '{}' is not a callback task but its integration awaits a callback",
-                    r.state.name
-                )),
-            },
-            Some(rx) => await_callback(&r, rx, env).await?,
+    if let Some(cb) = queued {
+        return Ok(from_callback(cb));
+    }
+    match reply {
+        Ok(settled) => Ok(settled),
+        Err(Work::AwaitCallback) => match r.callbacks.take() {
+            None => Ok(not_a_callback_task(&r)),
+            Some(rx) => await_callback(&r, rx, env).await,
         },
-        (None, TaskReply::NoCallback { exit_code, detail }) => {
-            no_callback(&r, exit_code, detail, env).await?
+        Err(Work::NoCallback { exit_code, detail }) => {
+            no_callback(&r, exit_code, detail, env).await
         }
-        (None, TaskReply::Callbacks(t)) => virtual_wait(&mut r, None, Some(t), env).await?,
-        (None, other) => other,
-    };
-    Ok(reply)
+        Err(Work::Callbacks(t)) => virtual_wait(&mut r, None, Some(t), env).await,
+    }
 }
 
 /// Waits in real time for the callback of a task whose integration awaits
@@ -98,7 +132,7 @@ async fn await_callback(
     r: &Pending<'_>,
     rx: &mut UnboundedReceiver<Callback>,
     env: &mut Env<'_>,
-) -> Result<TaskReply, Halt> {
+) -> Result<Settled, Halt> {
     let wall = env.cfg.wall.clone();
     let started = wall.now();
     let mut heartbeat_at = r.limits.heartbeat.map(|h| started + std::time::Duration::from_secs(h));
@@ -152,7 +186,7 @@ async fn no_callback(
     exit_code: Option<i64>,
     detail: String,
     env: &mut Env<'_>,
-) -> Result<TaskReply, Halt> {
+) -> Result<Settled, Halt> {
     Ok(match r.pattern {
         Pattern::Sync if r.is_ecs => {
             let code = exit_code.unwrap_or(1);
@@ -164,12 +198,9 @@ async fn no_callback(
                 code,
             );
             if code == 0 {
-                TaskReply::Succeed(stopped)
+                Settled::Succeeded(stopped)
             } else {
-                TaskReply::Fail {
-                    error: names::TASK_FAILED.into(),
-                    cause: Some(crate::json::to_json_string(&stopped)),
-                }
+                Failure::new(names::TASK_FAILED, Some(crate::json::to_json_string(&stopped))).into()
             }
         }
         Pattern::WaitForTaskToken | Pattern::Sync => match callback_deadline(r.limits) {
@@ -190,18 +221,14 @@ async fn no_callback(
                 )));
             }
         },
-        Pattern::RequestResponse => {
-            TaskReply::Fail { error: names::TASK_FAILED.into(), cause: Some(detail) }
-        }
+        Pattern::RequestResponse => Failure::new(names::TASK_FAILED, Some(detail)).into(),
     })
 }
 
-pub(super) fn from_callback(cb: Callback) -> TaskReply {
+pub(super) fn from_callback(cb: Callback) -> Settled {
     match cb {
-        Callback::Success(v) => TaskReply::Succeed(v),
-        Callback::Failure { error, cause } => {
-            TaskReply::Fail { error: error.unwrap_or_default(), cause }
-        }
+        Callback::Success(v) => Settled::Succeeded(v),
+        Callback::Failure { error, cause } => Failure::reported(error, cause).into(),
         Callback::Heartbeat | Callback::Started { .. } => {
             unreachable!("heartbeats and starts are handled before")
         }
@@ -211,7 +238,7 @@ pub(super) fn from_callback(cb: Callback) -> TaskReply {
 /// What ends one step of a virtual wait.
 enum Event {
     /// The handler's future finished.
-    Work(Answer),
+    Work(Result<Answer, HarnessFault>),
     /// A callback through the token.
     Callback(Callback),
     /// The token's channel closed.
@@ -228,10 +255,10 @@ enum Event {
 /// the wait to real time (someone outside will call back).
 pub(super) async fn virtual_wait(
     r: &mut Pending<'_>,
-    mut work: Option<BoxFuture<'_, Answer>>,
+    mut work: Option<BoxFuture<'_, Result<Answer, HarnessFault>>>,
     script: Option<Timeline>,
     env: &mut Env<'_>,
-) -> Result<TaskReply, Halt> {
+) -> Result<Settled, Halt> {
     // Longer than a screen: one loop over what can happen next (work,
     // callback, scripted event, deadline), each handled where it is met.
     let start = env.now_ms();
@@ -278,22 +305,23 @@ pub(super) async fn virtual_wait(
             }
         };
         match event {
-            Event::Work(answer) => {
+            Event::Work(Err(fault)) => return Ok(Settled::Faulted(fault)),
+            Event::Work(Ok(answer)) => {
                 work = None;
-                match answer.reply {
-                    TaskReply::AwaitCallback => match r.callbacks.take() {
+                match direct(answer.reply) {
+                    Ok(settled) => return Ok(settled),
+                    Err(Work::AwaitCallback) => match r.callbacks.take() {
                         // someone outside calls back: real time from here
                         Some(rx) => return await_callback(r, rx, env).await,
                         None => return Ok(not_a_callback_task(r)),
                     },
-                    TaskReply::Callbacks(t) => {
+                    Err(Work::Callbacks(t)) => {
                         script.extend(placed(&t, env.now_ms()));
                         script.make_contiguous().sort_by_key(|(t, _)| *t);
                     }
-                    TaskReply::NoCallback { exit_code, detail } => {
+                    Err(Work::NoCallback { exit_code, detail }) => {
                         return no_callback(r, exit_code, detail, env).await
                     }
-                    reply => return Ok(reply),
                 }
             }
             Event::Closed => return Err(silence(r)),
@@ -336,7 +364,7 @@ struct Waits<'t> {
 /// clock skipped (a deadline in between ends the wait there).
 async fn next_event<'t>(
     w: Waits<'t>,
-    mut work: Option<&mut BoxFuture<'_, Answer>>,
+    mut work: Option<&mut BoxFuture<'_, Result<Answer, HarnessFault>>>,
     mut rx: Option<&mut UnboundedReceiver<Callback>>,
     timer: &mut Option<Sleep<'t>>,
     mark: &mut Option<Mark>,
@@ -393,14 +421,15 @@ async fn next_event<'t>(
 }
 
 /// A handler awaits a callback on a task that has no token to answer.
-fn not_a_callback_task(r: &Pending<'_>) -> TaskReply {
-    TaskReply::Fail {
-        error: names::RUNTIME.into(),
-        cause: Some(format!(
+fn not_a_callback_task(r: &Pending<'_>) -> Settled {
+    Failure::new(
+        names::RUNTIME,
+        Some(format!(
             "Task state '{}' is not a callback task but its integration awaits a callback",
             r.state.name
         )),
-    }
+    )
+    .into()
 }
 
 /// The run cannot go on: nothing will answer and nothing bounds the wait.
@@ -414,17 +443,17 @@ fn silence(r: &Pending<'_>) -> Halt {
     ))
 }
 
-fn timeout_reply(heartbeat: bool) -> TaskReply {
+fn timeout_reply(heartbeat: bool) -> Settled {
     if heartbeat {
-        TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None }
+        Failure::heartbeat_timeout().into()
     } else {
-        TaskReply::TimedOut
+        Failure::timeout().into()
     }
 }
 
 enum Waited {
     Started(String),
-    Reply(TaskReply),
+    Reply(Settled),
     TimedOut { heartbeat: bool },
     Stalled,
 }

@@ -8,7 +8,7 @@
 //!     "C": {"Type": "Choice", "Choices": [{"Variable": "$.input.number", "NumericGreaterThan": 3, "Next": "Done"}], "Default": "Again"},
 //!     "Done": {"Type": "Succeed"}, "Again": {"Type": "Fail", "Error": "Again"}}}"#).unwrap();
 //! assert!(h.run_blocking(json!({"input": {"number": 4}})).succeeded());
-//! assert_eq!(h.run_blocking(json!({"input": {"number": 3}})).error.as_deref(), Some("Again"));
+//! assert_eq!(h.run_blocking(json!({"input": {"number": 3}})).error(), Some("Again"));
 //! ```
 
 use super::error::{names, Exn, Failure};

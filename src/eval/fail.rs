@@ -46,5 +46,5 @@ pub(super) fn run(
     };
     let error = text(error, "ErrorPath", env)?;
     let cause = text(cause, "CausePath", env)?;
-    Err(Failure { error, cause, in_state: false, heartbeat: false, evaluation: None }.into())
+    Err(Failure::reported(error, cause).into())
 }

@@ -2,7 +2,7 @@
 //! Lines, CSV) or the objects under a prefix (ListObjectsV2), from the S3
 //! objects the test provides (`Harness::s3_object`), with AWS's errors.
 
-use super::error::{names, Exn, Failure, Halt};
+use super::error::{names, Exn, Failure, FaultKind, HarnessFault};
 use super::io::{eval_dynamic, select, Ctx};
 use super::Env;
 use crate::asl::{Amount, ItemReader};
@@ -64,17 +64,16 @@ pub(super) fn read(
         let path = format!("{bucket}/{key}");
         let Some(body) = objects.get(&path) else {
             // a problem of the test: no Retry or Catch of the definition absorbs it
-            return Err(Halt::Fail(Failure::new(
-                names::HARNESS_NO_S3_OBJECT,
-                Some(format!("the Map state '{}' reads s3://{path}, which the test does not provide: add it with Harness::s3_object", ctx.state_name)),
-            ))
+            return Err(HarnessFault::new(
+                FaultKind::NoS3Object,
+                format!("the Map state '{}' reads s3://{path}, which the test does not provide: add it with Harness::s3_object", ctx.state_name),
+            )
             .into());
         };
         let input_type = r.input_type.as_deref().unwrap_or("JSON");
         if !matches!(input_type, "JSON" | "JSONL" | "CSV") {
             let msg = format!("the Map state '{}' reads InputType {input_type}, which sfn-harness does not read yet (JSON, JSONL and CSV it does)", ctx.state_name);
-            env.set_unsupported(msg.clone());
-            return Err(Halt::Fail(Failure::new(super::UNSUPPORTED, Some(msg))).into());
+            return Err(HarnessFault::new(FaultKind::Unsupported, msg).into());
         }
         parse(r, body)?
     };

@@ -8,6 +8,7 @@
 mod callback;
 mod choice;
 mod error;
+mod execution;
 mod fail;
 mod io;
 mod item_reader;
@@ -25,9 +26,10 @@ mod succeed;
 mod task;
 mod wait;
 
+pub use crate::failure::Failure;
 pub(crate) use error::names;
-pub use error::Failure;
 pub(crate) use error::{Exn, Halt};
+pub use execution::{Execution, Outcome, Status, TaskLog};
 pub use io::ExecInfo;
 pub use redrive::NotRedrivable;
 pub(crate) use redrive::Resume;
@@ -41,46 +43,13 @@ use crate::rng::Rng;
 use crate::time::{Wall, DEFAULT_START_MS};
 use sched::{FiberId, Sim};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Variables in scope: name → value (`Assign`, read as `$name`).
 pub type Vars = serde_json::Map<String, Value>;
 
-/// The error of an execution that reached something not evaluated yet.
-pub const UNSUPPORTED: &str = names::HARNESS_UNSUPPORTED;
-
 /// AWS's payload quota: 256 KiB for inputs, outputs and task results.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
-
-/// Where an execution stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    /// Still running (or, offline, stalled on a callback that will not come).
-    Running,
-    /// Ended in a Succeed state or at an `End`.
-    Succeeded,
-    /// Ended with an error nothing caught, or in a Fail state.
-    Failed,
-    /// Ran past the state machine's TimeoutSeconds.
-    TimedOut,
-    /// Stopped from outside (StopExecution).
-    Aborted,
-}
-
-impl Status {
-    /// As AWS writes it: `SUCCEEDED`, `TIMED_OUT`, …
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Running => "RUNNING",
-            Status::Succeeded => "SUCCEEDED",
-            Status::Failed => "FAILED",
-            Status::TimedOut => "TIMED_OUT",
-            Status::Aborted => "ABORTED",
-        }
-    }
-}
 
 /// Paces virtual time against real time: called with the virtual
 /// milliseconds a state took (a Wait, a retry backoff); the endpoint's
@@ -196,72 +165,6 @@ impl RunConfig {
     }
 }
 
-/// A finished (or stalled) execution: status, result and full history.
-#[derive(Debug, Clone)]
-pub struct Execution {
-    /// Where it ended.
-    pub status: Status,
-    /// The output (shared with the history), when SUCCEEDED.
-    pub output: Option<Payload>,
-    /// The error name, when FAILED or TIMED_OUT.
-    pub error: Option<String>,
-    /// The error's cause, when there is one.
-    pub cause: Option<String>,
-    /// The events, in GetExecutionHistory's shape (read them through
-    /// [`Execution::history_json`], [`Execution::event_types`] or [`Execution::trace`]).
-    pub(crate) history: History,
-    /// `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`.
-    pub execution_arn: String,
-    /// The execution's name (a seeded UUID unless given).
-    pub name: String,
-    /// The state machine's ARN.
-    pub state_machine_arn: String,
-    /// The execution input.
-    pub input: Payload,
-    /// Virtual start time, epoch milliseconds.
-    pub start_ms: i64,
-    /// Virtual stop time, epoch milliseconds.
-    pub stop_ms: i64,
-    /// Why the execution cannot go on offline (a callback that never came),
-    /// when `status` is RUNNING.
-    pub stalled: Option<String>,
-    /// Why the harness could not run it (an unsupported feature).
-    pub unsupported: Option<String>,
-    /// How many times it was redriven (RedriveExecution, `Harness::redrive`).
-    pub redrive_count: u64,
-    pub(crate) invocations: HashMap<Arc<str>, usize>,
-    /// Each fiber's parent and place (Map iteration, Parallel branch), by
-    /// the fiber id history events carry.
-    pub(crate) fibers: Vec<(usize, Place)>,
-    /// The Choice rules, retriers and catchers that ran, by state name.
-    pub(crate) hits: Vec<(Arc<str>, Hit)>,
-    /// What task workers printed (containers' stdout/stderr), per invocation.
-    pub task_logs: Vec<TaskLog>,
-    /// The S3 objects the execution wrote (a distributed Map's
-    /// ResultWriter: its manifest and result files), `bucket/key` → body.
-    pub written: std::collections::BTreeMap<String, String>,
-}
-
-/// The output of one task invocation's worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskLog {
-    /// The Task state.
-    pub state: Arc<str>,
-    /// Which invocation of the state (0-based, retries included).
-    pub invocation: usize,
-    /// stdout and stderr.
-    pub logs: String,
-    /// The worker's own run time, when known (containers).
-    pub worker_ms: Option<i64>,
-}
-
-impl Execution {
-    /// How many times the Task state `state` was invoked (retries included).
-    pub fn invocations(&self, state: &str) -> usize {
-        self.invocations.get(state).copied().unwrap_or(0)
-    }
-}
-
 /// What all fibers of an execution add to: task invocations and logs, and
 /// why the run stopped short, if it did.
 #[derive(Default)]
@@ -269,8 +172,6 @@ pub(crate) struct Tally {
     /// Invocations per state id (machine-wide).
     pub invocations: Vec<usize>,
     pub task_logs: Vec<TaskLog>,
-    /// Set when a state uses something not evaluated yet.
-    pub unsupported: Option<String>,
     /// Which Choice rules, retriers and catchers ran, by state id.
     pub hits: Vec<(usize, Hit)>,
     /// S3 objects written (a Map's ResultWriter), `bucket/key` → body.
@@ -371,8 +272,8 @@ impl<'a> Env<'a> {
     /// it) and, for a JSONata evaluation, an EvaluationFailed event
     /// recorded (once: by the state it happened in).
     pub fn failed_in(&mut self, state: &crate::asl::State, f: Failure) -> Result<Failure, Halt> {
-        let mut f = f.locate(&state.name, self.entered);
-        if let Some(field) = f.evaluation.take() {
+        let (f, evaluation) = f.locate(&state.name, self.entered);
+        if let Some(field) = evaluation {
             self.push(Details::EvaluationFailed {
                 state: state.name.clone(),
                 error: f.error.clone(),
@@ -472,10 +373,6 @@ impl<'a> Env<'a> {
     /// Notes a Choice rule, retrier or catcher of state `id` that ran.
     pub fn hit(&mut self, id: usize, hit: Hit) {
         lock(&self.tally).hits.push((id, hit));
-    }
-
-    pub fn set_unsupported(&mut self, why: String) {
-        lock(&self.tally).unsupported = Some(why);
     }
 
     /// The environment of a child fiber: the same execution, clock and
@@ -671,33 +568,24 @@ impl<'a> Env<'a> {
 
     /// Records how the execution ended and gives the result.
     fn finish(mut self, sm: &StateMachine, end: Result<Payload, Exn>) -> Execution {
-        let (mut output, mut error, mut cause, mut stalled) = (None, None, None, None);
-        let status = match end {
-            Ok(out) => {
-                self.record(Details::ExecutionSucceeded { output: out.clone() });
-                output = Some(out);
-                Status::Succeeded
+        let outcome = match end {
+            Ok(out) => Outcome::Succeeded(out),
+            Err(Exn::Fail(f) | Exn::Halt(Halt::Fail(f))) => Outcome::Failed(f),
+            Err(Exn::Halt(Halt::Fault(fault))) => Outcome::Faulted(fault),
+            Err(Exn::Halt(Halt::ExecutionTimedOut)) => Outcome::TimedOut,
+            Err(Exn::Halt(Halt::Stalled(why))) => Outcome::Stalled(why),
+        };
+        match (&outcome, outcome.failure()) {
+            (Outcome::Succeeded(out), _) => {
+                self.record(Details::ExecutionSucceeded { output: out.clone() })
             }
-            Err(Exn::Fail(f) | Exn::Halt(Halt::Fail(f))) => {
-                self.record(Details::ExecutionFailed {
-                    error: f.error.clone(),
-                    cause: f.cause.clone(),
-                });
-                (error, cause) = (f.error, f.cause);
-                Status::Failed
+            (Outcome::TimedOut, Some(f)) => {
+                self.record(Details::ExecutionTimedOut { error: f.error, cause: f.cause })
             }
-            Err(Exn::Halt(Halt::ExecutionTimedOut)) => {
-                self.record(Details::ExecutionTimedOut {
-                    error: Some(names::TIMEOUT.into()),
-                    cause: None,
-                });
-                error = Some(names::TIMEOUT.into());
-                Status::TimedOut
+            (_, Some(f)) => {
+                self.record(Details::ExecutionFailed { error: f.error, cause: f.cause })
             }
-            Err(Exn::Halt(Halt::Stalled(why))) => {
-                stalled = Some(why);
-                Status::Running
-            }
+            (_, None) => 0,
         };
         let tally = std::mem::take(&mut *lock(&self.tally));
         let invocations = tally
@@ -714,10 +602,7 @@ impl<'a> Env<'a> {
             .filter_map(|(id, h)| Some((sm.names.get(*id)?.clone(), *h)))
             .collect();
         Execution {
-            status,
-            output,
-            error,
-            cause,
+            outcome,
             history,
             execution_arn: self.exec.id.clone(),
             name: self.exec.name.clone(),
@@ -725,8 +610,6 @@ impl<'a> Env<'a> {
             input: self.exec.input.clone(),
             start_ms: self.cfg.start_ms,
             stop_ms: self.now_ms(),
-            stalled,
-            unsupported: tally.unsupported,
             invocations,
             fibers: self.sim.places(),
             hits,

@@ -108,7 +108,7 @@ impl Execution {
     pub(crate) fn resume_point(&self) -> Result<Resume, NotRedrivable> {
         Resume::from_events(
             self.history.clone(),
-            self.status,
+            self.status(),
             &self.invocations,
             self.redrive_count + 1,
             &self.execution_arn,

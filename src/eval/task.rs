@@ -1,8 +1,8 @@
 //! The Task state: parameters, the integration call with AWS's event
 //! sequence, timeouts, Retry and Catch, then result processing.
 
-use super::callback::{resolve, virtual_wait, Limits, Pending};
-use super::error::{names, Exn, Failure, Halt};
+use super::callback::{direct, resolve, virtual_wait, Limits, Pending, Settled};
+use super::error::{Exn, Failure, FaultKind, Halt, HarnessFault};
 use super::io::finish;
 use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
 use super::jsonata::{eval_count, States};
@@ -177,13 +177,11 @@ async fn invoke(
         heartbeat_seconds: heartbeat,
     };
     if let Some(why) = env.tasks.shadowed(&state.name) {
-        return Err(
-            Halt::Fail(Failure::new(names::HARNESS_SHADOWED_MOCK, Some(why.to_string()))).into()
-        );
+        return Err(HarnessFault::new(FaultKind::ShadowedMock, why.to_string()).into());
     }
-    let mut work: BoxFuture<'_, Answer> = match integration {
+    let mut work: BoxFuture<'_, Result<Answer, HarnessFault>> = match integration {
         Some(i) => i.call(&call),
-        None => Box::pin(std::future::ready(no_integration(state, task))),
+        None => Box::pin(std::future::ready(Err(no_integration(state, task)))),
     };
     // most answers are ready at once; work still running inside the
     // simulation (a handler that sleeps) is waited for in virtual time,
@@ -192,10 +190,17 @@ async fn invoke(
     let first =
         in_fiber(&sim, fiber, || work.as_mut().poll(&mut Context::from_waker(Waker::noop())));
     let real_time = integration.is_some_and(|i| i.real_time());
-    let (mut answer, running) = match first {
-        Poll::Ready(a) => (a, None),
-        Poll::Pending if real_time => (work.await, None),
-        Poll::Pending => (Answer::from(TaskReply::AwaitCallback), Some(work)),
+    let answered = match first {
+        Poll::Ready(a) => a.map(|a| (a, None)),
+        Poll::Pending if real_time => work.await.map(|a| (a, None)),
+        Poll::Pending => Ok((Answer::from(TaskReply::AwaitCallback), Some(work))),
+    };
+    let (mut answer, running) = match answered {
+        Ok(a) => a,
+        Err(fault) => {
+            tokens.close(&token, Closed::Aborted);
+            return settle(task, Settled::Faulted(fault), env);
+        }
     };
     if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } =
         &task.kind
@@ -218,90 +223,66 @@ async fn invoke(
         tokens.close(&token, Closed::Aborted);
         return Err(Halt::ExecutionTimedOut.into());
     }
-    let direct = matches!(
-        answer.reply,
-        TaskReply::Succeed(_) | TaskReply::Fail { .. } | TaskReply::TimedOut
-    );
-    let reply = if direct && callbacks.is_none() && running.is_none() {
-        answer.reply // answered directly, no token involved: nothing to resolve
-    } else {
-        let mut pending = Pending {
-            state,
-            pattern,
-            is_ecs,
-            params: &params,
-            task_id,
-            limits,
-            token: &token,
-            tokens: &tokens,
-            callbacks: callbacks.as_mut(),
-        };
-        match running {
-            Some(work) => virtual_wait(&mut pending, Some(work), None, env).await?,
-            None => resolve(pending, answer.reply, env).await?,
-        }
+    // answered directly with no token involved: nothing to resolve
+    let no_token = callbacks.is_none();
+    let mut pending = Pending {
+        state,
+        pattern,
+        is_ecs,
+        params: &params,
+        task_id,
+        limits,
+        token: &token,
+        tokens: &tokens,
+        callbacks: callbacks.as_mut(),
+    };
+    let settled = match (direct(answer.reply), running) {
+        (Ok(settled), None) if no_token => settled,
+        (reply, None) => resolve(pending, reply, env).await?,
+        (_, Some(work)) => virtual_wait(&mut pending, Some(work), None, env).await?,
     };
     if callback {
         tokens.close(&token, Closed::Answered);
     }
-    match reply {
-        TaskReply::Succeed(v) => {
+    settle(task, settled, env)
+}
+
+/// Records the closing event of an attempt that ended as `settled`; the
+/// task's result, or why there is none.
+fn settle(task: &Task, settled: Settled, env: &mut Env<'_>) -> Result<Payload, Exn> {
+    match settled {
+        Settled::Succeeded(v) => {
             if super::payload_too_large(&v) {
                 let f = super::data_limit(&task.resource);
-                env.push(closing(&task.kind, Err((&f, false))))?;
+                env.push(closing(&task.kind, Err(&f)))?;
                 return Err(f.into());
             }
             let v = Arc::new(v);
             env.push(closing(&task.kind, Ok(&v)))?;
             Ok(v)
         }
-        // a missed heartbeat is recorded as AWS does: TaskTimedOut, States.Timeout
-        TaskReply::Fail { error, .. } if error == names::HEARTBEAT_TIMEOUT => {
-            let f = Failure::heartbeat_timeout();
-            env.push(closing(&task.kind, Err((&f, true))))?;
+        Settled::Failed(f) => {
+            env.push(closing(&task.kind, Err(&f)))?;
             Err(f.into())
         }
-        TaskReply::Fail { error, cause } => {
-            let harness_problem = error.starts_with(names::HARNESS_PREFIX);
-            // no error name (SendTaskFailure without one): none is recorded
-            let f = if error.is_empty() {
-                Failure { error: None, ..Failure::new("", cause) }
-            } else {
-                Failure::new(error, cause)
-            };
-            env.push(closing(&task.kind, Err((&f, false))))?;
-            if harness_problem {
-                // a problem of the test (no handler, a mock run dry…): no
-                // Retry or Catch of the definition may absorb it
-                return Err(Halt::Fail(f).into());
-            }
-            Err(f.into())
-        }
-        TaskReply::TimedOut => {
-            let f = Failure::timeout();
-            env.push(closing(&task.kind, Err((&f, true))))?;
-            Err(f.into())
-        }
-        TaskReply::NoCallback { .. } | TaskReply::AwaitCallback | TaskReply::Callbacks(_) => {
-            Err(Halt::Fail(Failure::new(
-                names::HARNESS_INTERNAL_ERROR,
-                Some(format!("Task state '{}' ended without an answer", state.name)),
-            ))
-            .into())
+        // a problem of the test (no handler, a mock run dry…): recorded as
+        // the task's failure, and no Retry or Catch of the definition absorbs it
+        Settled::Faulted(fault) => {
+            env.push(closing(&task.kind, Err(&fault.failure())))?;
+            Err(fault.into())
         }
     }
 }
 
-/// The answer for a Task state nobody answers.
-fn no_integration(state: &State, task: &Task) -> Answer {
-    TaskReply::Fail {
-        error: names::HARNESS_NO_INTEGRATION.into(),
-        cause: Some(format!(
+/// The fault of a Task state nobody answers.
+fn no_integration(state: &State, task: &Task) -> HarnessFault {
+    HarnessFault::new(
+        FaultKind::NoIntegration,
+        format!(
             "Task state '{}' ({}) has no handler and no mocked response: add one with Harness::on_task or a mock config test case",
             state.name, task.resource
-        )),
-    }
-    .into()
+        ),
+    )
 }
 
 /// The events that open an attempt: …Scheduled and …Started, by resource kind.
@@ -400,7 +381,8 @@ impl Render for SimulatedRunTask {
 }
 
 /// The event that ends an attempt, by resource kind and outcome.
-fn closing(kind: &Resource, outcome: Result<&Payload, (&Failure, bool)>) -> Details {
+fn closing(kind: &Resource, outcome: Result<&Payload, &Failure>) -> Details {
+    let outcome = outcome.map_err(|f| (f, f.timed_out()));
     match (kind, outcome) {
         (Resource::Service { res, .. }, Ok(v)) => {
             Details::TaskSucceeded { res: res.clone(), output: v.clone() }

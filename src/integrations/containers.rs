@@ -19,6 +19,7 @@ use super::tokens::TokenRegistry;
 use super::{container_environment, Answer, BoxFuture, Integration, Pattern, TaskCall, TaskReply};
 use crate::asl::Resource;
 use crate::container::{self, ContainerSpec, Stop};
+use crate::failure::{FaultKind, HarnessFault};
 use crate::names;
 use crate::time::Wall;
 use serde_json::Value;
@@ -133,7 +134,7 @@ impl ContainerTasks {
         Ok((name, image))
     }
 
-    async fn run(&self, call: &TaskCall) -> Answer {
+    async fn run(&self, call: &TaskCall) -> Result<Answer, HarnessFault> {
         // Longer than a screen: the container's life (spec, run with its stop rules, reply) in order.
         let region = self
             .tokens
@@ -144,11 +145,11 @@ impl ContainerTasks {
         let params: &Value = &call.parameters;
         let (name, image) = match self.chosen(call) {
             Ok(c) => c,
-            Err(e) => return fail(e),
+            Err(e) => return Err(fail(e)),
         };
         let url = match self.callback_url().await {
             Ok(u) => u,
-            Err(e) => return fail(e),
+            Err(e) => return Err(fail(e)),
         };
         let spec = ContainerSpec {
             image: image.clone(),
@@ -187,7 +188,7 @@ impl ContainerTasks {
         .await;
         let exit = match result {
             Ok(e) => e,
-            Err(e) => return fail(e.to_string()),
+            Err(e) => return Err(fail(e.to_string())),
         };
         if self.progress {
             eprintln!(
@@ -201,9 +202,7 @@ impl ContainerTasks {
         let logs = Some(exit.logs.clone());
         let reply = match exit.stopped {
             Some(Stop::Timeout) => TaskReply::TimedOut,
-            Some(Stop::Heartbeat) => {
-                TaskReply::Fail { error: names::HEARTBEAT_TIMEOUT.into(), cause: None }
-            }
+            Some(Stop::Heartbeat) => TaskReply::HeartbeatTimedOut,
             Some(Stop::Done) => TaskReply::AwaitCallback,
             None => match pattern {
                 Pattern::RequestResponse => TaskReply::Succeed(ecs::run_task_response(
@@ -219,13 +218,13 @@ impl ContainerTasks {
                 ),
             },
         };
-        Answer {
+        Ok(Answer {
             reply,
             submitted: None,
             elapsed_ms,
             logs,
             worker_ms: exit.ran.map(|d| d.as_millis() as i64),
-        }
+        })
     }
 }
 
@@ -261,12 +260,12 @@ fn command(params: &Value, name: &str) -> Option<Vec<String>> {
         .map(|c| c.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
 }
 
-fn fail(msg: String) -> Answer {
-    TaskReply::Fail { error: names::HARNESS_CONTAINER_ERROR.into(), cause: Some(msg) }.into()
+fn fail(msg: String) -> HarnessFault {
+    HarnessFault::new(FaultKind::ContainerError, msg)
 }
 
 impl Integration for ContainerTasks {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
         Box::pin(self.run(call))
     }
 

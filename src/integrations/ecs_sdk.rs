@@ -27,6 +27,7 @@
 
 use super::{container_environment, Answer, BoxFuture, Integration, Pattern, TaskCall, TaskReply};
 use crate::asl::Resource;
+use crate::failure::HarnessFault;
 use crate::names;
 use aws_sdk_ecs::types as ecs;
 use serde_json::{json, Map, Value};
@@ -124,7 +125,7 @@ impl EcsIntegration {
             Ok(r) => r,
             Err(msg) => {
                 return Answer::refused(TaskReply::Fail {
-                    error: names::RUNTIME.into(),
+                    error: Some(names::RUNTIME.into()),
                     cause: Some(format!(
                         "The Parameters '{}' could not be used to start the Task: [{msg}]",
                         crate::json::to_json_string(params)
@@ -148,7 +149,7 @@ impl EcsIntegration {
         if !out.failures().is_empty() || out.tasks().is_empty() {
             return Answer {
                 reply: TaskReply::Fail {
-                    error: names::ECS_UNKNOWN.into(),
+                    error: Some(names::ECS_UNKNOWN.into()),
                     cause: Some(crate::json::to_json_string(&submitted["Failures"])),
                 },
                 submitted: Some(submitted),
@@ -210,7 +211,7 @@ impl EcsIntegration {
         let Some(arn) = task.task_arn() else {
             return (
                 TaskReply::Fail {
-                    error: names::ECS_UNKNOWN.into(),
+                    error: Some(names::ECS_UNKNOWN.into()),
                     cause: Some("RunTask returned a task without TaskArn".into()),
                 },
                 0,
@@ -232,7 +233,7 @@ impl EcsIntegration {
             let Some(t) = out.tasks().iter().find(|t| t.task_arn() == Some(arn)) else {
                 return (
                     TaskReply::Fail {
-                        error: names::ECS_UNKNOWN.into(),
+                        error: Some(names::ECS_UNKNOWN.into()),
                         cause: Some(format!("DescribeTasks does not know the task {arn}")),
                     },
                     elapsed,
@@ -249,7 +250,7 @@ impl EcsIntegration {
                 return if failed_to_start || bad_exit {
                     (
                         TaskReply::Fail {
-                            error: names::TASK_FAILED.into(),
+                            error: Some(names::TASK_FAILED.into()),
                             cause: Some(crate::json::to_json_string(&v)),
                         },
                         elapsed,
@@ -262,7 +263,7 @@ impl EcsIntegration {
         }
         (
             TaskReply::Fail {
-                error: names::TASK_FAILED.into(),
+                error: Some(names::TASK_FAILED.into()),
                 cause: Some(format!(
                     "the ECS task {arn} did not stop after {} DescribeTasks polls",
                     self.max_polls
@@ -274,8 +275,8 @@ impl EcsIntegration {
 }
 
 impl Integration for EcsIntegration {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
-        Box::pin(self.run(call))
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
+        Box::pin(async move { Ok(self.run(call).await) })
     }
 
     /// SDK calls and workers outside the simulation: real time.
@@ -293,7 +294,7 @@ fn sdk_failure<E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug>(
 ) -> TaskReply {
     let Some(se) = e.as_service_error() else {
         return TaskReply::Fail {
-            error: "ECS.SdkClientException".into(),
+            error: Some("ECS.SdkClientException".into()),
             cause: Some(format!("Unable to execute HTTP request: {e}")),
         };
     };
@@ -302,7 +303,7 @@ fn sdk_failure<E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug>(
     let request_id = se.meta().extra("aws_request_id").unwrap_or("null");
     let msg = se.message().unwrap_or("");
     TaskReply::Fail {
-        error: format!("ECS.{}", names::ECS_EXCEPTION),
+        error: Some(format!("ECS.{}", names::ECS_EXCEPTION)),
         cause: Some(format!(
             "{msg} (Service: AmazonECS; Status Code: {status}; Error Code: {code}; Request ID: {request_id}; Proxy: null)"
         )),

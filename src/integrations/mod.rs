@@ -6,6 +6,7 @@
 #[cfg(any(feature = "sdk", feature = "containers"))]
 pub use crate::asl::{Pattern, Resource};
 
+use crate::failure::HarnessFault;
 use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
@@ -45,13 +46,18 @@ pub enum TaskReply {
     Succeed(Value),
     /// The task failed (SendTaskFailure's error and cause, or the service's).
     Fail {
-        /// The error name (`States.TaskFailed`, a custom name…).
-        error: String,
+        /// The error name (`States.TaskFailed`, a custom name…); `None`
+        /// records none, as a SendTaskFailure without one does.
+        error: Option<String>,
         /// The cause, if any.
         cause: Option<String>,
     },
-    /// The task did not finish within its timeout (`States.Timeout`).
+    /// The task did not finish within its TimeoutSeconds (`States.Timeout`).
     TimedOut,
+    /// The task missed its HeartbeatSeconds: recorded as AWS records it
+    /// (…TimedOut, `States.Timeout`), and matched by `States.HeartbeatTimeout`
+    /// in a Retry or Catch as well.
+    HeartbeatTimedOut,
     /// The work ended without answering the task token: a worker process
     /// that exited before calling back. Under `.waitForTaskToken` AWS keeps
     /// waiting until the task's timeout; under `.sync` the stopped ECS task
@@ -202,7 +208,7 @@ impl TaskReply {
     }
     /// `TaskReply::Fail` with `error` and `cause`.
     pub fn fail(error: impl Into<String>, cause: Option<&str>) -> TaskReply {
-        TaskReply::Fail { error: error.into(), cause: cause.map(str::to_string) }
+        TaskReply::Fail { error: Some(error.into()), cause: cause.map(str::to_string) }
     }
 }
 
@@ -210,8 +216,10 @@ pub use crate::BoxFuture;
 
 /// Anything that can answer a Task invocation.
 pub trait Integration: Send + Sync {
-    /// Answers one invocation.
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer>;
+    /// Answers one invocation, or says why the test cannot answer it (a
+    /// mock run dry, a container that would not start): the execution then
+    /// fails with that fault, whatever the definition's Retry and Catch say.
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>>;
 
     /// Whether callbacks for this task's token may come from elsewhere (a
     /// worker, an SDK client, HTTP), so the token must be registered first.
@@ -236,9 +244,9 @@ impl<F> Integration for Handler<F>
 where
     F: Fn(&TaskCall) -> TaskReply + Send + Sync,
 {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
         let reply = (self.0)(call);
-        Box::pin(std::future::ready(reply.into()))
+        Box::pin(std::future::ready(Ok(reply.into())))
     }
 
     fn uses_callbacks(&self) -> bool {
@@ -254,9 +262,9 @@ where
     F: Fn(TaskCall) -> Fut + Send + Sync,
     Fut: Future<Output = TaskReply> + Send + 'static,
 {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
         let fut = (self.0)(call.clone());
-        Box::pin(async move { fut.await.into() })
+        Box::pin(async move { Ok(fut.await.into()) })
     }
 }
 

@@ -9,6 +9,7 @@
 //! Keys of a mocked response are invocation numbers (`"0"`) or inclusive
 //! ranges (`"1-2"`), counted per state with retries included.
 
+use crate::failure::{FaultKind, HarnessFault};
 use crate::integrations::{Answer, BoxFuture, Integration, TaskCall, TaskReply};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -45,7 +46,7 @@ fn err(location: impl Into<String>, message: impl Into<String>) -> MockConfigErr
 #[derive(Debug, Clone, PartialEq)]
 pub enum MockEntry {
     Return(Value),
-    Throw { error: String, cause: Option<String> },
+    Throw { error: Option<String>, cause: Option<String> },
     TimedOut,
 }
 
@@ -65,17 +66,17 @@ impl MockEntry {
         if let Some(t) = obj.get("Throw") {
             // no Error: a failure without an error name (SendTaskFailure without one)
             let error = match t.get("Error") {
-                None | Some(Value::Null) => "",
-                Some(e) => e
-                    .as_str()
-                    .ok_or_else(|| err(format!("{loc}/Throw/Error"), "'Error' must be a string"))?,
+                None | Some(Value::Null) => None,
+                Some(e) => Some(e.as_str().map(str::to_string).ok_or_else(|| {
+                    err(format!("{loc}/Throw/Error"), "'Error' must be a string")
+                })?),
             };
             let cause = match t.get("Cause") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(other) => Some(other.to_string()),
             };
-            return Ok(MockEntry::Throw { error: error.to_string(), cause });
+            return Ok(MockEntry::Throw { error, cause });
         }
         if obj.get("TimedOut") == Some(&Value::Bool(true)) {
             return Ok(MockEntry::TimedOut);
@@ -156,21 +157,21 @@ impl MockedResponse {
 }
 
 impl Integration for MockedResponse {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
-        let reply = match self.entry(call.invocation) {
-            Some(e) => e.reply(),
-            None => TaskReply::Fail {
-                error: crate::names::HARNESS_MOCK_EXHAUSTED.into(),
-                cause: Some(format!(
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
+        let answer = match self.entry(call.invocation) {
+            Some(e) => Ok(e.reply().into()),
+            None => Err(HarnessFault::new(
+                FaultKind::MockExhausted,
+                format!(
                     "mocked response '{}' has no entry for invocation #{} of state '{}' (it covers {})",
                     self.name,
                     call.invocation,
                     call.state_name,
                     self.covered()
-                )),
-            },
+                ),
+            )),
         };
-        Box::pin(std::future::ready(reply.into()))
+        Box::pin(std::future::ready(answer))
     }
 
     fn uses_callbacks(&self) -> bool {
@@ -310,7 +311,7 @@ mod tests {
         assert_eq!(r.entry(0), Some(&MockEntry::Return(json!(1))));
         assert_eq!(
             r.entry(2),
-            Some(&MockEntry::Throw { error: "E".into(), cause: Some("c".into()) })
+            Some(&MockEntry::Throw { error: Some("E".into()), cause: Some("c".into()) })
         );
         assert_eq!(r.entry(3), None);
         assert!(cfg.test_case(Some("Other"), "T").is_err());

@@ -6,6 +6,7 @@
 
 use super::Harness;
 use crate::eval::{Execution, Status};
+use crate::failure::{FaultKind, HarnessFault};
 use crate::integrations::{Answer, BoxFuture, Integration, TaskCall, TaskReply, Timeline};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -44,25 +45,25 @@ fn describe(exec: &Execution, json_payloads: bool) -> Value {
     m.insert("Input".into(), payload(&exec.input));
     m.insert("InputDetails".into(), json!({"Included": true}));
     m.insert("Name".into(), json!(exec.name));
-    if let Some(o) = &exec.output {
+    if let Some(o) = exec.output_payload() {
         m.insert("Output".into(), payload(o));
         m.insert("OutputDetails".into(), json!({"Included": true}));
     }
-    if let Some(e) = &exec.error {
+    if let Some(e) = &exec.error() {
         m.insert("Error".into(), json!(e));
     }
-    if let Some(c) = &exec.cause {
+    if let Some(c) = &exec.cause() {
         m.insert("Cause".into(), json!(c));
     }
     m.insert("StartDate".into(), json!(exec.start_ms));
     m.insert("StateMachineArn".into(), json!(exec.state_machine_arn));
-    m.insert("Status".into(), json!(exec.status.as_str()));
+    m.insert("Status".into(), json!(exec.status().as_str()));
     m.insert("StopDate".into(), json!(exec.stop_ms));
     Value::Object(m)
 }
 
 impl Integration for StartExecution {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
         Box::pin(async move {
             let params = call.parameters.as_ref();
             let arn = params.get("StateMachineArn").and_then(Value::as_str).unwrap_or_default();
@@ -78,25 +79,24 @@ impl Integration for StartExecution {
                 children.machines.get(&name).cloned()
             };
             let Some(child) = child else {
-                return TaskReply::Fail {
-                    error: crate::names::HARNESS_NO_INTEGRATION.into(),
-                    cause: Some(format!(
+                return Err(HarnessFault::new(
+                    FaultKind::NoIntegration,
+                    format!(
                         "Task state '{}' starts the state machine '{name}' ({arn}), which is not registered: add it with Harness::with_child",
                         call.state_name
-                    )),
-                }
-                .into();
+                    ),
+                ));
             };
             let input = match params.get("Input") {
                 None | Some(Value::Null) => json!({}),
                 Some(Value::String(s)) => match serde_json::from_str(s) {
                     Ok(v) => v,
                     Err(e) => {
-                        return TaskReply::fail(
+                        return Ok(TaskReply::fail(
                             "StepFunctions.InvalidExecutionInputException",
                             Some(&format!("Invalid State Machine Execution Input: '{e}'")),
                         )
-                        .into()
+                        .into())
                     }
                 },
                 Some(v) => v.clone(),
@@ -134,19 +134,19 @@ impl Integration for StartExecution {
                 }
             } else {
                 let described = describe(&exec, resource.ends_with(".sync:2"));
-                let reply = match exec.status {
+                let reply = match exec.status() {
                     Status::Succeeded => TaskReply::Succeed(described),
                     // a child that waits for a callback that never comes: so does the parent
                     Status::Running => TaskReply::Callbacks(Timeline::new()),
                     _ => TaskReply::Fail {
-                        error: crate::names::TASK_FAILED.into(),
+                        error: Some(crate::names::TASK_FAILED.into()),
                         cause: Some(crate::json::to_json_string(&described)),
                     },
                 };
                 Answer { reply, submitted: Some(started), elapsed_ms, logs: None, worker_ms: None }
             };
             self.0.lock().unwrap_or_else(|p| p.into_inner()).runs.push(exec);
-            answer
+            Ok(answer)
         })
     }
 

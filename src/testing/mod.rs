@@ -405,17 +405,6 @@ impl Execution {
         self.history.len()
     }
 
-    /// Whether the status is SUCCEEDED.
-    pub fn succeeded(&self) -> bool {
-        self.status == Status::Succeeded
-    }
-
-    /// The output, or `null` when the execution did not succeed.
-    pub fn output(&self) -> &Value {
-        static NULL: Value = Value::Null;
-        self.output.as_deref().unwrap_or(&NULL)
-    }
-
     /// The history as GetExecutionHistory's `events`.
     pub fn history_json(&self) -> Value {
         self.history.to_json()
@@ -443,18 +432,11 @@ impl Execution {
         self.history.events().iter().map(|e| e.type_name()).collect()
     }
 
-    /// `{"status", "output", "error", "cause", "history"}`, as the CLI prints it.
+    /// `{"executionArn", "status", "output", "error", "cause", "history"}`
+    /// (and `stalled`, `taskLogs` when there are any), as `run --json`
+    /// prints it: the execution's [`serde::Serialize`] form.
     pub fn to_json(&self) -> Value {
-        serde_json::json!({
-            "executionArn": self.execution_arn,
-            "status": self.status.as_str(),
-            "output": self.output.as_deref(),
-            "error": self.error,
-            "cause": self.cause,
-            "stalled": self.stalled,
-            "taskLogs": self.task_logs.iter().map(TaskLog::to_json).collect::<Vec<_>>(),
-            "history": self.history_json(),
-        })
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
     /// A readable trace: one line per event (of a history longer than 200
@@ -538,8 +520,11 @@ impl Execution {
                 D::MapStateStarted { length } => format!("{length} items"),
                 _ => String::new(),
             };
-            let mark =
-                if self.status != Status::Succeeded && Some(e.id) == failing { " ◀" } else { "" };
+            let mark = if self.status() != Status::Succeeded && Some(e.id) == failing {
+                " ◀"
+            } else {
+                ""
+            };
             out.push_str(&format!(
                 "#{:<4} +{:>9.3}s  {:<24} {}{}\n",
                 e.id,
@@ -549,17 +534,17 @@ impl Execution {
                 mark
             ));
         }
-        out.push_str(&format!("=> {}", self.status.as_str()));
-        if let Some(o) = self.output.as_deref() {
+        out.push_str(&format!("=> {}", self.status().as_str()));
+        if let Some(o) = self.output_payload().map(|o| &**o) {
             out.push_str(&format!(" output {}", short(o)));
         }
-        if let Some(e) = &self.error {
+        if let Some(e) = &self.error() {
             out.push_str(&format!(" error {e}"));
         }
-        if let Some(c) = &self.cause {
+        if let Some(c) = &self.cause() {
             out.push_str(&format!(" cause {c}"));
         }
-        if let Some(s) = &self.stalled {
+        if let Some(s) = &self.stalled() {
             out.push_str(&format!("\n   stalled: {s}"));
         }
         for l in &self.task_logs {
@@ -578,7 +563,7 @@ impl Execution {
         assert!(
             self.succeeded(),
             "expected SUCCEEDED, got {}\n{}",
-            self.status.as_str(),
+            self.status().as_str(),
             self.trace()
         );
         self
@@ -587,20 +572,52 @@ impl Execution {
     /// Panics with the trace unless the execution failed with `error`.
     pub fn assert_failed_with(&self, error: &str) -> &Self {
         assert!(
-            self.status == Status::Failed && self.error.as_deref() == Some(error),
+            self.status() == Status::Failed && self.error() == Some(error),
             "expected FAILED with {error}, got {} {:?}\n{}",
-            self.status.as_str(),
-            self.error,
+            self.status().as_str(),
+            self.error(),
             self.trace()
         );
         self
     }
 }
 
-impl TaskLog {
-    /// The log as `run --json` and [`Execution::to_json`] show it.
-    pub(crate) fn to_json(&self) -> Value {
+/// The execution as `run --json` prints it and [`Execution::to_json`] gives
+/// it, written as it is rendered, one event at a time: a history of 25,000
+/// large payloads never stands in memory as JSON text at once.
+impl serde::Serialize for Execution {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("executionArn", &self.execution_arn)?;
+        m.serialize_entry("status", self.status().as_str())?;
+        m.serialize_entry("output", &self.output_payload().map(|o| &**o))?;
+        m.serialize_entry("error", &self.error())?;
+        m.serialize_entry("cause", &self.cause())?;
+        if let Some(why) = self.stalled() {
+            m.serialize_entry("stalled", why)?;
+        }
+        if !self.task_logs.is_empty() {
+            m.serialize_entry("taskLogs", &self.task_logs)?;
+        }
+        m.serialize_entry("history", &Events(self.history.events()))?;
+        m.end()
+    }
+}
+
+/// A history serialized event by event.
+struct Events<'a>(&'a [crate::history::Event]);
+
+impl serde::Serialize for Events<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|e| e.to_json(true)))
+    }
+}
+
+impl serde::Serialize for TaskLog {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         serde_json::json!({"state": &*self.state, "invocation": self.invocation, "logs": self.logs})
+            .serialize(s)
     }
 }
 

@@ -28,7 +28,7 @@ impl Harness {
     /// let fixed = broken.on_task("Load", |call| TaskReply::ok(call.parameters.as_ref().clone()));
     /// let redriven = failed.redrive(&fixed).unwrap();
     /// redriven.assert_succeeded();
-    /// assert_eq!(redriven.redrive_count, 1);
+    /// assert_eq!(redriven.redrive_count(), 1);
     /// assert_eq!(redriven.invocations("Load"), 2);
     /// let types = redriven.event_types();
     /// assert_eq!(types.iter().filter(|t| *t == "PassStateEntered").count(), 1, "what succeeded is not run again");

@@ -5,6 +5,7 @@
 
 use super::Harness;
 use crate::eval::Execution;
+use crate::failure::{FaultKind, HarnessFault};
 use crate::integrations::{Answer, BoxFuture, Integration, TaskCall, TaskReply, Timeline};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -185,7 +186,7 @@ fn answers(events: &[Value]) -> Answers {
                     (true, Some(e)) if e == crate::names::TIMEOUT && cause.is_none() => {
                         TaskReply::TimedOut
                     }
-                    (_, error) => TaskReply::Fail { error: error.unwrap_or_default(), cause },
+                    (_, error) => TaskReply::Fail { error, cause },
                 })
             }
             "TaskSubmitted" => {
@@ -239,7 +240,7 @@ struct Replayer {
 }
 
 impl Integration for Replayer {
-    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Answer> {
+    fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
         let key = (call.state_name.to_string(), call.iteration.clone());
         let n = {
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
@@ -248,17 +249,16 @@ impl Integration for Replayer {
             *n - 1
         };
         let answer = match self.by_task.get(&key).and_then(|a| a.get(n)) {
-            Some(r) => Answer { reply: r.reply.clone(), submitted: r.submitted.clone(), elapsed_ms: 0, logs: None, worker_ms: None },
-            None => TaskReply::Fail {
-                error: crate::names::HARNESS_REPLAY_DIVERGED.into(),
-                cause: Some(format!(
+            Some(r) => Ok(Answer { reply: r.reply.clone(), submitted: r.submitted.clone(), elapsed_ms: 0, logs: None, worker_ms: None }),
+            None => Err(HarnessFault::new(
+                FaultKind::ReplayDiverged,
+                format!(
                     "the recorded execution has no attempt {} of Task state '{}'{}: the definition runs differently from the recording here",
                     n + 1,
                     call.state_name,
                     if call.iteration.is_empty() { String::new() } else { format!(" in Map iteration {:?}", call.iteration) }
-                )),
-            }
-            .into(),
+                ),
+            )),
         };
         Box::pin(std::future::ready(answer))
     }

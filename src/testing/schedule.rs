@@ -85,7 +85,7 @@ fn answer(
     match entry {
         None | Some(Scheduled::Succeed) => success(call),
         Some(Scheduled::Fail(e)) => TaskReply::Fail {
-            error: e.clone(),
+            error: Some(e.clone()),
             cause: Some(format!("scheduled failure of {what}")),
         },
         Some(Scheduled::TimeOut) => TaskReply::TimedOut,

@@ -42,21 +42,21 @@ impl Execution {
         let _ = write!(
             out,
             "{} in {:.3}s",
-            self.status.as_str(),
+            self.status().as_str(),
             (self.stop_ms - self.start_ms) as f64 / 1000.0
         );
-        if let Some(s) = &self.stalled {
+        if let Some(s) = &self.stalled() {
             let _ = write!(out, " (stalled: {s})");
         }
         out.push('\n');
         field(&mut out, "", "input", &self.input);
-        if let Some(o) = &self.output {
+        if let Some(o) = self.output_payload() {
             field(&mut out, "", "output", o);
         }
-        if let Some(e) = &self.error {
-            field(&mut out, "", "error", &Value::String(e.clone()));
+        if let Some(e) = &self.error() {
+            field(&mut out, "", "error", &Value::String(e.to_string()));
         }
-        if let Some(c) = &self.cause {
+        if let Some(c) = &self.cause() {
             field(&mut out, "", "cause", &json_text(c));
         }
         out.push('\n');
