@@ -69,76 +69,11 @@ pub enum Details {
         output: Payload,
         assigned: Option<Arc<serde_json::Map<String, Value>>>,
     },
-    TaskScheduled {
-        res: TaskResource,
-        region: Arc<str>,
-        parameters: Payload,
-        timeout: Option<u64>,
-        heartbeat: Option<u64>,
-    },
-    TaskStarted {
-        res: TaskResource,
-    },
-    TaskSubmitted {
-        res: TaskResource,
-        output: Payload,
-    },
-    /// TaskSubmitted whose output (a simulated service response) is
-    /// rendered when the history is read.
-    TaskSubmittedDeferred {
-        res: TaskResource,
-        output: Deferred,
-    },
-    TaskSucceeded {
-        res: TaskResource,
-        output: Payload,
-    },
-    TaskFailed {
-        res: TaskResource,
-        error: Option<String>,
-        cause: Option<String>,
-    },
-    TaskTimedOut {
-        res: TaskResource,
-        error: Option<String>,
-        cause: Option<String>,
-    },
-    LambdaFunctionScheduled {
-        resource: Arc<str>,
-        input: Payload,
-        timeout: Option<u64>,
-    },
-    LambdaFunctionStarted,
-    LambdaFunctionSucceeded {
-        output: Payload,
-    },
-    LambdaFunctionFailed {
-        error: Option<String>,
-        cause: Option<String>,
-    },
-    LambdaFunctionTimedOut {
-        error: Option<String>,
-        cause: Option<String>,
-    },
-    ActivityScheduled {
-        resource: Arc<str>,
-        input: Payload,
-        timeout: Option<u64>,
-        heartbeat: Option<u64>,
-    },
-    ActivityStarted {
-        worker_name: String,
-    },
-    ActivitySucceeded {
-        output: Payload,
-    },
-    ActivityFailed {
-        error: Option<String>,
-        cause: Option<String>,
-    },
-    ActivityTimedOut {
-        error: Option<String>,
-        cause: Option<String>,
+    /// One step of a Task state's work, named after who does it and the
+    /// step: `TaskScheduled`, `LambdaFunctionTimedOut`, `ActivityStarted`.
+    Work {
+        by: Service,
+        step: WorkStep,
     },
     MapStateStarted {
         length: usize,
@@ -193,6 +128,154 @@ pub enum Details {
     },
 }
 
+/// Who does a Task state's work: what its events are named after.
+#[derive(Debug, Clone)]
+pub enum Service {
+    /// A service integration (`arn:aws:states:::ecs:runTask.sync`): Task…
+    /// events, naming its resourceType and resource.
+    Task(TaskResource),
+    /// A Lambda function ARN as the Resource: LambdaFunction… events.
+    LambdaFunction(Arc<str>),
+    /// An activity: Activity… events.
+    Activity(Arc<str>),
+}
+
+/// One step of a Task state's work.
+#[derive(Debug, Clone)]
+pub enum WorkStep {
+    /// The work was scheduled with this input (a service integration's
+    /// `parameters`, recorded with its region).
+    Scheduled {
+        input: Payload,
+        region: Arc<str>,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+    },
+    /// The work started (an activity: taken by this worker).
+    Started {
+        worker_name: Option<String>,
+    },
+    /// The service accepted the request (`.sync`, `.waitForTaskToken`).
+    Submitted {
+        output: Payload,
+    },
+    /// Submitted, with a simulated service response rendered when the
+    /// history is read.
+    SubmittedDeferred {
+        output: Deferred,
+    },
+    Succeeded {
+        output: Payload,
+    },
+    Failed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    TimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+}
+
+/// The kinds of [`WorkStep`]: a row of the event-name table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkStepKind {
+    Scheduled,
+    Started,
+    Submitted,
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+/// The work events' names: who does the work × the step.
+const WORK_EVENTS: [(&str, [(WorkStepKind, &str); 6]); 3] = {
+    use WorkStepKind::*;
+    [
+        (
+            "Task",
+            [
+                (Scheduled, "TaskScheduled"),
+                (Started, "TaskStarted"),
+                (Submitted, "TaskSubmitted"),
+                (Succeeded, "TaskSucceeded"),
+                (Failed, "TaskFailed"),
+                (TimedOut, "TaskTimedOut"),
+            ],
+        ),
+        (
+            "LambdaFunction",
+            [
+                (Scheduled, "LambdaFunctionScheduled"),
+                (Started, "LambdaFunctionStarted"),
+                (Submitted, "LambdaFunctionSubmitted"),
+                (Succeeded, "LambdaFunctionSucceeded"),
+                (Failed, "LambdaFunctionFailed"),
+                (TimedOut, "LambdaFunctionTimedOut"),
+            ],
+        ),
+        (
+            "Activity",
+            [
+                (Scheduled, "ActivityScheduled"),
+                (Started, "ActivityStarted"),
+                (Submitted, "ActivitySubmitted"),
+                (Succeeded, "ActivitySucceeded"),
+                (Failed, "ActivityFailed"),
+                (TimedOut, "ActivityTimedOut"),
+            ],
+        ),
+    ]
+};
+
+impl Service {
+    fn row(&self) -> usize {
+        match self {
+            Service::Task(_) => 0,
+            Service::LambdaFunction(_) => 1,
+            Service::Activity(_) => 2,
+        }
+    }
+}
+
+impl WorkStep {
+    /// Which step this is.
+    pub fn kind(&self) -> WorkStepKind {
+        match self {
+            WorkStep::Scheduled { .. } => WorkStepKind::Scheduled,
+            WorkStep::Started { .. } => WorkStepKind::Started,
+            WorkStep::Submitted { .. } | WorkStep::SubmittedDeferred { .. } => {
+                WorkStepKind::Submitted
+            }
+            WorkStep::Succeeded { .. } => WorkStepKind::Succeeded,
+            WorkStep::Failed { .. } => WorkStepKind::Failed,
+            WorkStep::TimedOut { .. } => WorkStepKind::TimedOut,
+        }
+    }
+}
+
+/// The step a work event's type names (`LambdaFunctionTimedOut` →
+/// TimedOut), read back from a recorded history; `None` for other events.
+pub fn work_step(type_name: &str) -> Option<WorkStepKind> {
+    WORK_EVENTS
+        .iter()
+        .flat_map(|(_, steps)| steps.iter())
+        .find(|(_, name)| *name == type_name)
+        .map(|(kind, _)| *kind)
+}
+
+/// The key of an event type's details object: `taskScheduledEventDetails`.
+fn details_key(fixed_name: &str) -> String {
+    let mut key = String::with_capacity(fixed_name.len() + 12);
+    let mut chars = fixed_name.chars();
+    if let Some(c) = chars.next() {
+        key.push(c.to_ascii_lowercase());
+    }
+    key.extend(chars);
+    key.push_str("EventDetails");
+    key
+}
+
 impl Details {
     /// The event type as GetExecutionHistory names it.
     pub fn type_name(&self) -> String {
@@ -215,24 +298,10 @@ impl Details {
             Details::StateEntered { .. } => "StateEntered",
             Details::StateExited { .. } => "StateExited",
             Details::StateAborted { .. } => "StateAborted",
-            Details::TaskScheduled { .. } => "TaskScheduled",
-            Details::TaskStarted { .. } => "TaskStarted",
-            Details::TaskSubmitted { .. } | Details::TaskSubmittedDeferred { .. } => {
-                "TaskSubmitted"
+            Details::Work { by, step } => {
+                let steps = &WORK_EVENTS[by.row()].1;
+                steps.iter().find(|(k, _)| *k == step.kind()).map_or("", |(_, name)| name)
             }
-            Details::TaskSucceeded { .. } => "TaskSucceeded",
-            Details::TaskFailed { .. } => "TaskFailed",
-            Details::TaskTimedOut { .. } => "TaskTimedOut",
-            Details::LambdaFunctionScheduled { .. } => "LambdaFunctionScheduled",
-            Details::LambdaFunctionStarted => "LambdaFunctionStarted",
-            Details::LambdaFunctionSucceeded { .. } => "LambdaFunctionSucceeded",
-            Details::LambdaFunctionFailed { .. } => "LambdaFunctionFailed",
-            Details::LambdaFunctionTimedOut { .. } => "LambdaFunctionTimedOut",
-            Details::ActivityScheduled { .. } => "ActivityScheduled",
-            Details::ActivityStarted { .. } => "ActivityStarted",
-            Details::ActivitySucceeded { .. } => "ActivitySucceeded",
-            Details::ActivityFailed { .. } => "ActivityFailed",
-            Details::ActivityTimedOut { .. } => "ActivityTimedOut",
             Details::MapStateStarted { .. } => "MapStateStarted",
             Details::MapIterationStarted { .. } => "MapIterationStarted",
             Details::MapIterationSucceeded { .. } => "MapIterationSucceeded",
@@ -256,67 +325,19 @@ impl Details {
         match self {
             Details::ExecutionStarted { input, .. }
             | Details::StateEntered { input, .. }
-            | Details::LambdaFunctionScheduled { input, .. }
-            | Details::ActivityScheduled { input, .. } => Some(input),
+            | Details::Work { step: WorkStep::Scheduled { input, .. }, .. } => Some(input),
             Details::ExecutionSucceeded { output }
             | Details::StateExited { output, .. }
-            | Details::TaskSubmitted { output, .. }
-            | Details::TaskSucceeded { output, .. }
-            | Details::LambdaFunctionSucceeded { output }
-            | Details::ActivitySucceeded { output } => Some(output),
-            Details::TaskScheduled { parameters, .. } => Some(parameters),
+            | Details::Work {
+                step: WorkStep::Submitted { output } | WorkStep::Succeeded { output },
+                ..
+            } => Some(output),
             _ => None,
         }
     }
 
-    /// The key of the details object (`taskScheduledEventDetails`).
-    fn details_key(&self) -> Option<&'static str> {
-        Some(match self {
-            Details::ExecutionStarted { .. } => "executionStartedEventDetails",
-            Details::ExecutionSucceeded { .. } => "executionSucceededEventDetails",
-            Details::ExecutionFailed { .. } => "executionFailedEventDetails",
-            Details::EvaluationFailed { .. } => "evaluationFailedEventDetails",
-            Details::ExecutionTimedOut { .. } => "executionTimedOutEventDetails",
-            Details::ExecutionAborted { .. } => "executionAbortedEventDetails",
-            Details::StateEntered { .. } => "stateEnteredEventDetails",
-            Details::StateExited { .. } => "stateExitedEventDetails",
-            Details::TaskScheduled { .. } => "taskScheduledEventDetails",
-            Details::TaskStarted { .. } => "taskStartedEventDetails",
-            Details::TaskSubmitted { .. } | Details::TaskSubmittedDeferred { .. } => {
-                "taskSubmittedEventDetails"
-            }
-            Details::TaskSucceeded { .. } => "taskSucceededEventDetails",
-            Details::TaskFailed { .. } => "taskFailedEventDetails",
-            Details::TaskTimedOut { .. } => "taskTimedOutEventDetails",
-            Details::LambdaFunctionScheduled { .. } => "lambdaFunctionScheduledEventDetails",
-            Details::LambdaFunctionStarted => return None,
-            Details::LambdaFunctionSucceeded { .. } => "lambdaFunctionSucceededEventDetails",
-            Details::LambdaFunctionFailed { .. } => "lambdaFunctionFailedEventDetails",
-            Details::LambdaFunctionTimedOut { .. } => "lambdaFunctionTimedOutEventDetails",
-            Details::ActivityScheduled { .. } => "activityScheduledEventDetails",
-            Details::ActivityStarted { .. } => "activityStartedEventDetails",
-            Details::ActivitySucceeded { .. } => "activitySucceededEventDetails",
-            Details::ActivityFailed { .. } => "activityFailedEventDetails",
-            Details::ActivityTimedOut { .. } => "activityTimedOutEventDetails",
-            Details::MapStateStarted { .. } => "mapStateStartedEventDetails",
-            Details::MapIterationStarted { .. } => "mapIterationStartedEventDetails",
-            Details::MapIterationSucceeded { .. } => "mapIterationSucceededEventDetails",
-            Details::MapIterationFailed { .. } => "mapIterationFailedEventDetails",
-            Details::MapIterationAborted { .. } => "mapIterationAbortedEventDetails",
-            Details::MapRunStarted { .. } => "mapRunStartedEventDetails",
-            Details::MapRunFailed { .. } => "mapRunFailedEventDetails",
-            Details::ExecutionRedriven { .. } => "executionRedrivenEventDetails",
-            Details::MapStateSucceeded
-            | Details::MapStateFailed
-            | Details::MapRunSucceeded
-            | Details::ParallelStateStarted
-            | Details::ParallelStateSucceeded
-            | Details::ParallelStateFailed
-            | Details::StateAborted { .. } => return None,
-        })
-    }
-
-    fn details_json(&self, data: bool) -> Value {
+    /// The event's details object, `None` for an event type that has none.
+    fn details_json(&self, data: bool) -> Option<Value> {
         // Longer than a screen: one arm per event type, the table of GetExecutionHistory's shapes.
         let mut m = Map::new();
         let payload = |m: &mut Map<String, Value>, key: &str, v: &Payload| {
@@ -342,16 +363,10 @@ impl Details {
                 payload(&mut m, "input", input);
                 m.insert("roleArn".into(), Value::String(role_arn.to_string()));
             }
-            Details::ExecutionSucceeded { output }
-            | Details::LambdaFunctionSucceeded { output }
-            | Details::ActivitySucceeded { output } => payload(&mut m, "output", output),
+            Details::ExecutionSucceeded { output } => payload(&mut m, "output", output),
             Details::ExecutionFailed { error, cause }
             | Details::ExecutionTimedOut { error, cause }
             | Details::ExecutionAborted { error, cause }
-            | Details::LambdaFunctionFailed { error, cause }
-            | Details::LambdaFunctionTimedOut { error, cause }
-            | Details::ActivityFailed { error, cause }
-            | Details::ActivityTimedOut { error, cause }
             | Details::MapRunFailed { error, cause } => err(&mut m, error, cause),
             Details::EvaluationFailed { state, error, cause, location } => {
                 err(&mut m, error, cause);
@@ -382,7 +397,10 @@ impl Details {
             | Details::ParallelStateStarted
             | Details::ParallelStateSucceeded
             | Details::ParallelStateFailed
-            | Details::StateAborted { .. } => {}
+            | Details::StateAborted { .. }
+            | Details::Work { by: Service::LambdaFunction(_), step: WorkStep::Started { .. } } => {
+                return None
+            }
             Details::StateEntered { name, input, .. } => {
                 m.insert("name".into(), Value::String(name.to_string()));
                 payload(&mut m, "input", input);
@@ -401,57 +419,58 @@ impl Details {
                 m.insert("name".into(), Value::String(name.to_string()));
                 payload(&mut m, "output", output);
             }
-            Details::TaskScheduled { res: r, region, parameters, timeout, heartbeat } => {
-                res(&mut m, r);
-                m.insert("region".into(), Value::String(region.to_string()));
-                if data {
-                    m.insert("parameters".into(), Value::String(to_json_string(parameters)));
+            Details::Work { by, step } => {
+                if let Service::Task(r) = by {
+                    res(&mut m, r);
                 }
-                if let Some(t) = timeout {
-                    m.insert("timeoutInSeconds".into(), json!(t));
+                match (by, step) {
+                    (
+                        Service::Task(_),
+                        WorkStep::Scheduled { input, region, timeout, heartbeat },
+                    ) => {
+                        m.insert("region".into(), Value::String(region.to_string()));
+                        if data {
+                            m.insert("parameters".into(), Value::String(to_json_string(input)));
+                        }
+                        seconds(&mut m, *timeout, *heartbeat);
+                    }
+                    (
+                        Service::LambdaFunction(resource) | Service::Activity(resource),
+                        WorkStep::Scheduled { input, timeout, heartbeat, .. },
+                    ) => {
+                        m.insert("resource".into(), Value::String(resource.to_string()));
+                        payload(&mut m, "input", input);
+                        seconds(&mut m, *timeout, *heartbeat);
+                    }
+                    (_, WorkStep::Started { worker_name }) => {
+                        if let Some(w) = worker_name {
+                            m.insert("workerName".into(), Value::String(w.clone()));
+                        }
+                    }
+                    (_, WorkStep::SubmittedDeferred { output }) => {
+                        payload(&mut m, "output", &Arc::new(output.0.value()))
+                    }
+                    (_, WorkStep::Submitted { output } | WorkStep::Succeeded { output }) => {
+                        payload(&mut m, "output", output)
+                    }
+                    (
+                        _,
+                        WorkStep::Failed { error, cause } | WorkStep::TimedOut { error, cause },
+                    ) => err(&mut m, error, cause),
                 }
-                if let Some(h) = heartbeat {
-                    m.insert("heartbeatInSeconds".into(), json!(h));
-                }
-            }
-            Details::TaskStarted { res: r } => res(&mut m, r),
-            Details::TaskSubmittedDeferred { res: r, output } => {
-                res(&mut m, r);
-                payload(&mut m, "output", &Arc::new(output.0.value()));
-            }
-            Details::TaskSubmitted { res: r, output }
-            | Details::TaskSucceeded { res: r, output } => {
-                res(&mut m, r);
-                payload(&mut m, "output", output);
-            }
-            Details::TaskFailed { res: r, error, cause }
-            | Details::TaskTimedOut { res: r, error, cause } => {
-                res(&mut m, r);
-                err(&mut m, error, cause);
-            }
-            Details::LambdaFunctionScheduled { resource, input, timeout } => {
-                m.insert("resource".into(), Value::String(resource.to_string()));
-                payload(&mut m, "input", input);
-                if let Some(t) = timeout {
-                    m.insert("timeoutInSeconds".into(), json!(t));
-                }
-            }
-            Details::LambdaFunctionStarted => {}
-            Details::ActivityScheduled { resource, input, timeout, heartbeat } => {
-                m.insert("resource".into(), Value::String(resource.to_string()));
-                payload(&mut m, "input", input);
-                if let Some(t) = timeout {
-                    m.insert("timeoutInSeconds".into(), json!(t));
-                }
-                if let Some(h) = heartbeat {
-                    m.insert("heartbeatInSeconds".into(), json!(h));
-                }
-            }
-            Details::ActivityStarted { worker_name } => {
-                m.insert("workerName".into(), Value::String(worker_name.clone()));
             }
         }
-        Value::Object(m)
+        Some(Value::Object(m))
+    }
+}
+
+/// TimeoutSeconds and HeartbeatSeconds as a …Scheduled event records them.
+fn seconds(m: &mut Map<String, Value>, timeout: Option<u64>, heartbeat: Option<u64>) {
+    if let Some(t) = timeout {
+        m.insert("timeoutInSeconds".into(), json!(t));
+    }
+    if let Some(h) = heartbeat {
+        m.insert("heartbeatInSeconds".into(), json!(h));
     }
 }
 
@@ -477,8 +496,8 @@ impl Event {
         m.insert("type".into(), Value::String(self.details.type_name()));
         m.insert("id".into(), json!(self.id));
         m.insert("previousEventId".into(), json!(self.previous_event_id));
-        if let Some(k) = self.details.details_key() {
-            m.insert(k.into(), self.details.details_json(data));
+        if let Some(d) = self.details.details_json(data) {
+            m.insert(details_key(self.details.fixed_name()), d);
         }
         Value::Object(m)
     }
@@ -643,6 +662,39 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_event_names_and_keys_come_from_one_table() {
+        let res =
+            TaskResource { resource_type: Arc::from("ecs"), resource: Arc::from("runTask.sync") };
+        let failed = Details::Work {
+            by: Service::Task(res),
+            step: WorkStep::Failed { error: Some("E".into()), cause: None },
+        };
+        let e = Event { id: 1, previous_event_id: 0, timestamp_ms: 0, details: failed, fiber: 0 };
+        let v = e.to_json(true);
+        assert_eq!(v["type"], "TaskFailed");
+        assert_eq!(
+            v["taskFailedEventDetails"],
+            json!({"resource": "runTask.sync", "resourceType": "ecs", "error": "E"})
+        );
+        let started = Details::Work {
+            by: Service::LambdaFunction(Arc::from("arn:f")),
+            step: WorkStep::Started { worker_name: None },
+        };
+        let e = Event { id: 2, previous_event_id: 1, timestamp_ms: 0, details: started, fiber: 0 };
+        assert_eq!(
+            e.to_json(true),
+            json!({"timestamp": 0.0, "type": "LambdaFunctionStarted", "id": 2, "previousEventId": 1})
+        );
+        for (_, steps) in WORK_EVENTS {
+            for (kind, name) in steps {
+                assert_eq!(work_step(name), Some(kind));
+            }
+        }
+        assert_eq!(work_step("TaskStateEntered"), None);
+        assert_eq!(details_key("MapIterationStarted"), "mapIterationStartedEventDetails");
+    }
 
     #[test]
     fn a_shared_payload_is_counted_once() {

@@ -10,7 +10,7 @@ use super::error::{names, Failure, Halt, HarnessFault};
 use super::sched::{in_fiber, FiberId, Sim, Sleep};
 use super::Env;
 use crate::asl::{Pattern, State};
-use crate::history::{Details, Payload};
+use crate::history::{Details, Payload, Service, WorkStep};
 use crate::integrations::ecs;
 use crate::integrations::tokens::{Callback, Closed, TokenRegistry};
 use crate::integrations::TaskReply;
@@ -99,7 +99,7 @@ pub(super) async fn resolve(
             match rx.try_recv() {
                 Ok(Callback::Heartbeat) => continue,
                 Ok(Callback::Started { worker_name }) => {
-                    env.push(Details::ActivityStarted { worker_name })?;
+                    env.push(activity_started(r.state, worker_name))?;
                 }
                 Ok(cb) => {
                     queued = Some(cb);
@@ -154,7 +154,7 @@ async fn await_callback(
         match waited {
             // an activity worker took it: record that, then keep waiting
             Waited::Started(worker_name) => {
-                env.push(Details::ActivityStarted { worker_name })?;
+                env.push(activity_started(r.state, worker_name))?;
             }
             _ if !in_time => {
                 r.tokens.close(r.token, Closed::Aborted);
@@ -233,6 +233,19 @@ pub(super) fn from_callback(cb: Callback) -> Settled {
             unreachable!("heartbeats and starts are handled before")
         }
     }
+}
+
+/// ActivityStarted: a worker took the activity task.
+fn activity_started(state: &State, worker_name: String) -> Details {
+    let arn = match &state.kind {
+        crate::asl::StateKind::Task(t) => match &t.kind {
+            crate::asl::Resource::Activity(arn) => arn.clone(),
+            _ => t.resource.as_str().into(),
+        },
+        _ => Arc::from(""),
+    };
+    let step = WorkStep::Started { worker_name: Some(worker_name) };
+    Details::Work { by: Service::Activity(arn), step }
 }
 
 /// What ends one step of a virtual wait.
@@ -330,7 +343,7 @@ pub(super) async fn virtual_wait(
                     r.limits.heartbeat.map(|h| env.now_ms().saturating_add(h as i64 * 1000))
             }
             Event::Callback(Callback::Started { worker_name }) => {
-                env.push(Details::ActivityStarted { worker_name })?;
+                env.push(activity_started(r.state, worker_name))?;
             }
             Event::Callback(cb) => return Ok(from_callback(cb)),
             Event::Timer if execution_due.is_some_and(|d| env.now_ms() >= d) => {

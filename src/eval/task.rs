@@ -10,7 +10,7 @@ use super::recover::recover;
 use super::sched::in_fiber;
 use super::{Env, Step};
 use crate::asl::{Pattern, QueryLanguage, Resource, Seconds, State, Task};
-use crate::history::{Deferred, Details, Payload, Render, TaskResource};
+use crate::history::{Deferred, Details, Payload, Render, Service, TaskResource, WorkStep};
 use crate::integrations::ecs;
 use crate::integrations::tokens::Closed;
 use crate::integrations::{Answer, BoxFuture};
@@ -254,21 +254,21 @@ fn settle(task: &Task, settled: Settled, env: &mut Env<'_>) -> Result<Payload, E
         Settled::Succeeded(v) => {
             if super::payload_too_large(&v) {
                 let f = super::data_limit(&task.resource);
-                env.push(closing(&task.kind, Err(&f)))?;
+                env.push(closing(task, Err(&f), env))?;
                 return Err(f.into());
             }
             let v = Arc::new(v);
-            env.push(closing(&task.kind, Ok(&v)))?;
+            env.push(closing(task, Ok(&v), env))?;
             Ok(v)
         }
         Settled::Failed(f) => {
-            env.push(closing(&task.kind, Err(&f)))?;
+            env.push(closing(task, Err(&f), env))?;
             Err(f.into())
         }
         // a problem of the test (no handler, a mock run dry…): recorded as
         // the task's failure, and no Retry or Catch of the definition absorbs it
         Settled::Faulted(fault) => {
-            env.push(closing(&task.kind, Err(&fault.failure())))?;
+            env.push(closing(task, Err(&fault.failure()), env))?;
             Err(fault.into())
         }
     }
@@ -285,7 +285,23 @@ fn no_integration(state: &State, task: &Task) -> HarnessFault {
     )
 }
 
-/// The events that open an attempt: …Scheduled and …Started, by resource kind.
+/// Who does a task's work, as its events name it.
+fn service(kind: &Resource, env: &Env<'_>) -> Service {
+    match kind {
+        Resource::Service { res, .. } => Service::Task(res.clone()),
+        Resource::LambdaFunction(arn) => {
+            Service::LambdaFunction(Resource::function_arn(arn, &env.region, &env.account))
+        }
+        Resource::Activity(arn) => Service::Activity(arn.clone()),
+    }
+}
+
+/// One step of the task's work, as an event.
+fn work(task: &Task, step: WorkStep, env: &Env<'_>) -> Details {
+    Details::Work { by: service(&task.kind, env), step }
+}
+
+/// The events that open an attempt: …Scheduled and …Started.
 fn scheduled(
     state: &State,
     task: &Task,
@@ -294,39 +310,17 @@ fn scheduled(
     env: &mut Env<'_>,
 ) -> Result<(), Halt> {
     let Limits { timeout, heartbeat } = limits;
-    match &task.kind {
-        Resource::Service { res, .. } => {
-            env.push(Details::TaskScheduled {
-                res: res.clone(),
-                region: env.region.clone(),
-                parameters: params.clone(),
-                timeout,
-                heartbeat,
-            })?;
-            env.push(Details::TaskStarted { res: res.clone() })?;
+    let (region, input) = (env.region.clone(), params.clone());
+    env.push(work(task, WorkStep::Scheduled { input, region, timeout, heartbeat }, env))?;
+    // a worker polling GetActivityTask records an activity's start, with its name
+    let started = match task.kind {
+        Resource::Activity(_) if env.tasks.get(&state.name).is_some_and(|i| i.uses_callbacks()) => {
+            return Ok(())
         }
-        Resource::LambdaFunction(arn) => {
-            let resource = Resource::function_arn(arn, &env.region, &env.account);
-            env.push(Details::LambdaFunctionScheduled {
-                resource,
-                input: params.clone(),
-                timeout,
-            })?;
-            env.push(Details::LambdaFunctionStarted)?;
-        }
-        Resource::Activity(arn) => {
-            env.push(Details::ActivityScheduled {
-                resource: arn.clone(),
-                input: params.clone(),
-                timeout,
-                heartbeat,
-            })?;
-            // a worker polling GetActivityTask records its own start, with its name
-            if !env.tasks.get(&state.name).is_some_and(|i| i.uses_callbacks()) {
-                env.push(Details::ActivityStarted { worker_name: "sfn-harness".into() })?;
-            }
-        }
-    }
+        Resource::Activity(_) => WorkStep::Started { worker_name: Some("sfn-harness".into()) },
+        _ => WorkStep::Started { worker_name: None },
+    };
+    env.push(work(task, started, env))?;
     Ok(())
 }
 
@@ -341,8 +335,8 @@ fn submitted(
     task_id: u128,
     env: &Env<'_>,
 ) -> Details {
-    match given {
-        Some(v) => Details::TaskSubmitted { res: res.clone(), output: Arc::new(v) },
+    let step = match given {
+        Some(v) => WorkStep::Submitted { output: Arc::new(v) },
         None if is_ecs => {
             let run = SimulatedRunTask {
                 params: params.clone(),
@@ -350,10 +344,11 @@ fn submitted(
                 account: env.account.clone(),
                 task_id,
             };
-            Details::TaskSubmittedDeferred { res: res.clone(), output: Deferred(Arc::new(run)) }
+            WorkStep::SubmittedDeferred { output: Deferred(Arc::new(run)) }
         }
-        None => Details::TaskSubmitted { res: res.clone(), output: Arc::new(json!({})) },
-    }
+        None => WorkStep::Submitted { output: Arc::new(json!({})) },
+    };
+    Details::Work { by: Service::Task(res.clone()), step }
 }
 
 /// The RunTask response of an ECS task whose ECS side is simulated,
@@ -380,38 +375,14 @@ impl Render for SimulatedRunTask {
     }
 }
 
-/// The event that ends an attempt, by resource kind and outcome.
-fn closing(kind: &Resource, outcome: Result<&Payload, &Failure>) -> Details {
-    let outcome = outcome.map_err(|f| (f, f.timed_out()));
-    match (kind, outcome) {
-        (Resource::Service { res, .. }, Ok(v)) => {
-            Details::TaskSucceeded { res: res.clone(), output: v.clone() }
+/// The event that ends an attempt: …Succeeded, …Failed or …TimedOut.
+fn closing(task: &Task, outcome: Result<&Payload, &Failure>, env: &Env<'_>) -> Details {
+    let step = match outcome {
+        Ok(v) => WorkStep::Succeeded { output: v.clone() },
+        Err(f) if f.timed_out() => {
+            WorkStep::TimedOut { error: f.error.clone(), cause: f.cause.clone() }
         }
-        (Resource::Service { res, .. }, Err((f, timed_out))) => task_failed(res, f, timed_out),
-        (Resource::LambdaFunction(_), Ok(v)) => {
-            Details::LambdaFunctionSucceeded { output: v.clone() }
-        }
-        (Resource::LambdaFunction(_), Err((f, true))) => {
-            Details::LambdaFunctionTimedOut { error: f.error.clone(), cause: f.cause.clone() }
-        }
-        (Resource::LambdaFunction(_), Err((f, false))) => {
-            Details::LambdaFunctionFailed { error: f.error.clone(), cause: f.cause.clone() }
-        }
-        (Resource::Activity(_), Ok(v)) => Details::ActivitySucceeded { output: v.clone() },
-        (Resource::Activity(_), Err((f, true))) => {
-            Details::ActivityTimedOut { error: f.error.clone(), cause: f.cause.clone() }
-        }
-        (Resource::Activity(_), Err((f, false))) => {
-            Details::ActivityFailed { error: f.error.clone(), cause: f.cause.clone() }
-        }
-    }
-}
-
-fn task_failed(res: &TaskResource, f: &Failure, timed_out: bool) -> Details {
-    let (error, cause) = (f.error.clone(), f.cause.clone());
-    if timed_out {
-        Details::TaskTimedOut { res: res.clone(), error, cause }
-    } else {
-        Details::TaskFailed { res: res.clone(), error, cause }
-    }
+        Err(f) => WorkStep::Failed { error: f.error.clone(), cause: f.cause.clone() },
+    };
+    work(task, step, env)
 }

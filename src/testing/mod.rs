@@ -413,15 +413,12 @@ impl Execution {
     /// The evaluated parameters each task invocation was scheduled with,
     /// in order (what RunTask, a Lambda or an activity was sent).
     pub fn scheduled_parameters(&self) -> Vec<&Value> {
-        use crate::history::Details as D;
+        use crate::history::{Details as D, WorkStep};
         self.history
             .events()
             .iter()
             .filter_map(|e| match &e.details {
-                D::TaskScheduled { parameters, .. } => Some(&**parameters),
-                D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => {
-                    Some(&**input)
-                }
+                D::Work { step: WorkStep::Scheduled { input, .. }, .. } => Some(&**input),
                 _ => None,
             })
             .collect()
@@ -442,7 +439,7 @@ impl Execution {
     /// A readable trace: one line per event (of a history longer than 200
     /// events, the first and the last 100), then the result.
     pub fn trace(&self) -> String {
-        use crate::history::Details as D;
+        use crate::history::{Details as D, Service, WorkStep};
         let mut out = String::new();
         let short = |v: &Value| {
             let s = crate::json::to_json_string(v);
@@ -487,26 +484,24 @@ impl Execution {
                 D::ExecutionSucceeded { output } => format!("output {}", short(output)),
                 D::StateEntered { name, input, .. } => format!("{name} ← {}", short(input)),
                 D::StateExited { name, output, .. } => format!("{name} → {}", short(output)),
-                D::TaskSubmittedDeferred { output, .. } => output.0.summary(),
-                D::TaskScheduled { res, parameters, .. } => {
-                    format!("{}:{} {}", res.resource_type, res.resource, short(parameters))
+                D::Work { step: WorkStep::SubmittedDeferred { output }, .. } => output.0.summary(),
+                D::Work { by: Service::Task(res), step: WorkStep::Scheduled { input, .. } } => {
+                    format!("{}:{} {}", res.resource_type, res.resource, short(input))
                 }
-                D::TaskSubmitted { output, .. }
-                | D::TaskSucceeded { output, .. }
-                | D::LambdaFunctionSucceeded { output }
-                | D::ActivitySucceeded { output } => short(output),
-                D::LambdaFunctionScheduled { input, .. } | D::ActivityScheduled { input, .. } => {
-                    short(input)
-                }
+                D::Work {
+                    step:
+                        WorkStep::Submitted { output }
+                        | WorkStep::Succeeded { output }
+                        | WorkStep::Scheduled { input: output, .. },
+                    ..
+                } => short(output),
                 D::ExecutionFailed { error, cause }
                 | D::ExecutionTimedOut { error, cause }
                 | D::ExecutionAborted { error, cause }
-                | D::TaskFailed { error, cause, .. }
-                | D::TaskTimedOut { error, cause, .. }
-                | D::LambdaFunctionFailed { error, cause }
-                | D::LambdaFunctionTimedOut { error, cause }
-                | D::ActivityFailed { error, cause }
-                | D::ActivityTimedOut { error, cause } => {
+                | D::Work {
+                    step: WorkStep::Failed { error, cause } | WorkStep::TimedOut { error, cause },
+                    ..
+                } => {
                     format!(
                         "{} {}",
                         error.as_deref().unwrap_or("-"),

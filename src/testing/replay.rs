@@ -6,6 +6,7 @@
 use super::Harness;
 use crate::eval::Execution;
 use crate::failure::{FaultKind, HarnessFault};
+use crate::history::{work_step, WorkStepKind};
 use crate::integrations::{Answer, BoxFuture, Integration, TaskCall, TaskReply, Timeline};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -156,25 +157,17 @@ fn answers(events: &[Value]) -> Answers {
         path.reverse();
         (state, path)
     };
-    let scheduled =
-        |ty: &str| matches!(ty, "TaskScheduled" | "LambdaFunctionScheduled" | "ActivityScheduled");
+    let step = |e: &Value| work_step(e["type"].as_str().unwrap_or(""));
+    let scheduled = |e: &Value| step(e) == Some(WorkStepKind::Scheduled);
     // each closing event belongs to the nearest scheduled event behind it
     let mut outcome: HashMap<u64, (TaskReply, Option<Value>)> = HashMap::new();
     let mut submitted: HashMap<u64, Value> = HashMap::new();
     for e in events {
-        let ty = e["type"].as_str().unwrap_or("");
-        let reply = match ty {
-            "TaskSucceeded" | "LambdaFunctionSucceeded" | "ActivitySucceeded" => {
-                Some(TaskReply::Succeed(
-                    details(e).and_then(|d| d.get("output")).map(json_text).unwrap_or(Value::Null),
-                ))
-            }
-            "TaskFailed"
-            | "LambdaFunctionFailed"
-            | "ActivityFailed"
-            | "TaskTimedOut"
-            | "LambdaFunctionTimedOut"
-            | "ActivityTimedOut" => {
+        let reply = match step(e) {
+            Some(WorkStepKind::Succeeded) => Some(TaskReply::Succeed(
+                details(e).and_then(|d| d.get("output")).map(json_text).unwrap_or(Value::Null),
+            )),
+            Some(kind @ (WorkStepKind::Failed | WorkStepKind::TimedOut)) => {
                 let d = details(e);
                 let error =
                     d.and_then(|d| d.get("error")).and_then(Value::as_str).map(str::to_string);
@@ -182,18 +175,18 @@ fn answers(events: &[Value]) -> Answers {
                 let cause = d.and_then(|d| d.get("cause")).filter(|c| !c.is_null()).map(|c| {
                     c.as_str().map(str::to_string).unwrap_or_else(|| crate::json::to_json_string(c))
                 });
-                Some(match (ty.ends_with("TimedOut"), error) {
+                Some(match (kind == WorkStepKind::TimedOut, error) {
                     (true, Some(e)) if e == crate::names::TIMEOUT && cause.is_none() => {
                         TaskReply::TimedOut
                     }
                     (_, error) => TaskReply::Fail { error, cause },
                 })
             }
-            "TaskSubmitted" => {
+            Some(WorkStepKind::Submitted) => {
                 let out = details(e).and_then(|d| d.get("output")).map(json_text);
                 let mut cur = prev(e);
                 while let Some(x) = cur {
-                    if scheduled(x["type"].as_str().unwrap_or("")) {
+                    if scheduled(x) {
                         if let Some(o) = out {
                             submitted.insert(x["id"].as_u64().unwrap_or(0), o);
                         }
@@ -208,7 +201,7 @@ fn answers(events: &[Value]) -> Answers {
         if let Some(reply) = reply {
             let mut cur = prev(e);
             while let Some(x) = cur {
-                if scheduled(x["type"].as_str().unwrap_or("")) {
+                if scheduled(x) {
                     outcome.entry(x["id"].as_u64().unwrap_or(0)).or_insert((reply, None));
                     break;
                 }
@@ -217,7 +210,7 @@ fn answers(events: &[Value]) -> Answers {
         }
     }
     let mut by_task: HashMap<(String, Vec<usize>), Vec<Recorded>> = HashMap::new();
-    for e in events.iter().filter(|e| scheduled(e["type"].as_str().unwrap_or(""))) {
+    for e in events.iter().filter(|e| scheduled(e)) {
         let id = e["id"].as_u64().unwrap_or(0);
         let (Some(state), path) = place(e) else { continue };
         // an attempt the execution left unanswered: it never answers

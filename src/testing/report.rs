@@ -5,7 +5,7 @@
 //! the trace when they fail.
 
 use crate::eval::{Execution, Place};
-use crate::history::{Details, Event};
+use crate::history::{Details, Event, WorkStep};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -163,9 +163,7 @@ impl Execution {
                         report.visits[i].exited = Some(self.since_start(e));
                     }
                 }
-                Details::TaskScheduled { parameters: p, .. }
-                | Details::LambdaFunctionScheduled { input: p, .. }
-                | Details::ActivityScheduled { input: p, .. } => {
+                Details::Work { step: WorkStep::Scheduled { input: p, .. }, .. } => {
                     if let Some((_, tries)) = open.get_mut(&f) {
                         report.attempts.push(Attempt {
                             retry: *tries,
@@ -181,20 +179,16 @@ impl Execution {
                         attempt_of.insert(f, report.attempts.len() - 1);
                     }
                 }
-                Details::TaskSucceeded { output, .. }
-                | Details::LambdaFunctionSucceeded { output }
-                | Details::ActivitySucceeded { output } => {
+                Details::Work { step: WorkStep::Succeeded { output }, .. } => {
                     if let Some(a) = attempt_of.remove(&f).filter(|_| open.contains_key(&f)) {
                         report.attempts[a].result = Some((**output).clone());
                         report.attempts[a].ended = Some(self.since_start(e));
                     }
                 }
-                Details::TaskFailed { error, cause, .. }
-                | Details::TaskTimedOut { error, cause, .. }
-                | Details::LambdaFunctionFailed { error, cause }
-                | Details::LambdaFunctionTimedOut { error, cause }
-                | Details::ActivityFailed { error, cause }
-                | Details::ActivityTimedOut { error, cause } => {
+                Details::Work {
+                    step: WorkStep::Failed { error, cause } | WorkStep::TimedOut { error, cause },
+                    ..
+                } => {
                     if let Some(a) = attempt_of.remove(&f).filter(|_| open.contains_key(&f)) {
                         report.attempts[a].error = error.clone();
                         report.attempts[a].cause = cause.clone();
