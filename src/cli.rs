@@ -126,7 +126,7 @@ enum Command {
         definition: String,
         /// mermaid, dot or html
         #[arg(long, default_value = "mermaid")]
-        format: crate::GraphFormat,
+        format: crate::coverage::GraphFormat,
         /// Mark what the executions recorded in DIR (SFN_HARNESS_COVERAGE) ran
         #[arg(long, conflicts_with = "execution")]
         coverage: Vec<std::path::PathBuf>,
@@ -353,7 +353,7 @@ fn coverage(
 fn graph(
     definition: &str,
     substitutions: &std::collections::BTreeMap<String, String>,
-    format: crate::GraphFormat,
+    format: crate::coverage::GraphFormat,
     coverage: &[std::path::PathBuf],
     execution: Option<&str>,
     out: Option<&std::path::Path>,

@@ -43,7 +43,8 @@
 //! - [`mutation`]: does the suite notice a change to the definition?
 //!   [`Harness::mutants`] runs a suite against small changes of it.
 //! - [`endpoint`] (feature `endpoint`) serves the Step Functions API locally.
-//! - [`workers`] holds Rust models of the seed pipeline's worker.
+//! - `workers` holds Rust models of the seed pipeline's worker (hidden from
+//!   these docs: the seed's own tests and the README use them).
 //!
 //! ## Features
 //!
@@ -87,6 +88,9 @@ mod container;
 #[cfg(feature = "endpoint")]
 pub mod endpoint;
 
+// Rust models of the seed pipeline's worker (its `app.py`): what the seed's
+// own tests and the README's examples answer tasks with.
+#[doc(hidden)]
 pub mod workers;
 
 pub use asl::{validate, Diagnostic, InvalidDefinition, LoadError, Severity};
@@ -102,11 +106,32 @@ pub use mock::{MockConfig, MockConfigError};
 pub use testing::mutation;
 #[cfg(feature = "proptest")]
 pub use testing::strategies;
-pub use testing::{
-    Attempt, Counted, Counterexample, Coverage, Divergence, GraphFormat, Harness, HarnessError,
-    ItemSchedule, Replay, ReplayError, ReplayReport, Schedule, Scheduled, StateReport, Visit,
-    Within,
-};
+pub use testing::{Harness, HarnessError, ItemSchedule, Schedule, Scheduled};
+
+/// One state's part of an execution: [`Execution::state`] gives its visits
+/// (input, output, times) and its Task attempts.
+pub mod report {
+    pub use crate::testing::report::{Attempt, StateReport, Visit, Within};
+}
+
+/// Replay of a real execution: its recorded history answers every task, and
+/// the definition runs offline against it ([`Harness::replaying`]).
+pub mod replay {
+    pub use crate::testing::replay::{Divergence, Replay, ReplayError, ReplayReport};
+}
+
+/// Which states, Choice rules, retriers and catchers executions ran
+/// ([`Harness::coverage`]), and the definition drawn as a graph.
+pub mod coverage {
+    pub use crate::testing::coverage::{Counted, Coverage};
+    pub use crate::testing::graph::GraphFormat;
+}
+
+/// Exploring what can vary (interleavings, seeds) for a counterexample
+/// ([`Harness::explore`]).
+pub mod explore {
+    pub use crate::testing::explore::Counterexample;
+}
 pub use time::{RealTime, Wall};
 
 /// A boxed, sendable future: what an [`Integration`] returns.
@@ -125,9 +150,11 @@ pub mod sdk {
 /// runs as a local image and calls back over HTTP.
 #[cfg(feature = "containers")]
 pub mod containers {
+    pub use crate::container::{bridge_gateway, docker_available, ContainerError};
+    // the seed's image builders and test hygiene: used by its own tests
+    #[doc(hidden)]
     pub use crate::container::{
-        bridge_gateway, build_dockerfile_dir, build_worker_image, docker_available,
-        seed_worker_image, wait_removed, ContainerError, OWNER_LABEL,
+        build_dockerfile_dir, build_worker_image, seed_worker_image, wait_removed, OWNER_LABEL,
     };
     pub use crate::integrations::containers::ContainerTasks;
     pub use crate::integrations::http_server::{serve_tokens, Server};

@@ -3,7 +3,8 @@
 
 use serde_json::json;
 use sfn_harness::workers::seed_worker;
-use sfn_harness::{GraphFormat, Harness, TaskReply};
+use sfn_harness::coverage::GraphFormat;
+use sfn_harness::{Harness, TaskReply};
 use std::collections::BTreeSet;
 
 mod common;

@@ -99,7 +99,7 @@ fn per_state_views_of_the_seed_loop() {
     assert!(task
         .attempts
         .iter()
-        .all(|a| a.retry == 0 && a.within == sfn_harness::Within::default()));
+        .all(|a| a.retry == 0 && a.within == sfn_harness::report::Within::default()));
     assert_eq!(task.visits.len(), 4);
     assert_eq!(exec.elapsed().as_secs(), 40);
     exec.assert_path(&[

@@ -11,24 +11,19 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 mod child;
-mod coverage;
-mod explore;
-mod graph;
+pub(crate) mod coverage;
+pub(crate) mod explore;
+pub(crate) mod graph;
 pub mod mutation;
 mod panics;
 mod redrive;
-mod replay;
-mod report;
+pub(crate) mod replay;
+pub(crate) mod report;
 mod schedule;
 mod snapshot;
 /// Proptest strategies over what a scenario can vary (feature `proptest`).
 #[cfg(feature = "proptest")]
 pub mod strategies;
-pub use coverage::{Counted, Coverage};
-pub use explore::Counterexample;
-pub use graph::GraphFormat;
-pub use replay::{Divergence, Replay, ReplayError, ReplayReport};
-pub use report::{Attempt, StateReport, Visit, Within};
 pub use schedule::{ItemSchedule, Schedule, Scheduled};
 
 /// Events a trace shows at most: the first half and the last half.
