@@ -180,7 +180,7 @@ enum Command {
 }
 
 /// Runs the command line `std::env::args()` describes.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run {

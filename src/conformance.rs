@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// Runs one case (a parsed case file) and returns its report line.
-pub async fn run_case(case: &Value) -> Value {
+pub(crate) async fn run_case(case: &Value) -> Value {
     let name = case.get("name").and_then(Value::as_str).unwrap_or("").to_string();
     let harness_error = |msg: String| json!({"name": name, "status": "HARNESS_ERROR", "output": null, "error": null, "cause": null, "history": [], "message": msg});
     let Some(def) = case.get("definition") else {
@@ -117,7 +117,7 @@ fn python_json(v: &Value) -> String {
 
 /// Summary of a conformance run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub cases: usize,
     pub succeeded: usize,
     pub failed: usize,
@@ -125,7 +125,7 @@ pub struct Summary {
 }
 
 /// Runs every `*.json` case in `dir`; writes the report lines to `report`.
-pub async fn run_dir(
+pub(crate) async fn run_dir(
     dir: &std::path::Path,
     report: &std::path::Path,
 ) -> std::io::Result<(Summary, Vec<Value>)> {
@@ -177,7 +177,7 @@ pub async fn run_dir(
 /// Whether a report line matches a case at the result level, as
 /// `score.py` decides: same status, and the same output (SUCCEEDED) or error
 /// and cause (FAILED); placeholders such as `<uuid:1>` match any text.
-pub fn result_ok(case: &Value, report: &Value) -> bool {
+pub(crate) fn result_ok(case: &Value, report: &Value) -> bool {
     let exp = &case["expected"];
     let status = exp["status"].as_str().unwrap_or("");
     if report["status"].as_str() != Some(status) {
@@ -199,7 +199,7 @@ use crate::json::{maybe_json, recorded_match as matches};
 /// The levels `score.py` scores, each including the one before.
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
+pub(crate) enum Level {
     /// Status and output, or error and cause.
     Result,
     /// The sequence (or, across Map iterations and Parallel branches, the
@@ -211,9 +211,9 @@ pub enum Level {
 
 #[cfg(test)]
 impl Level {
-    pub const ALL: [Level; 3] = [Level::Result, Level::Events, Level::Details];
+    pub(crate) const ALL: [Level; 3] = [Level::Result, Level::Events, Level::Details];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Level::Result => "result",
             Level::Events => "events",
@@ -225,7 +225,7 @@ impl Level {
 /// The first level a report line misses for a case, as `score.py` scores
 /// it (`None`: it matches at every level the case records).
 #[cfg(test)]
-pub fn first_miss(case: &Value, report: &Value) -> Option<Level> {
+pub(crate) fn first_miss(case: &Value, report: &Value) -> Option<Level> {
     if !result_ok(case, report) {
         return Some(Level::Result);
     }

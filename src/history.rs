@@ -4,21 +4,21 @@
 //! Payloads are kept as shared JSON values and rendered to the JSON strings
 //! AWS returns only when the history is read, so recording is cheap.
 
-pub use crate::asl::TaskResource;
+pub(crate) use crate::asl::TaskResource;
 use crate::json::to_json_string;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// AWS's quota: at most this many events in one execution's history.
-pub const MAX_HISTORY_EVENTS: usize = 25_000;
+pub(crate) const MAX_HISTORY_EVENTS: usize = 25_000;
 
 /// A payload shared between the execution and its history.
-pub type Payload = Arc<Value>;
+pub(crate) type Payload = Arc<Value>;
 
 /// A payload rendered only when the history is read: what the harness
 /// simulates for a service (a RunTask response) costs nothing unless someone
 /// looks.
-pub trait Render: Send + Sync {
+pub(crate) trait Render: Send + Sync {
     /// The payload.
     fn value(&self) -> Value;
     /// One line for traces (`RunTask (simulated): task …`).
@@ -27,7 +27,7 @@ pub trait Render: Send + Sync {
 
 /// A shared [`Render`]: what a deferred history payload holds.
 #[derive(Clone)]
-pub struct Deferred(pub Arc<dyn Render>);
+pub(crate) struct Deferred(pub Arc<dyn Render>);
 
 impl std::fmt::Debug for Deferred {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,7 +37,7 @@ impl std::fmt::Debug for Deferred {
 
 /// One history event's type and details.
 #[derive(Debug, Clone)]
-pub enum Details {
+pub(crate) enum Details {
     ExecutionStarted {
         input: Payload,
         role_arn: Arc<str>,
@@ -130,7 +130,7 @@ pub enum Details {
 
 /// Who does a Task state's work: what its events are named after.
 #[derive(Debug, Clone)]
-pub enum Service {
+pub(crate) enum Service {
     /// A service integration (`arn:aws:states:::ecs:runTask.sync`): Task…
     /// events, naming its resourceType and resource.
     Task(TaskResource),
@@ -142,7 +142,7 @@ pub enum Service {
 
 /// One step of a Task state's work.
 #[derive(Debug, Clone)]
-pub enum WorkStep {
+pub(crate) enum WorkStep {
     /// The work was scheduled with this input (a service integration's
     /// `parameters`, recorded with its region).
     Scheduled {
@@ -179,7 +179,7 @@ pub enum WorkStep {
 
 /// The kinds of [`WorkStep`]: a row of the event-name table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkStepKind {
+pub(crate) enum WorkStepKind {
     Scheduled,
     Started,
     Submitted,
@@ -240,7 +240,7 @@ impl Service {
 
 impl WorkStep {
     /// Which step this is.
-    pub fn kind(&self) -> WorkStepKind {
+    pub(crate) fn kind(&self) -> WorkStepKind {
         match self {
             WorkStep::Scheduled { .. } => WorkStepKind::Scheduled,
             WorkStep::Started { .. } => WorkStepKind::Started,
@@ -256,7 +256,7 @@ impl WorkStep {
 
 /// The step a work event's type names (`LambdaFunctionTimedOut` →
 /// TimedOut), read back from a recorded history; `None` for other events.
-pub fn work_step(type_name: &str) -> Option<WorkStepKind> {
+pub(crate) fn work_step(type_name: &str) -> Option<WorkStepKind> {
     WORK_EVENTS
         .iter()
         .flat_map(|(_, steps)| steps.iter())
@@ -278,7 +278,7 @@ fn details_key(fixed_name: &str) -> String {
 
 impl Details {
     /// The event type as GetExecutionHistory names it.
-    pub fn type_name(&self) -> String {
+    pub(crate) fn type_name(&self) -> String {
         match self {
             Details::StateEntered { state_type, .. } => format!("{state_type}StateEntered"),
             Details::StateExited { state_type, .. } => format!("{state_type}StateExited"),
@@ -476,7 +476,7 @@ fn seconds(m: &mut Map<String, Value>, timeout: Option<u64>, heartbeat: Option<u
 
 /// One history event.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub(crate) struct Event {
     pub id: u64,
     pub previous_event_id: u64,
     pub timestamp_ms: i64,
@@ -490,7 +490,7 @@ pub struct Event {
 impl Event {
     /// The event as GetExecutionHistory returns it; `data` false drops
     /// inputs, outputs and parameters (`includeExecutionData: false`).
-    pub fn to_json(&self, data: bool) -> Value {
+    pub(crate) fn to_json(&self, data: bool) -> Value {
         let mut m = Map::new();
         m.insert("timestamp".into(), json!(self.timestamp_ms as f64 / 1000.0));
         m.insert("type".into(), Value::String(self.details.type_name()));
@@ -502,14 +502,14 @@ impl Event {
         Value::Object(m)
     }
 
-    pub fn type_name(&self) -> String {
+    pub(crate) fn type_name(&self) -> String {
         self.details.type_name()
     }
 }
 
 /// The events of one execution, in order.
 #[derive(Debug, Clone, Default)]
-pub struct History {
+pub(crate) struct History {
     events: Vec<Event>,
     /// Whether a state has been entered yet (the first one points at event 0).
     entered_any: bool,
@@ -522,7 +522,7 @@ pub struct History {
 
 impl History {
     /// An empty history with room for `n` events.
-    pub fn with_capacity(n: usize) -> History {
+    pub(crate) fn with_capacity(n: usize) -> History {
         History {
             events: Vec::with_capacity(n),
             entered_any: false,
@@ -535,7 +535,13 @@ impl History {
     /// `now_ms`; returns its id. `previousEventId` follows the fiber's own
     /// thread, as AWS's does: its latest event (or one of the branches or
     /// iterations it started, when they ended after it), else its parent's.
-    pub fn push_in(&mut self, fiber: u32, parent: u32, now_ms: i64, details: Details) -> u64 {
+    pub(crate) fn push_in(
+        &mut self,
+        fiber: u32,
+        parent: u32,
+        now_ms: i64,
+        details: Details,
+    ) -> u64 {
         self.push_with(fiber, parent, now_ms, details, false)
     }
 
@@ -545,7 +551,13 @@ impl History {
     /// recorded aside just before it), and the fiber's next event follows
     /// what this one follows (MapStateExited after MapIterationSucceeded,
     /// not after MapStateSucceeded).
-    pub fn push_aside_in(&mut self, fiber: u32, parent: u32, now_ms: i64, details: Details) -> u64 {
+    pub(crate) fn push_aside_in(
+        &mut self,
+        fiber: u32,
+        parent: u32,
+        now_ms: i64,
+        details: Details,
+    ) -> u64 {
         self.push_with(fiber, parent, now_ms, details, true)
     }
 
@@ -599,11 +611,11 @@ impl History {
         id
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.events.len()
     }
 
-    pub fn events(&self) -> &[Event] {
+    pub(crate) fn events(&self) -> &[Event] {
         &self.events
     }
 
@@ -617,7 +629,7 @@ impl History {
 
     /// The history a redrive goes on with: its events, their fibers
     /// forgotten (the redriven run numbers its own from the top level).
-    pub fn resumed(mut self) -> History {
+    pub(crate) fn resumed(mut self) -> History {
         let last = self.events.len() as u64;
         for e in &mut self.events {
             e.fiber = 0;
@@ -631,7 +643,7 @@ impl History {
     /// About how many bytes the history holds: each payload it shares
     /// counted once, as the JSON it renders to, and each event's own fields.
     #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
-    pub fn retained_bytes(&self) -> usize {
+    pub(crate) fn retained_bytes(&self) -> usize {
         struct Count(usize);
         impl std::io::Write for Count {
             fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -654,7 +666,7 @@ impl History {
     }
 
     /// The whole history as GetExecutionHistory's `events` array.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         Value::Array(self.events.iter().map(|e| e.to_json(true)).collect())
     }
 }

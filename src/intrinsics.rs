@@ -15,11 +15,11 @@ use serde_json::{Map, Value};
 
 /// Why an intrinsic function failed: the cause of `States.IntrinsicFailure`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntrinsicError(pub String);
+pub(crate) struct IntrinsicError(pub String);
 
 /// One intrinsic function.
 #[derive(Debug)]
-pub struct Intrinsic {
+pub(crate) struct Intrinsic {
     /// `States.Format`.
     pub name: &'static str,
     /// The fewest arguments it takes.
@@ -38,13 +38,13 @@ const fn f(name: &'static str, min_args: usize, max_args: usize, apply: Fun) -> 
 }
 
 /// A function on evaluated arguments.
-pub type Fun = fn(&mut Vec<Value>, &mut Rng) -> Result<Value, IntrinsicError>;
+pub(crate) type Fun = fn(&mut Vec<Value>, &mut Rng) -> Result<Value, IntrinsicError>;
 
 /// A function that only reads its one argument.
-pub type Read = fn(&Value) -> Result<Value, IntrinsicError>;
+pub(crate) type Read = fn(&Value) -> Result<Value, IntrinsicError>;
 
 /// Every intrinsic function.
-pub static INTRINSICS: &[Intrinsic] = &[
+pub(crate) static INTRINSICS: &[Intrinsic] = &[
     f("States.Format", 1, usize::MAX, format),
     f("States.StringToJson", 1, 1, string_to_json),
     Intrinsic { read: Some(json_text), ..f("States.JsonToString", 1, 1, json_to_string) },
@@ -66,7 +66,7 @@ pub static INTRINSICS: &[Intrinsic] = &[
 ];
 
 /// The intrinsic function named `name`.
-pub fn find(name: &str) -> Option<&'static Intrinsic> {
+pub(crate) fn find(name: &str) -> Option<&'static Intrinsic> {
     INTRINSICS.iter().find(|f| f.name == name)
 }
 

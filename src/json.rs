@@ -9,13 +9,13 @@ use serde_json::Value;
 /// ```text
 /// to_json_string(&json!({"a": [1, "x"]})) == r#"{"a":[1,"x"]}"#
 /// ```
-pub fn to_json_string(v: &Value) -> String {
+pub(crate) fn to_json_string(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
 /// A value as AWS quotes it in a message: a string as it is, anything else
 /// as compact JSON.
-pub fn shown(v: &Value) -> String {
+pub(crate) fn shown(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => to_json_string(other),

@@ -2,8 +2,8 @@
 //! Mermaid, DOT and HTML, and the HTML page rendered by headless Chromium.
 
 use serde_json::json;
-use sfn_harness::workers::seed_worker;
 use sfn_harness::coverage::GraphFormat;
+use sfn_harness::workers::seed_worker;
 use sfn_harness::{Harness, TaskReply};
 use std::collections::BTreeSet;
 

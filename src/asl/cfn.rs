@@ -88,7 +88,7 @@ pub(crate) struct Resolver<'a> {
 }
 
 impl<'a> Resolver<'a> {
-    pub fn new(template: &'a Value, user: &'a BTreeMap<String, String>) -> Resolver<'a> {
+    pub(super) fn new(template: &'a Value, user: &'a BTreeMap<String, String>) -> Resolver<'a> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
         let resources = template
             .get("Resources")
@@ -106,7 +106,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// Resolves every intrinsic function inside `v`.
-    pub fn resolve_all(&self, v: &Value) -> Result<Value, LoadError> {
+    pub(super) fn resolve_all(&self, v: &Value) -> Result<Value, LoadError> {
         match v {
             Value::Object(m)
                 if m.len() == 1
@@ -129,7 +129,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// A value resolved to a string (numbers and the like as JSON text).
-    pub fn resolve_str(&self, v: &Value) -> Result<String, LoadError> {
+    pub(super) fn resolve_str(&self, v: &Value) -> Result<String, LoadError> {
         Ok(match self.resolve(v)? {
             Value::String(s) => s,
             other => crate::json::to_json_string(&other),
@@ -245,7 +245,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// Resolves one intrinsic function call (`v` itself when it is none).
-    pub fn resolve(&self, v: &Value) -> Result<Value, LoadError> {
+    pub(super) fn resolve(&self, v: &Value) -> Result<Value, LoadError> {
         // Longer than a screen: one arm per CloudFormation intrinsic function, read as a table.
         let Value::Object(m) = v else { return Ok(v.clone()) };
         let Some((name, args)) = m.iter().next().filter(|_| m.len() == 1) else {

@@ -39,20 +39,20 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The codes this validator emits (AWS's names).
-pub mod code {
-    pub const SCHEMA_VALIDATION_FAILED: &str = "SCHEMA_VALIDATION_FAILED";
-    pub const INVALID_JSON_DESCRIPTION: &str = "INVALID_JSON_DESCRIPTION";
-    pub const MISSING_DESCRIPTION: &str = "MISSING_DESCRIPTION";
-    pub const MISSING_END_STATE: &str = "MISSING_END_STATE";
-    pub const MISSING_TRANSITION_TARGET: &str = "MISSING_TRANSITION_TARGET";
-    pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
-    pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
-    pub const INVALID_RESOURCE: &str = "INVALID_RESOURCE";
+pub(crate) mod code {
+    pub(crate) const SCHEMA_VALIDATION_FAILED: &str = "SCHEMA_VALIDATION_FAILED";
+    pub(crate) const INVALID_JSON_DESCRIPTION: &str = "INVALID_JSON_DESCRIPTION";
+    pub(crate) const MISSING_DESCRIPTION: &str = "MISSING_DESCRIPTION";
+    pub(crate) const MISSING_END_STATE: &str = "MISSING_END_STATE";
+    pub(crate) const MISSING_TRANSITION_TARGET: &str = "MISSING_TRANSITION_TARGET";
+    pub(crate) const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
+    pub(crate) const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
+    pub(crate) const INVALID_RESOURCE: &str = "INVALID_RESOURCE";
     /// A `${Name}` placeholder (SAM, CDK or Terraform would fill it) that
     /// nothing filled (the harness's own code).
-    pub const UNFILLED_PLACEHOLDER: &str = "UNFILLED_PLACEHOLDER";
-    pub const UNREACHABLE_STATE: &str = "UNREACHABLE_STATE";
-    pub const NO_DOLLAR: &str = "NO_DOLLAR";
+    pub(crate) const UNFILLED_PLACEHOLDER: &str = "UNFILLED_PLACEHOLDER";
+    pub(crate) const UNREACHABLE_STATE: &str = "UNREACHABLE_STATE";
+    pub(crate) const NO_DOLLAR: &str = "NO_DOLLAR";
 }
 
 /// Escapes one JSON pointer token (RFC 6901).

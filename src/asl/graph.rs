@@ -69,7 +69,7 @@ pub(crate) fn graph_checks(cx: &mut Cx, states: &Map<String, Value>, start: &str
 
 /// Finds duplicate keys under `States` objects in the raw text, which a JSON
 /// parser silently merges. Returns diagnostics with pointers.
-pub fn duplicate_state_names(text: &str) -> Vec<Diagnostic> {
+pub(super) fn duplicate_state_names(text: &str) -> Vec<Diagnostic> {
     // Longer than a screen: one byte scanner whose state (frames, pending key,
     // whether a key is expected) reads best in one place.
     // A small scanner: track object key sets per nesting level and the path.

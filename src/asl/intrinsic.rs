@@ -15,7 +15,7 @@ use std::fmt;
 /// Why an intrinsic call does not parse; each variant's doc shows the
 /// smallest call that gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallError {
+pub(crate) enum CallError {
     /// `States.Nope(1)`
     UnknownFunction(String),
     /// `States.UUID`
@@ -39,7 +39,7 @@ pub enum CallError {
 }
 
 /// How deep intrinsic calls may nest in one another.
-pub const MAX_CALL_NESTING: usize = 32;
+pub(super) const MAX_CALL_NESTING: usize = 32;
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,7 +72,7 @@ impl std::error::Error for CallError {}
 
 /// One argument of an intrinsic call.
 #[derive(Debug, Clone)]
-pub enum Arg {
+pub(crate) enum Arg {
     Literal(Value),
     Path(Path),
     Call(Call),
@@ -80,7 +80,7 @@ pub enum Arg {
 
 /// A parsed intrinsic function call.
 #[derive(Debug, Clone)]
-pub struct Call {
+pub(crate) struct Call {
     /// The function, resolved once.
     pub function: &'static Intrinsic,
     pub args: Vec<Arg>,
@@ -88,12 +88,12 @@ pub struct Call {
 
 impl Call {
     /// True when `s` looks like an intrinsic call (so a `.$` value is parsed as one).
-    pub fn looks_like(s: &str) -> bool {
+    pub(crate) fn looks_like(s: &str) -> bool {
         s.trim_start().starts_with("States.")
     }
 
     /// Parses a call, checking the function's name and arity.
-    pub fn parse(s: &str) -> Result<Call, CallError> {
+    pub(crate) fn parse(s: &str) -> Result<Call, CallError> {
         let mut p = Parser { s: s.as_bytes(), src: s, i: 0, depth: 0 };
         let call = p.call()?;
         p.ws();
@@ -104,7 +104,7 @@ impl Call {
     }
 
     /// The function's name (`States.Format`).
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.function.name
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// One JSONata expression of the definition.
-pub struct Expr {
+pub(crate) struct Expr {
     /// The expression between `{%` and `%}`, trimmed, as AWS quotes it in causes.
     pub text: String,
     /// The field it stands in, as AWS names it in causes and
@@ -36,7 +36,7 @@ pub(crate) struct Reads {
 
 impl Reads {
     /// Whether `$name` appears.
-    pub fn names(&self, name: &str) -> bool {
+    pub(crate) fn names(&self, name: &str) -> bool {
         self.names.iter().any(|n| n == name)
     }
 }
@@ -49,7 +49,7 @@ impl std::fmt::Debug for Expr {
 
 /// A value whose strings may be JSONata expressions, at any depth.
 #[derive(Debug, Clone)]
-pub enum Query {
+pub(crate) enum Query {
     /// No expression inside: used as it is.
     Literal(Value),
     Expr(Arc<Expr>),

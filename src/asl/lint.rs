@@ -10,19 +10,19 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 
 /// The lints' codes.
-pub mod codes {
+pub(super) mod codes {
     /// `.waitForTaskToken` with neither HeartbeatSeconds nor TimeoutSeconds.
-    pub const CALLBACK_WITHOUT_TIMEOUT: &str = "CALLBACK_WITHOUT_TIMEOUT";
+    pub(crate) const CALLBACK_WITHOUT_TIMEOUT: &str = "CALLBACK_WITHOUT_TIMEOUT";
     /// A `.sync` task that hands out `$$.Task.Token`.
-    pub const SYNC_WITH_TASK_TOKEN: &str = "SYNC_WITH_TASK_TOKEN";
+    pub(crate) const SYNC_WITH_TASK_TOKEN: &str = "SYNC_WITH_TASK_TOKEN";
     /// A Choice with no Default.
-    pub const CHOICE_WITHOUT_DEFAULT: &str = "CHOICE_WITHOUT_DEFAULT";
+    pub(crate) const CHOICE_WITHOUT_DEFAULT: &str = "CHOICE_WITHOUT_DEFAULT";
     /// States from which no end can be reached.
-    pub const LOOP_WITHOUT_EXIT: &str = "LOOP_WITHOUT_EXIT";
+    pub(crate) const LOOP_WITHOUT_EXIT: &str = "LOOP_WITHOUT_EXIT";
     /// A path whose first field no upstream state produces.
-    pub const PATH_NOT_PRODUCED: &str = "PATH_NOT_PRODUCED";
+    pub(crate) const PATH_NOT_PRODUCED: &str = "PATH_NOT_PRODUCED";
     /// A catcher an earlier one always takes first.
-    pub const UNREACHABLE_CATCHER: &str = "UNREACHABLE_CATCHER";
+    pub(crate) const UNREACHABLE_CATCHER: &str = "UNREACHABLE_CATCHER";
 }
 
 /// Every lint of a definition (the machine at `v`, nested machines included).

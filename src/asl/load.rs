@@ -11,7 +11,7 @@ use std::fmt;
 
 /// Where a definition came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Asl,
     /// A CloudFormation template; the state machine's logical id.
     CloudFormation {
@@ -40,7 +40,7 @@ const MACHINE_TYPES: [&str; 2] =
 /// one of several). Returns the definition as JSON text and where it came
 /// from.
 #[cfg(test)]
-pub fn load_definition(spec: &str) -> Result<(String, Source), LoadError> {
+pub(super) fn load_definition(spec: &str) -> Result<(String, Source), LoadError> {
     load_definition_with(spec, &BTreeMap::new())
 }
 
@@ -48,7 +48,7 @@ pub fn load_definition(spec: &str) -> Result<(String, Source), LoadError> {
 /// references stand for (`--substitute NAME=VALUE`): a
 /// DefinitionSubstitutions key, a placeholder of a bare ASL file, or a
 /// logical id (its `Ref` / `Fn::GetAtt`).
-pub fn load_definition_with(
+pub(crate) fn load_definition_with(
     spec: &str,
     user: &BTreeMap<String, String>,
 ) -> Result<(String, Source), LoadError> {
@@ -196,7 +196,7 @@ fn template_machine(
 /// A container an `AWS::ECS::TaskDefinition` of a template declares.
 #[cfg(any(feature = "cli", test))]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateContainer {
+pub(crate) struct TemplateContainer {
     /// The task definition's logical id.
     pub task_definition: String,
     /// The container's name (what ContainerOverrides name).
@@ -207,7 +207,7 @@ pub struct TemplateContainer {
 
 /// The containers the template at `spec` declares (none for an ASL file).
 #[cfg(any(feature = "cli", test))]
-pub fn template_containers(spec: &str) -> Result<Vec<TemplateContainer>, LoadError> {
+pub(crate) fn template_containers(spec: &str) -> Result<Vec<TemplateContainer>, LoadError> {
     let path = spec.rsplit_once('#').map_or(spec, |(p, _)| p);
     let text =
         std::fs::read_to_string(path).map_err(|e| LoadError(format!("cannot read {path}: {e}")))?;
@@ -242,7 +242,7 @@ pub fn template_containers(spec: &str) -> Result<Vec<TemplateContainer>, LoadErr
 
 /// `${Name}` in every string of `v` replaced by what `subs` says it is
 /// (placeholders nothing fills stay, for the validator to name).
-pub fn substitute_placeholders(v: &Value, subs: &BTreeMap<String, String>) -> Value {
+pub(crate) fn substitute_placeholders(v: &Value, subs: &BTreeMap<String, String>) -> Value {
     substitute(v, subs)
 }
 

@@ -10,7 +10,7 @@ mod lint;
 mod load;
 mod lower;
 mod model;
-pub mod mutant;
+pub(crate) mod mutant;
 mod parse;
 mod path;
 mod recover;
@@ -18,29 +18,31 @@ mod resource;
 mod states;
 mod template;
 
-pub use diagnostic::{code, Diagnostic, InvalidDefinition, Severity};
-pub use intrinsic::{Arg, Call};
+pub(crate) use diagnostic::code;
+pub use diagnostic::{Diagnostic, InvalidDefinition, Severity};
+pub(crate) use intrinsic::{Arg, Call};
 pub(crate) use jsonata::Reads;
-pub use jsonata::{Expr, Query};
+pub(crate) use jsonata::{Expr, Query};
 #[cfg(feature = "cli")]
-pub use load::template_containers;
-pub use load::Source;
-pub use load::{load_definition_with, substitute_placeholders, LoadError};
-pub use model::*;
-pub use parse::parse_value;
+pub(crate) use load::template_containers;
+pub use load::LoadError;
+pub(crate) use load::Source;
+pub(crate) use load::{load_definition_with, substitute_placeholders};
+pub(crate) use model::*;
+pub(crate) use parse::parse_value;
 #[cfg(feature = "endpoint")]
-pub use parse::MAX_DEFINITION_CHARS;
-pub use parse::{diagnostics, parse_str};
+pub(crate) use parse::MAX_DEFINITION_CHARS;
+pub(crate) use parse::{diagnostics, parse_str};
 #[cfg(test)]
 pub(crate) use path::ReferencePath;
-pub use path::{Path, Root, Seg};
-pub use recover::{Catcher, Jitter, Retrier};
-pub use resource::{Pattern, Resource, TaskResource};
-pub use states::{
+pub(crate) use path::{Path, Root, Seg};
+pub(crate) use recover::{Catcher, Jitter, Retrier};
+pub(crate) use resource::{Pattern, Resource, TaskResource};
+pub(crate) use states::{
     Amount, ChoiceBranch, ItemBatcher, ItemReader, MapSpec, Op, Operand, ResultWriter, Rule,
     Seconds, Task, Text, WaitFor,
 };
-pub use template::Template;
+pub(crate) use template::Template;
 
 /// Every diagnostic (errors and warnings, each with AWS's code, a JSON
 /// pointer and a message) for a definition given as ASL text.

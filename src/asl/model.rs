@@ -12,14 +12,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueryLanguage {
+pub(crate) enum QueryLanguage {
     JsonPath,
     Jsonata,
 }
 
 /// A state machine ready to run.
 #[derive(Debug, Clone)]
-pub struct StateMachine {
+pub(crate) struct StateMachine {
     pub timeout_seconds: Option<u64>,
     pub start_at: usize,
     pub states: Vec<State>,
@@ -35,13 +35,13 @@ pub struct StateMachine {
 
 impl StateMachine {
     /// The index of a state by name.
-    pub fn state_index(&self, name: &str) -> Option<usize> {
+    pub(crate) fn state_index(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
     }
 
     /// The state named `name` at any depth (a Map's processor, a Parallel's
     /// branch), with the machine it belongs to.
-    pub fn find(&self, name: &str) -> Option<(&StateMachine, &State)> {
+    pub(crate) fn find(&self, name: &str) -> Option<(&StateMachine, &State)> {
         if let Some(i) = self.state_index(name) {
             return Some((self, &self.states[i]));
         }
@@ -49,7 +49,7 @@ impl StateMachine {
     }
 
     /// Every state at any depth, depth first (in `id` order).
-    pub fn all_states(&self) -> Vec<&State> {
+    pub(crate) fn all_states(&self) -> Vec<&State> {
         let mut out = Vec::new();
         for s in &self.states {
             out.push(s);
@@ -63,7 +63,7 @@ impl StateMachine {
 
 /// `InputPath` / `OutputPath`: absent (`$`), `null` (`{}`), or a path.
 #[derive(Debug, Clone)]
-pub enum IoPath {
+pub(crate) enum IoPath {
     Whole,
     Null,
     Path(Path),
@@ -73,7 +73,7 @@ pub enum IoPath {
 /// payload template (`.$` keys) or a JSONata query (`{% … %}` values).
 /// Assign and ItemSelector take either.
 #[derive(Debug, Clone)]
-pub enum Dynamic {
+pub(crate) enum Dynamic {
     JsonPath(Template),
     Jsonata(Query),
 }
@@ -81,14 +81,14 @@ pub enum Dynamic {
 /// `ResultPath`: absent (`$`, the result replaces the input), `null`
 /// (discard the result), or a reference path.
 #[derive(Debug, Clone)]
-pub enum ResultPath {
+pub(crate) enum ResultPath {
     Replace,
     Discard,
     Path(ReferencePath),
 }
 
 #[derive(Debug, Clone)]
-pub struct State {
+pub(crate) struct State {
     pub name: Arc<str>,
     /// Position in [`StateMachine::states`].
     pub index: usize,
@@ -116,7 +116,7 @@ pub struct State {
 
 impl StateKind {
     /// The machines nested in this state: a Parallel's branches, a Map's processor.
-    pub fn nested(&self) -> &[StateMachine] {
+    pub(crate) fn nested(&self) -> &[StateMachine] {
         match self {
             StateKind::Parallel { branches } => branches,
             StateKind::Map(m) => std::slice::from_ref(&m.processor),
@@ -134,13 +134,13 @@ impl StateKind {
 }
 
 impl State {
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         self.kind.type_name()
     }
 }
 
 #[derive(Debug, Clone)]
-pub enum StateKind {
+pub(crate) enum StateKind {
     Pass { result: Option<Value> },
     Task(Task),
     Choice { choices: Vec<ChoiceBranch>, default: Option<usize> },
@@ -152,7 +152,7 @@ pub enum StateKind {
 }
 
 impl StateKind {
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             StateKind::Pass { .. } => "Pass",
             StateKind::Task(_) => "Task",

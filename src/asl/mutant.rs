@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::sync::OnceLock;
 
 /// The environment variable naming the mutant file a test process loads.
-pub const ENV: &str = "SFN_HARNESS_MUTANT";
+pub(crate) const ENV: &str = "SFN_HARNESS_MUTANT";
 
 /// One step of a JSON Patch (RFC 6902): the three a mutant needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,7 +62,7 @@ pub struct Mutant {
 }
 
 /// `definition` with `patch` applied.
-pub fn apply(definition: &Value, patch: &[PatchOp]) -> Result<Value, String> {
+pub(crate) fn apply(definition: &Value, patch: &[PatchOp]) -> Result<Value, String> {
     let mut v = definition.clone();
     for op in patch {
         match op {
@@ -119,14 +119,14 @@ fn index(key: &str, bound: usize, path: &str) -> Result<usize, String> {
 }
 
 /// A JSON pointer segment for `key` (RFC 6901 escapes).
-pub fn escape(key: &str) -> String {
+pub(crate) fn escape(key: &str) -> String {
     super::diagnostic::token(key)
 }
 
 /// Where a mutant came from: the file the runner loaded (canonical path),
 /// the template's state machine, and the definition as the runner read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Origin {
+pub(crate) struct Origin {
     /// The definition file, canonical.
     pub file: String,
     /// The template's state machine (its logical id); `None` for ASL.
@@ -137,7 +137,7 @@ pub struct Origin {
 
 /// What `SFN_HARNESS_MUTANT` names: a mutant and where it applies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MutantFile {
+pub(crate) struct MutantFile {
     /// Where it applies.
     pub origin: Origin,
     /// The mutant (an empty patch: the definition as it is, for a baseline run).
@@ -165,7 +165,7 @@ fn active() -> Result<Option<&'static Active>, String> {
 
 /// The definition loaded from `file` (the template's `machine`), mutated
 /// when `SFN_HARNESS_MUTANT` names a mutant of that file and machine.
-pub fn for_file(file: &str, machine: Option<&str>, v: Value) -> Result<Value, String> {
+pub(crate) fn for_file(file: &str, machine: Option<&str>, v: Value) -> Result<Value, String> {
     let Some(a) = active()? else { return Ok(v) };
     let canonical = std::fs::canonicalize(file).ok().map(|p| p.to_string_lossy().into_owned());
     if canonical.as_deref() != Some(a.file.origin.file.as_str())
@@ -178,7 +178,7 @@ pub fn for_file(file: &str, machine: Option<&str>, v: Value) -> Result<Value, St
 
 /// A definition given as JSON, mutated when `SFN_HARNESS_MUTANT` names a
 /// mutant of exactly this definition.
-pub fn for_definition(v: Value) -> Result<Value, String> {
+pub(crate) fn for_definition(v: Value) -> Result<Value, String> {
     match active()? {
         Some(a) if a.file.origin.definition == v => applied(a, &v),
         _ => Ok(v),
@@ -187,7 +187,7 @@ pub fn for_definition(v: Value) -> Result<Value, String> {
 
 /// Whether a mutant is loaded in this process at all (so a loader need not
 /// parse what it would otherwise pass on as text).
-pub fn any_active() -> bool {
+pub(crate) fn any_active() -> bool {
     !matches!(active(), Ok(None))
 }
 

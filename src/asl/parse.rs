@@ -8,10 +8,10 @@ use super::model::StateMachine;
 use serde_json::Value;
 
 /// The largest definition AWS accepts, in characters.
-pub const MAX_DEFINITION_CHARS: usize = 1_048_576;
+pub(crate) const MAX_DEFINITION_CHARS: usize = 1_048_576;
 
 /// Parses and validates a definition given as text.
-pub fn parse_str(text: &str) -> Result<StateMachine, InvalidDefinition> {
+pub(crate) fn parse_str(text: &str) -> Result<StateMachine, InvalidDefinition> {
     if text.len() > MAX_DEFINITION_CHARS && text.chars().count() > MAX_DEFINITION_CHARS {
         return Err(InvalidDefinition {
             diagnostics: vec![Diagnostic {
@@ -66,7 +66,7 @@ pub fn parse_str(text: &str) -> Result<StateMachine, InvalidDefinition> {
 }
 
 /// Parses and validates a definition given as JSON.
-pub fn parse_value(v: &Value) -> Result<StateMachine, InvalidDefinition> {
+pub(crate) fn parse_value(v: &Value) -> Result<StateMachine, InvalidDefinition> {
     let (sm, diagnostics) = lower(v);
     match sm {
         Some(sm) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => Ok(sm),
@@ -75,7 +75,7 @@ pub fn parse_value(v: &Value) -> Result<StateMachine, InvalidDefinition> {
 }
 
 /// Every diagnostic (errors and warnings) for a definition.
-pub fn diagnostics(v: &Value) -> Vec<Diagnostic> {
+pub(crate) fn diagnostics(v: &Value) -> Vec<Diagnostic> {
     lower(v).1
 }
 

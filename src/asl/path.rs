@@ -22,7 +22,7 @@ use std::fmt;
 /// Why a path does not parse, or cannot be applied; each variant's doc
 /// shows the smallest input that gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathError {
+pub(crate) enum PathError {
     /// `a.b`: a path must start with `$`.
     NoDollar(String),
     /// `$.a[`: not valid JSONPath (the reason from the JSONPath parser).
@@ -43,13 +43,13 @@ pub enum PathError {
 }
 
 /// How deep brackets and parentheses may nest in a path.
-pub const MAX_NESTING: usize = 32;
+pub(super) const MAX_NESTING: usize = 32;
 /// How deep filter expressions (`[?(…)]`) may nest in a path: parsing one is
 /// exponential in its nesting.
-pub const MAX_FILTER_NESTING: usize = 5;
+pub(super) const MAX_FILTER_NESTING: usize = 5;
 /// How many descendant segments (`..`) a path may have: one selects at most
 /// (nesting depth × values) nodes; each more multiplies that again.
-pub const MAX_DESCENDANTS: usize = 1;
+pub(super) const MAX_DESCENDANTS: usize = 1;
 
 impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,14 +84,14 @@ impl std::error::Error for PathError {}
 
 /// One step of a simple path.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Seg {
+pub(crate) enum Seg {
     Field(String),
     Index(i64),
 }
 
 /// Which document a path selects from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Root {
+pub(crate) enum Root {
     /// `$`: the state's effective input.
     Input,
     /// `$$`: the context object.
@@ -108,7 +108,7 @@ enum Kind {
 
 /// A parsed JSONPath (`$…`) or context path (`$$…`).
 #[derive(Debug, Clone)]
-pub struct Path {
+pub(crate) struct Path {
     text: String,
     root: Root,
     /// The variable's name, for [`Root::Variable`].
@@ -118,7 +118,7 @@ pub struct Path {
 
 impl Path {
     /// Parses a path; the error says what is wrong with it.
-    pub fn parse(text: &str) -> Result<Path, PathError> {
+    pub(crate) fn parse(text: &str) -> Result<Path, PathError> {
         let mut variable = None;
         let (root, rest) = if let Some(r) = text.strip_prefix("$$") {
             (Root::Context, r)
@@ -149,21 +149,21 @@ impl Path {
     }
 
     /// The path as written.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
-    pub fn root(&self) -> Root {
+    pub(crate) fn root(&self) -> Root {
         self.root
     }
 
     /// The variable a `$name…` path reads.
-    pub fn variable(&self) -> Option<&str> {
+    pub(crate) fn variable(&self) -> Option<&str> {
         self.variable.as_deref()
     }
 
     /// The segments of a simple (definite) path, `None` for a query.
-    pub fn segments(&self) -> Option<&[Seg]> {
+    pub(crate) fn segments(&self) -> Option<&[Seg]> {
         match &self.kind {
             Kind::Simple(s) => Some(s),
             Kind::Query(_) => None,
@@ -172,7 +172,7 @@ impl Path {
 
     /// Selects from `doc`. A definite path that matches nothing gives `None`;
     /// an indefinite one gives the array of its matches (possibly empty).
-    pub fn select<'a>(&self, doc: &'a Value) -> Option<Cow<'a, Value>> {
+    pub(crate) fn select<'a>(&self, doc: &'a Value) -> Option<Cow<'a, Value>> {
         match &self.kind {
             Kind::Simple(segs) => walk(doc, segs).map(Cow::Borrowed),
             Kind::Query(q) => {
@@ -183,7 +183,7 @@ impl Path {
     }
 
     /// The path in the bracket form AWS uses in "No results for path" causes.
-    pub fn bracketed(&self) -> String {
+    pub(crate) fn bracketed(&self) -> String {
         let mut s = String::from("$");
         match &self.kind {
             Kind::Simple(segs) => {
@@ -219,14 +219,14 @@ fn walk<'a>(mut v: &'a Value, segs: &[Seg]) -> Option<&'a Value> {
 
 /// A reference path: a simple path used to place a value (ResultPath).
 #[derive(Debug, Clone)]
-pub struct ReferencePath {
+pub(crate) struct ReferencePath {
     text: String,
     segs: Vec<Seg>,
 }
 
 impl ReferencePath {
     /// Parses a reference path (a definite path into the state input).
-    pub fn parse(text: &str) -> Result<ReferencePath, PathError> {
+    pub(crate) fn parse(text: &str) -> Result<ReferencePath, PathError> {
         let rest = text
             .strip_prefix('$')
             .filter(|r| !r.starts_with('$'))
@@ -237,7 +237,7 @@ impl ReferencePath {
 
     /// Places `value` into `target` at this path, creating objects on the
     /// way. Fails when a step meets a value that is not an object/array.
-    pub fn assign(&self, target: Value, value: Value) -> Result<Value, PathError> {
+    pub(crate) fn assign(&self, target: Value, value: Value) -> Result<Value, PathError> {
         let mut target = target;
         place(&mut target, &self.segs, value).map_err(|(step, found)| PathError::Unplaceable {
             path: self.text.clone(),

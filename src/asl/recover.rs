@@ -8,13 +8,13 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Jitter {
+pub(crate) enum Jitter {
     None,
     Full,
 }
 
 #[derive(Debug, Clone)]
-pub struct Retrier {
+pub(crate) struct Retrier {
     pub error_equals: Vec<String>,
     pub interval_seconds: u64,
     pub max_attempts: u64,
@@ -24,7 +24,7 @@ pub struct Retrier {
 }
 
 #[derive(Debug, Clone)]
-pub struct Catcher {
+pub(crate) struct Catcher {
     pub error_equals: Vec<String>,
     pub result_path: ResultPath,
     pub next: usize,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 /// The service and API a Task event names (`ecs` / `runTask.sync`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskResource {
+pub(crate) struct TaskResource {
     /// The service (`ecs`).
     pub resource_type: Arc<str>,
     /// The API and pattern (`runTask.sync`).
@@ -13,7 +13,7 @@ pub struct TaskResource {
 
 /// The service integration pattern of an optimized integration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pattern {
+pub(crate) enum Pattern {
     /// Request-response: the API call's response is the result.
     RequestResponse,
     /// `.sync` / `.sync:2`: run a job and wait for it.
@@ -30,7 +30,7 @@ pub enum Pattern {
 /// arn:aws:states:us-east-1:1:activity:a      Activity
 /// ```
 #[derive(Debug, Clone)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// `arn:aws:states:::service:api[.pattern]`: Task* events.
     Service { res: TaskResource, pattern: Pattern },
     /// A Lambda function ARN used directly: LambdaFunction* events.
@@ -61,12 +61,12 @@ fn service_and_api(spec: &str) -> (&str, &str) {
 
 impl Resource {
     /// Whether this is an ECS service integration (`arn:aws:states:::ecs:…`).
-    pub fn is_ecs(&self) -> bool {
+    pub(crate) fn is_ecs(&self) -> bool {
         matches!(self, Resource::Service { res, .. } if &*res.resource_type == "ecs")
     }
 
     /// Classifies a `Resource` ARN.
-    pub fn parse(arn: &str) -> Resource {
+    pub(crate) fn parse(arn: &str) -> Resource {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         if parts.len() == 6
             && parts[0] == "arn"
@@ -98,13 +98,13 @@ impl Resource {
     /// A resource left for a test to resolve, as recorded cases write it
     /// (`__tbd__`, `_TBD_`): no ARN; it runs as a Lambda function created
     /// for the test, answered by a handler or a mock.
-    pub fn is_unresolved(s: &str) -> bool {
+    pub(crate) fn is_unresolved(s: &str) -> bool {
         s.len() > 2 && s.starts_with('_') && s.ends_with('_')
     }
 
     /// The ARN a Lambda function resource records: an unresolved one as a
     /// function of the execution's region and account, named after it.
-    pub fn function_arn(arn: &Arc<str>, region: &str, account: &str) -> Arc<str> {
+    pub(crate) fn function_arn(arn: &Arc<str>, region: &str, account: &str) -> Arc<str> {
         if Resource::is_unresolved(arn) {
             Arc::from(format!(
                 "arn:aws:lambda:{region}:{account}:function:{}",
@@ -115,7 +115,7 @@ impl Resource {
         }
     }
 
-    pub fn pattern(&self) -> Pattern {
+    pub(crate) fn pattern(&self) -> Pattern {
         match self {
             Resource::Service { pattern, .. } => *pattern,
             _ => Pattern::RequestResponse,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 /// A payload template (Parameters, ResultSelector): `.$` keys evaluated.
 #[derive(Debug, Clone)]
-pub enum Template {
+pub(crate) enum Template {
     Literal(Value),
     /// An object with some dynamic fields: `skeleton` holds the static
     /// fields and a placeholder for each dynamic one, in order, so an

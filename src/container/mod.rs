@@ -22,7 +22,7 @@ pub const OWNER_LABEL: &str = "sfn-harness.pid";
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub struct ContainerSpec {
+pub(crate) struct ContainerSpec {
     /// `name:tag` of a local image.
     pub image: String,
     pub env: BTreeMap<String, String>,
@@ -32,7 +32,7 @@ pub struct ContainerSpec {
 
 /// Why a container was stopped before it exited by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// Its work is answered (a callback arrived) and the grace period passed.
     Done,
     Timeout,
@@ -41,7 +41,7 @@ pub enum Stop {
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerExit {
+pub(crate) struct ContainerExit {
     pub id: String,
     pub exit_code: Option<i64>,
     /// stdout, then stderr.
@@ -108,7 +108,7 @@ pub fn bridge_gateway() -> Result<std::net::IpAddr, ContainerError> {
 }
 
 /// Removes harness containers whose owning process no longer exists.
-pub fn reap_stale() {
+pub(crate) fn reap_stale() {
     let Ok(out) = Command::new("docker")
         .args([
             "ps",
@@ -134,7 +134,7 @@ pub fn reap_stale() {
 /// Runs `spec` until the container exits or `stop` says to stop it
 /// (polled every `poll` of `wall`'s time; `stop` is given `wall`'s instant
 /// of the start and of now). The container is removed before this returns.
-pub async fn run(
+pub(crate) async fn run(
     spec: &ContainerSpec,
     wall: &Wall,
     poll: Duration,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 /// What `$$` sees: the execution, the state, the task token.
 #[derive(Debug, Clone)]
-pub struct ExecInfo {
+pub(crate) struct ExecInfo {
     pub id: String,
     pub name: String,
     pub input: std::sync::Arc<Value>,
@@ -32,7 +32,7 @@ pub struct ExecInfo {
 }
 
 /// The context of one state's evaluation.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub exec: &'a ExecInfo,
     pub state_name: &'a str,
     pub entered_ms: i64,
@@ -51,7 +51,7 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// The context of the state `state_name` entered at `entered_ms`: first
     /// attempt, no task token, no Map item.
-    pub fn new(
+    pub(crate) fn new(
         exec: &'a ExecInfo,
         vars: &'a super::Vars,
         state_name: &'a str,
@@ -70,26 +70,26 @@ impl<'a> Ctx<'a> {
     }
 
     /// `$$.State.RetryCount` and `$$.Task.Token` of a task attempt.
-    pub fn attempt(mut self, retry_count: u32, token: &'a str) -> Ctx<'a> {
+    pub(crate) fn attempt(mut self, retry_count: u32, token: &'a str) -> Ctx<'a> {
         self.retry_count = retry_count;
         self.token = Some(token);
         self
     }
 
     /// A waiting task's context: the whole object shows `Task.Token`.
-    pub fn callback(mut self, callback: bool) -> Ctx<'a> {
+    pub(crate) fn callback(mut self, callback: bool) -> Ctx<'a> {
         self.callback = callback;
         self
     }
 
     /// `$$.Map.Item` while a Map's ItemSelector is evaluated.
-    pub fn map_item(mut self, index: usize, value: &'a Value) -> Ctx<'a> {
+    pub(crate) fn map_item(mut self, index: usize, value: &'a Value) -> Ctx<'a> {
         self.map_item = Some((index, value));
         self
     }
 
     /// The context object as a JSON value.
-    pub fn object(&self) -> Value {
+    pub(crate) fn object(&self) -> Value {
         let mut v = json!({
             "Execution": {
                 "Id": self.exec.id,

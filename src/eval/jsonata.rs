@@ -40,18 +40,18 @@ pub(crate) struct States<'a> {
 
 impl<'a> States<'a> {
     /// `$states.input` only (Arguments, Items, Condition, …).
-    pub fn input(input: &'a Value, ctx: &'a Ctx<'a>) -> States<'a> {
+    pub(crate) fn input(input: &'a Value, ctx: &'a Ctx<'a>) -> States<'a> {
         States { input, result: None, error_output: None, ctx, made: Default::default() }
     }
 
     /// With `$states.result` (Output and Assign after a result).
-    pub fn with_result(mut self, result: &'a Value) -> States<'a> {
+    pub(crate) fn with_result(mut self, result: &'a Value) -> States<'a> {
         self.result = Some(result);
         self
     }
 
     /// With `$states.errorOutput` (a catcher's Output and Assign).
-    pub fn with_error(mut self, error: &'a Value) -> States<'a> {
+    pub(crate) fn with_error(mut self, error: &'a Value) -> States<'a> {
         self.error_output = Some(error);
         self
     }
@@ -141,9 +141,9 @@ fn bounds() -> EvaluatorOptions {
 }
 
 /// The longest one expression may evaluate, in milliseconds.
-pub const MAX_EVALUATION_MS: u64 = 10_000;
+pub(super) const MAX_EVALUATION_MS: u64 = 10_000;
 /// The most items a sequence an expression builds may hold.
-pub const MAX_SEQUENCE: usize = 10_000_000;
+pub(super) const MAX_SEQUENCE: usize = 10_000_000;
 
 /// A JSONata error as the reference implementation words it
 /// (`T1006: Attempted to invoke a non-function`, without the name).

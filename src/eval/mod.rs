@@ -26,15 +26,16 @@ mod succeed;
 mod task;
 mod wait;
 
-pub use crate::failure::Failure;
+pub(crate) use crate::failure::Failure;
 pub(crate) use error::names;
 pub(crate) use error::{Exn, Halt};
 pub use execution::{Execution, Outcome, Status, TaskLog};
-pub use io::ExecInfo;
+pub(crate) use io::ExecInfo;
 pub use redrive::NotRedrivable;
 pub(crate) use redrive::Resume;
 pub(crate) use sched::current_now_ms;
-pub use sched::{sleep, Place, VirtualSleep};
+pub(crate) use sched::Place;
+pub use sched::{sleep, VirtualSleep};
 
 use crate::asl::{StateKind, StateMachine};
 use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
@@ -46,21 +47,23 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// Variables in scope: name → value (`Assign`, read as `$name`).
-pub type Vars = serde_json::Map<String, Value>;
+pub(crate) type Vars = serde_json::Map<String, Value>;
 
 /// AWS's payload quota: 256 KiB for inputs, outputs and task results.
-pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 /// Paces virtual time against real time: called with the virtual
 /// milliseconds a state took (a Wait, a retry backoff); the endpoint's
 /// `--wait-scale` sleeps for a share of them. No pacer: virtual time only.
 #[derive(Clone)]
-pub struct Pacer(Arc<dyn Fn(i64) -> crate::integrations::BoxFuture<'static, ()> + Send + Sync>);
+pub(crate) struct Pacer(
+    Arc<dyn Fn(i64) -> crate::integrations::BoxFuture<'static, ()> + Send + Sync>,
+);
 
 impl Pacer {
     /// A pacer that sleeps as `f` says for the virtual milliseconds it is given.
     #[cfg(feature = "endpoint")]
-    pub fn new(
+    pub(crate) fn new(
         f: impl Fn(i64) -> crate::integrations::BoxFuture<'static, ()> + Send + Sync + 'static,
     ) -> Pacer {
         Pacer(Arc::new(f))
@@ -75,7 +78,7 @@ impl std::fmt::Debug for Pacer {
 
 /// Settings of one execution; every field has a stated default.
 #[derive(Debug, Clone)]
-pub struct RunConfig {
+pub(crate) struct RunConfig {
     /// Seeds ids, tokens and random draws. Default 0.
     pub seed: u64,
     /// Virtual start time, epoch ms. Default 2024-01-01T00:00:00Z.
@@ -133,7 +136,7 @@ impl Default for RunConfig {
 
 impl RunConfig {
     /// Takes region and account from the first full ARN in the definition.
-    pub fn infer_from(mut self, definition: &Value) -> RunConfig {
+    pub(crate) fn infer_from(mut self, definition: &Value) -> RunConfig {
         fn find(v: &Value) -> Option<(String, String)> {
             match v {
                 Value::String(s) if s.starts_with("arn:") => {
@@ -157,7 +160,7 @@ impl RunConfig {
     }
 
     /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.
-    pub fn state_machine_arn(&self) -> String {
+    pub(crate) fn state_machine_arn(&self) -> String {
         format!(
             "arn:aws:states:{}:{}:stateMachine:{}",
             self.region, self.account, self.state_machine_name
@@ -180,7 +183,7 @@ pub(crate) struct Tally {
 
 /// A part of a state that ran, for coverage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Hit {
+pub(crate) enum Hit {
     /// Choice rule `i` matched.
     Rule(usize),
     /// No Choice rule matched: the Default.
@@ -227,7 +230,7 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl<'a> Env<'a> {
     /// Virtual time, epoch milliseconds.
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.sim.now_ms()
     }
 
@@ -235,7 +238,11 @@ impl<'a> Env<'a> {
     /// variables as they were before the state (`st.ctx`). In JSONata the
     /// values read `$states`; in JSONPath `$` is the most specific of the
     /// result, the error output and the input.
-    pub fn assign(&mut self, a: &crate::asl::Dynamic, st: &jsonata::States) -> Result<(), Failure> {
+    pub(crate) fn assign(
+        &mut self,
+        a: &crate::asl::Dynamic,
+        st: &jsonata::States,
+    ) -> Result<(), Failure> {
         let value = match a {
             crate::asl::Dynamic::JsonPath(t) => {
                 let dollar = st.result.or(st.error_output).unwrap_or(st.input);
@@ -271,7 +278,11 @@ impl<'a> Env<'a> {
     /// located (AWS's prefix naming the state and the event that entered
     /// it) and, for a JSONata evaluation, an EvaluationFailed event
     /// recorded (once: by the state it happened in).
-    pub fn failed_in(&mut self, state: &crate::asl::State, f: Failure) -> Result<Failure, Halt> {
+    pub(crate) fn failed_in(
+        &mut self,
+        state: &crate::asl::State,
+        f: Failure,
+    ) -> Result<Failure, Halt> {
         let (f, evaluation) = f.locate(&state.name, self.entered);
         if let Some(field) = evaluation {
             self.push(Details::EvaluationFailed {
@@ -287,13 +298,13 @@ impl<'a> Env<'a> {
     /// Records an event, if the history has room for it and the event that
     /// ends the execution; otherwise the execution fails (AWS's quota of
     /// 25,000 events), whatever catchers say.
-    pub fn push(&mut self, d: Details) -> Result<u64, Halt> {
+    pub(crate) fn push(&mut self, d: Details) -> Result<u64, Halt> {
         self.push_checked(d, false)
     }
 
     /// [`Env::push`] for an event this fiber's thread passes by
     /// ([`History::push_aside_in`]): a Map's or Parallel's …Succeeded.
-    pub fn push_aside(&mut self, d: Details) -> Result<u64, Halt> {
+    pub(crate) fn push_aside(&mut self, d: Details) -> Result<u64, Halt> {
         self.push_checked(d, true)
     }
 
@@ -333,7 +344,7 @@ impl<'a> Env<'a> {
 
     /// Waits `ms` of virtual time; `false` when that passes the execution's
     /// deadline (the clock then stops at the deadline).
-    pub async fn sleep_ms(&mut self, ms: i64) -> bool {
+    pub(crate) async fn sleep_ms(&mut self, ms: i64) -> bool {
         if ms <= 0 {
             return true;
         }
@@ -352,7 +363,7 @@ impl<'a> Env<'a> {
 
     /// Counts an invocation of the state with machine-wide `id`; returns
     /// its number (0-based, retries included).
-    pub fn count_invocation(&mut self, id: usize) -> usize {
+    pub(crate) fn count_invocation(&mut self, id: usize) -> usize {
         let mut t = lock(&self.tally);
         if t.invocations.len() <= id {
             t.invocations.resize(id + 1, 0);
@@ -362,22 +373,22 @@ impl<'a> Env<'a> {
     }
 
     /// Writes an S3 object (`bucket/key`) for the execution's result.
-    pub fn write_s3(&mut self, path: String, body: String) {
+    pub(crate) fn write_s3(&mut self, path: String, body: String) {
         lock(&self.tally).written.insert(path, body);
     }
 
-    pub fn task_log(&mut self, log: TaskLog) {
+    pub(crate) fn task_log(&mut self, log: TaskLog) {
         lock(&self.tally).task_logs.push(log);
     }
 
     /// Notes a Choice rule, retrier or catcher of state `id` that ran.
-    pub fn hit(&mut self, id: usize, hit: Hit) {
+    pub(crate) fn hit(&mut self, id: usize, hit: Hit) {
         lock(&self.tally).hits.push((id, hit));
     }
 
     /// The environment of a child fiber: the same execution, clock and
     /// history, the variables in scope now, a generator of its own.
-    pub fn child(&mut self, fiber: FiberId) -> Env<'a> {
+    pub(crate) fn child(&mut self, fiber: FiberId) -> Env<'a> {
         Env {
             sim: self.sim.clone(),
             fiber,
@@ -400,7 +411,7 @@ impl<'a> Env<'a> {
 
     /// A copy whose events (and its children's) go to a history of their
     /// own: a distributed Map's child executions.
-    pub fn detached(&mut self) -> Env<'a> {
+    pub(crate) fn detached(&mut self) -> Env<'a> {
         let mut e = self.child(self.fiber);
         e.history = Arc::new(std::sync::Mutex::new(History::with_capacity(16)));
         e.own_history = false;
@@ -439,7 +450,7 @@ pub(crate) fn started_event(cfg: &RunConfig, input: Payload) -> crate::history::
 }
 
 /// Runs `sm` on `input` to the end.
-pub async fn execute(
+pub(crate) async fn execute(
     sm: &StateMachine,
     input: Payload,
     tasks: &Integrations,
@@ -753,7 +764,9 @@ fn history_limit() -> Failure {
 /// Runs a future, turning a panic inside it into an error message, so one
 /// bad execution cannot take down a runner or a server.
 #[cfg(any(feature = "endpoint", feature = "cli", test))]
-pub async fn catch_panic<T, F: std::future::Future<Output = T>>(fut: F) -> Result<T, String> {
+pub(crate) async fn catch_panic<T, F: std::future::Future<Output = T>>(
+    fut: F,
+) -> Result<T, String> {
     use std::task::Poll;
     let mut fut = std::pin::pin!(fut);
     std::future::poll_fn(move |cx| {

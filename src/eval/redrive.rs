@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Where a redriven execution goes on from.
 #[derive(Debug, Clone)]
-pub struct Resume {
+pub(crate) struct Resume {
     /// The events so far; the redrive appends to them.
     pub(crate) history: History,
     /// The top-level state to enter again, and its input.
@@ -41,7 +41,7 @@ impl fmt::Display for NotRedrivable {
 impl std::error::Error for NotRedrivable {}
 
 /// AWS's redrive quota per execution.
-pub const MAX_REDRIVES: u64 = 1000;
+pub(super) const MAX_REDRIVES: u64 = 1000;
 
 impl Resume {
     /// Where `events` (an execution's history, its last event how it ended)

@@ -50,7 +50,7 @@ enum Status {
 /// Where a fiber runs: what a test reads to tell iterations and branches
 /// apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     /// The execution's top-level states.
     Top,
     /// Iteration `index` of the Map state `state`.
@@ -132,7 +132,7 @@ impl std::fmt::Debug for Sim {
 impl Sim {
     /// A simulation starting at `start_ms` with the root fiber running;
     /// `interleaving` orders simultaneous events (0: the natural order).
-    pub fn new(start_ms: i64, interleaving: u64) -> Arc<Sim> {
+    pub(crate) fn new(start_ms: i64, interleaving: u64) -> Arc<Sim> {
         let root = Fiber {
             status: Status::Running,
             parent: ROOT,
@@ -159,13 +159,13 @@ impl Sim {
     }
 
     /// Virtual time, epoch milliseconds.
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.now.load(Ordering::Relaxed)
     }
 
     /// Moves the clock forward to `ms` (never back), as work outside the
     /// timers (a paused tokio clock) says time passed.
-    pub fn advance_to(&self, ms: i64) {
+    pub(crate) fn advance_to(&self, ms: i64) {
         self.reach(ms);
     }
 
@@ -175,7 +175,7 @@ impl Sim {
     }
 
     /// The Map item indexes around `fiber`, outermost first.
-    pub fn iteration_path(&self, mut fiber: FiberId) -> Vec<usize> {
+    pub(crate) fn iteration_path(&self, mut fiber: FiberId) -> Vec<usize> {
         let i = self.lock();
         let mut path = Vec::new();
         while fiber != ROOT {
@@ -190,12 +190,12 @@ impl Sim {
     }
 
     /// Where `fiber` runs.
-    pub fn place_of(&self, fiber: FiberId) -> Place {
+    pub(crate) fn place_of(&self, fiber: FiberId) -> Place {
         self.lock().fibers.get(fiber).map_or(Place::Top, |f| f.place.clone())
     }
 
     /// Every fiber's parent and place, by fiber id.
-    pub fn places(&self) -> Vec<(FiberId, Place)> {
+    pub(crate) fn places(&self) -> Vec<(FiberId, Place)> {
         self.lock().fibers.iter().map(|f| (f.parent, f.place.clone())).collect()
     }
 
@@ -212,20 +212,20 @@ impl Sim {
     }
 
     /// Notes the state a fiber entered (`None`: it exited it).
-    pub fn in_state(&self, f: FiberId, state: Option<&'static str>) {
+    pub(crate) fn in_state(&self, f: FiberId, state: Option<&'static str>) {
         if let Some(fiber) = self.lock().fibers.get_mut(f) {
             fiber.state = state;
         }
     }
 
     /// Completes once virtual time reaches `due_ms`.
-    pub fn sleep_until(&self, fiber: FiberId, due_ms: i64) -> Sleep<'_> {
+    pub(crate) fn sleep_until(&self, fiber: FiberId, due_ms: i64) -> Sleep<'_> {
         Sleep { sim: self, fiber, due: due_ms, seq: None, done: false }
     }
 
     /// A scheduling point: under an exploring interleaving, lets other
     /// fibers due now run first, in a seeded order; otherwise nothing.
-    pub fn yield_now(&self, fiber: FiberId) -> Sleep<'_> {
+    pub(crate) fn yield_now(&self, fiber: FiberId) -> Sleep<'_> {
         Sleep { sim: self, fiber, due: self.now_ms(), seq: None, done: !self.explores }
     }
 
@@ -361,7 +361,7 @@ impl Sim {
     /// Marks a sleeping leaf fiber as running while it is polled for
     /// another reason than its timer (a callback came); polling its sleeps
     /// again puts it back to sleep.
-    pub fn awake(&self, fiber: FiberId) {
+    pub(crate) fn awake(&self, fiber: FiberId) {
         let mut i = self.lock();
         if i.fibers[fiber].status == Status::Sleeping {
             i.set(fiber, Status::Running);
@@ -369,7 +369,7 @@ impl Sim {
     }
 
     /// How many timers `fiber` has set that have not fired.
-    pub fn timers_of(&self, fiber: FiberId) -> usize {
+    pub(crate) fn timers_of(&self, fiber: FiberId) -> usize {
         self.lock().fibers[fiber].timers
     }
 }

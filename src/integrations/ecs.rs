@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 /// The `Overrides.ContainerOverrides` entries of RunTask parameters, in order:
 /// the one walk every reader of container overrides goes through.
-pub fn container_overrides(params: &Value) -> impl Iterator<Item = &Value> {
+pub(crate) fn container_overrides(params: &Value) -> impl Iterator<Item = &Value> {
     params
         .get("Overrides")
         .and_then(|o| o.get("ContainerOverrides"))
@@ -16,12 +16,12 @@ pub fn container_overrides(params: &Value) -> impl Iterator<Item = &Value> {
 }
 
 /// The container name of one override entry.
-pub fn override_name(o: &Value) -> Option<&str> {
+pub(crate) fn override_name(o: &Value) -> Option<&str> {
     o.get("Name").and_then(Value::as_str)
 }
 
 /// The `Environment` entries of one override entry.
-pub fn override_environment(o: &Value) -> impl Iterator<Item = &Value> {
+pub(crate) fn override_environment(o: &Value) -> impl Iterator<Item = &Value> {
     o.get("Environment").and_then(Value::as_array).into_iter().flatten()
 }
 
@@ -68,7 +68,12 @@ fn containers(params: &Value, task_arn: &str, status: &str, exit_code: Option<i6
 }
 
 /// The RunTask response for a task that was just started.
-pub fn run_task_response(params: &Value, region: &str, account: &str, task_id: &str) -> Value {
+pub(crate) fn run_task_response(
+    params: &Value,
+    region: &str,
+    account: &str,
+    task_id: &str,
+) -> Value {
     let (cluster_arn, td_arn, task_arn) = arns(params, region, account, task_id);
     json!({
         "Failures": [],
@@ -86,7 +91,7 @@ pub fn run_task_response(params: &Value, region: &str, account: &str, task_id: &
 
 /// The DescribeTasks task object of a stopped task (`.sync`'s result, or
 /// the cause of its `States.TaskFailed`).
-pub fn stopped_task(
+pub(crate) fn stopped_task(
     params: &Value,
     region: &str,
     account: &str,

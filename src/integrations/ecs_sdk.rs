@@ -450,7 +450,7 @@ fn date(d: Option<&aws_smithy_types::DateTime>) -> Option<Value> {
 }
 
 /// An ECS task as Step Functions returns it (PascalCase keys).
-pub fn task_json(t: &ecs::Task) -> Value {
+pub(crate) fn task_json(t: &ecs::Task) -> Value {
     let mut m = Map::new();
     put(&mut m, "AvailabilityZone", s(t.availability_zone()));
     put(&mut m, "ClusterArn", s(t.cluster_arn()));

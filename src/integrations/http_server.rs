@@ -19,7 +19,7 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// How long a client may take over what it sends.
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// To send a request's headers (default 10 s); then the connection closes.
     pub header_read_timeout: Duration,
     /// To send a request's body (default 30 s); then it gets a 400.
@@ -87,7 +87,7 @@ pub async fn serve_tokens(
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `api`.
-pub async fn serve(
+pub(crate) async fn serve(
     api: Arc<dyn SfnApi>,
     addr: SocketAddr,
     limits: Limits,

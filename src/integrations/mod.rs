@@ -4,7 +4,7 @@
 //! SDK clients and containers.
 
 #[cfg(any(feature = "sdk", feature = "containers"))]
-pub use crate::asl::{Pattern, Resource};
+pub(crate) use crate::asl::{Pattern, Resource};
 
 use crate::failure::HarnessFault;
 use serde_json::Value;
@@ -212,7 +212,7 @@ impl TaskReply {
     }
 }
 
-pub use crate::BoxFuture;
+pub(crate) use crate::BoxFuture;
 
 /// Anything that can answer a Task invocation.
 pub trait Integration: Send + Sync {
@@ -238,7 +238,7 @@ pub trait Integration: Send + Sync {
 }
 
 /// A synchronous Rust handler (`Fn(&TaskCall) -> TaskReply`).
-pub struct Handler<F>(pub F);
+pub(crate) struct Handler<F>(pub F);
 
 impl<F> Integration for Handler<F>
 where
@@ -255,7 +255,7 @@ where
 }
 
 /// An asynchronous Rust handler (`Fn(TaskCall) -> impl Future<Output = TaskReply>`).
-pub struct AsyncHandler<F>(pub F);
+pub(crate) struct AsyncHandler<F>(pub F);
 
 impl<F, Fut> Integration for AsyncHandler<F>
 where
@@ -328,24 +328,24 @@ fn environment_overrides<'a>(
 }
 
 #[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]
-pub mod aws_json;
-pub mod ecs;
-pub mod params;
-pub mod tokens;
+pub(crate) mod aws_json;
+pub(crate) mod ecs;
+pub(crate) mod params;
+pub(crate) mod tokens;
 
 #[cfg(feature = "containers")]
-pub mod containers;
+pub(crate) mod containers;
 #[cfg(feature = "sdk")]
-pub mod ecs_sdk;
+pub(crate) mod ecs_sdk;
 #[cfg(any(feature = "containers", feature = "endpoint"))]
-pub mod http_server;
+pub(crate) mod http_server;
 #[cfg(feature = "sdk")]
-pub mod sdk;
+pub(crate) mod sdk;
 
 /// Which integration answers each Task state, and the token registry that
 /// callbacks go through.
 #[derive(Clone, Default)]
-pub struct Integrations {
+pub(crate) struct Integrations {
     by_state: std::collections::HashMap<String, Arc<dyn Integration>>,
     fallback: Option<Arc<dyn Integration>>,
     /// States answered by a mock-config response.
@@ -375,31 +375,31 @@ impl std::fmt::Debug for Integrations {
 }
 
 impl Integrations {
-    pub fn new() -> Integrations {
+    pub(crate) fn new() -> Integrations {
         Integrations { callback_wait: std::time::Duration::from_secs(30), ..Default::default() }
     }
 
     /// The registry SendTask* calls resolve tokens in.
-    pub fn tokens(&self) -> &Arc<tokens::TokenRegistry> {
+    pub(crate) fn tokens(&self) -> &Arc<tokens::TokenRegistry> {
         &self.tokens
     }
 
     /// Shares a registry (e.g. with the local endpoint).
     #[cfg(feature = "endpoint")]
-    pub fn set_tokens(&mut self, tokens: Arc<tokens::TokenRegistry>) {
+    pub(crate) fn set_tokens(&mut self, tokens: Arc<tokens::TokenRegistry>) {
         self.tokens = tokens;
     }
 
     /// Answers every Task state without its own integration.
     #[cfg(feature = "endpoint")]
-    pub fn set_fallback(&mut self, i: Arc<dyn Integration>) {
+    pub(crate) fn set_fallback(&mut self, i: Arc<dyn Integration>) {
         self.fallback = Some(i);
     }
 
     /// Routes the Task state `state` to `integration` (replacing any before).
     /// A state that a mock config answers too is marked shadowed: running it
     /// fails the execution, since one of the two answers would be ignored.
-    pub fn insert(&mut self, state: impl Into<String>, integration: Arc<dyn Integration>) {
+    pub(crate) fn insert(&mut self, state: impl Into<String>, integration: Arc<dyn Integration>) {
         let state = state.into();
         if self.mocked.remove(&state) {
             self.shadow(&state);
@@ -409,7 +409,11 @@ impl Integrations {
 
     /// Routes `state` to a mock-config response; shadowed if a handler
     /// answers it already (see [`Integrations::insert`]).
-    pub fn insert_mock(&mut self, state: impl Into<String>, integration: Arc<dyn Integration>) {
+    pub(crate) fn insert_mock(
+        &mut self,
+        state: impl Into<String>,
+        integration: Arc<dyn Integration>,
+    ) {
         let state = state.into();
         if self.by_state.contains_key(&state) && !self.mocked.contains(&state) {
             self.shadow(&state);
@@ -430,21 +434,21 @@ impl Integrations {
     }
 
     /// Provides the S3 object `bucket/key` for ItemReaders.
-    pub fn put_s3_object(&mut self, bucket: &str, key: &str, body: &str) {
+    pub(crate) fn put_s3_object(&mut self, bucket: &str, key: &str, body: &str) {
         Arc::make_mut(&mut self.s3).insert(format!("{bucket}/{key}"), body.to_string());
     }
 
     /// The S3 objects ItemReaders read, by `bucket/key`.
-    pub fn s3_objects(&self) -> Arc<std::collections::BTreeMap<String, String>> {
+    pub(crate) fn s3_objects(&self) -> Arc<std::collections::BTreeMap<String, String>> {
         self.s3.clone()
     }
 
     /// Why `state`'s answer is ambiguous, if it is.
-    pub fn shadowed(&self, state: &str) -> Option<&str> {
+    pub(crate) fn shadowed(&self, state: &str) -> Option<&str> {
         self.shadowed.get(state).map(String::as_str)
     }
 
-    pub fn get(&self, state: &str) -> Option<&dyn Integration> {
+    pub(crate) fn get(&self, state: &str) -> Option<&dyn Integration> {
         self.by_state.get(state).or(self.fallback.as_ref()).map(|i| i.as_ref())
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// Why `params` cannot start a task of `res`, in AWS's words (the list in
 /// brackets of its cause), if they cannot.
-pub fn check(res: &TaskResource, params: &Value) -> Option<String> {
+pub(crate) fn check(res: &TaskResource, params: &Value) -> Option<String> {
     match (&*res.resource_type, res.resource.split('.').next().unwrap_or_default()) {
         ("apigateway", "invoke") => api_gateway(params),
         _ => None,

@@ -62,7 +62,7 @@ fn sdk_config(endpoint_url: &str, region: &str, http: SharedHttpClient) -> aws_t
 }
 
 /// An `aws_sdk_sfn::Client` whose requests are served by `api` in process.
-pub fn in_process_sfn_client(api: Arc<dyn SfnApi>, region: &str) -> aws_sdk_sfn::Client {
+pub(crate) fn in_process_sfn_client(api: Arc<dyn SfnApi>, region: &str) -> aws_sdk_sfn::Client {
     let http = http_client_fn(move |_, _| SharedHttpConnector::new(InProcess(api.clone())));
     aws_sdk_sfn::Client::new(&sdk_config("http://sfn-harness.in-process", region, http))
 }
@@ -116,7 +116,7 @@ impl HttpConnector for PlainHttp {
 }
 
 /// An SDK HTTP client that speaks plain HTTP (for `http://` endpoints).
-pub fn plain_http_client() -> SharedHttpClient {
+pub(crate) fn plain_http_client() -> SharedHttpClient {
     let connector = PlainHttp {
         client: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http(),

@@ -43,7 +43,7 @@ pub enum Callback {
 
 /// Why a token no longer accepts callbacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Closed {
+pub(crate) enum Closed {
     Answered,
     TimedOut,
     Aborted,
@@ -293,7 +293,11 @@ fn short(token: &str) -> String {
 #[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]
 /// The SendTask* operations over awsJson1_0 bodies; `None` for any other
 /// operation.
-pub fn handle_callback_op(reg: &TokenRegistry, op: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+pub(crate) fn handle_callback_op(
+    reg: &TokenRegistry,
+    op: &str,
+    body: &[u8],
+) -> Option<(u16, Vec<u8>)> {
     use super::aws_json::{error_response, ok_response};
     if !matches!(op, "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat") {
         return None;

@@ -15,7 +15,7 @@ use std::io::Write;
 
 /// What can be covered, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A state that was entered.
     State,
     /// A Choice rule, or a Choice's Default, that was taken.

@@ -8,17 +8,18 @@
 
 mod wall;
 
-pub use wall::{Mark, RealTime, Wall};
+pub(crate) use wall::Mark;
+pub use wall::{RealTime, Wall};
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 
 /// 2024-01-01T00:00:00Z: where virtual time starts unless a test says otherwise.
-pub const DEFAULT_START_MS: i64 = 1_704_067_200_000;
+pub(crate) const DEFAULT_START_MS: i64 = 1_704_067_200_000;
 
 /// Parses an ISO-8601 extended offset date-time (`2016-03-14T01:59:00Z`,
 /// `2016-03-14T01:59:00.123+02:00`) as AWS accepts it: a `T` between date
 /// and time, and an offset, are required.
-pub fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
+pub(crate) fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
     let b = s.as_bytes();
     if b.len() < 20 || b[10] != b'T' || !(s.ends_with('Z') || s[19..].contains(['+', '-'])) {
         return None;
@@ -27,13 +28,13 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
 }
 
 /// [`parse_datetime`] as epoch milliseconds.
-pub fn parse_timestamp(s: &str) -> Option<i64> {
+pub(crate) fn parse_timestamp(s: &str) -> Option<i64> {
     parse_datetime(s).map(|d| d.timestamp_millis())
 }
 
 /// Formats epoch milliseconds as AWS writes context timestamps
 /// (`2024-01-01T00:00:10.000Z`).
-pub fn format_timestamp(ms: i64) -> String {
+pub(crate) fn format_timestamp(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .map(|d| d.to_rfc3339_opts(SecondsFormat::Millis, true))
         .unwrap_or_else(|| ms.to_string())

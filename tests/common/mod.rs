@@ -8,27 +8,27 @@ use sfn_harness::Harness;
 /// A test that needs what this machine lacks skips with one line saying
 /// what to install, unless `var`=1 (as `.ci/run` sets it) makes it
 /// mandatory: then it fails, saying why.
-pub fn skip_unless_required(var: &str, why: &str) {
+pub(crate) fn skip_unless_required(var: &str, why: &str) {
     assert!(std::env::var(var).as_deref() != Ok("1"), "{why}, but {var}=1 makes it required");
     eprintln!("SKIPPED: {why}");
 }
 
 /// A harness for the seed definition `path` with its `FargateTask` state
 /// changed by `edit` (a timeout, a retrier, a command override …).
-pub fn seed_with(path: &str, edit: impl FnOnce(&mut Value)) -> Harness {
+pub(crate) fn seed_with(path: &str, edit: impl FnOnce(&mut Value)) -> Harness {
     let mut def: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     edit(&mut def["States"]["FargateTask"]);
     Harness::from_definition(&def.to_string()).unwrap()
 }
 
 /// Makes the task's container sleep for a minute instead of working.
-pub fn sleep_instead(task: &mut Value) {
+pub(crate) fn sleep_instead(task: &mut Value) {
     task["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"] =
         serde_json::json!(["python3", "-c", "import time; time.sleep(60)"]);
 }
 
 /// Writes what `SFN_HARNESS_MUTANT` names: `mutant` of the ASL file `def`.
-pub fn write_mutant_file(
+pub(crate) fn write_mutant_file(
     def: &str,
     mutant: &sfn_harness::mutation::Mutant,
     file: &std::path::Path,
@@ -42,7 +42,7 @@ pub fn write_mutant_file(
 }
 
 /// Runs this test binary's test `name` alone, in a process of its own, with `env`.
-pub fn run_test_alone(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Output {
+pub(crate) fn run_test_alone(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Output {
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", name, "--nocapture"]);
     for (k, v) in env {
@@ -52,7 +52,7 @@ pub fn run_test_alone(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::proc
 }
 
 /// `(type, id, previousEventId)` of each event.
-pub fn ids(exec: &sfn_harness::Execution) -> Vec<(String, u64, u64)> {
+pub(crate) fn ids(exec: &sfn_harness::Execution) -> Vec<(String, u64, u64)> {
     exec.history_json()
         .as_array()
         .unwrap()
@@ -68,7 +68,7 @@ pub fn ids(exec: &sfn_harness::Execution) -> Vec<(String, u64, u64)> {
 }
 
 /// Polls DescribeExecution until the execution is no longer RUNNING.
-pub async fn wait_done(
+pub(crate) async fn wait_done(
     client: &aws_sdk_sfn::Client,
     arn: &str,
 ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {

@@ -17,7 +17,7 @@ pub(super) const TYPE: super::StateType =
 const FIELDS: &[&str] = &["InputPath", "OutputPath", "Choices", "Default", "Assign", "Output"];
 
 #[derive(Debug, Clone)]
-pub struct ChoiceBranch {
+pub(crate) struct ChoiceBranch {
     pub rule: Rule,
     pub next: usize,
     /// Variables assigned when this rule matches.
@@ -28,7 +28,7 @@ pub struct ChoiceBranch {
 
 /// A choice rule.
 #[derive(Debug, Clone)]
-pub enum Rule {
+pub(crate) enum Rule {
     And(Vec<Rule>),
     Or(Vec<Rule>),
     Not(Box<Rule>),
@@ -42,14 +42,14 @@ pub enum Rule {
 }
 
 #[derive(Debug, Clone)]
-pub enum Operand {
+pub(crate) enum Operand {
     Value(Value),
     Path(Path),
 }
 
 /// The comparison operators, without their `Path` suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     StringEquals,
     StringLessThan,
     StringGreaterThan,
@@ -76,7 +76,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: &'static [(&'static str, Op)] = &[
+    pub(crate) const ALL: &'static [(&'static str, Op)] = &[
         ("StringEquals", Op::StringEquals),
         ("StringLessThan", Op::StringLessThan),
         ("StringGreaterThan", Op::StringGreaterThan),
@@ -104,7 +104,7 @@ impl Op {
 
     /// Parses an operator key: `NumericEquals` or `NumericEqualsPath`
     /// (the bool says whether the operand is a path).
-    pub fn parse(key: &str) -> Option<(Op, bool)> {
+    pub(crate) fn parse(key: &str) -> Option<(Op, bool)> {
         let (base, is_path) = match key.strip_suffix("Path") {
             Some(b) if !b.starts_with("Is") && b != "StringMatches" => (b, true),
             _ => (key, false),

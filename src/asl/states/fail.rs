@@ -18,7 +18,7 @@ const FIELDS: &[&str] = &["Error", "ErrorPath", "Cause", "CausePath"];
 
 /// A string given literally or by a path (Fail's Error/ErrorPath).
 #[derive(Debug, Clone)]
-pub enum Text {
+pub(crate) enum Text {
     Literal(String),
     Path(Path),
     Call(Call),

@@ -46,7 +46,7 @@ const FIELDS: &[&str] = &[
 
 /// A Map state: its item processor and how items are found and shaped.
 #[derive(Debug, Clone)]
-pub struct MapSpec {
+pub(crate) struct MapSpec {
     pub processor: StateMachine,
     /// `ItemsPath` (default `$`).
     pub items_path: Option<Path>,
@@ -78,7 +78,7 @@ pub struct MapSpec {
 /// A Map's `ItemBatcher`: each iteration gets `{"Items": [...]}` (with
 /// `BatchInput` beside them) of at most so many items and bytes.
 #[derive(Debug, Clone)]
-pub struct ItemBatcher {
+pub(crate) struct ItemBatcher {
     /// `MaxItemsPerBatch` (or its Path / expression).
     pub max_items: Option<Amount>,
     /// `MaxInputBytesPerBatch` (or its Path / expression).
@@ -89,14 +89,14 @@ pub struct ItemBatcher {
 
 /// A Map's `ResultWriter`: where in S3 the results go.
 #[derive(Debug, Clone)]
-pub struct ResultWriter {
+pub(crate) struct ResultWriter {
     /// `Parameters` / `Arguments`: Bucket and Prefix.
     pub parameters: Dynamic,
 }
 
 /// A Map's `ItemReader`: where its items come from in S3, and how to read them.
 #[derive(Debug, Clone)]
-pub struct ItemReader {
+pub(crate) struct ItemReader {
     /// `arn:aws:states:::s3:getObject` or `…:s3:listObjectsV2`.
     pub resource: String,
     /// `Parameters` / `Arguments` (Bucket, Key or Prefix).
@@ -116,7 +116,7 @@ pub struct ItemReader {
 /// A number given literally, by a path or by a JSONata expression
 /// (ToleratedFailure*, the ItemBatcher's limits).
 #[derive(Debug, Clone)]
-pub enum Amount {
+pub(crate) enum Amount {
     Literal(f64),
     Path(Path),
     Expr(Arc<Expr>),

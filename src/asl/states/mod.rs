@@ -10,11 +10,11 @@ mod succeed;
 mod task;
 mod wait;
 
-pub use choice::{ChoiceBranch, Op, Operand, Rule};
-pub use fail::Text;
-pub use map::{Amount, ItemBatcher, ItemReader, MapSpec, ResultWriter};
-pub use task::{Seconds, Task};
-pub use wait::WaitFor;
+pub(crate) use choice::{ChoiceBranch, Op, Operand, Rule};
+pub(crate) use fail::Text;
+pub(crate) use map::{Amount, ItemBatcher, ItemReader, MapSpec, ResultWriter};
+pub(crate) use task::{Seconds, Task};
+pub(crate) use wait::WaitFor;
 
 use super::lower::Cx;
 use super::model::{QueryLanguage, StateKind};

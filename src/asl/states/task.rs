@@ -38,7 +38,7 @@ const FIELDS: &[&str] = &[
 
 /// A number of seconds given literally or by a path.
 #[derive(Debug, Clone)]
-pub enum Seconds {
+pub(crate) enum Seconds {
     Fixed(u64),
     Path(Path),
     /// A JSONata expression.
@@ -46,7 +46,7 @@ pub enum Seconds {
 }
 
 #[derive(Debug, Clone)]
-pub struct Task {
+pub(crate) struct Task {
     pub resource: String,
     /// The resource ARN classified once.
     pub kind: Resource,

@@ -25,7 +25,7 @@ const FIELDS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone)]
-pub enum WaitFor {
+pub(crate) enum WaitFor {
     Seconds(u64),
     SecondsPath(Path),
     /// Epoch milliseconds.
