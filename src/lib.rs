@@ -66,6 +66,7 @@
 
 #![deny(missing_docs)]
 
+mod arn;
 mod asl;
 #[cfg(any(feature = "cli", test))]
 mod conformance;

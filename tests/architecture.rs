@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// The layers, bottom first. A module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
     // leaves: names, JSON text, the seeded generator, time
-    &["names", "json", "rng", "time"],
+    &["names", "json", "rng", "time", "arn"],
     // intrinsic functions; Docker containers (know nothing of ASL); typed failures
     &["intrinsics", "container", "failure"],
     // WHAT a state machine is
@@ -225,6 +225,54 @@ fn code_of_leaves_out_comments_and_strings() {
         code_of(r#"f("x.elapsed() \" y", "http://a") + z.elapsed()"#),
         r#"f("", "") + z.elapsed()"#
     );
+}
+
+/// What the interpreter (`src/asl`, `src/eval`) may not even name: it runs
+/// on virtual time, and holds real time only as `time::RealInstant`s a
+/// `Wall` gave it.
+const REAL_TIME_TYPES: &[&str] = &["tokio::time", "std::time::Instant", "SystemTime", "Instant::"];
+
+#[test]
+fn the_interpreter_names_no_real_time() {
+    let mut found = Vec::new();
+    for dir in ["asl", "eval"] {
+        let mut files = Vec::new();
+        rust_files(&src().join(dir), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = code_of(line);
+                if REAL_TIME_TYPES.iter().any(|t| code.contains(t))
+                    || code.contains("use tokio::time")
+                {
+                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "real time named in the interpreter (use time::Wall):\n{}",
+        found.join("\n")
+    );
+}
+
+/// ARNs are built in `src/arn.rs` (and read there: `arn::state_machine_name`).
+#[test]
+fn arns_are_built_in_one_place() {
+    let home = src().join("arn.rs");
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut found = Vec::new();
+    for file in files.into_iter().filter(|f| *f != home) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("format!(\"arn:") || line.contains(":stateMachine:\", 1)") {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "ARNs built outside src/arn.rs:\n{}", found.join("\n"));
 }
 
 #[test]

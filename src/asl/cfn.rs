@@ -6,6 +6,7 @@
 //! `MyFunction`), unless the user says otherwise (`--substitute`).
 
 use super::load::LoadError;
+use crate::arn;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -178,7 +179,7 @@ impl<'a> Resolver<'a> {
             "AWS::StackName" => return "Stack".into(),
             "AWS::StackId" => {
                 const STACK: &str = "stack/Stack/00000000-0000-0000-0000-000000000000";
-                return format!("arn:aws:cloudformation:{r}:{a}:{STACK}");
+                return arn::of("cloudformation", r, a, STACK);
             }
             "AWS::NoValue" => return String::new(),
             _ => {}
@@ -209,36 +210,34 @@ impl<'a> Resolver<'a> {
         let ty = self.resource_type(id);
         let (r, a) = (&self.region, ACCOUNT);
         match (ty, attr) {
-            ("AWS::ECS::Cluster", "Arn") => format!("arn:aws:ecs:{r}:{a}:cluster/{id}"),
+            ("AWS::ECS::Cluster", "Arn") => arn::ecs(r, a, &format!("cluster/{id}")),
             ("AWS::Lambda::Function" | "AWS::Serverless::Function", "Arn") => {
-                format!("arn:aws:lambda:{r}:{a}:function:{id}")
+                arn::lambda_function(r, a, id)
             }
-            ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{a}:role/{id}"),
+            ("AWS::IAM::Role", "Arn") => arn::role(a, id),
             ("AWS::ECS::TaskDefinition", "Arn" | "TaskDefinitionArn") => {
-                format!("arn:aws:ecs:{r}:{a}:task-definition/{id}:1")
+                arn::ecs(r, a, &format!("task-definition/{id}:1"))
             }
-            ("AWS::SQS::Queue", "Arn") => format!("arn:aws:sqs:{r}:{a}:{id}"),
+            ("AWS::SQS::Queue", "Arn") => arn::of("sqs", r, a, id),
             ("AWS::SQS::Queue", "QueueUrl") => format!("https://sqs.{r}.amazonaws.com/{a}/{id}"),
             ("AWS::SQS::Queue", "QueueName") => id.to_string(),
-            ("AWS::SNS::Topic", "TopicArn" | "Arn") => format!("arn:aws:sns:{r}:{a}:{id}"),
+            ("AWS::SNS::Topic", "TopicArn" | "Arn") => arn::of("sns", r, a, id),
             ("AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable", "Arn") => {
-                format!("arn:aws:dynamodb:{r}:{a}:table/{id}")
+                arn::of("dynamodb", r, a, &format!("table/{id}"))
             }
-            ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{}", id.to_lowercase()),
-            ("AWS::Events::EventBus", "Arn") => format!("arn:aws:events:{r}:{a}:event-bus/{id}"),
+            ("AWS::S3::Bucket", "Arn") => arn::of("s3", "", "", &id.to_lowercase()),
+            ("AWS::Events::EventBus", "Arn") => arn::of("events", r, a, &format!("event-bus/{id}")),
             ("AWS::Events::EventBus", "Name") => id.to_string(),
             ("AWS::StepFunctions::StateMachine" | "AWS::Serverless::StateMachine", "Arn") => {
-                format!("arn:aws:states:{r}:{a}:stateMachine:{id}")
+                arn::state_machine(r, a, id)
             }
             ("AWS::StepFunctions::StateMachine" | "AWS::Serverless::StateMachine", "Name") => {
                 id.to_string()
             }
-            ("AWS::StepFunctions::Activity", "Arn") => {
-                format!("arn:aws:states:{r}:{a}:activity:{id}")
-            }
+            ("AWS::StepFunctions::Activity", "Arn") => arn::states(r, a, "activity", id),
             ("AWS::EC2::SecurityGroup", "GroupId") => format!("sg-{}", hex_of(id)),
             ("AWS::EC2::Subnet", "SubnetId") => format!("subnet-{}", hex_of(id)),
-            (_, "Arn") => format!("arn:aws:{}:{r}:{a}:{id}", service_of(ty)),
+            (_, "Arn") => arn::of(&service_of(ty), r, a, id),
             (_, "Name") => id.to_string(),
             _ => format!("{id}.{attr}"),
         }

@@ -106,10 +106,7 @@ impl Resource {
     /// function of the execution's region and account, named after it.
     pub(crate) fn function_arn(arn: &Arc<str>, region: &str, account: &str) -> Arc<str> {
         if Resource::is_unresolved(arn) {
-            Arc::from(format!(
-                "arn:aws:lambda:{region}:{account}:function:{}",
-                arn.trim_matches('_')
-            ))
+            Arc::from(crate::arn::lambda_function(region, account, arn.trim_matches('_')))
         } else {
             arn.clone()
         }

@@ -364,7 +364,7 @@ impl Endpoint {
     fn arn(&self, caller: &Caller, kind: &str, rest: &str) -> String {
         let region = caller.region.as_deref().unwrap_or(&self.inner.cfg.region);
         let account = caller.account.as_deref().unwrap_or(&self.inner.cfg.account);
-        format!("arn:aws:states:{region}:{account}:{kind}:{rest}")
+        crate::arn::states(region, account, kind, rest)
     }
 
     /// Serves one awsJson1_0 request: `operation` is the part after
@@ -783,7 +783,7 @@ impl Endpoint {
             )
         };
         // the execution's ARN: its machine's, of kind execution, with its name
-        let exec_arn = format!("{}:{exec_name}", arn.replacen(":stateMachine:", ":execution:", 1));
+        let exec_arn = crate::arn::execution_of(&arn, &exec_name);
         if let Some(existing) = store.executions.get(&exec_arn) {
             if existing.status == Status::Running && existing.input == input_text {
                 return Ok((

@@ -15,13 +15,12 @@ use crate::integrations::ecs;
 use crate::integrations::tokens::{Callback, Closed, TokenRegistry};
 use crate::integrations::TaskReply;
 use crate::integrations::{Answer, BoxFuture, Timeline};
-use crate::time::{Mark, Wall};
+use crate::time::{Mark, RealInstant, Wall};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::time::Instant;
 
 /// AWS's default for a callback task with no TimeoutSeconds: one year.
 const DEFAULT_TASK_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
@@ -479,8 +478,8 @@ async fn wait_for_callback(
     rx: &mut tokio::sync::mpsc::UnboundedReceiver<Callback>,
     limits: Limits,
     fallback: std::time::Duration,
-    start: Instant,
-    heartbeat_at: &mut Option<Instant>,
+    start: RealInstant,
+    heartbeat_at: &mut Option<RealInstant>,
 ) -> Waited {
     use std::time::Duration;
     let timeout_at = limits.timeout.map(|t| start + Duration::from_secs(t));

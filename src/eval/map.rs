@@ -93,10 +93,8 @@ pub(super) async fn run(
         let outcome = if spec.distributed {
             let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
             let run_id = env.rng.uuid();
-            let run_arn = format!(
-                "arn:aws:states:{}:{}:mapRun:{}/{label}:{run_id}",
-                env.region, env.account, env.exec.state_machine_name
-            );
+            let rest = format!("{}/{label}:{run_id}", env.exec.state_machine_name);
+            let run_arn = crate::arn::states(&env.region, &env.account, "mapRun", &rest);
             map_run = Some((run_arn.clone(), run_id));
             env.push(Details::MapRunStarted { map_run_arn: run_arn })?;
             // child executions: their events stay out of this history

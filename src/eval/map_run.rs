@@ -107,7 +107,7 @@ pub(super) fn write_results(
         .enumerate()
         .map(|(i, (input, output))| {
             json!({
-                "ExecutionArn": format!("{}:{i}", run_arn.replacen(":mapRun:", ":execution:", 1)),
+                "ExecutionArn": crate::arn::map_run_child(run_arn, i),
                 "Input": crate::json::to_json_string(input),
                 "InputDetails": {"Included": true},
                 "Output": crate::json::to_json_string(output),

@@ -161,10 +161,7 @@ impl RunConfig {
 
     /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.
     pub(crate) fn state_machine_arn(&self) -> String {
-        format!(
-            "arn:aws:states:{}:{}:stateMachine:{}",
-            self.region, self.account, self.state_machine_name
-        )
+        crate::arn::state_machine(&self.region, &self.account, &self.state_machine_name)
     }
 }
 
@@ -431,7 +428,7 @@ fn role_arn(cfg: &RunConfig) -> String {
     if let Some(r) = &cfg.role_arn {
         return r.clone();
     }
-    format!("arn:aws:iam::{}:role/StepFunctionsRole", cfg.account)
+    crate::arn::role(&cfg.account, "StepFunctionsRole")
 }
 
 /// The ExecutionStarted event an execution with these settings and input
@@ -516,10 +513,7 @@ impl<'a> Env<'a> {
         let name = cfg.execution_name.clone().unwrap_or_else(|| rng.uuid());
         let role_arn = role_arn(cfg);
         let exec = ExecInfo {
-            id: format!(
-                "arn:aws:states:{}:{}:execution:{}:{}",
-                cfg.region, cfg.account, cfg.state_machine_name, name
-            ),
+            id: crate::arn::execution_of(&cfg.state_machine_arn(), &name),
             name,
             input: input.clone(),
             role_arn: role_arn.clone(),

@@ -2,6 +2,7 @@
 //! ECS side is simulated: the RunTask response that TaskSubmitted carries and
 //! the stopped task that a `.sync` task returns.
 
+use crate::arn;
 use serde_json::{json, Value};
 
 /// The `Overrides.ContainerOverrides` entries of RunTask parameters, in order:
@@ -35,18 +36,18 @@ fn arns(params: &Value, region: &str, account: &str, task_id: &str) -> (String, 
     let cluster_arn = if cluster.starts_with("arn:") {
         cluster.to_string()
     } else {
-        format!("arn:aws:ecs:{region}:{account}:cluster/{cluster}")
+        arn::ecs(region, account, &format!("cluster/{cluster}"))
     };
     let cluster_name = cluster_arn.rsplit('/').next().unwrap_or(cluster).to_string();
     let td = str_param(params, "TaskDefinition", "task-definition");
     let td_arn = if td.starts_with("arn:") {
         td.to_string()
     } else if td.contains(':') {
-        format!("arn:aws:ecs:{region}:{account}:task-definition/{td}")
+        arn::ecs(region, account, &format!("task-definition/{td}"))
     } else {
-        format!("arn:aws:ecs:{region}:{account}:task-definition/{td}:1")
+        arn::ecs(region, account, &format!("task-definition/{td}:1"))
     };
-    let task_arn = format!("arn:aws:ecs:{region}:{account}:task/{cluster_name}/{task_id}");
+    let task_arn = arn::ecs(region, account, &format!("task/{cluster_name}/{task_id}"));
     (cluster_arn, td_arn, task_arn)
 }
 

@@ -68,12 +68,7 @@ impl Integration for StartExecution {
             let params = call.parameters.as_ref();
             let arn = params.get("StateMachineArn").and_then(Value::as_str).unwrap_or_default();
             // `…:stateMachine:Name`, `…:stateMachine:Name:version` or an alias
-            let name = arn
-                .split(":stateMachine:")
-                .nth(1)
-                .and_then(|r| r.split(':').next())
-                .unwrap_or(arn)
-                .to_string();
+            let name = crate::arn::state_machine_name(arn).to_string();
             let child = {
                 let children = self.0.lock().unwrap_or_else(|p| p.into_inner());
                 children.machines.get(&name).cloned()

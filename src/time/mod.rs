@@ -9,6 +9,9 @@
 mod wall;
 
 pub(crate) use wall::Mark;
+/// A point in real time, as [`Wall::now`] gives it: what modules that may
+/// not read the clock themselves hold and compare.
+pub(crate) type RealInstant = tokio::time::Instant;
 pub use wall::{RealTime, Wall};
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};

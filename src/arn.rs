@@ -1,0 +1,68 @@
+//! ARNs, built and read in one place: `arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE`.
+
+/// `arn:aws:{service}:{region}:{account}:{resource}` (region and account
+/// empty for global services: `arn:aws:iam::…`, `arn:aws:s3:::…`).
+pub(crate) fn of(service: &str, region: &str, account: &str, resource: &str) -> String {
+    format!("arn:aws:{service}:{region}:{account}:{resource}")
+}
+
+/// A Step Functions resource: `arn:aws:states:R:A:{kind}:{rest}`
+/// (`stateMachine`, `execution`, `activity`, `mapRun`, …).
+pub(crate) fn states(region: &str, account: &str, kind: &str, rest: &str) -> String {
+    of("states", region, account, &format!("{kind}:{rest}"))
+}
+
+/// `arn:aws:states:R:A:stateMachine:NAME`.
+pub(crate) fn state_machine(region: &str, account: &str, name: &str) -> String {
+    states(region, account, "stateMachine", name)
+}
+
+/// The execution `name` of the state machine with ARN `machine` (a version
+/// or alias suffix kept, as AWS keeps it): `…:execution:MACHINE:NAME`.
+pub(crate) fn execution_of(machine: &str, name: &str) -> String {
+    format!("{}:{name}", machine.replacen(":stateMachine:", ":execution:", 1))
+}
+
+/// The child execution `n` of a distributed Map's run with ARN `map_run`.
+pub(crate) fn map_run_child(map_run: &str, n: usize) -> String {
+    format!("{}:{n}", map_run.replacen(":mapRun:", ":execution:", 1))
+}
+
+/// The state machine name an ARN names (`…:stateMachine:NAME`,
+/// `…:stateMachine:NAME:version`, or an alias); the text itself when it is
+/// no state machine ARN.
+pub(crate) fn state_machine_name(arn: &str) -> &str {
+    arn.split(":stateMachine:").nth(1).and_then(|r| r.split(':').next()).unwrap_or(arn)
+}
+
+/// An IAM role: `arn:aws:iam::A:role/NAME`.
+pub(crate) fn role(account: &str, name: &str) -> String {
+    of("iam", "", account, &format!("role/{name}"))
+}
+
+/// A Lambda function: `arn:aws:lambda:R:A:function:NAME`.
+pub(crate) fn lambda_function(region: &str, account: &str, name: &str) -> String {
+    of("lambda", region, account, &format!("function:{name}"))
+}
+
+/// An ECS resource: `arn:aws:ecs:R:A:{resource}` (`cluster/…`, `task/…`).
+pub(crate) fn ecs(region: &str, account: &str, resource: &str) -> String {
+    of("ecs", region, account, resource)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_read_back() {
+        let m = state_machine("us-east-1", "1", "m");
+        assert_eq!(m, "arn:aws:states:us-east-1:1:stateMachine:m");
+        assert_eq!(execution_of(&m, "e"), "arn:aws:states:us-east-1:1:execution:m:e");
+        assert_eq!(state_machine_name(&format!("{m}:3")), "m");
+        assert_eq!(state_machine_name("plain"), "plain");
+        assert_eq!(role("1", "r"), "arn:aws:iam::1:role/r");
+        let run = states("r", "a", "mapRun", "m/label:id");
+        assert_eq!(map_run_child(&run, 2), "arn:aws:states:r:a:execution:m/label:id:2");
+    }
+}
