@@ -13,6 +13,7 @@ mod model;
 pub(crate) mod mutant;
 mod parse;
 mod path;
+mod read;
 mod recover;
 mod resource;
 mod states;

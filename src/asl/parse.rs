@@ -2,7 +2,6 @@
 //! every diagnostic out.
 
 use super::diagnostic::{code, Diagnostic, InvalidDefinition, Severity};
-use super::graph::duplicate_state_names;
 use super::lower::lower;
 use super::model::StateMachine;
 use serde_json::Value;
@@ -35,7 +34,7 @@ pub(crate) fn parse_str(text: &str) -> Result<StateMachine, InvalidDefinition> {
             }],
         });
     }
-    let v: Value = serde_json::from_str(text).map_err(|e| InvalidDefinition {
+    let (v, dups) = super::read::read(text).map_err(|e| InvalidDefinition {
         diagnostics: vec![Diagnostic {
             severity: Severity::Error,
             code: code::INVALID_JSON_DESCRIPTION,
@@ -56,7 +55,6 @@ pub(crate) fn parse_str(text: &str) -> Result<StateMachine, InvalidDefinition> {
             message,
         }],
     })?;
-    let dups = duplicate_state_names(text);
     if !dups.is_empty() {
         let mut diagnostics = dups;
         diagnostics.extend(lower(&v).1);
@@ -82,7 +80,6 @@ pub(crate) fn diagnostics(v: &Value) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asl::graph::duplicate_state_names;
     use serde_json::json;
 
     fn codes(v: Value) -> Vec<(String, &'static str)> {
@@ -141,15 +138,6 @@ mod tests {
         assert!(got.contains(&("/States/A/Parameters/x.$".into(), code::SCHEMA_VALIDATION_FAILED)));
         assert!(got.contains(&("/States/A/Parameters/z.$".into(), code::SCHEMA_VALIDATION_FAILED)));
         assert_eq!(got.len(), 3, "{got:?}");
-    }
-
-    #[test]
-    fn duplicate_names_are_found_in_text() {
-        let d = duplicate_state_names(
-            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"A":{"Type":"Succeed"}}}"#,
-        );
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].location, "/States/A");
     }
 
     #[test]

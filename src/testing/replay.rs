@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use crate::json::{recorded_match, JSON_TEXT_KEYS as JSON_TEXT, VOLATILE_KEYS as IGNORED};
+use crate::json::{
+    maybe_json, recorded_match, JSON_TEXT_KEYS as JSON_TEXT, VOLATILE_KEYS as IGNORED,
+};
 
 /// Why a recorded history cannot be replayed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,10 +94,6 @@ fn details(e: &Value) -> Option<&Map<String, Value>> {
         .and_then(|(_, v)| v.as_object())
 }
 
-fn json_text(v: &Value) -> Value {
-    v.as_str().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_else(|| v.clone())
-}
-
 /// What replaying needs from a history: the input and each task state's
 /// attempts, per Map iteration, in order.
 struct Answers {
@@ -110,7 +108,7 @@ fn answers(events: &[Value]) -> Answers {
         e.get("previousEventId").and_then(Value::as_u64).and_then(|p| by_id.get(&p).copied())
     };
     let input =
-        details(&events[0]).and_then(|d| d.get("input")).map(json_text).unwrap_or(Value::Null);
+        details(&events[0]).and_then(|d| d.get("input")).map(maybe_json).unwrap_or(Value::Null);
     // walking back from an event: the state it belongs to and the Map
     // iterations around it (an iteration's chain can run through its
     // siblings' events: skip to its MapStateStarted)
@@ -165,7 +163,7 @@ fn answers(events: &[Value]) -> Answers {
     for e in events {
         let reply = match step(e) {
             Some(WorkStepKind::Succeeded) => Some(TaskReply::Succeed(
-                details(e).and_then(|d| d.get("output")).map(json_text).unwrap_or(Value::Null),
+                details(e).and_then(|d| d.get("output")).map(maybe_json).unwrap_or(Value::Null),
             )),
             Some(kind @ (WorkStepKind::Failed | WorkStepKind::TimedOut)) => {
                 let d = details(e);
@@ -183,7 +181,7 @@ fn answers(events: &[Value]) -> Answers {
                 })
             }
             Some(WorkStepKind::Submitted) => {
-                let out = details(e).and_then(|d| d.get("output")).map(json_text);
+                let out = details(e).and_then(|d| d.get("output")).map(maybe_json);
                 let mut cur = prev(e);
                 while let Some(x) = cur {
                     if scheduled(x) {
@@ -400,7 +398,7 @@ fn diverges(recorded: &[Value], replayed: &[Value], concurrent: bool) -> Option<
                 .iter()
                 .filter(|(k, _)| !IGNORED.contains(&k.as_str()))
                 .map(|(k, v)| {
-                    (k, if JSON_TEXT.contains(&k.as_str()) { json_text(v) } else { v.clone() })
+                    (k, if JSON_TEXT.contains(&k.as_str()) { maybe_json(v) } else { v.clone() })
                 })
                 .collect();
             fields.sort_by(|a, b| a.0.cmp(b.0));

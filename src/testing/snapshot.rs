@@ -102,7 +102,7 @@ fn is_default_noise(v: &Value) -> bool {
 
 /// JSON text parsed, or the text itself when it is not JSON.
 fn json_text(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
+    crate::json::maybe_json(&Value::String(s.to_string()))
 }
 
 /// `key: value`, the value compact when short, else broken over indented
