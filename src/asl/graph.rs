@@ -5,20 +5,67 @@
 
 use super::diagnostic::{code, token};
 use super::lower::Cx;
+use super::model::{State, StateKind};
 use serde_json::{Map, Value};
 
-/// Where a state can go next: Next, Default, Choices' and catchers' Next.
+/// Why a state goes to another: the one notion of a transition, read from
+/// the JSON ([`edges`], before lowering) or from the model ([`State::edges`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Edge {
+    /// `Next`.
+    Next,
+    /// A Choice's rule `i`.
+    Rule(usize),
+    /// A Choice's `Default`.
+    Default,
+    /// Catcher `i`.
+    Catch(usize),
+}
+
+/// Where a state (its JSON) can go next, and why.
+pub(crate) fn edges(s: &Value) -> Vec<(Edge, &str)> {
+    fn named(v: Option<&Value>) -> Option<&str> {
+        v.and_then(Value::as_str)
+    }
+    let list = |k: &str| s.get(k).and_then(Value::as_array).into_iter().flatten().enumerate();
+    let mut out = Vec::new();
+    out.extend(named(s.get("Next")).map(|n| (Edge::Next, n)));
+    out.extend(list("Choices").filter_map(|(i, c)| Some((Edge::Rule(i), named(c.get("Next"))?))));
+    out.extend(named(s.get("Default")).map(|n| (Edge::Default, n)));
+    out.extend(list("Catch").filter_map(|(i, c)| Some((Edge::Catch(i), named(c.get("Next"))?))));
+    out
+}
+
+/// Where a state (its JSON) can go next.
 pub(crate) fn successors(s: &Value) -> Vec<&str> {
-    let rules = |k: &str| {
-        s.get(k).and_then(Value::as_array).into_iter().flatten().filter_map(|c| c.get("Next"))
-    };
-    [s.get("Next"), s.get("Default")]
-        .into_iter()
-        .flatten()
-        .chain(rules("Choices"))
-        .chain(rules("Catch"))
-        .filter_map(Value::as_str)
-        .collect()
+    edges(s).into_iter().map(|(_, to)| to).collect()
+}
+
+impl State {
+    /// Where the state can go next, and why: indices into its machine's states.
+    pub(crate) fn edges(&self) -> Vec<(Edge, usize)> {
+        let mut out = Vec::new();
+        out.extend(self.next.map(|n| (Edge::Next, n)));
+        if let StateKind::Choice { choices, default } = &self.kind {
+            out.extend(choices.iter().enumerate().map(|(i, c)| (Edge::Rule(i), c.next)));
+            out.extend(default.map(|d| (Edge::Default, d)));
+        }
+        out.extend(self.catch.iter().enumerate().map(|(i, c)| (Edge::Catch(i), c.next)));
+        out
+    }
+}
+
+/// The machines a state (its JSON) holds, with their pointers relative to
+/// the state: a Parallel's `Branches/i`, a Map's `ItemProcessor` (or the
+/// older `Iterator`).
+pub(crate) fn nested(s: &Value) -> Vec<(String, &Value)> {
+    let branches = s.get("Branches").and_then(Value::as_array).into_iter().flatten();
+    let mut out: Vec<(String, &Value)> =
+        branches.enumerate().map(|(i, b)| (format!("Branches/{i}"), b)).collect();
+    for key in ["ItemProcessor", "Iterator"] {
+        out.extend(s.get(key).map(|p| (key.to_string(), p)));
+    }
+    out
 }
 
 /// Whether a state ends its machine (`End: true`, Succeed, Fail).

@@ -5,7 +5,7 @@
 
 use super::diagnostic::token;
 use super::diagnostic::{Diagnostic, Severity};
-use super::graph::{ends, reachable, successors};
+use super::graph::{ends, nested, reachable, successors};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -43,14 +43,8 @@ fn machine(v: &Value, loc: &str, out: &mut Vec<Diagnostic>) {
         task(s, &sloc, out);
         choice(s, &sloc, out);
         catchers(s, &sloc, out);
-        for (i, b) in s.get("Branches").and_then(Value::as_array).into_iter().flatten().enumerate()
-        {
-            machine(b, &format!("{sloc}/Branches/{i}"), out);
-        }
-        for key in ["ItemProcessor", "Iterator"] {
-            if let Some(p) = s.get(key) {
-                machine(p, &format!("{sloc}/{key}"), out);
-            }
+        for (at, m) in nested(s) {
+            machine(m, &format!("{sloc}/{at}"), out);
         }
     }
     loops(v, states, loc, out);

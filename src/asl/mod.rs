@@ -4,6 +4,7 @@
 mod cfn;
 mod diagnostic;
 mod graph;
+pub(crate) use graph::Edge;
 mod intrinsic;
 mod jsonata;
 mod lint;

@@ -5,7 +5,7 @@
 
 use super::coverage::{covered, items};
 use super::Harness;
-use crate::asl::{State, StateKind, StateMachine};
+use crate::asl::{Edge, State, StateKind, StateMachine};
 use crate::eval::Execution;
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -39,22 +39,21 @@ const NOT_RAN: (&str, &str) = ("#eeeeee", "#9e9e9e");
 /// A state when nothing is marked.
 const PLAIN: (&str, &str) = ("#e3f2fd", "#1565c0");
 
-/// Where a state goes: (target index, label, dashed).
+/// Where a state goes, drawn: (target index, label, dashed).
 fn edges(s: &State) -> Vec<(usize, String, bool)> {
-    let mut out = Vec::new();
-    if let Some(n) = s.next {
-        out.push((n, String::new(), false));
-    }
-    if let StateKind::Choice { choices, default } = &s.kind {
-        out.extend(choices.iter().enumerate().map(|(i, c)| (c.next, format!("rule {i}"), false)));
-        if let Some(d) = default {
-            out.push((*d, "Default".into(), true));
-        }
-    }
-    out.extend(
-        s.catch.iter().map(|c| (c.next, format!("catch {}", c.error_equals.join(", ")), true)),
-    );
-    out
+    let label = |e: Edge| match e {
+        Edge::Next => (String::new(), false),
+        Edge::Rule(i) => (format!("rule {i}"), false),
+        Edge::Default => ("Default".into(), true),
+        Edge::Catch(i) => (format!("catch {}", s.catch[i].error_equals.join(", ")), true),
+    };
+    s.edges()
+        .into_iter()
+        .map(|(e, to)| {
+            let (text, dashed) = label(e);
+            (to, text, dashed)
+        })
+        .collect()
 }
 
 impl Harness {
