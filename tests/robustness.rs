@@ -23,6 +23,44 @@ fn arb_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// The oracle of a hostile definition: `validate` reports an error if and
+/// only if loading it fails; a loaded one runs to an outcome that says why
+/// (an error name or cause when FAILED, a reason when it cannot go on), with
+/// a well-formed history (ids 1..n, ExecutionStarted first, an Execution…
+/// event last unless it is still running).
+fn loads_iff_valid_and_runs_to_an_outcome(text: &str, input: Value) -> Result<(), TestCaseError> {
+    use sfn_harness::{Outcome, Severity};
+    let errors =
+        sfn_harness::validate(text).iter().filter(|d| d.severity == Severity::Error).count();
+    let loaded = sfn_harness::Harness::from_definition(text);
+    prop_assert_eq!(errors == 0, loaded.is_ok(), "validate and loading disagree on {}", text);
+    let Ok(h) = loaded else { return Ok(()) };
+    let exec = h.run_blocking(input);
+    let events = exec.history_json();
+    let events = events.as_array().unwrap();
+    prop_assert_eq!(events[0]["type"].as_str(), Some("ExecutionStarted"));
+    for (i, e) in events.iter().enumerate() {
+        prop_assert_eq!(e["id"].as_u64(), Some(i as u64 + 1));
+        prop_assert!(e["previousEventId"].as_u64().unwrap() <= i as u64);
+    }
+    let last = events.last().unwrap()["type"].as_str().unwrap().to_string();
+    match exec.outcome() {
+        Outcome::Succeeded(_) => prop_assert_eq!(last, "ExecutionSucceeded"),
+        Outcome::Failed(f) => {
+            prop_assert_eq!(last, "ExecutionFailed");
+            prop_assert!(f.error.is_some() || f.cause.is_some());
+        }
+        Outcome::Faulted(fault) => {
+            prop_assert_eq!(last, "ExecutionFailed");
+            prop_assert!(!fault.message.is_empty());
+        }
+        Outcome::TimedOut => prop_assert_eq!(last, "ExecutionTimedOut"),
+        Outcome::Stalled(why) => prop_assert!(!why.is_empty()),
+        _ => {}
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -32,11 +70,7 @@ proptest! {
             let mut state = json!({"Type": ty, "End": true});
             state[&field] = value.clone();
             let def = json!({"StartAt": "S", "States": {"S": state}});
-            let text = def.to_string();
-            let _ = sfn_harness::validate(&text);
-            if let Ok(h) = sfn_harness::Harness::from_definition(&text) {
-                let _ = h.run_blocking(input.clone());
-            }
+            loads_iff_valid_and_runs_to_an_outcome(&def.to_string(), input.clone())?;
         }
     }
 
@@ -119,10 +153,7 @@ proptest! {
         ];
         for value in values {
             let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": value}, "End": true}}}).to_string();
-            let _ = sfn_harness::validate(&def);
-            if let Ok(h) = sfn_harness::Harness::from_definition(&def) {
-                let _ = h.run_blocking(json!({"a": [1, {"b": 2}], "x": text.clone()}));
-            }
+            loads_iff_valid_and_runs_to_an_outcome(&def, json!({"a": [1, {"b": 2}], "x": text.clone()}))?;
         }
     }
 

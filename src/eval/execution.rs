@@ -40,6 +40,7 @@ impl Status {
 
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// SUCCEEDED, with this output (shared with the history).
     Succeeded(Payload),
