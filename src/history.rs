@@ -482,7 +482,7 @@ pub(crate) struct Event {
     pub timestamp_ms: i64,
     pub details: Details,
     /// Which fiber of the execution recorded it (0: the top level; see
-    /// `eval/sched.rs`): what ties a branch's or an iteration's events
+    /// `eval/sched/`): what ties a branch's or an iteration's events
     /// together when they interleave. Not part of AWS's shape.
     pub fiber: u32,
 }

@@ -1,7 +1,7 @@
 //! HOW a state machine runs: the state loop, one function per state type,
 //! input/output processing, choice rules, intrinsics, retry/catch.
 //! No sleeping, spawning, network or wall clock here: time is virtual, kept
-//! by the execution's simulation scheduler (`sched.rs`), in which Parallel
+//! by the execution's simulation scheduler (`sched/`), in which Parallel
 //! branches and Map iterations run concurrently; randomness is the seeded
 //! [`Rng`]; tasks go through [`Integrations`].
 

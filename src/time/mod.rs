@@ -1,5 +1,5 @@
 //! Time has one home. An execution runs on virtual time, kept by its
-//! simulation scheduler (`eval/sched.rs`): a Wait of 10 s moves it by
+//! simulation scheduler (`eval/sched/`): a Wait of 10 s moves it by
 //! 10,000 ms and costs nothing. AWS's timestamp formats are read and
 //! written here. Real time enters only through [`Wall`]
 //! (`wall.rs`), injected where a real participant (a container, a client of
