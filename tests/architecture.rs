@@ -232,24 +232,31 @@ fn code_of_leaves_out_comments_and_strings() {
 /// `Wall` gave it.
 const REAL_TIME_TYPES: &[&str] = &["tokio::time", "std::time::Instant", "SystemTime", "Instant::"];
 
-#[test]
-fn the_interpreter_names_no_real_time() {
+/// `file:line: text` of each line under `dirs` (but in `home`) that `hit`
+/// says breaks a rule.
+fn offending(dirs: &[PathBuf], home: Option<&Path>, hit: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        rust_files(dir, &mut files);
+    }
     let mut found = Vec::new();
-    for dir in ["asl", "eval"] {
-        let mut files = Vec::new();
-        rust_files(&src().join(dir), &mut files);
-        for file in files {
-            let text = std::fs::read_to_string(&file).unwrap();
-            for (n, line) in text.lines().enumerate() {
-                let code = code_of(line);
-                if REAL_TIME_TYPES.iter().any(|t| code.contains(t))
-                    || code.contains("use tokio::time")
-                {
-                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-                }
+    for file in files.into_iter().filter(|f| Some(f.as_path()) != home) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if hit(line) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
             }
         }
     }
+    found
+}
+
+#[test]
+fn the_interpreter_names_no_real_time() {
+    let found = offending(&[src().join("asl"), src().join("eval")], None, |line| {
+        let code = code_of(line);
+        REAL_TIME_TYPES.iter().any(|t| code.contains(t)) || code.contains("use tokio::time")
+    });
     assert!(
         found.is_empty(),
         "real time named in the interpreter (use time::Wall):\n{}",
@@ -260,38 +267,18 @@ fn the_interpreter_names_no_real_time() {
 /// ARNs are built in `src/arn.rs` (and read there: `arn::state_machine_name`).
 #[test]
 fn arns_are_built_in_one_place() {
-    let home = src().join("arn.rs");
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
-    let mut found = Vec::new();
-    for file in files.into_iter().filter(|f| *f != home) {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            if line.contains("format!(\"arn:") || line.contains(":stateMachine:\", 1)") {
-                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-            }
-        }
-    }
+    let found = offending(&[src()], Some(&src().join("arn.rs")), |line| {
+        line.contains("format!(\"arn:") || line.contains(":stateMachine:\", 1)")
+    });
     assert!(found.is_empty(), "ARNs built outside src/arn.rs:\n{}", found.join("\n"));
 }
 
 #[test]
 fn real_time_is_read_in_one_place() {
-    let home = src().join("time").join("wall.rs");
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
-    let mut found = Vec::new();
-    for file in files.into_iter().filter(|f| *f != home) {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            let code = code_of(line);
-            for call in REAL_TIME {
-                if code.contains(call) {
-                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-                }
-            }
-        }
-    }
+    let found = offending(&[src()], Some(&src().join("time").join("wall.rs")), |line| {
+        let code = code_of(line);
+        REAL_TIME.iter().any(|call| code.contains(call))
+    });
     assert!(
         found.is_empty(),
         "real time outside src/time/wall.rs (use time::Wall):\n{}",
