@@ -254,6 +254,48 @@ impl WorkStep {
     }
 }
 
+impl WorkStep {
+    /// A work event of a recorded history (GetExecutionHistory's JSON) read
+    /// back into its step: payloads parsed from their JSON text, a cause
+    /// kept as text (some recordings hold it parsed: it is written back);
+    /// `None` for an event that is no work event.
+    pub(crate) fn from_aws(event: &Value) -> Option<WorkStep> {
+        let kind = work_step(event.get("type")?.as_str()?)?;
+        let empty = Map::new();
+        let d = event
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.ends_with("EventDetails")))
+            .and_then(|(_, v)| v.as_object())
+            .unwrap_or(&empty);
+        let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+        let json = |k: &str| Arc::new(d.get(k).map(crate::json::maybe_json).unwrap_or(Value::Null));
+        let cause = || {
+            d.get("cause").filter(|c| !c.is_null()).map(|c| match c {
+                Value::String(s) => s.clone(),
+                other => to_json_string(other),
+            })
+        };
+        let secs = |k: &str| d.get(k).and_then(Value::as_u64);
+        Some(match kind {
+            WorkStepKind::Scheduled => WorkStep::Scheduled {
+                input: if d.contains_key("parameters") {
+                    json("parameters")
+                } else {
+                    json("input")
+                },
+                region: Arc::from(text("region").unwrap_or_default()),
+                timeout: secs("timeoutInSeconds"),
+                heartbeat: secs("heartbeatInSeconds"),
+            },
+            WorkStepKind::Started => WorkStep::Started { worker_name: text("workerName") },
+            WorkStepKind::Submitted => WorkStep::Submitted { output: json("output") },
+            WorkStepKind::Succeeded => WorkStep::Succeeded { output: json("output") },
+            WorkStepKind::Failed => WorkStep::Failed { error: text("error"), cause: cause() },
+            WorkStepKind::TimedOut => WorkStep::TimedOut { error: text("error"), cause: cause() },
+        })
+    }
+}
+
 /// The step a work event's type names (`LambdaFunctionTimedOut` →
 /// TimedOut), read back from a recorded history; `None` for other events.
 pub(crate) fn work_step(type_name: &str) -> Option<WorkStepKind> {
@@ -705,6 +747,33 @@ mod tests {
             }
         }
         assert_eq!(work_step("TaskStateEntered"), None);
+        // read back from AWS's JSON: the typed step, payloads parsed
+        let scheduled = Details::Work {
+            by: Service::Activity(Arc::from("arn:a")),
+            step: WorkStep::Scheduled {
+                input: Arc::new(json!({"n": 1})),
+                region: Arc::from(""),
+                timeout: Some(5),
+                heartbeat: None,
+            },
+        };
+        let e =
+            Event { id: 3, previous_event_id: 2, timestamp_ms: 0, details: scheduled, fiber: 0 };
+        match WorkStep::from_aws(&e.to_json(true)) {
+            Some(WorkStep::Scheduled { input, timeout: Some(5), heartbeat: None, .. }) => {
+                assert_eq!(*input, json!({"n": 1}))
+            }
+            other => panic!("{other:?}"),
+        }
+        let failed = json!({"type": "LambdaFunctionTimedOut", "lambdaFunctionTimedOutEventDetails": {"error": "States.Timeout", "cause": {"x": 1}}});
+        match WorkStep::from_aws(&failed) {
+            Some(WorkStep::TimedOut { error, cause }) => {
+                assert_eq!(error.as_deref(), Some("States.Timeout"));
+                assert_eq!(cause.as_deref(), Some(r#"{"x":1}"#));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(WorkStep::from_aws(&json!({"type": "PassStateEntered"})).is_none());
         assert_eq!(details_key("MapIterationStarted"), "mapIterationStartedEventDetails");
     }
 

@@ -6,7 +6,7 @@
 use super::Harness;
 use crate::eval::Execution;
 use crate::failure::{FaultKind, HarnessFault};
-use crate::history::{work_step, WorkStepKind};
+use crate::history::{work_step, WorkStep, WorkStepKind};
 use crate::integrations::{Answer, BoxFuture, Integration, TaskCall, TaskReply, Timeline};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -101,6 +101,11 @@ struct Answers {
     by_task: HashMap<(String, Vec<usize>), Vec<Recorded>>,
 }
 
+/// A payload read back, owned.
+fn unshared(v: std::sync::Arc<Value>) -> Value {
+    std::sync::Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone())
+}
+
 fn answers(events: &[Value]) -> Answers {
     let by_id: HashMap<u64, &Value> =
         events.iter().map(|e| (e["id"].as_u64().unwrap_or(0), e)).collect();
@@ -161,27 +166,19 @@ fn answers(events: &[Value]) -> Answers {
     let mut outcome: HashMap<u64, (TaskReply, Option<Value>)> = HashMap::new();
     let mut submitted: HashMap<u64, Value> = HashMap::new();
     for e in events {
-        let reply = match step(e) {
-            Some(WorkStepKind::Succeeded) => Some(TaskReply::Succeed(
-                details(e).and_then(|d| d.get("output")).map(maybe_json).unwrap_or(Value::Null),
-            )),
-            Some(kind @ (WorkStepKind::Failed | WorkStepKind::TimedOut)) => {
-                let d = details(e);
-                let error =
-                    d.and_then(|d| d.get("error")).and_then(Value::as_str).map(str::to_string);
-                // a cause is JSON text, or (in some recordings) the JSON itself
-                let cause = d.and_then(|d| d.get("cause")).filter(|c| !c.is_null()).map(|c| {
-                    c.as_str().map(str::to_string).unwrap_or_else(|| crate::json::to_json_string(c))
-                });
-                Some(match (kind == WorkStepKind::TimedOut, error) {
-                    (true, Some(e)) if e == crate::names::TIMEOUT && cause.is_none() => {
-                        TaskReply::TimedOut
-                    }
-                    (_, error) => TaskReply::Fail { error, cause },
-                })
+        let reply = match WorkStep::from_aws(e) {
+            Some(WorkStep::Succeeded { output }) => Some(TaskReply::Succeed(unshared(output))),
+            Some(WorkStep::TimedOut { error: Some(error), cause: None })
+                if error == crate::names::TIMEOUT =>
+            {
+                Some(TaskReply::TimedOut)
             }
-            Some(WorkStepKind::Submitted) => {
-                let out = details(e).and_then(|d| d.get("output")).map(maybe_json);
+            Some(WorkStep::Failed { error, cause } | WorkStep::TimedOut { error, cause }) => {
+                Some(TaskReply::Fail { error, cause })
+            }
+            Some(WorkStep::Submitted { output }) => {
+                // a TaskSubmitted without output submitted nothing to answer with
+                let out = (!output.is_null()).then(|| unshared(output));
                 let mut cur = prev(e);
                 while let Some(x) = cur {
                     if scheduled(x) {
