@@ -148,7 +148,9 @@ async fn invoke(
             .into());
         }
     }
-    scheduled(state, task, &params, limits, env)?;
+    // who does the work, as every event of this attempt names it
+    let by = service(&task.kind, env);
+    scheduled(state, task, &by, &params, limits, env)?;
     let pattern = task.kind.pattern();
     let is_ecs = task.kind.is_ecs();
     let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
@@ -199,7 +201,7 @@ async fn invoke(
         Ok(a) => a,
         Err(fault) => {
             tokens.close(&token, Closed::Aborted);
-            return settle(task, Settled::Faulted(fault), env);
+            return settle(task, &by, Settled::Faulted(fault), env);
         }
     };
     if let Resource::Service { res, pattern: Pattern::Sync | Pattern::WaitForTaskToken } =
@@ -244,31 +246,31 @@ async fn invoke(
     if callback {
         tokens.close(&token, Closed::Answered);
     }
-    settle(task, settled, env)
+    settle(task, &by, settled, env)
 }
 
 /// Records the closing event of an attempt that ended as `settled`; the
 /// task's result, or why there is none.
-fn settle(task: &Task, settled: Settled, env: &mut Env<'_>) -> Result<Payload, Exn> {
+fn settle(task: &Task, by: &Service, settled: Settled, env: &mut Env<'_>) -> Result<Payload, Exn> {
     match settled {
         Settled::Succeeded(v) => {
             if super::payload_too_large(&v) {
                 let f = super::data_limit(&task.resource);
-                env.push(closing(task, Err(&f), env))?;
+                env.push(closing(by, Err(&f)))?;
                 return Err(f.into());
             }
             let v = Arc::new(v);
-            env.push(closing(task, Ok(&v), env))?;
+            env.push(closing(by, Ok(&v)))?;
             Ok(v)
         }
         Settled::Failed(f) => {
-            env.push(closing(task, Err(&f), env))?;
+            env.push(closing(by, Err(&f)))?;
             Err(f.into())
         }
         // a problem of the test (no handler, a mock run dry…): recorded as
         // the task's failure, and no Retry or Catch of the definition absorbs it
         Settled::Faulted(fault) => {
-            env.push(closing(task, Err(&fault.failure()), env))?;
+            env.push(closing(by, Err(&fault.failure())))?;
             Err(fault.into())
         }
     }
@@ -296,22 +298,19 @@ fn service(kind: &Resource, env: &Env<'_>) -> Service {
     }
 }
 
-/// One step of the task's work, as an event.
-fn work(task: &Task, step: WorkStep, env: &Env<'_>) -> Details {
-    Details::Work { by: service(&task.kind, env), step }
-}
-
 /// The events that open an attempt: …Scheduled and …Started.
 fn scheduled(
     state: &State,
     task: &Task,
+    by: &Service,
     params: &Payload,
     limits: Limits,
     env: &mut Env<'_>,
 ) -> Result<(), Halt> {
     let Limits { timeout, heartbeat } = limits;
     let (region, input) = (env.region.clone(), params.clone());
-    env.push(work(task, WorkStep::Scheduled { input, region, timeout, heartbeat }, env))?;
+    let step = WorkStep::Scheduled { input, region, timeout, heartbeat };
+    env.push(Details::Work { by: by.clone(), step })?;
     // a worker polling GetActivityTask records an activity's start, with its name
     let started = match task.kind {
         Resource::Activity(_) if env.tasks.get(&state.name).is_some_and(|i| i.uses_callbacks()) => {
@@ -320,7 +319,7 @@ fn scheduled(
         Resource::Activity(_) => WorkStep::Started { worker_name: Some("sfn-harness".into()) },
         _ => WorkStep::Started { worker_name: None },
     };
-    env.push(work(task, started, env))?;
+    env.push(Details::Work { by: by.clone(), step: started })?;
     Ok(())
 }
 
@@ -376,7 +375,7 @@ impl Render for SimulatedRunTask {
 }
 
 /// The event that ends an attempt: …Succeeded, …Failed or …TimedOut.
-fn closing(task: &Task, outcome: Result<&Payload, &Failure>, env: &Env<'_>) -> Details {
+fn closing(by: &Service, outcome: Result<&Payload, &Failure>) -> Details {
     let step = match outcome {
         Ok(v) => WorkStep::Succeeded { output: v.clone() },
         Err(f) if f.timed_out() => {
@@ -384,5 +383,5 @@ fn closing(task: &Task, outcome: Result<&Payload, &Failure>, env: &Env<'_>) -> D
         }
         Err(f) => WorkStep::Failed { error: f.error.clone(), cause: f.cause.clone() },
     };
-    work(task, step, env)
+    Details::Work { by: by.clone(), step }
 }
