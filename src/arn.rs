@@ -23,11 +23,6 @@ pub(crate) fn execution_of(machine: &str, name: &str) -> String {
     format!("{}:{name}", machine.replacen(":stateMachine:", ":execution:", 1))
 }
 
-/// The child execution `n` of a distributed Map's run with ARN `map_run`.
-pub(crate) fn map_run_child(map_run: &str, n: usize) -> String {
-    format!("{}:{n}", map_run.replacen(":mapRun:", ":execution:", 1))
-}
-
 /// The state machine name an ARN names (`…:stateMachine:NAME`,
 /// `…:stateMachine:NAME:version`, or an alias); the text itself when it is
 /// no state machine ARN.
@@ -62,7 +57,6 @@ mod tests {
         assert_eq!(state_machine_name(&format!("{m}:3")), "m");
         assert_eq!(state_machine_name("plain"), "plain");
         assert_eq!(role("1", "r"), "arn:aws:iam::1:role/r");
-        let run = states("r", "a", "mapRun", "m/label:id");
-        assert_eq!(map_run_child(&run, 2), "arn:aws:states:r:a:execution:m/label:id:2");
+        assert_eq!(states("r", "a", "mapRun", "m/l:id"), "arn:aws:states:r:a:mapRun:m/l:id");
     }
 }

@@ -95,7 +95,7 @@ pub mod endpoint;
 pub mod workers;
 
 pub use asl::{validate, Diagnostic, InvalidDefinition, LoadError, Severity};
-pub use eval::{sleep, Execution, NotRedrivable, Outcome, Status, TaskLog, VirtualSleep};
+pub use eval::{sleep, Execution, MapRun, NotRedrivable, Outcome, Status, TaskLog, VirtualSleep};
 pub use failure::{Failure, FaultKind, HarnessFault};
 pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
 pub use integrations::{

@@ -155,8 +155,10 @@ mod through_the_sdk_client {
     /// A handler that heartbeats every five minutes through the in-process
     /// `aws_sdk_sfn` client, on the virtual clock, for `minutes`, then answers.
     fn heartbeating(h: &Harness, minutes: u64) -> Harness {
+        // a clone has a token registry of its own: the client is the clone's
+        let h = h.clone();
         let sfn = h.sfn_client();
-        h.clone().on_task_async("Export", move |call| {
+        h.on_task_async("Export", move |call| {
             let sfn = sfn.clone();
             async move {
                 let token = call.token.clone().unwrap();
@@ -178,8 +180,8 @@ mod through_the_sdk_client {
     #[tokio::test]
     async fn a_handler_heartbeats_for_two_hours_through_the_sdk_in_virtual_time() {
         let started = Instant::now();
-        let h = Harness::from_definition(&callback_machine("Never")).unwrap();
-        let exec = heartbeating(&h, 120).run(json!({})).await;
+        let h = heartbeating(&Harness::from_definition(&callback_machine("Never")).unwrap(), 120);
+        let exec = h.run(json!({})).await;
         exec.assert_succeeded();
         assert_eq!(exec.output(), &json!({"done": true}));
         assert_eq!(seconds(&exec), 7200);
@@ -221,7 +223,6 @@ mod paused_tokio_clock {
         let h = Harness::from_definition(&callback_machine("Never")).unwrap();
         let sfn = h.sfn_client();
         let exec = h
-            .clone()
             .on_task_async("Export", move |call| {
                 let sfn = sfn.clone();
                 async move {
@@ -260,7 +261,6 @@ mod paused_tokio_clock {
         let h = Harness::from_definition(&callback_machine("Never")).unwrap();
         let sfn = h.sfn_client();
         let exec = h
-            .clone()
             .on_task_async("Export", move |call| {
                 let sfn = sfn.clone();
                 async move {

@@ -54,6 +54,9 @@ pub enum Outcome {
     /// Still RUNNING, offline for good: it waits for a callback nothing will
     /// send, with no timeout to end the wait; why.
     Stalled(String),
+    /// ABORTED: stopped from outside; a distributed Map's child execution
+    /// still running when its map run failed.
+    Aborted,
 }
 
 impl Outcome {
@@ -64,6 +67,7 @@ impl Outcome {
             Outcome::Failed(_) | Outcome::Faulted(_) => Status::Failed,
             Outcome::TimedOut => Status::TimedOut,
             Outcome::Stalled(_) => Status::Running,
+            Outcome::Aborted => Status::Aborted,
         }
     }
 
@@ -74,7 +78,7 @@ impl Outcome {
             Outcome::Failed(f) => Some(f.clone()),
             Outcome::Faulted(fault) => Some(fault.failure()),
             Outcome::TimedOut => Some(Failure::new(names::TIMEOUT, None)),
-            Outcome::Succeeded(_) | Outcome::Stalled(_) => None,
+            Outcome::Succeeded(_) | Outcome::Stalled(_) | Outcome::Aborted => None,
         }
     }
 }
@@ -96,12 +100,94 @@ pub struct Execution {
     pub(crate) redrive_count: u64,
     pub(crate) invocations: HashMap<Arc<str>, usize>,
     /// Each fiber's parent and place (Map iteration, Parallel branch), by
-    /// the fiber id history events carry.
-    pub(crate) fibers: Vec<(usize, Place)>,
+    /// the fiber id history events carry (shared with the execution's
+    /// map-run children, whose fibers are the parent's).
+    pub(crate) fibers: Arc<Vec<(usize, Place)>>,
+    /// The distributed Map runs it started, in the order they started.
+    pub(crate) map_runs: Vec<MapRun>,
+    /// The child executions its `states:startExecution` tasks started, in
+    /// order, with the Task state that started each.
+    pub(crate) children: Vec<(Arc<str>, Execution)>,
     /// The Choice rules, retriers and catchers that ran, by state name.
     pub(crate) hits: Vec<(Arc<str>, Hit)>,
     pub(crate) task_logs: Vec<TaskLog>,
     pub(crate) written: BTreeMap<String, String>,
+    /// For a distributed Map's child execution: the item (batch) it ran.
+    pub(crate) map_index: Option<usize>,
+}
+
+/// One run of a distributed Map: its ARN and its child executions, each an
+/// [`Execution`] of its own (ARN, name, history, status), as
+/// ListExecutions with `mapRunArn` and DescribeMapRun show them.
+#[derive(Debug, Clone)]
+pub struct MapRun {
+    pub(crate) state: Arc<str>,
+    pub(crate) map_run_arn: String,
+    pub(crate) start_ms: i64,
+    pub(crate) stop_ms: i64,
+    pub(crate) status: Status,
+    /// The items the run had (child executions that never started are
+    /// PENDING in DescribeMapRun's counts).
+    pub(crate) total: usize,
+    pub(crate) executions: Vec<Execution>,
+}
+
+impl MapRun {
+    /// Gives the run's child executions (and theirs) the parent's fibers.
+    pub(crate) fn share_fibers(&mut self, fibers: &Arc<Vec<(usize, Place)>>) {
+        for e in &mut self.executions {
+            e.fibers = fibers.clone();
+            for r in &mut e.map_runs {
+                r.share_fibers(fibers);
+            }
+        }
+    }
+
+    /// The Map state that started it.
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
+    /// `arn:aws:states:R:A:mapRun:MACHINE/LABEL:ID`.
+    pub fn map_run_arn(&self) -> &str {
+        &self.map_run_arn
+    }
+
+    /// SUCCEEDED, FAILED or ABORTED (MapRunSucceeded / MapRunFailed).
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Virtual start and stop time, epoch milliseconds.
+    pub fn start_ms(&self) -> i64 {
+        self.start_ms
+    }
+
+    /// Virtual stop time, epoch milliseconds.
+    pub fn stop_ms(&self) -> i64 {
+        self.stop_ms
+    }
+
+    /// How many child executions the run was to start (one per item or
+    /// batch); those that never started are not in [`MapRun::executions`].
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The child executions that started, in item (batch) order.
+    pub fn executions(&self) -> &[Execution] {
+        &self.executions
+    }
+
+    /// The child execution of item (batch) `index`, if it started.
+    pub fn execution(&self, index: usize) -> Option<&Execution> {
+        self.executions.iter().find(|e| e.map_index == Some(index))
+    }
+
+    /// How many child executions ended with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.executions.iter().filter(|e| e.status() == status).count()
+    }
 }
 
 /// The output of one task invocation's worker.
@@ -140,7 +226,7 @@ impl Execution {
             Outcome::Failed(f) => f.error.as_deref(),
             Outcome::Faulted(fault) => Some(fault.error_name()),
             Outcome::TimedOut => Some(names::TIMEOUT),
-            Outcome::Succeeded(_) | Outcome::Stalled(_) => None,
+            Outcome::Succeeded(_) | Outcome::Stalled(_) | Outcome::Aborted => None,
         }
     }
 
@@ -191,9 +277,10 @@ impl Execution {
         self.fault().filter(|f| f.kind == FaultKind::Unsupported).map(|f| f.message.as_str())
     }
 
-    /// How many times the Task state `state` was invoked (retries included).
+    /// How many times the Task state `state` was invoked (retries
+    /// included), in this execution and every execution it started.
     pub fn invocations(&self, state: &str) -> usize {
-        self.invocations.get(state).copied().unwrap_or(0)
+        self.descendants().iter().map(|(_, e)| e.invocations.get(state).copied().unwrap_or(0)).sum()
     }
 
     /// `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`.
@@ -234,6 +321,84 @@ impl Execution {
     /// What task workers printed (containers' stdout/stderr), per invocation.
     pub fn task_logs(&self) -> &[TaskLog] {
         &self.task_logs
+    }
+
+    /// The runs of the distributed Map `state` (at any depth, in child
+    /// executions too), in the order they started: the last one.
+    ///
+    /// ```
+    /// # use sfn_harness::{Harness, Status};
+    /// # use serde_json::json;
+    /// let exec = Harness::from_definition(r#"{"StartAt": "M", "States": {"M": {"Type": "Map",
+    ///     "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+    ///       "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}}"#)
+    ///     .unwrap().run_blocking(json!([1, 2, 3]));
+    /// let run = exec.map_run("M").unwrap();
+    /// assert_eq!(run.executions().len(), 3);
+    /// assert_eq!(run.execution(2).unwrap().output(), &json!(3));
+    /// assert_eq!(run.count(Status::Succeeded), 3);
+    /// assert_eq!(exec.state("P").visits.len(), 3); // visits inside the children count
+    /// ```
+    pub fn map_run(&self, state: &str) -> Option<&MapRun> {
+        self.map_runs_all().into_iter().rev().find(|r| &*r.state == state)
+    }
+
+    /// Every distributed Map run, this execution's and its children's.
+    pub fn map_runs(&self) -> Vec<&MapRun> {
+        self.map_runs_all()
+    }
+
+    fn map_runs_all(&self) -> Vec<&MapRun> {
+        let mut out = Vec::new();
+        for r in &self.map_runs {
+            out.push(r);
+            for e in &r.executions {
+                out.extend(e.map_runs_all());
+            }
+        }
+        for (_, c) in &self.children {
+            out.extend(c.map_runs_all());
+        }
+        out
+    }
+
+    /// The first child execution the `states:startExecution` Task `state`
+    /// started (at any depth).
+    pub fn child(&self, state: &str) -> Option<&Execution> {
+        self.children_of(state).into_iter().next()
+    }
+
+    /// Every child execution the `states:startExecution` Task `state`
+    /// started (at any depth: in map runs and children too), in order.
+    pub fn children_of(&self, state: &str) -> Vec<&Execution> {
+        self.descendants()
+            .into_iter()
+            .flat_map(|(_, e)| e.children.iter())
+            .filter(|(s, _)| &**s == state)
+            .map(|(_, e)| e)
+            .collect()
+    }
+
+    /// This execution, then every execution it started (map-run children
+    /// and child machines, at any depth), each with the state that started
+    /// it (`None` for this one).
+    pub fn descendants(&self) -> Vec<(Option<&str>, &Execution)> {
+        let mut out = vec![(None, self)];
+        let mut i = 0;
+        while i < out.len() {
+            let e = out[i].1;
+            for r in &e.map_runs {
+                out.extend(r.executions.iter().map(|c| (Some(&*r.state), c)));
+            }
+            out.extend(e.children.iter().map(|(s, c)| (Some(&**s), c)));
+            i += 1;
+        }
+        out
+    }
+
+    /// For a distributed Map's child execution: the item (batch) it ran.
+    pub fn map_index(&self) -> Option<usize> {
+        self.map_index
     }
 
     /// The S3 objects the execution wrote (a distributed Map's ResultWriter:

@@ -10,7 +10,9 @@
 //! own, at most MaxConcurrency at once; a failure past the tolerance aborts
 //! the running ones (MapIterationAborted).
 
-use super::error::{Exn, Failure};
+use super::error::{Exn, Failure, Halt};
+use super::execution::{Execution, MapRun, Outcome, Status};
+use super::io::ExecInfo;
 use super::io::{apply_io_path, eval_dynamic, select, Ctx};
 use super::jsonata::{eval, eval_count, eval_query, unexpected, States};
 use super::nested::{abort_events, conclude, failed, run_nested};
@@ -89,46 +91,63 @@ pub(super) async fn run(
         env.push(Details::MapStateStarted { length })?;
         let tolerance = tolerance(spec, &effective, &ctx, &mut env.rng)?;
         let run = Run { state, spec, effective: &effective, items: &items, limit, tolerance };
-        let mut map_run = None;
+        let mut map_run: Option<(MapRun, String)> = None;
         let outcome = if spec.distributed {
             let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
             let run_id = env.rng.uuid();
             let rest = format!("{}/{label}:{run_id}", env.exec.state_machine_name);
             let run_arn = crate::arn::states(&env.region, &env.account, "mapRun", &rest);
-            map_run = Some((run_arn.clone(), run_id));
-            env.push(Details::MapRunStarted { map_run_arn: run_arn })?;
-            // child executions: their events stay out of this history
-            let mut children = env.detached();
+            env.push(Details::MapRunStarted { map_run_arn: run_arn.clone() })?;
+            // child executions: their events go to histories of their own
+            let children = Children::new(env, &rest);
             let outcome = match &read_failure {
                 Some(f) => Err(f.clone().into()),
-                None => iterate(&run, &mut children, false).await,
+                None => iterate(&run, env, Some(&children)).await,
             };
-            match &outcome {
+            let status = match &outcome {
                 Ok(_) => {
                     env.push_aside(Details::MapRunSucceeded)?;
+                    Status::Succeeded
                 }
                 Err(Exn::Fail(f)) => {
                     env.push(Details::MapRunFailed {
                         error: f.error.clone(),
                         cause: f.cause.clone(),
                     })?;
+                    Status::Failed
                 }
-                Err(Exn::Halt(_)) => {}
-            }
+                Err(Exn::Halt(_)) => Status::Aborted,
+            };
+            let executions = children.finish(env);
+            let done = MapRun {
+                state: state.name.clone(),
+                map_run_arn: run_arn,
+                start_ms: entered_ms,
+                stop_ms: env.now_ms(),
+                status,
+                total: items.len(),
+                executions,
+            };
+            map_run = Some((done, run_id));
             outcome
         } else if let Some(f) = &read_failure {
             Err(f.clone().into())
         } else {
-            iterate(&run, env, true).await
+            iterate(&run, env, None).await
         };
+        // the results are written when the run ended, also when it failed
+        let written = match (&spec.result_writer, &map_run, &outcome) {
+            (Some(w), Some((done, id)), Ok(_) | Err(Exn::Fail(_))) => {
+                Some(super::map_run::write_results(w, done, id, &effective, &ctx, env)?)
+            }
+            _ => None,
+        };
+        if let Some((done, _)) = map_run {
+            env.keep_map_run(done);
+        }
         let failure = match outcome {
             Ok(outputs) => {
-                let result = match (&spec.result_writer, &map_run) {
-                    (Some(w), Some((arn, id))) => super::map_run::write_results(
-                        w, arn, id, &items, outputs, &effective, &ctx, env,
-                    )?,
-                    _ => Value::Array(outputs),
-                };
+                let result = written.unwrap_or(Value::Array(outputs));
                 env.push_aside(Details::MapStateSucceeded)?;
                 return conclude(state, raw, result, &ctx, env);
             }
@@ -172,7 +191,12 @@ struct Run<'r> {
 /// ItemSelector sees the Map's effective input as `$` and the item as
 /// `$$.Map.Item.Value`. A failure past the tolerance aborts the iterations
 /// still running.
-async fn iterate(run: &Run<'_>, env: &mut Env<'_>, record: bool) -> Result<Vec<Value>, Exn> {
+async fn iterate(
+    run: &Run<'_>,
+    env: &mut Env<'_>,
+    children: Option<&Children>,
+) -> Result<Vec<Value>, Exn> {
+    let record = children.is_none();
     let sim = env.sim.clone();
     let parent = env.fiber;
     let total = run.items.len();
@@ -185,7 +209,12 @@ async fn iterate(run: &Run<'_>, env: &mut Env<'_>, record: bool) -> Result<Vec<V
         run.limit,
         |index, fiber| {
             let mut child = env.child(fiber);
-            Box::pin(async move { iteration(run, index, &mut child, record).await })
+            Box::pin(async move {
+                match children {
+                    Some(c) => c.run(run, index, &mut child).await,
+                    None => iteration(run, index, &mut child).await,
+                }
+            })
         },
         |r| match r {
             Ok(_) => false,
@@ -219,34 +248,136 @@ async fn iterate(run: &Run<'_>, env: &mut Env<'_>, record: bool) -> Result<Vec<V
     Ok(outputs)
 }
 
-/// One item's iteration, with its events.
-async fn iteration(
-    run: &Run<'_>,
-    index: usize,
-    env: &mut Env<'_>,
-    record: bool,
-) -> Result<Value, Exn> {
+/// One item's iteration of an inline Map, with its events.
+async fn iteration(run: &Run<'_>, index: usize, env: &mut Env<'_>) -> Result<Value, Exn> {
     let name = &run.state.name;
-    if record {
-        env.push(Details::MapIterationStarted { name: name.clone(), index })?;
-    }
+    env.push(Details::MapIterationStarted { name: name.clone(), index })?;
+    let input = iteration_input(run, index, env)?;
+    let ended = run_nested(&run.spec.processor, input, env).await;
+    match &ended {
+        Ok(_) => env.push(Details::MapIterationSucceeded { name: name.clone(), index })?,
+        Err(Exn::Fail(_)) => env.push(Details::MapIterationFailed { name: name.clone(), index })?,
+        Err(Exn::Halt(_)) => 0,
+    };
+    ended
+}
+
+/// What iteration `index` runs on: its item, through the ItemSelector
+/// (batches were shaped, their items selected, before the run).
+fn iteration_input(run: &Run<'_>, index: usize, env: &mut Env<'_>) -> Result<Payload, Failure> {
     let item = &run.items[index];
-    // batches were shaped (their items selected) before the run
-    let input = match run.spec.item_batcher {
+    Ok(match run.spec.item_batcher {
         Some(_) => Arc::new(item.clone()),
         None => Arc::new(select_item(run.state, run.spec, index, item, run.effective, env)?),
-    };
-    let ended = run_nested(&run.spec.processor, input, env).await;
-    if record {
-        match &ended {
-            Ok(_) => env.push(Details::MapIterationSucceeded { name: name.clone(), index })?,
-            Err(Exn::Fail(_)) => {
-                env.push(Details::MapIterationFailed { name: name.clone(), index })?
-            }
-            Err(Exn::Halt(_)) => 0,
-        };
+    })
+}
+
+/// A distributed Map run's child executions, as they start and end: each
+/// item (batch) runs as an execution of its own, with its own history
+/// (ExecutionStarted … ExecutionSucceeded / Failed), ARN and name; one
+/// still running when the run fails is ABORTED.
+pub(super) struct Children {
+    /// `MACHINE/LABEL`: the children's state machine, under the parent's.
+    machine: String,
+    region: Arc<str>,
+    account: Arc<str>,
+    role_arn: String,
+    started: std::sync::Mutex<Vec<Started>>,
+}
+
+/// A child execution that started: what it is made of, and itself once it
+/// ended.
+struct Started {
+    index: usize,
+    fiber: super::sched::FiberId,
+    history: Arc<std::sync::Mutex<crate::history::History>>,
+    own: Arc<std::sync::Mutex<super::Own>>,
+    exec: Arc<ExecInfo>,
+    machine: Arc<str>,
+    ended: Option<Execution>,
+}
+
+impl Children {
+    fn new(env: &Env<'_>, run_name: &str) -> Children {
+        let machine = run_name.rsplit_once(':').map_or(run_name, |(m, _)| m).to_string();
+        Children {
+            machine,
+            region: env.region.clone(),
+            account: env.account.clone(),
+            role_arn: env.exec.role_arn.clone(),
+            started: std::sync::Mutex::new(Vec::new()),
+        }
     }
-    ended
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Started>> {
+        self.started.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs item (batch) `index` as a child execution on fiber `env`.
+    async fn run(&self, run: &Run<'_>, index: usize, env: &mut Env<'_>) -> Result<Value, Exn> {
+        let input = iteration_input(run, index, env)?;
+        let name = env.rng.uuid();
+        let id = crate::arn::states(
+            &self.region,
+            &self.account,
+            "execution",
+            &format!("{}:{name}", self.machine),
+        );
+        let machine = crate::arn::state_machine(&self.region, &self.account, &self.machine);
+        let info = ExecInfo {
+            id,
+            name,
+            input: input.clone(),
+            role_arn: self.role_arn.clone(),
+            start_ms: env.now_ms(),
+            state_machine_id: machine.clone(),
+            state_machine_name: self.machine.clone(),
+        };
+        let mut child = env.child_execution(info, Arc::from(machine.as_str()));
+        child.record_started(input.clone());
+        self.lock().push(Started {
+            index,
+            fiber: child.fiber,
+            history: child.history.clone(),
+            own: child.own.clone(),
+            exec: child.exec.clone(),
+            machine: child.machine.clone(),
+            ended: None,
+        });
+        let ended = run_nested(&run.spec.processor, input, &mut child).await;
+        let outcome = match &ended {
+            Ok(v) => Outcome::Succeeded(Arc::new(v.clone())),
+            Err(Exn::Fail(f) | Exn::Halt(Halt::Fail(f))) => Outcome::Failed(f.clone()),
+            Err(Exn::Halt(Halt::Fault(fault))) => Outcome::Faulted(fault.clone()),
+            Err(Exn::Halt(Halt::ExecutionTimedOut)) => Outcome::Aborted,
+            Err(Exn::Halt(Halt::Stalled(why))) => Outcome::Stalled(why.clone()),
+        };
+        let exec = child.finish_child(outcome, index);
+        if let Some(s) = self.lock().iter_mut().rev().find(|s| s.index == index) {
+            s.ended = Some(exec);
+        }
+        ended
+    }
+
+    /// The child executions, in item order, once the run ended: one that
+    /// had not ended was aborted (ExecutionAborted).
+    fn finish(self, env: &mut Env<'_>) -> Vec<Execution> {
+        let mut started = self.started.into_inner().unwrap_or_else(|p| p.into_inner());
+        started.sort_by_key(|s| s.index);
+        started
+            .into_iter()
+            .map(|s| match s.ended {
+                Some(e) => e,
+                None => {
+                    let mut child = env.child_execution((*s.exec).clone(), s.machine);
+                    child.fiber = s.fiber;
+                    child.history = s.history;
+                    child.own = s.own;
+                    child.finish_child(Outcome::Aborted, s.index)
+                }
+            })
+            .collect()
+    }
 }
 
 /// An item as its iteration gets it: through the ItemSelector, which sees

@@ -6,6 +6,7 @@
 //! instead of the results.
 
 use super::error::{Exn, Failure};
+use super::execution::{Execution, MapRun, Status};
 use super::io::{eval_dynamic, Ctx};
 use super::map::{amount, select_item};
 use super::Env;
@@ -79,15 +80,15 @@ fn batch(items: Vec<Value>, batch_input: &Option<Value>) -> Value {
     Value::Object(m)
 }
 
-/// Writes the results under `Prefix/<map run id>/` (a manifest and one
-/// result file) and gives the Map's result: the map run and the manifest.
-#[allow(clippy::too_many_arguments)]
+/// Writes the results under `Prefix/<map run id>/` (a manifest, and one
+/// result file per status that has executions: SUCCEEDED, FAILED (failed,
+/// timed out and aborted child executions), PENDING (items whose child
+/// execution never started)) and gives the Map's result: the map run and
+/// the manifest.
 pub(super) fn write_results(
     w: &ResultWriter,
-    run_arn: &str,
+    run: &MapRun,
     run_id: &str,
-    items: &[Value],
-    outputs: Vec<Value>,
     effective: &Value,
     ctx: &Ctx,
     env: &mut Env<'_>,
@@ -101,32 +102,62 @@ pub(super) fn write_results(
         .trim_end_matches('/')
         .to_string();
     let dir = if prefix.is_empty() { run_id.to_string() } else { format!("{prefix}/{run_id}") };
-    let results: Vec<Value> = items
-        .iter()
-        .zip(&outputs)
-        .enumerate()
-        .map(|(i, (input, output))| {
-            json!({
-                "ExecutionArn": crate::arn::map_run_child(run_arn, i),
-                "Input": crate::json::to_json_string(input),
-                "InputDetails": {"Included": true},
-                "Output": crate::json::to_json_string(output),
-                "OutputDetails": {"Included": true},
-                "Status": "SUCCEEDED",
-            })
-        })
-        .collect();
-    let results_text = crate::json::to_json_string(&Value::Array(results));
-    let results_key = format!("{dir}/SUCCEEDED_0.json");
+    let mut files: [(&str, Vec<Value>); 3] =
+        [("FAILED", Vec::new()), ("PENDING", Vec::new()), ("SUCCEEDED", Vec::new())];
+    for e in run.executions() {
+        let file = match e.status() {
+            Status::Succeeded => 2,
+            Status::Running => 1,
+            _ => 0,
+        };
+        files[file].1.push(result_entry(e));
+    }
+    let mut manifest_files = Map::new();
+    for (status, entries) in files {
+        let mut listed = Vec::new();
+        if !entries.is_empty() {
+            let text = crate::json::to_json_string(&Value::Array(entries));
+            let key = format!("{dir}/{status}_0.json");
+            listed.push(json!({"Key": key, "Size": text.len()}));
+            env.write_s3(format!("{bucket}/{key}"), text);
+        }
+        manifest_files.insert(status.into(), Value::Array(listed));
+    }
     let manifest = json!({
         "DestinationBucket": bucket,
-        "MapRunArn": run_arn,
-        "ResultFiles": {"FAILED": [], "PENDING": [], "SUCCEEDED": [{"Key": results_key, "Size": results_text.len()}]},
+        "MapRunArn": run.map_run_arn(),
+        "ResultFiles": manifest_files,
     });
     let manifest_key = format!("{dir}/manifest.json");
-    env.write_s3(format!("{bucket}/{results_key}"), results_text);
     env.write_s3(format!("{bucket}/{manifest_key}"), crate::json::to_json_string(&manifest));
     Ok(
-        json!({"MapRunArn": run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}),
+        json!({"MapRunArn": run.map_run_arn(), "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}),
     )
+}
+
+/// A child execution as a result file lists it (DescribeExecution's fields:
+/// Output for one that succeeded, Error and Cause for one that failed).
+fn result_entry(e: &Execution) -> Value {
+    let mut m = Map::new();
+    m.insert("ExecutionArn".into(), json!(e.execution_arn()));
+    m.insert("Input".into(), json!(crate::json::to_json_string(e.input())));
+    m.insert("InputDetails".into(), json!({"Included": true}));
+    m.insert("Name".into(), json!(e.name()));
+    if let Some(o) = e.output_payload() {
+        m.insert("Output".into(), json!(crate::json::to_json_string(o)));
+        m.insert("OutputDetails".into(), json!({"Included": true}));
+    }
+    if let Some(err) = e.error() {
+        m.insert("Error".into(), json!(err));
+    }
+    if let Some(c) = e.cause() {
+        m.insert("Cause".into(), json!(c));
+    }
+    m.insert("RedriveCount".into(), json!(0));
+    m.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
+    m.insert("StartDate".into(), json!(crate::time::format_timestamp(e.start_ms())));
+    m.insert("StateMachineArn".into(), json!(e.state_machine_arn()));
+    m.insert("Status".into(), json!(e.status().as_str()));
+    m.insert("StopDate".into(), json!(crate::time::format_timestamp(e.stop_ms())));
+    Value::Object(m)
 }

@@ -29,7 +29,7 @@ mod wait;
 pub(crate) use crate::failure::Failure;
 pub(crate) use error::names;
 pub(crate) use error::{Exn, Halt};
-pub use execution::{Execution, Outcome, Status, TaskLog};
+pub use execution::{Execution, MapRun, Outcome, Status, TaskLog};
 pub(crate) use io::ExecInfo;
 pub use redrive::NotRedrivable;
 pub(crate) use redrive::Resume;
@@ -178,6 +178,35 @@ pub(crate) struct Tally {
     pub written: std::collections::BTreeMap<String, String>,
 }
 
+/// What belongs to one execution of the run (the top-level one, or a
+/// distributed Map's child execution): its invocation counts, the map
+/// runs and the child machines' executions it started.
+#[derive(Default)]
+pub(crate) struct Own {
+    /// Invocations per state id, and the names of the states counted.
+    pub counts: Vec<(usize, Option<Arc<str>>)>,
+    pub map_runs: Vec<MapRun>,
+    pub children: Vec<(Arc<str>, Execution)>,
+}
+
+impl Own {
+    /// The invocation counts by state name.
+    fn invocations(&self) -> std::collections::HashMap<Arc<str>, usize> {
+        self.counts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .filter_map(|(n, name)| Some((name.clone()?, *n)))
+            .collect()
+    }
+}
+
+/// Hands the execution whose task is running now (on this thread) a child
+/// execution it started (a `states:startExecution` task's): it is kept with
+/// the execution (and the map-run child) the task ran in.
+pub(crate) fn adopt_child(state: Arc<str>, child: Execution) {
+    sched::adopt(state, child);
+}
+
 /// A part of a state that ran, for coverage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Hit {
@@ -207,6 +236,10 @@ pub(crate) struct Env<'a> {
     /// iterations write to histories of their own).
     own_history: bool,
     tally: Arc<std::sync::Mutex<Tally>>,
+    /// What belongs to the execution this fiber runs in.
+    own: Arc<std::sync::Mutex<Own>>,
+    /// The state machine ARN of that execution.
+    pub machine: Arc<str>,
     pub exec: Arc<ExecInfo>,
     pub cfg: &'a RunConfig,
     pub tasks: &'a Integrations,
@@ -358,15 +391,27 @@ impl<'a> Env<'a> {
         }
     }
 
-    /// Counts an invocation of the state with machine-wide `id`; returns
-    /// its number (0-based, retries included).
-    pub(crate) fn count_invocation(&mut self, id: usize) -> usize {
+    /// Counts an invocation of `state`; returns its number (0-based,
+    /// retries included, counted machine-wide: over every map-run child).
+    pub(crate) fn count_invocation(&mut self, state: &crate::asl::State) -> usize {
+        let id = state.id;
         let mut t = lock(&self.tally);
         if t.invocations.len() <= id {
             t.invocations.resize(id + 1, 0);
         }
         t.invocations[id] += 1;
-        t.invocations[id] - 1
+        let n = t.invocations[id] - 1;
+        drop(t);
+        let mut own = lock(&self.own);
+        if own.counts.len() <= id {
+            own.counts.resize(id + 1, (0, None));
+        }
+        let slot = &mut own.counts[id];
+        slot.0 += 1;
+        if slot.1.is_none() {
+            slot.1 = Some(state.name.clone());
+        }
+        n
     }
 
     /// Writes an S3 object (`bucket/key`) for the execution's result.
@@ -394,6 +439,8 @@ impl<'a> Env<'a> {
             history: self.history.clone(),
             own_history: self.own_history,
             tally: self.tally.clone(),
+            own: self.own.clone(),
+            machine: self.machine.clone(),
             exec: self.exec.clone(),
             cfg: self.cfg,
             tasks: self.tasks,
@@ -406,13 +453,79 @@ impl<'a> Env<'a> {
         }
     }
 
-    /// A copy whose events (and its children's) go to a history of their
-    /// own: a distributed Map's child executions.
-    pub(crate) fn detached(&mut self) -> Env<'a> {
+    /// The environment of a distributed Map's child execution `exec`, on
+    /// this fiber: its events (and its fibers') go to a history of its own,
+    /// its invocations and what it starts are its own.
+    pub(crate) fn child_execution(&mut self, exec: ExecInfo, machine: Arc<str>) -> Env<'a> {
         let mut e = self.child(self.fiber);
+        e.parent = self.parent;
         e.history = Arc::new(std::sync::Mutex::new(History::with_capacity(16)));
         e.own_history = false;
+        e.own = Arc::new(std::sync::Mutex::new(Own::default()));
+        e.exec = Arc::new(exec);
+        e.machine = machine;
+        e.vars = Arc::new(Vars::new());
         e
+    }
+
+    /// Records the first event of an execution (a child execution's).
+    pub(crate) fn record_started(&mut self, input: Payload) {
+        let role_arn = Arc::from(self.exec.role_arn.as_str());
+        self.record(Details::ExecutionStarted { input, role_arn });
+    }
+
+    /// Ends a distributed Map's child execution: its last event recorded,
+    /// it is given back with what it started (`fibers` filled in when the
+    /// run that holds it ends).
+    pub(crate) fn finish_child(&mut self, outcome: Outcome, index: usize) -> Execution {
+        self.record_outcome(&outcome);
+        let children = sched::take_adopted(&self.sim, self.fiber);
+        let mut own = std::mem::take(&mut *lock(&self.own));
+        own.children.extend(children);
+        let history = std::mem::take(&mut *lock(&self.history));
+        Execution {
+            outcome,
+            history,
+            execution_arn: self.exec.id.clone(),
+            name: self.exec.name.clone(),
+            state_machine_arn: self.machine.to_string(),
+            input: self.exec.input.clone(),
+            start_ms: self.exec.start_ms,
+            stop_ms: self.now_ms(),
+            invocations: own.invocations(),
+            fibers: Arc::new(Vec::new()),
+            map_runs: own.map_runs,
+            children: own.children,
+            hits: Vec::new(),
+            task_logs: Vec::new(),
+            written: Default::default(),
+            redrive_count: 0,
+            map_index: Some(index),
+        }
+    }
+
+    /// Keeps a finished distributed Map run with the execution it ran in.
+    pub(crate) fn keep_map_run(&mut self, run: MapRun) {
+        lock(&self.own).map_runs.push(run);
+    }
+
+    /// Records the event that ends the execution, as `outcome` says.
+    fn record_outcome(&mut self, outcome: &Outcome) {
+        match (outcome, outcome.failure()) {
+            (Outcome::Succeeded(out), _) => {
+                self.record(Details::ExecutionSucceeded { output: out.clone() })
+            }
+            (Outcome::TimedOut, Some(f)) => {
+                self.record(Details::ExecutionTimedOut { error: f.error, cause: f.cause })
+            }
+            (Outcome::Aborted, _) => {
+                self.record(Details::ExecutionAborted { error: None, cause: None })
+            }
+            (_, Some(f)) => {
+                self.record(Details::ExecutionFailed { error: f.error, cause: f.cause })
+            }
+            (_, None) => 0,
+        };
     }
 }
 
@@ -531,6 +644,11 @@ impl<'a> Env<'a> {
             history: Arc::new(std::sync::Mutex::new(History::with_capacity(64))),
             own_history: true,
             tally: Arc::new(std::sync::Mutex::new(tally)),
+            own: Arc::new(std::sync::Mutex::new(Own {
+                counts: vec![(0, None); sm.state_count.max(sm.states.len())],
+                ..Own::default()
+            })),
+            machine: Arc::from(cfg.state_machine_arn().as_str()),
             exec: Arc::new(exec),
             cfg,
             tasks,
@@ -558,12 +676,15 @@ impl<'a> Env<'a> {
         *lock(&env.history) = resume.history.clone();
         env.vars = Arc::new(resume.vars.clone());
         {
-            let mut t = lock(&env.tally);
+            let (mut t, mut own) = (lock(&env.tally), lock(&env.own));
             for (id, name) in sm.names.iter().enumerate() {
-                if let (Some(n), Some(slot)) =
-                    (resume.invocations.get(name), t.invocations.get_mut(id))
-                {
-                    *slot = *n;
+                if let Some(n) = resume.invocations.get(name) {
+                    if let Some(slot) = t.invocations.get_mut(id) {
+                        *slot = *n;
+                    }
+                    if let Some(slot) = own.counts.get_mut(id) {
+                        *slot = (*n, Some(name.clone()));
+                    }
                 }
             }
         }
@@ -580,26 +701,15 @@ impl<'a> Env<'a> {
             Err(Exn::Halt(Halt::ExecutionTimedOut)) => Outcome::TimedOut,
             Err(Exn::Halt(Halt::Stalled(why))) => Outcome::Stalled(why),
         };
-        match (&outcome, outcome.failure()) {
-            (Outcome::Succeeded(out), _) => {
-                self.record(Details::ExecutionSucceeded { output: out.clone() })
-            }
-            (Outcome::TimedOut, Some(f)) => {
-                self.record(Details::ExecutionTimedOut { error: f.error, cause: f.cause })
-            }
-            (_, Some(f)) => {
-                self.record(Details::ExecutionFailed { error: f.error, cause: f.cause })
-            }
-            (_, None) => 0,
-        };
+        self.record_outcome(&outcome);
         let tally = std::mem::take(&mut *lock(&self.tally));
-        let invocations = tally
-            .invocations
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .filter_map(|(id, n)| Some((sm.names.get(id)?.clone(), *n)))
-            .collect();
+        let children = sched::take_adopted(&self.sim, sched::ROOT);
+        let mut own = std::mem::take(&mut *lock(&self.own));
+        own.children.extend(children);
+        let fibers = Arc::new(self.sim.places());
+        for run in &mut own.map_runs {
+            run.share_fibers(&fibers);
+        }
         let history = std::mem::take(&mut *lock(&self.history));
         let hits = tally
             .hits
@@ -615,12 +725,15 @@ impl<'a> Env<'a> {
             input: self.exec.input.clone(),
             start_ms: self.cfg.start_ms,
             stop_ms: self.now_ms(),
-            invocations,
-            fibers: self.sim.places(),
+            invocations: own.invocations(),
+            fibers,
+            map_runs: own.map_runs,
+            children: own.children,
             hits,
             task_logs: tally.task_logs,
             written: tally.written,
             redrive_count: 0,
+            map_index: None,
         }
     }
 }

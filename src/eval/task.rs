@@ -161,7 +161,7 @@ async fn invoke(
     let callback = waits && integration.is_some_and(|i| i.uses_callbacks());
     let tokens = env.tasks.tokens().clone();
     let mut callbacks = callback.then(|| tokens.register(&token));
-    let invocation = env.count_invocation(state.id);
+    let invocation = env.count_invocation(state);
     let iteration = if env.fiber == super::sched::ROOT {
         Vec::new()
     } else {

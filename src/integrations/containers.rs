@@ -273,4 +273,19 @@ impl Integration for ContainerTasks {
     fn real_time(&self) -> bool {
         true
     }
+
+    /// The same images, with a callback endpoint of the clone's own.
+    fn rebind(&self, tokens: &Arc<TokenRegistry>, region: &str) -> Option<Arc<dyn Integration>> {
+        let copy = ContainerTasks {
+            images: self.images.clone(),
+            tokens: std::sync::OnceLock::new(),
+            server: tokio::sync::OnceCell::new(),
+            grace_after_callback: self.grace_after_callback,
+            poll: self.poll,
+            progress: self.progress,
+            wall: self.wall.clone(),
+        };
+        copy.bind(tokens.clone(), region);
+        Some(Arc::new(copy))
+    }
 }

@@ -75,6 +75,8 @@ where
 pub struct EcsIntegration {
     ecs: aws_sdk_ecs::Client,
     sfn: Option<aws_sdk_sfn::Client>,
+    /// Whether `sfn` is the harness's in-process client (rebound in a clone).
+    in_process: bool,
     workers: Vec<(String, Arc<dyn Worker>)>,
     /// Virtual time between DescribeTasks polls of a `.sync` task (default 6,000 ms).
     pub poll_interval_ms: i64,
@@ -88,6 +90,7 @@ impl EcsIntegration {
         EcsIntegration {
             ecs,
             sfn: None,
+            in_process: false,
             workers: Vec::new(),
             poll_interval_ms: 6_000,
             max_polls: 10_000,
@@ -114,6 +117,7 @@ impl EcsIntegration {
     ) -> EcsIntegration {
         if self.sfn.is_none() {
             self.sfn = Some(sfn());
+            self.in_process = true;
         }
         self
     }
@@ -282,6 +286,20 @@ impl Integration for EcsIntegration {
     /// SDK calls and workers outside the simulation: real time.
     fn real_time(&self) -> bool {
         true
+    }
+
+    /// Workers calling back in process reach the clone's registry.
+    fn rebind(
+        &self,
+        tokens: &Arc<crate::integrations::tokens::TokenRegistry>,
+        region: &str,
+    ) -> Option<Arc<dyn Integration>> {
+        if !self.in_process {
+            return None;
+        }
+        let api: Arc<dyn crate::integrations::aws_json::SfnApi> = tokens.clone();
+        let sfn = crate::integrations::sdk::in_process_sfn_client(api, region);
+        Some(Arc::new(EcsIntegration { sfn: Some(sfn), ..self.clone() }))
     }
 }
 

@@ -235,6 +235,18 @@ pub trait Integration: Send + Sync {
     fn real_time(&self) -> bool {
         false
     }
+
+    /// The integration a clone of the harness uses, whose callbacks go to
+    /// the clone's own token registry `tokens` (in `region`); `None` (the
+    /// default): this one, which never reads a registry of its own.
+    fn rebind(
+        &self,
+        tokens: &Arc<tokens::TokenRegistry>,
+        region: &str,
+    ) -> Option<Arc<dyn Integration>> {
+        let _ = (tokens, region);
+        None
+    }
 }
 
 /// A synchronous Rust handler (`Fn(&TaskCall) -> TaskReply`).
@@ -446,6 +458,34 @@ impl Integrations {
     /// Why `state`'s answer is ambiguous, if it is.
     pub(crate) fn shadowed(&self, state: &str) -> Option<&str> {
         self.shadowed.get(state).map(String::as_str)
+    }
+
+    /// A copy with a token registry of its own, each integration rebound
+    /// to it ([`Integration::rebind`]; one shared by several states stays
+    /// shared).
+    pub(crate) fn rebound(&self, region: &str) -> Integrations {
+        let tokens = Arc::new(tokens::TokenRegistry::new());
+        let mut done: Vec<(*const (), Arc<dyn Integration>)> = Vec::new();
+        let mut rebind = |i: &Arc<dyn Integration>| -> Arc<dyn Integration> {
+            let key = Arc::as_ptr(i) as *const ();
+            if let Some((_, r)) = done.iter().find(|(k, _)| *k == key) {
+                return r.clone();
+            }
+            let r = i.rebind(&tokens, region).unwrap_or_else(|| i.clone());
+            done.push((key, r.clone()));
+            r
+        };
+        let by_state = self.by_state.iter().map(|(s, i)| (s.clone(), rebind(i))).collect();
+        let fallback = self.fallback.as_ref().map(&mut rebind);
+        Integrations {
+            by_state,
+            fallback,
+            mocked: self.mocked.clone(),
+            shadowed: self.shadowed.clone(),
+            s3: self.s3.clone(),
+            tokens,
+            callback_wait: self.callback_wait,
+        }
     }
 
     pub(crate) fn get(&self, state: &str) -> Option<&dyn Integration> {

@@ -27,6 +27,19 @@ impl Children {
     pub(crate) fn add(&mut self, child: Harness) {
         self.machines.insert(child.config.state_machine_name.clone(), child);
     }
+
+    /// A registry of its own with the same machines (each cloned, so
+    /// independent too) and no executions yet.
+    pub(crate) fn fork(&self) -> Children {
+        Children {
+            machines: self.machines.iter().map(|(n, h)| (n.clone(), h.clone())).collect(),
+            runs: Vec::new(),
+        }
+    }
+
+    pub(crate) fn has_machines(&self) -> bool {
+        !self.machines.is_empty()
+    }
 }
 
 /// What DescribeExecution says of a finished child, as the `.sync`
@@ -140,7 +153,8 @@ impl Integration for StartExecution {
                 };
                 Answer { reply, submitted: Some(started), elapsed_ms, logs: None, worker_ms: None }
             };
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).runs.push(exec);
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).runs.push(exec.clone());
+            crate::eval::adopt_child(call.state_name.clone(), exec);
             Ok(answer)
         })
     }
@@ -170,6 +184,12 @@ impl Harness {
     /// ```
     pub fn with_child(mut self, child: Harness) -> Harness {
         self.children.lock().unwrap_or_else(|p| p.into_inner()).add(child);
+        self.route_child_starts();
+        self
+    }
+
+    /// Routes every `states:startExecution` Task to this harness's child machines.
+    pub(crate) fn route_child_starts(&mut self) {
         let states: Vec<String> = self
             .sm
             .all_states()
@@ -181,7 +201,6 @@ impl Harness {
         for s in states {
             self.integrations.insert(s, integration.clone());
         }
-        self
     }
 
     /// The child executions this harness's runs started, in order (their

@@ -80,10 +80,15 @@ pub(crate) fn items(sm: &StateMachine) -> Vec<String> {
     out
 }
 
-/// What one execution covered.
+/// What one execution covered, with its distributed Maps' child
+/// executions (which run the same definition).
 pub(crate) fn covered(exec: &Execution) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> =
-        exec.path().into_iter().map(|s| item(Kind::State, s, None)).collect();
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    let mut runs = vec![exec];
+    while let Some(e) = runs.pop() {
+        out.extend(e.path().into_iter().map(|s| item(Kind::State, s, None)));
+        runs.extend(e.map_runs.iter().flat_map(|r| r.executions.iter()));
+    }
     for (state, hit) in &exec.hits {
         out.insert(match hit {
             Hit::Rule(i) => item(Kind::Branch, state, Some(i.to_string())),
@@ -196,8 +201,24 @@ impl Harness {
     /// assert_eq!((c.states.covered, c.states.total), (2, 3));
     /// assert_eq!((c.branches.covered, c.branches.total), (1, 2));
     /// ```
+    ///
+    /// The executions' distributed Map children count, and so do the
+    /// executions of this definition that they started as a child machine
+    /// (`child.coverage([&parent_exec])` gives the child machine's coverage).
     pub fn coverage<'a>(&self, executions: impl IntoIterator<Item = &'a Execution>) -> Coverage {
-        let ran: BTreeSet<String> = executions.into_iter().flat_map(covered).collect();
+        let arn = self.config.state_machine_arn();
+        let mut ran = BTreeSet::new();
+        for exec in executions {
+            ran.extend(covered(exec));
+            for (by, d) in exec.descendants().into_iter().skip(1) {
+                // a child machine's execution (a map-run child's machine is `NAME/LABEL`)
+                let same = crate::arn::state_machine_name(&d.state_machine_arn)
+                    == crate::arn::state_machine_name(&arn);
+                if by.is_some() && d.map_index.is_none() && same {
+                    ran.extend(covered(d));
+                }
+            }
+        }
         Coverage::of(&self.sm, &ran)
     }
 

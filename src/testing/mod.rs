@@ -58,7 +58,6 @@ impl std::error::Error for HarnessError {}
 /// 2024-01-01T00:00:00Z, region/account from the definition's first ARN
 /// (else us-east-1 / 123456789012), state machine name from the file stem
 /// (a template's state machine: its logical id, what its `Ref` gives).
-#[derive(Clone)]
 pub struct Harness {
     sm: Arc<StateMachine>,
     integrations: Integrations,
@@ -81,6 +80,32 @@ impl Drop for OwnRuntime {
         if let Some(rt) = self.0.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+/// A clone is independent: its token registry, its child machines'
+/// registry and its call counters are its own (integrations bound to a
+/// registry are rebound to the clone's), so one prepared harness can be
+/// cloned per test and run on parallel threads.
+impl Clone for Harness {
+    fn clone(&self) -> Harness {
+        let children = {
+            let mine = self.children.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::new(std::sync::Mutex::new(mine.fork()))
+        };
+        let mut h = Harness {
+            sm: self.sm.clone(),
+            integrations: self.integrations.rebound(&self.config.region),
+            config: self.config.clone(),
+            runtime: Arc::new(OnceLock::new()),
+            origin: self.origin.clone(),
+            substitutions: self.substitutions.clone(),
+            children,
+        };
+        if h.children.lock().unwrap_or_else(|p| p.into_inner()).has_machines() {
+            h.route_child_starts();
+        }
+        h
     }
 }
 

@@ -11,13 +11,18 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// Where a visit or an attempt ran: the innermost Map iteration and
-/// Parallel branch around it, if any.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Parallel branch around it, if any, and the child execution (a
+/// distributed Map's, or a child machine's) it ran in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Within {
-    /// The index of the innermost Map iteration.
+    /// The index of the innermost Map iteration (inline, or the item or
+    /// batch of a distributed Map's child execution).
     pub map_index: Option<usize>,
     /// The index of the innermost Parallel branch.
     pub branch: Option<usize>,
+    /// The ARN of the child execution it ran in (`None`: in the execution
+    /// asked).
+    pub execution: Option<String>,
 }
 
 /// One visit of a state: from its StateEntered to its StateExited.
@@ -134,6 +139,39 @@ impl Execution {
     /// assert_eq!(t.output(), Some(&json!(1)));
     /// ```
     pub fn state(&self, name: &str) -> StateReport {
+        let mut report = self.own_state(name);
+        for (_, e) in self.descendants().into_iter().skip(1) {
+            let shift = Duration::from_millis((e.start_ms - self.start_ms).max(0) as u64);
+            let theirs = e.own_state(name);
+            let tag = |w: &mut Within| {
+                if w.execution.is_none() {
+                    w.execution = Some(e.execution_arn.clone());
+                }
+                if w.map_index.is_none() {
+                    w.map_index = e.map_index;
+                }
+            };
+            for mut v in theirs.visits {
+                v.entered += shift;
+                v.exited = v.exited.map(|t| t + shift);
+                tag(&mut v.within);
+                report.visits.push(v);
+            }
+            for mut a in theirs.attempts {
+                a.started += shift;
+                a.ended = a.ended.map(|t| t + shift);
+                tag(&mut a.within);
+                report.attempts.push(a);
+            }
+        }
+        // in virtual time, the parent's first where they tie
+        report.visits.sort_by_key(|v| v.entered);
+        report.attempts.sort_by_key(|a| a.started);
+        report
+    }
+
+    /// [`Execution::state`] in this execution's own history only.
+    fn own_state(&self, name: &str) -> StateReport {
         // Longer than a screen: one pass over the history, one arm per kind
         // of event a visit or an attempt is made of.
         let mut report =
@@ -214,14 +252,22 @@ impl Execution {
             .collect()
     }
 
-    /// The output of the last visit of `state` that exited.
+    /// The output of the last visit of `state` that exited (in this
+    /// execution or one it started).
     pub fn output_of(&self, state: &str) -> Option<Value> {
-        self.history.events().iter().rev().find_map(|e| match &e.details {
-            Details::StateExited { name, output, .. } if &**name == state => {
-                Some((**output).clone())
-            }
-            _ => None,
-        })
+        self.descendants()
+            .into_iter()
+            .filter_map(|(_, x)| {
+                x.history.events().iter().rev().find_map(|e| match &e.details {
+                    Details::StateExited { name, output, .. } if &**name == state => {
+                        Some((e.timestamp_ms, output))
+                    }
+                    _ => None,
+                })
+            })
+            .enumerate()
+            .max_by_key(|(i, (t, _))| (*t, std::cmp::Reverse(*i)))
+            .map(|(_, (_, o))| (**o).clone())
     }
 
     /// How long the execution ran in virtual time.

@@ -37,7 +37,25 @@ impl Execution {
     ///   output: {"n":1}
     /// "#);
     /// ```
+    ///
+    /// The executions it started follow it, each under a line naming the
+    /// state that started it (a distributed Map's item, or a
+    /// `states:startExecution` Task), in the same format.
     pub fn snapshot(&self) -> String {
+        let mut out = self.snapshot_own();
+        for (by, e) in self.descendants().into_iter().skip(1) {
+            let by = by.unwrap_or_default();
+            let _ = match e.map_index {
+                Some(i) => write!(out, "\n=== {by}[{i}]: map run child {}\n", e.name),
+                None => write!(out, "\n=== {by}: child execution {}\n", e.name),
+            };
+            out.push_str(&e.snapshot_own());
+        }
+        out
+    }
+
+    /// This execution's part of the snapshot.
+    fn snapshot_own(&self) -> String {
         let mut out = String::new();
         let _ = write!(
             out,

@@ -25,7 +25,7 @@ mod join;
 mod timers;
 
 pub(crate) use join::{drive, join};
-pub(crate) use timers::{current_now_ms, in_fiber, Sleep};
+pub(crate) use timers::{adopt, current_now_ms, in_fiber, Sleep};
 pub use timers::{sleep, VirtualSleep};
 
 use crate::rng::Rng;
@@ -126,6 +126,9 @@ pub(crate) struct Sim {
     now: AtomicI64,
     explores: bool,
     inner: Mutex<Inner>,
+    /// Child executions its tasks started, by the fiber that started each,
+    /// until the execution that fiber runs in takes them.
+    adopted: Mutex<Vec<(FiberId, Arc<str>, crate::eval::Execution)>>,
 }
 
 impl std::fmt::Debug for Sim {
@@ -156,6 +159,7 @@ impl Sim {
                 next_seq: 0,
                 order: (interleaving != 0).then(|| Rng::new(interleaving ^ 0x9e37_79b9_7f4a_7c15)),
             }),
+            adopted: Mutex::new(Vec::new()),
         })
     }
 
@@ -194,9 +198,37 @@ impl Sim {
         path
     }
 
+    /// Keeps a child execution fiber `fiber`'s task started.
+    pub(crate) fn keep_child(&self, fiber: FiberId, state: Arc<str>, exec: crate::eval::Execution) {
+        self.adopted.lock().unwrap_or_else(|p| p.into_inner()).push((fiber, state, exec));
+    }
+
+    /// Whether `fiber` is `root` or runs under it.
+    fn under(&self, mut fiber: FiberId, root: FiberId) -> bool {
+        let i = self.lock();
+        loop {
+            if fiber == root {
+                return true;
+            }
+            if fiber == ROOT {
+                return false;
+            }
+            fiber = i.fibers.get(fiber).map_or(ROOT, |f| f.parent);
+        }
+    }
+
     /// Where `fiber` runs.
     pub(crate) fn place_of(&self, fiber: FiberId) -> Place {
         self.lock().fibers.get(fiber).map_or(Place::Top, |f| f.place.clone())
+    }
+
+    /// Takes the child executions started by fibers under `root` (itself included).
+    pub(crate) fn take_adopted(&self, root: FiberId) -> Vec<(Arc<str>, crate::eval::Execution)> {
+        let all = std::mem::take(&mut *self.adopted.lock().unwrap_or_else(|p| p.into_inner()));
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|(f, _, _)| self.under(*f, root));
+        *self.adopted.lock().unwrap_or_else(|p| p.into_inner()) = rest;
+        mine.into_iter().map(|(_, s, e)| (s, e)).collect()
     }
 
     /// Every fiber's parent and place, by fiber id.
@@ -277,4 +309,9 @@ impl Sim {
         }
         out
     }
+}
+
+/// The child executions `sim`'s fibers under `root` started.
+pub(crate) fn take_adopted(sim: &Sim, root: FiberId) -> Vec<(Arc<str>, crate::eval::Execution)> {
+    sim.take_adopted(root)
 }

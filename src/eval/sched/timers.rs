@@ -142,6 +142,16 @@ pub(crate) fn current_now_ms() -> Option<i64> {
     CURRENT.with(|c| c.borrow().as_ref().map(|(sim, _)| sim.now_ms()))
 }
 
+/// Keeps `child` with the execution whose fiber is being polled (nothing
+/// when none is).
+pub(crate) fn adopt(state: Arc<str>, child: crate::eval::Execution) {
+    CURRENT.with(|c| {
+        if let Some((sim, fiber)) = c.borrow().as_ref() {
+            sim.keep_child(*fiber, state, child);
+        }
+    });
+}
+
 /// Polls `f` as fiber `fiber` of `sim`: a [`sleep`] inside it waits on that
 /// execution's virtual clock.
 pub(crate) fn in_fiber<R>(sim: &Arc<Sim>, fiber: FiberId, f: impl FnOnce() -> R) -> R {
