@@ -58,6 +58,14 @@ enum Command {
         /// What a ${NAME} placeholder or a template's logical id NAME stands for (repeatable)
         #[arg(long = "substitute", value_name = "NAME=VALUE")]
         substitutions: Vec<String>,
+        /// The S3 object s3://BUCKET/KEY a distributed Map's ItemReader reads, from FILE (repeatable)
+        #[arg(long = "s3-object", value_name = "s3://BUCKET/KEY=FILE")]
+        s3_objects: Vec<String>,
+        /// The state machine NAME that a states:startExecution task starts, from DEFINITION
+        /// (ASL or a template's FILE#LogicalId; repeatable); --mock-config's test case answers
+        /// its tasks too when the config has a state machine NAME
+        #[arg(long = "child", value_name = "NAME=DEFINITION")]
+        children: Vec<String>,
     },
     /// Build the seed worker image from local material (debootstrap + docker import) and print its tag.
     BuildSeedImage,
@@ -195,23 +203,25 @@ pub(crate) fn main() -> ExitCode {
             seed,
             json,
             substitutions,
+            s3_objects,
+            children,
         } => {
             let subs = match substitutions_of(&substitutions) {
                 Ok(s) => s,
                 Err(e) => return usage(e),
             };
+            let attached = Attached { s3_objects, children };
             run(
                 &definition,
                 &subs,
                 input,
                 input_file,
-                mock_config,
-                test_case,
-                state_machine,
+                (mock_config, test_case, state_machine),
                 seed_worker,
                 containers,
                 seed,
                 json,
+                &attached,
             )
         }
         Command::BuildSeedImage => match crate::container::seed_worker_image() {
@@ -421,19 +431,70 @@ fn usage(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// What `run` attaches to the harness besides task answers: S3 objects
+/// (`--s3-object`) and child machines (`--child`).
+struct Attached {
+    s3_objects: Vec<String>,
+    children: Vec<String>,
+}
+
+impl Attached {
+    /// The harness with the S3 objects and child machines attached; the
+    /// mock config's test case answers a child's tasks when the config
+    /// has a state machine of the child's name.
+    fn attach(
+        &self,
+        mut harness: Harness,
+        substitutions: &std::collections::BTreeMap<String, String>,
+        mock: Option<(&MockConfig, &str)>,
+    ) -> Result<Harness, String> {
+        for o in &self.s3_objects {
+            let parsed = o
+                .strip_prefix("s3://")
+                .and_then(|r| r.split_once('='))
+                .and_then(|(path, file)| Some((path.split_once('/')?, file)));
+            let Some(((bucket, key), file)) =
+                parsed.filter(|((b, k), f)| !b.is_empty() && !k.is_empty() && !f.is_empty())
+            else {
+                return Err(format!("--s3-object {o}: expected s3://BUCKET/KEY=FILE"));
+            };
+            let body = std::fs::read_to_string(file)
+                .map_err(|e| format!("--s3-object {o}: cannot read {file}: {e}"))?;
+            harness = harness.s3_object(bucket, key, &body);
+        }
+        for c in &self.children {
+            let Some((name, def)) =
+                c.split_once('=').filter(|(n, d)| !n.is_empty() && !d.is_empty())
+            else {
+                return Err(format!("--child {c}: expected NAME=DEFINITION"));
+            };
+            let mut child = Harness::from_file_with(def, substitutions)
+                .map_err(|e| format!("--child {name}: {e}"))?
+                .state_machine_name(name);
+            if let Some((cfg, tc)) = mock.filter(|(cfg, tc)| cfg.test_case(Some(name), tc).is_ok())
+            {
+                child = child
+                    .mock_config(cfg, Some(name), tc)
+                    .map_err(|e| format!("--child {name}: {e}"))?;
+            }
+            harness = harness.with_child(child);
+        }
+        Ok(harness)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run(
     definition: &str,
     substitutions: &std::collections::BTreeMap<String, String>,
     input: Option<String>,
     input_file: Option<String>,
-    mock_config: Option<String>,
-    test_case: Option<String>,
-    state_machine: Option<String>,
+    (mock_config, test_case, state_machine): (Option<String>, Option<String>, Option<String>),
     seed_worker: Option<String>,
     containers: Vec<String>,
     seed: u64,
     as_json: bool,
+    attached: &Attached,
 ) -> ExitCode {
     let input = match read_input(input, input_file) {
         Ok(v) => v,
@@ -449,6 +510,7 @@ fn run(
         }
         harness = harness.on_task(&state, crate::workers::seed_worker);
     }
+    let mut mock = None;
     if let (Some(file), Some(tc)) = (mock_config, test_case) {
         let cfg = match MockConfig::from_file(&file) {
             Ok(c) => c,
@@ -458,7 +520,16 @@ fn run(
             Ok(h) => h,
             Err(e) => return usage(format!("{file}: {e}")),
         };
+        mock = Some((cfg, tc));
     }
+    harness = match attached.attach(
+        harness,
+        substitutions,
+        mock.as_ref().map(|(c, t)| (c, t.as_str())),
+    ) {
+        Ok(h) => h,
+        Err(e) => return usage(e),
+    };
     if !containers.is_empty() {
         harness = match with_containers(harness, definition, &containers) {
             Ok(h) => h,

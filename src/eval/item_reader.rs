@@ -66,7 +66,7 @@ pub(super) fn read(
             // a problem of the test: no Retry or Catch of the definition absorbs it
             return Err(HarnessFault::new(
                 FaultKind::NoS3Object,
-                format!("the Map state '{}' reads s3://{path}, which the test does not provide: add it with Harness::s3_object", ctx.state_name),
+                format!("the Map state '{}' reads s3://{path}, which the test does not provide: add it with Harness::s3_object (sfn-harness run: --s3-object s3://{path}=FILE)", ctx.state_name),
             )
             .into());
         };

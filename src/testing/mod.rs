@@ -562,6 +562,26 @@ impl Execution {
         if let Some(s) = &self.stalled() {
             out.push_str(&format!("\n   stalled: {s}"));
         }
+        let started = self.descendants();
+        if started.len() > TRACE_CHILDREN + 1 {
+            out.push_str(&format!(
+                "\n   {} child executions (the first {TRACE_CHILDREN} below; exec.descendants() has them all)",
+                started.len() - 1
+            ));
+        }
+        for (by, e) in started.into_iter().skip(1).take(TRACE_CHILDREN) {
+            let at = match e.map_index {
+                Some(i) => format!("{}[{i}]", by.unwrap_or_default()),
+                None => by.unwrap_or_default().to_string(),
+            };
+            out.push_str(&format!(
+                "\n   {at}: {} {} ({} events){}",
+                e.name,
+                e.status().as_str(),
+                e.history.len(),
+                e.error().map(|x| format!(" error {x}")).unwrap_or_default()
+            ));
+        }
         for l in &self.task_logs {
             out.push_str(&format!(
                 "\n--- {} #{} output ---\n{}",
@@ -597,6 +617,9 @@ impl Execution {
     }
 }
 
+/// How many child executions a trace lists.
+const TRACE_CHILDREN: usize = 20;
+
 /// The execution as `run --json` prints it and [`Execution::to_json`] gives
 /// it, written as it is rendered, one event at a time: a history of 25,000
 /// large payloads never stands in memory as JSON text at once.
@@ -616,6 +639,33 @@ impl serde::Serialize for Execution {
             m.serialize_entry("taskLogs", &self.task_logs)?;
         }
         m.serialize_entry("history", &Events(self.history.events()))?;
+        if !self.map_runs.is_empty() {
+            m.serialize_entry("mapRuns", &self.map_runs)?;
+        }
+        if !self.children.is_empty() {
+            let children: Vec<_> =
+                self.children.iter().map(|(state, e)| Started { state, execution: e }).collect();
+            m.serialize_entry("childExecutions", &children)?;
+        }
+        m.end()
+    }
+}
+
+/// A child machine's execution, with the Task state that started it.
+#[derive(serde::Serialize)]
+struct Started<'a> {
+    state: &'a str,
+    execution: &'a Execution,
+}
+
+impl serde::Serialize for crate::MapRun {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("state", self.state())?;
+        m.serialize_entry("mapRunArn", self.map_run_arn())?;
+        m.serialize_entry("status", self.status().as_str())?;
+        m.serialize_entry("executions", self.executions())?;
         m.end()
     }
 }
