@@ -453,3 +453,52 @@ fn coverage_and_graph_take_substitutions() {
     assert!(stdout(&o).contains("states"), "{}", stdout(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The orders pipeline's happy path from the command line: its orders file
+/// (`--s3-object`), its child machine (`--child`), a mock config answering
+/// the parent's tasks.
+#[test]
+fn run_supplies_item_reader_objects_and_child_machines() {
+    let args = [
+        "run",
+        "fixtures/orders-sam/template.yaml#OrdersPipeline",
+        "--substitute",
+        "SubnetId=subnet-1",
+        "--input",
+        r#"{"key":"orders.csv","runId":"r1"}"#,
+        "--s3-object",
+        "s3://ordersbucket/orders.csv=fixtures/orders-sam/orders.csv",
+        "--child",
+        "EnrichStateMachine=fixtures/orders-sam/template.yaml#EnrichStateMachine",
+        "--mock-config",
+        "fixtures/orders-sam/mock-config.json",
+        "--test-case",
+        "HappyPath",
+        "--json",
+    ];
+    let o = cli(&args);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED");
+    let runs = v["mapRuns"].as_array().unwrap();
+    assert_eq!(runs[0]["state"], "ProcessOrders");
+    assert_eq!(runs[0]["executions"].as_array().unwrap().len(), 3, "five orders in batches of two");
+    assert_eq!(runs[0]["executions"][2]["status"], "SUCCEEDED");
+    assert_eq!(v["childExecutions"][0]["state"], "EnrichOrders");
+    assert_eq!(v["childExecutions"][0]["execution"]["output"]["enriched"], true);
+
+    // without the object or the child: errors that say what to add
+    let o = cli(&args[..6]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("--s3-object s3://ordersbucket/orders.csv=FILE"), "{}", stdout(&o));
+    let mut bad = args.to_vec();
+    bad[7] = "s3://no-key=x";
+    let o = cli(&bad);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected s3://BUCKET/KEY=FILE"));
+    let mut bad = args.to_vec();
+    bad[9] = "EnrichStateMachine=fixtures/orders-sam/nope.yaml";
+    let o = cli(&bad);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--child EnrichStateMachine"));
+}

@@ -8,6 +8,7 @@
 
 mod activities;
 mod config;
+mod map_runs;
 mod requests;
 mod tags;
 mod versions;
@@ -192,6 +193,8 @@ struct ExecRecord {
     test_case: Option<String>,
     redrive_count: u64,
     redrive_date: Option<f64>,
+    /// The map run it is a child execution of.
+    map_run_arn: Option<String>,
 }
 
 /// A machine as it was at one time: what an execution runs
@@ -215,6 +218,8 @@ struct Store {
     seq: u64,
     /// About how many bytes the finished executions hold.
     retained: usize,
+    /// Distributed Map runs, by ARN.
+    map_runs: BTreeMap<String, map_runs::MapRunRecord>,
 }
 
 impl Store {
@@ -244,6 +249,7 @@ impl Store {
     fn forget(&mut self, arn: &str) -> Option<ExecRecord> {
         let r = self.executions.remove(arn)?;
         self.retained = self.retained.saturating_sub(r.bytes);
+        self.forget_map_runs_of(arn);
         Some(r)
     }
 }
@@ -419,6 +425,8 @@ impl Endpoint {
             "StopExecution" => self.stop_execution(&req),
             "RedriveExecution" => self.redrive_execution(&req),
             "GetExecutionHistory" => self.get_execution_history(&req),
+            "DescribeMapRun" => self.describe_map_run(&req),
+            "ListMapRuns" => self.list_map_runs(&req),
             "ValidateStateMachineDefinition" => validate(&req),
             "TestState" => self.test_state(&req).await,
             "CreateActivity" => self.create_activity(&req, caller),
@@ -824,6 +832,7 @@ impl Endpoint {
                 test_case,
                 redrive_count: 0,
                 redrive_date: None,
+                map_run_arn: None,
             },
         );
         store.order.push_back(exec_arn.clone());
@@ -849,10 +858,12 @@ impl Endpoint {
             let bytes = outcome.as_ref().map_or(0, |e| e.history.retained_bytes());
             let mut store = this.store();
             let mut kept = 0;
+            let mut runs = (Vec::new(), None);
             if let Some(rec) = store.executions.get_mut(&arn_for_task) {
                 if rec.status == Status::Running {
                     match outcome {
-                        Ok(exec) => {
+                        Ok(mut exec) => {
+                            runs = (std::mem::take(&mut exec.map_runs), Some(rec.machine.clone()));
                             rec.status = exec.status();
                             rec.stop = Some(exec.stop_ms as f64 / 1000.0);
                             rec.done = Some(exec);
@@ -874,6 +885,9 @@ impl Endpoint {
                 }
             }
             store.retained += kept;
+            if let (runs, Some(machine)) = runs {
+                map_runs::keep(&mut store, &arn_for_task, runs, &machine);
+            }
             let limits = (this.inner.cfg.max_executions, this.inner.cfg.max_retained_bytes);
             store.forget_finished_past(limits.0, limits.1);
         })
@@ -959,8 +973,21 @@ impl Endpoint {
     }
 
     fn list_executions(&self, req: &Value) -> ApiResult {
-        let full = required(req, "stateMachineArn")?;
-        let (arn, q) = versions::split(full)?;
+        let by_run = match (optional(req, "stateMachineArn"), optional(req, "mapRunArn")) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(err(
+                    "ValidationException",
+                    "Exactly one of stateMachineArn and mapRunArn must be given",
+                ))
+            }
+            (None, Some(run)) => Some(self.map_run_children(run)?),
+            (Some(_), None) => None,
+        };
+        let full = optional(req, "stateMachineArn").unwrap_or_default();
+        let (arn, q) = match by_run {
+            Some(_) => (String::new(), versions::Qualifier::Latest),
+            None => versions::split(full)?,
+        };
         let through = |r: &ExecRecord| match &q {
             versions::Qualifier::Latest => true,
             versions::Qualifier::Version(_) => r.version_arn.as_deref() == Some(full),
@@ -968,17 +995,18 @@ impl Endpoint {
         };
         let filter = optional(req, "statusFilter");
         let store = self.store();
-        if !store.machines.contains_key(&arn) {
+        if by_run.is_none() && !store.machines.contains_key(&arn) {
             return Err(no_machine(&arn));
         }
-        let all: Vec<&ExecRecord> = store
-            .order
-            .iter()
-            .rev()
+        let arns: Vec<&String> = match &by_run {
+            Some(children) => children.iter().collect(),
+            None => store.order.iter().rev().collect(),
+        };
+        let all: Vec<&ExecRecord> = arns
+            .into_iter()
             .filter_map(|a| store.executions.get(a))
             .filter(|r| {
-                r.sm_arn == arn
-                    && through(r)
+                (by_run.is_some() || (r.sm_arn == arn && through(r)))
                     && filter.is_none_or(|f| f == r.status.as_str())
                     && match optional(req, "redriveFilter") {
                         Some("REDRIVEN") => r.redrive_count > 0,
@@ -993,6 +1021,9 @@ impl Endpoint {
             .iter()
             .map(|r| {
                 let mut v = json!({"executionArn": r.arn, "stateMachineArn": r.sm_arn, "name": r.name, "status": r.status.as_str(), "startDate": r.start, "redriveCount": r.redrive_count});
+                if let Some(run) = &r.map_run_arn {
+                    v["mapRunArn"] = json!(run);
+                }
                 if let Some(d) = r.redrive_date {
                     v["redriveDate"] = json!(d);
                 }

@@ -119,6 +119,15 @@ const OPERATIONS: &[(&str, &[Field])] = &[
             Field("redriveFilter", Enum(&["REDRIVEN", "NOT_REDRIVEN"]), false),
         ],
     ),
+    ("DescribeMapRun", &[Field("mapRunArn", Str(1, 2000), true)]),
+    (
+        "ListMapRuns",
+        &[
+            Field("executionArn", LONG_ARN, true),
+            Field("maxResults", MAX_RESULTS, false),
+            Field("nextToken", NEXT_TOKEN, false),
+        ],
+    ),
     (
         "StopExecution",
         &[

@@ -130,6 +130,8 @@ pub struct MapRun {
     /// PENDING in DescribeMapRun's counts).
     pub(crate) total: usize,
     pub(crate) executions: Vec<Execution>,
+    /// Whether a ResultWriter wrote the children's results.
+    pub(crate) results_written: bool,
 }
 
 impl MapRun {

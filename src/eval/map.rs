@@ -127,6 +127,7 @@ pub(super) async fn run(
                 status,
                 total: items.len(),
                 executions,
+                results_written: false,
             };
             map_run = Some((done, run_id));
             outcome
@@ -142,7 +143,8 @@ pub(super) async fn run(
             }
             _ => None,
         };
-        if let Some((done, _)) = map_run {
+        if let Some((mut done, _)) = map_run {
+            done.results_written = written.is_some();
             env.keep_map_run(done);
         }
         let failure = match outcome {
