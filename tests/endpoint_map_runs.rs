@@ -2,10 +2,7 @@
 //! DescribeMapRun, ListExecutions with `mapRunArn`, and each child
 //! execution's DescribeExecution and GetExecutionHistory.
 
-use aws_sdk_sfn::Client;
 use serde_json::Value;
-use sfn_harness::endpoint::{server, Endpoint, EndpointConfig};
-use sfn_harness::sdk::sfn_client;
 
 mod common;
 
@@ -19,18 +16,7 @@ const MACHINE: &str = r#"{"StartAt": "Fan", "States": {"Fan": {"Type": "Map", "L
         "Ok": {"Type": "Pass", "End": true}}},
     "End": true}}}"#;
 
-async fn start() -> (server::Server, Client) {
-    let srv =
-        server::serve(Endpoint::new(EndpointConfig::default()), "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-    let client = sfn_client(&srv.url(), "us-east-1");
-    (srv, client)
-}
-
-fn code<E: aws_sdk_sfn::error::ProvideErrorMetadata>(e: E) -> String {
-    e.code().unwrap_or("").to_string()
-}
+use common::{error_code as code, serve_default as start};
 
 #[tokio::test]
 async fn map_runs_and_their_child_executions_are_served_as_on_aws() {

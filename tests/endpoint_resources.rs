@@ -6,7 +6,6 @@ use aws_sdk_sfn::types::{
     CloudWatchLogsLogGroup, EncryptionConfiguration, EncryptionType, LogDestination, LogLevel,
     LoggingConfiguration, Tag, TracingConfiguration,
 };
-use aws_sdk_sfn::Client;
 use sfn_harness::endpoint::{server, Endpoint, EndpointConfig};
 use sfn_harness::sdk::sfn_client;
 
@@ -15,18 +14,7 @@ mod common;
 const ROLE: &str = "arn:aws:iam::123456789012:role/sfn";
 const PASS: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
 
-async fn start() -> (server::Server, Client) {
-    let srv =
-        server::serve(Endpoint::new(EndpointConfig::default()), "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-    let client = sfn_client(&srv.url(), "us-east-1");
-    (srv, client)
-}
-
-fn code<E: aws_sdk_sfn::error::ProvideErrorMetadata>(e: E) -> String {
-    e.code().unwrap_or("").to_string()
-}
+use common::{error_code as code, serve_default as start};
 
 fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build()

@@ -81,3 +81,23 @@ pub(crate) async fn wait_done(
     }
     panic!("{arn} did not finish");
 }
+
+/// A local endpoint with the default configuration, and an aws-sdk-sfn
+/// client of it.
+#[cfg(feature = "endpoint")]
+pub(crate) async fn serve_default() -> (sfn_harness::endpoint::server::Server, aws_sdk_sfn::Client)
+{
+    use sfn_harness::endpoint::{server, Endpoint, EndpointConfig};
+    let srv =
+        server::serve(Endpoint::new(EndpointConfig::default()), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+    let client = sfn_harness::sdk::sfn_client(&srv.url(), "us-east-1");
+    (srv, client)
+}
+
+/// The AWS error code of an SDK error.
+#[cfg(feature = "sdk")]
+pub(crate) fn error_code<E: aws_sdk_sfn::error::ProvideErrorMetadata>(e: E) -> String {
+    e.code().unwrap_or("").to_string()
+}
