@@ -337,15 +337,19 @@ impl Children {
         };
         let mut child = env.child_execution(info, Arc::from(machine.as_str()));
         child.record_started(input.clone());
-        self.lock().push(Started {
-            index,
-            fiber: child.fiber,
-            history: child.history.clone(),
-            own: child.own.clone(),
-            exec: child.exec.clone(),
-            machine: child.machine.clone(),
-            ended: None,
-        });
+        let slot = {
+            let mut started = self.lock();
+            started.push(Started {
+                index,
+                fiber: child.fiber,
+                history: child.history.clone(),
+                own: child.own.clone(),
+                exec: child.exec.clone(),
+                machine: child.machine.clone(),
+                ended: None,
+            });
+            started.len() - 1
+        };
         let ended = run_nested(&run.spec.processor, input, &mut child).await;
         let outcome = match &ended {
             Ok(v) => Outcome::Succeeded(Arc::new(v.clone())),
@@ -355,7 +359,7 @@ impl Children {
             Err(Exn::Halt(Halt::Stalled(why))) => Outcome::Stalled(why.clone()),
         };
         let exec = child.finish_child(outcome, index);
-        if let Some(s) = self.lock().iter_mut().rev().find(|s| s.index == index) {
+        if let Some(s) = self.lock().get_mut(slot) {
             s.ended = Some(exec);
         }
         ended

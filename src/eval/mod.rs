@@ -739,6 +739,11 @@ impl<'a> Env<'a> {
 }
 
 fn payload_too_large(v: &Value) -> bool {
+    // most payloads are far below the quota: a walk that bounds the JSON
+    // text's length from above settles them without writing it
+    if max_json_len(v, MAX_PAYLOAD_BYTES) <= MAX_PAYLOAD_BYTES {
+        return false;
+    }
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -753,6 +758,38 @@ fn payload_too_large(v: &Value) -> bool {
         }
     }
     serde_json::to_writer(&mut Count(0), v).is_err()
+}
+
+/// An upper bound of the length of `v` as compact JSON text (every
+/// character of a string counted as its longest escape, `\uXXXX`; a number
+/// as its longest form), stopping once past `limit`.
+fn max_json_len(v: &Value, limit: usize) -> usize {
+    fn walk(v: &Value, n: &mut usize, limit: usize) {
+        if *n > limit {
+            return;
+        }
+        match v {
+            Value::Null | Value::Bool(_) => *n += 5,
+            Value::Number(_) => *n += 24,
+            Value::String(s) => *n += s.len() * 6 + 2,
+            Value::Array(a) => {
+                *n += 2 + a.len();
+                for x in a {
+                    walk(x, n, limit);
+                }
+            }
+            Value::Object(m) => {
+                *n += 2 + m.len() * 2;
+                for (k, x) in m {
+                    *n += k.len() * 6 + 2;
+                    walk(x, n, limit);
+                }
+            }
+        }
+    }
+    let mut n = 0;
+    walk(v, &mut n, limit);
+    n
 }
 
 fn data_limit(what: &str) -> Failure {
@@ -909,6 +946,23 @@ mod tests {
         ));
         let first = exec.history.events()[0].to_json(true);
         assert_eq!(first, super::started_event(&cfg, std::sync::Arc::new(input)).to_json(true));
+    }
+
+    #[test]
+    fn the_length_bound_is_never_below_the_json_text() {
+        let cases = [
+            serde_json::json!(null),
+            serde_json::json!([true, false, -1.5e300, 18446744073709551615u64, i64::MIN]),
+            serde_json::json!({"a\u{1}\"\\": ["\u{7f}é\u{1f600}", {"": ""}], "n": 0.1}),
+        ];
+        for v in cases {
+            let text = crate::json::to_json_string(&v);
+            assert!(super::max_json_len(&v, usize::MAX) >= text.len(), "{text}");
+        }
+        let big = serde_json::json!("x".repeat(super::MAX_PAYLOAD_BYTES));
+        assert!(super::payload_too_large(&big));
+        let fits = serde_json::json!("\u{1}".repeat(super::MAX_PAYLOAD_BYTES / 7));
+        assert!(!super::payload_too_large(&fits));
     }
 
     #[test]
