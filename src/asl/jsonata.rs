@@ -32,6 +32,11 @@ pub(crate) struct Reads {
     /// Whether it may read `$states.context` (any use of `$states` other
     /// than `.input`, `.result` or `.errorOutput`).
     pub context: bool,
+    /// The field names that follow each `$states` (`$states.input.a.b` →
+    /// `["input", "a", "b"]`): all an evaluation needs of `$states` is the
+    /// value at the end of each. `None` when one `$states` is followed by
+    /// no field name (`$keys($states)`): it needs all of it.
+    pub paths: Option<Vec<Vec<String>>>,
 }
 
 impl Reads {
@@ -133,7 +138,7 @@ pub(crate) fn has_expression(v: &Value) -> bool {
 /// What an expression's text reads.
 fn reads(text: &str) -> Reads {
     let b = text.as_bytes();
-    let mut r = Reads::default();
+    let mut r = Reads { paths: Some(Vec::new()), ..Reads::default() };
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -162,6 +167,11 @@ fn reads(text: &str) -> Reads {
                         })
                     });
                     r.context |= !plain;
+                    let path = field_names(rest);
+                    match (&mut r.paths, path.is_empty()) {
+                        (Some(paths), false) => paths.push(path),
+                        _ => r.paths = None,
+                    }
                 } else if !name.is_empty() && !r.names(name) {
                     r.names.push(name.to_string());
                 }
@@ -173,9 +183,42 @@ fn reads(text: &str) -> Reads {
     r
 }
 
+/// The `.name.name…` run at the start of `rest` (plain names only: a
+/// quoted name, a predicate or a space ends it).
+fn field_names(rest: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut s = rest;
+    while let Some(after) = s.strip_prefix('.') {
+        let len = after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
+        if len == 0 || after.starts_with(|c: char| c.is_ascii_digit()) {
+            break;
+        }
+        out.push(after[..len].to_string());
+        s = &after[len..];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_know_the_field_names_after_each_states() {
+        let r =
+            reads("$states.input.a.b + $count($states.context.Task.Token) & $states.result[0].x");
+        assert_eq!(
+            r.paths,
+            Some(vec![
+                vec!["input".to_string(), "a".into(), "b".into()],
+                vec!["context".into(), "Task".into(), "Token".into()],
+                vec!["result".into()],
+            ])
+        );
+        assert_eq!(reads("$keys($states)").paths, None);
+        assert_eq!(reads("$states.`odd key`").paths, None);
+        assert_eq!(reads("1 + 2").paths, Some(vec![]));
+    }
 
     #[test]
     fn reads_skip_string_literals_and_tell_the_context_apart() {

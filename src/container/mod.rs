@@ -292,13 +292,73 @@ pub fn build_dockerfile_dir(dir: &std::path::Path) -> Result<String, ContainerEr
 
 const BUILD_SCRIPT: &str = include_str!("../../scripts/build-seed-worker-image.sh");
 const SEED_APP: &str = include_str!("../../fixtures/seed/worker/app.py");
+const SEED_DOCKERFILE: &str = include_str!("../../fixtures/seed/worker/Dockerfile");
+const SEED_REQUIREMENTS: &str = include_str!("../../fixtures/seed/worker/requirements.txt");
 
-/// Builds (or finds, cached by content) the seed worker image: Debian 13
-/// python3 + numpy + boto3 via debootstrap and `docker import`, plus the
-/// seed's `app.py` unchanged. Returns its tag. Needs root for debootstrap
-/// the first time.
+/// Builds (or finds, cached by content) the seed worker image: from the
+/// worker's own Dockerfile (`FROM python:3.11`, `pip install`) when its
+/// base image is here or a registry gives it; otherwise from Debian 13's
+/// python3, numpy and boto3 via debootstrap and `docker import` (root the
+/// first time), with the seed's `app.py` unchanged. Returns its tag; the
+/// error says what both ways lacked.
 pub fn seed_worker_image() -> Result<String, ContainerError> {
-    build_worker_image(SEED_APP)
+    let from_dockerfile = match dockerfile_base(SEED_DOCKERFILE) {
+        Ok(()) => {
+            let files = [
+                ("Dockerfile", SEED_DOCKERFILE),
+                ("requirements.txt", SEED_REQUIREMENTS),
+                ("app.py", SEED_APP),
+            ];
+            match build_from_files(&files) {
+                Ok(tag) => return Ok(tag),
+                Err(e) => e.0,
+            }
+        }
+        Err(e) => e.0,
+    };
+    build_worker_image(SEED_APP).map_err(|e| {
+        ContainerError(format!(
+            "{}\nnor from the worker's Dockerfile: {from_dockerfile}\nto build it, install debootstrap (Debian's package, run as root) or let Docker pull the Dockerfile's base image",
+            e.0.trim_end()
+        ))
+    })
+}
+
+/// Whether the Dockerfile's base image (its first `FROM`) is here, or a
+/// registry gives it (`docker pull`).
+fn dockerfile_base(dockerfile: &str) -> Result<(), ContainerError> {
+    let base = dockerfile
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("FROM "))
+        .and_then(|r| r.split_whitespace().next())
+        .ok_or_else(|| ContainerError("the Dockerfile has no FROM".into()))?;
+    let docker = |args: &[&str]| {
+        Command::new("docker").args(args).output().map_err(|e| format!("cannot run docker: {e}"))
+    };
+    if docker(&["image", "inspect", base]).is_ok_and(|o| o.status.success()) {
+        return Ok(());
+    }
+    match docker(&["pull", "-q", base]) {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(ContainerError(format!(
+            "its base image {base} is not here and cannot be pulled: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ))),
+        Err(e) => Err(ContainerError(e)),
+    }
+}
+
+/// Builds a Dockerfile directory made of `files` (name, content).
+fn build_from_files(files: &[(&str, &str)]) -> Result<String, ContainerError> {
+    let dir = std::env::temp_dir().join(format!("sfn-harness-context-{}", std::process::id()));
+    let written = std::fs::create_dir_all(&dir).and_then(|_| {
+        files.iter().try_for_each(|(name, body)| std::fs::write(dir.join(name), body))
+    });
+    let built = written
+        .map_err(|e| ContainerError(format!("{}: {e}", dir.display())))
+        .and_then(|_| build_dockerfile_dir(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+    built
 }
 
 /// [`seed_worker_image`] for another single-file Python worker.
@@ -322,4 +382,20 @@ pub fn build_worker_image(app_py: &str) -> Result<String, ContainerError> {
         )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_dockerfile_without_from_is_refused_before_docker_runs() {
+        let e = super::dockerfile_base("WORKDIR /x\nCMD [\"true\"]").unwrap_err();
+        assert!(e.0.contains("no FROM"), "{}", e.0);
+    }
+
+    #[test]
+    fn the_seed_dockerfile_builds_from_python_3_11() {
+        let from = super::SEED_DOCKERFILE.lines().find(|l| l.starts_with("FROM ")).unwrap();
+        assert!(from.contains("python:3.11"), "{from}");
+        assert!(super::SEED_REQUIREMENTS.contains("boto3"));
+    }
 }

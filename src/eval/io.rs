@@ -115,6 +115,33 @@ impl<'a> Ctx<'a> {
         v
     }
 
+    /// The context object, or only the part of it on the way to `path`
+    /// when that is one of the common leaves (`Task.Token`, `State.Name`, …).
+    pub(crate) fn object_at(&self, path: &[String]) -> Value {
+        if let [a, b, ..] = path {
+            if let Some(leaf) = self.leaf(a, b) {
+                let mut inner = Map::new();
+                inner.insert(b.clone(), leaf);
+                let mut outer = Map::new();
+                outer.insert(a.clone(), Value::Object(inner));
+                return Value::Object(outer);
+            }
+        }
+        self.object()
+    }
+
+    /// A common leaf of the context object, without building the object.
+    fn leaf(&self, a: &str, b: &str) -> Option<Value> {
+        match (a, b) {
+            ("Task", "Token") if self.callback => self.token.map(|t| Value::String(t.to_string())),
+            ("State", "Name") => Some(Value::String(self.state_name.to_string())),
+            ("State", "RetryCount") => Some(Value::from(self.retry_count)),
+            ("Execution", "Id") => Some(Value::String(self.exec.id.clone())),
+            ("Execution", "Name") => Some(Value::String(self.exec.name.clone())),
+            _ => None,
+        }
+    }
+
     /// Selects a `$$` path, without building the whole object for the common leaves.
     fn select(&self, path: &Path) -> Option<Value> {
         if let Some(segs) = path.segments() {

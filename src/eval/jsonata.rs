@@ -56,6 +56,34 @@ impl<'a> States<'a> {
         self
     }
 
+    /// `$states` with only what `paths` reach (see `Reads::paths`): objects
+    /// on the way hold only the keys the paths name; the value at the end
+    /// of each path, or where a path meets anything but an object, is whole.
+    /// Evaluating the expression on it gives what it gives on all of
+    /// `$states`, without converting what it never reads.
+    fn pruned(&self, paths: &[Vec<String>]) -> JValue {
+        let mut out = Map::new();
+        for path in paths {
+            let Some((root, rest)) = path.split_first() else { continue };
+            let whole: Option<Value>;
+            let from: Option<&Value> = match root.as_str() {
+                "input" => Some(self.input),
+                "result" => self.result,
+                "errorOutput" => self.error_output,
+                "context" => {
+                    whole = Some(self.ctx.object_at(rest));
+                    whole.as_ref()
+                }
+                _ => None,
+            };
+            if let Some(v) = from {
+                let slot = out.entry(root.clone()).or_insert(Value::Null);
+                graft(slot, v, rest);
+            }
+        }
+        JValue::from(Value::Object(out))
+    }
+
     /// `$states`; the context object only when the expression may read it.
     fn value(&self, context: bool) -> JValue {
         self.made[usize::from(context)]
@@ -74,6 +102,28 @@ impl<'a> States<'a> {
                 JValue::from(Value::Object(m))
             })
             .clone()
+    }
+}
+
+/// Copies into `slot` what `path` reaches of `v`: through objects, only the
+/// keys named; the rest whole. Paths graft into the same tree.
+fn graft(slot: &mut Value, v: &Value, path: &[String]) {
+    match (v, path.split_first()) {
+        (Value::Object(m), Some((key, rest))) => {
+            if !slot.is_object() {
+                if !slot.is_null() {
+                    return; // a shorter path took it whole already
+                }
+                *slot = Value::Object(Map::new());
+            }
+            let Some(inner) = m.get(key) else { return };
+            if let Value::Object(s) = slot {
+                let sub = s.entry(key.clone()).or_insert(Value::Null);
+                graft(sub, inner, rest);
+            }
+        }
+        // the end of the path, or not an object: all of it
+        _ => *slot = v.clone(),
     }
 }
 
@@ -103,7 +153,11 @@ pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failur
     };
     let mut context = Context::new();
     if e.reads.states {
-        context.bind("states".into(), st.value(e.reads.context));
+        let states = match &e.reads.paths {
+            Some(paths) => st.pruned(paths),
+            None => st.value(e.reads.context),
+        };
+        context.bind("states".into(), states);
     }
     for name in &e.reads.names {
         if let Some(v) = st.ctx.vars.get(name) {
