@@ -37,6 +37,9 @@ pub(crate) struct Reads {
     /// value at the end of each. `None` when one `$states` is followed by
     /// no field name (`$keys($states)`): it needs all of it.
     pub paths: Option<Vec<Vec<String>>>,
+    /// The field names of an expression that is only a path into
+    /// `$states` (`$states.context.Task.Token`).
+    pub only_path: Option<Vec<String>>,
 }
 
 impl Reads {
@@ -180,6 +183,11 @@ fn reads(text: &str) -> Reads {
             _ => i += 1,
         }
     }
+    if let Some([path]) = r.paths.as_deref() {
+        if r.names.is_empty() && text == format!("$states.{}", path.join(".")) {
+            r.only_path = Some(path.clone());
+        }
+    }
     r
 }
 
@@ -218,6 +226,12 @@ mod tests {
         assert_eq!(reads("$keys($states)").paths, None);
         assert_eq!(reads("$states.`odd key`").paths, None);
         assert_eq!(reads("1 + 2").paths, Some(vec![]));
+        assert_eq!(
+            reads("$states.context.Task.Token").only_path,
+            Some(vec!["context".to_string(), "Task".into(), "Token".into()])
+        );
+        assert_eq!(reads("$states.input.a > 1").only_path, None);
+        assert_eq!(reads("$states.input.a[0]").only_path, None);
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A common leaf of the context object, without building the object.
-    fn leaf(&self, a: &str, b: &str) -> Option<Value> {
+    pub(crate) fn leaf(&self, a: &str, b: &str) -> Option<Value> {
         match (a, b) {
             ("Task", "Token") if self.callback => self.token.map(|t| Value::String(t.to_string())),
             ("State", "Name") => Some(Value::String(self.state_name.to_string())),

@@ -84,6 +84,35 @@ impl<'a> States<'a> {
         JValue::from(Value::Object(out))
     }
 
+    /// The value at `path` in `$states` when every step is an object's key
+    /// and the value is one JSONata gives back unchanged (a string, a
+    /// boolean, null, an integer a double holds exactly): an expression
+    /// that is only this path evaluates to it. `None`: evaluate it.
+    fn scalar_at(&self, path: &[String]) -> Option<Value> {
+        let (root, rest) = path.split_first()?;
+        let leaf = |v: &Value| match v {
+            Value::String(_) | Value::Bool(_) | Value::Null => Some(v.clone()),
+            Value::Number(n) if n.as_i64().is_some_and(|i| i.abs() < 1 << 53) => Some(v.clone()),
+            _ => None,
+        };
+        let walk = |mut v: &Value| {
+            for key in rest {
+                v = v.as_object()?.get(key)?;
+            }
+            leaf(v)
+        };
+        match root.as_str() {
+            "input" => walk(self.input),
+            "result" => walk(self.result?),
+            "errorOutput" => walk(self.error_output?),
+            "context" => match rest {
+                [a, b] => self.ctx.leaf(a, b).and_then(|v| leaf(&v)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// `$states`; the context object only when the expression may read it.
     fn value(&self, context: bool) -> JValue {
         self.made[usize::from(context)]
@@ -148,6 +177,9 @@ pub(crate) fn eval_query(q: &Query, st: &States, rng: &mut Rng) -> Result<Value,
 
 /// Evaluates one expression to a JSON value.
 pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failure> {
+    if let Some(v) = e.reads.only_path.as_deref().and_then(|p| st.scalar_at(p)) {
+        return Ok(v);
+    }
     let shown = |what: &str| {
         format!("The JSONata expression '{}' specified for the field '{}' {what}", e.text, e.field)
     };
