@@ -40,6 +40,43 @@ pub(crate) struct Reads {
     /// The field names of an expression that is only a path into
     /// `$states` (`$states.context.Task.Token`).
     pub only_path: Option<Vec<String>>,
+    /// An expression that only compares a path into `$states` with a
+    /// literal (`$states.input.n > 3`, `$states.input.s = 'DONE'`).
+    pub compare: Option<Compare>,
+}
+
+/// `$states.PATH OP LITERAL`, as [`Reads::compare`] holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Compare {
+    pub path: Vec<String>,
+    /// `=`, `!=`, `<`, `<=`, `>`, `>=`.
+    pub op: &'static str,
+    /// A number or a string (strings only with `=` and `!=`).
+    pub literal: Value,
+}
+
+/// `$states.a.b OP literal` read from the text, if that is all it is.
+fn comparison(text: &str) -> Option<Compare> {
+    let rest = text.strip_prefix("$states")?;
+    let path = field_names(rest);
+    let consumed: usize = path.iter().map(|p| p.len() + 1).sum();
+    let after = rest[consumed..].trim_start();
+    let op = ["<=", ">=", "!=", "=", "<", ">"].into_iter().find(|o| after.starts_with(o))?;
+    let lit = after[op.len()..].trim();
+    let literal = if let Some(q) = lit.chars().next().filter(|c| *c == '\'' || *c == '"') {
+        let inner = lit.strip_prefix(q)?.strip_suffix(q)?;
+        if inner.contains(['\\', '\'', '"']) || !matches!(op, "=" | "!=") {
+            return None;
+        }
+        Value::String(inner.to_string())
+    } else {
+        let plain = !lit.is_empty()
+            && lit.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+'))
+            && lit.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+        let n: f64 = lit.parse().ok().filter(|n: &f64| plain && n.is_finite())?;
+        Value::from(n)
+    };
+    (!path.is_empty()).then_some(Compare { path, op, literal })
 }
 
 impl Reads {
@@ -139,7 +176,7 @@ pub(crate) fn has_expression(v: &Value) -> bool {
 }
 
 /// What an expression's text reads.
-fn reads(text: &str) -> Reads {
+pub(crate) fn reads(text: &str) -> Reads {
     let b = text.as_bytes();
     let mut r = Reads { paths: Some(Vec::new()), ..Reads::default() };
     let mut i = 0;
@@ -188,6 +225,9 @@ fn reads(text: &str) -> Reads {
             r.only_path = Some(path.clone());
         }
     }
+    if r.names.is_empty() {
+        r.compare = comparison(text);
+    }
     r
 }
 
@@ -232,6 +272,18 @@ mod tests {
         );
         assert_eq!(reads("$states.input.a > 1").only_path, None);
         assert_eq!(reads("$states.input.a[0]").only_path, None);
+        let c = reads("$states.input.input.number > 3").compare.unwrap();
+        assert_eq!((c.path.len(), c.op, c.literal), (3, ">", serde_json::json!(3.0)));
+        assert_eq!(reads("$states.input.s = 'DONE'").compare.unwrap().literal, "DONE");
+        for not_one in [
+            "$states.input.s < 'a'",
+            "$states.input.n > 3 and true",
+            "$states.input.n > $x",
+            "$states.input.n > 0x1",
+            "$states.input.n = 'it''s'",
+        ] {
+            assert_eq!(reads(not_one).compare, None, "{not_one}");
+        }
     }
 
     #[test]

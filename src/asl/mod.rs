@@ -23,8 +23,10 @@ mod template;
 pub(crate) use diagnostic::code;
 pub use diagnostic::{Diagnostic, InvalidDefinition, Severity};
 pub(crate) use intrinsic::{Arg, Call};
+#[cfg(test)]
+pub(crate) use jsonata::reads as jsonata_reads;
 pub(crate) use jsonata::Reads;
-pub(crate) use jsonata::{Expr, Query};
+pub(crate) use jsonata::{Compare, Expr, Query};
 #[cfg(feature = "cli")]
 pub(crate) use load::template_containers;
 pub use load::LoadError;
