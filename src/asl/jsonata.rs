@@ -43,6 +43,8 @@ pub(crate) struct Reads {
     /// An expression that only compares a path into `$states` with a
     /// literal (`$states.input.n > 3`, `$states.input.s = 'DONE'`).
     pub compare: Option<Compare>,
+    /// The field names of `$string($states.PATH)`, if that is all it is.
+    pub string_of: Option<Vec<String>>,
 }
 
 /// `$states.PATH OP LITERAL`, as [`Reads::compare`] holds it.
@@ -227,6 +229,11 @@ pub(crate) fn reads(text: &str) -> Reads {
     }
     if r.names.is_empty() {
         r.compare = comparison(text);
+    }
+    if let (Some([path]), [name]) = (r.paths.as_deref(), r.names.as_slice()) {
+        if name == "string" && text == format!("$string($states.{})", path.join(".")) {
+            r.string_of = Some(path.clone());
+        }
     }
     r
 }

@@ -113,6 +113,31 @@ impl<'a> States<'a> {
         }
     }
 
+    /// The value at `path` in `$states.input` / `.result` / `.errorOutput`
+    /// (through objects) when JSONata would see exactly it: made of
+    /// strings, booleans, nulls and integers a double holds exactly.
+    fn exact_at(&self, path: &[String]) -> Option<&Value> {
+        fn exact(v: &Value) -> bool {
+            match v {
+                Value::String(_) | Value::Bool(_) | Value::Null => true,
+                Value::Number(n) => n.as_i64().is_some_and(|i| i.abs() < 1 << 53),
+                Value::Array(a) => a.iter().all(exact),
+                Value::Object(m) => m.values().all(exact),
+            }
+        }
+        let (root, rest) = path.split_first()?;
+        let mut v = match root.as_str() {
+            "input" => self.input,
+            "result" => self.result?,
+            "errorOutput" => self.error_output?,
+            _ => return None,
+        };
+        for key in rest {
+            v = v.as_object()?.get(key)?;
+        }
+        exact(v).then_some(v)
+    }
+
     /// A comparison of a path's number with a number, or of its string
     /// with a string (`=`, `!=`), as JSONata makes it; `None` for anything
     /// else (a missing value, other types): evaluate it.
@@ -217,6 +242,13 @@ pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failur
     }
     if let Some(b) = e.reads.compare.as_ref().and_then(|c| st.compare(c)) {
         return Ok(Value::Bool(b));
+    }
+    if let Some(v) = e.reads.string_of.as_deref().and_then(|p| st.exact_at(p)) {
+        // $string: a string as it is, anything else as compact JSON text
+        return Ok(Value::String(match v {
+            Value::String(s) => s.clone(),
+            other => crate::json::to_json_string(other),
+        }));
     }
     let shown = |what: &str| {
         format!("The JSONata expression '{}' specified for the field '{}' {what}", e.text, e.field)
@@ -482,6 +514,7 @@ mod tests {
         let ctx = Ctx::new(&exec, &vars, "S", 0);
         let inputs = [
             json!({"n": 4, "s": "DONE", "f": 1.5, "big": 9007199254740993u64, "a": [1, 5], "o": {"k": null, "t": true}}),
+            json!({"q": "a \"q\" \\ \n\t\u{1} é \u{2028} 😀 </b>", "z": {"b": 1, "a": [true, null, "x", -3]}, "s": ""}),
             json!({"n": "4", "s": 7, "a": {"k": 1}}),
             json!([{"n": 1}, {"n": 9}]),
             json!(null),
@@ -515,6 +548,7 @@ mod tests {
                 let fast = Expr { text: text.into(), field: "F".into(), ast: ast.clone(), reads };
                 let mut slow_reads = crate::asl::jsonata_reads(text);
                 (slow_reads.paths, slow_reads.only_path, slow_reads.compare) = (None, None, None);
+                slow_reads.string_of = None;
                 let slow = Expr { text: text.into(), field: "F".into(), ast, reads: slow_reads };
                 let st = States::input(input, &ctx);
                 let (a, b) =
