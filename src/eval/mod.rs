@@ -625,13 +625,14 @@ impl<'a> Env<'a> {
         let mut rng = Rng::new(cfg.seed);
         let name = cfg.execution_name.clone().unwrap_or_else(|| rng.uuid());
         let role_arn = role_arn(cfg);
+        let machine = cfg.state_machine_arn();
         let exec = ExecInfo {
-            id: crate::arn::execution_of(&cfg.state_machine_arn(), &name),
+            id: crate::arn::execution_of(&machine, &name),
             name,
             input: input.clone(),
-            role_arn: role_arn.clone(),
+            role_arn,
             start_ms: started_ms,
-            state_machine_id: cfg.state_machine_arn(),
+            state_machine_id: machine.clone(),
             state_machine_name: cfg.state_machine_name.clone(),
         };
         let tally =
@@ -648,7 +649,7 @@ impl<'a> Env<'a> {
                 counts: vec![(0, None); sm.state_count.max(sm.states.len())],
                 ..Own::default()
             })),
-            machine: Arc::from(cfg.state_machine_arn().as_str()),
+            machine: Arc::from(machine),
             exec: Arc::new(exec),
             cfg,
             tasks,
