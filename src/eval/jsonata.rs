@@ -84,47 +84,9 @@ impl<'a> States<'a> {
         JValue::from(Value::Object(out))
     }
 
-    /// The value at `path` in `$states` when every step is an object's key
-    /// and the value is one JSONata gives back unchanged (a string, a
-    /// boolean, null, an integer a double holds exactly): an expression
-    /// that is only this path evaluates to it. `None`: evaluate it.
-    fn scalar_at(&self, path: &[String]) -> Option<Value> {
-        let (root, rest) = path.split_first()?;
-        let leaf = |v: &Value| match v {
-            Value::String(_) | Value::Bool(_) | Value::Null => Some(v.clone()),
-            Value::Number(n) if n.as_i64().is_some_and(|i| i.abs() < 1 << 53) => Some(v.clone()),
-            _ => None,
-        };
-        let walk = |mut v: &Value| {
-            for key in rest {
-                v = v.as_object()?.get(key)?;
-            }
-            leaf(v)
-        };
-        match root.as_str() {
-            "input" => walk(self.input),
-            "result" => walk(self.result?),
-            "errorOutput" => walk(self.error_output?),
-            "context" => match rest {
-                [a, b] => self.ctx.leaf(a, b).and_then(|v| leaf(&v)),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// The value at `path` in `$states.input` / `.result` / `.errorOutput`
-    /// (through objects) when JSONata would see exactly it: made of
-    /// strings, booleans, nulls and integers a double holds exactly.
-    fn exact_at(&self, path: &[String]) -> Option<&Value> {
-        fn exact(v: &Value) -> bool {
-            match v {
-                Value::String(_) | Value::Bool(_) | Value::Null => true,
-                Value::Number(n) => n.as_i64().is_some_and(|i| i.abs() < 1 << 53),
-                Value::Array(a) => a.iter().all(exact),
-                Value::Object(m) => m.values().all(exact),
-            }
-        }
+    /// The value at `path` in `$states.input` / `.result` / `.errorOutput`,
+    /// when every step is an object's key.
+    fn at(&self, path: &[String]) -> Option<&Value> {
         let (root, rest) = path.split_first()?;
         let mut v = match root.as_str() {
             "input" => self.input,
@@ -135,24 +97,32 @@ impl<'a> States<'a> {
         for key in rest {
             v = v.as_object()?.get(key)?;
         }
-        exact(v).then_some(v)
+        Some(v)
+    }
+
+    /// The value at `path` in `$states` (through objects, or a common leaf
+    /// of the context) when it is one JSONata gives back unchanged (a
+    /// string, a boolean, null, an integer a double holds exactly): an
+    /// expression that is only this path evaluates to it. `None`: evaluate it.
+    fn scalar_at(&self, path: &[String]) -> Option<Value> {
+        let v = match path {
+            [root, a, b] if root == "context" => self.ctx.leaf(a, b)?,
+            _ => self.at(path)?.clone(),
+        };
+        (!matches!(v, Value::Array(_) | Value::Object(_)) && exact(&v)).then_some(v)
+    }
+
+    /// [`States::at`] when JSONata would see exactly that value: made of
+    /// strings, booleans, nulls and integers a double holds exactly.
+    fn exact_at(&self, path: &[String]) -> Option<&Value> {
+        self.at(path).filter(|v| exact(v))
     }
 
     /// A comparison of a path's number with a number, or of its string
     /// with a string (`=`, `!=`), as JSONata makes it; `None` for anything
     /// else (a missing value, other types): evaluate it.
     fn compare(&self, c: &crate::asl::Compare) -> Option<bool> {
-        let (root, rest) = c.path.split_first()?;
-        let mut v = match root.as_str() {
-            "input" => self.input,
-            "result" => self.result?,
-            "errorOutput" => self.error_output?,
-            _ => return None,
-        };
-        for key in rest {
-            v = v.as_object()?.get(key)?;
-        }
-        match (v, &c.literal) {
+        match (self.at(&c.path)?, &c.literal) {
             (Value::Number(a), Value::Number(b)) => {
                 let (a, b) = (a.as_f64()?, b.as_f64()?);
                 Some(match c.op {
@@ -191,6 +161,17 @@ impl<'a> States<'a> {
                 JValue::from(Value::Object(m))
             })
             .clone()
+    }
+}
+
+/// Whether JSONata sees exactly `v` (and gives it back unchanged): it is
+/// made of strings, booleans, nulls and integers a double holds exactly.
+fn exact(v: &Value) -> bool {
+    match v {
+        Value::String(_) | Value::Bool(_) | Value::Null => true,
+        Value::Number(n) => n.as_i64().is_some_and(|i| i.abs() < 1 << 53),
+        Value::Array(a) => a.iter().all(exact),
+        Value::Object(m) => m.values().all(exact),
     }
 }
 
