@@ -38,7 +38,10 @@ pub(super) fn keep(store: &mut Store, parent: &str, runs: Vec<MapRun>, machine: 
         let mut rec = MapRunRecord {
             arn: run.map_run_arn().to_string(),
             execution_arn: parent.to_string(),
-            state_machine_arn: String::new(),
+            state_machine_arn: run
+                .executions()
+                .first()
+                .map_or_else(String::new, |c| c.state_machine_arn().to_string()),
             start: secs(run.start_ms()),
             stop: secs(run.stop_ms()),
             status: run.status(),
@@ -49,7 +52,6 @@ pub(super) fn keep(store: &mut Store, parent: &str, runs: Vec<MapRun>, machine: 
             children: Vec::new(),
         };
         for mut child in std::mem::take(&mut run.executions) {
-            rec.state_machine_arn = child.state_machine_arn().to_string();
             let nested = std::mem::take(&mut child.map_runs);
             let arn = child.execution_arn().to_string();
             rec.children.push(arn.clone());

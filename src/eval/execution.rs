@@ -325,8 +325,8 @@ impl Execution {
         &self.task_logs
     }
 
-    /// The runs of the distributed Map `state` (at any depth, in child
-    /// executions too), in the order they started: the last one.
+    /// The last run of the distributed Map `state` (at any depth, in child
+    /// executions too).
     ///
     /// ```
     /// # use sfn_harness::{Harness, Status};
@@ -342,26 +342,13 @@ impl Execution {
     /// assert_eq!(exec.state("P").visits.len(), 3); // visits inside the children count
     /// ```
     pub fn map_run(&self, state: &str) -> Option<&MapRun> {
-        self.map_runs_all().into_iter().rev().find(|r| &*r.state == state)
+        self.map_runs().into_iter().rev().find(|r| &*r.state == state)
     }
 
-    /// Every distributed Map run, this execution's and its children's.
+    /// Every distributed Map run, this execution's and those of the
+    /// executions it started ([`Execution::descendants`]).
     pub fn map_runs(&self) -> Vec<&MapRun> {
-        self.map_runs_all()
-    }
-
-    fn map_runs_all(&self) -> Vec<&MapRun> {
-        let mut out = Vec::new();
-        for r in &self.map_runs {
-            out.push(r);
-            for e in &r.executions {
-                out.extend(e.map_runs_all());
-            }
-        }
-        for (_, c) in &self.children {
-            out.extend(c.map_runs_all());
-        }
-        out
+        self.descendants().into_iter().flat_map(|(_, e)| e.map_runs.iter()).collect()
     }
 
     /// The first child execution the `states:startExecution` Task `state`

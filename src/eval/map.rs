@@ -95,11 +95,16 @@ pub(super) async fn run(
         let outcome = if spec.distributed {
             let label = spec.label.clone().unwrap_or_else(|| env.rng.uuid());
             let run_id = env.rng.uuid();
-            let rest = format!("{}/{label}:{run_id}", env.exec.state_machine_name);
-            let run_arn = crate::arn::states(&env.region, &env.account, "mapRun", &rest);
+            let machine = format!("{}/{label}", env.exec.state_machine_name);
+            let run_arn = crate::arn::states(
+                &env.region,
+                &env.account,
+                "mapRun",
+                &format!("{machine}:{run_id}"),
+            );
             env.push(Details::MapRunStarted { map_run_arn: run_arn.clone() })?;
             // child executions: their events go to histories of their own
-            let children = Children::new(env, &rest);
+            let children = Children::new(env, machine);
             let outcome = match &read_failure {
                 Some(f) => Err(f.clone().into()),
                 None => iterate(&run, env, Some(&children)).await,
@@ -300,8 +305,7 @@ struct Started {
 }
 
 impl Children {
-    fn new(env: &Env<'_>, run_name: &str) -> Children {
-        let machine = run_name.rsplit_once(':').map_or(run_name, |(m, _)| m).to_string();
+    fn new(env: &Env<'_>, machine: String) -> Children {
         Children {
             machine,
             region: env.region.clone(),

@@ -479,7 +479,7 @@ impl<'a> Env<'a> {
     /// run that holds it ends).
     pub(crate) fn finish_child(&mut self, outcome: Outcome, index: usize) -> Execution {
         self.record_outcome(&outcome);
-        let children = sched::take_adopted(&self.sim, self.fiber);
+        let children = self.sim.take_adopted(self.fiber);
         let mut own = std::mem::take(&mut *lock(&self.own));
         own.children.extend(children);
         let history = std::mem::take(&mut *lock(&self.history));
@@ -704,7 +704,7 @@ impl<'a> Env<'a> {
         };
         self.record_outcome(&outcome);
         let tally = std::mem::take(&mut *lock(&self.tally));
-        let children = sched::take_adopted(&self.sim, sched::ROOT);
+        let children = self.sim.take_adopted(sched::ROOT);
         let mut own = std::mem::take(&mut *lock(&self.own));
         own.children.extend(children);
         let fibers = Arc::new(self.sim.places());

@@ -224,10 +224,13 @@ impl Sim {
 
     /// Takes the child executions started by fibers under `root` (itself included).
     pub(crate) fn take_adopted(&self, root: FiberId) -> Vec<(Arc<str>, crate::eval::Execution)> {
-        let all = std::mem::take(&mut *self.adopted.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut adopted = self.adopted.lock().unwrap_or_else(|p| p.into_inner());
+        if adopted.is_empty() {
+            return Vec::new();
+        }
         let (mine, rest): (Vec<_>, Vec<_>) =
-            all.into_iter().partition(|(f, _, _)| self.under(*f, root));
-        *self.adopted.lock().unwrap_or_else(|p| p.into_inner()) = rest;
+            std::mem::take(&mut *adopted).into_iter().partition(|(f, _, _)| self.under(*f, root));
+        *adopted = rest;
         mine.into_iter().map(|(_, s, e)| (s, e)).collect()
     }
 
@@ -309,9 +312,4 @@ impl Sim {
         }
         out
     }
-}
-
-/// The child executions `sim`'s fibers under `root` started.
-pub(crate) fn take_adopted(sim: &Sim, root: FiberId) -> Vec<(Arc<str>, crate::eval::Execution)> {
-    sim.take_adopted(root)
 }
