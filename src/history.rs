@@ -146,7 +146,7 @@ pub(crate) enum WorkStep {
     /// The work was scheduled with this input (a service integration's
     /// `parameters`, recorded with its region).
     Scheduled {
-        input: Payload,
+        input: crate::parameters::Parameters,
         region: Arc<str>,
         timeout: Option<u64>,
         heartbeat: Option<u64>,
@@ -279,9 +279,9 @@ impl WorkStep {
         Some(match kind {
             WorkStepKind::Scheduled => WorkStep::Scheduled {
                 input: if d.contains_key("parameters") {
-                    json("parameters")
+                    json("parameters").into()
                 } else {
-                    json("input")
+                    json("input").into()
                 },
                 region: Arc::from(text("region").unwrap_or_default()),
                 timeout: secs("timeoutInSeconds"),
@@ -363,17 +363,18 @@ impl Details {
 
     /// The payload the event carries (its input, output or parameters).
     #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
-    fn payload(&self) -> Option<&Payload> {
+    fn payload(&self) -> Option<Payload> {
         match self {
-            Details::ExecutionStarted { input, .. }
-            | Details::StateEntered { input, .. }
-            | Details::Work { step: WorkStep::Scheduled { input, .. }, .. } => Some(input),
+            Details::ExecutionStarted { input, .. } | Details::StateEntered { input, .. } => {
+                Some(input.clone())
+            }
+            Details::Work { step: WorkStep::Scheduled { input, .. }, .. } => Some(input.shared()),
             Details::ExecutionSucceeded { output }
             | Details::StateExited { output, .. }
             | Details::Work {
                 step: WorkStep::Submitted { output } | WorkStep::Succeeded { output },
                 ..
-            } => Some(output),
+            } => Some(output.clone()),
             _ => None,
         }
     }
@@ -481,7 +482,7 @@ impl Details {
                         WorkStep::Scheduled { input, timeout, heartbeat, .. },
                     ) => {
                         m.insert("resource".into(), Value::String(resource.to_string()));
-                        payload(&mut m, "input", input);
+                        payload(&mut m, "input", &input.shared());
                         seconds(&mut m, *timeout, *heartbeat);
                     }
                     (_, WorkStep::Started { worker_name }) => {
@@ -700,8 +701,8 @@ impl History {
         let mut seen = std::collections::HashSet::new();
         let mut count = Count(self.events.len() * PER_EVENT);
         for p in self.events.iter().filter_map(|e| e.details.payload()) {
-            if seen.insert(Arc::as_ptr(p)) {
-                let _ = serde_json::to_writer(&mut count, &**p);
+            if seen.insert(Arc::as_ptr(&p)) {
+                let _ = serde_json::to_writer(&mut count, &*p);
             }
         }
         count.0
@@ -751,7 +752,7 @@ mod tests {
         let scheduled = Details::Work {
             by: Service::Activity(Arc::from("arn:a")),
             step: WorkStep::Scheduled {
-                input: Arc::new(json!({"n": 1})),
+                input: json!({"n": 1}).into(),
                 region: Arc::from(""),
                 timeout: Some(5),
                 heartbeat: None,

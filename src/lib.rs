@@ -78,6 +78,7 @@ mod intrinsics;
 mod json;
 mod mock;
 mod names;
+mod parameters;
 mod rng;
 mod testing;
 mod time;
@@ -102,6 +103,7 @@ pub use integrations::{
     container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline,
 };
 pub use mock::{MockConfig, MockConfigError};
+pub use parameters::{Parameters, ParametersSource};
 /// Mutation testing of a definition: [`Harness::mutants`], the report, the
 /// mutant file `sfn-harness mutate` hands to a test command.
 pub use testing::mutation;

@@ -13,6 +13,8 @@ const LAYERS: &[&[&str]] = &[
     &["intrinsics", "container", "failure"],
     // WHAT a state machine is
     &["asl"],
+    // a Task's parameters: a template's leaves, built into JSON when read
+    &["parameters"],
     // events in GetExecutionHistory's shape
     &["history"],
     // what a Task calls

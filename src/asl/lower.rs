@@ -288,7 +288,7 @@ pub(crate) fn state(
     let input_path = io_path(cx, obj, "InputPath", loc);
     let output_path = io_path(cx, obj, "OutputPath", loc);
     let parameters =
-        obj.get("Parameters").map(|p| template_in(cx, p, &format!("{loc}/Parameters")));
+        obj.get("Parameters").map(|p| Arc::new(template_in(cx, p, &format!("{loc}/Parameters"))));
     if let Some(p) = obj.get("Parameters") {
         if !p.is_object() {
             cx.schema(&format!("{loc}/Parameters"), "'Parameters' must be an object");

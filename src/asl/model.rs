@@ -99,7 +99,8 @@ pub(crate) struct State {
     pub ql: QueryLanguage,
     pub input_path: IoPath,
     pub output_path: IoPath,
-    pub parameters: Option<Template>,
+    /// Shared with the parameters a Task's evaluation gives.
+    pub parameters: Option<std::sync::Arc<Template>>,
     pub result_selector: Option<Template>,
     pub result_path: ResultPath,
     /// `Next` as an index; `None` with `End: true` or for terminal types.

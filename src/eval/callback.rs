@@ -10,7 +10,7 @@ use super::error::{names, Failure, Halt, HarnessFault};
 use super::sched::{in_fiber, FiberId, Sim, Sleep};
 use super::Env;
 use crate::asl::{Pattern, State};
-use crate::history::{Details, Payload, Service, WorkStep};
+use crate::history::{Details, Service, WorkStep};
 use crate::integrations::ecs;
 use crate::integrations::tokens::{Callback, Closed, TokenRegistry};
 use crate::integrations::TaskReply;
@@ -37,7 +37,7 @@ pub(super) struct Pending<'a> {
     pub state: &'a State,
     pub pattern: Pattern,
     pub is_ecs: bool,
-    pub params: &'a Payload,
+    pub params: &'a crate::parameters::Parameters,
     pub task_id: u128,
     pub limits: Limits,
     pub token: &'a str,

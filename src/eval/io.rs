@@ -12,6 +12,7 @@
 use super::error::Failure;
 use crate::asl::{Arg, Call, IoPath, Path, ResultPath, Root, Seg, Template};
 use crate::history::Payload;
+use crate::parameters::Parameters;
 use crate::rng::Rng;
 use crate::time::format_timestamp;
 use serde_json::{json, Map, Value};
@@ -214,37 +215,73 @@ pub(crate) fn eval_template(
     ctx: &Ctx,
     rng: &mut Rng,
 ) -> Result<Value, Failure> {
+    if let Template::Literal(v) = t {
+        return Ok(v.clone());
+    }
+    let leaves = template_leaves(t, input, ctx, rng)?;
+    Ok(crate::parameters::fill(t, &mut leaves.into_iter()))
+}
+
+/// A Task's Parameters: the template's dynamic leaves, evaluated; the
+/// static part stays shared with the template until someone needs it whole.
+pub(crate) fn eval_parameters(
+    t: &Arc<Template>,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Parameters, Failure> {
+    let leaves = template_leaves(t, input, ctx, rng)?;
+    Ok(Parameters::templated(t.clone(), leaves))
+}
+
+/// The values of a template's paths and intrinsic calls, in the order the
+/// template lists them (what [`crate::parameters::fill`] takes); the first
+/// that fails fails the template.
+fn template_leaves(
+    t: &Template,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Vec<Value>, Failure> {
+    let mut leaves = Vec::with_capacity(crate::parameters::leaf_count(t));
+    collect_leaves(t, input, ctx, rng, &mut leaves)?;
+    Ok(leaves)
+}
+
+fn collect_leaves(
+    t: &Template,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+    out: &mut Vec<Value>,
+) -> Result<(), Failure> {
     match t {
-        Template::Literal(v) => Ok(v.clone()),
-        Template::Object { skeleton, dynamic } => {
-            let mut m = skeleton.clone();
+        Template::Literal(_) => {}
+        Template::Object { dynamic, .. } => {
             for (k, sub) in dynamic {
-                let v = match sub {
-                    Template::Path(p) => select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| {
+                match sub {
+                    Template::Path(p) => out.push(select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| {
                         Failure::runtime(format!(
                             "The JSONPath '{}' specified for the field '{k}.$' could not be found in the input '{}'",
                             p.as_str(),
                             crate::json::to_json_string(input)
                         ))
-                    })?,
-                    other => eval_template(other, input, ctx, rng)?,
-                };
-                if let Some(slot) = m.get_mut(k.as_str()) {
-                    *slot = v;
+                    })?),
+                    other => collect_leaves(other, input, ctx, rng, out)?,
                 }
             }
-            Ok(Value::Object(m))
         }
-        Template::Array(items) => items
-            .iter()
-            .map(|i| eval_template(i, input, ctx, rng))
-            .collect::<Result<_, _>>()
-            .map(Value::Array),
+        Template::Array(items) => {
+            for i in items {
+                collect_leaves(i, input, ctx, rng, out)?;
+            }
+        }
         Template::Path(p) => {
-            select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| no_results(p))
+            out.push(select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| no_results(p))?)
         }
-        Template::Call(c) => eval_call(c, input, ctx, rng),
+        Template::Call(c) => out.push(eval_call(c, input, ctx, rng)?),
     }
+    Ok(())
 }
 
 /// Evaluates a value given in either language (ItemSelector, BatchInput,

@@ -4,7 +4,8 @@
 use super::callback::{direct, resolve, virtual_wait, Limits, Pending, Settled};
 use super::error::{Exn, Failure, FaultKind, Halt, HarnessFault};
 use super::io::finish;
-use super::io::{apply_io_path, apply_result_path, eval_template, no_results, select, Ctx};
+use super::io::{apply_io_path, apply_result_path, eval_parameters, eval_template, no_results};
+use super::io::{select, Ctx};
 use super::jsonata::{eval_count, States};
 use super::recover::recover;
 use super::sched::in_fiber;
@@ -15,6 +16,7 @@ use crate::integrations::ecs;
 use crate::integrations::tokens::Closed;
 use crate::integrations::{Answer, BoxFuture};
 use crate::integrations::{TaskCall, TaskReply};
+use crate::parameters::Parameters;
 use crate::rng::Rng;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -53,10 +55,12 @@ pub(crate) async fn run(
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
             .attempt(retry_count, &token)
             .callback(callback);
-        let parameters = match &state.parameters {
-            _ if jsonata => super::jsonata_io::arguments(state, &effective, &ctx, &mut env.rng)?,
-            Some(t) => Arc::new(eval_template(t, &effective, &ctx, &mut env.rng)?),
-            None => effective.clone(),
+        let parameters: Parameters = match &state.parameters {
+            _ if jsonata => {
+                super::jsonata_io::arguments(state, &effective, &ctx, &mut env.rng)?.into()
+            }
+            Some(t) => eval_parameters(t, &effective, &ctx, &mut env.rng)?,
+            None => effective.clone().into(),
         };
         let failure =
             match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
@@ -130,7 +134,7 @@ fn seconds(
 async fn invoke(
     state: &State,
     task: &Task,
-    params: Payload,
+    params: Parameters,
     token: String,
     retry_count: u32,
     limits: Limits,
@@ -303,7 +307,7 @@ fn scheduled(
     state: &State,
     task: &Task,
     by: &Service,
-    params: &Payload,
+    params: &Parameters,
     limits: Limits,
     env: &mut Env<'_>,
 ) -> Result<(), Halt> {
@@ -330,7 +334,7 @@ fn submitted(
     res: &TaskResource,
     given: Option<Value>,
     is_ecs: bool,
-    params: &Payload,
+    params: &Parameters,
     task_id: u128,
     env: &Env<'_>,
 ) -> Details {
@@ -353,7 +357,7 @@ fn submitted(
 /// The RunTask response of an ECS task whose ECS side is simulated,
 /// rendered when the history is read.
 struct SimulatedRunTask {
-    params: Payload,
+    params: Parameters,
     region: Arc<str>,
     account: Arc<str>,
     task_id: u128,

@@ -7,6 +7,7 @@
 pub(crate) use crate::asl::{Pattern, Resource};
 
 use crate::failure::HarnessFault;
+use crate::parameters::{Node, ParametersSource};
 use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
@@ -19,8 +20,8 @@ pub struct TaskCall {
     /// The `Resource` ARN.
     pub resource: String,
     /// The effective parameters (after InputPath and Parameters), shared
-    /// with the history.
-    pub parameters: Arc<Value>,
+    /// with the history; they deref to the JSON value.
+    pub parameters: crate::parameters::Parameters,
     /// The attempt's task token (`$$.Task.Token`). Always `Some`: every
     /// attempt has one, but only a `.waitForTaskToken` or `.sync` task (or
     /// an activity) waits for a callback with it; for a request-response
@@ -290,53 +291,54 @@ where
 /// let env = sfn_harness::container_environment(&params, Some("c"));
 /// assert_eq!(env["INPUT"], "{}");
 /// ```
-pub fn container_environment(
-    parameters: &Value,
+pub fn container_environment<P: ParametersSource + ?Sized>(
+    parameters: &P,
     container: Option<&str>,
 ) -> std::collections::BTreeMap<String, String> {
-    environment_overrides(parameters, container)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), crate::json::shown(v)))
-        .collect()
+    let mut env = std::collections::BTreeMap::new();
+    for_each_variable(parameters.node(), container, |k, v| {
+        let shown = match v.as_str() {
+            Some(s) => s.to_string(),
+            None => crate::json::shown(&v.to_value()),
+        };
+        env.insert(k.to_string(), shown);
+    });
+    env
 }
 
-/// One variable of [`container_environment`], without building the map.
-pub fn container_env_var<'a>(
-    parameters: &'a Value,
+/// One variable of [`container_environment`], without building the map
+/// (nor the task's parameters).
+pub fn container_env_var<'a, P: ParametersSource + ?Sized>(
+    parameters: &'a P,
     container: Option<&str>,
     name: &str,
 ) -> Option<&'a str> {
     let mut found = None;
-    for o in ecs::container_overrides(parameters) {
-        if container.is_some() && ecs::override_name(o) != container {
-            continue;
+    for_each_variable(parameters.node(), container, |k, v| {
+        if k == name {
+            found = v.as_str(); // a later override wins, as in ECS
         }
-        for e in ecs::override_environment(o) {
-            if e.get("Name").and_then(Value::as_str) == Some(name) {
-                found = e.get("Value").and_then(Value::as_str); // a later override wins, as in ECS
-            }
-        }
-    }
+    });
     found
 }
 
-/// The `(Name, Value)` pairs of the Environment overrides, in order.
-fn environment_overrides<'a>(
-    parameters: &'a Value,
+/// Each `(Name, Value)` pair of the Environment overrides, in order.
+fn for_each_variable<'a>(
+    parameters: Node<'a>,
     container: Option<&str>,
-) -> Vec<(&'a str, &'a Value)> {
-    let mut out = Vec::new();
-    for o in ecs::container_overrides(parameters) {
-        if container.is_some() && ecs::override_name(o) != container {
+    mut each: impl FnMut(&'a str, Node<'a>),
+) {
+    let overrides = parameters.get("Overrides").and_then(|o| o.get("ContainerOverrides"));
+    for o in overrides.into_iter().flat_map(Node::items) {
+        if container.is_some() && o.get("Name").and_then(Node::as_str) != container {
             continue;
         }
-        for e in ecs::override_environment(o) {
-            if let (Some(k), Some(v)) = (e.get("Name").and_then(Value::as_str), e.get("Value")) {
-                out.push((k, v));
+        for e in o.get("Environment").into_iter().flat_map(Node::items) {
+            if let (Some(k), Some(v)) = (e.get("Name").and_then(Node::as_str), e.get("Value")) {
+                each(k, v);
             }
         }
     }
-    out
 }
 
 #[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]

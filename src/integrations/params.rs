@@ -7,7 +7,8 @@ use serde_json::Value;
 
 /// Why `params` cannot start a task of `res`, in AWS's words (the list in
 /// brackets of its cause), if they cannot.
-pub(crate) fn check(res: &TaskResource, params: &Value) -> Option<String> {
+/// Only the integrations that check read the parameters (building them).
+pub(crate) fn check(res: &TaskResource, params: &crate::parameters::Parameters) -> Option<String> {
     match (&*res.resource_type, res.resource.split('.').next().unwrap_or_default()) {
         ("apigateway", "invoke") => api_gateway(params),
         _ => None,
@@ -42,13 +43,13 @@ mod tests {
     #[test]
     fn api_gateway_headers_are_lists_of_strings() {
         let res = TaskResource { resource_type: "apigateway".into(), resource: "invoke".into() };
-        assert_eq!(check(&res, &json!({"Headers": {"h": ["a"]}, "Method": "POST"})), None);
+        assert_eq!(check(&res, &json!({"Headers": {"h": ["a"]}, "Method": "POST"}).into()), None);
         assert_eq!(
-            check(&res, &json!({"Headers": {"h": "a"}})).as_deref(),
+            check(&res, &json!({"Headers": {"h": "a"}}).into()).as_deref(),
             Some("The value of the field 'Headers' has an invalid format")
         );
         assert_eq!(
-            check(&res, &json!({"Method": "FETCH"})).as_deref(),
+            check(&res, &json!({"Method": "FETCH"}).into()).as_deref(),
             Some("The value of the field 'Method' has an invalid format")
         );
     }

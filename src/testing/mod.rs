@@ -508,11 +508,9 @@ impl Execution {
                 D::Work { by: Service::Task(res), step: WorkStep::Scheduled { input, .. } } => {
                     format!("{}:{} {}", res.resource_type, res.resource, short(input))
                 }
+                D::Work { step: WorkStep::Scheduled { input, .. }, .. } => short(input),
                 D::Work {
-                    step:
-                        WorkStep::Submitted { output }
-                        | WorkStep::Succeeded { output }
-                        | WorkStep::Scheduled { input: output, .. },
+                    step: WorkStep::Submitted { output } | WorkStep::Succeeded { output },
                     ..
                 } => short(output),
                 D::ExecutionFailed { error, cause }

@@ -1,0 +1,322 @@
+//! A Task's effective parameters, shared by the integration that runs it
+//! and the history that records it, without copying the static part of the
+//! template they came from.
+//!
+//! A JSONPath `Parameters` template is mostly static (a cluster, a task
+//! definition, network settings) with a few dynamic leaves (the input, the
+//! task token). Evaluating it yields only those leaves; the whole JSON value
+//! is built the first time someone needs it, and readers that only look a
+//! few fields up (the container environment a worker reads) walk the
+//! template and the leaves without building it.
+//!
+//! ```
+//! use sfn_harness::{container_env_var, Harness, TaskReply};
+//! use serde_json::json;
+//! let h = Harness::from_definition(r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
+//!     "Resource": "arn:aws:states:::ecs:runTask", "End": true, "Parameters": {"Cluster": "c",
+//!     "Overrides": {"ContainerOverrides": [{"Name": "w",
+//!         "Environment": [{"Name": "N", "Value.$": "$.n"}]}]}}}}}"#).unwrap()
+//!     .on_task("T", |call| {
+//!         // a lookup reads the template and the leaf; indexing builds the value
+//!         assert_eq!(container_env_var(&call.parameters, Some("w"), "N"), Some("7"));
+//!         assert_eq!(call.parameters["Cluster"], "c");
+//!         TaskReply::ok(json!({}))
+//!     });
+//! assert!(h.run_blocking(json!({"n": "7"})).succeeded());
+//! ```
+
+use crate::asl::Template;
+use serde_json::{Map, Value};
+use std::sync::{Arc, OnceLock};
+
+/// A task's effective parameters (after InputPath and Parameters, or
+/// Arguments): derefs to the JSON value, built on first use when it came
+/// from a template. Cloning shares it.
+#[derive(Clone)]
+pub struct Parameters(Arc<Inner>);
+
+struct Inner {
+    source: Source,
+    whole: OnceLock<Arc<Value>>,
+}
+
+enum Source {
+    /// A value given whole.
+    Whole,
+    /// A template's dynamic leaves, in the order the template lists them.
+    Templated { template: Arc<Template>, leaves: Vec<Value> },
+}
+
+impl Parameters {
+    /// Parameters given as a whole value.
+    pub(crate) fn whole(v: Arc<Value>) -> Parameters {
+        Parameters(Arc::new(Inner { source: Source::Whole, whole: OnceLock::from(v) }))
+    }
+
+    /// The parameters `template` gives with these dynamic leaves (see
+    /// [`leaf_count`]).
+    pub(crate) fn templated(template: Arc<Template>, leaves: Vec<Value>) -> Parameters {
+        debug_assert_eq!(leaf_count(&template), leaves.len());
+        let source = Source::Templated { template, leaves };
+        Parameters(Arc::new(Inner { source, whole: OnceLock::new() }))
+    }
+
+    /// The whole value, shared.
+    pub fn shared(&self) -> Arc<Value> {
+        self.0
+            .whole
+            .get_or_init(|| match &self.0.source {
+                Source::Whole => Arc::new(Value::Null), // set at construction
+                Source::Templated { template, leaves } => {
+                    Arc::new(fill(template, &mut leaves.iter().cloned()))
+                }
+            })
+            .clone()
+    }
+
+    /// A reader's view that does not build the value.
+    pub(crate) fn node(&self) -> Node<'_> {
+        match (&self.0.source, self.0.whole.get()) {
+            (_, Some(v)) => Node::plain(v),
+            (Source::Templated { template, leaves }, None) => Node::of(template, leaves),
+            (Source::Whole, None) => Node::plain(&Value::Null),
+        }
+    }
+}
+
+impl std::ops::Deref for Parameters {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        if self.0.whole.get().is_none() {
+            self.shared();
+        }
+        self.0.whole.get().map(|v| &**v).unwrap_or(&Value::Null)
+    }
+}
+
+impl AsRef<Value> for Parameters {
+    fn as_ref(&self) -> &Value {
+        self
+    }
+}
+
+impl std::fmt::Debug for Parameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq for Parameters {
+    fn eq(&self, other: &Parameters) -> bool {
+        **self == **other
+    }
+}
+
+impl From<Value> for Parameters {
+    fn from(v: Value) -> Parameters {
+        Parameters::whole(Arc::new(v))
+    }
+}
+
+impl From<Arc<Value>> for Parameters {
+    fn from(v: Arc<Value>) -> Parameters {
+        Parameters::whole(v)
+    }
+}
+
+/// How many dynamic leaves (paths and intrinsic calls) a template has.
+pub(crate) fn leaf_count(t: &Template) -> usize {
+    match t {
+        Template::Literal(_) => 0,
+        Template::Path(_) | Template::Call(_) => 1,
+        Template::Object { dynamic, .. } => dynamic.iter().map(|(_, t)| leaf_count(t)).sum(),
+        Template::Array(items) => items.iter().map(leaf_count).sum(),
+    }
+}
+
+/// The value `t` gives with these leaves, taken in order: its skeleton with
+/// each dynamic slot filled.
+pub(crate) fn fill(t: &Template, leaves: &mut impl Iterator<Item = Value>) -> Value {
+    match t {
+        Template::Literal(v) => v.clone(),
+        Template::Path(_) | Template::Call(_) => leaves.next().unwrap_or(Value::Null),
+        Template::Object { skeleton, dynamic } => {
+            let mut m = skeleton.clone();
+            for (k, sub) in dynamic {
+                let v = fill(sub, leaves);
+                if let Some(slot) = m.get_mut(k.as_str()) {
+                    *slot = v;
+                }
+            }
+            Value::Object(m)
+        }
+        Template::Array(items) => Value::Array(items.iter().map(|i| fill(i, leaves)).collect()),
+    }
+}
+
+/// A read-only view of a JSON value that may still be a template with its
+/// leaves: what the readers of [`Parameters`] walk. (Public only to the
+/// sealed trait; not reachable from outside the crate.)
+#[derive(Clone, Copy)]
+pub struct Node<'a>(Shape<'a>);
+
+#[derive(Clone, Copy)]
+enum Shape<'a> {
+    Plain(&'a Value),
+    Object {
+        skeleton: &'a Map<String, Value>,
+        dynamic: &'a [(String, Template)],
+        leaves: &'a [Value],
+    },
+    Array {
+        items: &'a [Template],
+        leaves: &'a [Value],
+    },
+}
+
+impl<'a> Node<'a> {
+    pub(crate) fn plain(v: &'a Value) -> Node<'a> {
+        Node(Shape::Plain(v))
+    }
+
+    fn of(t: &'a Template, leaves: &'a [Value]) -> Node<'a> {
+        Node(match t {
+            Template::Literal(v) => Shape::Plain(v),
+            Template::Path(_) | Template::Call(_) => {
+                Shape::Plain(leaves.first().unwrap_or(&Value::Null))
+            }
+            Template::Object { skeleton, dynamic } => Shape::Object { skeleton, dynamic, leaves },
+            Template::Array(items) => Shape::Array { items, leaves },
+        })
+    }
+
+    /// The field `key` of an object.
+    pub(crate) fn get(self, key: &str) -> Option<Node<'a>> {
+        match self.0 {
+            Shape::Plain(v) => v.get(key).map(Node::plain),
+            Shape::Object { skeleton, dynamic, leaves } => {
+                let mut at = 0;
+                for (k, sub) in dynamic {
+                    let n = leaf_count(sub);
+                    if k == key {
+                        return Some(Node::of(sub, &leaves[at..at + n]));
+                    }
+                    at += n;
+                }
+                skeleton.get(key).map(Node::plain)
+            }
+            Shape::Array { .. } => None,
+        }
+    }
+
+    /// The elements of an array (none for anything else).
+    pub(crate) fn items(self) -> impl Iterator<Item = Node<'a>> {
+        let (plain, templated, leaves): (&[Value], &[Template], &[Value]) = match self.0 {
+            Shape::Plain(Value::Array(a)) => (a, &[], &[]),
+            Shape::Array { items, leaves } => (&[], items, leaves),
+            _ => (&[], &[], &[]),
+        };
+        let mut at = 0;
+        plain.iter().map(Node::plain).chain(templated.iter().map(move |t| {
+            let n = leaf_count(t);
+            let node = Node::of(t, &leaves[at..at + n]);
+            at += n;
+            node
+        }))
+    }
+
+    /// The string, if this is one.
+    pub(crate) fn as_str(self) -> Option<&'a str> {
+        match self.0 {
+            Shape::Plain(v) => v.as_str(),
+            _ => None,
+        }
+    }
+
+    /// The value, built.
+    pub(crate) fn to_value(self) -> Value {
+        match self.0 {
+            Shape::Plain(v) => v.clone(),
+            Shape::Object { skeleton, dynamic, leaves } => {
+                let t = Template::Object { skeleton: skeleton.clone(), dynamic: dynamic.to_vec() };
+                fill(&t, &mut leaves.iter().cloned())
+            }
+            Shape::Array { items, leaves } => {
+                let t = Template::Array(items.to_vec());
+                fill(&t, &mut leaves.iter().cloned())
+            }
+        }
+    }
+}
+
+/// What the parameter readers (`container_env_var`, …) take: a
+/// JSON value, or a task's [`Parameters`] (read without building them).
+pub trait ParametersSource: sealed::Sealed {}
+
+pub(crate) mod sealed {
+    /// The view a source gives.
+    pub trait Sealed {
+        fn node(&self) -> super::Node<'_>;
+    }
+}
+
+impl ParametersSource for Value {}
+impl sealed::Sealed for Value {
+    fn node(&self) -> Node<'_> {
+        Node::plain(self)
+    }
+}
+impl ParametersSource for Arc<Value> {}
+impl sealed::Sealed for Arc<Value> {
+    fn node(&self) -> Node<'_> {
+        Node::plain(self)
+    }
+}
+impl ParametersSource for Parameters {}
+impl sealed::Sealed for Parameters {
+    fn node(&self) -> Node<'_> {
+        Parameters::node(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn template(v: Value) -> Template {
+        let sm = crate::asl::parse_value(&json!({"StartAt": "S", "States": {"S": {"Type": "Pass",
+            "End": true, "Parameters": v}}}))
+        .unwrap();
+        (**sm.states[0].parameters.as_ref().unwrap()).clone()
+    }
+
+    #[test]
+    fn a_view_reads_what_the_built_value_holds() {
+        let t = Arc::new(template(
+            json!({"a": 1, "b.$": "$.x", "c": {"d.$": "$.y", "e": [1, {"f.$": "$.z"}]},
+            "g": [{"h": "i"}, {"j.$": "$.w"}], "b": "overwritten?"}),
+        ));
+        let leaves = vec![json!("X"), json!({"k": 2}), json!(3), json!("W")];
+        let p = Parameters::templated(t, leaves);
+        // read through the view before the value exists
+        let n = p.node();
+        assert_eq!(n.get("b").and_then(Node::as_str), Some("X"));
+        assert_eq!(n.get("c").unwrap().get("d").unwrap().to_value(), json!({"k": 2}));
+        let e: Vec<Value> =
+            n.get("c").unwrap().get("e").unwrap().items().map(Node::to_value).collect();
+        assert_eq!(e, vec![json!(1), json!({"f": 3})]);
+        let g: Vec<Value> = n.get("g").unwrap().items().map(Node::to_value).collect();
+        assert_eq!(g, vec![json!({"h": "i"}), json!({"j": "W"})]);
+        assert_eq!(n.get("a").unwrap().to_value(), json!(1));
+        assert!(n.get("nope").is_none());
+        assert_eq!(n.to_value(), *p);
+        assert_eq!(
+            *p,
+            json!({"a": 1, "b": "X", "c": {"d": {"k": 2}, "e": [1, {"f": 3}]}, "g": [{"h": "i"}, {"j": "W"}]})
+        );
+        // and after: the view reads the built value
+        assert_eq!(p.node().get("b").and_then(Node::as_str), Some("X"));
+        assert!(Arc::ptr_eq(&p.shared(), &p.shared()));
+    }
+}
