@@ -3,13 +3,22 @@
 /// `arn:aws:{service}:{region}:{account}:{resource}` (region and account
 /// empty for global services: `arn:aws:iam::…`, `arn:aws:s3:::…`).
 pub(crate) fn of(service: &str, region: &str, account: &str, resource: &str) -> String {
-    format!("arn:aws:{service}:{region}:{account}:{resource}")
+    join(&["arn:aws:", service, ":", region, ":", account, ":", resource])
+}
+
+/// The parts, end to end, in one allocation (every execution formats a few ARNs).
+fn join(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
 }
 
 /// A Step Functions resource: `arn:aws:states:R:A:{kind}:{rest}`
 /// (`stateMachine`, `execution`, `activity`, `mapRun`, …).
 pub(crate) fn states(region: &str, account: &str, kind: &str, rest: &str) -> String {
-    of("states", region, account, &format!("{kind}:{rest}"))
+    join(&["arn:aws:states:", region, ":", account, ":", kind, ":", rest])
 }
 
 /// `arn:aws:states:R:A:stateMachine:NAME`.
@@ -20,7 +29,10 @@ pub(crate) fn state_machine(region: &str, account: &str, name: &str) -> String {
 /// The execution `name` of the state machine with ARN `machine` (a version
 /// or alias suffix kept, as AWS keeps it): `…:execution:MACHINE:NAME`.
 pub(crate) fn execution_of(machine: &str, name: &str) -> String {
-    format!("{}:{name}", machine.replacen(":stateMachine:", ":execution:", 1))
+    match machine.split_once(":stateMachine:") {
+        Some((head, tail)) => join(&[head, ":execution:", tail, ":", name]),
+        None => join(&[machine, ":", name]),
+    }
 }
 
 /// The state machine name an ARN names (`…:stateMachine:NAME`,
@@ -32,7 +44,7 @@ pub(crate) fn state_machine_name(arn: &str) -> &str {
 
 /// An IAM role: `arn:aws:iam::A:role/NAME`.
 pub(crate) fn role(account: &str, name: &str) -> String {
-    of("iam", "", account, &format!("role/{name}"))
+    join(&["arn:aws:iam::", account, ":role/", name])
 }
 
 /// A Lambda function: `arn:aws:lambda:R:A:function:NAME`.
@@ -58,5 +70,7 @@ mod tests {
         assert_eq!(state_machine_name("plain"), "plain");
         assert_eq!(role("1", "r"), "arn:aws:iam::1:role/r");
         assert_eq!(states("r", "a", "mapRun", "m/l:id"), "arn:aws:states:r:a:mapRun:m/l:id");
+        assert_eq!(execution_of("x", "e"), "x:e");
+        assert_eq!(of("s3", "", "", "b/k"), "arn:aws:s3:::b/k");
     }
 }

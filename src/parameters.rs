@@ -54,9 +54,9 @@ impl Parameters {
     }
 
     /// The parameters `template` gives with these dynamic leaves (see
-    /// [`leaf_count`]).
+    /// [`Template::leaf_count`]).
     pub(crate) fn templated(template: Arc<Template>, leaves: Vec<Value>) -> Parameters {
-        debug_assert_eq!(leaf_count(&template), leaves.len());
+        debug_assert_eq!(template.leaf_count(), leaves.len());
         let source = Source::Templated { template, leaves };
         Parameters(Arc::new(Inner { source, whole: OnceLock::new() }))
     }
@@ -124,23 +124,13 @@ impl From<Arc<Value>> for Parameters {
     }
 }
 
-/// How many dynamic leaves (paths and intrinsic calls) a template has.
-pub(crate) fn leaf_count(t: &Template) -> usize {
-    match t {
-        Template::Literal(_) => 0,
-        Template::Path(_) | Template::Call(_) => 1,
-        Template::Object { dynamic, .. } => dynamic.iter().map(|(_, t)| leaf_count(t)).sum(),
-        Template::Array(items) => items.iter().map(leaf_count).sum(),
-    }
-}
-
 /// The value `t` gives with these leaves, taken in order: its skeleton with
 /// each dynamic slot filled.
 pub(crate) fn fill(t: &Template, leaves: &mut impl Iterator<Item = Value>) -> Value {
     match t {
         Template::Literal(v) => v.clone(),
         Template::Path(_) | Template::Call(_) => leaves.next().unwrap_or(Value::Null),
-        Template::Object { skeleton, dynamic } => {
+        Template::Object { skeleton, dynamic, .. } => {
             let mut m = skeleton.clone();
             for (k, sub) in dynamic {
                 let v = fill(sub, leaves);
@@ -164,6 +154,7 @@ pub struct Node<'a>(Shape<'a>);
 enum Shape<'a> {
     Plain(&'a Value),
     Object {
+        template: &'a Template,
         skeleton: &'a Map<String, Value>,
         dynamic: &'a [(String, Template)],
         leaves: &'a [Value],
@@ -185,7 +176,9 @@ impl<'a> Node<'a> {
             Template::Path(_) | Template::Call(_) => {
                 Shape::Plain(leaves.first().unwrap_or(&Value::Null))
             }
-            Template::Object { skeleton, dynamic } => Shape::Object { skeleton, dynamic, leaves },
+            Template::Object { skeleton, dynamic, .. } => {
+                Shape::Object { template: t, skeleton, dynamic, leaves }
+            }
             Template::Array(items) => Shape::Array { items, leaves },
         })
     }
@@ -194,10 +187,10 @@ impl<'a> Node<'a> {
     pub(crate) fn get(self, key: &str) -> Option<Node<'a>> {
         match self.0 {
             Shape::Plain(v) => v.get(key).map(Node::plain),
-            Shape::Object { skeleton, dynamic, leaves } => {
+            Shape::Object { skeleton, dynamic, leaves, .. } => {
                 let mut at = 0;
                 for (k, sub) in dynamic {
-                    let n = leaf_count(sub);
+                    let n = sub.leaf_count();
                     if k == key {
                         return Some(Node::of(sub, &leaves[at..at + n]));
                     }
@@ -218,7 +211,7 @@ impl<'a> Node<'a> {
         };
         let mut at = 0;
         plain.iter().map(Node::plain).chain(templated.iter().map(move |t| {
-            let n = leaf_count(t);
+            let n = t.leaf_count();
             let node = Node::of(t, &leaves[at..at + n]);
             at += n;
             node
@@ -237,10 +230,7 @@ impl<'a> Node<'a> {
     pub(crate) fn to_value(self) -> Value {
         match self.0 {
             Shape::Plain(v) => v.clone(),
-            Shape::Object { skeleton, dynamic, leaves } => {
-                let t = Template::Object { skeleton: skeleton.clone(), dynamic: dynamic.to_vec() };
-                fill(&t, &mut leaves.iter().cloned())
-            }
+            Shape::Object { template, leaves, .. } => fill(template, &mut leaves.iter().cloned()),
             Shape::Array { items, leaves } => {
                 let t = Template::Array(items.to_vec());
                 fill(&t, &mut leaves.iter().cloned())

@@ -43,15 +43,39 @@ impl Rng {
         let b = self.next_u64();
         let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
         let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0xFFFF,
-            b >> 48,
-            b & 0xFFFF_FFFF_FFFF
-        )
+        let mut s = String::with_capacity(36);
+        push_hex(&mut s, a >> 32, 8);
+        s.push('-');
+        push_hex(&mut s, (a >> 16) & 0xFFFF, 4);
+        s.push('-');
+        push_hex(&mut s, a & 0xFFFF, 4);
+        s.push('-');
+        push_hex(&mut s, b >> 48, 4);
+        s.push('-');
+        push_hex(&mut s, b & 0xFFFF_FFFF_FFFF, 12);
+        s
     }
+
+    /// 64 hex digits: a task token.
+    pub(crate) fn token(&mut self) -> String {
+        let mut s = String::with_capacity(64);
+        for _ in 0..4 {
+            let x = self.next_u64();
+            push_hex(&mut s, x, 16);
+        }
+        s
+    }
+}
+
+/// The low `digits` hex digits of `x`, zero-padded (`{:0digits$x}`).
+pub(crate) fn push_hex(s: &mut String, x: u64, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 16];
+    let n = digits.min(16) as usize;
+    for (i, b) in buf[..n].iter_mut().enumerate() {
+        *b = HEX[((x >> ((n - 1 - i) * 4)) & 0xf) as usize];
+    }
+    s.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -65,5 +89,27 @@ mod tests {
         assert_eq!(a.uuid().len(), 36);
         let f = a.next_f64();
         assert!((0.0..1.0).contains(&f));
+    }
+
+    #[test]
+    fn ids_are_zero_padded_hex() {
+        let mut s = String::new();
+        push_hex(&mut s, 0xab, 4);
+        assert_eq!(s, "00ab");
+        let mut r = Rng::new(9);
+        let want: String = (0..4).map(|_| format!("{:016x}", r.next_u64())).collect();
+        assert_eq!(Rng::new(9).token(), want);
+        let mut r = Rng::new(9);
+        let (a, b) = (r.next_u64(), r.next_u64());
+        let (a, b) = ((a & 0xFFFF_FFFF_FFFF_0FFF) | 0x4000, (b & (u64::MAX >> 2)) | (1 << 63));
+        let want = format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xFFFF,
+            a & 0xFFFF,
+            b >> 48,
+            b & 0xFFFF_FFFF_FFFF
+        );
+        assert_eq!(Rng::new(9).uuid(), want);
     }
 }

@@ -22,9 +22,9 @@
 
 #[cfg(feature = "sdk")]
 use crate::integrations::ecs_sdk::WorkerExit;
-use crate::integrations::{container_env_var, container_environment, TaskCall, TaskReply};
+use crate::integrations::{container_env_shown, container_env_var, TaskCall, TaskReply};
 use crate::rng::Rng;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The container the seed's task definition runs.
@@ -66,17 +66,22 @@ pub enum WorkerRun {
 
 /// Runs the model of `app.py` on a container environment.
 pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
+    seed_app(env.get("TOKEN").map(String::as_str), env.get("INPUT").map(String::as_str))
+}
+
+/// `app.py` on its two variables, `TOKEN` and `INPUT`.
+fn seed_app(token: Option<&str>, raw: Option<&str>) -> WorkerRun {
     let crash = |msg: &str| WorkerRun::Crash {
         exit_code: 1,
         stderr: format!("Traceback (most recent call last):\n{msg}"),
     };
-    let Some(token) = env.get("TOKEN") else { return crash("KeyError: 'TOKEN'") };
-    let Some(raw) = env.get("INPUT") else { return crash("KeyError: 'INPUT'") };
+    let Some(token) = token else { return crash("KeyError: 'TOKEN'") };
+    let Some(raw) = raw else { return crash("KeyError: 'INPUT'") };
     let mut input: Value = match serde_json::from_str(raw) {
         Ok(v) => v,
         Err(e) => return crash(&format!("json.decoder.JSONDecodeError: {e}")),
     };
-    let Some(n) = input.get("number").cloned() else {
+    let Some(n) = input.get("number") else {
         let msg = if input.is_object() {
             "KeyError: 'number'"
         } else {
@@ -85,13 +90,13 @@ pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
         return crash(msg);
     };
     let failure = || WorkerRun::Failure {
-        token: token.clone(),
+        token: token.to_string(),
         error: "Container task failed.".into(),
         stdout: "Container task failed.\n".into(),
     };
     // np.random.random(n): non-negative ints only; numpy 2 (Debian 13) also
     // rejects bools ("expected a sequence of integers or a single integer")
-    let count = match &n {
+    let count = match n {
         Value::Number(x) if x.is_i64() || x.is_u64() => x.as_i64().unwrap_or(i64::MAX),
         _ => return failure(),
     };
@@ -99,11 +104,14 @@ pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
         return failure();
     }
     let mut rng = Rng::new(crate::rng::stable_hash(token.as_bytes()));
-    let result: Vec<Value> = (0..count).map(|_| json!(rng.next_f64())).collect();
-    input["number"] = json!(count + 1);
+    let result: Vec<Value> = (0..count).map(|_| Value::from(rng.next_f64())).collect();
+    input["number"] = Value::from(count + 1);
+    let mut output = serde_json::Map::with_capacity(2);
+    output.insert("input".into(), input);
+    output.insert("result".into(), Value::Array(result));
     WorkerRun::Success {
-        token: token.clone(),
-        output: json!({"input": input, "result": result}),
+        token: token.to_string(),
+        output: Value::Object(output),
         stdout: "Container task success.\n".into(),
     }
 }
@@ -111,8 +119,9 @@ pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
 /// The seed worker as a task handler: the container environment comes from
 /// the RunTask parameters' overrides, the callback becomes the reply.
 pub fn seed_worker(call: &TaskCall) -> TaskReply {
-    let env = container_environment(&call.parameters, Some(SEED_CONTAINER));
-    match run_seed_worker(&env) {
+    // the two variables app.py reads, as the container would see them
+    let var = |name| container_env_shown(&call.parameters, Some(SEED_CONTAINER), name);
+    match seed_app(var("TOKEN").as_deref(), var("INPUT").as_deref()) {
         WorkerRun::Success { output, .. } => TaskReply::Succeed(output),
         WorkerRun::Failure { error, .. } => TaskReply::Fail { error: Some(error), cause: None },
         WorkerRun::Crash { exit_code, stderr } => TaskReply::NoCallback {
@@ -160,13 +169,16 @@ pub fn increment_number(call: &TaskCall) -> TaskReply {
     let raw = container_env_var(&call.parameters, Some(SEED_CONTAINER), "INPUT");
     let mut input: Value = raw.and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
     let n = input.get("number").and_then(Value::as_i64).unwrap_or(0);
-    input["number"] = json!(n + 1);
-    TaskReply::Succeed(json!({"input": input}))
+    input["number"] = Value::from(n + 1);
+    let mut output = serde_json::Map::with_capacity(1);
+    output.insert("input".into(), input);
+    TaskReply::Succeed(Value::Object(output))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn env(input: &str) -> BTreeMap<String, String> {
         BTreeMap::from([("TOKEN".into(), "tok".into()), ("INPUT".into(), input.into())])

@@ -18,10 +18,25 @@ pub(crate) enum Template {
     Object {
         skeleton: serde_json::Map<String, Value>,
         dynamic: Vec<(String, Template)>,
+        /// How many paths and intrinsic calls `dynamic` holds, at any depth.
+        leaves: usize,
     },
     Array(Vec<Template>),
     Path(Path),
     Call(Call),
+}
+
+impl Template {
+    /// How many dynamic leaves (paths and intrinsic calls) it has: how many
+    /// values its evaluation yields before they are placed.
+    pub(crate) fn leaf_count(&self) -> usize {
+        match self {
+            Template::Literal(_) => 0,
+            Template::Path(_) | Template::Call(_) => 1,
+            Template::Object { leaves, .. } => *leaves,
+            Template::Array(items) => items.iter().map(Template::leaf_count).sum(),
+        }
+    }
 }
 
 pub(crate) fn template_in(cx: &mut Cx, v: &Value, loc: &str) -> Template {
@@ -50,7 +65,8 @@ pub(crate) fn template_in(cx: &mut Cx, v: &Value, loc: &str) -> Template {
                     dynamic.push((k.clone(), template_in(cx, val, &kloc)));
                 }
             }
-            Template::Object { skeleton, dynamic }
+            let leaves = dynamic.iter().map(|(_, t)| t.leaf_count()).sum();
+            Template::Object { skeleton, dynamic, leaves }
         }
         Value::Array(a) => Template::Array(
             a.iter()

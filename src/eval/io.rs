@@ -243,7 +243,7 @@ fn template_leaves(
     ctx: &Ctx,
     rng: &mut Rng,
 ) -> Result<Vec<Value>, Failure> {
-    let mut leaves = Vec::with_capacity(crate::parameters::leaf_count(t));
+    let mut leaves = Vec::with_capacity(t.leaf_count());
     collect_leaves(t, input, ctx, rng, &mut leaves)?;
     Ok(leaves)
 }

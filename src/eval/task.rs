@@ -93,15 +93,7 @@ pub(crate) async fn run(
 
 /// A task token: 64 hex digits from the seeded generator.
 fn task_token(rng: &mut Rng) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(64);
-    for _ in 0..4 {
-        let x = rng.next_u64();
-        for shift in (0..16).rev() {
-            s.push(HEX[((x >> (shift * 4)) & 0xf) as usize] as char);
-        }
-    }
-    s
+    rng.token()
 }
 
 /// TimeoutSeconds / HeartbeatSeconds: fixed, read by path, or a JSONata expression.

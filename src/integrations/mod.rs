@@ -322,6 +322,25 @@ pub fn container_env_var<'a, P: ParametersSource + ?Sized>(
     found
 }
 
+/// One variable as [`container_environment`] has it (a value that is not a
+/// string shown as JSON), without building the map.
+pub(crate) fn container_env_shown<'a, P: ParametersSource + ?Sized>(
+    parameters: &'a P,
+    container: Option<&str>,
+    name: &str,
+) -> Option<std::borrow::Cow<'a, str>> {
+    let mut found = None;
+    for_each_variable(parameters.node(), container, |k, v| {
+        if k == name {
+            found = Some(v); // a later override wins, as in ECS
+        }
+    });
+    found.map(|v| match v.as_str() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(crate::json::shown(&v.to_value())),
+    })
+}
+
 /// Each `(Name, Value)` pair of the Environment overrides, in order.
 fn for_each_variable<'a>(
     parameters: Node<'a>,
