@@ -13,6 +13,27 @@ pub(crate) fn to_json_string(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// The field `key` of an object. Payload objects are small, and comparing a
+/// few keys costs less than hashing one (serde_json's ordered maps hash every
+/// lookup), so small objects are scanned; keys are unique, so the answer is
+/// the same.
+pub(crate) fn field<'a>(m: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
+    const SCAN: usize = 8;
+    if m.len() <= SCAN {
+        m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        m.get(key)
+    }
+}
+
+/// [`field`] of a value that may be an object.
+pub(crate) fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    match v {
+        Value::Object(m) => field(m, key),
+        _ => None,
+    }
+}
+
 /// A value as AWS quotes it in a message: a string as it is, anything else
 /// as compact JSON.
 pub(crate) fn shown(v: &Value) -> String {
@@ -146,6 +167,19 @@ pub(crate) fn placeholder_match(exp: &str, act: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_finds_keys_in_small_and_large_objects() {
+        for n in [0, 1, 8, 9, 40] {
+            let m: serde_json::Map<String, Value> =
+                (0..n).map(|i| (format!("k{i}"), Value::from(i))).collect();
+            for i in 0..n {
+                assert_eq!(field(&m, &format!("k{i}")), Some(&Value::from(i)));
+            }
+            assert_eq!(field(&m, "nope"), None);
+        }
+        assert_eq!(get(&Value::from(1), "k"), None);
+    }
     use serde_json::json;
 
     #[test]

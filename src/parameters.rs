@@ -186,7 +186,7 @@ impl<'a> Node<'a> {
     /// The field `key` of an object.
     pub(crate) fn get(self, key: &str) -> Option<Node<'a>> {
         match self.0 {
-            Shape::Plain(v) => v.get(key).map(Node::plain),
+            Shape::Plain(v) => crate::json::get(v, key).map(Node::plain),
             Shape::Object { skeleton, dynamic, leaves, .. } => {
                 let mut at = 0;
                 for (k, sub) in dynamic {
@@ -196,7 +196,7 @@ impl<'a> Node<'a> {
                     }
                     at += n;
                 }
-                skeleton.get(key).map(Node::plain)
+                crate::json::field(skeleton, key).map(Node::plain)
             }
             Shape::Array { .. } => None,
         }

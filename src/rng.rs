@@ -58,24 +58,29 @@ impl Rng {
 
     /// 64 hex digits: a task token.
     pub(crate) fn token(&mut self) -> String {
-        let mut s = String::with_capacity(64);
-        for _ in 0..4 {
-            let x = self.next_u64();
-            push_hex(&mut s, x, 16);
+        let mut buf = [0u8; 64];
+        for chunk in buf.chunks_mut(16) {
+            hex_digits(chunk, self.next_u64());
         }
-        s
+        String::from(std::str::from_utf8(&buf).unwrap_or_default())
     }
 }
 
 /// The low `digits` hex digits of `x`, zero-padded (`{:0digits$x}`).
 pub(crate) fn push_hex(s: &mut String, x: u64, digits: u32) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 16];
     let n = digits.min(16) as usize;
-    for (i, b) in buf[..n].iter_mut().enumerate() {
+    hex_digits(&mut buf[..n], x);
+    s.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+}
+
+/// The low `out.len()` hex digits of `x` into `out`, most significant first.
+fn hex_digits(out: &mut [u8], x: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = out.len();
+    for (i, b) in out.iter_mut().enumerate() {
         *b = HEX[((x >> ((n - 1 - i) * 4)) & 0xf) as usize];
     }
-    s.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@
 
 #[cfg(feature = "sdk")]
 use crate::integrations::ecs_sdk::WorkerExit;
-use crate::integrations::{container_env_shown, container_env_var, TaskCall, TaskReply};
+use crate::integrations::{container_env_values, container_env_var, TaskCall, TaskReply};
 use crate::rng::Rng;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -120,8 +120,9 @@ fn seed_app(token: Option<&str>, raw: Option<&str>) -> WorkerRun {
 /// the RunTask parameters' overrides, the callback becomes the reply.
 pub fn seed_worker(call: &TaskCall) -> TaskReply {
     // the two variables app.py reads, as the container would see them
-    let var = |name| container_env_shown(&call.parameters, Some(SEED_CONTAINER), name);
-    match seed_app(var("TOKEN").as_deref(), var("INPUT").as_deref()) {
+    let [token, input] =
+        container_env_values(&call.parameters, Some(SEED_CONTAINER), ["TOKEN", "INPUT"]);
+    match seed_app(token.as_deref(), input.as_deref()) {
         WorkerRun::Success { output, .. } => TaskReply::Succeed(output),
         WorkerRun::Failure { error, .. } => TaskReply::Fail { error: Some(error), cause: None },
         WorkerRun::Crash { exit_code, stderr } => TaskReply::NoCallback {

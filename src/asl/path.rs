@@ -203,7 +203,7 @@ impl Path {
 fn walk<'a>(mut v: &'a Value, segs: &[Seg]) -> Option<&'a Value> {
     for seg in segs {
         v = match (seg, v) {
-            (Seg::Field(f), Value::Object(m)) => m.get(f.as_str())?,
+            (Seg::Field(f), Value::Object(m)) => crate::json::field(m, f)?,
             (Seg::Index(i), Value::Array(a)) => {
                 let idx = if *i < 0 { a.len() as i64 + *i } else { *i };
                 if idx < 0 {

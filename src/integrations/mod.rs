@@ -322,22 +322,24 @@ pub fn container_env_var<'a, P: ParametersSource + ?Sized>(
     found
 }
 
-/// One variable as [`container_environment`] has it (a value that is not a
-/// string shown as JSON), without building the map.
-pub(crate) fn container_env_shown<'a, P: ParametersSource + ?Sized>(
+/// Some variables as [`container_environment`] has them (a value that is
+/// not a string shown as JSON), found in one walk, without building the map.
+pub(crate) fn container_env_values<'a, const N: usize, P: ParametersSource + ?Sized>(
     parameters: &'a P,
     container: Option<&str>,
-    name: &str,
-) -> Option<std::borrow::Cow<'a, str>> {
-    let mut found = None;
+    names: [&str; N],
+) -> [Option<std::borrow::Cow<'a, str>>; N] {
+    let mut found: [Option<Node<'a>>; N] = [None; N];
     for_each_variable(parameters.node(), container, |k, v| {
-        if k == name {
-            found = Some(v); // a later override wins, as in ECS
+        if let Some(i) = names.iter().position(|n| *n == k) {
+            found[i] = Some(v); // a later override wins, as in ECS
         }
     });
-    found.map(|v| match v.as_str() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(crate::json::shown(&v.to_value())),
+    found.map(|v| {
+        v.map(|v| match v.as_str() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(crate::json::shown(&v.to_value())),
+        })
     })
 }
 
