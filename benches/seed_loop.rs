@@ -175,6 +175,41 @@ fn main() {
             .collect();
         println!("{name}: {:.1} ms per execution, 8,000+ events (median of 5)", median(rounds));
     }
+    // peak memory of an execution that runs into the 25,000-event quota with
+    // a 50 KB payload: the seed loop, its worker echoing its input unchanged
+    if wanted("memory/25000_events_50kb_payload") {
+        let h = Harness::from_file("fixtures/seed/state-machine.asl.json").unwrap().on_task(
+            "FargateTask",
+            |c| {
+                let raw = sfn_harness::container_env_var(
+                    &c.parameters,
+                    Some("python-container"),
+                    "INPUT",
+                );
+                let input: serde_json::Value = serde_json::from_str(raw.unwrap_or("null")).unwrap();
+                sfn_harness::TaskReply::ok(json!({"input": input}))
+            },
+        );
+        let blob: Vec<serde_json::Value> = (0..500)
+            .map(|i| json!({"id": format!("item-{i:05}"), "payload": "x".repeat(70)}))
+            .collect();
+        let input = json!({"input": {"number": 0, "blob": blob}});
+        let size = input.to_string().len();
+        let before = peak_rss_mib();
+        // peak RSS from here on (Linux: 5 resets VmHWM)
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let t = Instant::now();
+        let e = h.run_blocking(input);
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(e.event_count(), 25_000, "{:?}", e.status());
+        let peak = peak_rss_mib();
+        drop(e);
+        println!(
+            "memory/25000_events_50kb_payload: {size} B input, {:.1} MiB peak RSS during the run (process peak before it {before:.1} MiB), {:.2} s",
+            peak,
+            secs
+        );
+    }
     let alloc = if cfg!(sfn_harness_mimalloc) { "mimalloc" } else { "system allocator" };
     println!("peak RSS: {:.1} MiB ({alloc})", peak_rss_mib());
 }

@@ -339,10 +339,7 @@ impl<'a> Env<'a> {
     }
 
     fn push_checked(&mut self, d: Details, aside: bool) -> Result<u64, Halt> {
-        if lock(&self.history).len() + 2 > MAX_HISTORY_EVENTS {
-            return Err(Halt::Fail(history_limit()));
-        }
-        Ok(self.record_with(d, aside))
+        self.record_checked(d, aside, true).ok_or_else(|| Halt::Fail(history_limit()))
     }
 
     /// Records an event without a quota check: the first and the last of
@@ -352,7 +349,17 @@ impl<'a> Env<'a> {
     }
 
     fn record_with(&mut self, d: Details, aside: bool) -> u64 {
+        self.record_checked(d, aside, false).unwrap_or_default()
+    }
+
+    /// Records an event under one lock of the history; `None` (nothing
+    /// recorded) when `checked` and the quota leaves no room for it and the
+    /// execution's last event.
+    fn record_checked(&mut self, d: Details, aside: bool, checked: bool) -> Option<u64> {
         let mut history = lock(&self.history);
+        if checked && history.len() + 2 > MAX_HISTORY_EVENTS {
+            return None;
+        }
         let (fiber, parent, now) = (self.fiber as u32, self.parent as u32, self.sim.now_ms());
         let id = if aside {
             history.push_aside_in(fiber, parent, now, d)
@@ -369,7 +376,7 @@ impl<'a> Env<'a> {
                 }
             }
         }
-        id
+        Some(id)
     }
 
     /// Waits `ms` of virtual time; `false` when that passes the execution's
