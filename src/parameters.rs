@@ -129,7 +129,9 @@ impl From<Arc<Value>> for Parameters {
 pub(crate) fn fill(t: &Template, leaves: &mut impl Iterator<Item = Value>) -> Value {
     match t {
         Template::Literal(v) => v.clone(),
-        Template::Path(_) | Template::Call(_) => leaves.next().unwrap_or(Value::Null),
+        Template::Path(_) | Template::Call(_) | Template::Expr(_) => {
+            leaves.next().unwrap_or(Value::Null)
+        }
         Template::Object { skeleton, dynamic, .. } => {
             let mut m = skeleton.clone();
             for (k, sub) in dynamic {
@@ -173,7 +175,7 @@ impl<'a> Node<'a> {
     fn of(t: &'a Template, leaves: &'a [Value]) -> Node<'a> {
         Node(match t {
             Template::Literal(v) => Shape::Plain(v),
-            Template::Path(_) | Template::Call(_) => {
+            Template::Path(_) | Template::Call(_) | Template::Expr(_) => {
                 Shape::Plain(leaves.first().unwrap_or(&Value::Null))
             }
             Template::Object { skeleton, dynamic, .. } => {

@@ -304,6 +304,11 @@ pub(crate) fn state(
     unfilled_placeholders(cx, obj, loc);
     let fields = Fields { obj, loc, ql, index };
     let kind = (ty_def.lower)(cx, &fields)?;
+    // a Task's Arguments become its parameters, shared as a template's are
+    let arguments_template = arguments
+        .as_ref()
+        .filter(|_| matches!(kind, StateKind::Task(_)))
+        .map(|q| Arc::new(super::template::Template::of_query(q)));
     Some(State {
         assign,
         index: index[name],
@@ -311,6 +316,7 @@ pub(crate) fn state(
         name: Arc::from(name),
         kind,
         ql,
+        arguments_template,
         arguments,
         output,
         input_path,

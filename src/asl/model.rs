@@ -111,6 +111,9 @@ pub(crate) struct State {
     pub assign: Option<Dynamic>,
     /// `Arguments` (JSONata): a Task's parameters, a Parallel's branch input.
     pub arguments: Option<Query>,
+    /// A Task's `Arguments` laid out as a template: what its evaluation
+    /// fills, sharing the static part (see [`crate::asl::Template::of_query`]).
+    pub arguments_template: Option<std::sync::Arc<Template>>,
     /// `Output` (JSONata): the state's output.
     pub output: Option<Query>,
 }

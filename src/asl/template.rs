@@ -24,6 +24,9 @@ pub(crate) enum Template {
     Array(Vec<Template>),
     Path(Path),
     Call(Call),
+    /// A JSONata expression: a leaf of a JSONata `Arguments` laid out as a
+    /// template (see [`Template::of_query`]).
+    Expr(std::sync::Arc<super::jsonata::Expr>),
 }
 
 impl Template {
@@ -32,9 +35,40 @@ impl Template {
     pub(crate) fn leaf_count(&self) -> usize {
         match self {
             Template::Literal(_) => 0,
-            Template::Path(_) | Template::Call(_) => 1,
+            Template::Path(_) | Template::Call(_) | Template::Expr(_) => 1,
             Template::Object { leaves, .. } => *leaves,
             Template::Array(items) => items.iter().map(Template::leaf_count).sum(),
+        }
+    }
+}
+
+impl Template {
+    /// A JSONata value (`Arguments`) laid out as a template: its literal
+    /// parts static, its expressions the leaves, in the order the query
+    /// evaluates them.
+    pub(crate) fn of_query(q: &super::jsonata::Query) -> Template {
+        use super::jsonata::Query;
+        match q {
+            Query::Literal(v) => Template::Literal(v.clone()),
+            Query::Expr(e) => Template::Expr(e.clone()),
+            Query::Array(items) => Template::Array(items.iter().map(Template::of_query).collect()),
+            Query::Object(fields) => {
+                let mut skeleton = Map::new();
+                let mut dynamic = Vec::new();
+                for (k, sub) in fields {
+                    match sub {
+                        Query::Literal(v) => {
+                            skeleton.insert(k.clone(), v.clone());
+                        }
+                        other => {
+                            skeleton.insert(k.clone(), Value::Null);
+                            dynamic.push((k.clone(), Template::of_query(other)));
+                        }
+                    }
+                }
+                let leaves = dynamic.iter().map(|(_, t)| t.leaf_count()).sum();
+                Template::Object { skeleton, dynamic, leaves }
+            }
         }
     }
 }

@@ -280,6 +280,9 @@ fn collect_leaves(
             out.push(select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| no_results(p))?)
         }
         Template::Call(c) => out.push(eval_call(c, input, ctx, rng)?),
+        Template::Expr(e) => {
+            out.push(super::jsonata::eval(e, &super::jsonata::States::input(input, ctx), rng)?)
+        }
     }
     Ok(())
 }
@@ -410,6 +413,41 @@ mod tests {
             err.cause.unwrap(),
             "The JSONPath '$.x' specified for the field 'a.$' could not be found in the input '{}'"
         );
+    }
+
+    #[test]
+    fn jsonata_arguments_laid_out_as_a_template_give_what_the_query_gives() {
+        let e = exec();
+        let vars = Default::default();
+        let ctx = Ctx::new(&e, &vars, "T", 0).attempt(0, "tok").callback(true);
+        let sm = crate::asl::parse_value(&json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true,
+            "Arguments": {"lit": {"deep": [1, 2]}, "a": "{% $states.input.x %}",
+                "nested": {"s": "{% $string($states.input) %}", "l": ["x", "{% $states.context.Task.Token %}", {"n": "{% 1 + 2 %}"}]},
+                "z": "{% $states.input.x.k * 10 %}"}}}}))
+        .unwrap();
+        let st = &sm.states[0];
+        let input = json!({"x": {"k": 4}});
+        let want = super::super::jsonata::eval_query(
+            st.arguments.as_ref().unwrap(),
+            &super::super::jsonata::States::input(&input, &ctx),
+            &mut Rng::new(0),
+        )
+        .unwrap();
+        let t = st.arguments_template.as_ref().unwrap();
+        let got = eval_parameters(t, &input, &ctx, &mut Rng::new(0)).unwrap();
+        assert_eq!(*got, want);
+        // and a failing expression fails the same way
+        let bad = json!({"x": "str"});
+        let st_in = super::super::jsonata::States::input(&bad, &ctx);
+        let want = super::super::jsonata::eval_query(
+            st.arguments.as_ref().unwrap(),
+            &st_in,
+            &mut Rng::new(0),
+        )
+        .unwrap_err();
+        let got = eval_parameters(t, &bad, &ctx, &mut Rng::new(0)).unwrap_err();
+        assert_eq!((got.error, got.cause), (want.error, want.cause));
     }
 
     #[test]

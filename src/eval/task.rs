@@ -55,11 +55,12 @@ pub(crate) async fn run(
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
             .attempt(retry_count, &token)
             .callback(callback);
-        let parameters: Parameters = match &state.parameters {
-            _ if jsonata => {
+        let template = if jsonata { &state.arguments_template } else { &state.parameters };
+        let parameters: Parameters = match template {
+            Some(t) => eval_parameters(t, &effective, &ctx, &mut env.rng)?,
+            None if jsonata => {
                 super::jsonata_io::arguments(state, &effective, &ctx, &mut env.rng)?.into()
             }
-            Some(t) => eval_parameters(t, &effective, &ctx, &mut env.rng)?,
             None => effective.clone().into(),
         };
         let failure =
