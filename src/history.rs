@@ -658,6 +658,11 @@ impl History {
         self.events.len()
     }
 
+    /// Room for `n` more events.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.events.reserve(n);
+    }
+
     pub(crate) fn events(&self) -> &[Event] {
         &self.events
     }

@@ -72,6 +72,7 @@ mod asl;
 mod conformance;
 mod eval;
 mod failure;
+mod hash;
 mod history;
 mod integrations;
 mod intrinsics;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// The layers, bottom first. A module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
     // leaves: names, JSON text, the seeded generator, time
-    &["names", "json", "rng", "time", "arn"],
+    &["names", "json", "rng", "time", "arn", "hash"],
     // intrinsic functions; Docker containers (know nothing of ASL); typed failures
     &["intrinsics", "container", "failure"],
     // WHAT a state machine is

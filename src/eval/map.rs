@@ -89,6 +89,11 @@ pub(super) async fn run(
         // with an ItemReader the map run reads the items: AWS records length 0
         let length = if spec.item_reader.is_some() { 0 } else { items.len() };
         env.push(Details::MapStateStarted { length })?;
+        if !spec.distributed {
+            // each iteration records at least its Started and Succeeded (or
+            // Failed) and one state's Entered and Exited: room made once
+            env.reserve_events(items.len().saturating_mul(4));
+        }
         let tolerance = tolerance(spec, &effective, &ctx, &mut env.rng)?;
         let run = Run { state, spec, effective: &effective, items: &items, limit, tolerance };
         let mut map_run: Option<(MapRun, String)> = None;

@@ -348,6 +348,13 @@ impl<'a> Env<'a> {
         self.record_with(d, false)
     }
 
+    /// Room for `n` more events in the history (never past the quota).
+    pub(crate) fn reserve_events(&mut self, n: usize) {
+        let mut history = lock(&self.history);
+        let room = MAX_HISTORY_EVENTS.saturating_sub(history.len());
+        history.reserve(n.min(room));
+    }
+
     fn record_with(&mut self, d: Details, aside: bool) -> u64 {
         self.record_checked(d, aside, false).unwrap_or_default()
     }

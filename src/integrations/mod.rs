@@ -381,12 +381,13 @@ pub(crate) mod sdk;
 /// callbacks go through.
 #[derive(Clone, Default)]
 pub(crate) struct Integrations {
-    by_state: std::collections::HashMap<String, Arc<dyn Integration>>,
+    by_state: crate::hash::FastMap<String, Arc<dyn Integration>>,
     fallback: Option<Arc<dyn Integration>>,
     /// States answered by a mock-config response.
-    mocked: std::collections::HashSet<String>,
+    mocked:
+        std::collections::HashSet<String, std::hash::BuildHasherDefault<crate::hash::FastHasher>>,
     /// States with both a handler and a mock response: state → what the test said.
-    shadowed: std::collections::HashMap<String, String>,
+    shadowed: crate::hash::FastMap<String, String>,
     /// The S3 objects a Map's ItemReader reads: `bucket/key` → body.
     s3: Arc<std::collections::BTreeMap<String, String>>,
     tokens: Arc<tokens::TokenRegistry>,

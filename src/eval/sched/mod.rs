@@ -96,7 +96,7 @@ struct Inner {
     heap: BinaryHeap<Reverse<(i64, u64, u64)>>,
     /// Timers set and not yet taken, by sequence number (a cancelled one is
     /// only removed here; the heap skips it).
-    timers: HashMap<u64, Timer>,
+    timers: crate::hash::FastMap<u64, Timer>,
     fibers: Vec<Fiber>,
     /// Fibers whose status is Running.
     running: usize,
@@ -153,7 +153,7 @@ impl Sim {
             explores: interleaving != 0,
             inner: Mutex::new(Inner {
                 heap: BinaryHeap::new(),
-                timers: HashMap::new(),
+                timers: Default::default(),
                 fibers: vec![root],
                 running: 1,
                 next_seq: 0,
