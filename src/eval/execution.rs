@@ -6,7 +6,7 @@ use super::sched::Place;
 use super::{Failure, Hit};
 use crate::history::{History, Payload};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Where an execution stands.
@@ -98,7 +98,7 @@ pub struct Execution {
     pub(crate) start_ms: i64,
     pub(crate) stop_ms: i64,
     pub(crate) redrive_count: u64,
-    pub(crate) invocations: HashMap<Arc<str>, usize>,
+    pub(crate) invocations: crate::hash::FastMap<Arc<str>, usize>,
     /// Each fiber's parent and place (Map iteration, Parallel branch), by
     /// the fiber id history events carry (shared with the execution's
     /// map-run children, whose fibers are the parent's).

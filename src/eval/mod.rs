@@ -191,7 +191,7 @@ pub(crate) struct Own {
 
 impl Own {
     /// The invocation counts by state name.
-    fn invocations(&self) -> std::collections::HashMap<Arc<str>, usize> {
+    fn invocations(&self) -> crate::hash::FastMap<Arc<str>, usize> {
         self.counts
             .iter()
             .filter(|(n, _)| *n > 0)
@@ -731,15 +731,18 @@ impl<'a> Env<'a> {
             .iter()
             .filter_map(|(id, h)| Some((sm.names.get(*id)?.clone(), *h)))
             .collect();
+        let stop_ms = self.now_ms();
+        // the execution's ids move into its result when nothing else holds them
+        let exec = Arc::try_unwrap(self.exec).unwrap_or_else(|shared| (*shared).clone());
         Execution {
             outcome,
             history,
-            execution_arn: self.exec.id.clone(),
-            name: self.exec.name.clone(),
-            state_machine_arn: self.exec.state_machine_id.clone(),
-            input: self.exec.input.clone(),
+            execution_arn: exec.id,
+            name: exec.name,
+            state_machine_arn: exec.state_machine_id,
+            input: exec.input,
             start_ms: self.cfg.start_ms,
-            stop_ms: self.now_ms(),
+            stop_ms,
             invocations: own.invocations(),
             fibers,
             map_runs: own.map_runs,

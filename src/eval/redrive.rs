@@ -6,7 +6,6 @@
 
 use super::{Execution, Status, Vars};
 use crate::history::{Details, History, Payload};
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -23,7 +22,7 @@ pub(crate) struct Resume {
     /// When the execution first started (epoch ms).
     pub(crate) started_ms: i64,
     pub(crate) vars: Vars,
-    pub(crate) invocations: HashMap<Arc<str>, usize>,
+    pub(crate) invocations: crate::hash::FastMap<Arc<str>, usize>,
     /// How many times it has been redriven, this one included.
     pub(crate) redrive_count: u64,
 }
@@ -49,7 +48,7 @@ impl Resume {
     pub(crate) fn from_events(
         events: History,
         status: Status,
-        invocations: &HashMap<Arc<str>, usize>,
+        invocations: &crate::hash::FastMap<Arc<str>, usize>,
         count: u64,
         arn: &str,
     ) -> Result<Resume, NotRedrivable> {
