@@ -105,7 +105,12 @@ fn seed_app(token: Option<&str>, raw: Option<&str>) -> WorkerRun {
     }
     let mut rng = Rng::new(crate::rng::stable_hash(token.as_bytes()));
     let result: Vec<Value> = (0..count).map(|_| Value::from(rng.next_f64())).collect();
-    input["number"] = Value::from(count + 1);
+    // `number` is there (read above): replaced in place
+    if let Some((_, slot)) =
+        input.as_object_mut().and_then(|m| m.iter_mut().find(|(k, _)| k.as_str() == "number"))
+    {
+        *slot = Value::from(count + 1);
+    }
     let mut output = serde_json::Map::with_capacity(2);
     output.insert("input".into(), input);
     output.insert("result".into(), Value::Array(result));

@@ -63,28 +63,28 @@ pub(crate) async fn run(
             }
             None => effective.clone().into(),
         };
-        let failure =
-            match invoke(state, task, parameters, token.clone(), retry_count, limits, env).await {
-                Ok(result) => {
-                    let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
-                        .attempt(retry_count, &token)
-                        .callback(callback);
-                    if jsonata {
-                        return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
-                    }
-                    let selected = match &state.result_selector {
-                        Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
-                        None => result,
-                    };
-                    if let Some(a) = &state.assign {
-                        env.assign(a, &States::input(&selected, &ctx))?;
-                    }
-                    let combined = apply_result_path(&state.result_path, raw, selected)?;
-                    return finish(state, combined, &ctx);
+        let failure = match invoke(state, task, parameters, &token, retry_count, limits, env).await
+        {
+            Ok(result) => {
+                let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
+                    .attempt(retry_count, &token)
+                    .callback(callback);
+                if jsonata {
+                    return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
                 }
-                Err(Exn::Fail(f)) => f,
-                Err(halt) => return Err(halt),
-            };
+                let selected = match &state.result_selector {
+                    Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
+                    None => result,
+                };
+                if let Some(a) = &state.assign {
+                    env.assign(a, &States::input(&selected, &ctx))?;
+                }
+                let combined = apply_result_path(&state.result_path, raw, selected)?;
+                return finish(state, combined, &ctx);
+            }
+            Err(Exn::Fail(f)) => f,
+            Err(halt) => return Err(halt),
+        };
         match recover(state, failure, &mut attempts, &raw, env).await? {
             None => retry_count += 1,
             Some(step) => return Ok(step),
@@ -128,7 +128,7 @@ async fn invoke(
     state: &State,
     task: &Task,
     params: Parameters,
-    token: String,
+    token: &str,
     retry_count: u32,
     limits: Limits,
     env: &mut Env<'_>,
@@ -157,7 +157,7 @@ async fn invoke(
         || matches!(task.kind, Resource::Activity(_));
     let callback = waits && integration.is_some_and(|i| i.uses_callbacks());
     let tokens = env.tasks.tokens().clone();
-    let mut callbacks = callback.then(|| tokens.register(&token));
+    let mut callbacks = callback.then(|| tokens.register(token));
     let invocation = env.count_invocation(state);
     let iteration = if env.fiber == super::sched::ROOT {
         Vec::new()
@@ -169,7 +169,7 @@ async fn invoke(
         state_name: state.name.clone(),
         resource: task.resource.clone(),
         parameters: params.clone(),
-        token: Some(token.clone()),
+        token: Some(token.to_string()),
         invocation,
         retry_count,
         timeout_seconds: timeout,
@@ -197,7 +197,7 @@ async fn invoke(
     let (mut answer, running) = match answered {
         Ok(a) => a,
         Err(fault) => {
-            tokens.close(&token, Closed::Aborted);
+            tokens.close(token, Closed::Aborted);
             return settle(task, &by, Settled::Faulted(fault), env);
         }
     };
@@ -219,7 +219,7 @@ async fn invoke(
         });
     }
     if !env.sleep_ms(answer.elapsed_ms).await {
-        tokens.close(&token, Closed::Aborted);
+        tokens.close(token, Closed::Aborted);
         return Err(Halt::ExecutionTimedOut.into());
     }
     // answered directly with no token involved: nothing to resolve
@@ -231,7 +231,7 @@ async fn invoke(
         params: &params,
         task_id,
         limits,
-        token: &token,
+        token,
         tokens: &tokens,
         callbacks: callbacks.as_mut(),
     };
@@ -241,7 +241,7 @@ async fn invoke(
         (_, Some(work)) => virtual_wait(&mut pending, Some(work), None, env).await?,
     };
     if callback {
-        tokens.close(&token, Closed::Answered);
+        tokens.close(token, Closed::Answered);
     }
     settle(task, &by, settled, env)
 }
