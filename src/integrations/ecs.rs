@@ -21,7 +21,9 @@ pub(crate) fn override_name(o: &Value) -> Option<&str> {
     o.get("Name").and_then(Value::as_str)
 }
 
-/// The `Environment` entries of one override entry.
+/// The `Environment` entries of one override entry (what the SDK
+/// integration copies into its RunTask request).
+#[cfg(feature = "sdk")]
 pub(crate) fn override_environment(o: &Value) -> impl Iterator<Item = &Value> {
     o.get("Environment").and_then(Value::as_array).into_iter().flatten()
 }
