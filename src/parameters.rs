@@ -194,7 +194,7 @@ impl<'a> Node<'a> {
                 for (k, sub) in dynamic {
                     let n = sub.leaf_count();
                     if k == key {
-                        return Some(Node::of(sub, &leaves[at..at + n]));
+                        return Some(Node::of(sub, leaves.get(at..at + n).unwrap_or_default()));
                     }
                     at += n;
                 }
@@ -214,7 +214,7 @@ impl<'a> Node<'a> {
         let mut at = 0;
         plain.iter().map(Node::plain).chain(templated.iter().map(move |t| {
             let n = t.leaf_count();
-            let node = Node::of(t, &leaves[at..at + n]);
+            let node = Node::of(t, leaves.get(at..at + n).unwrap_or_default());
             at += n;
             node
         }))
