@@ -3,11 +3,14 @@
 //! definition, not from an adversary, so SipHash's cost buys nothing.
 //! Iteration order must not matter to anyone using these maps.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A `HashMap` with [`FastHasher`].
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// A `HashSet` with [`FastHasher`].
+pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
 /// The multiply-rotate hash rustc uses for its own tables (FxHash).
 #[derive(Default, Clone, Copy)]

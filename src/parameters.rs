@@ -63,15 +63,18 @@ impl Parameters {
 
     /// The whole value, shared.
     pub fn shared(&self) -> Arc<Value> {
-        self.0
-            .whole
-            .get_or_init(|| match &self.0.source {
-                Source::Whole => Arc::new(Value::Null), // set at construction
-                Source::Templated { template, leaves } => {
-                    Arc::new(fill(template, &mut leaves.iter().cloned()))
-                }
-            })
-            .clone()
+        self.built().clone()
+    }
+
+    /// The whole value, built on first use (a value given whole is set at
+    /// construction).
+    fn built(&self) -> &Arc<Value> {
+        self.0.whole.get_or_init(|| match &self.0.source {
+            Source::Whole => Arc::new(Value::Null),
+            Source::Templated { template, leaves } => {
+                Arc::new(fill(template, &mut leaves.iter().cloned()))
+            }
+        })
     }
 
     /// A reader's view that does not build the value.
@@ -87,10 +90,7 @@ impl Parameters {
 impl std::ops::Deref for Parameters {
     type Target = Value;
     fn deref(&self) -> &Value {
-        if self.0.whole.get().is_none() {
-            self.shared();
-        }
-        self.0.whole.get().map(|v| &**v).unwrap_or(&Value::Null)
+        self.built()
     }
 }
 
@@ -132,18 +132,30 @@ pub(crate) fn fill(t: &Template, leaves: &mut impl Iterator<Item = Value>) -> Va
         Template::Path(_) | Template::Call(_) | Template::Expr(_) => {
             leaves.next().unwrap_or(Value::Null)
         }
-        Template::Object { skeleton, dynamic, .. } => {
-            let mut m = skeleton.clone();
-            for (k, sub) in dynamic {
-                let v = fill(sub, leaves);
-                if let Some(slot) = m.get_mut(k.as_str()) {
-                    *slot = v;
-                }
-            }
-            Value::Object(m)
-        }
-        Template::Array(items) => Value::Array(items.iter().map(|i| fill(i, leaves)).collect()),
+        Template::Object { skeleton, dynamic, .. } => fill_object(skeleton, dynamic, leaves),
+        Template::Array(items) => fill_array(items, leaves),
     }
+}
+
+/// An object template's value: the skeleton with each dynamic slot filled.
+fn fill_object(
+    skeleton: &Map<String, Value>,
+    dynamic: &[(String, Template)],
+    leaves: &mut impl Iterator<Item = Value>,
+) -> Value {
+    let mut m = skeleton.clone();
+    for (k, sub) in dynamic {
+        let v = fill(sub, leaves);
+        if let Some(slot) = m.get_mut(k.as_str()) {
+            *slot = v;
+        }
+    }
+    Value::Object(m)
+}
+
+/// An array template's value.
+fn fill_array(items: &[Template], leaves: &mut impl Iterator<Item = Value>) -> Value {
+    Value::Array(items.iter().map(|i| fill(i, leaves)).collect())
 }
 
 /// A read-only view of a JSON value that may still be a template with its
@@ -156,7 +168,6 @@ pub struct Node<'a>(Shape<'a>);
 enum Shape<'a> {
     Plain(&'a Value),
     Object {
-        template: &'a Template,
         skeleton: &'a Map<String, Value>,
         dynamic: &'a [(String, Template)],
         leaves: &'a [Value],
@@ -179,7 +190,7 @@ impl<'a> Node<'a> {
                 Shape::Plain(leaves.first().unwrap_or(&Value::Null))
             }
             Template::Object { skeleton, dynamic, .. } => {
-                Shape::Object { template: t, skeleton, dynamic, leaves }
+                Shape::Object { skeleton, dynamic, leaves }
             }
             Template::Array(items) => Shape::Array { items, leaves },
         })
@@ -189,7 +200,7 @@ impl<'a> Node<'a> {
     pub(crate) fn get(self, key: &str) -> Option<Node<'a>> {
         match self.0 {
             Shape::Plain(v) => crate::json::get(v, key).map(Node::plain),
-            Shape::Object { skeleton, dynamic, leaves, .. } => {
+            Shape::Object { skeleton, dynamic, leaves } => {
                 let mut at = 0;
                 for (k, sub) in dynamic {
                     let n = sub.leaf_count();
@@ -232,11 +243,19 @@ impl<'a> Node<'a> {
     pub(crate) fn to_value(self) -> Value {
         match self.0 {
             Shape::Plain(v) => v.clone(),
-            Shape::Object { template, leaves, .. } => fill(template, &mut leaves.iter().cloned()),
-            Shape::Array { items, leaves } => {
-                let t = Template::Array(items.to_vec());
-                fill(&t, &mut leaves.iter().cloned())
+            Shape::Object { skeleton, dynamic, leaves } => {
+                fill_object(skeleton, dynamic, &mut leaves.iter().cloned())
             }
+            Shape::Array { items, leaves } => fill_array(items, &mut leaves.iter().cloned()),
+        }
+    }
+
+    /// The value as AWS quotes it (`crate::json::shown`): a string as it
+    /// is, anything else as compact JSON.
+    pub(crate) fn shown(self) -> std::borrow::Cow<'a, str> {
+        match self.as_str() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(crate::json::shown(&self.to_value())),
         }
     }
 }

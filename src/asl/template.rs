@@ -18,7 +18,8 @@ pub(crate) enum Template {
     Object {
         skeleton: serde_json::Map<String, Value>,
         dynamic: Vec<(String, Template)>,
-        /// How many paths and intrinsic calls `dynamic` holds, at any depth.
+        /// How many leaves (paths, intrinsic calls, expressions) `dynamic`
+        /// holds, at any depth.
         leaves: usize,
     },
     Array(Vec<Template>),
@@ -30,8 +31,9 @@ pub(crate) enum Template {
 }
 
 impl Template {
-    /// How many dynamic leaves (paths and intrinsic calls) it has: how many
-    /// values its evaluation yields before they are placed.
+    /// How many dynamic leaves (paths, intrinsic calls, JSONata
+    /// expressions) it has: how many values its evaluation yields before
+    /// they are placed.
     pub(crate) fn leaf_count(&self) -> usize {
         match self {
             Template::Literal(_) => 0,
@@ -40,9 +42,7 @@ impl Template {
             Template::Array(items) => items.iter().map(Template::leaf_count).sum(),
         }
     }
-}
 
-impl Template {
     /// A JSONata value (`Arguments`) laid out as a template: its literal
     /// parts static, its expressions the leaves, in the order the query
     /// evaluates them.

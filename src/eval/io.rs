@@ -145,29 +145,15 @@ impl<'a> Ctx<'a> {
 
     /// Selects a `$$` path, without building the whole object for the common leaves.
     fn select(&self, path: &Path) -> Option<Value> {
-        if let Some(segs) = path.segments() {
-            let field = |i: usize| match segs.get(i) {
-                Some(Seg::Field(f)) => Some(f.as_str()),
-                _ => None,
+        if let Some([Seg::Field(a), Seg::Field(b)]) = path.segments() {
+            // `$$.Task.Token` reads the attempt's token even where the whole
+            // object shows no Task (a request-response task)
+            let leaf = match (a.as_str(), b.as_str()) {
+                ("Task", "Token") => self.token.map(|t| Value::String(t.to_string())),
+                (a, b) => self.leaf(a, b),
             };
-            if segs.len() == 2 {
-                let leaf = match (field(0), field(1)) {
-                    (Some("Task"), Some("Token")) => {
-                        self.token.map(|t| Value::String(t.to_string()))
-                    }
-                    (Some("State"), Some("Name")) => {
-                        Some(Value::String(self.state_name.to_string()))
-                    }
-                    (Some("State"), Some("RetryCount")) => Some(Value::from(self.retry_count)),
-                    (Some("Execution"), Some("Id")) => Some(Value::String(self.exec.id.clone())),
-                    (Some("Execution"), Some("Name")) => {
-                        Some(Value::String(self.exec.name.clone()))
-                    }
-                    _ => None,
-                };
-                if leaf.is_some() {
-                    return leaf;
-                }
+            if leaf.is_some() {
+                return leaf;
             }
         }
         let obj = self.object();

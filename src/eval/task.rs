@@ -51,16 +51,15 @@ pub(crate) async fn run(
     let mut retry_count: u32 = 0;
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
     loop {
-        let token = task_token(&mut env.rng);
+        let token = env.rng.token();
         let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
             .attempt(retry_count, &token)
             .callback(callback);
+        // JSONata Arguments are laid out as a template at load; without
+        // Parameters or Arguments the task gets its (effective) input
         let template = if jsonata { &state.arguments_template } else { &state.parameters };
         let parameters: Parameters = match template {
             Some(t) => eval_parameters(t, &effective, &ctx, &mut env.rng)?,
-            None if jsonata => {
-                super::jsonata_io::arguments(state, &effective, &ctx, &mut env.rng)?.into()
-            }
             None => effective.clone().into(),
         };
         let failure = match invoke(state, task, parameters, &token, retry_count, limits, env).await
@@ -90,11 +89,6 @@ pub(crate) async fn run(
             Some(step) => return Ok(step),
         }
     }
-}
-
-/// A task token: 64 hex digits from the seeded generator.
-fn task_token(rng: &mut Rng) -> String {
-    rng.token()
 }
 
 /// TimeoutSeconds / HeartbeatSeconds: fixed, read by path, or a JSONata expression.

@@ -297,11 +297,7 @@ pub fn container_environment<P: ParametersSource + ?Sized>(
 ) -> std::collections::BTreeMap<String, String> {
     let mut env = std::collections::BTreeMap::new();
     for_each_variable(parameters.node(), container, |k, v| {
-        let shown = match v.as_str() {
-            Some(s) => s.to_string(),
-            None => crate::json::shown(&v.to_value()),
-        };
-        env.insert(k.to_string(), shown);
+        env.insert(k.to_string(), v.shown().into_owned());
     });
     env
 }
@@ -335,12 +331,7 @@ pub(crate) fn container_env_values<'a, const N: usize, P: ParametersSource + ?Si
             found[i] = Some(v); // a later override wins, as in ECS
         }
     });
-    found.map(|v| {
-        v.map(|v| match v.as_str() {
-            Some(s) => std::borrow::Cow::Borrowed(s),
-            None => std::borrow::Cow::Owned(crate::json::shown(&v.to_value())),
-        })
-    })
+    found.map(|v| v.map(Node::shown))
 }
 
 /// Each `(Name, Value)` pair of the Environment overrides, in order.
@@ -384,8 +375,7 @@ pub(crate) struct Integrations {
     by_state: crate::hash::FastMap<String, Arc<dyn Integration>>,
     fallback: Option<Arc<dyn Integration>>,
     /// States answered by a mock-config response.
-    mocked:
-        std::collections::HashSet<String, std::hash::BuildHasherDefault<crate::hash::FastHasher>>,
+    mocked: crate::hash::FastSet<String>,
     /// States with both a handler and a mock response: state → what the test said.
     shadowed: crate::hash::FastMap<String, String>,
     /// The S3 objects a Map's ItemReader reads: `bucket/key` → body.
