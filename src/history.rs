@@ -561,6 +561,8 @@ pub(crate) struct History {
     fibers: Vec<(u32, u64)>,
     /// The latest event recorded aside by a fiber (see [`History::push_aside_in`]).
     aside: Option<(u32, u64)>,
+    /// The large payloads recorded, each kept once.
+    interner: crate::intern::Interner,
 }
 
 impl History {
@@ -571,7 +573,14 @@ impl History {
             entered_any: false,
             fibers: vec![(0, 0)],
             aside: None,
+            interner: Default::default(),
         }
+    }
+
+    /// `v` as a payload of this history: a large value equal to one it
+    /// holds is that one (see `crate::intern`).
+    pub(crate) fn share(&mut self, v: Payload) -> Payload {
+        self.interner.share(v)
     }
 
     /// Appends an event recorded by `fiber` (a child of `parent`) at

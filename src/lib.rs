@@ -75,6 +75,7 @@ mod failure;
 mod hash;
 mod history;
 mod integrations;
+mod intern;
 mod intrinsics;
 mod json;
 mod mock;

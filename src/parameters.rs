@@ -44,7 +44,32 @@ enum Source {
     /// A value given whole.
     Whole,
     /// A template's dynamic leaves, in the order the template lists them.
-    Templated { template: Arc<Template>, leaves: Vec<Value> },
+    Templated { template: Arc<Template>, leaves: Vec<Leaf> },
+}
+
+/// One dynamic leaf: a value of its own, or a large one shared with equal
+/// values of the same execution (the same JSON text handed to a container
+/// in every turn of a loop is kept once; see `crate::intern`).
+#[derive(Debug, Clone)]
+pub(crate) enum Leaf {
+    Own(Value),
+    Shared(Arc<Value>),
+}
+
+impl std::ops::Deref for Leaf {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        match self {
+            Leaf::Own(v) => v,
+            Leaf::Shared(v) => v,
+        }
+    }
+}
+
+impl Leaf {
+    fn to_value(&self) -> Value {
+        (**self).clone()
+    }
 }
 
 impl Parameters {
@@ -55,7 +80,7 @@ impl Parameters {
 
     /// The parameters `template` gives with these dynamic leaves (see
     /// [`Template::leaf_count`]).
-    pub(crate) fn templated(template: Arc<Template>, leaves: Vec<Value>) -> Parameters {
+    pub(crate) fn templated(template: Arc<Template>, leaves: Vec<Leaf>) -> Parameters {
         debug_assert_eq!(template.leaf_count(), leaves.len());
         let source = Source::Templated { template, leaves };
         Parameters(Arc::new(Inner { source, whole: OnceLock::new() }))
@@ -72,7 +97,7 @@ impl Parameters {
         self.0.whole.get_or_init(|| match &self.0.source {
             Source::Whole => Arc::new(Value::Null),
             Source::Templated { template, leaves } => {
-                Arc::new(fill(template, &mut leaves.iter().cloned()))
+                Arc::new(fill(template, &mut leaves.iter().map(Leaf::to_value)))
             }
         })
     }
@@ -170,11 +195,11 @@ enum Shape<'a> {
     Object {
         skeleton: &'a Map<String, Value>,
         dynamic: &'a [(String, Template)],
-        leaves: &'a [Value],
+        leaves: &'a [Leaf],
     },
     Array {
         items: &'a [Template],
-        leaves: &'a [Value],
+        leaves: &'a [Leaf],
     },
 }
 
@@ -183,11 +208,11 @@ impl<'a> Node<'a> {
         Node(Shape::Plain(v))
     }
 
-    fn of(t: &'a Template, leaves: &'a [Value]) -> Node<'a> {
+    fn of(t: &'a Template, leaves: &'a [Leaf]) -> Node<'a> {
         Node(match t {
             Template::Literal(v) => Shape::Plain(v),
             Template::Path(_) | Template::Call(_) | Template::Expr(_) => {
-                Shape::Plain(leaves.first().unwrap_or(&Value::Null))
+                Shape::Plain(leaves.first().map_or(&Value::Null, |l| l))
             }
             Template::Object { skeleton, dynamic, .. } => {
                 Shape::Object { skeleton, dynamic, leaves }
@@ -217,7 +242,7 @@ impl<'a> Node<'a> {
 
     /// The elements of an array (none for anything else).
     pub(crate) fn items(self) -> impl Iterator<Item = Node<'a>> {
-        let (plain, templated, leaves): (&[Value], &[Template], &[Value]) = match self.0 {
+        let (plain, templated, leaves): (&[Value], &[Template], &[Leaf]) = match self.0 {
             Shape::Plain(Value::Array(a)) => (a, &[], &[]),
             Shape::Array { items, leaves } => (&[], items, leaves),
             _ => (&[], &[], &[]),
@@ -244,9 +269,11 @@ impl<'a> Node<'a> {
         match self.0 {
             Shape::Plain(v) => v.clone(),
             Shape::Object { skeleton, dynamic, leaves } => {
-                fill_object(skeleton, dynamic, &mut leaves.iter().cloned())
+                fill_object(skeleton, dynamic, &mut leaves.iter().map(Leaf::to_value))
             }
-            Shape::Array { items, leaves } => fill_array(items, &mut leaves.iter().cloned()),
+            Shape::Array { items, leaves } => {
+                fill_array(items, &mut leaves.iter().map(Leaf::to_value))
+            }
         }
     }
 
@@ -308,7 +335,13 @@ mod tests {
             json!({"a": 1, "b.$": "$.x", "c": {"d.$": "$.y", "e": [1, {"f.$": "$.z"}]},
             "g": [{"h": "i"}, {"j.$": "$.w"}], "b": "overwritten?"}),
         ));
-        let leaves = vec![json!("X"), json!({"k": 2}), json!(3), json!("W")];
+        let shared = Arc::new(json!({"k": 2}));
+        let leaves = vec![
+            Leaf::Own(json!("X")),
+            Leaf::Shared(shared.clone()),
+            Leaf::Own(json!(3)),
+            Leaf::Own(json!("W")),
+        ];
         let p = Parameters::templated(t, leaves);
         // read through the view before the value exists
         let n = p.node();

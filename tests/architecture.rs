@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // leaves: names, JSON text, the seeded generator, time
     &["names", "json", "rng", "time", "arn", "hash"],
-    // intrinsic functions; Docker containers (know nothing of ASL); typed failures
-    &["intrinsics", "container", "failure"],
+    // intrinsic functions; Docker containers (know nothing of ASL); typed
+    // failures; equal large payloads stored once
+    &["intrinsics", "container", "failure", "intern"],
     // WHAT a state machine is
     &["asl"],
     // a Task's parameters: a template's leaves, built into JSON when read

@@ -12,7 +12,7 @@
 use super::error::Failure;
 use crate::asl::{Arg, Call, IoPath, Path, ResultPath, Root, Seg, Template};
 use crate::history::Payload;
-use crate::parameters::Parameters;
+use crate::parameters::{Leaf, Parameters};
 use crate::rng::Rng;
 use crate::time::format_timestamp;
 use serde_json::{json, Map, Value};
@@ -210,14 +210,17 @@ pub(crate) fn eval_template(
 
 /// A Task's Parameters: the template's dynamic leaves, evaluated; the
 /// static part stays shared with the template until someone needs it whole.
+/// `leaf` keeps each leaf (a large one shared with the execution's equal
+/// payloads, see [`super::Env::leaf`]).
 pub(crate) fn eval_parameters(
     t: &Arc<Template>,
     input: &Value,
     ctx: &Ctx,
     rng: &mut Rng,
+    leaf: impl FnMut(Value) -> Leaf,
 ) -> Result<Parameters, Failure> {
     let leaves = template_leaves(t, input, ctx, rng)?;
-    Ok(Parameters::templated(t.clone(), leaves))
+    Ok(Parameters::templated(t.clone(), leaves.into_iter().map(leaf).collect()))
 }
 
 /// The values of a template's paths and intrinsic calls, in the order the
@@ -421,7 +424,7 @@ mod tests {
         )
         .unwrap();
         let t = st.arguments_template.as_ref().unwrap();
-        let got = eval_parameters(t, &input, &ctx, &mut Rng::new(0)).unwrap();
+        let got = eval_parameters(t, &input, &ctx, &mut Rng::new(0), Leaf::Own).unwrap();
         assert_eq!(*got, want);
         // and a failing expression fails the same way
         let bad = json!({"x": "str"});
@@ -432,7 +435,7 @@ mod tests {
             &mut Rng::new(0),
         )
         .unwrap_err();
-        let got = eval_parameters(t, &bad, &ctx, &mut Rng::new(0)).unwrap_err();
+        let got = eval_parameters(t, &bad, &ctx, &mut Rng::new(0), Leaf::Own).unwrap_err();
         assert_eq!((got.error, got.cause), (want.error, want.cause));
     }
 

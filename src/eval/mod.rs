@@ -258,7 +258,32 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A leaf of a Task's parameters: a large one (the same JSON text handed
+/// to a container on every turn of a loop) kept once in `history`, as
+/// [`Env::admit`] keeps payloads (see `crate::intern`).
+pub(crate) fn leaf_in(history: &std::sync::Mutex<History>, v: Value) -> crate::parameters::Leaf {
+    use crate::parameters::Leaf;
+    if max_json_len(&v, crate::intern::MIN_SHARED_BYTES) >= crate::intern::MIN_SHARED_BYTES {
+        Leaf::Shared(lock(history).share(Arc::new(v)))
+    } else {
+        Leaf::Own(v)
+    }
+}
+
 impl<'a> Env<'a> {
+    /// A new payload `v`, kept once when the execution has recorded an
+    /// equal large one (see `crate::intern`); its quota failure when its JSON
+    /// text is over [`MAX_PAYLOAD_BYTES`].
+    pub(crate) fn admit(&self, v: Payload) -> Result<Payload, ()> {
+        match max_json_len(&v, MAX_PAYLOAD_BYTES) {
+            n if n < crate::intern::MIN_SHARED_BYTES => Ok(v),
+            n if n <= MAX_PAYLOAD_BYTES || !payload_too_large(&v) => {
+                Ok(lock(&self.history).share(v))
+            }
+            _ => Err(()),
+        }
+    }
+
     /// Virtual time, epoch milliseconds.
     pub(crate) fn now_ms(&self) -> i64 {
         self.sim.now_ms()
@@ -890,10 +915,13 @@ async fn run_states(
             }
             Err(halt) => return Err(halt),
         };
-        // a state that passes its input through needs no new size check
-        if !Arc::ptr_eq(&output, &input) && payload_too_large(&output) {
-            return Err(data_limit(&state.name).into());
-        }
+        // a state that passes its input through needs no new size check;
+        // a new output is kept once if the execution has seen it before
+        let output = if Arc::ptr_eq(&output, &input) {
+            output
+        } else {
+            env.admit(output).map_err(|()| data_limit(&state.name))?
+        };
         let assigned = env.assigned.take();
         if env.fiber != sched::ROOT {
             env.sim.in_state(env.fiber, None);
@@ -964,6 +992,77 @@ mod tests {
         ));
         let first = exec.history.events()[0].to_json(true);
         assert_eq!(first, super::started_event(&cfg, std::sync::Arc::new(input)).to_json(true));
+    }
+
+    #[test]
+    fn a_loop_over_an_equal_large_document_records_it_once() {
+        use crate::history::{Details, Payload, WorkStep};
+        use crate::integrations::{Handler, TaskReply};
+        use serde_json::json;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        // the seed loop; the worker hands back a fresh copy of the same
+        // 20 KB document three times, then lets the loop end
+        let sm = crate::asl::parse_str(include_str!("../../fixtures/seed/state-machine.asl.json"))
+            .unwrap();
+        let doc = |n: i64| json!({"input": {"number": n, "rows": vec!["x".repeat(200); 100]}});
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let mut tasks = super::Integrations::new();
+        tasks.insert(
+            "FargateTask",
+            Arc::new(Handler(move |call: &crate::integrations::TaskCall| {
+                let input = crate::integrations::container_env_var(
+                    &call.parameters,
+                    Some("python-container"),
+                    "INPUT",
+                );
+                assert!(input.is_some_and(|i| i.len() > 20_000));
+                let n = c.fetch_add(1, Ordering::SeqCst);
+                TaskReply::ok(doc(if n < 3 { 0 } else { 4 }))
+            })),
+        );
+        let cfg = super::RunConfig::default();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let exec = rt.block_on(super::execute(&sm, Arc::new(doc(0)), &tasks, &cfg));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        let events = exec.history.events();
+        let results: Vec<&Payload> = events
+            .iter()
+            .filter_map(|e| match &e.details {
+                Details::Work { step: WorkStep::Succeeded { output }, .. } => Some(output),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(results.len(), 4);
+        // the three equal results are one value, the different last its own
+        assert!(Arc::ptr_eq(results[0], results[1]) && Arc::ptr_eq(results[1], results[2]));
+        assert!(!Arc::ptr_eq(results[2], results[3]));
+        assert_eq!(**results[3], doc(4));
+        // every turn's container input (the same JSON text) is one string too
+        let inputs: Vec<*const u8> = events
+            .iter()
+            .filter_map(|e| match &e.details {
+                Details::Work { step: WorkStep::Scheduled { input, .. }, .. } => {
+                    crate::integrations::container_env_var(input, Some("python-container"), "INPUT")
+                        .map(str::as_ptr)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(inputs.len(), 4);
+        assert!(inputs.iter().all(|p| *p == inputs[0]));
+        // and the history reads as it would with copies
+        for e in events {
+            let text = crate::json::to_json_string(&e.to_json(true));
+            assert!(!text.is_empty());
+        }
+        let done = events.last().unwrap().to_json(true);
+        assert_eq!(done["type"], "ExecutionSucceeded");
+        assert_eq!(
+            done["executionSucceededEventDetails"]["output"],
+            crate::json::to_json_string(&doc(4))
+        );
     }
 
     #[test]

@@ -59,7 +59,10 @@ pub(crate) async fn run(
         // Parameters or Arguments the task gets its (effective) input
         let template = if jsonata { &state.arguments_template } else { &state.parameters };
         let parameters: Parameters = match template {
-            Some(t) => eval_parameters(t, &effective, &ctx, &mut env.rng)?,
+            Some(t) => {
+                let history = &env.history;
+                eval_parameters(t, &effective, &ctx, &mut env.rng, |v| super::leaf_in(history, v))?
+            }
             None => effective.clone().into(),
         };
         let failure = match invoke(state, task, parameters, &token, retry_count, limits, env).await
@@ -245,12 +248,11 @@ async fn invoke(
 fn settle(task: &Task, by: &Service, settled: Settled, env: &mut Env<'_>) -> Result<Payload, Exn> {
     match settled {
         Settled::Succeeded(v) => {
-            if super::payload_too_large(&v) {
+            let Ok(v) = env.admit(Arc::new(v)) else {
                 let f = super::data_limit(&task.resource);
                 env.push(closing(by, Err(&f)))?;
                 return Err(f.into());
-            }
-            let v = Arc::new(v);
+            };
             env.push(closing(by, Ok(&v)))?;
             Ok(v)
         }
