@@ -29,17 +29,29 @@ pub(crate) fn state_machine(region: &str, account: &str, name: &str) -> String {
 /// The execution `name` of the state machine with ARN `machine` (a version
 /// or alias suffix kept, as AWS keeps it): `…:execution:MACHINE:NAME`.
 pub(crate) fn execution_of(machine: &str, name: &str) -> String {
-    match machine.split_once(":stateMachine:") {
+    match after_field(machine, ":stateMachine:") {
         Some((head, tail)) => join(&[head, ":execution:", tail, ":", name]),
         None => join(&[machine, ":", name]),
     }
+}
+
+/// `s` split around the first `sep` (which starts with `:`), found by
+/// looking only at colons: what `str::split_once` gives, without setting a
+/// substring searcher up for a string this short (every execution splits
+/// its machine's ARN).
+fn after_field<'a>(s: &'a str, sep: &str) -> Option<(&'a str, &'a str)> {
+    debug_assert!(sep.starts_with(':'));
+    let at = s.bytes().enumerate().find_map(|(i, b)| {
+        (b == b':' && s.as_bytes()[i..].starts_with(sep.as_bytes())).then_some(i)
+    })?;
+    Some((&s[..at], &s[at + sep.len()..]))
 }
 
 /// The state machine name an ARN names (`…:stateMachine:NAME`,
 /// `…:stateMachine:NAME:version`, or an alias); the text itself when it is
 /// no state machine ARN.
 pub(crate) fn state_machine_name(arn: &str) -> &str {
-    arn.split(":stateMachine:").nth(1).and_then(|r| r.split(':').next()).unwrap_or(arn)
+    after_field(arn, ":stateMachine:").and_then(|(_, r)| r.split(':').next()).unwrap_or(arn)
 }
 
 /// An IAM role: `arn:aws:iam::A:role/NAME`.
@@ -71,6 +83,12 @@ mod tests {
         assert_eq!(role("1", "r"), "arn:aws:iam::1:role/r");
         assert_eq!(states("r", "a", "mapRun", "m/l:id"), "arn:aws:states:r:a:mapRun:m/l:id");
         assert_eq!(execution_of("x", "e"), "x:e");
+        assert_eq!(
+            execution_of("a:stateMachine:m:stateMachine:n", "e"),
+            "a:execution:m:stateMachine:n:e"
+        );
+        assert_eq!(state_machine_name("a:stateMachine:"), "");
+        assert_eq!(state_machine_name(":stateMachine"), ":stateMachine");
         assert_eq!(of("s3", "", "", "b/k"), "arn:aws:s3:::b/k");
     }
 }

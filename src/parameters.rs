@@ -158,7 +158,7 @@ pub(crate) fn fill(t: &Template, leaves: &mut impl Iterator<Item = Value>) -> Va
             leaves.next().unwrap_or(Value::Null)
         }
         Template::Object { skeleton, dynamic, .. } => fill_object(skeleton, dynamic, leaves),
-        Template::Array(items) => fill_array(items, leaves),
+        Template::Array { items, .. } => fill_array(items, leaves),
     }
 }
 
@@ -217,7 +217,7 @@ impl<'a> Node<'a> {
             Template::Object { skeleton, dynamic, .. } => {
                 Shape::Object { skeleton, dynamic, leaves }
             }
-            Template::Array(items) => Shape::Array { items, leaves },
+            Template::Array { items, .. } => Shape::Array { items, leaves },
         })
     }
 

@@ -22,7 +22,11 @@ pub(crate) enum Template {
         /// holds, at any depth.
         leaves: usize,
     },
-    Array(Vec<Template>),
+    /// An array with some dynamic items; `leaves` as for an object.
+    Array {
+        items: Vec<Template>,
+        leaves: usize,
+    },
     Path(Path),
     Call(Call),
     /// A JSONata expression: a leaf of a JSONata `Arguments` laid out as a
@@ -38,9 +42,14 @@ impl Template {
         match self {
             Template::Literal(_) => 0,
             Template::Path(_) | Template::Call(_) | Template::Expr(_) => 1,
-            Template::Object { leaves, .. } => *leaves,
-            Template::Array(items) => items.iter().map(Template::leaf_count).sum(),
+            Template::Object { leaves, .. } | Template::Array { leaves, .. } => *leaves,
         }
+    }
+
+    /// An array template, its leaves counted.
+    fn array(items: Vec<Template>) -> Template {
+        let leaves = items.iter().map(Template::leaf_count).sum();
+        Template::Array { items, leaves }
     }
 
     /// A JSONata value (`Arguments`) laid out as a template: its literal
@@ -51,7 +60,7 @@ impl Template {
         match q {
             Query::Literal(v) => Template::Literal(v.clone()),
             Query::Expr(e) => Template::Expr(e.clone()),
-            Query::Array(items) => Template::Array(items.iter().map(Template::of_query).collect()),
+            Query::Array(items) => Template::array(items.iter().map(Template::of_query).collect()),
             Query::Object(fields) => {
                 let mut skeleton = Map::new();
                 let mut dynamic = Vec::new();
@@ -102,7 +111,7 @@ pub(crate) fn template_in(cx: &mut Cx, v: &Value, loc: &str) -> Template {
             let leaves = dynamic.iter().map(|(_, t)| t.leaf_count()).sum();
             Template::Object { skeleton, dynamic, leaves }
         }
-        Value::Array(a) => Template::Array(
+        Value::Array(a) => Template::array(
             a.iter()
                 .enumerate()
                 .map(|(i, val)| template_in(cx, val, &format!("{loc}/{i}")))

@@ -260,7 +260,7 @@ fn collect_leaves(
                 }
             }
         }
-        Template::Array(items) => {
+        Template::Array { items, .. } => {
             for i in items {
                 collect_leaves(i, input, ctx, rng, out)?;
             }
