@@ -179,4 +179,41 @@ mod tests {
             assert_eq!(**v, big(json!(n)));
         }
     }
+
+    fn json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (-3i64..3).prop_map(Value::from),
+            prop_oneof![Just(0.0), Just(-0.0), Just(1.0), Just(0.5)].prop_map(Value::from),
+            "[ab]{0,2}".prop_map(Value::from),
+            (0usize..3).prop_map(|n| Value::from("y".repeat(400 * n))),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[ab]", inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        // what is shared renders exactly as what it replaces, and a large
+        // value with the same text as one seen is that one
+        #[test]
+        fn sharing_keeps_the_json_text(a in json(), b in json()) {
+            let mut i = Interner::default();
+            let (ta, tb) = (crate::json::to_json_string(&a), crate::json::to_json_string(&b));
+            let sa = i.share(Arc::new(a));
+            let sb = i.share(Arc::new(b));
+            proptest::prop_assert_eq!(crate::json::to_json_string(&sb), tb.clone());
+            if Arc::ptr_eq(&sa, &sb) {
+                proptest::prop_assert_eq!(&ta, &tb);
+            } else {
+                proptest::prop_assert!(ta != tb);
+            }
+        }
+    }
 }

@@ -77,9 +77,25 @@ pub(crate) fn push_hex(s: &mut String, x: u64, digits: u32) {
 /// The low `out.len()` hex digits of `x` into `out`, most significant first.
 fn hex_digits(out: &mut [u8], x: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    // a byte's two digits at a time (every task attempt draws a 64-digit token)
+    const PAIRS: [[u8; 2]; 256] = {
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+            i += 1;
+        }
+        t
+    };
     let n = out.len();
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = HEX[((x >> ((n - 1 - i) * 4)) & 0xf) as usize];
+    let (odd, pairs) = out.split_at_mut(n % 2);
+    if let Some(first) = odd.first_mut() {
+        *first = HEX[((x >> ((n - 1) * 4)) & 0xf) as usize];
+    }
+    let m = pairs.len() / 2;
+    for (i, two) in pairs.chunks_exact_mut(2).enumerate() {
+        let byte = (x >> ((m - 1 - i) * 8)) & 0xff;
+        two.copy_from_slice(&PAIRS[byte as usize]);
     }
 }
 
@@ -101,6 +117,14 @@ mod tests {
         let mut s = String::new();
         push_hex(&mut s, 0xab, 4);
         assert_eq!(s, "00ab");
+        for (x, digits) in
+            [(0xabcu64, 3), (0x1_2345_6789_abcd, 12), (u64::MAX, 16), (7, 1), (0x5f, 5)]
+        {
+            let mut s = String::new();
+            push_hex(&mut s, x, digits);
+            let want = format!("{x:0w$x}", w = digits as usize);
+            assert_eq!(s, want[want.len() - digits as usize..]);
+        }
         let mut r = Rng::new(9);
         let want: String = (0..4).map(|_| format!("{:016x}", r.next_u64())).collect();
         assert_eq!(Rng::new(9).token(), want);

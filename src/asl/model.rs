@@ -39,6 +39,23 @@ impl StateMachine {
         self.index.get(name).copied()
     }
 
+    /// About how many events one pass through records: two for each state
+    /// on the way from `StartAt` along `Next` (until a state that ends or a
+    /// Choice, and no more states than the machine has, so a loop counts
+    /// once) and three more for each Task's attempt
+    /// (scheduled, started, succeeded). What an inline Map makes room for
+    /// per item before it starts, so its history does not grow by copying.
+    pub(crate) fn events_per_pass(&self) -> usize {
+        let (mut n, mut at, mut seen) = (0, Some(self.start_at), 0);
+        while let Some(i) = at.filter(|_| seen < self.states.len()) {
+            let Some(state) = self.states.get(i) else { break };
+            n += if matches!(state.kind, StateKind::Task(_)) { 5 } else { 2 };
+            at = state.next;
+            seen += 1;
+        }
+        n
+    }
+
     /// The state named `name` at any depth (a Map's processor, a Parallel's
     /// branch), with the machine it belongs to.
     pub(crate) fn find(&self, name: &str) -> Option<(&StateMachine, &State)> {
@@ -167,5 +184,24 @@ impl StateKind {
             StateKind::Map(_) => "Map",
             StateKind::Parallel { .. } => "Parallel",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_pass_counts_each_state_on_its_way_once() {
+        let sm = |d: &str| crate::asl::parse_str(d).unwrap();
+        // Wait then Task: 2 + 5
+        let m =
+            sm(r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}"#);
+        assert_eq!(m.events_per_pass(), 7);
+        // a Choice ends what a pass is sure to do (a loop back counts once)
+        let m = sm(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "C"},
+            "C": {"Type": "Choice", "Default": "A",
+                "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "D"}]},
+            "D": {"Type": "Succeed"}}}"#);
+        assert_eq!(m.events_per_pass(), 4);
     }
 }

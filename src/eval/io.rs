@@ -211,7 +211,7 @@ pub(crate) fn eval_template(
 /// A Task's Parameters: the template's dynamic leaves, evaluated; the
 /// static part stays shared with the template until someone needs it whole.
 /// `leaf` keeps each leaf (a large one shared with the execution's equal
-/// payloads, see [`super::Env::leaf`]).
+/// payloads, see [`super::leaf_in`]).
 pub(crate) fn eval_parameters(
     t: &Arc<Template>,
     input: &Value,

@@ -90,9 +90,12 @@ pub(super) async fn run(
         let length = if spec.item_reader.is_some() { 0 } else { items.len() };
         env.push(Details::MapStateStarted { length })?;
         if !spec.distributed {
-            // each iteration records at least its Started and Succeeded (or
-            // Failed) and one state's Entered and Exited: room made once
-            env.reserve_events(items.len().saturating_mul(4));
+            // each iteration records its Started and Succeeded (or Failed)
+            // and what a pass through the processor does, and a few close
+            // the Map and the execution: room made once, so the history
+            // does not grow by copying while the iterations run
+            let each = 2 + spec.processor.events_per_pass();
+            env.reserve_events(items.len().saturating_mul(each).saturating_add(8));
         }
         let tolerance = tolerance(spec, &effective, &ctx, &mut env.rng)?;
         let run = Run { state, spec, effective: &effective, items: &items, limit, tolerance };

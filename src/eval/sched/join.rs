@@ -3,7 +3,7 @@
 //! started, each woken on its own.
 
 use super::{FiberId, Place, Sim, Status};
-use std::collections::HashSet;
+use crate::hash::FastSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -96,7 +96,7 @@ pub(crate) async fn join<'a, T: Send + 'a>(
     sim.set(parent, Status::Joining);
     // declared after the slots, so dropped before them: the children are
     // marked done before their futures go
-    let mut guard = Guard { sim, parent, children: HashSet::new() };
+    let mut guard = Guard { sim, parent, children: FastSet::default() };
     let stopped = std::future::poll_fn(|cx| {
         *ready.parent.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
         loop {
@@ -156,7 +156,7 @@ pub(crate) async fn join<'a, T: Send + 'a>(
 struct Guard<'s> {
     sim: &'s Sim,
     parent: FiberId,
-    children: HashSet<FiberId>,
+    children: FastSet<FiberId>,
 }
 
 impl Drop for Guard<'_> {

@@ -30,7 +30,7 @@ pub use timers::{sleep, VirtualSleep};
 
 use crate::rng::Rng;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
@@ -286,7 +286,7 @@ impl Sim {
     /// abort interrupts. One pass over the fibers.
     fn interrupted(&self, aborted: &[FiberId]) -> Vec<Vec<&'static str>> {
         let i = self.lock();
-        let slot: HashMap<FiberId, usize> =
+        let slot: crate::hash::FastMap<FiberId, usize> =
             aborted.iter().enumerate().map(|(k, f)| (*f, k)).collect();
         let mut out = vec![Vec::new(); aborted.len()];
         let first = aborted.iter().min().copied().unwrap_or(0);
