@@ -42,7 +42,7 @@ impl Interner {
             return v;
         }
         let candidates = self.by_hash.entry(content_hash(&v)).or_default();
-        if let Some(seen) = candidates.iter().find(|c| Arc::ptr_eq(c, &v) || same(c, &v)) {
+        if let Some(seen) = candidates.iter().find(|c| same(c, &v)) {
             return seen.clone();
         }
         if candidates.len() < MAX_PER_HASH {
@@ -109,13 +109,12 @@ fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Number(x), Value::Number(y)) => {
-            x.is_f64() == y.is_f64()
-                && match (x.as_f64(), y.as_f64()) {
-                    (Some(p), Some(q)) if x.is_f64() => p.to_bits() == q.to_bits(),
-                    _ => x == y,
-                }
-        }
+        // a float by its bits (0.0 and -0.0 are two texts), an integer by value
+        (Value::Number(x), Value::Number(y)) => match (x.is_f64(), y.is_f64()) {
+            (true, true) => x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits),
+            (false, false) => x == y,
+            _ => false,
+        },
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))

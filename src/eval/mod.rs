@@ -998,7 +998,7 @@ mod tests {
     fn a_loop_over_an_equal_large_document_records_it_once() {
         use crate::history::{Details, Payload, WorkStep};
         use crate::integrations::{Handler, TaskReply};
-        use serde_json::json;
+        use serde_json::{json, Value};
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::Arc;
         // the seed loop; the worker hands back a fresh copy of the same
@@ -1052,11 +1052,17 @@ mod tests {
             .collect();
         assert_eq!(inputs.len(), 4);
         assert!(inputs.iter().all(|p| *p == inputs[0]));
-        // and the history reads as it would with copies
-        for e in events {
-            let text = crate::json::to_json_string(&e.to_json(true));
-            assert!(!text.is_empty());
-        }
+        // and the history reads as it would with copies: each result as the
+        // text of the document the worker returned that turn
+        let rendered: Vec<Value> = events
+            .iter()
+            .map(|e| e.to_json(true))
+            .filter(|e| e["type"] == "TaskSucceeded")
+            .map(|e| e["taskSucceededEventDetails"]["output"].clone())
+            .collect();
+        let returned: Vec<Value> =
+            [0, 0, 0, 4].map(|n| Value::from(crate::json::to_json_string(&doc(n)))).into();
+        assert_eq!(rendered, returned);
         let done = events.last().unwrap().to_json(true);
         assert_eq!(done["type"], "ExecutionSucceeded");
         assert_eq!(
