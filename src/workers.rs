@@ -66,15 +66,41 @@ pub enum WorkerRun {
 
 /// Runs the model of `app.py` on a container environment.
 pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
-    seed_app(env.get("TOKEN").map(String::as_str), env.get("INPUT").map(String::as_str))
+    let token = env.get("TOKEN");
+    match seed_app(token.map(String::as_str), env.get("INPUT").map(String::as_str)) {
+        App::Success(output) => WorkerRun::Success {
+            token: token.cloned().unwrap_or_default(),
+            output,
+            stdout: "Container task success.\n".into(),
+        },
+        App::Failure => WorkerRun::Failure {
+            token: token.cloned().unwrap_or_default(),
+            error: App::FAILED.into(),
+            stdout: format!("{}\n", App::FAILED),
+        },
+        App::Crash(stderr) => WorkerRun::Crash { exit_code: 1, stderr },
+    }
+}
+
+/// What `app.py` ends with; the process's token and printout are added by
+/// whoever needs them ([`run_seed_worker`]), not per task.
+enum App {
+    /// SendTaskSuccess with this output.
+    Success(Value),
+    /// SendTaskFailure with error [`App::FAILED`].
+    Failure,
+    /// Exit 1 before the `try`, with this traceback.
+    Crash(String),
+}
+
+impl App {
+    /// The error (and printout) of the `except`.
+    const FAILED: &str = "Container task failed.";
 }
 
 /// `app.py` on its two variables, `TOKEN` and `INPUT`.
-fn seed_app(token: Option<&str>, raw: Option<&str>) -> WorkerRun {
-    let crash = |msg: &str| WorkerRun::Crash {
-        exit_code: 1,
-        stderr: format!("Traceback (most recent call last):\n{msg}"),
-    };
+fn seed_app(token: Option<&str>, raw: Option<&str>) -> App {
+    let crash = |msg: &str| App::Crash(format!("Traceback (most recent call last):\n{msg}"));
     let Some(token) = token else { return crash("KeyError: 'TOKEN'") };
     let Some(raw) = raw else { return crash("KeyError: 'INPUT'") };
     let mut input: Value = match serde_json::from_str(raw) {
@@ -89,11 +115,7 @@ fn seed_app(token: Option<&str>, raw: Option<&str>) -> WorkerRun {
         };
         return crash(msg);
     };
-    let failure = || WorkerRun::Failure {
-        token: token.to_string(),
-        error: "Container task failed.".into(),
-        stdout: "Container task failed.\n".into(),
-    };
+    let failure = || App::Failure;
     // np.random.random(n): non-negative ints only; numpy 2 (Debian 13) also
     // rejects bools ("expected a sequence of integers or a single integer")
     let count = match n {
@@ -114,11 +136,7 @@ fn seed_app(token: Option<&str>, raw: Option<&str>) -> WorkerRun {
     let mut output = serde_json::Map::with_capacity(2);
     output.insert("input".into(), input);
     output.insert("result".into(), Value::Array(result));
-    WorkerRun::Success {
-        token: token.to_string(),
-        output: Value::Object(output),
-        stdout: "Container task success.\n".into(),
-    }
+    App::Success(Value::Object(output))
 }
 
 /// The seed worker as a task handler: the container environment comes from
@@ -128,12 +146,12 @@ pub fn seed_worker(call: &TaskCall) -> TaskReply {
     let [token, input] =
         container_env_values(&call.parameters, Some(SEED_CONTAINER), ["TOKEN", "INPUT"]);
     match seed_app(token.as_deref(), input.as_deref()) {
-        WorkerRun::Success { output, .. } => TaskReply::Succeed(output),
-        WorkerRun::Failure { error, .. } => TaskReply::Fail { error: Some(error), cause: None },
-        WorkerRun::Crash { exit_code, stderr } => TaskReply::NoCallback {
-            exit_code: Some(exit_code),
+        App::Success(output) => TaskReply::Succeed(output),
+        App::Failure => TaskReply::Fail { error: Some(App::FAILED.into()), cause: None },
+        App::Crash(stderr) => TaskReply::NoCallback {
+            exit_code: Some(1),
             detail: format!(
-                "the worker exited with code {exit_code} without calling back ({})",
+                "the worker exited with code 1 without calling back ({})",
                 stderr.lines().last().unwrap_or("")
             ),
         },

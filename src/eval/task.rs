@@ -175,21 +175,27 @@ async fn invoke(
     if let Some(why) = env.tasks.shadowed(&state.name) {
         return Err(HarnessFault::new(FaultKind::ShadowedMock, why.to_string()).into());
     }
-    let mut work: BoxFuture<'_, Result<Answer, HarnessFault>> = match integration {
-        Some(i) => i.call(&call),
-        None => Box::pin(std::future::ready(Err(no_integration(state, task)))),
-    };
-    // most answers are ready at once; work still running inside the
-    // simulation (a handler that sleeps) is waited for in virtual time,
-    // work outside it (a container) in real time
-    let (sim, fiber) = (env.sim.clone(), env.fiber);
-    let first =
-        in_fiber(&sim, fiber, || work.as_mut().poll(&mut Context::from_waker(Waker::noop())));
-    let real_time = integration.is_some_and(|i| i.real_time());
-    let answered = match first {
-        Poll::Ready(a) => a.map(|a| (a, None)),
-        Poll::Pending if real_time => work.await.map(|a| (a, None)),
-        Poll::Pending => Ok((Answer::from(TaskReply::AwaitCallback), Some(work))),
+    // most answers are ready at once (a synchronous handler needs no
+    // future at all); work still running inside the simulation (a handler
+    // that sleeps) is waited for in virtual time, work outside it (a
+    // container) in real time
+    let answered = match integration {
+        None => Err(no_integration(state, task)),
+        Some(i) => match i.call_now(&call) {
+            Some(a) => a.map(|a| (a, None)),
+            None => {
+                let mut work: BoxFuture<'_, Result<Answer, HarnessFault>> = i.call(&call);
+                let (sim, fiber) = (env.sim.clone(), env.fiber);
+                let first = in_fiber(&sim, fiber, || {
+                    work.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+                });
+                match first {
+                    Poll::Ready(a) => a.map(|a| (a, None)),
+                    Poll::Pending if i.real_time() => work.await.map(|a| (a, None)),
+                    Poll::Pending => Ok((Answer::from(TaskReply::AwaitCallback), Some(work))),
+                }
+            }
+        },
     };
     let (mut answer, running) = match answered {
         Ok(a) => a,

@@ -222,6 +222,14 @@ pub trait Integration: Send + Sync {
     /// fails with that fault, whatever the definition's Retry and Catch say.
     fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>>;
 
+    /// The answer, when it needs no awaiting (a synchronous handler): the
+    /// harness then skips [`Integration::call`] and the future it boxes.
+    /// Default `None`: `call` answers.
+    fn call_now(&self, call: &TaskCall) -> Option<Result<Answer, HarnessFault>> {
+        let _ = call;
+        None
+    }
+
     /// Whether callbacks for this task's token may come from elsewhere (a
     /// worker, an SDK client, HTTP), so the token must be registered first.
     /// Default `true`; handlers that answer directly say `false`.
@@ -258,8 +266,11 @@ where
     F: Fn(&TaskCall) -> TaskReply + Send + Sync,
 {
     fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
-        let reply = (self.0)(call);
-        Box::pin(std::future::ready(Ok(reply.into())))
+        Box::pin(std::future::ready(Ok((self.0)(call).into())))
+    }
+
+    fn call_now(&self, call: &TaskCall) -> Option<Result<Answer, HarnessFault>> {
+        Some(Ok((self.0)(call).into()))
     }
 
     fn uses_callbacks(&self) -> bool {

@@ -6,6 +6,7 @@ use super::{FiberId, Place, Sim, Status};
 use crate::hash::FastSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -37,6 +38,8 @@ struct Ready {
 struct Woken {
     index: usize,
     ready: Arc<Ready>,
+    /// Whether it is in the queue already (a child woken twice is polled once).
+    queued: AtomicBool,
 }
 
 impl Wake for Woken {
@@ -45,11 +48,9 @@ impl Wake for Woken {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let mut q = self.ready.queue.lock().unwrap_or_else(|p| p.into_inner());
-        if !q.contains(&self.index) {
-            q.push(self.index);
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.ready.queue.lock().unwrap_or_else(|p| p.into_inner()).push(self.index);
         }
-        drop(q);
         if let Some(w) = self.ready.parent.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             w.wake_by_ref();
         }
@@ -61,6 +62,8 @@ struct Child<'a, T> {
     fiber: FiberId,
     fut: Pin<Box<dyn Future<Output = T> + Send + 'a>>,
     waker: Waker,
+    /// The waker's own record, to mark it polled.
+    woken: Arc<Woken>,
 }
 
 /// What a [`join`] ended with: each child's result (`None` for one that was
@@ -97,25 +100,35 @@ pub(crate) async fn join<'a, T: Send + 'a>(
     // declared after the slots, so dropped before them: the children are
     // marked done before their futures go
     let mut guard = Guard { sim, parent, children: FastSet::default() };
+    let mut batch: Vec<usize> = Vec::new();
     let stopped = std::future::poll_fn(|cx| {
         *ready.parent.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
         loop {
             // start children while there is room
             while live < limit && next < count {
                 let fiber = sim.spawn(parent, place(next));
-                let waker = Waker::from(Arc::new(Woken { index: next, ready: ready.clone() }));
-                slots[next] = Some(Child { fiber, fut: start(next, fiber), waker });
+                let woken = Arc::new(Woken {
+                    index: next,
+                    ready: ready.clone(),
+                    queued: AtomicBool::new(true),
+                });
+                let waker = Waker::from(woken.clone());
+                slots[next] = Some(Child { fiber, fut: start(next, fiber), waker, woken });
                 ready.queue.lock().unwrap_or_else(|p| p.into_inner()).push(next);
                 guard.children.insert(fiber);
                 next += 1;
                 live += 1;
             }
-            let woken = std::mem::take(&mut *ready.queue.lock().unwrap_or_else(|p| p.into_inner()));
-            if woken.is_empty() {
+            // the queue and this batch trade buffers, so neither allocates again
+            batch.clear();
+            std::mem::swap(&mut batch, &mut *ready.queue.lock().unwrap_or_else(|p| p.into_inner()));
+            if batch.is_empty() {
                 return Poll::Pending;
             }
-            for index in woken {
+            for &index in &batch {
                 let Some(c) = slots[index].as_mut() else { continue };
+                // a wake from here on queues it again
+                c.woken.queued.store(false, Ordering::Release);
                 let Poll::Ready(v) = c.fut.as_mut().poll(&mut Context::from_waker(&c.waker)) else {
                     continue;
                 };
