@@ -25,7 +25,7 @@
 //! assert!(h.run_blocking(json!({"n": "7"})).succeeded());
 //! ```
 
-use crate::asl::Template;
+use crate::asl::{EnvLayout, EnvValue, Template};
 use serde_json::{Map, Value};
 use std::sync::{Arc, OnceLock};
 
@@ -43,8 +43,9 @@ struct Inner {
 enum Source {
     /// A value given whole.
     Whole,
-    /// A template's dynamic leaves, in the order the template lists them.
-    Templated { template: Arc<Template>, leaves: Vec<Leaf> },
+    /// A template's dynamic leaves, in the order the template lists them,
+    /// and where the template puts the container environment, if it fixes it.
+    Templated { template: Arc<Template>, leaves: Vec<Leaf>, env: Option<Arc<EnvLayout>> },
 }
 
 /// One dynamic leaf: a value of its own, or a large one shared with equal
@@ -79,10 +80,14 @@ impl Parameters {
     }
 
     /// The parameters `template` gives with these dynamic leaves (see
-    /// [`Template::leaf_count`]).
-    pub(crate) fn templated(template: Arc<Template>, leaves: Vec<Leaf>) -> Parameters {
+    /// [`Template::leaf_count`]); `env` is the template's [`EnvLayout`].
+    pub(crate) fn templated(
+        template: Arc<Template>,
+        leaves: Vec<Leaf>,
+        env: Option<Arc<EnvLayout>>,
+    ) -> Parameters {
         debug_assert_eq!(template.leaf_count(), leaves.len());
-        let source = Source::Templated { template, leaves };
+        let source = Source::Templated { template, leaves, env };
         Parameters(Arc::new(Inner { source, whole: OnceLock::new() }))
     }
 
@@ -96,7 +101,7 @@ impl Parameters {
     fn built(&self) -> &Arc<Value> {
         self.0.whole.get_or_init(|| match &self.0.source {
             Source::Whole => Arc::new(Value::Null),
-            Source::Templated { template, leaves } => {
+            Source::Templated { template, leaves, .. } => {
                 Arc::new(fill(template, &mut leaves.iter().map(Leaf::to_value)))
             }
         })
@@ -106,9 +111,27 @@ impl Parameters {
     pub(crate) fn node(&self) -> Node<'_> {
         match (&self.0.source, self.0.whole.get()) {
             (_, Some(v)) => Node::plain(v),
-            (Source::Templated { template, leaves }, None) => Node::of(template, leaves),
+            (Source::Templated { template, leaves, .. }, None) => Node::of(template, leaves),
             (Source::Whole, None) => Node::plain(&Value::Null),
         }
+    }
+
+    /// The container environment's variables, in order, as `(container,
+    /// name, value)`, when the template laid them out; `None`: walk
+    /// [`Parameters::node`] instead.
+    fn env_vars(&self) -> Option<impl Iterator<Item = (Option<&str>, &str, Node<'_>)>> {
+        let Source::Templated { leaves, env: Some(env), .. } = &self.0.source else {
+            return None;
+        };
+        Some(env.vars.iter().map(move |v| {
+            let value = match &v.value {
+                EnvValue::Leaf(i) => {
+                    leaves.get(*i).map_or(Node::plain(&Value::Null), |l| Node::plain(l))
+                }
+                EnvValue::Literal(x) => Node::plain(x),
+            };
+            (v.container.as_deref(), v.name.as_str(), value)
+        }))
     }
 }
 
@@ -295,6 +318,35 @@ pub(crate) mod sealed {
     /// The view a source gives.
     pub trait Sealed {
         fn node(&self) -> super::Node<'_>;
+
+        /// Each `(Name, Value)` of the container environment overrides of
+        /// `container` (`None`: of every container), in order.
+        fn for_each_env_var<'a>(
+            &'a self,
+            container: Option<&str>,
+            each: &mut dyn FnMut(&'a str, super::Node<'a>),
+        ) {
+            super::walk_env_vars(self.node(), container, each)
+        }
+    }
+}
+
+/// [`sealed::Sealed::for_each_env_var`] by walking a view.
+fn walk_env_vars<'a>(
+    parameters: Node<'a>,
+    container: Option<&str>,
+    each: &mut dyn FnMut(&'a str, Node<'a>),
+) {
+    let overrides = parameters.get("Overrides").and_then(|o| o.get("ContainerOverrides"));
+    for o in overrides.into_iter().flat_map(Node::items) {
+        if container.is_some() && o.get("Name").and_then(Node::as_str) != container {
+            continue;
+        }
+        for e in o.get("Environment").into_iter().flat_map(Node::items) {
+            if let (Some(k), Some(v)) = (e.get("Name").and_then(Node::as_str), e.get("Value")) {
+                each(k, v);
+            }
+        }
     }
 }
 
@@ -314,6 +366,21 @@ impl ParametersSource for Parameters {}
 impl sealed::Sealed for Parameters {
     fn node(&self) -> Node<'_> {
         Parameters::node(self)
+    }
+
+    fn for_each_env_var<'a>(
+        &'a self,
+        container: Option<&str>,
+        each: &mut dyn FnMut(&'a str, Node<'a>),
+    ) {
+        let Some(vars) = self.env_vars() else {
+            return walk_env_vars(self.node(), container, each);
+        };
+        for (c, name, value) in vars {
+            if container.is_none() || c == container {
+                each(name, value);
+            }
+        }
     }
 }
 
@@ -342,7 +409,7 @@ mod tests {
             Leaf::Own(json!(3)),
             Leaf::Own(json!("W")),
         ];
-        let p = Parameters::templated(t, leaves);
+        let p = Parameters::templated(t, leaves, None);
         // read through the view before the value exists
         let n = p.node();
         assert_eq!(n.get("b").and_then(Node::as_str), Some("X"));
@@ -362,5 +429,15 @@ mod tests {
         // and after: the view reads the built value
         assert_eq!(p.node().get("b").and_then(Node::as_str), Some("X"));
         assert!(Arc::ptr_eq(&p.shared(), &p.shared()));
+    }
+
+    #[test]
+    fn the_seed_task_lays_its_environment_out() {
+        let sm =
+            crate::asl::parse_str(include_str!("../fixtures/seed/state-machine.asl.json")).unwrap();
+        let task = sm.states.iter().find(|s| &*s.name == "FargateTask").unwrap();
+        let names: Vec<&str> =
+            task.env_layout.as_ref().unwrap().vars.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["INPUT", "TOKEN"]);
     }
 }

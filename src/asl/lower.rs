@@ -309,8 +309,16 @@ pub(crate) fn state(
         .as_ref()
         .filter(|_| matches!(kind, StateKind::Task(_)))
         .map(|q| Arc::new(super::template::Template::of_query(q)));
+    let env_layout = match (&kind, ql) {
+        (StateKind::Task(_), QueryLanguage::Jsonata) => arguments_template.as_deref(),
+        (StateKind::Task(_), QueryLanguage::JsonPath) => parameters.as_deref(),
+        _ => None,
+    }
+    .and_then(super::EnvLayout::of)
+    .map(Arc::new);
     Some(State {
         assign,
+        env_layout,
         index: index[name],
         id: 0,
         name: Arc::from(name),

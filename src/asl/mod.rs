@@ -3,6 +3,8 @@
 
 mod cfn;
 mod diagnostic;
+mod env_layout;
+pub(crate) use env_layout::{EnvLayout, EnvValue};
 mod graph;
 pub(crate) use graph::Edge;
 mod intrinsic;

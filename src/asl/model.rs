@@ -131,6 +131,9 @@ pub(crate) struct State {
     /// A Task's `Arguments` laid out as a template: what its evaluation
     /// fills, sharing the static part (see [`crate::asl::Template::of_query`]).
     pub arguments_template: Option<std::sync::Arc<Template>>,
+    /// A Task's container environment as its parameters' template fixes
+    /// it (see `asl::env_layout`), shared with the parameters it gives.
+    pub env_layout: Option<std::sync::Arc<super::EnvLayout>>,
     /// `Output` (JSONata): the state's output.
     pub output: Option<Query>,
 }

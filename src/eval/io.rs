@@ -214,13 +214,14 @@ pub(crate) fn eval_template(
 /// payloads, see [`super::leaf_in`]).
 pub(crate) fn eval_parameters(
     t: &Arc<Template>,
+    env: Option<&Arc<crate::asl::EnvLayout>>,
     input: &Value,
     ctx: &Ctx,
     rng: &mut Rng,
     leaf: impl FnMut(Value) -> Leaf,
 ) -> Result<Parameters, Failure> {
     let leaves = template_leaves(t, input, ctx, rng)?;
-    Ok(Parameters::templated(t.clone(), leaves.into_iter().map(leaf).collect()))
+    Ok(Parameters::templated(t.clone(), leaves.into_iter().map(leaf).collect(), env.cloned()))
 }
 
 /// The values of a template's paths and intrinsic calls, in the order the
@@ -424,7 +425,7 @@ mod tests {
         )
         .unwrap();
         let t = st.arguments_template.as_ref().unwrap();
-        let got = eval_parameters(t, &input, &ctx, &mut Rng::new(0), Leaf::Own).unwrap();
+        let got = eval_parameters(t, None, &input, &ctx, &mut Rng::new(0), Leaf::Own).unwrap();
         assert_eq!(*got, want);
         // and a failing expression fails the same way
         let bad = json!({"x": "str"});
@@ -435,7 +436,7 @@ mod tests {
             &mut Rng::new(0),
         )
         .unwrap_err();
-        let got = eval_parameters(t, &bad, &ctx, &mut Rng::new(0), Leaf::Own).unwrap_err();
+        let got = eval_parameters(t, None, &bad, &ctx, &mut Rng::new(0), Leaf::Own).unwrap_err();
         assert_eq!((got.error, got.cause), (want.error, want.cause));
     }
 

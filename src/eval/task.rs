@@ -61,12 +61,28 @@ pub(crate) async fn run(
         let parameters: Parameters = match template {
             Some(t) => {
                 let history = &env.history;
-                eval_parameters(t, &effective, &ctx, &mut env.rng, |v| super::leaf_in(history, v))?
+                let layout = state.env_layout.as_ref();
+                eval_parameters(t, layout, &effective, &ctx, &mut env.rng, |v| {
+                    super::leaf_in(history, v)
+                })?
             }
             None => effective.clone().into(),
         };
-        let failure = match invoke(state, task, parameters, &token, retry_count, limits, env).await
-        {
+        // the attempt's call owns its token: what follows reads it there
+        let mut call = TaskCall {
+            iteration: Vec::new(),
+            state_name: state.name.clone(),
+            resource: task.resource.clone(),
+            parameters,
+            token: Some(token),
+            invocation: 0,
+            retry_count,
+            timeout_seconds: limits.timeout,
+            heartbeat_seconds: limits.heartbeat,
+        };
+        let invoked = invoke(state, task, &mut call, limits, env).await;
+        let token = call.token.unwrap_or_default();
+        let failure = match invoked {
             Ok(result) => {
                 let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
                     .attempt(retry_count, &token)
@@ -124,18 +140,15 @@ fn seconds(
 async fn invoke(
     state: &State,
     task: &Task,
-    params: Parameters,
-    token: &str,
-    retry_count: u32,
+    call: &mut TaskCall,
     limits: Limits,
     env: &mut Env<'_>,
 ) -> Result<Payload, Exn> {
     // Longer than a screen: the steps of one attempt in the order AWS records
     // them (events, token, call, submitted, time, callback, closing event).
-    let Limits { timeout, heartbeat } = limits;
     if let Resource::Service { res, .. } = &task.kind {
-        if let Some(why) = crate::integrations::params::check(res, &params) {
-            let shown = crate::json::to_json_string(&params);
+        if let Some(why) = crate::integrations::params::check(res, &call.parameters) {
+            let shown = crate::json::to_json_string(&call.parameters);
             return Err(Failure::runtime(format!(
                 "The Parameters '{shown}' could not be used to start the Task: [{why}]"
             ))
@@ -144,7 +157,7 @@ async fn invoke(
     }
     // who does the work, as every event of this attempt names it
     let by = service(&task.kind, env);
-    scheduled(state, task, &by, &params, limits, env)?;
+    scheduled(state, task, &by, &call.parameters, limits, env)?;
     let pattern = task.kind.pattern();
     let is_ecs = task.kind.is_ecs();
     let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
@@ -154,24 +167,15 @@ async fn invoke(
         || matches!(task.kind, Resource::Activity(_));
     let callback = waits && integration.is_some_and(|i| i.uses_callbacks());
     let tokens = env.tasks.tokens().clone();
-    let mut callbacks = callback.then(|| tokens.register(token));
+    let mut callbacks =
+        callback.then(|| tokens.register(call.token.as_deref().unwrap_or_default()));
     let invocation = env.count_invocation(state);
-    let iteration = if env.fiber == super::sched::ROOT {
-        Vec::new()
-    } else {
-        env.sim.iteration_path(env.fiber)
-    };
-    let call = TaskCall {
-        iteration,
-        state_name: state.name.clone(),
-        resource: task.resource.clone(),
-        parameters: params.clone(),
-        token: Some(token.to_string()),
-        invocation,
-        retry_count,
-        timeout_seconds: timeout,
-        heartbeat_seconds: heartbeat,
-    };
+    call.invocation = invocation;
+    if env.fiber != super::sched::ROOT {
+        call.iteration = env.sim.iteration_path(env.fiber);
+    }
+    let call = &*call;
+    let (params, token) = (&call.parameters, call.token.as_deref().unwrap_or_default());
     if let Some(why) = env.tasks.shadowed(&state.name) {
         return Err(HarnessFault::new(FaultKind::ShadowedMock, why.to_string()).into());
     }
@@ -181,10 +185,10 @@ async fn invoke(
     // container) in real time
     let answered = match integration {
         None => Err(no_integration(state, task)),
-        Some(i) => match i.call_now(&call) {
+        Some(i) => match i.call_now(call) {
             Some(a) => a.map(|a| (a, None)),
             None => {
-                let mut work: BoxFuture<'_, Result<Answer, HarnessFault>> = i.call(&call);
+                let mut work: BoxFuture<'_, Result<Answer, HarnessFault>> = i.call(call);
                 let (sim, fiber) = (env.sim.clone(), env.fiber);
                 let first = in_fiber(&sim, fiber, || {
                     work.as_mut().poll(&mut Context::from_waker(Waker::noop()))
@@ -209,7 +213,7 @@ async fn invoke(
     {
         // a request the service refused submitted nothing
         if answer.submitted != Some(Value::Null) {
-            let details = submitted(res, answer.submitted.take(), is_ecs, &params, task_id, env);
+            let details = submitted(res, answer.submitted.take(), is_ecs, params, task_id, env);
             env.push(details)?;
         }
     }
@@ -231,7 +235,7 @@ async fn invoke(
         state,
         pattern,
         is_ecs,
-        params: &params,
+        params,
         task_id,
         limits,
         token,

@@ -307,7 +307,7 @@ pub fn container_environment<P: ParametersSource + ?Sized>(
     container: Option<&str>,
 ) -> std::collections::BTreeMap<String, String> {
     let mut env = std::collections::BTreeMap::new();
-    for_each_variable(parameters.node(), container, |k, v| {
+    parameters.for_each_env_var(container, &mut |k, v| {
         env.insert(k.to_string(), v.shown().into_owned());
     });
     env
@@ -321,7 +321,7 @@ pub fn container_env_var<'a, P: ParametersSource + ?Sized>(
     name: &str,
 ) -> Option<&'a str> {
     let mut found = None;
-    for_each_variable(parameters.node(), container, |k, v| {
+    parameters.for_each_env_var(container, &mut |k, v| {
         if k == name {
             found = v.as_str(); // a later override wins, as in ECS
         }
@@ -337,31 +337,12 @@ pub(crate) fn container_env_values<'a, const N: usize, P: ParametersSource + ?Si
     names: [&str; N],
 ) -> [Option<std::borrow::Cow<'a, str>>; N] {
     let mut found: [Option<Node<'a>>; N] = [None; N];
-    for_each_variable(parameters.node(), container, |k, v| {
+    parameters.for_each_env_var(container, &mut |k, v| {
         if let Some(i) = names.iter().position(|n| *n == k) {
             found[i] = Some(v); // a later override wins, as in ECS
         }
     });
     found.map(|v| v.map(Node::shown))
-}
-
-/// Each `(Name, Value)` pair of the Environment overrides, in order.
-fn for_each_variable<'a>(
-    parameters: Node<'a>,
-    container: Option<&str>,
-    mut each: impl FnMut(&'a str, Node<'a>),
-) {
-    let overrides = parameters.get("Overrides").and_then(|o| o.get("ContainerOverrides"));
-    for o in overrides.into_iter().flat_map(Node::items) {
-        if container.is_some() && o.get("Name").and_then(Node::as_str) != container {
-            continue;
-        }
-        for e in o.get("Environment").into_iter().flat_map(Node::items) {
-            if let (Some(k), Some(v)) = (e.get("Name").and_then(Node::as_str), e.get("Value")) {
-                each(k, v);
-            }
-        }
-    }
 }
 
 #[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]
@@ -515,5 +496,56 @@ impl Integrations {
 
     pub(crate) fn get(&self, state: &str) -> Option<&dyn Integration> {
         self.by_state.get(state).or(self.fallback.as_ref()).map(|i| i.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asl::{EnvLayout, Template};
+    use crate::parameters::{Leaf, Parameters};
+    use serde_json::json;
+
+    fn template(parameters: Value) -> Template {
+        let sm = crate::asl::parse_value(&json!({"StartAt": "S", "States": {"S": {"Type": "Pass",
+            "End": true, "Parameters": parameters}}}))
+        .unwrap();
+        (**sm.states[0].parameters.as_ref().unwrap()).clone()
+    }
+
+    #[test]
+    fn a_laid_out_environment_reads_as_the_built_value_does() {
+        let t = Arc::new(template(
+            json!({"Cluster.$": "$.c", "Overrides": {"ContainerOverrides": [
+            {"Name": "a", "Environment": [{"Name": "X", "Value.$": "$.x"}, {"Name": "Y", "Value": 7}]},
+            {"Name": "b", "Environment": [{"Name": "X", "Value.$": "$.y"}, {"Value": "unnamed"}]},
+            {"Environment": [{"Name": "Z", "Value": "no container name"}]},
+            {"Name": "a", "Environment": [{"Name": "X", "Value": "a later override"}]}]}}),
+        ));
+        let layout = EnvLayout::of(&t).map(Arc::new);
+        assert!(layout.is_some());
+        let leaves =
+            || vec![Leaf::Own(json!("c")), Leaf::Own(json!({"k": [1]})), Leaf::Own(json!("y"))];
+        let laid_out = Parameters::templated(t.clone(), leaves(), layout);
+        let walked = Parameters::templated(t.clone(), leaves(), None);
+        let built: Value = (*laid_out).clone();
+        for c in [None, Some("a"), Some("b"), Some("none")] {
+            let want = container_environment(&built, c);
+            assert_eq!(container_environment(&walked, c), want, "{c:?}");
+            // read before the value is built, and after
+            let fresh = Parameters::templated(t.clone(), leaves(), EnvLayout::of(&t).map(Arc::new));
+            assert_eq!(container_environment(&fresh, c), want, "{c:?}");
+            assert_eq!(container_environment(&laid_out, c), want, "{c:?}");
+            let [x, z] = container_env_values(&fresh, c, ["X", "Z"]);
+            assert_eq!(
+                (x.as_deref(), z.as_deref()),
+                (want.get("X").map(String::as_str), want.get("Z").map(String::as_str))
+            );
+        }
+        assert_eq!(container_environment(&built, Some("a"))["X"], "a later override");
+        assert_eq!(container_environment(&built, Some("b"))["X"], "y");
+        assert_eq!(container_environment(&built, None)["Y"], "7");
+        let [x] = container_env_values(&laid_out, Some("a"), ["X"]);
+        assert_eq!(x.as_deref(), Some("a later override"));
     }
 }
