@@ -385,11 +385,12 @@ impl sealed::Sealed for Parameters {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn template(v: Value) -> Template {
+    /// The template a Pass state's `Parameters` `v` lowers to.
+    pub(crate) fn template(v: Value) -> Template {
         let sm = crate::asl::parse_value(&json!({"StartAt": "S", "States": {"S": {"Type": "Pass",
             "End": true, "Parameters": v}}}))
         .unwrap();

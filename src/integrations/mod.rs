@@ -502,16 +502,10 @@ impl Integrations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asl::{EnvLayout, Template};
+    use crate::asl::EnvLayout;
+    use crate::parameters::tests::template;
     use crate::parameters::{Leaf, Parameters};
     use serde_json::json;
-
-    fn template(parameters: Value) -> Template {
-        let sm = crate::asl::parse_value(&json!({"StartAt": "S", "States": {"S": {"Type": "Pass",
-            "End": true, "Parameters": parameters}}}))
-        .unwrap();
-        (**sm.states[0].parameters.as_ref().unwrap()).clone()
-    }
 
     #[test]
     fn a_laid_out_environment_reads_as_the_built_value_does() {

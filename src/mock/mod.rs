@@ -158,7 +158,22 @@ impl MockedResponse {
 
 impl Integration for MockedResponse {
     fn call<'a>(&'a self, call: &'a TaskCall) -> BoxFuture<'a, Result<Answer, HarnessFault>> {
-        let answer = match self.entry(call.invocation) {
+        Box::pin(std::future::ready(self.answer(call)))
+    }
+
+    fn call_now(&self, call: &TaskCall) -> Option<Result<Answer, HarnessFault>> {
+        Some(self.answer(call))
+    }
+
+    fn uses_callbacks(&self) -> bool {
+        false
+    }
+}
+
+impl MockedResponse {
+    /// The entry for this invocation, or the fault of a mock run dry.
+    fn answer(&self, call: &TaskCall) -> Result<Answer, HarnessFault> {
+        match self.entry(call.invocation) {
             Some(e) => Ok(e.reply().into()),
             None => Err(HarnessFault::new(
                 FaultKind::MockExhausted,
@@ -170,12 +185,7 @@ impl Integration for MockedResponse {
                     self.covered()
                 ),
             )),
-        };
-        Box::pin(std::future::ready(answer))
-    }
-
-    fn uses_callbacks(&self) -> bool {
-        false
+        }
     }
 }
 
