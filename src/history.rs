@@ -133,7 +133,7 @@ pub(crate) enum Details {
 pub(crate) enum Service {
     /// A service integration (`arn:aws:states:::ecs:runTask.sync`): Task…
     /// events, naming its resourceType and resource.
-    Task(TaskResource),
+    Task(Arc<TaskResource>),
     /// A Lambda function ARN as the Resource: LambdaFunction… events.
     LambdaFunction(Arc<str>),
     /// An activity: Activity… events.
@@ -737,7 +737,7 @@ mod tests {
         let res =
             TaskResource { resource_type: Arc::from("ecs"), resource: Arc::from("runTask.sync") };
         let failed = Details::Work {
-            by: Service::Task(res),
+            by: Service::Task(Arc::new(res)),
             step: WorkStep::Failed { error: Some("E".into()), cause: None },
         };
         let e = Event { id: 1, previous_event_id: 0, timestamp_ms: 0, details: failed, fiber: 0 };

@@ -32,7 +32,7 @@ pub(crate) enum Pattern {
 #[derive(Debug, Clone)]
 pub(crate) enum Resource {
     /// `arn:aws:states:::service:api[.pattern]`: Task* events.
-    Service { res: TaskResource, pattern: Pattern },
+    Service { res: Arc<TaskResource>, pattern: Pattern },
     /// A Lambda function ARN used directly: LambdaFunction* events.
     LambdaFunction(Arc<str>),
     /// An activity ARN: Activity* events.
@@ -84,7 +84,10 @@ impl Resource {
                 Pattern::RequestResponse
             };
             return Resource::Service {
-                res: TaskResource { resource_type: Arc::from(service), resource: Arc::from(api) },
+                res: Arc::new(TaskResource {
+                    resource_type: Arc::from(service),
+                    resource: Arc::from(api),
+                }),
                 pattern,
             };
         }

@@ -28,12 +28,12 @@ pub(crate) async fn run(
     raw: Payload,
     env: &mut Env<'_>,
 ) -> Result<Step, Exn> {
+    // the context object reads the execution's ids and variables in place
+    // (fields apart from the generator it is evaluated with)
     let entered_ms = env.now_ms();
-    let exec = env.exec.clone();
-    let vars = env.vars.clone();
     let jsonata = state.ql == QueryLanguage::Jsonata;
     let effective = {
-        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
+        let ctx = Ctx::new(&env.exec, &env.vars, &state.name, entered_ms);
         if jsonata {
             raw.clone()
         } else {
@@ -41,7 +41,7 @@ pub(crate) async fn run(
         }
     };
     let limits = {
-        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms);
+        let ctx = Ctx::new(&env.exec, &env.vars, &state.name, entered_ms);
         Limits {
             timeout: seconds(&task.timeout, &effective, &ctx, &mut env.rng)?,
             heartbeat: seconds(&task.heartbeat, &effective, &ctx, &mut env.rng)?,
@@ -52,7 +52,7 @@ pub(crate) async fn run(
     let mut attempts: Vec<u64> = vec![0; state.retry.len()];
     loop {
         let token = env.rng.token();
-        let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
+        let ctx = Ctx::new(&env.exec, &env.vars, &state.name, entered_ms)
             .attempt(retry_count, &token)
             .callback(callback);
         // JSONata Arguments are laid out as a template at load; without
@@ -84,19 +84,27 @@ pub(crate) async fn run(
         let token = call.token.unwrap_or_default();
         let failure = match invoked {
             Ok(result) => {
-                let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
-                    .attempt(retry_count, &token)
-                    .callback(callback);
-                if jsonata {
-                    return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
-                }
-                let selected = match &state.result_selector {
-                    Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
-                    None => result,
+                let ctx_of = |exec, vars| {
+                    Ctx::new(exec, vars, &state.name, entered_ms)
+                        .attempt(retry_count, &token)
+                        .callback(callback)
                 };
-                if let Some(a) = &state.assign {
-                    env.assign(a, &States::input(&selected, &ctx))?;
+                if jsonata || state.assign.is_some() {
+                    // what writes to the execution reads a copy of its ids and variables
+                    let (exec, vars) = (env.exec.clone(), env.vars.clone());
+                    let ctx = ctx_of(&exec, &vars);
+                    if jsonata {
+                        return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
+                    }
+                    let selected = select_result(state, result, &ctx, &mut env.rng)?;
+                    if let Some(a) = &state.assign {
+                        env.assign(a, &States::input(&selected, &ctx))?;
+                    }
+                    let combined = apply_result_path(&state.result_path, raw, selected)?;
+                    return finish(state, combined, &ctx);
                 }
+                let ctx = ctx_of(&env.exec, &env.vars);
+                let selected = select_result(state, result, &ctx, &mut env.rng)?;
                 let combined = apply_result_path(&state.result_path, raw, selected)?;
                 return finish(state, combined, &ctx);
             }
@@ -107,6 +115,19 @@ pub(crate) async fn run(
             None => retry_count += 1,
             Some(step) => return Ok(step),
         }
+    }
+}
+
+/// A JSONPath task's result after its ResultSelector.
+fn select_result(
+    state: &State,
+    result: Payload,
+    ctx: &Ctx,
+    rng: &mut Rng,
+) -> Result<Payload, Failure> {
+    match &state.result_selector {
+        Some(t) => Ok(Arc::new(eval_template(t, &result, ctx, rng)?)),
+        None => Ok(result),
     }
 }
 
@@ -330,7 +351,7 @@ fn scheduled(
 /// integration `given`, else a simulated RunTask response for ECS (rendered
 /// only if the history is read), else `{}`.
 fn submitted(
-    res: &TaskResource,
+    res: &Arc<TaskResource>,
     given: Option<Value>,
     is_ecs: bool,
     params: &Parameters,
