@@ -354,7 +354,7 @@ impl Children {
             started.push(Started {
                 index,
                 fiber: child.fiber,
-                history: child.history.clone(),
+                history: child.history.share(),
                 own: child.own.clone(),
                 exec: child.exec.clone(),
                 machine: child.machine.clone(),
@@ -389,7 +389,7 @@ impl Children {
                 None => {
                     let mut child = env.child_execution((*s.exec).clone(), s.machine);
                     child.fiber = s.fiber;
-                    child.history = s.history;
+                    child.history = super::history_cell::HistoryCell::Shared(s.history);
                     child.own = s.own;
                     child.finish_child(Outcome::Aborted, s.index)
                 }

@@ -10,6 +10,7 @@ mod choice;
 mod error;
 mod execution;
 mod fail;
+mod history_cell;
 mod io;
 mod item_reader;
 mod jsonata;
@@ -42,6 +43,7 @@ use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
 use crate::integrations::{BoxFuture, Integrations};
 use crate::rng::Rng;
 use crate::time::{Wall, DEFAULT_START_MS};
+use history_cell::HistoryCell;
 use sched::{FiberId, Sim};
 use serde_json::Value;
 use std::sync::Arc;
@@ -231,7 +233,7 @@ pub(crate) struct Env<'a> {
     parent: FiberId,
     /// This fiber's own generator (a child's is seeded from its parent's).
     pub rng: Rng,
-    history: Arc<std::sync::Mutex<History>>,
+    history: HistoryCell,
     /// Whether `history` is the execution's own (a distributed Map's
     /// iterations write to histories of their own).
     own_history: bool,
@@ -261,10 +263,10 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A leaf of a Task's parameters: a large one (the same JSON text handed
 /// to a container on every turn of a loop) kept once in `history`, as
 /// [`Env::admit`] keeps payloads (see `crate::intern`).
-pub(crate) fn leaf_in(history: &std::sync::Mutex<History>, v: Value) -> crate::parameters::Leaf {
+pub(crate) fn leaf_in(history: &mut HistoryCell, v: Value) -> crate::parameters::Leaf {
     use crate::parameters::Leaf;
     if max_json_len(&v, crate::intern::MIN_SHARED_BYTES) >= crate::intern::MIN_SHARED_BYTES {
-        Leaf::Shared(lock(history).share(Arc::new(v)))
+        Leaf::Shared(history.get().share(Arc::new(v)))
     } else {
         Leaf::Own(v)
     }
@@ -274,11 +276,11 @@ impl<'a> Env<'a> {
     /// A new payload `v`, kept once when the execution has recorded an
     /// equal large one (see `crate::intern`); its quota failure when its JSON
     /// text is over [`MAX_PAYLOAD_BYTES`].
-    pub(crate) fn admit(&self, v: Payload) -> Result<Payload, ()> {
+    pub(crate) fn admit(&mut self, v: Payload) -> Result<Payload, ()> {
         match max_json_len(&v, MAX_PAYLOAD_BYTES) {
             n if n < crate::intern::MIN_SHARED_BYTES => Ok(v),
             n if n <= MAX_PAYLOAD_BYTES || !payload_too_large(&v) => {
-                Ok(lock(&self.history).share(v))
+                Ok(self.history.get().share(v))
             }
             _ => Err(()),
         }
@@ -375,7 +377,7 @@ impl<'a> Env<'a> {
 
     /// Room for `n` more events in the history (never past the quota).
     pub(crate) fn reserve_events(&mut self, n: usize) {
-        let mut history = lock(&self.history);
+        let mut history = self.history.get();
         let room = MAX_HISTORY_EVENTS.saturating_sub(history.len());
         history.reserve(n.min(room));
     }
@@ -388,7 +390,7 @@ impl<'a> Env<'a> {
     /// recorded) when `checked` and the quota leaves no room for it and the
     /// execution's last event.
     fn record_checked(&mut self, d: Details, aside: bool, checked: bool) -> Option<u64> {
-        let mut history = lock(&self.history);
+        let mut history = self.history.get();
         if checked && history.len() + 2 > MAX_HISTORY_EVENTS {
             return None;
         }
@@ -475,7 +477,7 @@ impl<'a> Env<'a> {
             fiber,
             parent: self.fiber,
             rng: Rng::new(self.rng.next_u64()),
-            history: self.history.clone(),
+            history: HistoryCell::Shared(self.history.share()),
             own_history: self.own_history,
             tally: self.tally.clone(),
             own: self.own.clone(),
@@ -498,7 +500,7 @@ impl<'a> Env<'a> {
     pub(crate) fn child_execution(&mut self, exec: ExecInfo, machine: Arc<str>) -> Env<'a> {
         let mut e = self.child(self.fiber);
         e.parent = self.parent;
-        e.history = Arc::new(std::sync::Mutex::new(History::with_capacity(16)));
+        e.history = HistoryCell::Owned(History::with_capacity(16));
         e.own_history = false;
         e.own = Arc::new(std::sync::Mutex::new(Own::default()));
         e.exec = Arc::new(exec);
@@ -521,7 +523,7 @@ impl<'a> Env<'a> {
         let children = self.sim.take_adopted(self.fiber);
         let mut own = std::mem::take(&mut *lock(&self.own));
         own.children.extend(children);
-        let history = std::mem::take(&mut *lock(&self.history));
+        let history = self.history.take();
         Execution {
             outcome,
             history,
@@ -681,7 +683,7 @@ impl<'a> Env<'a> {
             fiber: sched::ROOT,
             parent: sched::ROOT,
             rng,
-            history: Arc::new(std::sync::Mutex::new(History::with_capacity(64))),
+            history: HistoryCell::Owned(History::with_capacity(64)),
             own_history: true,
             tally: Arc::new(std::sync::Mutex::new(tally)),
             own: Arc::new(std::sync::Mutex::new(Own {
@@ -713,7 +715,7 @@ impl<'a> Env<'a> {
     ) -> Env<'a> {
         let mut env =
             Env::start_with(sm, resume.execution_input.clone(), tasks, cfg, resume.started_ms);
-        *lock(&env.history) = resume.history.clone();
+        *env.history.get() = resume.history.clone();
         env.vars = Arc::new(resume.vars.clone());
         {
             let (mut t, mut own) = (lock(&env.tally), lock(&env.own));
@@ -750,7 +752,7 @@ impl<'a> Env<'a> {
         for run in &mut own.map_runs {
             run.share_fibers(&fibers);
         }
-        let history = std::mem::take(&mut *lock(&self.history));
+        let history = self.history.take();
         let hits = tally
             .hits
             .iter()

@@ -60,7 +60,7 @@ pub(crate) async fn run(
         let template = if jsonata { &state.arguments_template } else { &state.parameters };
         let parameters: Parameters = match template {
             Some(t) => {
-                let history = &env.history;
+                let history = &mut env.history;
                 let layout = state.env_layout.as_ref();
                 eval_parameters(t, layout, &effective, &ctx, &mut env.rng, |v| {
                     super::leaf_in(history, v)
