@@ -187,7 +187,8 @@ async fn invoke(
     let waits = matches!(pattern, Pattern::Sync | Pattern::WaitForTaskToken)
         || matches!(task.kind, Resource::Activity(_));
     let callback = waits && integration.is_some_and(|i| i.uses_callbacks());
-    let tokens = env.tasks.tokens().clone();
+    let tasks = env.tasks;
+    let tokens: &crate::integrations::tokens::TokenRegistry = tasks.tokens();
     let mut callbacks =
         callback.then(|| tokens.register(call.token.as_deref().unwrap_or_default()));
     let invocation = env.count_invocation(state);
@@ -260,7 +261,7 @@ async fn invoke(
         task_id,
         limits,
         token,
-        tokens: &tokens,
+        tokens,
         callbacks: callbacks.as_mut(),
     };
     let settled = match (direct(answer.reply), running) {
