@@ -355,7 +355,7 @@ impl Children {
                 index,
                 fiber: child.fiber,
                 history: child.history.share(),
-                own: child.own.clone(),
+                own: child.own.share(),
                 exec: child.exec.clone(),
                 machine: child.machine.clone(),
                 ended: None,
@@ -389,8 +389,8 @@ impl Children {
                 None => {
                     let mut child = env.child_execution((*s.exec).clone(), s.machine);
                     child.fiber = s.fiber;
-                    child.history = super::history_cell::HistoryCell::Shared(s.history);
-                    child.own = s.own;
+                    child.history = super::sharable::Sharable::Shared(s.history);
+                    child.own = super::sharable::Sharable::Shared(s.own);
                     child.finish_child(Outcome::Aborted, s.index)
                 }
             })

@@ -10,7 +10,6 @@ mod choice;
 mod error;
 mod execution;
 mod fail;
-mod history_cell;
 mod io;
 mod item_reader;
 mod jsonata;
@@ -23,6 +22,7 @@ mod pass;
 mod recover;
 mod redrive;
 mod sched;
+mod sharable;
 mod succeed;
 mod task;
 mod wait;
@@ -43,9 +43,9 @@ use crate::history::{Details, History, Payload, MAX_HISTORY_EVENTS};
 use crate::integrations::{BoxFuture, Integrations};
 use crate::rng::Rng;
 use crate::time::{Wall, DEFAULT_START_MS};
-use history_cell::HistoryCell;
 use sched::{FiberId, Sim};
 use serde_json::Value;
+use sharable::Sharable;
 use std::sync::Arc;
 
 /// Variables in scope: name → value (`Assign`, read as `$name`).
@@ -233,13 +233,13 @@ pub(crate) struct Env<'a> {
     parent: FiberId,
     /// This fiber's own generator (a child's is seeded from its parent's).
     pub rng: Rng,
-    history: HistoryCell,
+    history: Sharable<History>,
     /// Whether `history` is the execution's own (a distributed Map's
     /// iterations write to histories of their own).
     own_history: bool,
-    tally: Arc<std::sync::Mutex<Tally>>,
+    tally: Sharable<Tally>,
     /// What belongs to the execution this fiber runs in.
-    own: Arc<std::sync::Mutex<Own>>,
+    own: Sharable<Own>,
     /// The state machine ARN of that execution.
     pub machine: Arc<str>,
     pub exec: Arc<ExecInfo>,
@@ -263,7 +263,7 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A leaf of a Task's parameters: a large one (the same JSON text handed
 /// to a container on every turn of a loop) kept once in `history`, as
 /// [`Env::admit`] keeps payloads (see `crate::intern`).
-pub(crate) fn leaf_in(history: &mut HistoryCell, v: Value) -> crate::parameters::Leaf {
+pub(crate) fn leaf_in(history: &mut Sharable<History>, v: Value) -> crate::parameters::Leaf {
     use crate::parameters::Leaf;
     if max_json_len(&v, crate::intern::MIN_SHARED_BYTES) >= crate::intern::MIN_SHARED_BYTES {
         Leaf::Shared(history.get().share(Arc::new(v)))
@@ -436,14 +436,14 @@ impl<'a> Env<'a> {
     /// retries included, counted machine-wide: over every map-run child).
     pub(crate) fn count_invocation(&mut self, state: &crate::asl::State) -> usize {
         let id = state.id;
-        let mut t = lock(&self.tally);
+        let mut t = self.tally.get();
         if t.invocations.len() <= id {
             t.invocations.resize(id + 1, 0);
         }
         t.invocations[id] += 1;
         let n = t.invocations[id] - 1;
         drop(t);
-        let mut own = lock(&self.own);
+        let mut own = self.own.get();
         if own.counts.len() <= id {
             own.counts.resize(id + 1, (0, None));
         }
@@ -457,16 +457,16 @@ impl<'a> Env<'a> {
 
     /// Writes an S3 object (`bucket/key`) for the execution's result.
     pub(crate) fn write_s3(&mut self, path: String, body: String) {
-        lock(&self.tally).written.insert(path, body);
+        self.tally.get().written.insert(path, body);
     }
 
     pub(crate) fn task_log(&mut self, log: TaskLog) {
-        lock(&self.tally).task_logs.push(log);
+        self.tally.get().task_logs.push(log);
     }
 
     /// Notes a Choice rule, retrier or catcher of state `id` that ran.
     pub(crate) fn hit(&mut self, id: usize, hit: Hit) {
-        lock(&self.tally).hits.push((id, hit));
+        self.tally.get().hits.push((id, hit));
     }
 
     /// The environment of a child fiber: the same execution, clock and
@@ -477,10 +477,10 @@ impl<'a> Env<'a> {
             fiber,
             parent: self.fiber,
             rng: Rng::new(self.rng.next_u64()),
-            history: HistoryCell::Shared(self.history.share()),
+            history: Sharable::Shared(self.history.share()),
             own_history: self.own_history,
-            tally: self.tally.clone(),
-            own: self.own.clone(),
+            tally: Sharable::Shared(self.tally.share()),
+            own: Sharable::Shared(self.own.share()),
             machine: self.machine.clone(),
             exec: self.exec.clone(),
             cfg: self.cfg,
@@ -500,9 +500,9 @@ impl<'a> Env<'a> {
     pub(crate) fn child_execution(&mut self, exec: ExecInfo, machine: Arc<str>) -> Env<'a> {
         let mut e = self.child(self.fiber);
         e.parent = self.parent;
-        e.history = HistoryCell::Owned(History::with_capacity(16));
+        e.history = Sharable::Owned(History::with_capacity(16));
         e.own_history = false;
-        e.own = Arc::new(std::sync::Mutex::new(Own::default()));
+        e.own = Sharable::Owned(Own::default());
         e.exec = Arc::new(exec);
         e.machine = machine;
         e.vars = Arc::new(Vars::new());
@@ -521,7 +521,7 @@ impl<'a> Env<'a> {
     pub(crate) fn finish_child(&mut self, outcome: Outcome, index: usize) -> Execution {
         self.record_outcome(&outcome);
         let children = self.sim.take_adopted(self.fiber);
-        let mut own = std::mem::take(&mut *lock(&self.own));
+        let mut own = self.own.take();
         own.children.extend(children);
         let history = self.history.take();
         Execution {
@@ -547,7 +547,7 @@ impl<'a> Env<'a> {
 
     /// Keeps a finished distributed Map run with the execution it ran in.
     pub(crate) fn keep_map_run(&mut self, run: MapRun) {
-        lock(&self.own).map_runs.push(run);
+        self.own.get().map_runs.push(run);
     }
 
     /// Records the event that ends the execution, as `outcome` says.
@@ -683,13 +683,13 @@ impl<'a> Env<'a> {
             fiber: sched::ROOT,
             parent: sched::ROOT,
             rng,
-            history: HistoryCell::Owned(History::with_capacity(64)),
+            history: Sharable::Owned(History::with_capacity(64)),
             own_history: true,
-            tally: Arc::new(std::sync::Mutex::new(tally)),
-            own: Arc::new(std::sync::Mutex::new(Own {
+            tally: Sharable::Owned(tally),
+            own: Sharable::Owned(Own {
                 counts: vec![(0, None); sm.state_count.max(sm.states.len())],
                 ..Own::default()
-            })),
+            }),
             machine: Arc::from(machine),
             exec: Arc::new(exec),
             cfg,
@@ -718,7 +718,7 @@ impl<'a> Env<'a> {
         *env.history.get() = resume.history.clone();
         env.vars = Arc::new(resume.vars.clone());
         {
-            let (mut t, mut own) = (lock(&env.tally), lock(&env.own));
+            let (mut t, mut own) = (env.tally.get(), env.own.get());
             for (id, name) in sm.names.iter().enumerate() {
                 if let Some(n) = resume.invocations.get(name) {
                     if let Some(slot) = t.invocations.get_mut(id) {
@@ -744,9 +744,9 @@ impl<'a> Env<'a> {
             Err(Exn::Halt(Halt::Stalled(why))) => Outcome::Stalled(why),
         };
         self.record_outcome(&outcome);
-        let tally = std::mem::take(&mut *lock(&self.tally));
+        let tally = self.tally.take();
         let children = self.sim.take_adopted(sched::ROOT);
-        let mut own = std::mem::take(&mut *lock(&self.own));
+        let mut own = self.own.take();
         own.children.extend(children);
         let fibers = Arc::new(self.sim.places());
         for run in &mut own.map_runs {
