@@ -146,7 +146,12 @@ fn main() {
         );
     }
     // the simulation scheduler: a Map of 1,000 iterations (Wait 1..10 s,
-    // then a Task) all at once and ten at a time
+    // then a Task) all at once and ten at a time; SFN_HARNESS_BENCH_MAP_ROUNDS=N runs
+    // N rounds instead of 5 (for a profiler)
+    let map_rounds: usize = std::env::var("SFN_HARNESS_BENCH_MAP_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     for limit in [0, 10] {
         let name = format!("map/1000_iterations/max_concurrency_{limit}");
         if !wanted(&name) {
@@ -164,7 +169,7 @@ fn main() {
             .on_task("Work", |c| sfn_harness::TaskReply::ok(c.parameters.as_ref().clone()));
         let items: Vec<serde_json::Value> = (0..1000).map(|i| json!(1 + i % 10)).collect();
         let input = serde_json::Value::Array(items);
-        let rounds: Vec<f64> = (0..5)
+        let rounds: Vec<f64> = (0..map_rounds)
             .map(|_| {
                 let t = Instant::now();
                 let e = h.run_blocking(input.clone());
@@ -173,7 +178,10 @@ fn main() {
                 t.elapsed().as_secs_f64() * 1000.0
             })
             .collect();
-        println!("{name}: {:.1} ms per execution, 8,000+ events (median of 5)", median(rounds));
+        println!(
+            "{name}: {:.1} ms per execution, 8,000+ events (median of {map_rounds})",
+            median(rounds)
+        );
     }
     // peak memory of an execution that runs into the 25,000-event quota with
     // a 50 KB payload: the seed loop, its worker handing its input back
