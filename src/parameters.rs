@@ -25,7 +25,7 @@
 //! assert!(h.run_blocking(json!({"n": "7"})).succeeded());
 //! ```
 
-use crate::asl::{EnvLayout, EnvValue, Template};
+use crate::asl::{EnvLayout, EnvValue, Field, Template};
 use serde_json::{Map, Value};
 use std::sync::{Arc, OnceLock};
 
@@ -248,17 +248,13 @@ impl<'a> Node<'a> {
     pub(crate) fn get(self, key: &str) -> Option<Node<'a>> {
         match self.0 {
             Shape::Plain(v) => crate::json::get(v, key).map(Node::plain),
-            Shape::Object { skeleton, dynamic, leaves } => {
-                let mut at = 0;
-                for (k, sub) in dynamic {
-                    let n = sub.leaf_count();
-                    if k == key {
-                        return Some(Node::of(sub, leaves.get(at..at + n).unwrap_or_default()));
+            Shape::Object { skeleton, dynamic, leaves } => Template::field(skeleton, dynamic, key)
+                .map(|f| match f {
+                    Field::Dynamic(sub, at) => {
+                        Node::of(sub, leaves.get(at..at + sub.leaf_count()).unwrap_or_default())
                     }
-                    at += n;
-                }
-                crate::json::field(skeleton, key).map(Node::plain)
-            }
+                    Field::Static(v) => Node::plain(v),
+                }),
             Shape::Array { .. } => None,
         }
     }
@@ -270,13 +266,11 @@ impl<'a> Node<'a> {
             Shape::Array { items, leaves } => (&[], items, leaves),
             _ => (&[], &[], &[]),
         };
-        let mut at = 0;
-        plain.iter().map(Node::plain).chain(templated.iter().map(move |t| {
-            let n = t.leaf_count();
-            let node = Node::of(t, leaves.get(at..at + n).unwrap_or_default());
-            at += n;
-            node
-        }))
+        plain.iter().map(Node::plain).chain(
+            Template::with_offsets(templated).map(|(t, at)| {
+                Node::of(t, leaves.get(at..at + t.leaf_count()).unwrap_or_default())
+            }),
+        )
     }
 
     /// The string, if this is one.

@@ -10,7 +10,7 @@
 //! with leaves inside it is dynamic, there is none, and readers walk the
 //! parameters instead.
 
-use super::template::Template;
+use super::template::{Field, Template};
 use serde_json::{Map, Value};
 
 /// The environment variables a template sets, in its order.
@@ -65,16 +65,11 @@ impl<'a> At<'a> {
         match self {
             At::Value(v) => Ok(crate::json::get(v, key).map(At::Value)),
             At::Leaf(_) => Err(Dynamic),
-            At::Object { skeleton, dynamic, base } => {
-                let mut at = base;
-                for (k, sub) in dynamic {
-                    if k == key {
-                        return Ok(Some(At::of(sub, at)));
-                    }
-                    at += sub.leaf_count();
-                }
-                Ok(crate::json::field(skeleton, key).map(At::Value))
-            }
+            At::Object { skeleton, dynamic, base } => Ok(Template::field(skeleton, dynamic, key)
+                .map(|f| match f {
+                    Field::Dynamic(sub, at) => At::of(sub, base + at),
+                    Field::Static(v) => At::Value(v),
+                })),
             At::Array { .. } => Ok(None),
         }
     }
@@ -86,15 +81,7 @@ impl<'a> At<'a> {
             At::Value(_) | At::Object { .. } => Ok(Vec::new()),
             At::Leaf(_) => Err(Dynamic),
             At::Array { items, base } => {
-                let mut at = base;
-                Ok(items
-                    .iter()
-                    .map(|t| {
-                        let item = At::of(t, at);
-                        at += t.leaf_count();
-                        item
-                    })
-                    .collect())
+                Ok(Template::with_offsets(items).map(|(t, at)| At::of(t, base + at)).collect())
             }
         }
     }

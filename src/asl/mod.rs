@@ -48,7 +48,7 @@ pub(crate) use states::{
     Amount, ChoiceBranch, ItemBatcher, ItemReader, MapSpec, Op, Operand, ResultWriter, Rule,
     Seconds, Task, Text, WaitFor,
 };
-pub(crate) use template::Template;
+pub(crate) use template::{Field, Template};
 
 /// Every diagnostic (errors and warnings, each with AWS's code, a JSON
 /// pointer and a message) for a definition given as ASL text.

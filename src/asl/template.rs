@@ -34,6 +34,13 @@ pub(crate) enum Template {
     Expr(std::sync::Arc<super::jsonata::Expr>),
 }
 
+/// A field of an object template (see [`Template::field`]).
+pub(crate) enum Field<'a> {
+    /// A dynamic field, and the offset of its first leaf.
+    Dynamic(&'a Template, usize),
+    Static(&'a Value),
+}
+
 impl Template {
     /// How many dynamic leaves (paths, intrinsic calls, JSONata
     /// expressions) it has: how many values its evaluation yields before
@@ -44,6 +51,34 @@ impl Template {
             Template::Path(_) | Template::Call(_) | Template::Expr(_) => 1,
             Template::Object { leaves, .. } | Template::Array { leaves, .. } => *leaves,
         }
+    }
+
+    /// Field `key` of an object template's `skeleton` and `dynamic` fields,
+    /// as its readers find it: a dynamic field first, with the offset of its
+    /// first leaf among the object's leaves, else the skeleton's.
+    pub(crate) fn field<'a>(
+        skeleton: &'a Map<String, Value>,
+        dynamic: &'a [(String, Template)],
+        key: &str,
+    ) -> Option<Field<'a>> {
+        let mut at = 0;
+        for (k, sub) in dynamic {
+            if k == key {
+                return Some(Field::Dynamic(sub, at));
+            }
+            at += sub.leaf_count();
+        }
+        crate::json::field(skeleton, key).map(Field::Static)
+    }
+
+    /// An array template's items, each with the offset of its first leaf
+    /// among the array's leaves.
+    pub(crate) fn with_offsets(items: &[Template]) -> impl Iterator<Item = (&Template, usize)> {
+        items.iter().scan(0, |at, t| {
+            let item = (t, *at);
+            *at += t.leaf_count();
+            Some(item)
+        })
     }
 
     /// An array template, its leaves counted.
