@@ -84,27 +84,22 @@ pub(crate) async fn run(
         let token = call.token.unwrap_or_default();
         let failure = match invoked {
             Ok(result) => {
-                let ctx_of = |exec, vars| {
-                    Ctx::new(exec, vars, &state.name, entered_ms)
-                        .attempt(retry_count, &token)
-                        .callback(callback)
-                };
-                if jsonata || state.assign.is_some() {
-                    // what writes to the execution reads a copy of its ids and variables
-                    let (exec, vars) = (env.exec.clone(), env.vars.clone());
-                    let ctx = ctx_of(&exec, &vars);
-                    if jsonata {
-                        return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
-                    }
-                    let selected = select_result(state, result, &ctx, &mut env.rng)?;
-                    if let Some(a) = &state.assign {
-                        env.assign(a, &States::input(&selected, &ctx))?;
-                    }
-                    let combined = apply_result_path(&state.result_path, raw, selected)?;
-                    return finish(state, combined, &ctx);
+                // Assign and JSONata's conclusion write to the execution
+                // while reading its ids and variables: they read a copy
+                let (exec, vars) = (env.exec.clone(), env.vars.clone());
+                let ctx = Ctx::new(&exec, &vars, &state.name, entered_ms)
+                    .attempt(retry_count, &token)
+                    .callback(callback);
+                if jsonata {
+                    return super::jsonata_io::conclude(state, raw, Some(result), &ctx, env);
                 }
-                let ctx = ctx_of(&env.exec, &env.vars);
-                let selected = select_result(state, result, &ctx, &mut env.rng)?;
+                let selected = match &state.result_selector {
+                    Some(t) => Arc::new(eval_template(t, &result, &ctx, &mut env.rng)?),
+                    None => result,
+                };
+                if let Some(a) = &state.assign {
+                    env.assign(a, &States::input(&selected, &ctx))?;
+                }
                 let combined = apply_result_path(&state.result_path, raw, selected)?;
                 return finish(state, combined, &ctx);
             }
@@ -115,19 +110,6 @@ pub(crate) async fn run(
             None => retry_count += 1,
             Some(step) => return Ok(step),
         }
-    }
-}
-
-/// A JSONPath task's result after its ResultSelector.
-fn select_result(
-    state: &State,
-    result: Payload,
-    ctx: &Ctx,
-    rng: &mut Rng,
-) -> Result<Payload, Failure> {
-    match &state.result_selector {
-        Some(t) => Ok(Arc::new(eval_template(t, &result, ctx, rng)?)),
-        None => Ok(result),
     }
 }
 
@@ -187,10 +169,6 @@ async fn invoke(
     let waits = matches!(pattern, Pattern::Sync | Pattern::WaitForTaskToken)
         || matches!(task.kind, Resource::Activity(_));
     let callback = waits && integration.is_some_and(|i| i.uses_callbacks());
-    let tasks = env.tasks;
-    let tokens: &crate::integrations::tokens::TokenRegistry = tasks.tokens();
-    let mut callbacks =
-        callback.then(|| tokens.register(call.token.as_deref().unwrap_or_default()));
     let invocation = env.count_invocation(state);
     call.invocation = invocation;
     if env.fiber != super::sched::ROOT {
@@ -198,6 +176,9 @@ async fn invoke(
     }
     let call = &*call;
     let (params, token) = (&call.parameters, call.token.as_deref().unwrap_or_default());
+    let tasks = env.tasks;
+    let tokens: &crate::integrations::tokens::TokenRegistry = tasks.tokens();
+    let mut callbacks = callback.then(|| tokens.register(token));
     if let Some(why) = env.tasks.shadowed(&state.name) {
         return Err(HarnessFault::new(FaultKind::ShadowedMock, why.to_string()).into());
     }
