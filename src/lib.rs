@@ -102,7 +102,8 @@ pub use eval::{sleep, Execution, MapRun, NotRedrivable, Outcome, Status, TaskLog
 pub use failure::{Failure, FaultKind, HarnessFault};
 pub use integrations::tokens::{CallCounts, Callback, TokenError, TokenRegistry};
 pub use integrations::{
-    container_env_var, container_environment, Answer, Integration, TaskCall, TaskReply, Timeline,
+    container_env_json, container_env_var, container_environment, Answer, Integration, TaskCall,
+    TaskReply, Timeline,
 };
 pub use mock::{MockConfig, MockConfigError};
 pub use parameters::{Parameters, ParametersSource};

@@ -25,7 +25,7 @@
 //! assert!(h.run_blocking(json!({"n": "7"})).succeeded());
 //! ```
 
-use crate::asl::{EnvLayout, EnvValue, Field, Template};
+use crate::asl::{walk_segments, EnvLayout, EnvValue, Field, Seg, Template};
 use serde_json::{Map, Value};
 use std::sync::{Arc, OnceLock};
 
@@ -50,11 +50,45 @@ enum Source {
 
 /// One dynamic leaf: a value of its own, or a large one shared with equal
 /// values of the same execution (the same JSON text handed to a container
-/// in every turn of a loop is kept once; see `crate::intern`).
+/// in every turn of a loop is kept once; see `crate::intern`), or the JSON
+/// text of a part of the state's input.
 #[derive(Debug, Clone)]
 pub(crate) enum Leaf {
     Own(Value),
     Shared(Arc<Value>),
+    JsonText(Box<JsonText>),
+}
+
+/// A leaf that is the JSON text of a part of the state's input
+/// (`States.JsonToString($.input)`, what a container gets as its `INPUT`):
+/// where that part is, so a reader that wants the value
+/// (`container_env_json`) reads it in place instead of parsing
+/// the text, and the text, rendered the first time someone reads it (a
+/// large one is rendered at once, to be kept once per execution).
+#[derive(Debug, Clone)]
+pub(crate) struct JsonText {
+    root: Arc<Value>,
+    at: Arc<[Seg]>,
+    text: OnceLock<Leaf>,
+}
+
+impl JsonText {
+    /// The text of the value at `at` in `root` (a path the evaluation
+    /// found there: `root` is shared, so it is still there), or, given,
+    /// that text already rendered.
+    pub(crate) fn new(root: Arc<Value>, at: Arc<[Seg]>, text: Option<Leaf>) -> JsonText {
+        JsonText { root, at, text: text.map_or_else(OnceLock::new, OnceLock::from) }
+    }
+
+    /// The value the text renders.
+    pub(crate) fn value(&self) -> &Value {
+        walk_segments(&self.root, &self.at).unwrap_or(&Value::Null)
+    }
+
+    fn text(&self) -> &Value {
+        self.text
+            .get_or_init(|| Leaf::Own(Value::String(crate::json::to_json_string(self.value()))))
+    }
 }
 
 impl std::ops::Deref for Leaf {
@@ -63,6 +97,7 @@ impl std::ops::Deref for Leaf {
         match self {
             Leaf::Own(v) => v,
             Leaf::Shared(v) => v,
+            Leaf::JsonText(t) => t.text(),
         }
     }
 }
@@ -125,9 +160,7 @@ impl Parameters {
         };
         Some(env.vars.iter().map(move |v| {
             let value = match &v.value {
-                EnvValue::Leaf(i) => {
-                    leaves.get(*i).map_or(Node::plain(&Value::Null), |l| Node::plain(l))
-                }
+                EnvValue::Leaf(i) => leaves.get(*i).map_or(Node::plain(&Value::Null), Node::leaf),
                 EnvValue::Literal(x) => Node::plain(x),
             };
             (v.container.as_deref(), v.name.as_str(), value)
@@ -215,6 +248,8 @@ pub struct Node<'a>(Shape<'a>);
 #[derive(Clone, Copy)]
 enum Shape<'a> {
     Plain(&'a Value),
+    /// A leaf as it is (a JSON-text leaf is read as text only if asked).
+    Leaf(&'a Leaf),
     Object {
         skeleton: &'a Map<String, Value>,
         dynamic: &'a [(String, Template)],
@@ -231,11 +266,15 @@ impl<'a> Node<'a> {
         Node(Shape::Plain(v))
     }
 
+    pub(crate) fn leaf(l: &'a Leaf) -> Node<'a> {
+        Node(Shape::Leaf(l))
+    }
+
     fn of(t: &'a Template, leaves: &'a [Leaf]) -> Node<'a> {
         Node(match t {
             Template::Literal(v) => Shape::Plain(v),
             Template::Path(_) | Template::Call(_) | Template::Expr(_) => {
-                Shape::Plain(leaves.first().map_or(&Value::Null, |l| l))
+                leaves.first().map_or(Shape::Plain(&Value::Null), Shape::Leaf)
             }
             Template::Object { skeleton, dynamic, .. } => {
                 Shape::Object { skeleton, dynamic, leaves }
@@ -244,9 +283,17 @@ impl<'a> Node<'a> {
         })
     }
 
+    /// The shape with a leaf read as its value.
+    fn shape(self) -> Shape<'a> {
+        match self.0 {
+            Shape::Leaf(l) => Shape::Plain(l),
+            other => other,
+        }
+    }
+
     /// The field `key` of an object.
     pub(crate) fn get(self, key: &str) -> Option<Node<'a>> {
-        match self.0 {
+        match self.shape() {
             Shape::Plain(v) => crate::json::get(v, key).map(Node::plain),
             Shape::Object { skeleton, dynamic, leaves } => Template::field(skeleton, dynamic, key)
                 .map(|f| match f {
@@ -255,13 +302,13 @@ impl<'a> Node<'a> {
                     }
                     Field::Static(v) => Node::plain(v),
                 }),
-            Shape::Array { .. } => None,
+            Shape::Array { .. } | Shape::Leaf(_) => None,
         }
     }
 
     /// The elements of an array (none for anything else).
     pub(crate) fn items(self) -> impl Iterator<Item = Node<'a>> {
-        let (plain, templated, leaves): (&[Value], &[Template], &[Leaf]) = match self.0 {
+        let (plain, templated, leaves): (&[Value], &[Template], &[Leaf]) = match self.shape() {
             Shape::Plain(Value::Array(a)) => (a, &[], &[]),
             Shape::Array { items, leaves } => (&[], items, leaves),
             _ => (&[], &[], &[]),
@@ -275,7 +322,7 @@ impl<'a> Node<'a> {
 
     /// The string, if this is one.
     pub(crate) fn as_str(self) -> Option<&'a str> {
-        match self.0 {
+        match self.shape() {
             Shape::Plain(v) => v.as_str(),
             _ => None,
         }
@@ -283,14 +330,30 @@ impl<'a> Node<'a> {
 
     /// The value, built.
     pub(crate) fn to_value(self) -> Value {
-        match self.0 {
-            Shape::Plain(v) => v.clone(),
+        match self.shape() {
+            Shape::Plain(v) | Shape::Leaf(Leaf::Own(v)) => v.clone(),
+            Shape::Leaf(l) => (**l).clone(),
             Shape::Object { skeleton, dynamic, leaves } => {
                 fill_object(skeleton, dynamic, &mut leaves.iter().map(Leaf::to_value))
             }
             Shape::Array { items, leaves } => {
                 fill_array(items, &mut leaves.iter().map(Leaf::to_value))
             }
+        }
+    }
+
+    /// The value a reader gets that parses this string as JSON (a
+    /// worker's `json.loads`): a JSON-text leaf's value read in place, a
+    /// string parsed, anything else (shown as JSON text) as it is.
+    pub(crate) fn json(self) -> Result<std::borrow::Cow<'a, Value>, serde_json::Error> {
+        use std::borrow::Cow;
+        match self.0 {
+            Shape::Leaf(Leaf::JsonText(t)) => Ok(Cow::Borrowed(t.value())),
+            _ => match self.shape() {
+                Shape::Plain(Value::String(s)) => serde_json::from_str(s).map(Cow::Owned),
+                Shape::Plain(v) => Ok(Cow::Borrowed(v)),
+                _ => Ok(Cow::Owned(self.to_value())),
+            },
         }
     }
 

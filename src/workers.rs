@@ -22,9 +22,11 @@
 
 #[cfg(feature = "sdk")]
 use crate::integrations::ecs_sdk::WorkerExit;
-use crate::integrations::{container_env_values, container_env_var, TaskCall, TaskReply};
+use crate::integrations::{container_env_json, container_env_nodes, TaskCall, TaskReply};
+use crate::parameters::Node;
 use crate::rng::Rng;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The container the seed's task definition runs.
@@ -67,7 +69,8 @@ pub enum WorkerRun {
 /// Runs the model of `app.py` on a container environment.
 pub fn run_seed_worker(env: &BTreeMap<String, String>) -> WorkerRun {
     let token = env.get("TOKEN");
-    match seed_app(token.map(String::as_str), env.get("INPUT").map(String::as_str)) {
+    let input = env.get("INPUT").map(|s| serde_json::from_str(s).map(Cow::Owned));
+    match seed_app(token.map(String::as_str), input) {
         App::Success(output) => WorkerRun::Success {
             token: token.cloned().unwrap_or_default(),
             output,
@@ -98,13 +101,14 @@ impl App {
     const FAILED: &str = "Container task failed.";
 }
 
-/// `app.py` on its two variables, `TOKEN` and `INPUT`.
-fn seed_app(token: Option<&str>, raw: Option<&str>) -> App {
+/// `app.py` on its two variables: `TOKEN`, and `INPUT` as `json.loads`
+/// reads it.
+fn seed_app(token: Option<&str>, input: Option<Result<Cow<'_, Value>, serde_json::Error>>) -> App {
     let crash = |msg: &str| App::Crash(format!("Traceback (most recent call last):\n{msg}"));
     let Some(token) = token else { return crash("KeyError: 'TOKEN'") };
-    let Some(raw) = raw else { return crash("KeyError: 'INPUT'") };
-    let mut input: Value = match serde_json::from_str(raw) {
-        Ok(v) => v,
+    let Some(input) = input else { return crash("KeyError: 'INPUT'") };
+    let mut input: Value = match input {
+        Ok(v) => v.into_owned(),
         Err(e) => return crash(&format!("json.decoder.JSONDecodeError: {e}")),
     };
     let Some(n) = input.get("number") else {
@@ -142,10 +146,11 @@ fn seed_app(token: Option<&str>, raw: Option<&str>) -> App {
 /// The seed worker as a task handler: the container environment comes from
 /// the RunTask parameters' overrides, the callback becomes the reply.
 pub fn seed_worker(call: &TaskCall) -> TaskReply {
-    // the two variables app.py reads, as the container would see them
+    // the two variables app.py reads, as the container would see them (its
+    // input as json.loads gives it, read in place when it can be)
     let [token, input] =
-        container_env_values(&call.parameters, Some(SEED_CONTAINER), ["TOKEN", "INPUT"]);
-    match seed_app(token.as_deref(), input.as_deref()) {
+        container_env_nodes(&call.parameters, Some(SEED_CONTAINER), ["TOKEN", "INPUT"]);
+    match seed_app(token.map(Node::shown).as_deref(), input.map(Node::json)) {
         App::Success(output) => TaskReply::Succeed(output),
         App::Failure => TaskReply::Fail { error: Some(App::FAILED.into()), cause: None },
         App::Crash(stderr) => TaskReply::NoCallback {
@@ -190,8 +195,8 @@ pub async fn seed_worker_sdk(
 /// A handler that only increments `input.number` (no numpy rules): the
 /// loop's arithmetic without the worker's failure modes.
 pub fn increment_number(call: &TaskCall) -> TaskReply {
-    let raw = container_env_var(&call.parameters, Some(SEED_CONTAINER), "INPUT");
-    let mut input: Value = raw.and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
+    let input = container_env_json(&call.parameters, Some(SEED_CONTAINER), "INPUT");
+    let mut input = input.and_then(Result::ok).map_or(Value::Null, Cow::into_owned);
     let n = input.get("number").and_then(Value::as_i64).unwrap_or(0);
     input["number"] = Value::from(n + 1);
     let mut output = serde_json::Map::with_capacity(1);

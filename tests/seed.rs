@@ -152,6 +152,71 @@ fn the_task_receives_input_and_token_overrides() {
 }
 
 #[test]
+fn a_worker_reads_its_json_input_in_place_as_json_loads_would() {
+    use std::borrow::Cow;
+    // the seed's INPUT is States.JsonToString($.input): read as JSON, it is
+    // that part of the state's input, with no text rendered or parsed; with
+    // an InputPath (the input is a copy) or a text given whole it is parsed,
+    // and every way reads what parsing the text gives
+    let def = std::fs::read_to_string("fixtures/seed/state-machine.asl.json").unwrap();
+    let with_input_path = def.replace(
+        r#""Resource": "arn:aws:states:::ecs:runTask.sync","#,
+        r#""Resource": "arn:aws:states:::ecs:runTask.sync", "InputPath": "$","#,
+    );
+    assert_ne!(def, with_input_path);
+    let narrowed = def.replace(
+        r#""Resource": "arn:aws:states:::ecs:runTask.sync","#,
+        r#""Resource": "arn:aws:states:::ecs:runTask.sync", "InputPath": "$.wrapped","#,
+    );
+    for (def, input, in_place) in [
+        (&def, number(json!(0)), true),
+        (&with_input_path, number(json!(0)), true),
+        (
+            &narrowed,
+            json!({"input": {"number": 0}, "wrapped": {"input": {"number": 0, "x": [1.5, -0.0, "é"]}}}),
+            false,
+        ),
+    ] {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let exec = Harness::from_definition(def)
+            .unwrap()
+            .on_task("FargateTask", move |call| {
+                let text = sfn_harness::container_env_var(
+                    &call.parameters,
+                    Some("python-container"),
+                    "INPUT",
+                )
+                .unwrap();
+                let parsed: Value = serde_json::from_str(text).unwrap();
+                let read = sfn_harness::container_env_json(
+                    &call.parameters,
+                    Some("python-container"),
+                    "INPUT",
+                )
+                .unwrap()
+                .unwrap();
+                assert_eq!(*read, parsed);
+                log.lock().unwrap().push(matches!(read, Cow::Borrowed(_)));
+                let missing = sfn_harness::container_env_json(
+                    &call.parameters,
+                    Some("python-container"),
+                    "NONE",
+                );
+                assert!(missing.is_none());
+                let mut input = parsed;
+                input["number"] = json!(input["number"].as_i64().unwrap() + 1);
+                sfn_harness::TaskReply::ok(json!({"wrapped": {"input": input}, "input": input}))
+            })
+            .run_blocking(input);
+        exec.assert_succeeded();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 4);
+        assert!(seen.iter().all(|b| *b == in_place), "{def}: {seen:?}");
+    }
+}
+
+#[test]
 fn a_failing_worker_fails_the_execution_with_its_error() {
     for def in [SYNC, WFT, JSONATA] {
         // (a string stops the JSONata Choice first: see below)

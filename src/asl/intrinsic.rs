@@ -107,6 +107,19 @@ impl Call {
     pub(crate) fn name(&self) -> &'static str {
         self.function.name
     }
+
+    /// For `States.JsonToString` of a simple path into the input
+    /// (`States.JsonToString($.input)`): that path's segments. Such a call's
+    /// value is the JSON text of a part of the input, which a reader that
+    /// wants the value can read in place instead of parsing the text.
+    pub(crate) fn json_text_of_input(&self) -> Option<&std::sync::Arc<[super::Seg]>> {
+        match self.args.as_slice() {
+            [Arg::Path(p)] if self.function.name == "States.JsonToString" => {
+                (p.root() == super::Root::Input).then(|| p.shared_segments()).flatten()
+            }
+            _ => None,
+        }
+    }
 }
 
 struct Parser<'a> {

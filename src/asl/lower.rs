@@ -8,7 +8,7 @@ use super::diagnostic::{code, token, Diagnostic, Severity};
 use super::graph::graph_checks;
 use super::jsonata::{query_in, Query};
 use super::model::*;
-use super::path::{Path, ReferencePath};
+use super::path::{Path, ReferencePath, Root};
 use super::recover::{catcher, retrier};
 use super::states::{self, Fields};
 use super::template::template_in;
@@ -555,7 +555,14 @@ pub(crate) fn io_path(cx: &mut Cx, obj: &Map<String, Value>, key: &str, loc: &st
     match obj.get(key) {
         None => IoPath::Whole,
         Some(Value::Null) => IoPath::Null,
-        Some(_) => opt_path(cx, obj, key, loc).map(IoPath::Path).unwrap_or(IoPath::Whole),
+        // `$` selects the whole value: shared as it is, not copied
+        Some(_) => match opt_path(cx, obj, key, loc) {
+            Some(p) if p.root() == Root::Input && p.segments().is_some_and(<[_]>::is_empty) => {
+                IoPath::Whole
+            }
+            Some(p) => IoPath::Path(p),
+            None => IoPath::Whole,
+        },
     }
 }
 

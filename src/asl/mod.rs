@@ -41,7 +41,7 @@ pub(crate) use parse::MAX_DEFINITION_CHARS;
 pub(crate) use parse::{diagnostics, parse_str};
 #[cfg(test)]
 pub(crate) use path::ReferencePath;
-pub(crate) use path::{Path, Root, Seg};
+pub(crate) use path::{walk as walk_segments, Path, Root, Seg};
 pub(crate) use recover::{Catcher, Jitter, Retrier};
 pub(crate) use resource::{Pattern, Resource, TaskResource};
 pub(crate) use states::{

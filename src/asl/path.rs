@@ -102,7 +102,9 @@ pub(crate) enum Root {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Simple(Vec<Seg>),
+    /// Shared, so a reader that selects the same place later (a task
+    /// parameter's JSON-text leaf) keeps it without a copy.
+    Simple(std::sync::Arc<[Seg]>),
     Query(serde_json_path::JsonPath),
 }
 
@@ -134,7 +136,7 @@ impl Path {
             return Err(PathError::NoDollar(text.to_string()));
         };
         let kind = match parse_simple(rest) {
-            Some(segs) => Kind::Simple(segs),
+            Some(segs) => Kind::Simple(segs.into()),
             None => {
                 check_work(text)?;
                 let rfc = to_rfc9535(rest);
@@ -170,6 +172,14 @@ impl Path {
         }
     }
 
+    /// The segments of a simple path, shared (see [`Path::segments`]).
+    pub(crate) fn shared_segments(&self) -> Option<&std::sync::Arc<[Seg]>> {
+        match &self.kind {
+            Kind::Simple(s) => Some(s),
+            Kind::Query(_) => None,
+        }
+    }
+
     /// Selects from `doc`. A definite path that matches nothing gives `None`;
     /// an indefinite one gives the array of its matches (possibly empty).
     pub(crate) fn select<'a>(&self, doc: &'a Value) -> Option<Cow<'a, Value>> {
@@ -187,7 +197,7 @@ impl Path {
         let mut s = String::from("$");
         match &self.kind {
             Kind::Simple(segs) => {
-                for seg in segs {
+                for seg in segs.iter() {
                     match seg {
                         Seg::Field(f) => s.push_str(&format!("['{f}']")),
                         Seg::Index(i) => s.push_str(&format!("[{i}]")),
@@ -200,7 +210,8 @@ impl Path {
     }
 }
 
-fn walk<'a>(mut v: &'a Value, segs: &[Seg]) -> Option<&'a Value> {
+/// The value at `segs` (a simple path's segments) in `v`.
+pub(crate) fn walk<'a>(mut v: &'a Value, segs: &[Seg]) -> Option<&'a Value> {
     for seg in segs {
         v = match (seg, v) {
             (Seg::Field(f), Value::Object(m)) => crate::json::field(m, f)?,

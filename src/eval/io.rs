@@ -12,7 +12,7 @@
 use super::error::Failure;
 use crate::asl::{Arg, Call, IoPath, Path, ResultPath, Root, Seg, Template};
 use crate::history::Payload;
-use crate::parameters::{Leaf, Parameters};
+use crate::parameters::{JsonText, Leaf, Parameters};
 use crate::rng::Rng;
 use crate::time::format_timestamp;
 use serde_json::{json, Map, Value};
@@ -210,18 +210,64 @@ pub(crate) fn eval_template(
 
 /// A Task's Parameters: the template's dynamic leaves, evaluated; the
 /// static part stays shared with the template until someone needs it whole.
-/// `leaf` keeps each leaf (a large one shared with the execution's equal
-/// payloads, see [`super::leaf_in`]).
+/// `keep` keeps each leaf (a large one shared with the execution's equal
+/// payloads, see [`super::leaf_in`]). `root`, when given, is `input` as the
+/// history shares it: a `States.JsonToString` of a path into it then keeps
+/// where that part is, rendering its text only when read (see
+/// [`JsonText`]).
 pub(crate) fn eval_parameters(
     t: &Arc<Template>,
     env: Option<&Arc<crate::asl::EnvLayout>>,
     input: &Value,
+    root: Option<&Payload>,
     ctx: &Ctx,
     rng: &mut Rng,
-    leaf: impl FnMut(Value) -> Leaf,
+    keep: impl FnMut(Value) -> Leaf,
 ) -> Result<Parameters, Failure> {
-    let leaves = template_leaves(t, input, ctx, rng)?;
-    Ok(Parameters::templated(t.clone(), leaves.into_iter().map(leaf).collect(), env.cloned()))
+    let mut sink = ParameterLeaves { leaves: Vec::with_capacity(t.leaf_count()), root, keep };
+    collect_leaves(t, input, ctx, rng, &mut sink)?;
+    Ok(Parameters::templated(t.clone(), sink.leaves, env.cloned()))
+}
+
+/// Where a template's leaves go, in the order the template lists them.
+trait Leaves {
+    fn value(&mut self, v: Value);
+    /// `States.JsonToString` of `v`, found at `at` in the input.
+    fn json_text(&mut self, v: &Value, at: &Arc<[Seg]>);
+}
+
+impl Leaves for Vec<Value> {
+    fn value(&mut self, v: Value) {
+        self.push(v);
+    }
+    fn json_text(&mut self, v: &Value, _: &Arc<[Seg]>) {
+        self.push(Value::String(crate::json::to_json_string(v)));
+    }
+}
+
+/// A Task's parameters' leaves.
+struct ParameterLeaves<'r, F> {
+    leaves: Vec<Leaf>,
+    root: Option<&'r Payload>,
+    keep: F,
+}
+
+impl<F: FnMut(Value) -> Leaf> Leaves for ParameterLeaves<'_, F> {
+    fn value(&mut self, v: Value) {
+        self.leaves.push((self.keep)(v));
+    }
+    fn json_text(&mut self, v: &Value, at: &Arc<[Seg]>) {
+        let render = || Value::String(crate::json::to_json_string(v));
+        let Some(root) = self.root else {
+            let text = (self.keep)(render());
+            return self.leaves.push(text);
+        };
+        // a large text is rendered now, to be kept once per execution
+        let large = super::max_json_len(v, crate::intern::MIN_SHARED_BYTES)
+            >= crate::intern::MIN_SHARED_BYTES;
+        let text = large.then(|| (self.keep)(render()));
+        self.leaves.push(Leaf::JsonText(Box::new(JsonText::new(root.clone(), at.clone(), text))));
+    }
 }
 
 /// The values of a template's paths and intrinsic calls, in the order the
@@ -243,14 +289,14 @@ fn collect_leaves(
     input: &Value,
     ctx: &Ctx,
     rng: &mut Rng,
-    out: &mut Vec<Value>,
+    out: &mut impl Leaves,
 ) -> Result<(), Failure> {
     match t {
         Template::Literal(_) => {}
         Template::Object { dynamic, .. } => {
             for (k, sub) in dynamic {
                 match sub {
-                    Template::Path(p) => out.push(select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| {
+                    Template::Path(p) => out.value(select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| {
                         Failure::runtime(format!(
                             "The JSONPath '{}' specified for the field '{k}.$' could not be found in the input '{}'",
                             p.as_str(),
@@ -267,11 +313,14 @@ fn collect_leaves(
             }
         }
         Template::Path(p) => {
-            out.push(select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| no_results(p))?)
+            out.value(select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| no_results(p))?)
         }
-        Template::Call(c) => out.push(eval_call(c, input, ctx, rng)?),
+        Template::Call(c) => match c.json_text_of_input() {
+            Some(at) => out.json_text(&*call_arg(c, &c.args[0], input, ctx, rng)?, at),
+            None => out.value(eval_call(c, input, ctx, rng)?),
+        },
         Template::Expr(e) => {
-            out.push(super::jsonata::eval(e, &super::jsonata::States::input(input, ctx), rng)?)
+            out.value(super::jsonata::eval(e, &super::jsonata::States::input(input, ctx), rng)?)
         }
     }
     Ok(())
@@ -425,7 +474,8 @@ mod tests {
         )
         .unwrap();
         let t = st.arguments_template.as_ref().unwrap();
-        let got = eval_parameters(t, None, &input, &ctx, &mut Rng::new(0), Leaf::Own).unwrap();
+        let got =
+            eval_parameters(t, None, &input, None, &ctx, &mut Rng::new(0), Leaf::Own).unwrap();
         assert_eq!(*got, want);
         // and a failing expression fails the same way
         let bad = json!({"x": "str"});
@@ -436,7 +486,73 @@ mod tests {
             &mut Rng::new(0),
         )
         .unwrap_err();
-        let got = eval_parameters(t, None, &bad, &ctx, &mut Rng::new(0), Leaf::Own).unwrap_err();
+        let got =
+            eval_parameters(t, None, &bad, None, &ctx, &mut Rng::new(0), Leaf::Own).unwrap_err();
+        assert_eq!((got.error, got.cause), (want.error, want.cause));
+    }
+
+    #[test]
+    fn a_json_text_of_the_input_is_kept_in_place_and_reads_as_the_text_parses() {
+        use crate::parameters::Node;
+        let e = exec();
+        let vars = Default::default();
+        let ctx = Ctx::new(&e, &vars, "T", 0).attempt(0, "tok");
+        let t = Arc::new(crate::parameters::tests::template(
+            json!({"Overrides": {"ContainerOverrides": [
+            {"Name": "c", "Environment": [{"Name": "INPUT", "Value.$": "States.JsonToString($.input)"},
+                {"Name": "WHOLE", "Value.$": "States.JsonToString($)"},
+                {"Name": "CTX", "Value.$": "States.JsonToString($$.Task.Token)"}]}]},
+            "Also.$": "States.JsonToString($.input.list[1])"}),
+        ));
+        let layout = crate::asl::EnvLayout::of(&t).map(Arc::new);
+        for big in [false, true] {
+            let text = if big { "é\"".repeat(2_000) } else { "é\"".into() };
+            let root: Payload = Arc::new(json!({"input": {"n": 1.5, "list": [0, {"s": text}]}}));
+            let mut kept = 0;
+            let eager =
+                eval_parameters(&t, None, &root, None, &ctx, &mut Rng::new(0), Leaf::Own).unwrap();
+            let mut keep = |v| {
+                kept += 1;
+                Leaf::Own(v)
+            };
+            let got = eval_parameters(
+                &t,
+                layout.as_ref(),
+                &root,
+                Some(&root),
+                &ctx,
+                &mut Rng::new(0),
+                &mut keep,
+            )
+            .unwrap();
+            // the CTX leaf is rendered (no place in the input); a large text is
+            // rendered at once, to be kept once per execution
+            assert_eq!(kept, if big { 4 } else { 1 }, "big: {big}");
+            assert_eq!(*got, *eager);
+            let [input, whole, context] = crate::integrations::container_env_nodes(
+                &got,
+                Some("c"),
+                ["INPUT", "WHOLE", "CTX"],
+            );
+            let read = input.map(Node::json).unwrap().unwrap();
+            assert!(matches!(read, Cow::Borrowed(v) if std::ptr::eq(v, &root["input"])));
+            assert!(
+                matches!(whole.map(Node::json).unwrap().unwrap(), Cow::Borrowed(v) if std::ptr::eq(v, &*root))
+            );
+            assert_eq!(*context.map(Node::json).unwrap().unwrap(), json!("tok"));
+            let parsed: Value = serde_json::from_str(input.unwrap().as_str().unwrap()).unwrap();
+            assert_eq!(parsed, root["input"]);
+            assert_eq!(
+                got.node().get("Also").unwrap().json().unwrap().into_owned(),
+                root["input"]["list"][1]
+            );
+        }
+        // a path that matches nothing fails as the eager call does
+        let bad: Payload = Arc::new(json!({"other": 1}));
+        let want =
+            eval_parameters(&t, None, &bad, None, &ctx, &mut Rng::new(0), Leaf::Own).unwrap_err();
+        let got = eval_parameters(&t, None, &bad, Some(&bad), &ctx, &mut Rng::new(0), Leaf::Own)
+            .unwrap_err();
         assert_eq!((got.error, got.cause), (want.error, want.cause));
     }
 

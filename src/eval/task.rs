@@ -62,7 +62,10 @@ pub(crate) async fn run(
             Some(t) => {
                 let history = &mut env.history;
                 let layout = state.env_layout.as_ref();
-                eval_parameters(t, layout, &effective, &ctx, &mut env.rng, |v| {
+                // the input as the history holds it (its StateEntered event):
+                // a leaf may keep a place in it at no cost
+                let root = Arc::ptr_eq(&effective, &raw).then_some(&effective);
+                eval_parameters(t, layout, &effective, root, &ctx, &mut env.rng, |v| {
                     super::leaf_in(history, v)
                 })?
             }

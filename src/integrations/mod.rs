@@ -329,20 +329,45 @@ pub fn container_env_var<'a, P: ParametersSource + ?Sized>(
     found
 }
 
-/// Some variables as [`container_environment`] has them (a value that is
-/// not a string shown as JSON), found in one walk, without building the map.
-pub(crate) fn container_env_values<'a, const N: usize, P: ParametersSource + ?Sized>(
+/// One variable of [`container_environment`] read as JSON, as a worker
+/// does that parses it (`json.loads(os.environ["INPUT"])`): `None` when the
+/// container has no such variable, the parse error when its text is not
+/// JSON. A variable set to `States.JsonToString` of a part of the state's
+/// input is read in place: no text is rendered and none is parsed.
+///
+/// ```
+/// use serde_json::json;
+/// let params = json!({"Overrides": {"ContainerOverrides": [{"Name": "c",
+///     "Environment": [{"Name": "INPUT", "Value": "{\"number\": 1}"}, {"Name": "BAD", "Value": "{"}]}]}});
+/// let input = sfn_harness::container_env_json(&params, Some("c"), "INPUT");
+/// assert_eq!(*input.unwrap().unwrap(), json!({"number": 1}));
+/// assert!(sfn_harness::container_env_json(&params, Some("c"), "BAD").unwrap().is_err());
+/// assert!(sfn_harness::container_env_json(&params, Some("c"), "NONE").is_none());
+/// ```
+pub fn container_env_json<'a, P: ParametersSource + ?Sized>(
+    parameters: &'a P,
+    container: Option<&str>,
+    name: &str,
+) -> Option<Result<std::borrow::Cow<'a, Value>, serde_json::Error>> {
+    let [found] = container_env_nodes(parameters, container, [name]);
+    found.map(Node::json)
+}
+
+/// Some variables of [`container_environment`] as they are (read one with
+/// [`Node::shown`] as the map has it), found in one walk, without building
+/// the map.
+pub(crate) fn container_env_nodes<'a, const N: usize, P: ParametersSource + ?Sized>(
     parameters: &'a P,
     container: Option<&str>,
     names: [&str; N],
-) -> [Option<std::borrow::Cow<'a, str>>; N] {
+) -> [Option<Node<'a>>; N] {
     let mut found: [Option<Node<'a>>; N] = [None; N];
     parameters.for_each_env_var(container, &mut |k, v| {
         if let Some(i) = names.iter().position(|n| *n == k) {
             found[i] = Some(v); // a later override wins, as in ECS
         }
     });
-    found.map(|v| v.map(Node::shown))
+    found
 }
 
 #[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]
@@ -530,7 +555,7 @@ mod tests {
             let fresh = Parameters::templated(t.clone(), leaves(), EnvLayout::of(&t).map(Arc::new));
             assert_eq!(container_environment(&fresh, c), want, "{c:?}");
             assert_eq!(container_environment(&laid_out, c), want, "{c:?}");
-            let [x, z] = container_env_values(&fresh, c, ["X", "Z"]);
+            let [x, z] = container_env_nodes(&fresh, c, ["X", "Z"]).map(|v| v.map(Node::shown));
             assert_eq!(
                 (x.as_deref(), z.as_deref()),
                 (want.get("X").map(String::as_str), want.get("Z").map(String::as_str))
@@ -539,7 +564,7 @@ mod tests {
         assert_eq!(container_environment(&built, Some("a"))["X"], "a later override");
         assert_eq!(container_environment(&built, Some("b"))["X"], "y");
         assert_eq!(container_environment(&built, None)["Y"], "7");
-        let [x] = container_env_values(&laid_out, Some("a"), ["X"]);
+        let [x] = container_env_nodes(&laid_out, Some("a"), ["X"]).map(|v| v.map(Node::shown));
         assert_eq!(x.as_deref(), Some("a later override"));
     }
 }
