@@ -882,11 +882,14 @@ async fn run_states(
         let before_ms = env.now_ms();
         env.assigned = None;
         env.entered = entered;
+        // a Map or a Parallel (entered once for many steps of its children)
+        // is boxed, so this future, which every iteration and branch has one
+        // of, is only as large as a Task's or a Wait's
         let step = match &state.kind {
             StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
-            StateKind::Map(spec) => map::run(state, spec, input.clone(), env).await,
+            StateKind::Map(spec) => Box::pin(map::run(state, spec, input.clone(), env)).await,
             StateKind::Parallel { branches } => {
-                parallel::run(state, branches, input.clone(), env).await
+                Box::pin(parallel::run(state, branches, input.clone(), env)).await
             }
             StateKind::Pass { result } => pass::run(state, result, input.clone(), env),
             StateKind::Choice { choices, default } => {

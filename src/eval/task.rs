@@ -109,7 +109,8 @@ pub(crate) async fn run(
             Err(Exn::Fail(f)) => f,
             Err(halt) => return Err(halt),
         };
-        match recover(state, failure, &mut attempts, &raw, env).await? {
+        // boxed for the reason the waiting paths of an attempt are
+        match Box::pin(recover(state, failure, &mut attempts, &raw, env)).await? {
             None => retry_count += 1,
             Some(step) => return Ok(step),
         }
@@ -248,10 +249,13 @@ async fn invoke(
         tokens,
         callbacks: callbacks.as_mut(),
     };
+    // the paths that wait (for a callback, for work still running) are
+    // boxed: held inline they would make every task's future, and every
+    // Map iteration's, as large as theirs (moved and copied for nothing)
     let settled = match (direct(answer.reply), running) {
         (Ok(settled), None) if no_token => settled,
-        (reply, None) => resolve(pending, reply, env).await?,
-        (_, Some(work)) => virtual_wait(&mut pending, Some(work), None, env).await?,
+        (reply, None) => Box::pin(resolve(pending, reply, env)).await?,
+        (_, Some(work)) => Box::pin(virtual_wait(&mut pending, Some(work), None, env)).await?,
     };
     if callback {
         tokens.close(token, Closed::Answered);
