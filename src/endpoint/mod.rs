@@ -729,8 +729,8 @@ impl Endpoint {
                 .next_u64(),
             start_ms,
             // an execution runs in its machine's region and account
-            region: machine.arn.split(':').nth(3).unwrap_or(&self.inner.cfg.region).to_string(),
-            account: machine.arn.split(':').nth(4).unwrap_or(&self.inner.cfg.account).to_string(),
+            region: Arc::from(machine.arn.split(':').nth(3).unwrap_or(&self.inner.cfg.region)),
+            account: Arc::from(machine.arn.split(':').nth(4).unwrap_or(&self.inner.cfg.account)),
             state_machine_name: machine.name.clone(),
             execution_name: Some(name.to_string()),
             wall: self.inner.cfg.wall.clone(),

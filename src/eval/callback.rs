@@ -191,8 +191,8 @@ async fn no_callback(
             let code = exit_code.unwrap_or(1);
             let stopped = ecs::stopped_task(
                 r.params,
-                &env.region,
-                &env.account,
+                &env.cfg.region,
+                &env.cfg.account,
                 &format!("{:032x}", r.task_id),
                 code,
             );

@@ -105,8 +105,8 @@ pub(super) async fn run(
             let run_id = env.rng.uuid();
             let machine = format!("{}/{label}", env.exec.state_machine_name);
             let run_arn = crate::arn::states(
-                &env.region,
-                &env.account,
+                &env.cfg.region,
+                &env.cfg.account,
                 "mapRun",
                 &format!("{machine}:{run_id}"),
             );
@@ -316,8 +316,8 @@ impl Children {
     fn new(env: &Env<'_>, machine: String) -> Children {
         Children {
             machine,
-            region: env.region.clone(),
-            account: env.account.clone(),
+            region: env.cfg.region.clone(),
+            account: env.cfg.account.clone(),
             role_arn: env.exec.role_arn.clone(),
             started: std::sync::Mutex::new(Vec::new()),
         }

@@ -85,10 +85,11 @@ pub(crate) struct RunConfig {
     pub seed: u64,
     /// Virtual start time, epoch ms. Default 2024-01-01T00:00:00Z.
     pub start_ms: i64,
-    /// Default `us-east-1`, or the region of the first ARN in the definition.
-    pub region: String,
+    /// Default `us-east-1`, or the region of the first ARN in the definition
+    /// (shared: every task event and simulated response names it).
+    pub region: Arc<str>,
     /// Default `123456789012`, or the account of the first ARN in the definition.
-    pub account: String,
+    pub account: Arc<str>,
     /// Default `StateMachine`.
     pub state_machine_name: String,
     /// Default: a seeded UUID.
@@ -121,8 +122,8 @@ impl Default for RunConfig {
         RunConfig {
             seed: 0,
             start_ms: DEFAULT_START_MS,
-            region: names::DEFAULT_REGION.into(),
-            account: names::DEFAULT_ACCOUNT.into(),
+            region: Arc::from(names::DEFAULT_REGION),
+            account: Arc::from(names::DEFAULT_ACCOUNT),
             state_machine_name: "StateMachine".into(),
             execution_name: None,
             start_state: None,
@@ -155,8 +156,8 @@ impl RunConfig {
             }
         }
         if let Some((r, a)) = find(definition) {
-            self.region = r;
-            self.account = a;
+            self.region = Arc::from(r);
+            self.account = Arc::from(a);
         }
         self
     }
@@ -246,8 +247,6 @@ pub(crate) struct Env<'a> {
     pub cfg: &'a RunConfig,
     pub tasks: &'a Integrations,
     pub deadline_ms: Option<i64>,
-    pub region: Arc<str>,
-    pub account: Arc<str>,
     /// The variables in scope.
     pub vars: Arc<Vars>,
     /// What the state being run assigned (shown in its StateExited event).
@@ -486,8 +485,6 @@ impl<'a> Env<'a> {
             cfg: self.cfg,
             tasks: self.tasks,
             deadline_ms: self.deadline_ms,
-            region: self.region.clone(),
-            account: self.account.clone(),
             vars: self.vars.clone(),
             assigned: None,
             entered: self.entered,
@@ -695,8 +692,6 @@ impl<'a> Env<'a> {
             cfg,
             tasks,
             deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
-            region: Arc::from(cfg.region.as_str()),
-            account: Arc::from(cfg.account.as_str()),
             vars: Arc::new(Vars::new()),
             assigned: None,
             entered: 0,

@@ -305,7 +305,7 @@ fn service(kind: &Resource, env: &Env<'_>) -> Service {
     match kind {
         Resource::Service { res, .. } => Service::Task(res.clone()),
         Resource::LambdaFunction(arn) => {
-            Service::LambdaFunction(Resource::function_arn(arn, &env.region, &env.account))
+            Service::LambdaFunction(Resource::function_arn(arn, &env.cfg.region, &env.cfg.account))
         }
         Resource::Activity(arn) => Service::Activity(arn.clone()),
     }
@@ -321,7 +321,7 @@ fn scheduled(
     env: &mut Env<'_>,
 ) -> Result<(), Halt> {
     let Limits { timeout, heartbeat } = limits;
-    let (region, input) = (env.region.clone(), params.clone());
+    let (region, input) = (env.cfg.region.clone(), params.clone());
     let step = WorkStep::Scheduled { input, region, timeout, heartbeat };
     env.push(Details::Work { by: by.clone(), step })?;
     // a worker polling GetActivityTask records an activity's start, with its name
@@ -352,8 +352,8 @@ fn submitted(
         None if is_ecs => {
             let run = SimulatedRunTask {
                 params: params.clone(),
-                region: env.region.clone(),
-                account: env.account.clone(),
+                region: env.cfg.region.clone(),
+                account: env.cfg.account.clone(),
                 task_id,
             };
             WorkStep::SubmittedDeferred { output: Deferred(Arc::new(run)) }
