@@ -675,7 +675,7 @@ impl<'a> Env<'a> {
         };
         let tally =
             Tally { invocations: vec![0; sm.state_count.max(sm.states.len())], ..Tally::default() };
-        let env = Env {
+        Env {
             sim: Sim::new(cfg.start_ms, cfg.interleaving),
             fiber: sched::ROOT,
             parent: sched::ROOT,
@@ -695,8 +695,7 @@ impl<'a> Env<'a> {
             vars: Arc::new(Vars::new()),
             assigned: None,
             entered: 0,
-        };
-        env
+        }
     }
 
     /// A redriven execution's environment: its history so far, then
