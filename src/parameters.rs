@@ -142,11 +142,12 @@ impl Parameters {
         })
     }
 
-    /// A reader's view that does not build the value.
+    /// A reader's view that does not build the value: the template and its
+    /// leaves (built or not, so a JSON-text leaf is still read in place).
     pub(crate) fn node(&self) -> Node<'_> {
         match (&self.0.source, self.0.whole.get()) {
-            (_, Some(v)) => Node::plain(v),
-            (Source::Templated { template, leaves, .. }, None) => Node::of(template, leaves),
+            (Source::Templated { template, leaves, .. }, _) => Node::of(template, leaves),
+            (Source::Whole, Some(v)) => Node::plain(v),
             (Source::Whole, None) => Node::plain(&Value::Null),
         }
     }
@@ -484,7 +485,7 @@ pub(crate) mod tests {
             *p,
             json!({"a": 1, "b": "X", "c": {"d": {"k": 2}, "e": [1, {"f": 3}]}, "g": [{"h": "i"}, {"j": "W"}]})
         );
-        // and after: the view reads the built value
+        // and after
         assert_eq!(p.node().get("b").and_then(Node::as_str), Some("X"));
         assert!(Arc::ptr_eq(&p.shared(), &p.shared()));
     }

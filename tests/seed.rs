@@ -154,7 +154,8 @@ fn the_task_receives_input_and_token_overrides() {
 #[test]
 fn a_worker_reads_its_json_input_in_place_as_json_loads_would() {
     use std::borrow::Cow;
-    // the seed's INPUT is States.JsonToString($.input): read as JSON, it is
+    // the seed's INPUT is States.JsonToString($.input) (JSONata:
+    // $string($states.input.input)): read as JSON, it is
     // that part of the state's input, with no text rendered or parsed; with
     // an InputPath (the input is a copy) or a text given whole it is parsed,
     // and every way reads what parsing the text gives
@@ -168,8 +169,11 @@ fn a_worker_reads_its_json_input_in_place_as_json_loads_would() {
         r#""Resource": "arn:aws:states:::ecs:runTask.sync","#,
         r#""Resource": "arn:aws:states:::ecs:runTask.sync", "InputPath": "$.wrapped","#,
     );
+    let jsonata = std::fs::read_to_string("fixtures/seed/state-machine.jsonata.asl.json").unwrap();
     for (def, input, in_place) in [
         (&def, number(json!(0)), true),
+        // `{% $string($states.input.input) %}` of a value JSONata sees exactly
+        (&jsonata, number(json!(0)), true),
         (&with_input_path, number(json!(0)), true),
         (
             &narrowed,

@@ -45,6 +45,9 @@ pub(crate) struct Reads {
     pub compare: Option<Compare>,
     /// The field names of `$string($states.PATH)`, if that is all it is.
     pub string_of: Option<Vec<String>>,
+    /// For `$string($states.input.PATH)`: `PATH` as a path into the input
+    /// (a value's JSON text a reader can read in place).
+    pub string_of_input: Option<Arc<[super::Seg]>>,
 }
 
 /// `$states.PATH OP LITERAL`, as [`Reads::compare`] holds it.
@@ -233,6 +236,10 @@ pub(crate) fn reads(text: &str) -> Reads {
     if let (Some([path]), [name]) = (r.paths.as_deref(), r.names.as_slice()) {
         if name == "string" && text == format!("$string($states.{})", path.join(".")) {
             r.string_of = Some(path.clone());
+            if let Some(("input", rest)) = path.split_first().map(|(f, rest)| (f.as_str(), rest)) {
+                r.string_of_input =
+                    Some(rest.iter().map(|f| super::Seg::Field(f.clone())).collect());
+            }
         }
     }
     r

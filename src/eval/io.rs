@@ -319,9 +319,12 @@ fn collect_leaves(
             Some(at) => out.json_text(&*call_arg(c, &c.args[0], input, ctx, rng)?, at),
             None => out.value(eval_call(c, input, ctx, rng)?),
         },
-        Template::Expr(e) => {
-            out.value(super::jsonata::eval(e, &super::jsonata::States::input(input, ctx), rng)?)
-        }
+        Template::Expr(e) => match super::jsonata::string_of_input(e, input) {
+            Some((v, at)) => out.json_text(v, at),
+            None => {
+                out.value(super::jsonata::eval(e, &super::jsonata::States::input(input, ctx), rng)?)
+            }
+        },
     }
     Ok(())
 }
@@ -554,6 +557,50 @@ mod tests {
         let got = eval_parameters(&t, None, &bad, Some(&bad), &ctx, &mut Rng::new(0), Leaf::Own)
             .unwrap_err();
         assert_eq!((got.error, got.cause), (want.error, want.cause));
+    }
+
+    #[test]
+    fn a_jsonata_string_of_the_input_is_kept_in_place_when_it_is_json_text() {
+        use crate::parameters::Node;
+        let e = exec();
+        let vars = Default::default();
+        let ctx = Ctx::new(&e, &vars, "T", 0).attempt(0, "tok").callback(true);
+        let sm = crate::asl::parse_value(
+            &json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true,
+            "Arguments": {"s": "{% $string($states.input.x) %}"}}}}),
+        )
+        .unwrap();
+        let t = sm.states[0].arguments_template.as_ref().unwrap();
+        // an exact value is read in place; a float (JSONata's own number
+        // text) or a string (given as it is, not as JSON) is evaluated
+        for (x, in_place) in [
+            (json!({"k": [1, "é", null, true]}), true),
+            (json!({"k": 1.5}), false),
+            (json!("plain"), false),
+        ] {
+            let root: Payload = Arc::new(json!({"x": x}));
+            let want = super::super::jsonata::eval_query(
+                sm.states[0].arguments.as_ref().unwrap(),
+                &super::super::jsonata::States::input(&root, &ctx),
+                &mut Rng::new(0),
+            )
+            .unwrap();
+            let got =
+                eval_parameters(t, None, &root, Some(&root), &ctx, &mut Rng::new(0), Leaf::Own)
+                    .unwrap();
+            assert_eq!(*got, want, "{x}");
+            let read = got.node().get("s").map(Node::json).unwrap();
+            match (read, in_place) {
+                (Ok(Cow::Borrowed(v)), true) => assert!(std::ptr::eq(v, &root["x"])),
+                (Ok(Cow::Owned(v)), false) => assert_eq!(
+                    v,
+                    serde_json::from_str::<Value>(want["s"].as_str().unwrap()).unwrap()
+                ),
+                (Err(_), false) => assert_eq!(x, json!("plain")),
+                (other, _) => panic!("{x}: {other:?}"),
+            }
+        }
     }
 
     #[test]

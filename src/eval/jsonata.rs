@@ -216,6 +216,19 @@ pub(crate) fn eval_query(q: &Query, st: &States, rng: &mut Rng) -> Result<Value,
     }
 }
 
+/// For `$string($states.input.PATH)` (see `Reads::string_of_input`) of a
+/// value that is no string and that JSONata sees exactly: that value, and
+/// where it is in `input`. Its result is that value's JSON text, what
+/// `States.JsonToString` gives, so it can be a JSON-text leaf.
+pub(crate) fn string_of_input<'v, 'e>(
+    e: &'e Expr,
+    input: &'v Value,
+) -> Option<(&'v Value, &'e std::sync::Arc<[crate::asl::Seg]>)> {
+    let at = e.reads.string_of_input.as_ref()?;
+    let v = crate::asl::walk_segments(input, at)?;
+    (!v.is_string() && exact(v)).then_some((v, at))
+}
+
 /// Evaluates one expression to a JSON value.
 pub(crate) fn eval(e: &Expr, st: &States, rng: &mut Rng) -> Result<Value, Failure> {
     if let Some(v) = e.reads.only_path.as_deref().and_then(|p| st.scalar_at(p)) {
