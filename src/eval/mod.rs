@@ -849,7 +849,28 @@ pub(crate) fn run_machine<'a, 'e: 'a>(
     Box::pin(run_states(sm, start, input, env))
 }
 
-async fn run_states(
+/// A Map state, boxed (see `run_states`; the box also ends the recursion
+/// of a Map's iterations running states).
+fn boxed_map<'a, 'e: 'a>(
+    state: &'a crate::asl::State,
+    spec: &'a crate::asl::MapSpec,
+    input: Payload,
+    env: &'a mut Env<'e>,
+) -> BoxFuture<'a, Result<Step, Exn>> {
+    Box::pin(map::run(state, spec, input, env))
+}
+
+/// A Parallel state, boxed (as [`boxed_map`]).
+fn boxed_parallel<'a, 'e: 'a>(
+    state: &'a crate::asl::State,
+    branches: &'a [StateMachine],
+    input: Payload,
+    env: &'a mut Env<'e>,
+) -> BoxFuture<'a, Result<Step, Exn>> {
+    Box::pin(parallel::run(state, branches, input, env))
+}
+
+pub(super) async fn run_states(
     sm: &StateMachine,
     start: usize,
     mut input: Payload,
@@ -881,9 +902,9 @@ async fn run_states(
         // of, is only as large as a Task's or a Wait's
         let step = match &state.kind {
             StateKind::Task(t) => task::run(state, t, input.clone(), env).await,
-            StateKind::Map(spec) => Box::pin(map::run(state, spec, input.clone(), env)).await,
+            StateKind::Map(spec) => boxed_map(state, spec, input.clone(), env).await,
             StateKind::Parallel { branches } => {
-                Box::pin(parallel::run(state, branches, input.clone(), env)).await
+                boxed_parallel(state, branches, input.clone(), env).await
             }
             StateKind::Pass { result } => pass::run(state, result, input.clone(), env),
             StateKind::Choice { choices, default } => {

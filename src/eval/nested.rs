@@ -5,7 +5,7 @@
 use super::error::{Exn, Failure};
 use super::io::{apply_result_path, eval_template, finish, Ctx};
 use super::recover::recover;
-use super::{run_machine, Env, Step};
+use super::{run_states, Env, Step};
 use crate::asl::{State, StateMachine};
 use crate::history::{Details, Payload};
 use serde_json::Value;
@@ -13,13 +13,16 @@ use std::sync::Arc;
 
 /// Runs a nested machine (a branch, an item's processor) from its start on
 /// `input`, in the fiber `env` belongs to: it reads the variables in scope
-/// when it started, and what it assigns stays inside it.
+/// when it started, and what it assigns stays inside it. The machine's
+/// states run inline in this future (the Map or Parallel that nests them is
+/// boxed where its state runs), so an iteration or branch is one future,
+/// allocated and moved once.
 pub(super) async fn run_nested(
     sm: &StateMachine,
     input: Payload,
     env: &mut Env<'_>,
 ) -> Result<Value, Exn> {
-    run_machine(sm, sm.start_at, input, env).await.map(Arc::unwrap_or_clone)
+    run_states(sm, sm.start_at, input, env).await.map(Arc::unwrap_or_clone)
 }
 
 /// Records what an abort interrupted: each running state's
