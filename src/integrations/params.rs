@@ -9,8 +9,13 @@ use serde_json::Value;
 /// brackets of its cause), if they cannot.
 /// Only the integrations that check read the parameters (building them).
 pub(crate) fn check(res: &TaskResource, params: &crate::parameters::Parameters) -> Option<String> {
-    match (&*res.resource_type, res.resource.split('.').next().unwrap_or_default()) {
-        ("apigateway", "invoke") => api_gateway(params),
+    // the service first: most tasks are no API Gateway call, and need no
+    // look at their resource's name
+    if &*res.resource_type != "apigateway" {
+        return None;
+    }
+    match res.resource.split('.').next().unwrap_or_default() {
+        "invoke" => api_gateway(params),
         _ => None,
     }
 }
