@@ -332,7 +332,8 @@ impl<'a> Node<'a> {
     /// The value, built.
     pub(crate) fn to_value(self) -> Value {
         match self.shape() {
-            Shape::Plain(v) | Shape::Leaf(Leaf::Own(v)) => v.clone(),
+            Shape::Plain(v) => v.clone(),
+            // `shape` reads a leaf as its value
             Shape::Leaf(l) => (**l).clone(),
             Shape::Object { skeleton, dynamic, leaves } => {
                 fill_object(skeleton, dynamic, &mut leaves.iter().map(Leaf::to_value))
