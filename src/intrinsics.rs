@@ -141,7 +141,13 @@ fn json_to_string(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, Intrinsic
 }
 
 fn json_text(v: &Value) -> Result<Value, IntrinsicError> {
-    Ok(Value::String(crate::json::to_json_string(v)))
+    Ok(json_to_string_of(v))
+}
+
+/// What `States.JsonToString(v)` gives: `v`'s compact JSON text, as a
+/// string value (also what a task parameter that defers it renders).
+pub(crate) fn json_to_string_of(v: &Value) -> Value {
+    Value::String(crate::json::to_json_string(v))
 }
 
 fn array(args: &mut Vec<Value>, _: &mut Rng) -> Result<Value, IntrinsicError> {

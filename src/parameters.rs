@@ -86,8 +86,7 @@ impl JsonText {
     }
 
     fn text(&self) -> &Value {
-        self.text
-            .get_or_init(|| Leaf::Own(Value::String(crate::json::to_json_string(self.value()))))
+        self.text.get_or_init(|| Leaf::Own(crate::intrinsics::json_to_string_of(self.value())))
     }
 }
 

@@ -119,15 +119,14 @@ fn seed_app(token: Option<&str>, input: Option<Result<Cow<'_, Value>, serde_json
         };
         return crash(msg);
     };
-    let failure = || App::Failure;
     // np.random.random(n): non-negative ints only; numpy 2 (Debian 13) also
     // rejects bools ("expected a sequence of integers or a single integer")
     let count = match n {
         Value::Number(x) if x.is_i64() || x.is_u64() => x.as_i64().unwrap_or(i64::MAX),
-        _ => return failure(),
+        _ => return App::Failure,
     };
     if !(0..=MAX_FLOATS).contains(&count) {
-        return failure();
+        return App::Failure;
     }
     let mut rng = Rng::new(crate::rng::stable_hash(token.as_bytes()));
     let result: Vec<Value> = (0..count).map(|_| Value::from(rng.next_f64())).collect();

@@ -241,7 +241,7 @@ impl Leaves for Vec<Value> {
         self.push(v);
     }
     fn json_text(&mut self, v: &Value, _: &Arc<[Seg]>) {
-        self.push(Value::String(crate::json::to_json_string(v)));
+        self.push(crate::intrinsics::json_to_string_of(v));
     }
 }
 
@@ -257,15 +257,13 @@ impl<F: FnMut(Value) -> Leaf> Leaves for ParameterLeaves<'_, F> {
         self.leaves.push((self.keep)(v));
     }
     fn json_text(&mut self, v: &Value, at: &Arc<[Seg]>) {
-        let render = || Value::String(crate::json::to_json_string(v));
+        let render = || crate::intrinsics::json_to_string_of(v);
         let Some(root) = self.root else {
             let text = (self.keep)(render());
             return self.leaves.push(text);
         };
         // a large text is rendered now, to be kept once per execution
-        let large = super::max_json_len(v, crate::intern::MIN_SHARED_BYTES)
-            >= crate::intern::MIN_SHARED_BYTES;
-        let text = large.then(|| (self.keep)(render()));
+        let text = super::kept_once(v).then(|| (self.keep)(render()));
         self.leaves.push(Leaf::JsonText(Box::new(JsonText::new(root.clone(), at.clone(), text))));
     }
 }

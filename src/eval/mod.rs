@@ -259,12 +259,18 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Whether `v`'s JSON text is large enough for an execution to keep it
+/// once (see `crate::intern`).
+pub(crate) fn kept_once(v: &Value) -> bool {
+    max_json_len(v, crate::intern::MIN_SHARED_BYTES) >= crate::intern::MIN_SHARED_BYTES
+}
+
 /// A leaf of a Task's parameters: a large one (the same JSON text handed
 /// to a container on every turn of a loop) kept once in `history`, as
 /// [`Env::admit`] keeps payloads (see `crate::intern`).
 pub(crate) fn leaf_in(history: &mut Sharable<History>, v: Value) -> crate::parameters::Leaf {
     use crate::parameters::Leaf;
-    if max_json_len(&v, crate::intern::MIN_SHARED_BYTES) >= crate::intern::MIN_SHARED_BYTES {
+    if kept_once(&v) {
         Leaf::Shared(history.get().share(Arc::new(v)))
     } else {
         Leaf::Own(v)
