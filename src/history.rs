@@ -553,7 +553,10 @@ impl Event {
 /// The events of one execution, in order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct History {
-    events: Vec<Event>,
+    /// The events in segments that never move: a growing history starts a
+    /// new segment as large as all before it instead of copying them (a
+    /// loop of thousands of turns appends without reallocating).
+    events: Segments,
     /// Whether a state has been entered yet (the first one points at event 0).
     entered_any: bool,
     /// Per fiber: its parent, and the latest event it or a fiber inside it
@@ -569,7 +572,7 @@ impl History {
     /// An empty history with room for `n` events.
     pub(crate) fn with_capacity(n: usize) -> History {
         History {
-            events: Vec::with_capacity(n),
+            events: Segments::new(Vec::with_capacity(n)),
             entered_any: false,
             fibers: vec![(0, 0)],
             aside: None,
@@ -646,7 +649,13 @@ impl History {
         };
         if aside {
             self.aside = Some((fiber, id));
-            self.events.push(Event { id, previous_event_id, timestamp_ms: now_ms, details, fiber });
+            self.events.room().push(Event {
+                id,
+                previous_event_id,
+                timestamp_ms: now_ms,
+                details,
+                fiber,
+            });
             return id;
         }
         self.aside = None;
@@ -659,7 +668,13 @@ impl History {
             }
             g = self.fibers[g].0 as usize;
         }
-        self.events.push(Event { id, previous_event_id, timestamp_ms: now_ms, details, fiber });
+        self.events.room().push(Event {
+            id,
+            previous_event_id,
+            timestamp_ms: now_ms,
+            details,
+            fiber,
+        });
         id
     }
 
@@ -672,15 +687,15 @@ impl History {
         self.events.reserve(n);
     }
 
-    pub(crate) fn events(&self) -> &[Event] {
-        &self.events
+    pub(crate) fn events(&self) -> Events<'_> {
+        Events(&self.events)
     }
 
     /// A history of these events (as a reader copied them).
     #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
     pub(crate) fn from_events(events: Vec<Event>) -> History {
         let mut h = History::with_capacity(0);
-        h.events = events;
+        h.events = Segments::new(events);
         h.resumed()
     }
 
@@ -688,7 +703,7 @@ impl History {
     /// forgotten (the redriven run numbers its own from the top level).
     pub(crate) fn resumed(mut self) -> History {
         let last = self.events.len() as u64;
-        for e in &mut self.events {
+        for e in self.events.iter_mut() {
             e.fiber = 0;
         }
         self.fibers = vec![(0, last)];
@@ -714,7 +729,7 @@ impl History {
         const PER_EVENT: usize = 160;
         let mut seen = std::collections::HashSet::new();
         let mut count = Count(self.events.len() * PER_EVENT);
-        for p in self.events.iter().filter_map(|e| e.details.payload()) {
+        for p in self.events().iter().filter_map(|e| e.details.payload()) {
             if seen.insert(Arc::as_ptr(&p)) {
                 let _ = serde_json::to_writer(&mut count, &*p);
             }
@@ -724,13 +739,157 @@ impl History {
 
     /// The whole history as GetExecutionHistory's `events` array.
     pub(crate) fn to_json(&self) -> Value {
-        Value::Array(self.events.iter().map(|e| e.to_json(true)).collect())
+        Value::Array(self.events().iter().map(|e| e.to_json(true)).collect())
+    }
+}
+
+/// A history's events: segments filled before `cur` (each as large as
+/// all before it), then `cur`, the one filling (all of a short history,
+/// in one allocation).
+#[derive(Debug, Clone, Default)]
+struct Segments {
+    done: Vec<Vec<Event>>,
+    done_len: usize,
+    cur: Vec<Event>,
+}
+
+/// The smallest segment a history starts when it has none with room.
+const MIN_SEGMENT: usize = 64;
+
+impl Segments {
+    fn new(cur: Vec<Event>) -> Segments {
+        Segments { done: Vec::new(), done_len: 0, cur }
+    }
+
+    fn len(&self) -> usize {
+        self.done_len + self.cur.len()
+    }
+
+    /// The segment the next event goes to, with room for it.
+    #[inline]
+    fn room(&mut self) -> &mut Vec<Event> {
+        if self.cur.len() == self.cur.capacity() {
+            self.start_segment(1);
+        }
+        &mut self.cur
+    }
+
+    fn reserve(&mut self, n: usize) {
+        if self.cur.capacity() - self.cur.len() < n {
+            self.start_segment(n);
+        }
+    }
+
+    /// A new segment to fill, with room for at least `n` events.
+    #[cold]
+    fn start_segment(&mut self, n: usize) {
+        let room = n.max(self.len()).max(MIN_SEGMENT);
+        let full = std::mem::replace(&mut self.cur, Vec::with_capacity(room));
+        if !full.is_empty() {
+            self.done_len += full.len();
+            self.done.push(full);
+        }
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Event> {
+        self.done.iter_mut().flatten().chain(&mut self.cur)
+    }
+}
+
+/// A history's events in order, segment after segment.
+pub(crate) type EventsIter<'a> = std::iter::Chain<
+    std::iter::Flatten<std::slice::Iter<'a, Vec<Event>>>,
+    std::slice::Iter<'a, Event>,
+>;
+
+impl<'a> IntoIterator for Events<'a> {
+    type Item = &'a Event;
+    type IntoIter = EventsIter<'a>;
+
+    fn into_iter(self) -> EventsIter<'a> {
+        self.iter()
+    }
+}
+
+/// A view of a history's events, in order.
+#[derive(Clone, Copy)]
+pub(crate) struct Events<'a>(&'a Segments);
+
+impl<'a> Events<'a> {
+    pub(crate) fn len(self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn iter(self) -> EventsIter<'a> {
+        self.0.done.iter().flatten().chain(&self.0.cur)
+    }
+
+    /// The event at position `i` (its id is `i + 1`).
+    #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
+    pub(crate) fn get(self, mut i: usize) -> Option<&'a Event> {
+        for s in self.0.done.iter().chain([&self.0.cur]) {
+            match s.get(i) {
+                Some(e) => return Some(e),
+                None => i -= s.len(),
+            }
+        }
+        None
+    }
+
+    pub(crate) fn last(self) -> Option<&'a Event> {
+        self.0.cur.last().or_else(|| self.0.done.last().and_then(|s| s.last()))
+    }
+
+    #[cfg_attr(not(feature = "endpoint"), allow(dead_code))]
+    pub(crate) fn to_vec(self) -> Vec<Event> {
+        self.iter().cloned().collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_growing_history_keeps_its_events_in_order_across_segments() {
+        let ids = |h: &History| h.events().iter().map(|e| e.id).collect::<Vec<_>>();
+        for start in [0, 4] {
+            let mut h = History::with_capacity(start);
+            let mut want = Vec::new();
+            for n in 1..=1000u64 {
+                // a reserve part way through a segment starts the next one
+                if n == 70 || n == 500 {
+                    h.reserve(300);
+                }
+                let id = h.push_in(0, 0, n as i64, Details::MapStateSucceeded);
+                assert_eq!(id, n);
+                want.push(n);
+            }
+            assert_eq!(h.len(), 1000);
+            assert_eq!(ids(&h), want);
+            let events = h.events();
+            for i in [0, 3, 4, 63, 64, 69, 70, 499, 500, 999] {
+                assert_eq!(events.get(i).map(|e| e.id), Some(i as u64 + 1));
+            }
+            assert!(events.get(1000).is_none());
+            assert_eq!(events.last().map(|e| e.id), Some(1000));
+            assert_eq!(events.iter().rev().map(|e| e.id).next(), Some(1000));
+            // previousEventId follows the thread across segment boundaries
+            assert!(events.iter().skip(1).all(|e| e.previous_event_id == e.id - 1));
+            // a copy and a history made from it read the same
+            let copy = History::from_events(events.to_vec());
+            assert_eq!(ids(&copy), want);
+            // fewer segments than events: appending never copied them all
+            assert!(h.events.done.len() <= 6, "{}", h.events.done.len());
+        }
+        let empty = History::with_capacity(0);
+        assert!(empty.events().last().is_none() && empty.events().get(0).is_none());
+        let mut reserved = History::with_capacity(0);
+        reserved.reserve(10);
+        assert!(reserved.events().last().is_none());
+        assert_eq!(reserved.push_in(0, 0, 0, Details::MapStateSucceeded), 1);
+        assert_eq!(reserved.events().last().map(|e| e.id), Some(1));
+    }
 
     #[test]
     fn work_event_names_and_keys_come_from_one_table() {

@@ -1107,26 +1107,26 @@ impl Endpoint {
         let store = self.store();
         let r = store.executions.get(&arn).ok_or_else(|| no_execution(&arn))?;
         let live;
-        let (events, aborted): (&[Event], Option<Event>) = match &r.done {
-            Some(e) => (e.history.events(), None),
+        // a finished history, or the live copy of a running or aborted one
+        // and its closing event
+        let (events, aborted) = match &r.done {
+            Some(e) => (Recorded::Done(e.history.events()), None),
             None => {
                 // still running, or aborted: the events written so far
                 live = r.live.lock().unwrap_or_else(|e| e.into_inner());
                 let aborted = aborted_event(r, live.len());
-                (&live[..], aborted)
+                (Recorded::Live(&live[..]), aborted)
             }
         };
+        let at = |i: usize| events.get(i).or(aborted.as_ref());
         // page over positions; only the page's events are rendered
-        let mut at: Vec<usize> = (0..events.len() + aborted.is_some() as usize).collect();
+        let mut positions: Vec<usize> = (0..events.len() + aborted.is_some() as usize).collect();
         if reverse {
-            at.reverse();
+            positions.reverse();
         }
-        let (positions, next) = page(&at, req, 100)?;
-        let items: Vec<Value> = positions
-            .iter()
-            .filter_map(|&i| events.get(i).or(aborted.as_ref()))
-            .map(|e| e.to_json(data))
-            .collect();
+        let (positions, next) = page(&positions, req, 100)?;
+        let items: Vec<Value> =
+            positions.iter().filter_map(|&i| at(i)).map(|e| e.to_json(data)).collect();
         Ok(with_next(json!({"events": items}), next))
     }
 
@@ -1231,6 +1231,28 @@ fn redrivable(status: Status, kind: Option<&str>) -> Result<(), String> {
 /// Every event of an execution as GetExecutionHistory gives them: its
 /// history when it ended, else the events so far (and, when it was
 /// stopped, ExecutionAborted).
+/// The events of an execution as GetExecutionHistory reads them.
+enum Recorded<'a> {
+    Done(crate::history::Events<'a>),
+    Live(&'a [Event]),
+}
+
+impl<'a> Recorded<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Recorded::Done(e) => e.len(),
+            Recorded::Live(e) => e.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&'a Event> {
+        match self {
+            Recorded::Done(e) => e.get(i),
+            Recorded::Live(e) => e.get(i),
+        }
+    }
+}
+
 fn recorded_events(r: &ExecRecord) -> Vec<Event> {
     if let Some(e) = &r.done {
         return e.history.events().to_vec();

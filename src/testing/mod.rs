@@ -669,7 +669,7 @@ impl serde::Serialize for crate::MapRun {
 }
 
 /// A history serialized event by event.
-struct Events<'a>(&'a [crate::history::Event]);
+struct Events<'a>(crate::history::Events<'a>);
 
 impl serde::Serialize for Events<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
