@@ -253,6 +253,9 @@ pub(crate) struct Env<'a> {
     pub assigned: Option<Arc<Vars>>,
     /// The id of the event that entered the state being run.
     pub entered: u64,
+    /// The payload admitted last (a task's result): a state whose output
+    /// is that payload needs no second size check.
+    pub admitted: Option<Payload>,
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -282,13 +285,18 @@ impl<'a> Env<'a> {
     /// equal large one (see `crate::intern`); its quota failure when its JSON
     /// text is over [`MAX_PAYLOAD_BYTES`].
     pub(crate) fn admit(&mut self, v: Payload) -> Result<Payload, ()> {
-        match max_json_len(&v, MAX_PAYLOAD_BYTES) {
-            n if n < crate::intern::MIN_SHARED_BYTES => Ok(v),
-            n if n <= MAX_PAYLOAD_BYTES || !payload_too_large(&v) => {
-                Ok(self.history.get().share(v))
-            }
-            _ => Err(()),
-        }
+        let v = match max_json_len(&v, MAX_PAYLOAD_BYTES) {
+            n if n < crate::intern::MIN_SHARED_BYTES => v,
+            n if n <= MAX_PAYLOAD_BYTES || !payload_too_large(&v) => self.history.get().share(v),
+            _ => return Err(()),
+        };
+        self.admitted = Some(v.clone());
+        Ok(v)
+    }
+
+    /// Whether `v` is the payload admitted last (see [`Env::admit`]).
+    fn admitted_already(&mut self, v: &Payload) -> bool {
+        self.admitted.take().is_some_and(|a| Arc::ptr_eq(&a, v))
     }
 
     /// Virtual time, epoch milliseconds.
@@ -493,6 +501,7 @@ impl<'a> Env<'a> {
             deadline_ms: self.deadline_ms,
             vars: self.vars.clone(),
             assigned: None,
+            admitted: None,
             entered: self.entered,
         }
     }
@@ -700,6 +709,7 @@ impl<'a> Env<'a> {
             deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
             vars: Arc::new(Vars::new()),
             assigned: None,
+            admitted: None,
             entered: 0,
         }
     }
@@ -943,7 +953,7 @@ pub(super) async fn run_states(
         };
         // a state that passes its input through needs no new size check;
         // a new output is kept once if the execution has seen it before
-        let output = if Arc::ptr_eq(&output, &input) {
+        let output = if Arc::ptr_eq(&output, &input) || env.admitted_already(&output) {
             output
         } else {
             env.admit(output).map_err(|()| data_limit(&state.name))?
