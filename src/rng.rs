@@ -43,17 +43,14 @@ impl Rng {
         let b = self.next_u64();
         let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
         let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
-        let mut s = String::with_capacity(36);
-        push_hex(&mut s, a >> 32, 8);
-        s.push('-');
-        push_hex(&mut s, (a >> 16) & 0xFFFF, 4);
-        s.push('-');
-        push_hex(&mut s, a & 0xFFFF, 4);
-        s.push('-');
-        push_hex(&mut s, b >> 48, 4);
-        s.push('-');
-        push_hex(&mut s, b & 0xFFFF_FFFF_FFFF, 12);
-        s
+        // 8-4-4-4-12 digits, written in place and checked as text once
+        let mut buf = [b'-'; 36];
+        hex_digits(&mut buf[0..8], a >> 32);
+        hex_digits(&mut buf[9..13], (a >> 16) & 0xFFFF);
+        hex_digits(&mut buf[14..18], a & 0xFFFF);
+        hex_digits(&mut buf[19..23], b >> 48);
+        hex_digits(&mut buf[24..36], b & 0xFFFF_FFFF_FFFF);
+        String::from(std::str::from_utf8(&buf).unwrap_or_default())
     }
 
     /// 64 hex digits: a task token.
@@ -64,14 +61,6 @@ impl Rng {
         }
         String::from(std::str::from_utf8(&buf).unwrap_or_default())
     }
-}
-
-/// The low `digits` hex digits of `x`, zero-padded (`{:0digits$x}`).
-pub(crate) fn push_hex(s: &mut String, x: u64, digits: u32) {
-    let mut buf = [0u8; 16];
-    let n = digits.min(16) as usize;
-    hex_digits(&mut buf[..n], x);
-    s.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
 }
 
 /// The low `out.len()` hex digits of `x` into `out`, most significant first.
@@ -114,16 +103,17 @@ mod tests {
 
     #[test]
     fn ids_are_zero_padded_hex() {
-        let mut s = String::new();
-        push_hex(&mut s, 0xab, 4);
-        assert_eq!(s, "00ab");
+        let hex = |x: u64, digits: usize| {
+            let mut buf = [0u8; 16];
+            hex_digits(&mut buf[..digits], x);
+            String::from_utf8(buf[..digits].to_vec()).unwrap()
+        };
+        assert_eq!(hex(0xab, 4), "00ab");
         for (x, digits) in
             [(0xabcu64, 3), (0x1_2345_6789_abcd, 12), (u64::MAX, 16), (7, 1), (0x5f, 5)]
         {
-            let mut s = String::new();
-            push_hex(&mut s, x, digits);
-            let want = format!("{x:0w$x}", w = digits as usize);
-            assert_eq!(s, want[want.len() - digits as usize..]);
+            let want = format!("{x:0digits$x}");
+            assert_eq!(hex(x, digits), want[want.len() - digits..]);
         }
         let mut r = Rng::new(9);
         let want: String = (0..4).map(|_| format!("{:016x}", r.next_u64())).collect();

@@ -646,8 +646,10 @@ pub(crate) async fn execute(
             Some((m, s)) => (m, s.index),
             None => (sm, sm.start_at),
         };
+        // the machine's future inline in the execution's (no allocation of
+        // its own; an execution's future is pinned where its caller polls it)
         let sim = env.sim.clone();
-        sched::drive(&sim, run_machine(machine, start, input, &mut env)).await
+        sched::drive(&sim, run_states(machine, start, input, &mut env)).await
     };
     env.finish(sm, end)
 }
@@ -695,7 +697,7 @@ impl<'a> Env<'a> {
             fiber: sched::ROOT,
             parent: sched::ROOT,
             rng,
-            history: Sharable::Owned(History::with_capacity(64)),
+            history: Sharable::Owned(History::with_capacity(0)),
             own_history: true,
             tally: Sharable::Owned(tally),
             own: Sharable::Owned(Own {

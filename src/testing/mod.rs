@@ -401,7 +401,9 @@ impl Harness {
         });
         let rt = rt.0.as_ref().expect("present until dropped");
         let inside_a_runtime = tokio::runtime::Handle::try_current().is_ok();
-        let mut fut = Box::pin(fut);
+        // pinned in place: most runs end in the first poll, with no
+        // allocation for their future
+        let mut fut = std::pin::pin!(fut);
         {
             let _guard = rt.enter();
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -412,7 +414,7 @@ impl Harness {
         if !inside_a_runtime {
             return rt.block_on(fut);
         }
-        std::thread::scope(|s| match s.spawn(move || rt.block_on(fut)).join() {
+        std::thread::scope(|s| match s.spawn(move || rt.block_on(fut.as_mut())).join() {
             Ok(exec) => exec,
             Err(p) => std::panic::resume_unwind(p),
         })
