@@ -56,7 +56,7 @@ enum Source {
 pub(crate) enum Leaf {
     Own(Value),
     Shared(Arc<Value>),
-    JsonText(Box<JsonText>),
+    JsonText(JsonText),
 }
 
 /// A leaf that is the JSON text of a part of the state's input
@@ -69,14 +69,14 @@ pub(crate) enum Leaf {
 pub(crate) struct JsonText {
     root: Arc<Value>,
     at: Arc<[Seg]>,
-    text: OnceLock<Leaf>,
+    text: OnceLock<Arc<Value>>,
 }
 
 impl JsonText {
     /// The text of the value at `at` in `root` (a path the evaluation
     /// found there: `root` is shared, so it is still there), or, given,
     /// that text already rendered.
-    pub(crate) fn new(root: Arc<Value>, at: Arc<[Seg]>, text: Option<Leaf>) -> JsonText {
+    pub(crate) fn new(root: Arc<Value>, at: Arc<[Seg]>, text: Option<Arc<Value>>) -> JsonText {
         JsonText { root, at, text: text.map_or_else(OnceLock::new, OnceLock::from) }
     }
 
@@ -86,7 +86,11 @@ impl JsonText {
     }
 
     fn text(&self) -> &Value {
-        self.text.get_or_init(|| Leaf::Own(crate::intrinsics::json_to_string_of(self.value())))
+        self.shared_text()
+    }
+
+    fn shared_text(&self) -> &Arc<Value> {
+        self.text.get_or_init(|| Arc::new(crate::intrinsics::json_to_string_of(self.value())))
     }
 }
 
@@ -104,6 +108,15 @@ impl std::ops::Deref for Leaf {
 impl Leaf {
     fn to_value(&self) -> Value {
         (**self).clone()
+    }
+
+    /// The leaf's value as a shared one (itself, when it is).
+    pub(crate) fn into_shared(self) -> Arc<Value> {
+        match self {
+            Leaf::Own(v) => Arc::new(v),
+            Leaf::Shared(v) => v,
+            Leaf::JsonText(t) => Arc::clone(t.shared_text()),
+        }
     }
 }
 

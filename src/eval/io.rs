@@ -263,8 +263,8 @@ impl<F: FnMut(Value) -> Leaf> Leaves for ParameterLeaves<'_, F> {
             return self.leaves.push(text);
         };
         // a large text is rendered now, to be kept once per execution
-        let text = super::kept_once(v).then(|| (self.keep)(render()));
-        self.leaves.push(Leaf::JsonText(Box::new(JsonText::new(root.clone(), at.clone(), text))));
+        let text = super::kept_once(v).then(|| (self.keep)(render()).into_shared());
+        self.leaves.push(Leaf::JsonText(JsonText::new(root.clone(), at.clone(), text)));
     }
 }
 
