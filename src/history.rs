@@ -590,6 +590,7 @@ impl History {
     /// `now_ms`; returns its id. `previousEventId` follows the fiber's own
     /// thread, as AWS's does: its latest event (or one of the branches or
     /// iterations it started, when they ended after it), else its parent's.
+    #[inline]
     pub(crate) fn push_in(
         &mut self,
         fiber: u32,
@@ -606,6 +607,7 @@ impl History {
     /// recorded aside just before it), and the fiber's next event follows
     /// what this one follows (MapStateExited after MapIterationSucceeded,
     /// not after MapStateSucceeded).
+    #[inline]
     pub(crate) fn push_aside_in(
         &mut self,
         fiber: u32,
@@ -616,6 +618,7 @@ impl History {
         self.push_with(fiber, parent, now_ms, details, true)
     }
 
+    #[inline(always)]
     fn push_with(
         &mut self,
         fiber: u32,
