@@ -175,7 +175,7 @@ pub(crate) struct Tally {
     /// Invocations per state id (machine-wide).
     pub invocations: Vec<usize>,
     pub task_logs: Vec<TaskLog>,
-    /// Which Choice rules, retriers and catchers ran, by state id.
+    /// Which Choice rules, retriers and catchers ran, by state id (each once).
     pub hits: Vec<(usize, Hit)>,
     /// S3 objects written (a Map's ResultWriter), `bucket/key` → body.
     pub written: std::collections::BTreeMap<String, String>,
@@ -479,7 +479,13 @@ impl<'a> Env<'a> {
 
     /// Notes a Choice rule, retrier or catcher of state `id` that ran.
     pub(crate) fn hit(&mut self, id: usize, hit: Hit) {
-        self.tally.get().hits.push((id, hit));
+        // coverage reads which parts ran, not how often: each is kept once
+        // (a loop of a thousand turns keeps its two Choice branches, not
+        // a thousand entries)
+        let mut tally = self.tally.get();
+        if !tally.hits.contains(&(id, hit)) {
+            tally.hits.push((id, hit));
+        }
     }
 
     /// The environment of a child fiber: the same execution, clock and
