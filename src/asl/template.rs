@@ -21,17 +21,28 @@ pub(crate) enum Template {
         /// How many leaves (paths, intrinsic calls, expressions) `dynamic`
         /// holds, at any depth.
         leaves: usize,
+        /// Those leaves, in order: what an evaluation walks (not the tree).
+        flat: Box<[FlatLeaf]>,
     },
-    /// An array with some dynamic items; `leaves` as for an object.
+    /// An array with some dynamic items; `leaves` and `flat` as for an object.
     Array {
         items: Vec<Template>,
         leaves: usize,
+        flat: Box<[FlatLeaf]>,
     },
     Path(Path),
     Call(Call),
     /// A JSONata expression: a leaf of a JSONata `Arguments` laid out as a
     /// template (see [`Template::of_query`]).
     Expr(std::sync::Arc<super::jsonata::Expr>),
+}
+
+/// A leaf of a template (a path, an intrinsic call or an expression), and
+/// the field it is the value of when it is a path (its error names it).
+#[derive(Debug, Clone)]
+pub(crate) struct FlatLeaf {
+    pub field: Option<Box<str>>,
+    pub leaf: Template,
 }
 
 /// A field of an object template (see [`Template::field`]).
@@ -81,10 +92,39 @@ impl Template {
         })
     }
 
-    /// An array template, its leaves counted.
+    /// An array template, its leaves counted and listed.
     fn array(items: Vec<Template>) -> Template {
-        let leaves = items.iter().map(Template::leaf_count).sum();
-        Template::Array { items, leaves }
+        let mut flat = Vec::new();
+        for t in &items {
+            t.flatten_into(None, &mut flat);
+        }
+        Template::Array { items, leaves: flat.len(), flat: flat.into() }
+    }
+
+    /// An object template, its leaves counted and listed.
+    fn object(skeleton: Map<String, Value>, dynamic: Vec<(String, Template)>) -> Template {
+        let mut flat = Vec::new();
+        for (k, t) in &dynamic {
+            t.flatten_into(Some(k), &mut flat);
+        }
+        Template::Object { skeleton, dynamic, leaves: flat.len(), flat: flat.into() }
+    }
+
+    /// This template's leaves, in order, onto `out`; `field` is the
+    /// object field it is the value of.
+    fn flatten_into(&self, field: Option<&str>, out: &mut Vec<FlatLeaf>) {
+        match self {
+            Template::Literal(_) => {}
+            Template::Path(_) => {
+                out.push(FlatLeaf { field: field.map(Into::into), leaf: self.clone() })
+            }
+            Template::Call(_) | Template::Expr(_) => {
+                out.push(FlatLeaf { field: None, leaf: self.clone() })
+            }
+            Template::Object { flat, .. } | Template::Array { flat, .. } => {
+                out.extend(flat.iter().cloned())
+            }
+        }
     }
 
     /// A JSONata value (`Arguments`) laid out as a template: its literal
@@ -110,8 +150,7 @@ impl Template {
                         }
                     }
                 }
-                let leaves = dynamic.iter().map(|(_, t)| t.leaf_count()).sum();
-                Template::Object { skeleton, dynamic, leaves }
+                Template::object(skeleton, dynamic)
             }
         }
     }
@@ -143,8 +182,7 @@ pub(crate) fn template_in(cx: &mut Cx, v: &Value, loc: &str) -> Template {
                     dynamic.push((k.clone(), template_in(cx, val, &kloc)));
                 }
             }
-            let leaves = dynamic.iter().map(|(_, t)| t.leaf_count()).sum();
-            Template::Object { skeleton, dynamic, leaves }
+            Template::object(skeleton, dynamic)
         }
         Value::Array(a) => Template::array(
             a.iter()

@@ -290,28 +290,39 @@ fn collect_leaves(
     out: &mut impl Leaves,
 ) -> Result<(), Failure> {
     match t {
-        Template::Literal(_) => {}
-        Template::Object { dynamic, .. } => {
-            for (k, sub) in dynamic {
-                match sub {
-                    Template::Path(p) => out.value(select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| {
-                        Failure::runtime(format!(
-                            "The JSONPath '{}' specified for the field '{k}.$' could not be found in the input '{}'",
-                            p.as_str(),
-                            crate::json::to_json_string(input)
-                        ))
-                    })?),
-                    other => collect_leaves(other, input, ctx, rng, out)?,
-                }
+        Template::Literal(_) => Ok(()),
+        // a container's leaves are listed at load: no walk of the tree
+        Template::Object { flat, .. } | Template::Array { flat, .. } => {
+            for f in flat.iter() {
+                collect_leaf(&f.leaf, f.field.as_deref(), input, ctx, rng, out)?;
             }
+            Ok(())
         }
-        Template::Array { items, .. } => {
-            for i in items {
-                collect_leaves(i, input, ctx, rng, out)?;
-            }
-        }
+        leaf => collect_leaf(leaf, None, input, ctx, rng, out),
+    }
+}
+
+/// One leaf's value (a path, an intrinsic call, an expression); `field`
+/// is the object field a path is the value of, as its error names it.
+fn collect_leaf(
+    t: &Template,
+    field: Option<&str>,
+    input: &Value,
+    ctx: &Ctx,
+    rng: &mut Rng,
+    out: &mut impl Leaves,
+) -> Result<(), Failure> {
+    match t {
         Template::Path(p) => {
-            out.value(select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| no_results(p))?)
+            let v = select(p, input, ctx).map(Cow::into_owned).ok_or_else(|| match field {
+                Some(k) => Failure::runtime(format!(
+                    "The JSONPath '{}' specified for the field '{k}.$' could not be found in the input '{}'",
+                    p.as_str(),
+                    crate::json::to_json_string(input)
+                )),
+                None => no_results(p),
+            })?;
+            out.value(v)
         }
         Template::Call(c) => match c.json_text_of_input() {
             Some(at) => out.json_text(&*call_arg(c, &c.args[0], input, ctx, rng)?, at),
@@ -323,6 +334,8 @@ fn collect_leaves(
                 out.value(super::jsonata::eval(e, &super::jsonata::States::input(input, ctx), rng)?)
             }
         },
+        // not a leaf (a flattened list holds none of these)
+        other => collect_leaves(other, input, ctx, rng, out)?,
     }
     Ok(())
 }
@@ -452,6 +465,33 @@ mod tests {
         assert_eq!(
             err.cause.unwrap(),
             "The JSONPath '$.x' specified for the field 'a.$' could not be found in the input '{}'"
+        );
+    }
+
+    #[test]
+    fn a_templates_leaves_listed_at_load_fill_it_in_order_and_fail_as_the_tree_would() {
+        let e = exec();
+        let vars = Default::default();
+        let ctx = Ctx::new(&e, &vars, "S", 0);
+        let sm = crate::asl::parse_value(&json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "End": true,
+            "Parameters": {"first.$": "$.a", "deep": {"mid": [1, {"x.$": "$.b", "y": 2}, ["$.c-literal", {"z.$": "$.c"}]],
+                "lit": {"k": "v"}}, "arr": [{"p.$": "$.a"}], "last.$": "States.Format('{}', $.b)"}}}}))
+        .unwrap();
+        let t = sm.states[0].parameters.as_ref().unwrap();
+        assert_eq!(t.leaf_count(), 5);
+        let input = json!({"a": "A", "b": "B", "c": "C"});
+        let got = eval_template(t, &input, &ctx, &mut Rng::new(0)).unwrap();
+        assert_eq!(
+            got,
+            json!({"first": "A", "deep": {"mid": [1, {"x": "B", "y": 2}, ["$.c-literal", {"z": "C"}]],
+                "lit": {"k": "v"}}, "arr": [{"p": "A"}], "last": "B"})
+        );
+        // a missing path names the field it is the value of, at any depth
+        let err =
+            eval_template(t, &json!({"a": "A", "b": "B"}), &ctx, &mut Rng::new(0)).unwrap_err();
+        assert_eq!(
+            err.cause.unwrap(),
+            r#"The JSONPath '$.c' specified for the field 'z.$' could not be found in the input '{"a":"A","b":"B"}'"#
         );
     }
 
