@@ -794,6 +794,10 @@ impl Segments {
         let room = if self.len() < SMALL_EVENTS { n.max(SMALL_SEGMENT) } else { n.max(self.len()) };
         let full = std::mem::replace(&mut self.cur, Vec::with_capacity(room));
         if !full.is_empty() {
+            if self.done.capacity() == 0 {
+                // room for the small segments of a short history at once
+                self.done.reserve(SMALL_EVENTS / SMALL_SEGMENT);
+            }
             self.done_len += full.len();
             self.done.push(full);
         }

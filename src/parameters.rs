@@ -45,8 +45,12 @@ enum Source {
     Whole,
     /// A template's dynamic leaves, in the order the template lists them,
     /// and where the template puts the container environment, if it fixes it.
-    Templated { template: Arc<Template>, leaves: Vec<Leaf>, env: Option<Arc<EnvLayout>> },
+    Templated { template: Arc<Template>, leaves: LeafList, env: Option<Arc<EnvLayout>> },
 }
+
+/// A template's leaves: a task's few (its input's text, its token) held
+/// inline, in the parameters' one allocation.
+pub(crate) type LeafList = smallvec::SmallVec<[Leaf; 2]>;
 
 /// One dynamic leaf: a value of its own, or a large one shared with equal
 /// values of the same execution (the same JSON text handed to a container
@@ -130,7 +134,7 @@ impl Parameters {
     /// [`Template::leaf_count`]); `env` is the template's [`EnvLayout`].
     pub(crate) fn templated(
         template: Arc<Template>,
-        leaves: Vec<Leaf>,
+        leaves: LeafList,
         env: Option<Arc<EnvLayout>>,
     ) -> Parameters {
         debug_assert_eq!(template.leaf_count(), leaves.len());
@@ -481,7 +485,7 @@ pub(crate) mod tests {
             Leaf::Own(json!(3)),
             Leaf::Own(json!("W")),
         ];
-        let p = Parameters::templated(t, leaves, None);
+        let p = Parameters::templated(t, leaves.into(), None);
         // read through the view before the value exists
         let n = p.node();
         assert_eq!(n.get("b").and_then(Node::as_str), Some("X"));

@@ -224,7 +224,8 @@ pub(crate) fn eval_parameters(
     rng: &mut Rng,
     keep: impl FnMut(Value) -> Leaf,
 ) -> Result<Parameters, Failure> {
-    let mut sink = ParameterLeaves { leaves: Vec::with_capacity(t.leaf_count()), root, keep };
+    let leaves = crate::parameters::LeafList::with_capacity(t.leaf_count());
+    let mut sink = ParameterLeaves { leaves, root, keep };
     collect_leaves(t, input, ctx, rng, &mut sink)?;
     Ok(Parameters::templated(t.clone(), sink.leaves, env.cloned()))
 }
@@ -247,7 +248,7 @@ impl Leaves for Vec<Value> {
 
 /// A Task's parameters' leaves.
 struct ParameterLeaves<'r, F> {
-    leaves: Vec<Leaf>,
+    leaves: crate::parameters::LeafList,
     root: Option<&'r Payload>,
     keep: F,
 }

@@ -545,14 +545,15 @@ mod tests {
         assert!(layout.is_some());
         let leaves =
             || vec![Leaf::Own(json!("c")), Leaf::Own(json!({"k": [1]})), Leaf::Own(json!("y"))];
-        let laid_out = Parameters::templated(t.clone(), leaves(), layout);
-        let walked = Parameters::templated(t.clone(), leaves(), None);
+        let laid_out = Parameters::templated(t.clone(), leaves().into(), layout);
+        let walked = Parameters::templated(t.clone(), leaves().into(), None);
         let built: Value = (*laid_out).clone();
         for c in [None, Some("a"), Some("b"), Some("none")] {
             let want = container_environment(&built, c);
             assert_eq!(container_environment(&walked, c), want, "{c:?}");
             // read before the value is built, and after
-            let fresh = Parameters::templated(t.clone(), leaves(), EnvLayout::of(&t).map(Arc::new));
+            let fresh =
+                Parameters::templated(t.clone(), leaves().into(), EnvLayout::of(&t).map(Arc::new));
             assert_eq!(container_environment(&fresh, c), want, "{c:?}");
             assert_eq!(container_environment(&laid_out, c), want, "{c:?}");
             let [x, z] = container_env_nodes(&fresh, c, ["X", "Z"]).map(|v| v.map(Node::shown));
