@@ -18,24 +18,6 @@ pub(crate) type Payload = Arc<Value>;
 /// A payload rendered only when the history is read: what the harness
 /// simulates for a service (a RunTask response) costs nothing unless someone
 /// looks.
-pub(crate) trait Render: Send + Sync {
-    /// The payload.
-    fn value(&self) -> Value;
-    /// One line for traces (`RunTask (simulated): task …`).
-    fn summary(&self) -> String;
-}
-
-/// A shared [`Render`]: what a deferred history payload holds.
-#[derive(Clone)]
-pub(crate) struct Deferred(pub Arc<dyn Render>);
-
-impl std::fmt::Debug for Deferred {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Deferred({})", self.0.summary())
-    }
-}
-
-/// One history event's type and details.
 #[derive(Debug, Clone)]
 pub(crate) enum Details {
     ExecutionStarted {
@@ -129,6 +111,19 @@ pub(crate) enum Details {
 }
 
 /// Who does a Task state's work: what its events are named after.
+/// Where an execution runs: what a simulated ECS task's ARNs name (one
+/// per execution, shared by its events).
+#[derive(Debug)]
+pub(crate) struct Place {
+    pub region: Arc<str>,
+    pub account: Arc<str>,
+}
+
+/// The id of a simulated ECS task, as its ARN ends: 32 hex digits.
+pub(crate) fn simulated_task_id([hi, lo]: [u64; 2]) -> String {
+    format!("{hi:016x}{lo:016x}")
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Service {
     /// A service integration (`arn:aws:states:::ecs:runTask.sync`): Task…
@@ -161,8 +156,13 @@ pub(crate) enum WorkStep {
     },
     /// Submitted, with a simulated service response rendered when the
     /// history is read.
-    SubmittedDeferred {
-        output: Deferred,
+    /// TaskSubmitted of an ECS task whose ECS side is simulated: its
+    /// RunTask response, rendered from the parameters when it is read.
+    SubmittedRunTask {
+        params: crate::parameters::Parameters,
+        at: Arc<Place>,
+        /// The task's id (128 bits, as two halves: an event stays 8-aligned).
+        task_id: [u64; 2],
     },
     Succeeded {
         output: Payload,
@@ -244,7 +244,7 @@ impl WorkStep {
         match self {
             WorkStep::Scheduled { .. } => WorkStepKind::Scheduled,
             WorkStep::Started { .. } => WorkStepKind::Started,
-            WorkStep::Submitted { .. } | WorkStep::SubmittedDeferred { .. } => {
+            WorkStep::Submitted { .. } | WorkStep::SubmittedRunTask { .. } => {
                 WorkStepKind::Submitted
             }
             WorkStep::Succeeded { .. } => WorkStepKind::Succeeded,
@@ -490,8 +490,10 @@ impl Details {
                             m.insert("workerName".into(), Value::String(w.clone()));
                         }
                     }
-                    (_, WorkStep::SubmittedDeferred { output }) => {
-                        payload(&mut m, "output", &Arc::new(output.0.value()))
+                    (_, WorkStep::SubmittedRunTask { params, at, task_id }) => {
+                        let id = simulated_task_id(*task_id);
+                        let v = crate::ecs::run_task_response(params, &at.region, &at.account, &id);
+                        payload(&mut m, "output", &Arc::new(v))
                     }
                     (_, WorkStep::Submitted { output } | WorkStep::Succeeded { output }) => {
                         payload(&mut m, "output", output)
@@ -861,6 +863,13 @@ impl<'a> Events<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_stays_small() {
+        // every event of every history is this large: a variant that grows
+        // it costs every recording, copy and drop
+        assert!(std::mem::size_of::<Event>() <= 120, "{}", std::mem::size_of::<Event>());
+    }
 
     #[test]
     fn a_growing_history_keeps_its_events_in_order_across_segments() {

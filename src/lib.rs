@@ -70,6 +70,7 @@ mod arn;
 mod asl;
 #[cfg(any(feature = "cli", test))]
 mod conformance;
+mod ecs;
 mod eval;
 mod failure;
 mod hash;

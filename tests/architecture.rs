@@ -10,8 +10,9 @@ const LAYERS: &[&[&str]] = &[
     // leaves: names, JSON text, the seeded generator, time
     &["names", "json", "rng", "time", "arn", "hash"],
     // intrinsic functions; Docker containers (know nothing of ASL); typed
-    // failures; equal large payloads stored once
-    &["intrinsics", "container", "failure", "intern"],
+    // failures; equal large payloads stored once; the ECS shapes of a
+    // simulated task
+    &["intrinsics", "container", "failure", "intern", "ecs"],
     // WHAT a state machine is
     &["asl"],
     // a Task's parameters: a template's leaves, built into JSON when read

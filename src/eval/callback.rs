@@ -38,7 +38,7 @@ pub(super) struct Pending<'a> {
     pub pattern: Pattern,
     pub is_ecs: bool,
     pub params: &'a crate::parameters::Parameters,
-    pub task_id: u128,
+    pub task_id: [u64; 2],
     pub limits: Limits,
     pub token: &'a str,
     pub tokens: &'a TokenRegistry,
@@ -193,7 +193,7 @@ async fn no_callback(
                 r.params,
                 &env.cfg.region,
                 &env.cfg.account,
-                &format!("{:032x}", r.task_id),
+                &crate::history::simulated_task_id(r.task_id),
                 code,
             );
             if code == 0 {

@@ -245,6 +245,8 @@ pub(crate) struct Env<'a> {
     pub machine: Arc<str>,
     pub exec: Arc<ExecInfo>,
     pub cfg: &'a RunConfig,
+    /// The run's region and account, shared by the events that name them.
+    pub place: Arc<crate::history::Place>,
     pub tasks: &'a Integrations,
     pub deadline_ms: Option<i64>,
     /// The variables in scope.
@@ -503,6 +505,7 @@ impl<'a> Env<'a> {
             machine: self.machine.clone(),
             exec: self.exec.clone(),
             cfg: self.cfg,
+            place: self.place.clone(),
             tasks: self.tasks,
             deadline_ms: self.deadline_ms,
             vars: self.vars.clone(),
@@ -518,7 +521,7 @@ impl<'a> Env<'a> {
     pub(crate) fn child_execution(&mut self, exec: ExecInfo, machine: Arc<str>) -> Env<'a> {
         let mut e = self.child(self.fiber);
         e.parent = self.parent;
-        e.history = Sharable::Owned(History::with_capacity(16));
+        e.history = Sharable::Owned(History::with_capacity(0));
         e.own_history = false;
         e.own = Sharable::Owned(Own::default());
         e.exec = Arc::new(exec);
@@ -713,6 +716,10 @@ impl<'a> Env<'a> {
             machine: Arc::from(machine),
             exec: Arc::new(exec),
             cfg,
+            place: Arc::new(crate::history::Place {
+                region: cfg.region.clone(),
+                account: cfg.account.clone(),
+            }),
             tasks,
             deadline_ms: sm.timeout_seconds.map(|t| cfg.start_ms + t as i64 * 1000),
             vars: Arc::new(Vars::new()),

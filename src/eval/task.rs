@@ -11,8 +11,7 @@ use super::recover::recover;
 use super::sched::in_fiber;
 use super::{Env, Step};
 use crate::asl::{Pattern, QueryLanguage, Resource, Seconds, State, Task};
-use crate::history::{Deferred, Details, Payload, Render, Service, TaskResource, WorkStep};
-use crate::integrations::ecs;
+use crate::history::{Details, Payload, Service, TaskResource, WorkStep};
 use crate::integrations::tokens::Closed;
 use crate::integrations::{Answer, BoxFuture};
 use crate::integrations::{TaskCall, TaskReply};
@@ -167,7 +166,7 @@ async fn invoke(
     scheduled(state, task, &by, &call.parameters, limits, env)?;
     let pattern = task.kind.pattern();
     let is_ecs = task.kind.is_ecs();
-    let task_id = (env.rng.next_u64() as u128) << 64 | env.rng.next_u64() as u128;
+    let task_id = [env.rng.next_u64(), env.rng.next_u64()];
     let integration = env.tasks.get(&state.name);
     // activities and callback patterns are answered through their token
     let waits = matches!(pattern, Pattern::Sync | Pattern::WaitForTaskToken)
@@ -344,47 +343,17 @@ fn submitted(
     given: Option<Value>,
     is_ecs: bool,
     params: &Parameters,
-    task_id: u128,
+    task_id: [u64; 2],
     env: &Env<'_>,
 ) -> Details {
     let step = match given {
         Some(v) => WorkStep::Submitted { output: Arc::new(v) },
         None if is_ecs => {
-            let run = SimulatedRunTask {
-                params: params.clone(),
-                region: env.cfg.region.clone(),
-                account: env.cfg.account.clone(),
-                task_id,
-            };
-            WorkStep::SubmittedDeferred { output: Deferred(Arc::new(run)) }
+            WorkStep::SubmittedRunTask { params: params.clone(), at: env.place.clone(), task_id }
         }
         None => WorkStep::Submitted { output: Arc::new(json!({})) },
     };
     Details::Work { by: Service::Task(res.clone()), step }
-}
-
-/// The RunTask response of an ECS task whose ECS side is simulated,
-/// rendered when the history is read.
-struct SimulatedRunTask {
-    params: Parameters,
-    region: Arc<str>,
-    account: Arc<str>,
-    task_id: u128,
-}
-
-impl Render for SimulatedRunTask {
-    fn value(&self) -> Value {
-        ecs::run_task_response(
-            &self.params,
-            &self.region,
-            &self.account,
-            &format!("{:032x}", self.task_id),
-        )
-    }
-
-    fn summary(&self) -> String {
-        format!("RunTask (simulated): task {:032x}", self.task_id)
-    }
 }
 
 /// The event that ends an attempt: …Succeeded, …Failed or …TimedOut.

@@ -372,7 +372,7 @@ pub(crate) fn container_env_nodes<'a, const N: usize, P: ParametersSource + ?Siz
 
 #[cfg(any(feature = "sdk", feature = "containers", feature = "endpoint"))]
 pub(crate) mod aws_json;
-pub(crate) mod ecs;
+pub(crate) use crate::ecs;
 pub(crate) mod params;
 pub(crate) mod tokens;
 

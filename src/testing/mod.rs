@@ -506,7 +506,12 @@ impl Execution {
                 D::ExecutionSucceeded { output } => format!("output {}", short(output)),
                 D::StateEntered { name, input, .. } => format!("{name} ← {}", short(input)),
                 D::StateExited { name, output, .. } => format!("{name} → {}", short(output)),
-                D::Work { step: WorkStep::SubmittedDeferred { output }, .. } => output.0.summary(),
+                D::Work { step: WorkStep::SubmittedRunTask { task_id, .. }, .. } => {
+                    format!(
+                        "RunTask (simulated): task {}",
+                        crate::history::simulated_task_id(*task_id)
+                    )
+                }
                 D::Work { by: Service::Task(res), step: WorkStep::Scheduled { input, .. } } => {
                     format!("{}:{} {}", res.resource_type, res.resource, short(input))
                 }

@@ -1,6 +1,7 @@
 //! ECS shapes (PascalCase, as Step Functions returns them) for tasks whose
 //! ECS side is simulated: the RunTask response that TaskSubmitted carries and
-//! the stopped task that a `.sync` task returns.
+//! the stopped task that a `.sync` task returns. Below the history, which
+//! renders a simulated TaskSubmitted from it when it is read.
 
 use crate::arn;
 use serde_json::{json, Value};
