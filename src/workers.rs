@@ -196,8 +196,19 @@ pub async fn seed_worker_sdk(
 pub fn increment_number(call: &TaskCall) -> TaskReply {
     let input = container_env_json(&call.parameters, Some(SEED_CONTAINER), "INPUT");
     let mut input = input.and_then(Result::ok).map_or(Value::Null, Cow::into_owned);
-    let n = input.get("number").and_then(Value::as_i64).unwrap_or(0);
-    input["number"] = Value::from(n + 1);
+    // an input that is no object counts from nothing, as a missing number
+    // does (one lookup: the number is replaced where it is)
+    if !input.is_object() {
+        input = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(fields) = &mut input {
+        match fields.get_mut("number") {
+            Some(slot) => *slot = Value::from(slot.as_i64().unwrap_or(0) + 1),
+            None => {
+                fields.insert("number".into(), Value::from(1));
+            }
+        }
+    }
     let mut output = serde_json::Map::with_capacity(1);
     output.insert("input".into(), input);
     TaskReply::Succeed(Value::Object(output))
@@ -207,6 +218,37 @@ pub fn increment_number(call: &TaskCall) -> TaskReply {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn increment_number_bumps_the_number_in_place_and_counts_from_nothing() {
+        let call = |input: &str| TaskCall {
+            state_name: "FargateTask".into(),
+            resource: "arn:aws:states:::ecs:runTask.sync".into(),
+            parameters: json!({"Overrides": {"ContainerOverrides": [{"Name": SEED_CONTAINER,
+                "Environment": [{"Name": "INPUT", "Value": input}]}]}})
+            .into(),
+            token: Some("tok".into()),
+            iteration: Vec::new(),
+            invocation: 0,
+            retry_count: 0,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+        };
+        for (input, want) in [
+            // the number replaced where it is: the key order kept
+            (r#"{"a": 1, "number": 2, "z": 3}"#, r#"{"input":{"a":1,"number":3,"z":3}}"#),
+            (r#"{"k": true}"#, r#"{"input":{"k":true,"number":1}}"#),
+            (r#"{"number": "x"}"#, r#"{"input":{"number":1}}"#),
+            (r#"[1, 2]"#, r#"{"input":{"number":1}}"#),
+            (r#""text""#, r#"{"input":{"number":1}}"#),
+            ("not json", r#"{"input":{"number":1}}"#),
+        ] {
+            match increment_number(&call(input)) {
+                TaskReply::Succeed(v) => assert_eq!(v.to_string(), want, "{input}"),
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+    }
 
     fn env(input: &str) -> BTreeMap<String, String> {
         BTreeMap::from([("TOKEN".into(), "tok".into()), ("INPUT".into(), input.into())])
