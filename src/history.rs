@@ -654,24 +654,17 @@ impl History {
         };
         if aside {
             self.aside = Some((fiber, id));
-            self.events.room().push(Event {
-                id,
-                previous_event_id,
-                timestamp_ms: now_ms,
-                details,
-                fiber,
-            });
-            return id;
-        }
-        self.aside = None;
-        // this fiber and every fiber around it have this event as their latest
-        let mut g = f;
-        loop {
-            self.fibers[g].1 = id;
-            if g == 0 {
-                break;
+        } else {
+            self.aside = None;
+            // this fiber and every fiber around it have this event as their latest
+            let mut g = f;
+            loop {
+                self.fibers[g].1 = id;
+                if g == 0 {
+                    break;
+                }
+                g = self.fibers[g].0 as usize;
             }
-            g = self.fibers[g].0 as usize;
         }
         self.events.room().push(Event {
             id,
