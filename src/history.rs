@@ -556,8 +556,8 @@ impl Event {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct History {
     /// The events in segments that never move: a growing history starts a
-    /// new segment as large as all before it instead of copying them (a
-    /// loop of thousands of turns appends without reallocating).
+    /// new segment instead of copying what it holds (small ones while it
+    /// is short, then each as large as all before it).
     events: Segments,
     /// Whether a state has been entered yet (the first one points at event 0).
     entered_any: bool,
@@ -741,9 +741,10 @@ impl History {
     }
 }
 
-/// A history's events: segments filled before `cur` (each as large as
-/// all before it), then `cur`, the one filling (all of a short history,
-/// in one allocation).
+/// A history's events: the segments filled before `cur`, then `cur`, the
+/// one filling. Segments hold [`SMALL_SEGMENT`] events each until the
+/// history holds [`SMALL_EVENTS`] (no allocation of a kilobyte or more for
+/// a short history), then each is as large as all before it.
 #[derive(Debug, Clone, Default)]
 struct Segments {
     done: Vec<Vec<Event>>,
