@@ -15,9 +15,7 @@ pub(crate) const MAX_HISTORY_EVENTS: usize = 25_000;
 /// A payload shared between the execution and its history.
 pub(crate) type Payload = Arc<Value>;
 
-/// A payload rendered only when the history is read: what the harness
-/// simulates for a service (a RunTask response) costs nothing unless someone
-/// looks.
+/// One history event's type and details.
 #[derive(Debug, Clone)]
 pub(crate) enum Details {
     ExecutionStarted {
@@ -110,7 +108,6 @@ pub(crate) enum Details {
     },
 }
 
-/// Who does a Task state's work: what its events are named after.
 /// Where an execution runs: what a simulated ECS task's ARNs name (one
 /// per execution, shared by its events).
 #[derive(Debug)]
@@ -124,6 +121,7 @@ pub(crate) fn simulated_task_id([hi, lo]: [u64; 2]) -> String {
     format!("{hi:016x}{lo:016x}")
 }
 
+/// Who does a Task state's work: what its events are named after.
 #[derive(Debug, Clone)]
 pub(crate) enum Service {
     /// A service integration (`arn:aws:states:::ecs:runTask.sync`): Task…
@@ -154,10 +152,9 @@ pub(crate) enum WorkStep {
     Submitted {
         output: Payload,
     },
-    /// Submitted, with a simulated service response rendered when the
-    /// history is read.
     /// TaskSubmitted of an ECS task whose ECS side is simulated: its
-    /// RunTask response, rendered from the parameters when it is read.
+    /// RunTask response, rendered from the parameters only when the history
+    /// is read (it costs nothing unless someone looks).
     SubmittedRunTask {
         params: crate::parameters::Parameters,
         at: Arc<Place>,

@@ -18,16 +18,13 @@ pub(crate) enum Template {
     Object {
         skeleton: serde_json::Map<String, Value>,
         dynamic: Vec<(String, Template)>,
-        /// How many leaves (paths, intrinsic calls, expressions) `dynamic`
-        /// holds, at any depth.
-        leaves: usize,
-        /// Those leaves, in order: what an evaluation walks (not the tree).
+        /// The leaves (paths, intrinsic calls, expressions) `dynamic` holds
+        /// at any depth, in order: what an evaluation walks (not the tree).
         flat: Box<[FlatLeaf]>,
     },
-    /// An array with some dynamic items; `leaves` and `flat` as for an object.
+    /// An array with some dynamic items; `flat` as for an object.
     Array {
         items: Vec<Template>,
-        leaves: usize,
         flat: Box<[FlatLeaf]>,
     },
     Path(Path),
@@ -60,7 +57,7 @@ impl Template {
         match self {
             Template::Literal(_) => 0,
             Template::Path(_) | Template::Call(_) | Template::Expr(_) => 1,
-            Template::Object { leaves, .. } | Template::Array { leaves, .. } => *leaves,
+            Template::Object { flat, .. } | Template::Array { flat, .. } => flat.len(),
         }
     }
 
@@ -92,22 +89,22 @@ impl Template {
         })
     }
 
-    /// An array template, its leaves counted and listed.
+    /// An array template, its leaves listed.
     fn array(items: Vec<Template>) -> Template {
         let mut flat = Vec::new();
         for t in &items {
             t.flatten_into(None, &mut flat);
         }
-        Template::Array { items, leaves: flat.len(), flat: flat.into() }
+        Template::Array { items, flat: flat.into() }
     }
 
-    /// An object template, its leaves counted and listed.
+    /// An object template, its leaves listed.
     fn object(skeleton: Map<String, Value>, dynamic: Vec<(String, Template)>) -> Template {
         let mut flat = Vec::new();
         for (k, t) in &dynamic {
             t.flatten_into(Some(k), &mut flat);
         }
-        Template::Object { skeleton, dynamic, leaves: flat.len(), flat: flat.into() }
+        Template::Object { skeleton, dynamic, flat: flat.into() }
     }
 
     /// This template's leaves, in order, onto `out`; `field` is the

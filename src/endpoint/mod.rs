@@ -1228,10 +1228,8 @@ fn redrivable(status: Status, kind: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// Every event of an execution as GetExecutionHistory gives them: its
-/// history when it ended, else the events so far (and, when it was
-/// stopped, ExecutionAborted).
-/// The events of an execution as GetExecutionHistory reads them.
+/// The events of an execution as GetExecutionHistory reads them: its
+/// history when it ended, else the live copy written so far.
 enum Recorded<'a> {
     Done(crate::history::Events<'a>),
     Live(&'a [Event]),
@@ -1253,6 +1251,9 @@ impl<'a> Recorded<'a> {
     }
 }
 
+/// Every event of an execution as GetExecutionHistory gives them: its
+/// history when it ended, else the events so far (and, when it was
+/// stopped, ExecutionAborted).
 fn recorded_events(r: &ExecRecord) -> Vec<Event> {
     if let Some(e) = &r.done {
         return e.history.events().to_vec();
